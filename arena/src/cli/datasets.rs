@@ -1,0 +1,64 @@
+//! `arena datasets`: the registry as a table, with the verified sha256 of every local file.
+
+use crate::data::{LocalStatus, shared_data_dir, verify_local};
+
+#[derive(Debug, clap::Args)]
+pub struct DatasetsArgs {
+    #[command(flatten)]
+    registry: super::RegistryArgs,
+}
+
+pub fn run(args: DatasetsArgs) -> anyhow::Result<()> {
+    let registry = args.registry.load()?;
+    let data_dir = shared_data_dir(args.registry.data_dir.as_deref()).ok();
+    println!("| id | modality | observation | where | status | sha256 |");
+    println!("|---|---|---|---|---|---|");
+    let mut problems = 0;
+    for entry in registry.entries() {
+        let (place, status, sha) = if entry.is_local() {
+            match data_dir.as_deref().map(|dir| verify_local(entry, dir)) {
+                Some(Ok(LocalStatus::Verified { sha256, .. })) => ("local".to_string(), "verified".to_string(), sha256),
+                Some(Ok(LocalStatus::Missing { path })) => {
+                    problems += 1;
+                    ("local".into(), format!("MISSING {}", path.display()), String::new())
+                }
+                Some(Ok(LocalStatus::Mismatch { actual, .. })) => {
+                    problems += 1;
+                    ("local".into(), "SHA256 MISMATCH".into(), actual)
+                }
+                Some(Err(e)) => {
+                    problems += 1;
+                    ("local".into(), format!("ERROR {e}"), String::new())
+                }
+                None => ("local".into(), "no data dir (--data-dir)".into(), String::new()),
+            }
+        } else {
+            let pin = if entry.sha256.is_some() {
+                "sha256"
+            } else if entry.md5.is_some() {
+                "md5"
+            } else {
+                "unpinned"
+            };
+            ("download (`arena fetch`)".into(), format!("remote, {pin}"), entry.sha256.clone().unwrap_or_default())
+        };
+        println!(
+            "| {} | {} | {} | {} | {} | {} |",
+            entry.id,
+            entry.modality.as_str(),
+            entry.observation.as_str(),
+            place,
+            status,
+            sha
+        );
+    }
+    println!(
+        "\nsimulator: the embedded default dataset (`arena eval --dataset simulator`), generated from a seed; see `arena simulate`."
+    );
+    if problems > 0 {
+        anyhow::bail!(
+            "{problems} local dataset(s) are missing or corrupt; restore them in the data dir (--data-dir / ARENA_DATA_DIR)"
+        );
+    }
+    Ok(())
+}

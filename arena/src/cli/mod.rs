@@ -1,0 +1,72 @@
+//! Command-line interface: argument definitions (clap) and dispatch to one file per command.
+
+mod datasets;
+mod eval;
+mod fetch;
+mod simulate;
+mod tasks_cmd;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "arena",
+    version,
+    about = "Virtual Cell Arena: score models that predict how cells respond to genetic perturbations",
+    long_about = "Virtual Cell Arena: score virtual-cell models on unseen and combinatorial perturbations with \
+perturbation-specific metrics (Systema, cell-eval), honest baselines and a noise ceiling, and write \
+reproducible scorecards.\n\nStart with `arena eval` (no arguments): it scores the baselines on the \
+embedded simulator dataset in seconds.",
+    after_help = "Examples:\n  arena eval\n  arena eval --baseline additive --dataset norman2019 --task combinatorial\n  \
+arena eval --dataset papalexi2021\n  arena datasets\n  arena simulate --out sim.h5ad --seed 7"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Score a model (or just the baselines) on a task and write scorecard.json + per_perturbation.parquet.
+    Eval(eval::EvalArgs),
+    /// List the registered datasets and verify the sha256 of those available offline.
+    Datasets(datasets::DatasetsArgs),
+    /// Download a registered dataset into the cache, verifying its checksum.
+    Fetch(fetch::FetchArgs),
+    /// Run the mechanistic simulator and write an .h5ad (RNA, protein, perturbations, steps).
+    Simulate(simulate::SimulateArgs),
+    /// List the tasks, or explain one (`arena tasks show ID`).
+    Tasks(tasks_cmd::TasksArgs),
+}
+
+/// Options shared by commands that read the registry.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RegistryArgs {
+    /// A datasets.toml to use instead of the embedded registry.
+    #[arg(long, value_name = "FILE")]
+    pub registry: Option<PathBuf>,
+    /// Directory of the registered local files [default: $ARENA_DATA_DIR, else ../shared/data].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl RegistryArgs {
+    pub fn load(&self) -> anyhow::Result<crate::data::Registry> {
+        Ok(match &self.registry {
+            Some(path) => crate::data::Registry::from_path(path)?,
+            None => crate::data::Registry::embedded()?,
+        })
+    }
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Eval(args) => eval::run(args),
+        Command::Datasets(args) => datasets::run(args),
+        Command::Fetch(args) => fetch::run(args),
+        Command::Simulate(args) => simulate::run(args),
+        Command::Tasks(args) => tasks_cmd::run(args),
+    }
+}

@@ -1,0 +1,16 @@
+//! AnnData `.h5ad` files (the on-disk format of Python anndata >= 0.8, HDF5 with `encoding-type`
+//! attributes): [`read_h5ad`] turns a file into an [`AnnData`](super::AnnData), [`write_h5ad`]
+//! writes one atomically. This module owns the names of the encodings both sides agree on.
+
+mod read;
+mod write;
+
+pub use read::read_h5ad;
+pub use write::write_h5ad;
+
+/// Attribute naming an element's encoding.
+const ENCODING_TYPE: &str = "encoding-type";
+/// Attribute naming the version of an element's encoding.
+const ENCODING_VERSION: &str = "encoding-version";
+/// Name used for a data frame's index when it has none.
+const DEFAULT_INDEX: &str = "_index";

@@ -1,0 +1,79 @@
+//! Turns an AnnData object into a `tasks::Dataset`: reads the perturbation column, parses labels,
+//! normalises counts (normalize_total 1e4 + log1p) when X holds counts, and refuses files whose
+//! labels, controls or values cannot make a valid dataset — naming the file and field.
+
+use std::path::Path;
+
+use tasks::{Dataset, Direction, GenePanel, Observation, Perturbation, Scale};
+
+use crate::data::{AnnData, DataError, looks_like_counts, normalize_total_log1p};
+
+/// What to read from the AnnData.
+#[derive(Debug, Clone)]
+pub struct AnnDataSpec {
+    pub id: String,
+    pub sha256: String,
+    pub perturbation_column: String,
+    pub control_labels: Vec<String>,
+    pub direction: Direction,
+}
+
+pub fn dataset_from_anndata(path: &Path, adata: &AnnData, spec: &AnnDataSpec) -> Result<Dataset, DataError> {
+    let field =
+        |field: &str, reason: String| DataError::Field { path: path.to_path_buf(), field: field.into(), reason };
+    let obs_field = format!("obs/{}", spec.perturbation_column);
+    let column = adata.obs.column(&spec.perturbation_column).ok_or_else(|| {
+        field(
+            &obs_field,
+            format!(
+                "no such column; obs has [{}] — pass the right --perturbation-column",
+                adata.obs.column_names().join(", ")
+            ),
+        )
+    })?;
+    let labels = column.as_labels().ok_or_else(|| {
+        field(&obs_field, "expected a categorical or string column of perturbation labels, found numbers".into())
+    })?;
+    let mut perturbations = Vec::with_capacity(labels.len());
+    for (row, label) in labels.iter().enumerate() {
+        let label = label.as_deref().filter(|l| !l.trim().is_empty()).ok_or_else(|| {
+            field(
+                &obs_field,
+                format!(
+                    "row {row} (cell '{}') has no perturbation label; drop unlabelled cells first",
+                    adata.obs.index.get(row).map(String::as_str).unwrap_or("?")
+                ),
+            )
+        })?;
+        let p = Perturbation::parse(label, &spec.control_labels, spec.direction)
+            .map_err(|e| field(&obs_field, format!("row {row}: {e}")))?;
+        perturbations.push(p);
+    }
+    if !perturbations.iter().any(Perturbation::is_control) {
+        let mut seen: Vec<&str> = labels.iter().flatten().map(String::as_str).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        let shown: Vec<&str> = seen.iter().take(12).copied().collect();
+        return Err(field(
+            &obs_field,
+            format!(
+                "no cell has a control label (looked for: {}); labels present include [{}] — pass --control-label LABEL",
+                spec.control_labels.join(", "),
+                shown.join(", ")
+            ),
+        ));
+    }
+    let genes = GenePanel::new(adata.var.index.clone()).map_err(|e| field("var/_index", e.to_string()))?;
+    let expression =
+        if looks_like_counts(&adata.x) { normalize_total_log1p(&adata.x, 1e4) } else { adata.x.to_dense() };
+    Dataset::new(
+        spec.id.clone(),
+        spec.sha256.clone(),
+        genes,
+        Scale::LogNormalized,
+        Observation::SingleCell,
+        expression,
+        perturbations,
+    )
+    .map_err(|e| DataError::Other(format!("{}: {e}", path.display())))
+}

@@ -1,0 +1,127 @@
+//! Loaders: turn a dataset name (registry id, `simulator`, or a path to an `.h5ad`) into a
+//! validated `tasks::Dataset`. Registered files are sha256-verified before they are read.
+
+mod anndata_dataset;
+mod norman_npz;
+
+use std::path::{Path, PathBuf};
+
+use tasks::{Dataset, Direction};
+
+pub use anndata_dataset::{AnnDataSpec, dataset_from_anndata};
+pub use norman_npz::load_norman_pseudobulk;
+
+use super::registry::{self, Format, Registry};
+use super::{DataError, read_h5ad, sha256_file, shared_data_dir, verify_local};
+
+/// How to read a dataset.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `--data-dir`: where registered local files live (default ../shared/data).
+    pub data_dir: Option<PathBuf>,
+    /// For an `.h5ad` path: the obs column holding perturbation labels.
+    pub perturbation_column: Option<String>,
+    /// For an `.h5ad` path: labels meaning "control" (default: ctrl, control, non-targeting, ...).
+    pub control_labels: Vec<String>,
+    /// For an `.h5ad` path: knockdown (CRISPRi/KO, default) or activation (CRISPRa).
+    pub direction: Option<Direction>,
+}
+
+/// A loaded dataset and a one-line description of where it came from (for provenance).
+pub struct Loaded {
+    pub dataset: Dataset,
+    pub source: String,
+}
+
+/// Loads `name`: the simulator is handled by the caller; this resolves registry ids and paths.
+pub fn load_file_dataset(name: &str, registry: &Registry, options: &LoadOptions) -> Result<Loaded, DataError> {
+    let as_path = Path::new(name);
+    if name.ends_with(".h5ad") || as_path.is_file() {
+        return load_h5ad_path(as_path, options);
+    }
+    let entry = registry.get(name)?;
+    if !entry.is_local() {
+        return Err(DataError::Other(format!(
+            "dataset '{name}' is not available offline; run `arena fetch {name}` and pass the downloaded file's path"
+        )));
+    }
+    let data_dir = shared_data_dir(options.data_dir.as_deref())?;
+    let path = verify_local(entry, &data_dir)?.into_result()?;
+    let sha256 = entry.sha256.clone().unwrap_or_default();
+    let direction = match entry.direction {
+        Some(registry::Direction::Activation) => Direction::Activation,
+        Some(registry::Direction::Knockdown) => Direction::Knockdown,
+        other => {
+            return Err(DataError::Other(format!(
+                "dataset '{name}' has direction {other:?}; the arena's tasks need a genetic knockdown or activation dataset"
+            )));
+        }
+    };
+    let dataset = match entry.format {
+        Format::Npz => load_norman_pseudobulk(&path, &entry.id, &sha256, direction)?,
+        Format::H5ad => {
+            let column = entry
+                .perturbation_column
+                .clone()
+                .ok_or_else(|| DataError::Other(format!("registry entry '{name}' has no perturbation_column")))?;
+            let adata = read_h5ad(&path)?;
+            let spec = AnnDataSpec {
+                id: entry.id.clone(),
+                sha256,
+                perturbation_column: column,
+                control_labels: entry.control_labels.clone(),
+                direction,
+            };
+            dataset_from_anndata(&path, &adata, &spec)?
+        }
+        Format::Csv => {
+            return Err(DataError::Other(format!(
+                "dataset '{name}' is a table ({}), not an expression dataset; tasks need h5ad or npz data",
+                entry.modality.as_str()
+            )));
+        }
+    };
+    Ok(Loaded { dataset, source: format!("{} ({})", path.display(), entry.citation) })
+}
+
+fn load_h5ad_path(path: &Path, options: &LoadOptions) -> Result<Loaded, DataError> {
+    if !path.exists() {
+        return Err(DataError::NotFound { path: path.to_path_buf() });
+    }
+    let adata = read_h5ad(path)?;
+    let column = match &options.perturbation_column {
+        Some(c) => c.clone(),
+        None => guess_perturbation_column(path, &adata)?,
+    };
+    let control_labels = if options.control_labels.is_empty() {
+        tasks::DEFAULT_CONTROL_LABELS.iter().map(|s| s.to_string()).collect()
+    } else {
+        options.control_labels.clone()
+    };
+    let spec = AnnDataSpec {
+        id: path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "dataset".into()),
+        sha256: sha256_file(path)?,
+        perturbation_column: column,
+        control_labels,
+        direction: options.direction.unwrap_or(Direction::Knockdown),
+    };
+    let dataset = dataset_from_anndata(path, &adata, &spec)?;
+    Ok(Loaded { dataset, source: path.display().to_string() })
+}
+
+/// The conventional perturbation columns, in the order they are tried.
+const PERTURBATION_COLUMNS: &[&str] = &["perturbation", "condition", "target", "target_gene", "gene", "guide_target"];
+
+fn guess_perturbation_column(path: &Path, adata: &super::AnnData) -> Result<String, DataError> {
+    PERTURBATION_COLUMNS.iter().find(|c| adata.obs.column(c).is_some()).map(|c| c.to_string()).ok_or_else(|| {
+        DataError::Field {
+            path: path.to_path_buf(),
+            field: "obs".into(),
+            reason: format!(
+                "no perturbation column found (tried {}); obs has columns [{}] — pass --perturbation-column NAME",
+                PERTURBATION_COLUMNS.join(", "),
+                adata.obs.column_names().join(", ")
+            ),
+        }
+    })
+}

@@ -1,0 +1,110 @@
+//! The human-readable scorecard: a Markdown table (pastes into a paper, a README or an issue)
+//! of every row's mean and 95% bootstrap CI per metric, then the primary metric per subgroup.
+
+use std::fmt::Write;
+
+use metrics::Interval;
+use tasks::ModelKind;
+use tasks::scorecard::{ScoreRow, Scorecard};
+
+pub fn render(card: &Scorecard) -> String {
+    let mut out = String::new();
+    let short = |s: &str| s.chars().take(12).collect::<String>();
+    let _ = writeln!(
+        out,
+        "Task {} v{} ({}) on {} [sha256 {}], seed {}: {} test / {} train perturbations",
+        card.task.id,
+        card.task.version,
+        card.task.family,
+        card.dataset.id,
+        short(&card.dataset.sha256),
+        card.task.seed,
+        card.task.n_test_conditions,
+        card.task.n_train_conditions
+    );
+    let level = (card.bootstrap.level * 100.0).round();
+    let _ = writeln!(
+        out,
+        "Mean over test perturbations [{level}% bootstrap CI, {} resamples]; ranked by {}; ↑ higher is better, ↓ lower is better.\n",
+        card.bootstrap.resamples, card.primary_metric
+    );
+    let Some(first) = card.rows.first() else {
+        let _ = writeln!(out, "(no rows)");
+        return out;
+    };
+    let headers: Vec<String> = std::iter::once("row".to_string())
+        .chain(first.metrics.iter().map(|m| format!("{} {}", m.metric, if m.higher_is_better { "↑" } else { "↓" })))
+        .collect();
+    let body: Vec<Vec<String>> = card
+        .rows
+        .iter()
+        .map(|row| std::iter::once(row_label(row, card)).chain(row.metrics.iter().map(|m| cell(&m.overall))).collect())
+        .collect();
+    table(&mut out, &headers, &body);
+
+    let subgroups: Vec<_> = first
+        .metrics
+        .iter()
+        .find(|m| m.metric == card.primary_metric)
+        .map(|m| m.by_subgroup.iter().map(|(g, _)| *g).collect())
+        .unwrap_or_default();
+    if subgroups.len() > 1 {
+        let _ = writeln!(out, "\n{} by subgroup:\n", card.primary_metric);
+        let headers: Vec<String> =
+            std::iter::once("row".to_string()).chain(subgroups.iter().map(|g| g.name().to_string())).collect();
+        let body: Vec<Vec<String>> = card
+            .rows
+            .iter()
+            .map(|row| {
+                let m = row.metric(&card.primary_metric);
+                std::iter::once(row_label(row, card))
+                    .chain(subgroups.iter().map(|g| {
+                        m.and_then(|m| m.by_subgroup.iter().find(|(s, _)| s == g))
+                            .map(|(_, ci)| cell(ci))
+                            .unwrap_or_default()
+                    }))
+                    .collect()
+            })
+            .collect();
+        table(&mut out, &headers, &body);
+    }
+    for note in &card.notes {
+        let _ = writeln!(out, "\nNote: {note}");
+    }
+    if card.rows.iter().any(|r| r.metrics.iter().any(|m| m.overall.n_undefined > 0)) {
+        let _ = writeln!(
+            out,
+            "\nn/a: undefined for every perturbation (e.g. a Pearson correlation of a constant prediction); \
+             values with undefined perturbations average the defined ones (counts in scorecard.json)."
+        );
+    }
+    out
+}
+
+fn row_label(row: &ScoreRow, card: &Scorecard) -> String {
+    match row.kind {
+        ModelKind::Ceiling => "noise ceiling (split halves)".to_string(),
+        ModelKind::Baseline if card.model.as_deref() != Some(row.name.as_str()) => format!("baseline: {}", row.name),
+        _ => format!("**model: {}**", row.name),
+    }
+}
+
+fn cell(ci: &Interval) -> String {
+    if ci.mean.is_nan() { "n/a".to_string() } else { format!("{:.3} [{:.3}, {:.3}]", ci.mean, ci.lower, ci.upper) }
+}
+
+fn table(out: &mut String, headers: &[String], body: &[Vec<String>]) {
+    let width = |i: usize| {
+        body.iter().map(|r| r[i].chars().count()).chain(std::iter::once(headers[i].chars().count())).max().unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..headers.len()).map(width).collect();
+    let line = |cells: &[String]| {
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        format!("| {} |", padded.join(" | "))
+    };
+    let _ = writeln!(out, "{}", line(headers));
+    let _ = writeln!(out, "|{}|", widths.iter().map(|w| "-".repeat(w + 2)).collect::<Vec<_>>().join("|"));
+    for row in body {
+        let _ = writeln!(out, "{}", line(row));
+    }
+}

@@ -1,0 +1,87 @@
+//! Writes a scorecard: `scorecard.json` and `per_perturbation.parquet` (one row per model row x
+//! test perturbation, one nullable Float64 column per metric). Both are written to temporary
+//! files first and renamed into place only when both succeeded, so a failure leaves no partial
+//! output.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
+use arrow_schema::{DataType, Field, Schema};
+use parquet::arrow::ArrowWriter;
+use tasks::scorecard::Scorecard;
+
+use crate::data::DataError;
+
+pub const SCORECARD_FILE: &str = "scorecard.json";
+pub const PER_PERTURBATION_FILE: &str = "per_perturbation.parquet";
+
+/// Writes both files into `dir` (created if missing); returns their paths.
+pub fn write_scorecard(card: &Scorecard, dir: &Path) -> Result<(PathBuf, PathBuf), DataError> {
+    let fail = |path: &Path, reason: String| DataError::Write { path: path.to_path_buf(), reason };
+    std::fs::create_dir_all(dir).map_err(|e| fail(dir, format!("{e}; choose another --out directory")))?;
+    let json_path = dir.join(SCORECARD_FILE);
+    let parquet_path = dir.join(PER_PERTURBATION_FILE);
+
+    let json = serde_json::to_vec_pretty(card).map_err(|e| fail(&json_path, e.to_string()))?;
+    let mut json_tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(dir, e.to_string()))?;
+    std::io::Write::write_all(&mut json_tmp, &json).map_err(|e| fail(&json_path, e.to_string()))?;
+
+    let parquet_tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(dir, e.to_string()))?;
+    let batch = per_perturbation_batch(card).map_err(|e| fail(&parquet_path, e))?;
+    let file = parquet_tmp.reopen().map_err(|e| fail(&parquet_path, e.to_string()))?;
+    write_parquet(file, &batch).map_err(|e| fail(&parquet_path, e))?;
+
+    json_tmp.persist(&json_path).map_err(|e| fail(&json_path, e.to_string()))?;
+    parquet_tmp.persist(&parquet_path).map_err(|e| fail(&parquet_path, e.to_string()))?;
+    Ok((json_path, parquet_path))
+}
+
+fn write_parquet(file: File, batch: &RecordBatch) -> Result<(), String> {
+    let mut writer = ArrowWriter::try_new(file, batch.schema(), None).map_err(|e| e.to_string())?;
+    writer.write(batch).map_err(|e| e.to_string())?;
+    writer.close().map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// The long-format per-perturbation table.
+pub fn per_perturbation_batch(card: &Scorecard) -> Result<RecordBatch, String> {
+    let metric_names: Vec<String> =
+        card.rows.first().map(|r| r.metrics.iter().map(|m| m.metric.clone()).collect()).unwrap_or_default();
+    let (mut row, mut kind, mut pert, mut subgroup, mut n_truth) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut values: Vec<Vec<Option<f64>>> = vec![Vec::new(); metric_names.len()];
+    for r in &card.rows {
+        let kind_name =
+            serde_json::to_value(r.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        for p in &r.per_perturbation {
+            row.push(r.name.clone());
+            kind.push(kind_name.clone());
+            pert.push(p.perturbation.clone());
+            subgroup.push(p.subgroup.name().to_string());
+            n_truth.push(p.n_truth as u64);
+            for (k, v) in p.values.iter().enumerate() {
+                values[k].push(*v);
+            }
+        }
+    }
+    let mut fields = vec![
+        Field::new("row", DataType::Utf8, false),
+        Field::new("kind", DataType::Utf8, false),
+        Field::new("perturbation", DataType::Utf8, false),
+        Field::new("subgroup", DataType::Utf8, false),
+        Field::new("n_truth", DataType::UInt64, false),
+    ];
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(row)),
+        Arc::new(StringArray::from(kind)),
+        Arc::new(StringArray::from(pert)),
+        Arc::new(StringArray::from(subgroup)),
+        Arc::new(UInt64Array::from(n_truth)),
+    ];
+    for (name, v) in metric_names.iter().zip(values) {
+        fields.push(Field::new(name, DataType::Float64, true));
+        columns.push(Arc::new(Float64Array::from(v)));
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| e.to_string())
+}

@@ -1,0 +1,127 @@
+//! Exports a simulation: as the snapshot `tasks::Dataset` that `arena eval` scores (controls,
+//! singles and doubles observed once; the two-step sequence lineages are left to multi-step
+//! tasks), and as an AnnData (`arena simulate`): log1p-normalised RNA in X, raw counts in
+//! `layers/counts`, protein counts in `obsm/protein_counts` with names in `uns/protein_names`,
+//! and obs columns `perturbation`, `sequence`, `step`, `trajectory`.
+
+use std::collections::BTreeSet;
+
+use ndarray::Axis;
+use sha2::{Digest, Sha256};
+use tasks::{Dataset, GenePanel, Observation, ProteinPanel, Scale, TaskError};
+
+use super::Simulation;
+use crate::data::{AnnData, Column, Frame, Matrix, normalize_total_log1p};
+
+/// Registry-style id of the embedded simulator dataset.
+pub const SIMULATOR_ID: &str = "simulator";
+
+/// sha256 over the simulation's observable content (genes, labels, counts), so a scorecard
+/// identifies exactly which simulated data it was computed on.
+pub fn content_sha256(sim: &Simulation) -> String {
+    let mut h = Sha256::new();
+    for g in &sim.genes {
+        h.update(g.as_bytes());
+        h.update([0]);
+    }
+    for s in &sim.sequence {
+        h.update(s.as_bytes());
+        h.update([0]);
+    }
+    for v in sim.counts.iter().chain(sim.protein_counts.iter()) {
+        h.update(v.to_le_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Rows observed after a single action from control (step ≤ 1, lineage observed once).
+pub fn snapshot_rows(sim: &Simulation) -> Vec<usize> {
+    let multi: BTreeSet<u32> =
+        sim.step.iter().zip(&sim.trajectory).filter(|(s, _)| **s >= 2).map(|(_, t)| *t).collect();
+    (0..sim.n_cells()).filter(|&r| !multi.contains(&sim.trajectory[r])).collect()
+}
+
+pub fn snapshot_dataset(sim: &Simulation) -> Result<Dataset, TaskError> {
+    let rows = snapshot_rows(sim);
+    let counts = sim.counts.select(Axis(0), &rows);
+    let expression = normalize_total_log1p(&Matrix::Dense(counts), 1e4);
+    let labels = rows.iter().map(|&r| sim.perturbation[r].clone()).collect();
+    let genes = GenePanel::new(sim.genes.clone())?;
+    let dataset = Dataset::new(
+        SIMULATOR_ID,
+        content_sha256(sim),
+        genes,
+        Scale::LogNormalized,
+        Observation::SingleCell,
+        expression,
+        labels,
+    )?;
+    let protein = sim.protein_counts.select(Axis(0), &rows).mapv(f32::ln_1p);
+    dataset.with_protein(ProteinPanel { names: sim.proteins.clone(), values: protein })
+}
+
+pub fn to_anndata(sim: &Simulation) -> AnnData {
+    let categorical = |labels: Vec<String>| {
+        let categories: Vec<String> = labels.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+        let codes = labels.iter().map(|l| categories.binary_search(l).map(|i| i as i32).unwrap_or(-1)).collect();
+        Column::Categorical { codes, categories }
+    };
+    let regulators: BTreeSet<&str> = sim.grn.regulators().iter().map(String::as_str).collect();
+    AnnData {
+        x: Matrix::Dense(normalize_total_log1p(&Matrix::Dense(sim.counts.clone()), 1e4)),
+        obs: Frame {
+            index_name: "_index".into(),
+            index: (0..sim.n_cells()).map(|i| format!("cell{i:06}")).collect(),
+            columns: vec![
+                ("perturbation".into(), categorical(sim.perturbation.iter().map(|p| p.label()).collect())),
+                ("sequence".into(), categorical(sim.sequence.clone())),
+                ("step".into(), Column::Int(sim.step.iter().map(|&s| i64::from(s)).collect())),
+                ("trajectory".into(), Column::Int(sim.trajectory.iter().map(|&t| i64::from(t)).collect())),
+            ],
+        },
+        var: Frame {
+            index_name: "_index".into(),
+            index: sim.genes.clone(),
+            columns: vec![(
+                "is_regulator".into(),
+                Column::Bool(sim.genes.iter().map(|g| regulators.contains(g.as_str())).collect()),
+            )],
+        },
+        layers: vec![("counts".into(), Matrix::Dense(sim.counts.clone()))],
+        obsm: vec![("protein_counts".into(), Matrix::Dense(sim.protein_counts.clone()))],
+        uns_strings: vec![("protein_names".into(), sim.proteins.clone())],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulator::{SimConfig, simulate};
+
+    #[test]
+    fn snapshot_dataset_has_controls_singles_doubles_and_no_sequence_lineages() {
+        let sim = simulate(&SimConfig::default()).unwrap();
+        let ds = snapshot_dataset(&sim).unwrap();
+        let c = &sim.config;
+        assert_eq!(ds.n_rows(), c.n_control_cells + (c.n_single_targets + c.n_doubles) * c.cells_per_condition);
+        assert_eq!(ds.conditions().len(), 1 + c.n_single_targets + c.n_doubles);
+        assert!(ds.control_id().is_some());
+        assert_eq!(ds.protein.as_ref().map(|p| p.values.ncols()), Some(c.n_proteins));
+        assert_eq!(ds.sha256, content_sha256(&simulate(&SimConfig::default()).unwrap()));
+    }
+
+    #[test]
+    fn anndata_export_round_trips_through_h5ad() {
+        let mut config = SimConfig::default();
+        config.n_control_cells = 20;
+        config.cells_per_condition = 5;
+        let sim = simulate(&config).unwrap();
+        let adata = to_anndata(&sim);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sim.h5ad");
+        crate::data::write_h5ad(&path, &adata).unwrap();
+        let back = crate::data::read_h5ad(&path).unwrap();
+        assert_eq!(back, adata);
+        assert_eq!(back.obs.column("step").map(Column::len), Some(sim.n_cells()));
+    }
+}

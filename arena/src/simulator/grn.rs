@@ -1,0 +1,332 @@
+//! The sparse signed gene regulatory network (the simulator's ground-truth graph).
+//!
+//! Genes `0..n_regulators` are the regulators (transcription factors) and the only sources of
+//! edges; every gene, regulators included, may have incoming edges, so regulators regulate each
+//! other and cycles are allowed. No self-loops. A positive weight activates, a negative one
+//! represses. Weights are scaled per target so that the summed |weight| into a regulator is at
+//! most [`REGULATOR_ROW_CAP`] and into any other gene at most [`TARGET_ROW_CAP`]; with the
+//! saturating response of `dynamics.rs` this keeps the regulator-to-regulator feedback a
+//! contraction around the steady state, so the dynamics converge.
+//!
+//! Names: the random network calls regulators `TF00`, `TF01`, .. and the other genes `G000`,
+//! `G001`, .. (numbered from 0 among the non-regulators; more digits when needed). The CollecTRI
+//! network uses the real names of the file: the `n_regulators` TFs with most targets (ties by
+//! name), then the genes most often targeted by them (ties by name).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+use rand::RngExt;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+use super::SimError;
+use super::rng::{Domain, stream};
+
+/// Maximum summed |weight| of the edges into a regulator.
+pub const REGULATOR_ROW_CAP: f64 = 1.2;
+/// Maximum summed |weight| of the edges into a non-regulator gene.
+pub const TARGET_ROW_CAP: f64 = 3.0;
+/// Edge magnitudes are drawn uniformly in this range before the per-target cap.
+const WEIGHT_RANGE: (f64, f64) = (0.5, 1.5);
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Edge {
+    /// Index of the regulator (`< n_regulators`).
+    pub source: usize,
+    /// Index of the regulated gene.
+    pub target: usize,
+    /// Signed strength: > 0 activates, < 0 represses.
+    pub weight: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Grn {
+    /// All gene names, regulators first.
+    pub genes: Vec<String>,
+    pub n_regulators: usize,
+    /// Edges sorted by (target, source).
+    pub edges: Vec<Edge>,
+}
+
+impl Grn {
+    /// A random network: each gene gets `regulators_per_gene` distinct regulators (never itself),
+    /// each edge repressing with probability `repressing_fraction`.
+    pub fn random(
+        n_genes: usize,
+        n_regulators: usize,
+        regulators_per_gene: usize,
+        repressing_fraction: f64,
+        seed: u64,
+    ) -> Result<Self, SimError> {
+        if n_regulators == 0 || n_regulators > n_genes {
+            return Err(SimError::Config(format!("n_regulators must be in 1..={n_genes}, got {n_regulators}")));
+        }
+        if regulators_per_gene >= n_regulators {
+            return Err(SimError::Config(format!(
+                "regulators_per_gene must be below n_regulators = {n_regulators}, got {regulators_per_gene}"
+            )));
+        }
+        let tf_width = digits(n_regulators.saturating_sub(1)).max(2);
+        let g_width = digits((n_genes - n_regulators).saturating_sub(1)).max(3);
+        let mut genes: Vec<String> = (0..n_regulators).map(|i| format!("TF{i:0tf_width$}")).collect();
+        genes.extend((0..n_genes - n_regulators).map(|i| format!("G{i:0g_width$}")));
+
+        let mut rng = stream(seed, Domain::Network, 0);
+        let mut edges = Vec::with_capacity(n_genes * regulators_per_gene);
+        let mut pool: Vec<usize> = Vec::with_capacity(n_regulators);
+        for target in 0..n_genes {
+            pool.clear();
+            pool.extend((0..n_regulators).filter(|&r| r != target));
+            pool.shuffle(&mut rng);
+            let mut sources: Vec<usize> = pool[..regulators_per_gene].to_vec();
+            sources.sort_unstable();
+            for source in sources {
+                let magnitude = rng.random_range(WEIGHT_RANGE.0..WEIGHT_RANGE.1);
+                let sign = if rng.random_bool(repressing_fraction) { -1.0 } else { 1.0 };
+                edges.push(Edge { source, target, weight: sign * magnitude });
+            }
+        }
+        Ok(Self::finish(genes, n_regulators, edges))
+    }
+
+    /// A network seeded from a CollecTRI table (`"source","target","weight"`, weight ±1): keeps
+    /// the `n_regulators` TFs with most targets and fills the gene set with their most frequent
+    /// targets; edges between kept genes keep the file's sign (self-loops dropped), magnitudes
+    /// are drawn from `seed`.
+    pub fn from_collectri(path: &Path, n_genes: usize, n_regulators: usize, seed: u64) -> Result<Self, SimError> {
+        if n_regulators == 0 || n_regulators > n_genes {
+            return Err(SimError::Config(format!("n_regulators must be in 1..={n_genes}, got {n_regulators}")));
+        }
+        let text = std::fs::read_to_string(path).map_err(|source| SimError::Io { path: path.to_path_buf(), source })?;
+        let parse_err = |line: usize, reason: String| SimError::Parse { path: path.to_path_buf(), line, reason };
+        let mut lines = text.lines().enumerate();
+        let (_, header) = lines.next().ok_or_else(|| parse_err(1, "the file is empty".into()))?;
+        let header = split_csv_line(header).map_err(|r| parse_err(1, r))?;
+        let col = |name: &str| {
+            header
+                .iter()
+                .position(|h| h == name)
+                .ok_or_else(|| parse_err(1, format!("no column \"{name}\" in the header {header:?}")))
+        };
+        let (ci_s, ci_t, ci_w) = (col("source")?, col("target")?, col("weight")?);
+        // (source, target) -> sign, in file order of first appearance
+        let mut signs: BTreeMap<(String, String), f64> = BTreeMap::new();
+        for (i, line) in lines {
+            let lineno = i + 1;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let fields = split_csv_line(line).map_err(|r| parse_err(lineno, r))?;
+            let get = |c: usize| {
+                fields.get(c).ok_or_else(|| {
+                    parse_err(lineno, format!("expected {} fields, found {}", header.len(), fields.len()))
+                })
+            };
+            let (s, t, w) = (get(ci_s)?, get(ci_t)?, get(ci_w)?);
+            if s.is_empty() || t.is_empty() {
+                return Err(parse_err(lineno, "empty source or target".into()));
+            }
+            let w: f64 = w.trim().parse().map_err(|_| parse_err(lineno, format!("weight {w:?} is not a number")))?;
+            if !w.is_finite() || w == 0.0 {
+                return Err(parse_err(lineno, format!("weight {w} must be a non-zero number")));
+            }
+            if s == t {
+                continue;
+            }
+            // a repeated pair keeps its first sign
+            signs.entry((s.clone(), t.clone())).or_insert(w.signum());
+        }
+
+        let mut n_targets: HashMap<&str, usize> = HashMap::new();
+        for (s, _) in signs.keys() {
+            *n_targets.entry(s.as_str()).or_default() += 1;
+        }
+        let mut tfs: Vec<(&str, usize)> = n_targets.into_iter().collect();
+        tfs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        if tfs.len() < n_regulators {
+            return Err(SimError::Config(format!(
+                "{} has {} TFs, fewer than n_regulators = {n_regulators}",
+                path.display(),
+                tfs.len()
+            )));
+        }
+        let kept_tfs: Vec<String> = tfs[..n_regulators].iter().map(|(s, _)| s.to_string()).collect();
+        let tf_set: BTreeSet<&str> = kept_tfs.iter().map(String::as_str).collect();
+        let mut hits: HashMap<&str, usize> = HashMap::new();
+        for (s, t) in signs.keys() {
+            if tf_set.contains(s.as_str()) && !tf_set.contains(t.as_str()) {
+                *hits.entry(t.as_str()).or_default() += 1;
+            }
+        }
+        let mut targets: Vec<(&str, usize)> = hits.into_iter().collect();
+        targets.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let n_fill = n_genes - n_regulators;
+        if targets.len() < n_fill {
+            return Err(SimError::Config(format!(
+                "the top {n_regulators} TFs of {} have {} other targets, fewer than the {n_fill} genes needed",
+                path.display(),
+                targets.len()
+            )));
+        }
+        let mut genes = kept_tfs.clone();
+        genes.extend(targets[..n_fill].iter().map(|(t, _)| t.to_string()));
+        let index: HashMap<&str, usize> = genes.iter().enumerate().map(|(i, g)| (g.as_str(), i)).collect();
+
+        let mut pairs: Vec<(usize, usize, f64)> = signs
+            .iter()
+            .filter_map(|((s, t), &sign)| {
+                let (&si, &ti) = (index.get(s.as_str())?, index.get(t.as_str())?);
+                (si < n_regulators).then_some((ti, si, sign))
+            })
+            .collect();
+        pairs.sort_by_key(|&(t, s, _)| (t, s));
+        let mut rng = stream(seed, Domain::Network, 1);
+        let edges = pairs
+            .into_iter()
+            .map(|(target, source, sign)| Edge {
+                source,
+                target,
+                weight: sign * rng.random_range(WEIGHT_RANGE.0..WEIGHT_RANGE.1),
+            })
+            .collect();
+        Ok(Self::finish(genes, n_regulators, edges))
+    }
+
+    /// Sorts edges and applies the per-target caps on summed |weight|.
+    fn finish(genes: Vec<String>, n_regulators: usize, mut edges: Vec<Edge>) -> Self {
+        edges.sort_by_key(|e| (e.target, e.source));
+        let mut row_sum = vec![0.0; genes.len()];
+        for e in &edges {
+            row_sum[e.target] += e.weight.abs();
+        }
+        for e in &mut edges {
+            let cap = if e.target < n_regulators { REGULATOR_ROW_CAP } else { TARGET_ROW_CAP };
+            if row_sum[e.target] > cap {
+                e.weight *= cap / row_sum[e.target];
+            }
+        }
+        Self { genes, n_regulators, edges }
+    }
+
+    pub fn n_genes(&self) -> usize {
+        self.genes.len()
+    }
+
+    pub fn regulators(&self) -> &[String] {
+        &self.genes[..self.n_regulators]
+    }
+
+    pub fn index_of(&self, gene: &str) -> Option<usize> {
+        self.genes.iter().position(|g| g == gene)
+    }
+
+    /// The edges into `target`: (regulator index, weight).
+    pub fn inputs(&self, target: usize) -> Vec<(usize, f64)> {
+        self.edges.iter().filter(|e| e.target == target).map(|e| (e.source, e.weight)).collect()
+    }
+
+    /// The edges out of `source`: (target index, weight).
+    pub fn targets_of(&self, source: usize) -> Vec<(usize, f64)> {
+        self.edges.iter().filter(|e| e.source == source).map(|e| (e.target, e.weight)).collect()
+    }
+
+    /// Incoming edges of every gene, indexed by target.
+    pub fn input_lists(&self) -> Vec<Vec<(usize, f64)>> {
+        let mut lists = vec![Vec::new(); self.genes.len()];
+        for e in &self.edges {
+            lists[e.target].push((e.source, e.weight));
+        }
+        lists
+    }
+}
+
+fn digits(n: usize) -> usize {
+    n.to_string().len()
+}
+
+/// Splits one CSV line with optional double-quoted fields (`""` inside quotes is a quote).
+fn split_csv_line(line: &str) -> Result<Vec<String>, String> {
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut chars = line.chars().peekable();
+    let mut in_quotes = false;
+    let mut was_quoted = false;
+    while let Some(c) = chars.next() {
+        match (in_quotes, c) {
+            (true, '"') => {
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                    field.push('"');
+                } else {
+                    in_quotes = false;
+                }
+            }
+            (true, c) => field.push(c),
+            (false, '"') => {
+                if was_quoted || !field.trim().is_empty() {
+                    return Err("a quote in the middle of an unquoted field".into());
+                }
+                field.clear();
+                in_quotes = true;
+                was_quoted = true;
+            }
+            (false, ',') => {
+                fields.push(std::mem::take(&mut field));
+                was_quoted = false;
+            }
+            (false, c) => {
+                if was_quoted && !c.is_whitespace() {
+                    return Err("text after a closing quote".into());
+                }
+                field.push(c);
+            }
+        }
+    }
+    if in_quotes {
+        return Err("an unterminated quoted field".into());
+    }
+    fields.push(field);
+    Ok(fields.into_iter().map(|f| f.trim().to_string()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_quoted_csv() {
+        assert_eq!(split_csv_line(r#""MYC","TERT",1"#).unwrap(), vec!["MYC", "TERT", "1"]);
+        assert_eq!(split_csv_line(r#""a,b","c""d",-1"#).unwrap(), vec!["a,b", "c\"d", "-1"]);
+        assert!(split_csv_line(r#""MYC,TERT,1"#).is_err());
+    }
+
+    #[test]
+    fn random_network_has_the_asked_shape() {
+        let g = Grn::random(50, 10, 3, 0.3, 7).unwrap();
+        assert_eq!(g.genes[0], "TF00");
+        assert_eq!(g.genes[10], "G000");
+        assert_eq!(g.edges.len(), 50 * 3);
+        for t in 0..50 {
+            let inputs = g.inputs(t);
+            assert_eq!(inputs.len(), 3);
+            assert!(inputs.iter().all(|&(s, _)| s < 10 && s != t));
+            let sum: f64 = inputs.iter().map(|(_, w)| w.abs()).sum();
+            let cap = if t < 10 { REGULATOR_ROW_CAP } else { TARGET_ROW_CAP };
+            assert!(sum <= cap + 1e-12, "gene {t}: {sum}");
+        }
+        assert!(g.edges.iter().any(|e| e.weight < 0.0) && g.edges.iter().any(|e| e.weight > 0.0));
+        assert_eq!(g, Grn::random(50, 10, 3, 0.3, 7).unwrap());
+        assert_ne!(g, Grn::random(50, 10, 3, 0.3, 8).unwrap());
+    }
+
+    #[test]
+    fn collectri_errors_name_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.csv");
+        std::fs::write(&path, "\"source\",\"target\",\"weight\"\n\"A\",\"B\",1\n\"A\",\"C\",x\n").unwrap();
+        let err = Grn::from_collectri(&path, 3, 1, 0).unwrap_err().to_string();
+        assert!(err.contains("bad.csv") && err.contains("line 3"), "{err}");
+    }
+}

@@ -1,0 +1,314 @@
+//! Mechanistic single-cell perturbation simulator with known ground truth (`arena simulate`, and
+//! the embedded default dataset of `arena eval`): a sparse signed GRN (`grn.rs`), discrete-time
+//! mRNA dynamics under knockdown/activation (`dynamics.rs`), lagged proteins (`protein.rs`), both
+//! combined in `world.rs`, negative-binomial counts (`noise.rs`), deterministic random streams
+//! (`rng.rs`) and the settings (`config.rs`). This file owns [`simulate`], the experimental design
+//! (which conditions, how many cells) and the [`Simulation`] output.
+//!
+//! Every observed cell is its own lineage with its own kinetic variation and library size: it
+//! starts at the common nominal steady state, runs `steps_to_steady` control steps, then its
+//! action for `steps_per_action` steps, and is observed (`step` 1; controls run the control
+//! action and are `step` 0). A sequence lineage `a1>a2` is observed after a1 (`step` 1, sequence
+//! label `a1`) and again after a further `steps_per_action` steps of a2 alone (`step` 2, sequence
+//! label `a1>a2`); both observations share the lineage's `trajectory` id. Doubles apply both
+//! genes at once. Output rows are in lineage order: controls, singles, doubles, sequences.
+//!
+//! Determinism: lineage i draws only from `rng::stream(seed, Cell, i)`, so the output is
+//! bit-identical for any number of threads.
+
+pub mod config;
+pub mod dynamics;
+pub mod export;
+pub mod grn;
+pub mod noise;
+pub mod protein;
+pub mod rng;
+pub mod world;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use ndarray::{Array1, Array2};
+use rand::seq::SliceRandom;
+use rayon::prelude::*;
+use tasks::{Direction, Perturbation};
+
+pub use config::{GrnSource, SimConfig};
+pub use dynamics::{CellParams, Dynamics};
+pub use grn::{Edge, Grn};
+pub use protein::{ProteinModel, ProteinState};
+pub use world::{CellState, World};
+
+use rng::{Domain, stream};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("invalid simulator configuration: {0}")]
+    Config(String),
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}, line {line}: {reason}", path.display())]
+    Parse { path: PathBuf, line: usize, reason: String },
+    #[error("perturbation '{label}' targets genes not in the network: {}", genes.join(", "))]
+    UnknownGenes { label: String, genes: Vec<String> },
+}
+
+/// The simulated dataset plus its ground truth.
+#[derive(Debug, Clone)]
+pub struct Simulation {
+    pub config: SimConfig,
+    pub grn: Grn,
+    /// The true model (dynamics + proteins): what a world model must learn.
+    pub world: World,
+    pub genes: Vec<String>,
+    pub proteins: Vec<String>,
+    /// Raw UMI counts, cells x genes (non-negative integers stored as f32).
+    pub counts: Array2<f32>,
+    /// Raw ADT counts, cells x proteins.
+    pub protein_counts: Array2<f32>,
+    /// Noise-free mRNA state of each observed cell (cells x genes).
+    pub true_expression: Array2<f32>,
+    /// Noise-free protein level of each observed cell (cells x proteins).
+    pub true_protein: Array2<f32>,
+    /// The action applied just before each observation (control for controls).
+    pub perturbation: Vec<Perturbation>,
+    /// Action history of each observation: `ctrl`, `A`, `A+B`, `A>B`.
+    pub sequence: Vec<String>,
+    /// Number of actions applied: 0 control, 1 after one action, 2 after a sequence's second.
+    pub step: Vec<u32>,
+    /// Lineage id; the two observations of a sequence lineage share it.
+    pub trajectory: Vec<u32>,
+    /// The design: single, double and sequence conditions.
+    pub singles: Vec<Perturbation>,
+    pub doubles: Vec<Perturbation>,
+    pub sequences: Vec<(Perturbation, Perturbation)>,
+}
+
+/// The label of a sequence of actions, `A>B`.
+pub fn sequence_label(actions: &[Perturbation]) -> String {
+    if actions.is_empty() {
+        return "ctrl".into();
+    }
+    actions.iter().map(Perturbation::label).collect::<Vec<_>>().join(">")
+}
+
+/// Builds the network and the true model of `config` (no cells).
+pub fn build_world(config: &SimConfig) -> Result<(Grn, World), SimError> {
+    config.validate()?;
+    let grn = match &config.grn {
+        GrnSource::Random => Grn::random(
+            config.n_genes,
+            config.n_regulators,
+            config.regulators_per_gene,
+            config.repressing_fraction,
+            config.seed,
+        )?,
+        GrnSource::Collectri(path) => Grn::from_collectri(path, config.n_genes, config.n_regulators, config.seed)?,
+    };
+    let dynamics = Dynamics::new(&grn, config);
+    let proteins = ProteinModel::new(&dynamics, config);
+    let world = World {
+        dynamics,
+        proteins,
+        steps_to_steady: config.steps_to_steady,
+        steps_per_action: config.steps_per_action,
+    };
+    Ok((grn, world))
+}
+
+/// Chooses the single, double and sequence conditions (stream `Design`).
+fn design(config: &SimConfig, grn: &Grn) -> (Vec<Perturbation>, Vec<Perturbation>, Vec<(Perturbation, Perturbation)>) {
+    let mut rng = stream(config.seed, Domain::Design, 0);
+    let r = grn.n_regulators;
+    let mut regs: Vec<usize> = (0..r).collect();
+    regs.shuffle(&mut rng);
+    let mut others: Vec<usize> = (r..grn.n_genes()).collect();
+    others.shuffle(&mut rng);
+    let n_reg = config.n_single_targets.min(r);
+    let targets: Vec<usize> = regs[..n_reg].iter().chain(&others[..config.n_single_targets - n_reg]).copied().collect();
+    let single = |i: usize| Perturbation::single(grn.genes[i].clone(), config.direction);
+    let singles: Vec<Perturbation> = targets.iter().map(|&i| single(i)).collect();
+
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    for a in 0..targets.len() {
+        for b in a + 1..targets.len() {
+            if a < n_reg {
+                pairs.push((a, b));
+            }
+        }
+    }
+    pairs.shuffle(&mut rng);
+    let doubles = pairs[..config.n_doubles]
+        .iter()
+        .map(|&(a, b)| {
+            Perturbation::from_genes([
+                (grn.genes[targets[a]].clone(), config.direction),
+                (grn.genes[targets[b]].clone(), config.direction),
+            ])
+        })
+        .collect();
+
+    let mut ordered: Vec<(usize, usize)> = Vec::new();
+    for a in 0..n_reg {
+        for b in 0..targets.len() {
+            if a != b {
+                ordered.push((a, b));
+            }
+        }
+    }
+    ordered.shuffle(&mut rng);
+    let sequences =
+        ordered[..config.n_sequences].iter().map(|&(a, b)| (singles[a].clone(), singles[b].clone())).collect();
+    (singles, doubles, sequences)
+}
+
+/// One lineage to simulate: its actions, observed after each (controls: one control action, step 0).
+struct Lineage {
+    actions: Vec<Perturbation>,
+    control: bool,
+}
+
+struct Observation {
+    counts: Vec<f32>,
+    protein_counts: Vec<f32>,
+    mrna: Vec<f64>,
+    protein: Vec<f64>,
+    perturbation: Perturbation,
+    sequence: String,
+    step: u32,
+    trajectory: u32,
+}
+
+fn run_lineage(world: &World, config: &SimConfig, lineage: &Lineage, id: usize) -> Vec<Observation> {
+    let mut rng = stream(config.seed, Domain::Cell, id as u64);
+    let cell = world.dynamics.sample_cell(&mut rng, world.proteins.len());
+    let mut state = world.steady_state(&cell);
+    let mut out = Vec::with_capacity(lineage.actions.len());
+    for (k, action) in lineage.actions.iter().enumerate() {
+        world.act(&mut state, action, &cell);
+        let library = noise::library_size(&mut rng, config.mean_library_size, config.library_size_log_sd);
+        let counts = noise::rna_counts(&mut rng, &state.mrna, library, config.nb_dispersion);
+        let size_factor = library / config.mean_library_size;
+        let protein_counts =
+            noise::protein_counts(&mut rng, &state.protein.level, size_factor, config.protein_dispersion);
+        let (sequence, step) = if lineage.control {
+            ("ctrl".to_string(), 0)
+        } else {
+            (sequence_label(&lineage.actions[..=k]), k as u32 + 1)
+        };
+        out.push(Observation {
+            counts,
+            protein_counts,
+            mrna: state.mrna.clone(),
+            protein: state.protein.level.clone(),
+            perturbation: action.clone(),
+            sequence,
+            step,
+            trajectory: id as u32,
+        });
+    }
+    out
+}
+
+/// Simulates the dataset of `config` (deterministic in `config`, whatever the thread count).
+pub fn simulate(config: &SimConfig) -> Result<Simulation, SimError> {
+    let (grn, world) = build_world(config)?;
+    let (singles, doubles, sequences) = design(config, &grn);
+    let cpc = config.cells_per_condition;
+    let mut lineages: Vec<Lineage> = Vec::new();
+    lineages
+        .extend((0..config.n_control_cells).map(|_| Lineage { actions: vec![Perturbation::control()], control: true }));
+    for p in singles.iter().chain(&doubles) {
+        lineages.extend((0..cpc).map(|_| Lineage { actions: vec![p.clone()], control: false }));
+    }
+    for (a1, a2) in &sequences {
+        lineages.extend((0..cpc).map(|_| Lineage { actions: vec![a1.clone(), a2.clone()], control: false }));
+    }
+    let observations: Vec<Observation> = lineages
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(id, lineage)| run_lineage(&world, config, lineage, id))
+        .collect();
+
+    let (n, g, p) = (observations.len(), grn.n_genes(), world.proteins.len());
+    let mut counts = Array2::<f32>::zeros((n, g));
+    let mut protein_counts = Array2::<f32>::zeros((n, p));
+    let mut true_expression = Array2::<f32>::zeros((n, g));
+    let mut true_protein = Array2::<f32>::zeros((n, p));
+    let mut perturbation = Vec::with_capacity(n);
+    let mut sequence = Vec::with_capacity(n);
+    let mut step = Vec::with_capacity(n);
+    let mut trajectory = Vec::with_capacity(n);
+    for (i, o) in observations.into_iter().enumerate() {
+        counts.row_mut(i).assign(&Array1::from(o.counts));
+        protein_counts.row_mut(i).assign(&Array1::from(o.protein_counts));
+        true_expression.row_mut(i).iter_mut().zip(&o.mrna).for_each(|(d, s)| *d = *s as f32);
+        true_protein.row_mut(i).iter_mut().zip(&o.protein).for_each(|(d, s)| *d = *s as f32);
+        perturbation.push(o.perturbation);
+        sequence.push(o.sequence);
+        step.push(o.step);
+        trajectory.push(o.trajectory);
+    }
+    Ok(Simulation {
+        config: config.clone(),
+        genes: grn.genes.clone(),
+        proteins: world.proteins.names.clone(),
+        grn,
+        world,
+        counts,
+        protein_counts,
+        true_expression,
+        true_protein,
+        perturbation,
+        sequence,
+        step,
+        trajectory,
+        singles,
+        doubles,
+        sequences,
+    })
+}
+
+impl Simulation {
+    pub fn n_cells(&self) -> usize {
+        self.counts.nrows()
+    }
+
+    /// Rows of each sequence label (`ctrl`, `A`, `A+B`, `A>B`), sorted by label. Step-1 cells of
+    /// sequence lineages share their label with the single of the same action (same distribution).
+    pub fn rows_by_sequence(&self) -> BTreeMap<String, Vec<usize>> {
+        let mut map: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, s) in self.sequence.iter().enumerate() {
+            map.entry(s.clone()).or_default().push(i);
+        }
+        map
+    }
+
+    /// Ground truth per condition: the mean noise-free mRNA state of its cells (keyed as
+    /// [`Simulation::rows_by_sequence`]).
+    pub fn true_condition_means(&self) -> BTreeMap<String, Array1<f64>> {
+        self.rows_by_sequence()
+            .into_iter()
+            .map(|(label, rows)| {
+                let mut mean = Array1::<f64>::zeros(self.genes.len());
+                for &r in &rows {
+                    mean.iter_mut().zip(self.true_expression.row(r)).for_each(|(m, v)| *m += *v as f64);
+                }
+                mean /= rows.len() as f64;
+                (label, mean)
+            })
+            .collect()
+    }
+
+    /// Direction of the dataset's actions.
+    pub fn direction(&self) -> Direction {
+        self.config.direction
+    }
+}

@@ -1,0 +1,1 @@
+//! Web leaderboard placeholder; see the leaderboard issue.

@@ -1,0 +1,1 @@
+//! Reference world model placeholder; see the reference-model issue.

@@ -1,0 +1,24 @@
+//! Tasks of the Virtual Cell Arena: typed perturbations and gene panels, the in-memory dataset,
+//! task specs (TOML under `tasks/specs/`), deterministic split builders, task instances, the
+//! `Model` trait every model (baseline, ONNX, reference) implements, and the scorecard types.
+//! No file or network I/O beyond the specs embedded at compile time.
+
+pub mod dataset;
+pub mod error;
+pub mod gene;
+pub mod instance;
+pub mod model;
+pub mod perturbation;
+pub mod scorecard;
+pub mod spec;
+pub mod split;
+pub mod splits;
+
+pub use dataset::{ConditionId, Dataset, Observation, ProteinPanel, Scale};
+pub use error::TaskError;
+pub use gene::{GeneIndex, GenePanel};
+pub use instance::TaskInstance;
+pub use model::{Model, ModelKind, QueryBatch};
+pub use perturbation::{DEFAULT_CONTROL_LABELS, Direction, Perturbation};
+pub use spec::{LoadedSpec, SplitRule, TaskSpec, embedded_specs, find_spec};
+pub use split::{Split, Subgroup, TestCondition};

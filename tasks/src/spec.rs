@@ -1,0 +1,152 @@
+//! Task specs: TOML files under `tasks/specs/`, embedded in the binary. A spec names the task
+//! family, the dataset, the split rule and seed, the metrics (the first one ranks) and the
+//! baselines shown beside models. Its sha256 (of the exact file bytes) goes into every scorecard.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::TaskError;
+use metrics::Metric;
+
+const EMBEDDED: &[(&str, &str)] = &[
+    ("sim-unseen-single.toml", include_str!("../specs/sim-unseen-single.toml")),
+    ("sim-combinatorial.toml", include_str!("../specs/sim-combinatorial.toml")),
+    ("papalexi2021-unseen-single.toml", include_str!("../specs/papalexi2021-unseen-single.toml")),
+    ("norman2019-combinatorial.toml", include_str!("../specs/norman2019-combinatorial.toml")),
+];
+
+/// How test conditions are chosen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum SplitRule {
+    UnseenSingle { test_fraction: f64, control_test_fraction: f64 },
+    Combinatorial { train_gene_fraction: f64, seen2_train_fraction: f64, control_test_fraction: f64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskSpec {
+    pub id: String,
+    /// The family: `unseen-single`, `combinatorial`, ...
+    pub task: String,
+    pub version: u32,
+    /// Registry id of the dataset, or `simulator` for the embedded default.
+    pub dataset: String,
+    pub seed: u64,
+    pub title: String,
+    pub description: String,
+    /// Metric names; the first ranks models.
+    pub metrics: Vec<String>,
+    pub baselines: Vec<String>,
+    /// At most this many test control cells are used as start states of the queries.
+    pub max_start_cells: usize,
+    pub split: SplitRule,
+}
+
+/// A parsed spec with the hash of its source bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedSpec {
+    pub spec: TaskSpec,
+    pub sha256: String,
+    pub source_name: String,
+}
+
+impl TaskSpec {
+    /// The metrics as typed values (validated at load).
+    pub fn metric_list(&self) -> Vec<Metric> {
+        self.metrics.iter().filter_map(|m| Metric::from_name(m)).collect()
+    }
+}
+
+/// Parses and validates one spec file's text.
+pub fn parse_spec(source_name: &str, text: &str) -> Result<LoadedSpec, TaskError> {
+    let invalid = |reason: String| TaskError::InvalidSpec { source_name: source_name.to_string(), reason };
+    let spec: TaskSpec = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    if spec.metrics.is_empty() {
+        return Err(invalid("`metrics` is empty; list at least one (the first ranks models)".into()));
+    }
+    for m in &spec.metrics {
+        if Metric::from_name(m).is_none() {
+            let known: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+            return Err(invalid(format!("unknown metric '{m}'; known: {}", known.join(", "))));
+        }
+    }
+    let fraction_ok = |f: f64| f > 0.0 && f < 1.0;
+    let fractions = match &spec.split {
+        SplitRule::UnseenSingle { test_fraction, control_test_fraction } => {
+            vec![*test_fraction, *control_test_fraction]
+        }
+        SplitRule::Combinatorial { train_gene_fraction, seen2_train_fraction, control_test_fraction } => {
+            vec![*train_gene_fraction, *seen2_train_fraction, *control_test_fraction]
+        }
+    };
+    if !fractions.into_iter().all(fraction_ok) {
+        return Err(invalid("every fraction in [split] must be strictly between 0 and 1".into()));
+    }
+    if spec.max_start_cells == 0 {
+        return Err(invalid("`max_start_cells` must be at least 1".into()));
+    }
+    let sha256 = Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    Ok(LoadedSpec { spec, sha256, source_name: source_name.to_string() })
+}
+
+/// Every embedded spec, in a stable order.
+pub fn embedded_specs() -> Result<Vec<LoadedSpec>, TaskError> {
+    EMBEDDED.iter().map(|(name, text)| parse_spec(name, text)).collect()
+}
+
+/// Finds the spec for a task (spec id or family name) and dataset (registry id or alias such as
+/// `simulator`). With only a family given, the simulator's spec is preferred.
+pub fn find_spec(task: &str, dataset: Option<&str>) -> Result<LoadedSpec, TaskError> {
+    let specs = embedded_specs()?;
+    let matches_dataset = |s: &LoadedSpec| dataset.is_none_or(|d| s.spec.dataset == d);
+    if let Some(s) = specs.iter().find(|s| s.spec.id == task && matches_dataset(s)) {
+        return Ok(s.clone());
+    }
+    let dataset = dataset.unwrap_or("simulator");
+    specs
+        .iter()
+        .find(|s| s.spec.task == task && s.spec.dataset == dataset)
+        .cloned()
+        .ok_or_else(|| TaskError::UnknownTask(format!("{task} on dataset {dataset}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_specs_parse_and_hash_their_bytes() {
+        let specs = embedded_specs().unwrap();
+        assert_eq!(specs.len(), EMBEDDED.len());
+        for s in &specs {
+            assert_eq!(s.sha256.len(), 64);
+            assert_eq!(format!("{}.toml", s.spec.id), s.source_name);
+        }
+        let ids: std::collections::BTreeSet<_> = specs.iter().map(|s| &s.spec.id).collect();
+        assert_eq!(ids.len(), specs.len(), "spec ids are unique");
+    }
+
+    #[test]
+    fn finds_specs_by_family_and_dataset() {
+        assert_eq!(find_spec("unseen-single", None).unwrap().spec.id, "sim-unseen-single");
+        assert_eq!(
+            find_spec("combinatorial", Some("norman2019-pseudobulk")).unwrap().spec.id,
+            "norman2019-combinatorial"
+        );
+        assert_eq!(find_spec("papalexi2021-unseen-single", None).unwrap().spec.dataset, "papalexi2021-thp1-rna");
+        let err = find_spec("combinatorial", Some("papalexi2021-thp1-rna")).unwrap_err();
+        assert!(err.to_string().contains("arena tasks"), "{err}");
+    }
+
+    #[test]
+    fn rejects_bad_specs_with_the_reason() {
+        let base = include_str!("../specs/sim-unseen-single.toml");
+        let err = parse_spec("x.toml", &base.replace("\"mae\"", "\"maee\"")).unwrap_err();
+        assert!(err.to_string().contains("unknown metric 'maee'"), "{err}");
+        let err = parse_spec("x.toml", &base.replace("test_fraction = 0.3", "test_fraction = 1.5")).unwrap_err();
+        assert!(err.to_string().contains("strictly between 0 and 1"), "{err}");
+        let err = parse_spec("x.toml", &format!("{base}\nbogus = 1\n")).unwrap_err();
+        assert!(err.to_string().contains("x.toml"), "{err}");
+    }
+}
