@@ -5,4 +5,5 @@ pub mod baselines;
 pub mod cli;
 pub mod data;
 pub mod eval;
+pub mod runners;
 pub mod simulator;

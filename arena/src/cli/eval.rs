@@ -9,6 +9,7 @@ use tasks::{Direction, TaskInstance, find_spec};
 use crate::baselines;
 use crate::data::load::{LoadOptions, Loaded, load_file_dataset};
 use crate::eval::{EvalOptions, evaluate, report, write};
+use crate::runners::predictions::Predictions;
 use crate::simulator::{SimConfig, export, simulate};
 
 #[derive(Debug, clap::Args)]
@@ -16,6 +17,10 @@ pub struct EvalArgs {
     /// Score this baseline as the model under test: control-mean, perturbed-mean, additive, linear.
     #[arg(long, value_name = "NAME")]
     baseline: Option<String>,
+    /// Score precomputed predictions: an .h5ad with the task's genes and one group of predicted
+    /// cells (or one profile) per test perturbation, labelled in the same obs column as the data.
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    predictions: Option<PathBuf>,
     /// Task id or family (see `arena tasks`).
     #[arg(long, default_value = "unseen-single")]
     task: String,
@@ -82,9 +87,25 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let spec_dataset = if is_path { export::SIMULATOR_ID.to_string() } else { dataset_key.clone() };
     let spec = find_spec(&args.task, Some(&spec_dataset))?;
     let instance = TaskInstance::build(spec, &loaded.dataset)?;
-    let model = match &args.baseline {
-        Some(name) => Some(baselines::fit(name, &instance)?),
-        None => None,
+    let model: Option<Box<dyn tasks::Model>> = match (&args.baseline, &args.predictions) {
+        (Some(name), _) => Some(baselines::fit(name, &instance)?),
+        (None, Some(path)) => {
+            let column = args.perturbation_column.clone().unwrap_or_else(|| "perturbation".to_string());
+            let controls = if args.control_labels.is_empty() {
+                tasks::DEFAULT_CONTROL_LABELS.iter().map(|s| s.to_string()).collect()
+            } else {
+                args.control_labels.clone()
+            };
+            let direction = instance
+                .dataset
+                .conditions()
+                .iter()
+                .flat_map(|p| p.targets().map(|(_, d)| d))
+                .next()
+                .unwrap_or(Direction::Knockdown);
+            Some(Box::new(Predictions::load(path, &instance.dataset.genes, &column, &controls, direction)?))
+        }
+        (None, None) => None,
     };
     let mut options = EvalOptions::default();
     options.bootstrap.resamples = args.bootstrap;
