@@ -12,8 +12,8 @@ pub enum TaskError {
     InvalidDataset { dataset: String, reason: String },
     #[error("task spec {source_name}: {reason}")]
     InvalidSpec { source_name: String, reason: String },
-    #[error("unknown task '{0}'; run `arena tasks` to list the tasks")]
-    UnknownTask(String),
+    #[error("no task '{task}' on dataset '{dataset}'; run `arena tasks` to list the tasks and their datasets")]
+    UnknownTask { task: String, dataset: String },
     #[error("task '{task}' cannot be built on dataset '{dataset}': {reason}")]
     SplitImpossible { task: String, dataset: String, reason: String },
     #[error("model '{model}' failed: {reason}")]

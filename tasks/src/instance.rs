@@ -135,3 +135,219 @@ impl<'d> TaskInstance<'d> {
         Sha256::digest(&json).iter().map(|b| format!("{b:02x}")).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::Observation;
+    use crate::gene::GenePanel;
+    use crate::perturbation::Direction;
+    use crate::spec::parse_spec;
+    use std::collections::BTreeSet;
+
+    const N_GENES: usize = 6;
+
+    fn spec(seed: u64, max_start_cells: usize) -> LoadedSpec {
+        let text = format!(
+            r#"
+id = "toy-unseen-single"
+task = "unseen-single"
+version = 1
+dataset = "toy"
+seed = {seed}
+title = "toy"
+description = "toy"
+metrics = ["pearson_delta_pert", "mae"]
+baselines = ["perturbed-mean"]
+max_start_cells = {max_start_cells}
+
+[split]
+rule = "unseen-single"
+test_fraction = 0.3
+control_test_fraction = 0.5
+"#
+        );
+        parse_spec("toy.toml", &text).unwrap()
+    }
+
+    /// Single of gene i has i + 1 cells whose values differ by gene and cell; 10 control rows with
+    /// distinct values, interleaved.
+    fn dataset(scale: Scale) -> Dataset {
+        let mut labels = Vec::new();
+        let mut rows: Vec<Vec<f32>> = Vec::new();
+        for i in 0..N_GENES {
+            for k in 0..=i {
+                labels.push(Perturbation::single(format!("G{i}"), Direction::Knockdown));
+                rows.push((0..N_GENES).map(|g| (i * i) as f32 + (k * (g + 1)) as f32 * 0.5 + g as f32).collect());
+            }
+            for k in 0..2 {
+                if labels.iter().filter(|p| p.is_control()).count() < 10 {
+                    labels.push(Perturbation::control());
+                    rows.push((0..N_GENES).map(|g| ((2 * i + k) * (g + 2)) as f32 * 0.25).collect());
+                }
+            }
+        }
+        let x = Array2::from_shape_vec((rows.len(), N_GENES), rows.concat()).unwrap();
+        let genes = GenePanel::new((0..N_GENES).map(|i| format!("G{i}")).collect()).unwrap();
+        Dataset::new("toy", "", genes, scale, Observation::SingleCell, x, labels).unwrap()
+    }
+
+    fn mean(rows: &[Vec<f64>]) -> Vec<f64> {
+        (0..rows[0].len()).map(|g| rows.iter().map(|r| r[g]).sum::<f64>() / rows.len() as f64).collect()
+    }
+
+    fn rows_of(ds: &Dataset, p: &Perturbation) -> Vec<Vec<f64>> {
+        (0..ds.n_rows())
+            .filter(|&r| ds.condition(ds.row_conditions()[r]) == p)
+            .map(|r| ds.expression().row(r).iter().map(|&v| f64::from(v)).collect())
+            .collect()
+    }
+
+    fn close(a: &[f64], b: &[f64]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-9)
+    }
+
+    #[test]
+    fn perturbed_mean_is_the_unweighted_mean_of_training_condition_means() {
+        let ds = dataset(Scale::LogNormalized);
+        let inst = TaskInstance::build(spec(0, 256), &ds).unwrap();
+        let train: Vec<Perturbation> = inst.split.train.iter().map(|&c| ds.condition(c).clone()).collect();
+        assert!(train.len() >= 2);
+        let means: Vec<Vec<f64>> = train.iter().map(|p| mean(&rows_of(&ds, p))).collect();
+        let unweighted = mean(&means);
+        let all_cells: Vec<Vec<f64>> = train.iter().flat_map(|p| rows_of(&ds, p)).collect();
+        let weighted = mean(&all_cells);
+        assert!(!close(&unweighted, &weighted), "fixture must tell weighted from unweighted");
+        assert!(close(&inst.perturbed_mean.to_vec(), &unweighted), "{:?} vs {unweighted:?}", inst.perturbed_mean);
+        // train_means follow split.train.
+        assert_eq!(inst.train_means.len(), train.len());
+        for ((p, m), (q, expected)) in inst.train_means.iter().zip(train.iter().zip(&means)) {
+            assert_eq!(p, q);
+            assert!(close(&m.to_vec(), expected));
+        }
+    }
+
+    #[test]
+    fn control_mean_uses_only_training_control_rows() {
+        let ds = dataset(Scale::LogNormalized);
+        let inst = TaskInstance::build(spec(0, 256), &ds).unwrap();
+        let ctrl = rows_of(&ds, &Perturbation::control());
+        let train_rows: Vec<Vec<f64>> = inst
+            .split
+            .control_train_rows
+            .iter()
+            .map(|&r| {
+                assert!(ds.condition(ds.row_conditions()[r]).is_control(), "row {r} is not a control row");
+                ds.expression().row(r).iter().map(|&v| f64::from(v)).collect()
+            })
+            .collect();
+        let expected = mean(&train_rows);
+        assert!(!close(&expected, &mean(&ctrl)), "fixture must tell train controls from all controls");
+        assert!(close(&inst.control_mean.to_vec(), &expected));
+    }
+
+    #[test]
+    fn start_rows_are_test_controls_capped_by_max_start_cells() {
+        let ds = dataset(Scale::LogNormalized);
+        let full = TaskInstance::build(spec(0, 256), &ds).unwrap();
+        assert_eq!(full.start_rows, full.split.control_test_rows, "all test controls fit");
+        assert_eq!(full.start_states().nrows(), full.start_rows.len());
+        for max in [1usize, 2, 3] {
+            let inst = TaskInstance::build(spec(0, max), &ds).unwrap();
+            assert!(inst.split.control_test_rows.len() > max);
+            assert_eq!(inst.start_rows.len(), max);
+            assert!(inst.start_rows.iter().all(|r| inst.split.control_test_rows.contains(r)));
+            assert!(inst.start_rows.iter().all(|r| !inst.split.control_train_rows.contains(r)));
+            let states = inst.start_states();
+            for (i, &r) in inst.start_rows.iter().enumerate() {
+                assert_eq!(states.row(i), ds.expression().row(r));
+            }
+        }
+    }
+
+    #[test]
+    fn log_fold_change_has_zero_control_and_a_single_zero_start_state() {
+        let ds = dataset(Scale::LogFoldChange);
+        let inst = TaskInstance::build(spec(0, 256), &ds).unwrap();
+        assert!(inst.control_mean.iter().all(|&v| v == 0.0));
+        assert_eq!(inst.control_mean.len(), N_GENES);
+        let start = inst.start_states();
+        assert_eq!(start.dim(), (1, N_GENES));
+        assert!(start.iter().all(|&v| v == 0.0));
+        // No control rows at all is fine on this scale.
+        let no_ctrl_rows: Vec<usize> =
+            (0..ds.n_rows()).filter(|&r| !ds.condition(ds.row_conditions()[r]).is_control()).collect();
+        let labels = no_ctrl_rows.iter().map(|&r| ds.condition(ds.row_conditions()[r]).clone()).collect();
+        let lfc = Dataset::new(
+            "lfc",
+            "",
+            ds.genes.clone(),
+            Scale::LogFoldChange,
+            Observation::Pseudobulk,
+            ds.select_rows(&no_ctrl_rows),
+            labels,
+        )
+        .unwrap();
+        let inst = TaskInstance::build(spec(0, 256), &lfc).unwrap();
+        assert_eq!(inst.start_states().dim(), (1, N_GENES));
+        assert!(inst.control_mean.iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn log_normalized_without_controls_is_refused() {
+        let ds = dataset(Scale::LogNormalized);
+        let rows: Vec<usize> =
+            (0..ds.n_rows()).filter(|&r| !ds.condition(ds.row_conditions()[r]).is_control()).collect();
+        let labels = rows.iter().map(|&r| ds.condition(ds.row_conditions()[r]).clone()).collect();
+        let no_ctrl = Dataset::new(
+            "nc",
+            "",
+            ds.genes.clone(),
+            Scale::LogNormalized,
+            Observation::SingleCell,
+            ds.select_rows(&rows),
+            labels,
+        )
+        .unwrap();
+        let err = TaskInstance::build(spec(0, 256), &no_ctrl).err().expect("must be refused").to_string();
+        assert!(err.contains("control"), "{err}");
+    }
+
+    #[test]
+    fn test_rows_truth_and_training_rows_are_consistent() {
+        let ds = dataset(Scale::LogNormalized);
+        let inst = TaskInstance::build(spec(0, 256), &ds).unwrap();
+        let truths = inst.truth_means();
+        for (k, t) in inst.test_conditions().iter().enumerate() {
+            let p = ds.condition(t.condition);
+            assert_eq!(inst.test_rows[k].len(), rows_of(&ds, p).len());
+            assert!(close(&truths[k], &mean(&rows_of(&ds, p))));
+        }
+        let training: BTreeSet<usize> = inst.training_rows().into_iter().collect();
+        for rows in &inst.test_rows {
+            assert!(rows.iter().all(|r| !training.contains(r)), "a test row is in the training view");
+        }
+        assert!(inst.split.control_test_rows.iter().all(|r| !training.contains(r)));
+        assert!(inst.split.control_train_rows.iter().all(|r| training.contains(r)));
+    }
+
+    #[test]
+    fn split_sha256_is_stable_for_a_seed_and_changes_with_it() {
+        let ds = dataset(Scale::LogNormalized);
+        let a = TaskInstance::build(spec(3, 256), &ds).unwrap().split_sha256();
+        assert_eq!(a.len(), 64);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(a, TaskInstance::build(spec(3, 256), &ds).unwrap().split_sha256());
+        // max_start_cells does not change the split.
+        assert_eq!(a, TaskInstance::build(spec(3, 1), &ds).unwrap().split_sha256());
+        let hashes: BTreeSet<String> =
+            (0..6).map(|s| TaskInstance::build(spec(s, 256), &ds).unwrap().split_sha256()).collect();
+        assert!(hashes.len() > 1);
+        for s in [0u64, 1, 2, 4] {
+            let other = TaskInstance::build(spec(s, 256), &ds).unwrap();
+            if other.split != TaskInstance::build(spec(3, 256), &ds).unwrap().split {
+                assert_ne!(other.split_sha256(), a, "seed {s}");
+            }
+        }
+    }
+}

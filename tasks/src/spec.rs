@@ -108,7 +108,7 @@ pub fn find_spec(task: &str, dataset: Option<&str>) -> Result<LoadedSpec, TaskEr
         .iter()
         .find(|s| s.spec.task == task && s.spec.dataset == dataset)
         .cloned()
-        .ok_or_else(|| TaskError::UnknownTask(format!("{task} on dataset {dataset}")))
+        .ok_or_else(|| TaskError::UnknownTask { task: task.to_string(), dataset: dataset.to_string() })
 }
 
 #[cfg(test)]

@@ -70,3 +70,77 @@ pub fn split_controls(dataset: &Dataset, test_fraction: f64, seed: u64) -> (Vec<
     test.sort_unstable();
     (rows, test)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::{Observation, Scale};
+    use crate::gene::GenePanel;
+    use crate::perturbation::{Direction, Perturbation};
+    use ndarray::Array2;
+
+    /// `n_ctrl` control rows interleaved with single-perturbation rows.
+    fn dataset(n_ctrl: usize) -> Dataset {
+        let mut labels = Vec::new();
+        for i in 0..n_ctrl {
+            labels.push(Perturbation::single(format!("G{}", i % 3), Direction::Knockdown));
+            labels.push(Perturbation::control());
+        }
+        labels.push(Perturbation::single("G0", Direction::Knockdown));
+        let x = Array2::from_shape_fn((labels.len(), 3), |(r, c)| (r + c) as f32);
+        let genes = GenePanel::new(vec!["G0".into(), "G1".into(), "G2".into()]).unwrap();
+        Dataset::new("t", "", genes, Scale::LogNormalized, Observation::SingleCell, x, labels).unwrap()
+    }
+
+    fn control_rows(ds: &Dataset) -> Vec<usize> {
+        ds.rows_by_condition()[ds.control_id().unwrap().get()].clone()
+    }
+
+    #[test]
+    fn control_split_is_a_sorted_disjoint_cover_of_the_control_rows() {
+        let ds = dataset(11);
+        let (train, test) = split_controls(&ds, 0.3, 5);
+        // round(11 * 0.3) = 3 test rows.
+        assert_eq!((train.len(), test.len()), (8, 3));
+        assert!(train.windows(2).all(|w| w[0] < w[1]) && test.windows(2).all(|w| w[0] < w[1]));
+        assert!(train.iter().all(|r| !test.contains(r)), "{train:?} {test:?}");
+        let mut all: Vec<usize> = train.iter().chain(&test).copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, control_rows(&ds));
+    }
+
+    #[test]
+    fn control_split_is_deterministic_and_depends_on_the_seed() {
+        let ds = dataset(20);
+        assert_eq!(split_controls(&ds, 0.5, 9), split_controls(&ds, 0.5, 9));
+        let distinct: std::collections::BTreeSet<_> = (0..6).map(|s| split_controls(&ds, 0.5, s).1).collect();
+        assert!(distinct.len() > 1, "the seed does not change the control split");
+    }
+
+    #[test]
+    fn control_split_keeps_one_row_on_each_side_when_it_can() {
+        let ds = dataset(2);
+        assert_eq!(split_controls(&ds, 0.01, 0).1.len(), 1);
+        assert_eq!(split_controls(&ds, 0.99, 0).0.len(), 1);
+        // A single control row cannot be split: it trains.
+        let one = dataset(1);
+        let (train, test) = split_controls(&one, 0.5, 0);
+        assert_eq!((train, test), (control_rows(&one), vec![]));
+    }
+
+    #[test]
+    fn no_control_rows_give_empty_parts() {
+        let genes = GenePanel::new(vec!["G0".into()]).unwrap();
+        let ds = Dataset::new(
+            "t",
+            "",
+            genes,
+            Scale::LogFoldChange,
+            Observation::Pseudobulk,
+            Array2::zeros((1, 1)),
+            vec![Perturbation::single("G0", Direction::Activation)],
+        )
+        .unwrap();
+        assert_eq!(split_controls(&ds, 0.5, 0), (vec![], vec![]));
+    }
+}

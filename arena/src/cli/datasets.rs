@@ -11,8 +11,8 @@ pub struct DatasetsArgs {
 pub fn run(args: DatasetsArgs) -> anyhow::Result<()> {
     let registry = args.registry.load()?;
     let data_dir = shared_data_dir(args.registry.data_dir.as_deref()).ok();
-    println!("| id | modality | observation | where | status | sha256 |");
-    println!("|---|---|---|---|---|---|");
+    out!("| id | modality | observation | where | status | sha256 |");
+    out!("|---|---|---|---|---|---|");
     let mut problems = 0;
     for entry in registry.entries() {
         let (place, status, sha) = if entry.is_local() {
@@ -42,7 +42,7 @@ pub fn run(args: DatasetsArgs) -> anyhow::Result<()> {
             };
             ("download (`arena fetch`)".into(), format!("remote, {pin}"), entry.sha256.clone().unwrap_or_default())
         };
-        println!(
+        out!(
             "| {} | {} | {} | {} | {} | {} |",
             entry.id,
             entry.modality.as_str(),
@@ -52,7 +52,7 @@ pub fn run(args: DatasetsArgs) -> anyhow::Result<()> {
             sha
         );
     }
-    println!(
+    out!(
         "\nsimulator: the embedded default dataset (`arena eval --dataset simulator`), generated from a seed; see `arena simulate`."
     );
     if problems > 0 {

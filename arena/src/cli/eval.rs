@@ -110,9 +110,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let mut options = EvalOptions::default();
     options.bootstrap.resamples = args.bootstrap;
     let card = evaluate(&instance, model.as_deref(), &loaded.source, &options)?;
-    print!("{}", report::render(&card));
+    out!("{}", report::render(&card).trim_end());
     let (json, parquet) = write::write_scorecard(&card, &args.out).with_context(|| "writing the scorecard")?;
-    println!("\nwrote {} and {} ({:.1}s)", json.display(), parquet.display(), card.run.wall_seconds);
+    out!("\nwrote {} and {} ({:.1}s)", json.display(), parquet.display(), card.run.wall_seconds);
     Ok(())
 }
 

@@ -24,6 +24,6 @@ pub fn run(args: FetchArgs) -> anyhow::Result<()> {
     let dir = cache_dir(args.cache_dir.as_deref());
     let options = FetchOptions { progress: true, allow_unpinned: args.allow_unpinned, ..FetchOptions::default() };
     let path = fetch(entry, &dir, &options)?;
-    println!("{}", path.display());
+    out!("{}", path.display());
     Ok(())
 }

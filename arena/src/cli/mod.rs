@@ -1,5 +1,18 @@
 //! Command-line interface: argument definitions (clap) and dispatch to one file per command.
 
+/// `println!` for command output: a closed stdout (`arena eval | head`) ends the program quietly
+/// instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }};
+}
+
 mod datasets;
 mod eval;
 mod fetch;

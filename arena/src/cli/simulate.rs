@@ -43,7 +43,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         config.grn = GrnSource::Collectri(csv);
     }
     if args.print_config {
-        print!("{}", toml::to_string(&config)?);
+        out!("{}", toml::to_string(&config)?.trim_end());
         return Ok(());
     }
     let started = std::time::Instant::now();
@@ -58,6 +58,6 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         config.seed,
         export::content_sha256(&sim)
     );
-    println!("{}", args.out.display());
+    out!("{}", args.out.display());
     Ok(())
 }

@@ -63,3 +63,205 @@ pub fn score_row(instance: &TaskInstance<'_>, input: RowInput<'_>, bootstrap: &B
 pub fn primary_metric(instance: &TaskInstance<'_>) -> Metric {
     instance.spec.spec.metric_list().first().copied().unwrap_or(Metric::PearsonDeltaPert)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+    use std::collections::BTreeSet;
+    use tasks::{Dataset, Direction, GenePanel, Observation, Perturbation, Scale, Subgroup, spec::parse_spec};
+
+    const N_GENES: usize = 12;
+    /// Deliberately not in `Metric::ALL` order, to check the alignment of per-perturbation values.
+    const METRICS: [&str; 5] = ["centroid_accuracy", "mae", "pearson_delta_pert", "pearson_delta", "mse"];
+
+    fn spec(seed: u64) -> tasks::LoadedSpec {
+        let metrics = METRICS.iter().map(|m| format!("\"{m}\"")).collect::<Vec<_>>().join(", ");
+        parse_spec(
+            "toy.toml",
+            &format!(
+                r#"
+id = "toy"
+task = "combinatorial"
+version = 1
+dataset = "toy"
+seed = {seed}
+title = "toy"
+description = "toy"
+metrics = [{metrics}]
+baselines = []
+max_start_cells = 8
+
+[split]
+rule = "combinatorial"
+train_gene_fraction = 0.75
+seen2_train_fraction = 0.75
+control_test_fraction = 0.5
+"#
+            ),
+        )
+        .unwrap()
+    }
+
+    fn name(g: usize) -> String {
+        format!("G{g:02}")
+    }
+
+    /// 12 singles and 20 doubles, two cells each with condition-specific values; 6 control rows.
+    fn dataset() -> Dataset {
+        let mut conditions: Vec<Vec<usize>> = (0..N_GENES).map(|g| vec![g]).collect();
+        conditions.extend((0..11).map(|i| vec![i, i + 1]));
+        conditions.extend((0..9).map(|i| vec![i, i + 3]));
+        let mut labels = Vec::new();
+        let mut rows: Vec<f32> = Vec::new();
+        for (k, genes) in conditions.iter().enumerate() {
+            let p = Perturbation::from_genes(genes.iter().map(|&g| (name(g), Direction::Knockdown)));
+            for cell in 0..2 {
+                labels.push(p.clone());
+                rows.extend((0..N_GENES).map(|c| (((k * 7 + c * 3 + cell) % 11) as f32) * 0.3 + (k % 5) as f32 * 0.1));
+            }
+            if k % 5 == 0 {
+                labels.push(Perturbation::control());
+                rows.extend((0..N_GENES).map(|c| 1.0 + ((c + k) % 3) as f32 * 0.1));
+            }
+        }
+        let x = Array2::from_shape_vec((labels.len(), N_GENES), rows).unwrap();
+        let panel = GenePanel::new((0..N_GENES).map(name).collect()).unwrap();
+        Dataset::new("toy", "", panel, Scale::LogNormalized, Observation::SingleCell, x, labels).unwrap()
+    }
+
+    fn settings() -> BootstrapSettings {
+        BootstrapSettings { resamples: 50, level: 0.9, seed: 0 }
+    }
+
+    fn row(instance: &TaskInstance<'_>, predictions: &[Vec<f64>], truths: &[Vec<f64>]) -> ScoreRow {
+        score_row(
+            instance,
+            RowInput { name: "m".into(), kind: ModelKind::Baseline, model_sha256: "x".into(), predictions, truths },
+            &settings(),
+        )
+    }
+
+    fn idx(metric: &str) -> usize {
+        METRICS.iter().position(|m| *m == metric).unwrap()
+    }
+
+    #[test]
+    fn a_perfect_prediction_scores_perfectly() {
+        let ds = dataset();
+        let inst = TaskInstance::build(spec(0), &ds).unwrap();
+        let truths = inst.truth_means();
+        let r = row(&inst, &truths, &truths);
+        assert_eq!(r.metrics.iter().map(|m| m.metric.as_str()).collect::<Vec<_>>(), METRICS);
+        assert_eq!(r.per_perturbation.len(), inst.test_conditions().len());
+        for (pp, t) in r.per_perturbation.iter().zip(inst.test_conditions()) {
+            assert_eq!((pp.perturbation.as_str(), pp.subgroup, pp.n_truth), (t.label.as_str(), t.subgroup, 2));
+            let v = |m: &str| pp.values[idx(m)].unwrap_or_else(|| panic!("{m} undefined for {}", pp.perturbation));
+            assert!((v("pearson_delta") - 1.0).abs() < 1e-12, "{pp:?}");
+            assert!((v("pearson_delta_pert") - 1.0).abs() < 1e-12, "{pp:?}");
+            assert_eq!((v("mae"), v("mse"), v("centroid_accuracy")), (0.0, 0.0, 1.0), "{pp:?}");
+        }
+        let overall = |m: &str| &r.metric(m).unwrap().overall;
+        assert!((overall("pearson_delta").mean - 1.0).abs() < 1e-12);
+        assert_eq!((overall("mae").mean, overall("centroid_accuracy").mean), (0.0, 1.0));
+        assert_eq!(overall("mae").n, inst.test_conditions().len());
+        assert!(r.metric("mae").map(|m| !m.higher_is_better).unwrap());
+        assert!(r.metric("pearson_delta").map(|m| m.higher_is_better).unwrap());
+    }
+
+    #[test]
+    fn values_are_none_exactly_where_the_metric_is_undefined() {
+        let ds = dataset();
+        let inst = TaskInstance::build(spec(0), &ds).unwrap();
+        let truths = inst.truth_means();
+        assert!(truths.len() >= 3);
+        let mut predictions: Vec<Vec<f64>> =
+            truths.iter().map(|t| t.iter().enumerate().map(|(g, v)| v + 0.05 * (g % 3) as f64).collect()).collect();
+        // Predicting μ_ctrl leaves no delta against the control; predicting μ_pert none against it.
+        predictions[0] = inst.control_mean.to_vec();
+        predictions[1] = inst.perturbed_mean.to_vec();
+        let r = row(&inst, &predictions, &truths);
+        let refs = ProfileReferences {
+            control: inst.control_mean.as_slice().unwrap(),
+            perturbed_mean: inst.perturbed_mean.as_slice().unwrap(),
+        };
+        let direct = score_profiles(&predictions, &truths, &refs);
+        for (i, pp) in r.per_perturbation.iter().enumerate() {
+            assert_eq!(pp.values.len(), METRICS.len());
+            for (k, m) in METRICS.iter().enumerate() {
+                let expected = direct.column(Metric::from_name(m).unwrap())[i];
+                match pp.values[k] {
+                    None => assert!(expected.is_nan(), "{m} of {i} is None but defined ({expected})"),
+                    Some(v) => assert_eq!(v, expected, "{m} of {i}"),
+                }
+            }
+        }
+        let pp = &r.per_perturbation;
+        assert_eq!(pp[0].values[idx("pearson_delta")], None);
+        assert!(pp[0].values[idx("pearson_delta_pert")].is_some());
+        assert_eq!(pp[1].values[idx("pearson_delta_pert")], None);
+        assert!(pp[1].values[idx("pearson_delta")].is_some());
+        for p in &pp[2..] {
+            assert!(p.values.iter().all(Option::is_some), "{p:?}");
+        }
+        // Undefined values are excluded from the summary and counted.
+        let s = &r.metric("pearson_delta").unwrap().overall;
+        assert_eq!((s.n, s.n_undefined), (truths.len() - 1, 1));
+    }
+
+    #[test]
+    fn centroid_accuracy_is_none_with_a_single_test_perturbation() {
+        let ds = dataset();
+        let mut inst = TaskInstance::build(spec(0), &ds).unwrap();
+        inst.split.test.truncate(1);
+        inst.test_rows.truncate(1);
+        let truths = inst.truth_means();
+        let predictions = vec![truths[0].iter().map(|v| v * 1.1 + 0.01).collect::<Vec<f64>>()];
+        let r = row(&inst, &predictions, &truths);
+        assert_eq!(r.per_perturbation.len(), 1);
+        let v = &r.per_perturbation[0].values;
+        assert_eq!(v[idx("centroid_accuracy")], None);
+        assert!(v[idx("mae")].is_some() && v[idx("pearson_delta")].is_some());
+    }
+
+    #[test]
+    fn by_subgroup_has_one_entry_per_subgroup_present() {
+        let ds = dataset();
+        let mut checked_multi = false;
+        for seed in 0..4 {
+            let inst = TaskInstance::build(spec(seed), &ds).unwrap();
+            let truths = inst.truth_means();
+            let predictions: Vec<Vec<f64>> = truths.iter().map(|t| t.iter().map(|v| v * 0.9 + 0.1).collect()).collect();
+            let r = row(&inst, &predictions, &truths);
+            let present: BTreeSet<Subgroup> = inst.test_conditions().iter().map(|t| t.subgroup).collect();
+            checked_multi |= present.len() >= 3;
+            for m in &r.metrics {
+                let groups: Vec<Subgroup> = m.by_subgroup.iter().map(|(g, _)| *g).collect();
+                assert_eq!(groups, present.iter().copied().collect::<Vec<_>>(), "seed {seed} {}", m.metric);
+                for (g, interval) in &m.by_subgroup {
+                    let members: Vec<f64> = r
+                        .per_perturbation
+                        .iter()
+                        .filter(|p| p.subgroup == *g)
+                        .map(|p| p.values[idx(&m.metric)].unwrap_or(f64::NAN))
+                        .collect();
+                    assert_eq!(interval.n + interval.n_undefined, members.len(), "seed {seed} {g:?}");
+                    let finite: Vec<f64> = members.iter().copied().filter(|v| v.is_finite()).collect();
+                    if !finite.is_empty() {
+                        let mean = finite.iter().sum::<f64>() / finite.len() as f64;
+                        assert!((interval.mean - mean).abs() < 1e-9, "seed {seed} {g:?} {}", m.metric);
+                    }
+                }
+                assert_eq!(m.overall.n + m.overall.n_undefined, inst.test_conditions().len());
+            }
+        }
+        assert!(checked_multi, "no seed produced three subgroups");
+    }
+
+    #[test]
+    fn primary_metric_is_the_specs_first() {
+        let ds = dataset();
+        let inst = TaskInstance::build(spec(0), &ds).unwrap();
+        assert_eq!(primary_metric(&inst), Metric::CentroidAccuracy);
+    }
+}

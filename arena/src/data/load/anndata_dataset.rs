@@ -6,7 +6,7 @@ use std::path::Path;
 
 use tasks::{Dataset, Direction, GenePanel, Observation, Perturbation, Scale};
 
-use crate::data::{AnnData, DataError, looks_like_counts, normalize_total_log1p};
+use crate::data::{AnnData, Column, DataError, looks_like_counts, normalize_total_log1p};
 
 /// What to read from the AnnData.
 #[derive(Debug, Clone)]
@@ -16,6 +16,23 @@ pub struct AnnDataSpec {
     pub perturbation_column: String,
     pub control_labels: Vec<String>,
     pub direction: Direction,
+}
+
+/// Rows observed after a single action from the control state. Files written by `arena simulate`
+/// also hold multi-step lineages (obs `step` ≥ 2, linked by `trajectory`); those lineages belong
+/// to multi-step tasks and are left out here, whole, so their later steps never pose as one-step
+/// observations. Files without a `step` column keep every row.
+fn single_step_rows(adata: &AnnData) -> Vec<usize> {
+    let all: Vec<usize> = (0..adata.n_obs()).collect();
+    let Some(Column::Int(step)) = adata.obs.column("step") else { return all };
+    match adata.obs.column("trajectory") {
+        Some(Column::Int(trajectory)) => {
+            let multi: std::collections::HashSet<i64> =
+                step.iter().zip(trajectory).filter(|(s, _)| **s >= 2).map(|(_, t)| *t).collect();
+            all.into_iter().filter(|&r| !multi.contains(&trajectory[r])).collect()
+        }
+        _ => all.into_iter().filter(|&r| step[r] <= 1).collect(),
+    }
 }
 
 pub fn dataset_from_anndata(path: &Path, adata: &AnnData, spec: &AnnDataSpec) -> Result<Dataset, DataError> {
@@ -34,8 +51,10 @@ pub fn dataset_from_anndata(path: &Path, adata: &AnnData, spec: &AnnDataSpec) ->
     let labels = column.as_labels().ok_or_else(|| {
         field(&obs_field, "expected a categorical or string column of perturbation labels, found numbers".into())
     })?;
-    let mut perturbations = Vec::with_capacity(labels.len());
-    for (row, label) in labels.iter().enumerate() {
+    let rows = single_step_rows(adata);
+    let mut perturbations = Vec::with_capacity(rows.len());
+    for &row in &rows {
+        let label = &labels[row];
         let label = label.as_deref().filter(|l| !l.trim().is_empty()).ok_or_else(|| {
             field(
                 &obs_field,
@@ -66,6 +85,7 @@ pub fn dataset_from_anndata(path: &Path, adata: &AnnData, spec: &AnnDataSpec) ->
     let genes = GenePanel::new(adata.var.index.clone()).map_err(|e| field("var/_index", e.to_string()))?;
     let expression =
         if looks_like_counts(&adata.x) { normalize_total_log1p(&adata.x, 1e4) } else { adata.x.to_dense() };
+    let expression = if rows.len() == adata.n_obs() { expression } else { expression.select(ndarray::Axis(0), &rows) };
     Dataset::new(
         spec.id.clone(),
         spec.sha256.clone(),

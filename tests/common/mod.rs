@@ -1,0 +1,302 @@
+//! Shared helpers of the end-to-end CLI tests: locating (and if needed building) the `arena`
+//! binary, running it, the real data directory, and small AnnData builders.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::SystemTime;
+
+use arena::data::{AnnData, Column, Frame, Matrix, SparseMatrix};
+
+/// The workspace root (this package's manifest dir).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The real published data (../shared/data), passed to every command with `--data-dir`.
+pub fn data_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data"))
+}
+
+/// `<target dir>/debug`: the test binary runs from `<target dir>/debug/deps/`.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let deps = exe.parent().expect("test binary has a parent dir");
+    if deps.file_name().is_some_and(|n| n == "deps") {
+        deps.parent().expect("deps has a parent").to_path_buf()
+    } else {
+        deps.to_path_buf()
+    }
+}
+
+/// Newest modification time of the sources the `arena` binary is built from.
+fn newest_source_mtime() -> Option<SystemTime> {
+    fn walk(path: &Path, newest: &mut Option<SystemTime>) {
+        let Ok(meta) = std::fs::metadata(path) else { return };
+        if meta.is_dir() {
+            if let Ok(entries) = std::fs::read_dir(path) {
+                for e in entries.flatten() {
+                    walk(&e.path(), newest);
+                }
+            }
+        } else if let Ok(m) = meta.modified() {
+            if newest.is_none_or(|n| m > n) {
+                *newest = Some(m);
+            }
+        }
+    }
+    let root = workspace_root();
+    let mut newest = None;
+    for p in
+        ["arena/src", "arena/Cargo.toml", "tasks", "metrics/src", "metrics/Cargo.toml", "datasets.toml", "Cargo.lock"]
+    {
+        walk(&root.join(p), &mut newest);
+    }
+    newest
+}
+
+/// Path of the `arena` binary, built once per test process when missing or older than its sources.
+pub fn arena_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let bin = profile_dir().join(format!("arena{}", std::env::consts::EXE_SUFFIX));
+        let bin_mtime = std::fs::metadata(&bin).and_then(|m| m.modified()).ok();
+        let stale = match (bin_mtime, newest_source_mtime()) {
+            (None, _) => true,
+            (Some(b), Some(src)) => b < src,
+            (Some(_), None) => false,
+        };
+        if stale {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let out = Command::new(cargo)
+                .current_dir(workspace_root())
+                .args(["build", "-p", "arena", "--bin", "arena"])
+                .output()
+                .expect("running cargo build -p arena");
+            assert!(
+                out.status.success(),
+                "cargo build -p arena --bin arena failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(bin.is_file(), "{} does not exist after building", bin.display());
+        bin
+    })
+}
+
+/// A `Command` for the `arena` binary.
+pub fn arena() -> Command {
+    let mut c = Command::new(arena_bin());
+    c.env_remove("ARENA_DATA_DIR").env_remove("ARENA_CACHE_DIR");
+    c
+}
+
+/// The result of one run, with lossy UTF-8 stdout and stderr.
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+    /// Panics with the full output unless the command succeeded.
+    pub fn ok(self) -> Self {
+        assert!(
+            self.success(),
+            "arena failed (exit {:?})\nstdout:\n{}\nstderr:\n{}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+    /// Panics with the full output unless the command failed.
+    pub fn failed(self) -> Self {
+        assert!(
+            !self.success() && self.code.is_some(),
+            "arena was expected to fail with an exit code (got {:?})\nstdout:\n{}\nstderr:\n{}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        assert!(!self.stderr.contains("panicked"), "arena panicked instead of reporting an error:\n{}", self.stderr);
+        self
+    }
+}
+
+/// Runs `arena ARGS` and captures its output.
+pub fn run<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut cmd = arena();
+    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = {
+        // See HDF5_LOCK: no HDF5 file of this process may be open while a child is forked.
+        let _guard = hdf5_guard();
+        cmd.spawn().expect("spawning arena")
+    };
+    let out: Output = child.wait_with_output().expect("waiting for arena");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Reads and parses `dir/scorecard.json`.
+pub fn read_scorecard(dir: &Path) -> serde_json::Value {
+    let path = dir.join("scorecard.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The row named `name` of a scorecard.
+pub fn row<'a>(card: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    card["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("no row '{name}' in the scorecard: {:?}", row_names(card)))
+}
+
+pub fn row_names(card: &serde_json::Value) -> Vec<String> {
+    card["rows"].as_array().expect("rows").iter().map(|r| r["name"].as_str().unwrap_or("").to_string()).collect()
+}
+
+/// `overall.mean` of `metric` in a scorecard row.
+pub fn metric_mean(row: &serde_json::Value, metric: &str) -> f64 {
+    row["metrics"]
+        .as_array()
+        .expect("metrics")
+        .iter()
+        .find(|m| m["metric"] == metric)
+        .unwrap_or_else(|| panic!("row {} has no metric {metric}", row["name"]))["overall"]["mean"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("row {} metric {metric} has no numeric mean", row["name"]))
+}
+
+/// True when `s` is 64 lower-case hex characters.
+pub fn is_sha256(s: &str) -> bool {
+    s.len() == 64 && s.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+}
+
+/// Asserts an output directory was not created, or is empty.
+pub fn assert_no_output(dir: &Path) {
+    if dir.exists() {
+        let entries: Vec<_> = std::fs::read_dir(dir).expect("read out dir").flatten().map(|e| e.path()).collect();
+        assert!(entries.is_empty(), "a failed run left output behind in {}: {entries:?}", dir.display());
+    }
+}
+
+/// HDF5 opens files without close-on-exec and holds a flock on them: a child forked by one test
+/// thread while another thread has an .h5ad open inherits that descriptor (and its lock) for its
+/// whole life, and a later `arena` that opens the same file fails with "unable to lock file".
+/// So h5ad reads/writes in this process and the forks of `run` take turns.
+static HDF5_LOCK: Mutex<()> = Mutex::new(());
+
+fn hdf5_guard() -> MutexGuard<'static, ()> {
+    HDF5_LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `arena::data::write_h5ad`, serialised against child spawns (see [`HDF5_LOCK`]).
+pub fn write_h5ad(path: &Path, adata: &AnnData) {
+    let _guard = hdf5_guard();
+    arena::data::write_h5ad(path, adata).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+}
+
+/// `arena::data::read_h5ad`, serialised against child spawns (see [`HDF5_LOCK`]).
+pub fn read_h5ad(path: &Path) -> AnnData {
+    let _guard = hdf5_guard();
+    arena::data::read_h5ad(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+/// A matrix with every value stored (CSR with all entries; the root package has no ndarray).
+pub fn full_csr(x: Vec<Vec<f32>>, n_cols: usize) -> Matrix {
+    let n_rows = x.len();
+    let data: Vec<f32> = x.into_iter().inspect(|r| assert_eq!(r.len(), n_cols)).flatten().collect();
+    let indices: Vec<u32> = (0..n_rows).flat_map(|_| 0..n_cols as u32).collect();
+    let indptr: Vec<u64> = (0..=n_rows).map(|r| (r * n_cols) as u64).collect();
+    Matrix::Csr(SparseMatrix { shape: (n_rows, n_cols), data, indices, indptr })
+}
+
+/// An AnnData with X (cells x genes, all values stored), string obs column `column` and gene names.
+pub fn anndata(x: Vec<Vec<f32>>, column: &str, labels: &[String], genes: &[String]) -> AnnData {
+    assert_eq!(x.len(), labels.len());
+    AnnData {
+        x: full_csr(x, genes.len()),
+        obs: Frame {
+            index_name: "_index".into(),
+            index: (0..labels.len()).map(|i| format!("cell{i}")).collect(),
+            columns: vec![(column.to_string(), Column::Strings(labels.to_vec()))],
+        },
+        var: Frame { index_name: "_index".into(), index: genes.to_vec(), columns: vec![] },
+        layers: vec![],
+        obsm: vec![],
+        uns_strings: vec![],
+    }
+}
+
+/// A small count dataset: `n_ctrl` control cells and `per` cells of each perturbation label,
+/// over `n_genes` genes `GENE0..`, with deterministic integer counts.
+pub fn small_counts_anndata(column: &str, ctrl_label: &str, perts: &[&str], per: usize, n_genes: usize) -> AnnData {
+    let genes: Vec<String> = (0..n_genes).map(|g| format!("GENE{g}")).collect();
+    let mut labels = Vec::new();
+    let mut x = Vec::new();
+    let mut k = 0u32;
+    let mut push = |label: &str, shift: usize, labels: &mut Vec<String>, x: &mut Vec<Vec<f32>>| {
+        labels.push(label.to_string());
+        x.push(
+            (0..n_genes)
+                .map(|g| {
+                    k = k.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    (5 + (k >> 16) % 7 + if g == shift { 10 } else { 0 }) as f32
+                })
+                .collect(),
+        );
+    };
+    for _ in 0..per.max(4) {
+        push(ctrl_label, usize::MAX, &mut labels, &mut x);
+    }
+    for (i, p) in perts.iter().enumerate() {
+        for _ in 0..per {
+            push(p, i % n_genes, &mut labels, &mut x);
+        }
+    }
+    anndata(x, column, &labels, &genes)
+}
+
+/// What a test needs to know about the default simulator task (`arena eval` with no args).
+pub struct SimTask {
+    pub genes: Vec<String>,
+    /// Canonical labels of the test perturbations, in the split's order.
+    pub test_labels: Vec<String>,
+    /// True mean profile of the test cells of each test perturbation (same order).
+    pub truth: Vec<Vec<f64>>,
+    /// Number of test cells of each test perturbation (same order).
+    pub n_truth: Vec<usize>,
+}
+
+/// Loads the default simulator dataset in-process and builds the `unseen-single` task on it,
+/// exactly as `arena eval` does.
+pub fn sim_task() -> SimTask {
+    use arena::simulator::{SimConfig, export::snapshot_dataset, simulate};
+    let sim = simulate(&SimConfig::default()).expect("simulate");
+    let dataset = snapshot_dataset(&sim).expect("snapshot dataset");
+    let spec = tasks::find_spec("unseen-single", Some("simulator")).expect("spec");
+    let instance = tasks::TaskInstance::build(spec, &dataset).expect("task instance");
+    let test_labels =
+        instance.test_conditions().iter().map(|t| instance.dataset.condition(t.condition).label()).collect();
+    SimTask {
+        genes: dataset.genes.names().to_vec(),
+        test_labels,
+        truth: instance.truth_means(),
+        n_truth: instance.test_rows.iter().map(Vec::len).collect(),
+    }
+}
