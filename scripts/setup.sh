@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the Virtual Cell Arena needs on a fresh Debian/Ubuntu machine and builds it.
-#   scripts/setup.sh              system packages + cargo-nextest + release build of `arena`
-#   scripts/setup.sh --deps-only  system packages + cargo-nextest only (what the tests need)
+#   scripts/setup.sh              system packages + cargo-nextest + .venv + release build of `arena`
+#   scripts/setup.sh --deps-only  system packages + cargo-nextest + .venv only (what the tests need)
 # Safe to re-run: every step is skipped when already satisfied.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +22,9 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   echo "setup: installing cargo-nextest (crates.io)" >&2
   cargo install cargo-nextest --locked
 fi
+
+# Python reference implementations and tooling used by the tests (.venv).
+bash scripts/python-env.sh
 
 if [ "$deps_only" = false ]; then
   echo "setup: building arena (release)" >&2

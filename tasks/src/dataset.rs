@@ -44,6 +44,25 @@ pub struct ProteinPanel {
     pub values: Array2<f32>,
 }
 
+/// Cells observed along ordered action sequences (multi-step tasks), kept apart from the
+/// one-step rows so a later step never poses as a one-step observation of its last action.
+#[derive(Debug, Clone)]
+pub struct SequenceObservations {
+    /// Rows are cells, columns follow the dataset's genes, same scale as the dataset.
+    pub expression: Array2<f32>,
+    /// The action sequences (each at least two actions).
+    pub sequences: Vec<Vec<Perturbation>>,
+    /// `rows[i][k]`: rows of `expression` observed after the first k+1 actions of sequence i.
+    pub rows: Vec<Vec<Vec<usize>>>,
+}
+
+impl SequenceObservations {
+    /// `a1>a2>...>ak` for the first `k` actions of sequence `i`.
+    pub fn label(&self, i: usize, k: usize) -> String {
+        self.sequences[i][..k].iter().map(Perturbation::label).collect::<Vec<_>>().join(">")
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Dataset {
     /// Registry id (e.g. `papalexi2021`) or a description of where it came from.
@@ -60,6 +79,8 @@ pub struct Dataset {
     /// The distinct conditions, in first-seen order.
     conditions: Vec<Perturbation>,
     pub protein: Option<ProteinPanel>,
+    /// Multi-step observations, when the dataset has them (simulator).
+    pub sequences: Option<SequenceObservations>,
 }
 
 impl Dataset {
@@ -120,6 +141,7 @@ impl Dataset {
             row_condition,
             conditions,
             protein: None,
+            sequences: None,
         })
     }
 
@@ -138,6 +160,34 @@ impl Dataset {
             });
         }
         self.protein = Some(protein);
+        Ok(self)
+    }
+
+    /// Attaches multi-step observations (same genes; every sequence has a row group per step).
+    pub fn with_sequences(mut self, seq: SequenceObservations) -> Result<Self, TaskError> {
+        let invalid = |reason: String| TaskError::InvalidDataset { dataset: self.id.clone(), reason };
+        if seq.expression.ncols() != self.genes.len() {
+            return Err(invalid(format!(
+                "sequence observations have {} genes, the dataset {}",
+                seq.expression.ncols(),
+                self.genes.len()
+            )));
+        }
+        if seq.rows.len() != seq.sequences.len() {
+            return Err(invalid("each sequence needs its row groups".into()));
+        }
+        for (i, (actions, steps)) in seq.sequences.iter().zip(&seq.rows).enumerate() {
+            if actions.len() < 2 || steps.len() != actions.len() || steps.iter().any(Vec::is_empty) {
+                return Err(invalid(format!("sequence {} needs ≥ 2 actions and observed cells after each", seq.label(i, actions.len()))));
+            }
+            if steps.iter().flatten().any(|&r| r >= seq.expression.nrows()) {
+                return Err(invalid(format!("sequence {} refers to rows beyond the matrix", seq.label(i, actions.len()))));
+            }
+        }
+        if let Some(((row, col), value)) = seq.expression.indexed_iter().find(|(_, v)| !v.is_finite()) {
+            return Err(invalid(format!("sequence X[{row}, {col}] is {value}; expression must be finite")));
+        }
+        self.sequences = Some(seq);
         Ok(self)
     }
 
@@ -181,20 +231,25 @@ impl Dataset {
 
     /// Mean over the given rows (f64 accumulation).
     pub fn mean_of_rows(&self, rows: &[usize]) -> Array1<f64> {
-        let mut sum = Array1::<f64>::zeros(self.genes.len());
-        for &r in rows {
-            sum.zip_mut_with(&self.expression.row(r), |s, &x| *s += f64::from(x));
-        }
-        if !rows.is_empty() {
-            sum /= rows.len() as f64;
-        }
-        sum
+        mean_rows(&self.expression, rows)
     }
 
     /// Selects rows (keeps the gene panel and scale).
     pub fn select_rows(&self, rows: &[usize]) -> Array2<f32> {
         self.expression.select(Axis(0), rows)
     }
+}
+
+/// Mean of the given rows of `matrix` (f64 accumulation); zeros for no rows.
+pub fn mean_rows(matrix: &Array2<f32>, rows: &[usize]) -> Array1<f64> {
+    let mut sum = Array1::<f64>::zeros(matrix.ncols());
+    for &r in rows {
+        sum.zip_mut_with(&matrix.row(r), |s, &x| *s += f64::from(x));
+    }
+    if !rows.is_empty() {
+        sum /= rows.len() as f64;
+    }
+    sum
 }
 
 #[cfg(test)]

@@ -6,11 +6,11 @@ use ndarray::{Array1, Array2};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::dataset::{Dataset, Scale};
+use crate::dataset::{Dataset, Scale, mean_rows};
 use crate::error::TaskError;
 use crate::perturbation::Perturbation;
 use crate::spec::{LoadedSpec, SplitRule};
-use crate::split::{Split, TestCondition};
+use crate::split::{Split, Subgroup, TestCondition};
 use crate::splits;
 
 pub struct TaskInstance<'d> {
@@ -29,6 +29,16 @@ pub struct TaskInstance<'d> {
     pub start_rows: Vec<usize>,
 }
 
+/// One scored item: actions applied in turn to the start states, and the real cells (rows of
+/// `truth`) observed after the last of them.
+pub struct EvalItem<'a> {
+    pub label: String,
+    pub subgroup: Subgroup,
+    pub actions: Vec<Perturbation>,
+    pub truth: &'a Array2<f32>,
+    pub rows: &'a [usize],
+}
+
 impl<'d> TaskInstance<'d> {
     pub fn build(spec: LoadedSpec, dataset: &'d Dataset) -> Result<Self, TaskError> {
         let seed = spec.spec.seed;
@@ -45,17 +55,20 @@ impl<'d> TaskInstance<'d> {
                     seed,
                 )?
             }
+            SplitRule::MultiStep { test_fraction, control_test_fraction } => {
+                splits::multi_step::build(dataset, test_fraction, control_test_fraction, seed)?
+            }
         };
         let impossible = |reason: String| TaskError::SplitImpossible {
             task: spec.spec.id.clone(),
             dataset: dataset.id.clone(),
             reason,
         };
-        if split.test.is_empty() || split.train.is_empty() {
+        if (split.test.is_empty() && split.test_sequences.is_empty()) || split.train.is_empty() {
             return Err(impossible(format!(
                 "the split has {} training and {} test conditions; both must be non-empty",
                 split.train.len(),
-                split.test.len()
+                split.test.len() + split.test_sequences.len()
             )));
         }
         let by_condition = dataset.rows_by_condition();
@@ -101,9 +114,41 @@ impl<'d> TaskInstance<'d> {
         }
     }
 
-    /// True mean profile of every test condition.
+    /// Every scored item: the one-step test conditions (in `split.test` order), then each held-out
+    /// sequence after each of its actions (subgroup `step_k`).
+    pub fn eval_items(&self) -> Vec<EvalItem<'_>> {
+        let mut items: Vec<EvalItem<'_>> = self
+            .split
+            .test
+            .iter()
+            .zip(&self.test_rows)
+            .map(|(t, rows)| EvalItem {
+                label: t.label.clone(),
+                subgroup: t.subgroup,
+                actions: vec![self.dataset.condition(t.condition).clone()],
+                truth: self.dataset.expression(),
+                rows,
+            })
+            .collect();
+        if let Some(seq) = &self.dataset.sequences {
+            for &i in &self.split.test_sequences {
+                for (k, rows) in seq.rows[i].iter().enumerate() {
+                    items.push(EvalItem {
+                        label: seq.label(i, k + 1),
+                        subgroup: Subgroup::Step(k as u32 + 1),
+                        actions: seq.sequences[i][..=k].to_vec(),
+                        truth: &seq.expression,
+                        rows,
+                    });
+                }
+            }
+        }
+        items
+    }
+
+    /// True mean profile of every scored item (order of [`Self::eval_items`]).
     pub fn truth_means(&self) -> Vec<Vec<f64>> {
-        self.test_rows.iter().map(|rows| self.dataset.mean_of_rows(rows).to_vec()).collect()
+        self.eval_items().iter().map(|item| mean_rows(item.truth, item.rows).to_vec()).collect()
     }
 
     /// Rows of the training conditions and training controls: everything a model may fit on.
@@ -121,13 +166,14 @@ impl<'d> TaskInstance<'d> {
         #[derive(Serialize)]
         struct Canonical<'a> {
             train: Vec<String>,
-            test: &'a [TestCondition],
+            test: Vec<(String, String)>,
             control_train_rows: &'a [usize],
             control_test_rows: &'a [usize],
         }
+        // Labels, not condition ids, so the hash does not depend on the dataset's row order.
         let canonical = Canonical {
             train: self.split.train_labels(self.dataset),
-            test: &self.split.test,
+            test: self.eval_items().into_iter().map(|i| (i.label, i.subgroup.name())).collect(),
             control_train_rows: &self.split.control_train_rows,
             control_test_rows: &self.split.control_test_rows,
         };

@@ -37,4 +37,10 @@ pub trait Model: Send + Sync {
     fn fingerprint(&self) -> String;
     /// Predicted next states, one row per query row, genes in `batch.genes` order.
     fn predict(&self, batch: &QueryBatch<'_>) -> Result<Array2<f32>, TaskError>;
+
+    /// Predicted next protein levels (cross-modal tasks), one row per query row, proteins in the
+    /// task's protein order; `None` for models without a protein head.
+    fn predict_protein(&self, _batch: &QueryBatch<'_>) -> Result<Option<Array2<f32>>, TaskError> {
+        Ok(None)
+    }
 }

@@ -13,6 +13,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("sim-combinatorial.toml", include_str!("../specs/sim-combinatorial.toml")),
     ("papalexi2021-unseen-single.toml", include_str!("../specs/papalexi2021-unseen-single.toml")),
     ("norman2019-combinatorial.toml", include_str!("../specs/norman2019-combinatorial.toml")),
+    ("sim-multi-step.toml", include_str!("../specs/sim-multi-step.toml")),
 ];
 
 /// How test conditions are chosen.
@@ -21,6 +22,7 @@ const EMBEDDED: &[(&str, &str)] = &[
 pub enum SplitRule {
     UnseenSingle { test_fraction: f64, control_test_fraction: f64 },
     Combinatorial { train_gene_fraction: f64, seen2_train_fraction: f64, control_test_fraction: f64 },
+    MultiStep { test_fraction: f64, control_test_fraction: f64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,6 +81,7 @@ pub fn parse_spec(source_name: &str, text: &str) -> Result<LoadedSpec, TaskError
         SplitRule::Combinatorial { train_gene_fraction, seen2_train_fraction, control_test_fraction } => {
             vec![*train_gene_fraction, *seen2_train_fraction, *control_test_fraction]
         }
+        SplitRule::MultiStep { test_fraction, control_test_fraction } => vec![*test_fraction, *control_test_fraction],
     };
     if !fractions.into_iter().all(fraction_ok) {
         return Err(invalid("every fraction in [split] must be strictly between 0 and 1".into()));

@@ -18,15 +18,18 @@ pub enum Subgroup {
     ComboSeen1,
     /// A double with both genes perturbed in training (the double itself is unseen).
     ComboSeen2,
+    /// The state after the k-th action of an unseen sequence of seen actions.
+    Step(u32),
 }
 
 impl Subgroup {
-    pub fn name(self) -> &'static str {
+    pub fn name(self) -> String {
         match self {
-            Subgroup::UnseenSingle => "unseen_single",
-            Subgroup::ComboSeen0 => "combo_seen0",
-            Subgroup::ComboSeen1 => "combo_seen1",
-            Subgroup::ComboSeen2 => "combo_seen2",
+            Subgroup::UnseenSingle => "unseen_single".into(),
+            Subgroup::ComboSeen0 => "combo_seen0".into(),
+            Subgroup::ComboSeen1 => "combo_seen1".into(),
+            Subgroup::ComboSeen2 => "combo_seen2".into(),
+            Subgroup::Step(k) => format!("step_{k}"),
         }
     }
 }
@@ -48,6 +51,10 @@ pub struct Split {
     pub control_test_rows: Vec<usize>,
     /// The genes whose perturbations appear in training (sorted).
     pub train_genes: Vec<String>,
+    /// Held-out action sequences (indices into the dataset's sequence observations), multi-step
+    /// tasks only; every other sequence may be used for training.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub test_sequences: Vec<usize>,
 }
 
 impl Split {

@@ -41,6 +41,10 @@ pub fn run(args: TasksArgs) -> anyhow::Result<()> {
                     train_gene_fraction * 100.0,
                     seen2_train_fraction * 100.0
                 ),
+                SplitRule::MultiStep { test_fraction, .. } => out!(
+                    "split:     multi-step, {:.0}% of action sequences held out, scored after every action",
+                    test_fraction * 100.0
+                ),
             }
             out!("metrics:   {} (ranked by {})", spec.metrics.join(", "), spec.metrics[0]);
             out!("baselines: {}", spec.baselines.join(", "));

@@ -3,6 +3,7 @@
 //! expected to beat the agreement of two halves of the same experiment. Needs single cells
 //! (at least two per perturbation); pseudobulk data have no ceiling.
 
+use tasks::dataset::mean_rows;
 use tasks::{Observation, TaskInstance};
 
 /// (prediction, truth) profile pairs per test condition, or the reason there is no ceiling.
@@ -12,19 +13,19 @@ pub fn split_halves(instance: &TaskInstance<'_>, seed: u64) -> Result<(Vec<Vec<f
     }
     let mut predictions = Vec::new();
     let mut truths = Vec::new();
-    for (k, (rows, test)) in instance.test_rows.iter().zip(instance.test_conditions()).enumerate() {
-        if rows.len() < 2 {
+    for (k, item) in instance.eval_items().iter().enumerate() {
+        if item.rows.len() < 2 {
             return Err(format!(
                 "no noise ceiling: perturbation '{}' has {} cell(s); two halves need at least 2",
-                test.label,
-                rows.len()
+                item.label,
+                item.rows.len()
             ));
         }
-        let mut rows = rows.clone();
+        let mut rows = item.rows.to_vec();
         metrics::rng::shuffle(&mut rows, &mut metrics::rng::seeded(seed.wrapping_add(k as u64)));
         let (a, b) = rows.split_at(rows.len() / 2);
-        predictions.push(instance.dataset.mean_of_rows(a).to_vec());
-        truths.push(instance.dataset.mean_of_rows(b).to_vec());
+        predictions.push(mean_rows(item.truth, a).to_vec());
+        truths.push(mean_rows(item.truth, b).to_vec());
     }
     Ok((predictions, truths))
 }

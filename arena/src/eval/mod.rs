@@ -98,7 +98,7 @@ pub fn evaluate(
             seed: spec.spec.seed,
             split_sha256: instance.split_sha256(),
             n_train_conditions: instance.split.train.len(),
-            n_test_conditions: instance.split.test.len(),
+            n_test_conditions: instance.split.test.len() + instance.split.test_sequences.len(),
         },
         dataset: DatasetProvenance {
             id: dataset.id.clone(),

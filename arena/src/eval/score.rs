@@ -22,7 +22,7 @@ pub fn score_row(instance: &TaskInstance<'_>, input: RowInput<'_>, bootstrap: &B
     };
     let scores = score_profiles(input.predictions, input.truths, &refs);
     let wanted = instance.spec.spec.metric_list();
-    let tests = instance.test_conditions();
+    let tests = instance.eval_items();
     let metrics = wanted
         .iter()
         .map(|&metric| {
@@ -42,11 +42,12 @@ pub fn score_row(instance: &TaskInstance<'_>, input: RowInput<'_>, bootstrap: &B
         .collect();
     let per_perturbation = tests
         .iter()
+        .take(scores.values.len())
         .enumerate()
         .map(|(i, t)| PerturbationScore {
             perturbation: t.label.clone(),
             subgroup: t.subgroup,
-            n_truth: instance.test_rows[i].len(),
+            n_truth: tests[i].rows.len(),
             values: wanted
                 .iter()
                 .map(|&m| {

@@ -41,8 +41,10 @@ pub struct SimConfig {
     pub n_single_targets: usize,
     /// Pairs applied at once, among the single targets (the first gene of a pair is a regulator).
     pub n_doubles: usize,
-    /// Ordered two-step sequences `a1>a2` among the single targets.
+    /// Ordered sequences `a1>a2>...` among the single targets (lengths cycle 2..=max_sequence_length).
     pub n_sequences: usize,
+    /// Longest sequence of actions (at least 2).
+    pub max_sequence_length: usize,
     /// Simulation steps from the common start to the (control) steady state.
     pub steps_to_steady: usize,
     /// Simulation steps an action is applied before the cell is observed.
@@ -90,6 +92,7 @@ impl Default for SimConfig {
             n_single_targets: 40,
             n_doubles: 30,
             n_sequences: 20,
+            max_sequence_length: 4,
             steps_to_steady: 40,
             steps_per_action: 12,
             direction: Direction::Knockdown,
@@ -152,6 +155,9 @@ impl SimConfig {
                 "n_sequences",
                 format!("at most {max_seq} sequences are possible with these targets, got {}", self.n_sequences),
             );
+        }
+        if !(2..=8).contains(&self.max_sequence_length) {
+            return bad("max_sequence_length", format!("must be between 2 and 8, got {}", self.max_sequence_length));
         }
         for (field, v) in [
             ("knockdown_factor", self.knockdown_factor),

@@ -4,10 +4,11 @@
 //! `layers/counts`, protein counts in `obsm/protein_counts` with names in `uns/protein_names`,
 //! and obs columns `perturbation`, `sequence`, `step`, `trajectory`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use ndarray::Axis;
 use sha2::{Digest, Sha256};
+use tasks::dataset::SequenceObservations;
 use tasks::{Dataset, GenePanel, Observation, ProteinPanel, Scale, TaskError};
 
 use super::Simulation;
@@ -41,6 +42,31 @@ pub fn snapshot_rows(sim: &Simulation) -> Vec<usize> {
     (0..sim.n_cells()).filter(|&r| !multi.contains(&sim.trajectory[r])).collect()
 }
 
+/// The multi-step lineages as sequence observations: every observation of lineage ℓ of sequence
+/// i after its k-th action goes to `rows[i][k-1]`, normalised like the one-step cells.
+pub fn sequence_observations(sim: &Simulation) -> SequenceObservations {
+    let multi: BTreeSet<u32> =
+        sim.step.iter().zip(&sim.trajectory).filter(|(s, _)| **s >= 2).map(|(_, t)| *t).collect();
+    let rows: Vec<usize> = (0..sim.n_cells()).filter(|&r| multi.contains(&sim.trajectory[r])).collect();
+    // A lineage belongs to the sequence whose full label its last observation carries.
+    let index: HashMap<String, usize> =
+        sim.sequences.iter().enumerate().map(|(i, actions)| (super::sequence_label(actions), i)).collect();
+    let mut lineage_sequence: HashMap<u32, usize> = HashMap::new();
+    for &r in &rows {
+        if let Some(&i) = index.get(&sim.sequence[r]) {
+            lineage_sequence.insert(sim.trajectory[r], i);
+        }
+    }
+    let mut grouped: Vec<Vec<Vec<usize>>> = sim.sequences.iter().map(|a| vec![Vec::new(); a.len()]).collect();
+    for (local, &r) in rows.iter().enumerate() {
+        if let Some(&i) = lineage_sequence.get(&sim.trajectory[r]) {
+            grouped[i][sim.step[r] as usize - 1].push(local);
+        }
+    }
+    let expression = normalize_total_log1p(&Matrix::Dense(sim.counts.select(Axis(0), &rows)), 1e4);
+    SequenceObservations { expression, sequences: sim.sequences.clone(), rows: grouped }
+}
+
 pub fn snapshot_dataset(sim: &Simulation) -> Result<Dataset, TaskError> {
     let rows = snapshot_rows(sim);
     let counts = sim.counts.select(Axis(0), &rows);
@@ -57,7 +83,8 @@ pub fn snapshot_dataset(sim: &Simulation) -> Result<Dataset, TaskError> {
         labels,
     )?;
     let protein = sim.protein_counts.select(Axis(0), &rows).mapv(f32::ln_1p);
-    dataset.with_protein(ProteinPanel { names: sim.proteins.clone(), values: protein })
+    let dataset = dataset.with_protein(ProteinPanel { names: sim.proteins.clone(), values: protein })?;
+    if sim.sequences.is_empty() { Ok(dataset) } else { dataset.with_sequences(sequence_observations(sim)) }
 }
 
 pub fn to_anndata(sim: &Simulation) -> AnnData {
@@ -108,6 +135,14 @@ mod tests {
         assert!(ds.control_id().is_some());
         assert_eq!(ds.protein.as_ref().map(|p| p.values.ncols()), Some(c.n_proteins));
         assert_eq!(ds.sha256, content_sha256(&simulate(&SimConfig::default()).unwrap()));
+        let seq = ds.sequences.as_ref().unwrap();
+        assert_eq!(seq.sequences.len(), c.n_sequences);
+        for (actions, steps) in seq.sequences.iter().zip(&seq.rows) {
+            assert_eq!(steps.len(), actions.len());
+            assert!(steps.iter().all(|rows| rows.len() == c.cells_per_condition));
+        }
+        let total: usize = seq.rows.iter().flatten().map(Vec::len).sum();
+        assert_eq!(total, seq.expression.nrows());
     }
 
     #[test]

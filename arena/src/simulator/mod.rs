@@ -32,6 +32,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use ndarray::{Array1, Array2};
+use rand::RngExt;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 use tasks::{Direction, Perturbation};
@@ -81,14 +82,15 @@ pub struct Simulation {
     pub perturbation: Vec<Perturbation>,
     /// Action history of each observation: `ctrl`, `A`, `A+B`, `A>B`.
     pub sequence: Vec<String>,
-    /// Number of actions applied: 0 control, 1 after one action, 2 after a sequence's second.
+    /// Number of actions applied: 0 control, 1 after one action, k after a sequence's k-th.
     pub step: Vec<u32>,
-    /// Lineage id; the two observations of a sequence lineage share it.
+    /// Lineage id; the observations of a sequence lineage share it.
     pub trajectory: Vec<u32>,
     /// The design: single, double and sequence conditions.
     pub singles: Vec<Perturbation>,
     pub doubles: Vec<Perturbation>,
-    pub sequences: Vec<(Perturbation, Perturbation)>,
+    /// Ordered action sequences (2..=max_sequence_length actions each).
+    pub sequences: Vec<Vec<Perturbation>>,
 }
 
 /// The label of a sequence of actions, `A>B`.
@@ -124,7 +126,7 @@ pub fn build_world(config: &SimConfig) -> Result<(Grn, World), SimError> {
 }
 
 /// Chooses the single, double and sequence conditions (stream `Design`).
-fn design(config: &SimConfig, grn: &Grn) -> (Vec<Perturbation>, Vec<Perturbation>, Vec<(Perturbation, Perturbation)>) {
+fn design(config: &SimConfig, grn: &Grn) -> (Vec<Perturbation>, Vec<Perturbation>, Vec<Vec<Perturbation>>) {
     let mut rng = stream(config.seed, Domain::Design, 0);
     let r = grn.n_regulators;
     let mut regs: Vec<usize> = (0..r).collect();
@@ -164,8 +166,22 @@ fn design(config: &SimConfig, grn: &Grn) -> (Vec<Perturbation>, Vec<Perturbation
         }
     }
     ordered.shuffle(&mut rng);
-    let sequences =
-        ordered[..config.n_sequences].iter().map(|&(a, b)| (singles[a].clone(), singles[b].clone())).collect();
+    // Sequence i has 2 + i mod (max − 1) actions: a distinct ordered pair, then further targets,
+    // each different from the action before it.
+    let lengths = config.max_sequence_length - 1;
+    let sequences = ordered[..config.n_sequences]
+        .iter()
+        .enumerate()
+        .map(|(i, &(a, b))| {
+            let mut actions = vec![a, b];
+            while actions.len() < 2 + i % lengths {
+                let last = actions[actions.len() - 1];
+                let next = (last + 1 + rng.random_range(0..targets.len() - 1)) % targets.len();
+                actions.push(next);
+            }
+            actions.into_iter().map(|k| singles[k].clone()).collect()
+        })
+        .collect();
     (singles, doubles, sequences)
 }
 
@@ -228,8 +244,8 @@ pub fn simulate(config: &SimConfig) -> Result<Simulation, SimError> {
     for p in singles.iter().chain(&doubles) {
         lineages.extend((0..cpc).map(|_| Lineage { actions: vec![p.clone()], control: false }));
     }
-    for (a1, a2) in &sequences {
-        lineages.extend((0..cpc).map(|_| Lineage { actions: vec![a1.clone(), a2.clone()], control: false }));
+    for actions in &sequences {
+        lineages.extend((0..cpc).map(|_| Lineage { actions: actions.clone(), control: false }));
     }
     let observations: Vec<Observation> = lineages
         .par_iter()

@@ -191,8 +191,12 @@ fn counts_are_non_negative_integers_and_library_sizes_vary() {
 fn labels_steps_and_trajectories_are_consistent() {
     let sim = simulate(&small(8)).unwrap();
     let config = &sim.config;
+    let sequence_cells: usize = sim.sequences.iter().map(Vec::len).sum();
+    assert!(sim.sequences.iter().all(|s| (2..=config.max_sequence_length).contains(&s.len())));
+    assert!(sim.sequences.iter().any(|s| s.len() == config.max_sequence_length));
+    assert!(sim.sequences.iter().all(|s| s.windows(2).all(|w| w[0] != w[1])));
     let n = config.n_control_cells
-        + config.cells_per_condition * (config.n_single_targets + config.n_doubles + 2 * config.n_sequences);
+        + config.cells_per_condition * (config.n_single_targets + config.n_doubles + sequence_cells);
     assert_eq!(sim.n_cells(), n);
     assert_eq!(sim.counts.dim(), (n, config.n_genes));
     assert_eq!(sim.protein_counts.dim(), (n, config.n_proteins));
@@ -204,7 +208,10 @@ fn labels_steps_and_trajectories_are_consistent() {
         match sim.step[i] {
             0 => assert!(p.is_control() && sim.sequence[i] == "ctrl"),
             1 => assert_eq!(sim.sequence[i], p.label()),
-            2 => assert!(sim.sequence[i].ends_with(&format!(">{}", p.label()))),
+            s if s as usize <= config.max_sequence_length => {
+                assert!(sim.sequence[i].ends_with(&format!(">{}", p.label())));
+                assert_eq!(sim.sequence[i].matches('>').count(), s as usize - 1);
+            }
             s => panic!("step {s}"),
         }
     }
@@ -214,11 +221,13 @@ fn labels_steps_and_trajectories_are_consistent() {
     for (i, t) in sim.trajectory.iter().enumerate() {
         by_traj.entry(*t).or_default().push(i);
     }
-    let pairs: Vec<&Vec<usize>> = by_traj.values().filter(|v| v.len() == 2).collect();
-    assert_eq!(pairs.len(), config.n_sequences * config.cells_per_condition);
-    for v in pairs {
-        assert_eq!((sim.step[v[0]], sim.step[v[1]]), (1, 2));
-        assert_eq!(sim.sequence[v[1]], format!("{}>{}", sim.sequence[v[0]], sim.perturbation[v[1]].label()));
+    let lineages: Vec<&Vec<usize>> = by_traj.values().filter(|v| v.len() >= 2).collect();
+    assert_eq!(lineages.len(), config.n_sequences * config.cells_per_condition);
+    for v in lineages {
+        for (k, w) in v.windows(2).enumerate() {
+            assert_eq!((sim.step[w[0]], sim.step[w[1]]), (k as u32 + 1, k as u32 + 2));
+            assert_eq!(sim.sequence[w[1]], format!("{}>{}", sim.sequence[w[0]], sim.perturbation[w[1]].label()));
+        }
     }
 }
 
@@ -360,5 +369,6 @@ fn default_simulation_is_small_and_fast() {
         elapsed,
         rayon::current_num_threads()
     );
-    assert_eq!(sim.n_cells(), 600 + 60 * (40 + 30 + 2 * 20));
+    // 20 sequences of 2, 3, 4, 2, 3, 4, ... actions: 7·2 + 7·3 + 6·4 = 59 observed steps per lineage set.
+    assert_eq!(sim.n_cells(), 600 + 60 * (40 + 30 + 59));
 }

@@ -72,7 +72,7 @@ pub fn build(
     test.sort_by(|a, b| (a.subgroup, &a.label).cmp(&(b.subgroup, &b.label)));
     let (control_train_rows, control_test_rows) = split_controls(dataset, control_test_fraction, seed);
     let train_genes = seen.iter().map(|g| g.to_string()).collect();
-    Ok(Split { train, test, control_train_rows, control_test_rows, train_genes })
+    Ok(Split { train, test, control_train_rows, control_test_rows, train_genes, test_sequences: Vec::new() })
 }
 
 #[cfg(test)]

@@ -49,7 +49,7 @@ pub fn build(dataset: &Dataset, test_fraction: f64, control_test_fraction: f64, 
     let (control_train_rows, control_test_rows) = split_controls(dataset, control_test_fraction, seed);
     let mut train_genes: Vec<String> = genes[n_test..].to_vec();
     train_genes.sort();
-    Ok(Split { train, test, control_train_rows, control_test_rows, train_genes })
+    Ok(Split { train, test, control_train_rows, control_test_rows, train_genes, test_sequences: Vec::new() })
 }
 
 #[cfg(test)]
