@@ -2,16 +2,33 @@
 //! no I/O. Every function documents its formula and the reference implementation it follows.
 //! Undefined values (a Pearson correlation of a constant vector, a metric over zero items) are
 //! `f64::NAN`, never a panic; summaries count and skip them explicitly.
+//!
+//! - `profile`, `centroid`: the arena's profile-level headline metrics (Systema, cell-eval);
+//! - `de`: differential expression exactly as cell-eval 0.8.2 / pdex 0.3.0, and the DE metrics;
+//! - `pair`: cell-eval's pseudobulk and cell-level "anndata pair" metrics;
+//! - `gears`, `stamp`, `distributional`: GEARS, STAMP and distributional metrics;
+//! - `bootstrap`, `ranking`, `scaled`: CIs, paired-bootstrap tie groups, baseline-scaled scores.
 
 pub mod bootstrap;
 pub mod centroid;
 pub mod correlation;
+pub mod de;
 pub mod distance;
+pub mod distributional;
+pub mod gears;
+pub mod pair;
 pub mod profile;
+pub mod ranking;
 pub mod rng;
+pub mod scaled;
+pub mod stamp;
 
 pub use bootstrap::{Interval, bootstrap_mean_ci};
 pub use centroid::centroid_accuracy;
 pub use correlation::pearson;
+pub use de::{Cells, CsrMatrix, DeOptions, DenseMatrix, GroupDe, compare_de, differential_expression};
 pub use distance::{mae, mse};
+pub use pair::{BulkPair, ControlMode};
 pub use profile::{Metric, ProfileReferences, ProfileScores, score_profiles};
+pub use ranking::{PairedComparison, TieGroups, paired_bootstrap, tie_groups};
+pub use scaled::{BestValue, ScaledScore, scaled_score};

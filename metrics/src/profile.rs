@@ -83,10 +83,9 @@ pub fn score_profiles(pred: &[Vec<f64>], truth: &[Vec<f64>], refs: &ProfileRefer
         .zip(truth.par_iter())
         .zip(centroid.par_iter())
         .map(|((p, t), &ca)| {
-            let delta = |x: &[f64], r: &[f64]| relative_delta(x, r);
             vec![
-                pearson(&delta(p, refs.control), &delta(t, refs.control)),
-                pearson(&delta(p, refs.perturbed_mean), &delta(t, refs.perturbed_mean)),
+                delta_correlation(p, t, refs.control),
+                delta_correlation(p, t, refs.perturbed_mean),
                 mae(p, t),
                 mse(p, t),
                 ca,
@@ -94,6 +93,26 @@ pub fn score_profiles(pred: &[Vec<f64>], truth: &[Vec<f64>], refs: &ProfileRefer
         })
         .collect();
     ProfileScores { metrics: Metric::ALL.to_vec(), values }
+}
+
+/// r(p − ref, t − ref). A prediction whose delta is constant (it predicts no specific change,
+/// e.g. the reference itself) carries no information about which genes respond: it scores 0,
+/// not "undefined", so averaging over perturbations cannot hide it. When the *true* delta is
+/// constant the correlation is undefined (NaN), excluded from means and counted.
+fn delta_correlation(p: &[f64], t: &[f64], reference: &[f64]) -> f64 {
+    let pd = relative_delta(p, reference);
+    let td = relative_delta(t, reference);
+    if is_constant(&td) {
+        f64::NAN
+    } else if is_constant(&pd) {
+        0.0
+    } else {
+        pearson(&pd, &td)
+    }
+}
+
+fn is_constant(v: &[f64]) -> bool {
+    v.windows(2).all(|w| w[0] == w[1])
 }
 
 /// x − r, or the zero vector when x equals r up to single-precision rounding (|x − r| within
@@ -118,16 +137,19 @@ mod tests {
         let constant = vec![mu_pert.clone(), mu_pert.clone()];
         let refs = ProfileReferences { control: &control, perturbed_mean: &mu_pert };
         let s = score_profiles(&constant, &truth, &refs);
-        // Against control the constant prediction correlates (0.5 each), against μ_pert it is
-        // undefined (constant delta = 0 vector) and its centroid accuracy is 0 (ties).
+        // Against control the constant prediction correlates (0.5 each), against μ_pert it has
+        // no specific change and scores 0, and its centroid accuracy is 0 (ties).
         let pd = s.column(Metric::PearsonDelta);
         assert!((pd[0] - 0.5).abs() < 1e-12 && (pd[1] - 0.5).abs() < 1e-12, "{pd:?}");
-        assert!(s.column(Metric::PearsonDeltaPert).iter().all(|v| v.is_nan()));
+        assert_eq!(s.column(Metric::PearsonDeltaPert), vec![0.0, 0.0]);
         assert_eq!(s.column(Metric::CentroidAccuracy), vec![0.0, 0.0]);
         // The same prediction after a round trip through f32 is still constant, not noise.
         let rounded: Vec<Vec<f64>> =
             constant.iter().map(|p| p.iter().map(|&v| f64::from(v as f32) + 1e-9).collect()).collect();
-        assert!(score_profiles(&rounded, &truth, &refs).column(Metric::PearsonDeltaPert).iter().all(|v| v.is_nan()));
+        assert_eq!(score_profiles(&rounded, &truth, &refs).column(Metric::PearsonDeltaPert), vec![0.0, 0.0]);
+        // A truth without change (equal to the reference) leaves the correlation undefined.
+        let flat = vec![control.clone(), truth[1].clone()];
+        assert!(score_profiles(&truth, &flat, &refs).column(Metric::PearsonDelta)[0].is_nan());
         // The perfect prediction scores 1 everywhere and 0 error.
         let s = score_profiles(&truth, &truth, &refs);
         assert!(s.column(Metric::PearsonDeltaPert).iter().all(|v| (v - 1.0).abs() < 1e-12));
