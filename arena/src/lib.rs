@@ -1,9 +1,11 @@
 //! The `arena` library behind the `arena` binary: data layer (h5ad/npz, registry, fetch, loaders),
 //! the mechanistic simulator, baselines, evaluation and scorecards.
 
+pub mod audit;
 pub mod baselines;
 pub mod cli;
 pub mod data;
 pub mod eval;
 pub mod runners;
+pub mod scoring;
 pub mod simulator;

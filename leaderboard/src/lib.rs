@@ -1,1 +1,179 @@
-//! Web leaderboard placeholder; see the leaderboard issue.
+//! The Virtual Cell Arena web leaderboard: server-rendered pages (axum + askama, no JavaScript)
+//! with a JSON twin of every page under `/api/...`, SQLite storage with migrations, organiser
+//! tokens, per-token rate limits and a persistent scoring queue.
+//!
+//! The leaderboard never computes metrics: it stores and shows scorecards. Scoring an upload is
+//! injected through [`Scorer`] (the `arena` binary implements it with `evaluate`, the same code as
+//! `arena eval`), so this crate depends only on `tasks`.
+//!
+//! What is hidden: the held-out (test) cells and their expression profiles live only in the
+//! scorer's datasets and never reach this crate; uploads are stored under generated names and
+//! never served. What is public: task specs and each scorecard's rows, including the
+//! per-perturbation metric values.
+
+pub mod auth;
+pub mod card;
+pub mod db;
+pub mod queue;
+pub mod views;
+pub mod web;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tasks::scorecard::Scorecard;
+
+pub use db::Db;
+pub use web::{ROUTES, Route, router};
+
+/// What an upload contains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadKind {
+    /// An AnnData `.h5ad` of predicted cells or profiles, labelled by perturbation.
+    Predictions,
+    /// An ONNX model under the `arena-onnx-v1` contract.
+    Onnx,
+}
+
+impl UploadKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UploadKind::Predictions => "predictions",
+            UploadKind::Onnx => "onnx",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "predictions" => Some(UploadKind::Predictions),
+            "onnx" => Some(UploadKind::Onnx),
+            _ => None,
+        }
+    }
+    pub fn extension(self) -> &'static str {
+        match self {
+            UploadKind::Predictions => "h5ad",
+            UploadKind::Onnx => "onnx",
+        }
+    }
+}
+
+/// Scores one upload on a task's hidden test split. Implemented by the `arena` crate.
+pub trait Scorer: Send + Sync {
+    /// The scorecard of `upload` (model row + baselines + noise ceiling), or a message for the
+    /// submitter saying what is wrong with the file.
+    fn score(&self, task: &str, upload: &Path, kind: UploadKind) -> Result<Scorecard, String>;
+    /// Whether this scorer can run uploads of `kind`.
+    fn supports(&self, kind: UploadKind) -> bool {
+        kind == UploadKind::Predictions
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RateLimit {
+    /// At most this many submissions per token ...
+    pub max: u32,
+    /// ... in any window of this many seconds.
+    pub window_secs: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where uploads are stored, under generated names.
+    pub upload_dir: PathBuf,
+    /// Largest accepted upload in bytes.
+    pub max_upload_bytes: u64,
+    pub rate_limit: RateLimit,
+    /// How often an idle worker looks for jobs (it is also woken on each submission).
+    pub poll_interval: Duration,
+}
+
+impl Config {
+    /// Defaults beside the database file: uploads in `<db dir>/uploads`, 256 MiB, 20 per hour.
+    pub fn beside(db_path: &Path) -> Self {
+        let dir = db_path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        Config {
+            upload_dir: dir.join("uploads"),
+            max_upload_bytes: 256 * 1024 * 1024,
+            rate_limit: RateLimit { max: 20, window_secs: 3600 },
+            poll_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+pub struct AppState {
+    pub db: Db,
+    pub scorer: Arc<dyn Scorer>,
+    pub config: Config,
+    pub wake: tokio::sync::Notify,
+}
+
+impl AppState {
+    pub fn new(db: Db, scorer: Arc<dyn Scorer>, config: Config) -> Result<Arc<Self>, String> {
+        std::fs::create_dir_all(&config.upload_dir)
+            .map_err(|e| format!("creating the upload directory {}: {e}", config.upload_dir.display()))?;
+        Ok(Arc::new(AppState { db, scorer, config, wake: tokio::sync::Notify::new() }))
+    }
+}
+
+/// Stores every embedded task spec in the `tasks` table (insert or update).
+pub fn sync_tasks(db: &Db) -> Result<usize, String> {
+    let specs = tasks::embedded_specs().map_err(|e| e.to_string())?;
+    for s in &specs {
+        db.upsert_task(&db::TaskRow {
+            id: s.spec.id.clone(),
+            family: s.spec.task.clone(),
+            dataset: s.spec.dataset.clone(),
+            title: s.spec.title.clone(),
+            description: s.spec.description.clone(),
+            metrics: s.spec.metrics.clone(),
+            spec_sha256: s.sha256.clone(),
+        })?;
+    }
+    Ok(specs.len())
+}
+
+/// Stores a scorecard computed on this server as its task's reference (baseline rows + ceiling).
+pub fn store_reference(db: &Db, card: &Scorecard, source: &str) -> Result<(), String> {
+    let json = serde_json::to_string(card).map_err(|e| e.to_string())?;
+    if db.task(&card.task.id)?.is_none() {
+        return Err(format!("unknown task '{}'", card.task.id));
+    }
+    db.set_reference(&card.task.id, &json, source)
+}
+
+/// Imports a scorecard computed elsewhere (`arena publish`), marked self-reported. Returns the
+/// submission id. The task must exist here with the same spec hash.
+pub fn publish_scorecard(db: &Db, json: &str, name: Option<&str>, description: &str) -> Result<i64, String> {
+    let card = card::CardView::parse(json)?;
+    let task = db
+        .task(&card.task.id)?
+        .ok_or_else(|| format!("task '{}' is not on this leaderboard (see `arena tasks`)", card.task.id))?;
+    if !card.task.spec_sha256.is_empty() && card.task.spec_sha256 != task.spec_sha256 {
+        return Err(format!(
+            "the scorecard was computed with another version of task '{}' (spec sha256 {} here, {} in the file)",
+            task.id, task.spec_sha256, card.task.spec_sha256
+        ));
+    }
+    let row = card.model_row().ok_or_else(|| {
+        "the scorecard has no model row (a baselines-only run); publish a run with a model (`arena eval MODEL`, `--predictions`, `--baseline`)".to_string()
+    })?;
+    let name = name.map(str::to_string).unwrap_or_else(|| row.name.clone());
+    db.insert_submission(&db::NewSubmission {
+        task_id: &task.id,
+        name: &name,
+        description,
+        kind: &row.kind,
+        source: "self-reported",
+        token_id: None,
+        scorecard: Some(json),
+        upload_name: None,
+        upload_bytes: None,
+    })
+}
+
+/// Serves `state` on `listener` until the future is dropped, with the scoring worker running.
+pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> std::io::Result<()> {
+    queue::start(state.clone())?;
+    axum::serve(listener, router(state)).await
+}

@@ -16,12 +16,18 @@ pub mod de;
 pub mod distance;
 pub mod distributional;
 pub mod gears;
+pub mod interaction;
+pub mod inverse;
+pub mod manifold;
+pub mod order;
 pub mod pair;
 pub mod profile;
+pub mod rank_confidence;
 pub mod ranking;
 pub mod rng;
 pub mod scaled;
 pub mod stamp;
+pub mod systematic;
 
 pub use bootstrap::{Interval, bootstrap_mean_ci};
 pub use centroid::centroid_accuracy;

@@ -178,10 +178,16 @@ impl Dataset {
         }
         for (i, (actions, steps)) in seq.sequences.iter().zip(&seq.rows).enumerate() {
             if actions.len() < 2 || steps.len() != actions.len() || steps.iter().any(Vec::is_empty) {
-                return Err(invalid(format!("sequence {} needs ≥ 2 actions and observed cells after each", seq.label(i, actions.len()))));
+                return Err(invalid(format!(
+                    "sequence {} needs ≥ 2 actions and observed cells after each",
+                    seq.label(i, actions.len())
+                )));
             }
             if steps.iter().flatten().any(|&r| r >= seq.expression.nrows()) {
-                return Err(invalid(format!("sequence {} refers to rows beyond the matrix", seq.label(i, actions.len()))));
+                return Err(invalid(format!(
+                    "sequence {} refers to rows beyond the matrix",
+                    seq.label(i, actions.len())
+                )));
             }
         }
         if let Some(((row, col), value)) = seq.expression.indexed_iter().find(|(_, v)| !v.is_finite()) {

@@ -58,6 +58,30 @@ impl<'d> TaskInstance<'d> {
             SplitRule::MultiStep { test_fraction, control_test_fraction } => {
                 splits::multi_step::build(dataset, test_fraction, control_test_fraction, seed)?
             }
+            SplitRule::InverseDesign { target_fraction, control_test_fraction, ref target_orders } => {
+                splits::inverse_design::build(dataset, target_fraction, control_test_fraction, target_orders, seed)?
+            }
+            SplitRule::GeneticInteractions {
+                train_gene_fraction, seen2_train_fraction, control_test_fraction, ..
+            } => splits::combinatorial::build(
+                dataset,
+                train_gene_fraction,
+                seen2_train_fraction,
+                control_test_fraction,
+                seed,
+            )?,
+            SplitRule::OrderConsistency { train_gene_fraction, seen2_train_fraction, control_test_fraction } => {
+                splits::order_consistency::build(
+                    dataset,
+                    train_gene_fraction,
+                    seen2_train_fraction,
+                    control_test_fraction,
+                    seed,
+                )?
+            }
+            SplitRule::Stability { test_fraction, control_test_fraction, .. } => {
+                splits::stability::build(dataset, test_fraction, control_test_fraction, seed)?
+            }
         };
         let impossible = |reason: String| TaskError::SplitImpossible {
             task: spec.spec.id.clone(),
@@ -117,6 +141,11 @@ impl<'d> TaskInstance<'d> {
     /// Every scored item: the one-step test conditions (in `split.test` order), then each held-out
     /// sequence after each of its actions (subgroup `step_k`).
     pub fn eval_items(&self) -> Vec<EvalItem<'_>> {
+        match self.spec.spec.split {
+            SplitRule::OrderConsistency { .. } => return splits::order_consistency::eval_items(self),
+            SplitRule::Stability { .. } => return splits::stability::eval_items(self),
+            _ => {}
+        }
         let mut items: Vec<EvalItem<'_>> = self
             .split
             .test
@@ -160,26 +189,52 @@ impl<'d> TaskInstance<'d> {
         rows
     }
 
-    /// sha256 of the split's canonical JSON, so a paper can cite exactly which conditions and
-    /// cells were held out.
-    pub fn split_sha256(&self) -> String {
-        #[derive(Serialize)]
-        struct Canonical<'a> {
-            train: Vec<String>,
-            test: Vec<(String, String)>,
-            control_train_rows: &'a [usize],
-            control_test_rows: &'a [usize],
-        }
-        // Labels, not condition ids, so the hash does not depend on the dataset's row order.
-        let canonical = Canonical {
+    /// The split as written to `split.json` beside a scorecard: enough to cite and reload exactly
+    /// which conditions and cells trained and were held out. Labels, not condition ids, so it does
+    /// not depend on the dataset's row order.
+    pub fn split_record(&self) -> SplitRecord {
+        SplitRecord {
+            task: self.spec.spec.id.clone(),
+            dataset: self.dataset.id.clone(),
+            dataset_sha256: self.dataset.sha256.clone(),
+            seed: self.spec.spec.seed,
             train: self.split.train_labels(self.dataset),
-            test: self.eval_items().into_iter().map(|i| (i.label, i.subgroup.name())).collect(),
-            control_train_rows: &self.split.control_train_rows,
-            control_test_rows: &self.split.control_test_rows,
-        };
-        let json = serde_json::to_vec(&canonical).unwrap_or_default();
+            test: self
+                .eval_items()
+                .into_iter()
+                .map(|i| SplitItem { label: i.label, subgroup: i.subgroup.name(), n_cells: i.rows.len() })
+                .collect(),
+            control_train_rows: self.split.control_train_rows.clone(),
+            control_test_rows: self.split.control_test_rows.clone(),
+        }
+    }
+
+    /// sha256 of the split record's JSON, recorded in every scorecard.
+    pub fn split_sha256(&self) -> String {
+        let json = serde_json::to_vec(&self.split_record()).unwrap_or_default();
         Sha256::digest(&json).iter().map(|b| format!("{b:02x}")).collect()
     }
+}
+
+/// A held-out item of a split record.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct SplitItem {
+    pub label: String,
+    pub subgroup: String,
+    pub n_cells: usize,
+}
+
+/// See [`TaskInstance::split_record`].
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct SplitRecord {
+    pub task: String,
+    pub dataset: String,
+    pub dataset_sha256: String,
+    pub seed: u64,
+    pub train: Vec<String>,
+    pub test: Vec<SplitItem>,
+    pub control_train_rows: Vec<usize>,
+    pub control_test_rows: Vec<usize>,
 }
 
 #[cfg(test)]

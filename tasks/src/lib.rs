@@ -17,7 +17,7 @@ pub mod splits;
 pub use dataset::{ConditionId, Dataset, Observation, ProteinPanel, Scale};
 pub use error::TaskError;
 pub use gene::{GeneIndex, GenePanel};
-pub use instance::TaskInstance;
+pub use instance::{SplitRecord, TaskInstance};
 pub use model::{Model, ModelKind, QueryBatch};
 pub use perturbation::{DEFAULT_CONTROL_LABELS, Direction, Perturbation};
 pub use spec::{LoadedSpec, SplitRule, TaskSpec, embedded_specs, find_spec};

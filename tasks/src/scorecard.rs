@@ -26,6 +26,10 @@ pub struct Scorecard {
     pub rows: Vec<ScoreRow>,
     /// Why a row that would normally be present is absent (e.g. no ceiling on pseudobulk data).
     pub notes: Vec<String>,
+    /// Rank of every row on the primary metric with a paired-bootstrap rank interval and tie group
+    /// (absent in scorecards written before rank confidence existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank_confidence: Option<metrics::rank_confidence::RankConfidence>,
     pub run: RunInfo,
 }
 
@@ -109,4 +113,7 @@ pub struct RunInfo {
     pub wall_seconds: f64,
     /// Query rows predicted per second by the model under evaluation (all rows for baselines).
     pub rows_per_second: Vec<(String, f64)>,
+    /// Where the model under evaluation ran (ONNX models: `cpu (ONNX Runtime 1.31.1)`, `cuda (...)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
 }

@@ -14,15 +14,78 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("papalexi2021-unseen-single.toml", include_str!("../specs/papalexi2021-unseen-single.toml")),
     ("norman2019-combinatorial.toml", include_str!("../specs/norman2019-combinatorial.toml")),
     ("sim-multi-step.toml", include_str!("../specs/sim-multi-step.toml")),
+    ("sim-inverse-design.toml", include_str!("../specs/sim-inverse-design.toml")),
+    ("norman2019-inverse-design.toml", include_str!("../specs/norman2019-inverse-design.toml")),
+    ("norman2019-genetic-interactions.toml", include_str!("../specs/norman2019-genetic-interactions.toml")),
+    ("norman2019-order-consistency.toml", include_str!("../specs/norman2019-order-consistency.toml")),
+    ("sim-stability.toml", include_str!("../specs/sim-stability.toml")),
 ];
 
 /// How test conditions are chosen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "rule", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum SplitRule {
-    UnseenSingle { test_fraction: f64, control_test_fraction: f64 },
-    Combinatorial { train_gene_fraction: f64, seen2_train_fraction: f64, control_test_fraction: f64 },
-    MultiStep { test_fraction: f64, control_test_fraction: f64 },
+    UnseenSingle {
+        test_fraction: f64,
+        control_test_fraction: f64,
+    },
+    Combinatorial {
+        train_gene_fraction: f64,
+        seen2_train_fraction: f64,
+        control_test_fraction: f64,
+    },
+    MultiStep {
+        test_fraction: f64,
+        control_test_fraction: f64,
+    },
+    /// Inverse design: a seeded `target_fraction` of the perturbed conditions whose order (number
+    /// of genes) is in `target_orders` are held-out targets; every perturbed condition is a
+    /// candidate of the screen.
+    InverseDesign {
+        target_fraction: f64,
+        control_test_fraction: f64,
+        target_orders: Vec<usize>,
+    },
+    /// The GEARS simulation split of `combinatorial`, with the held-out doubles' genetic
+    /// interactions scored against the registered table `gi_fits` (e.g. `norman2019-gi-fits`).
+    GeneticInteractions {
+        train_gene_fraction: f64,
+        seen2_train_fraction: f64,
+        control_test_fraction: f64,
+        gi_fits: String,
+    },
+    /// Order consistency (multi-step 3b): the GEARS simulation split of `combinatorial`; each
+    /// held-out double a+b is queried as `a>b` and `b>a` (two actions fed back in turn), both
+    /// scored against the observed a+b, plus the order inconsistency of the two end points.
+    OrderConsistency {
+        train_gene_fraction: f64,
+        seen2_train_fraction: f64,
+        control_test_fraction: f64,
+    },
+    /// Stability (multi-step 3c): a seeded `test_fraction` of the singles is held out (as in
+    /// `unseen-single`); each held-out single and the no-op are applied repeatedly for 50 steps and
+    /// the predicted cells' kNN distance (`neighbours`) to real one-step cells (a seeded subsample
+    /// of at most `max_reference_cells`) is scored relative to real held-out cells.
+    Stability {
+        test_fraction: f64,
+        control_test_fraction: f64,
+        neighbours: usize,
+        max_reference_cells: usize,
+    },
+}
+
+impl SplitRule {
+    /// Metric names of a family with its own metrics, beside the profile metrics (name, higher is
+    /// better); empty for the profile families.
+    pub fn family_metrics(&self) -> &'static [(&'static str, bool)] {
+        match self {
+            SplitRule::InverseDesign { .. } => &metrics::inverse::SCREEN_METRICS,
+            SplitRule::GeneticInteractions { .. } => &metrics::interaction::GI_METRICS,
+            SplitRule::OrderConsistency { .. } => &metrics::order::ORDER_METRICS,
+            SplitRule::Stability { .. } => &metrics::manifold::STABILITY_METRICS,
+            _ => &[],
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,7 +131,12 @@ pub fn parse_spec(source_name: &str, text: &str) -> Result<LoadedSpec, TaskError
         return Err(invalid("`metrics` is empty; list at least one (the first ranks models)".into()));
     }
     for m in &spec.metrics {
-        if Metric::from_name(m).is_none() {
+        let family_metric = spec.split.family_metrics().iter().any(|(n, _)| n == m);
+        if matches!(spec.split, SplitRule::InverseDesign { .. }) && !family_metric {
+            let known: Vec<&str> = spec.split.family_metrics().iter().map(|(n, _)| *n).collect();
+            return Err(invalid(format!("unknown inverse-design metric '{m}'; known: {}", known.join(", "))));
+        }
+        if Metric::from_name(m).is_none() && !family_metric {
             let known: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
             return Err(invalid(format!("unknown metric '{m}'; known: {}", known.join(", "))));
         }
@@ -82,6 +150,29 @@ pub fn parse_spec(source_name: &str, text: &str) -> Result<LoadedSpec, TaskError
             vec![*train_gene_fraction, *seen2_train_fraction, *control_test_fraction]
         }
         SplitRule::MultiStep { test_fraction, control_test_fraction } => vec![*test_fraction, *control_test_fraction],
+        SplitRule::InverseDesign { target_fraction, control_test_fraction, target_orders } => {
+            if target_orders.is_empty() || target_orders.contains(&0) {
+                return Err(invalid("`target_orders` must list at least one order ≥ 1 (1 singles, 2 doubles)".into()));
+            }
+            vec![*target_fraction, *control_test_fraction]
+        }
+        SplitRule::GeneticInteractions { train_gene_fraction, seen2_train_fraction, control_test_fraction, .. } => {
+            vec![*train_gene_fraction, *seen2_train_fraction, *control_test_fraction]
+        }
+        SplitRule::OrderConsistency { train_gene_fraction, seen2_train_fraction, control_test_fraction } => {
+            vec![*train_gene_fraction, *seen2_train_fraction, *control_test_fraction]
+        }
+        SplitRule::Stability { test_fraction, control_test_fraction, neighbours, max_reference_cells } => {
+            if *neighbours == 0 || *max_reference_cells <= *neighbours {
+                return Err(invalid("`neighbours` must be ≥ 1 and below `max_reference_cells`".into()));
+            }
+            if let Some(m) = spec.metrics.iter().find(|m| Metric::from_name(m).is_some()) {
+                return Err(invalid(format!(
+                    "'{m}' is a profile metric; stability tasks score stability_t1 ... stability_t50"
+                )));
+            }
+            vec![*test_fraction, *control_test_fraction]
+        }
     };
     if !fractions.into_iter().all(fraction_ok) {
         return Err(invalid("every fraction in [split] must be strictly between 0 and 1".into()));

@@ -20,6 +20,8 @@ pub enum Subgroup {
     ComboSeen2,
     /// The state after the k-th action of an unseen sequence of seen actions.
     Step(u32),
+    /// The no-op (control) action applied repeatedly (stability tasks).
+    NoOp,
 }
 
 impl Subgroup {
@@ -30,6 +32,7 @@ impl Subgroup {
             Subgroup::ComboSeen1 => "combo_seen1".into(),
             Subgroup::ComboSeen2 => "combo_seen2".into(),
             Subgroup::Step(k) => format!("step_{k}"),
+            Subgroup::NoOp => "no_op".into(),
         }
     }
 }

@@ -300,3 +300,131 @@ pub fn sim_task() -> SimTask {
         n_truth: instance.test_rows.iter().map(Vec::len).collect(),
     }
 }
+
+/// A CSR matrix from dense rows, storing only the non-zero values (as AnnData writes them).
+pub fn csr_from_rows(rows: &[Vec<f32>], n_cols: usize) -> Matrix {
+    let (mut data, mut indices, mut indptr) = (Vec::new(), Vec::new(), vec![0u64]);
+    for r in rows {
+        assert_eq!(r.len(), n_cols);
+        for (j, &v) in r.iter().enumerate() {
+            if v != 0.0 {
+                data.push(v);
+                indices.push(j as u32);
+            }
+        }
+        indptr.push(data.len() as u64);
+    }
+    Matrix::Csr(SparseMatrix { shape: (rows.len(), n_cols), data, indices, indptr })
+}
+
+/// An AnnData with sparse X from dense rows, a categorical obs column and gene names.
+pub fn sparse_anndata(rows: &[Vec<f32>], column: &str, labels: &[String], genes: &[String]) -> AnnData {
+    let mut categories: Vec<String> = labels.to_vec();
+    categories.sort();
+    categories.dedup();
+    let codes = labels.iter().map(|l| categories.binary_search(l).map(|i| i as i32).unwrap_or(-1)).collect();
+    AnnData {
+        x: csr_from_rows(rows, genes.len()),
+        obs: Frame {
+            index_name: "_index".into(),
+            index: (0..labels.len()).map(|i| format!("cell{i}")).collect(),
+            columns: vec![(column.to_string(), Column::Categorical { codes, categories })],
+        },
+        var: Frame { index_name: "_index".into(), index: genes.to_vec(), columns: vec![] },
+        layers: vec![],
+        obsm: vec![],
+        uns_strings: vec![],
+    }
+}
+
+/// Spawns `cmd` while no HDF5 file of this process is open (see [`HDF5_LOCK`]) and waits for it.
+pub fn run_external(cmd: &mut Command) -> Run {
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = {
+        let _guard = hdf5_guard();
+        cmd.spawn().unwrap_or_else(|e| panic!("spawning {cmd:?}: {e}"))
+    };
+    let out = child.wait_with_output().expect("waiting for a child process");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A tiny deterministic generator (splitmix64) for test data.
+pub struct TestRng(pub u64);
+
+impl TestRng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    pub fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    /// Standard normal (Box-Muller).
+    pub fn normal(&mut self) -> f64 {
+        let u = self.uniform().max(1e-300);
+        let v = self.uniform();
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    }
+    /// Fisher-Yates shuffle.
+    pub fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            let j = (self.next_u64() % (i as u64 + 1)) as usize;
+            v.swap(i, j);
+        }
+    }
+}
+
+/// A parsed CSV file (header + rows of fields); handles double-quoted fields.
+pub struct Csv {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Csv {
+    pub fn read(path: &Path) -> Csv {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut lines = text.lines().map(split_csv_line);
+        let header = lines.next().unwrap_or_default();
+        Csv { header, rows: lines.collect() }
+    }
+    pub fn col(&self, name: &str) -> Option<usize> {
+        self.header.iter().position(|h| h == name)
+    }
+}
+
+fn split_csv_line(line: &str) -> Vec<String> {
+    let (mut out, mut cur, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+/// A CSV number as polars writes it: empty = null (None), `NaN`, `inf`, `-inf`, decimals.
+pub fn csv_number(s: &str) -> Option<f64> {
+    match s {
+        "" => None,
+        "NaN" | "nan" => Some(f64::NAN),
+        "inf" => Some(f64::INFINITY),
+        "-inf" => Some(f64::NEG_INFINITY),
+        _ => Some(s.parse().unwrap_or_else(|e| panic!("not a number: '{s}': {e}"))),
+    }
+}

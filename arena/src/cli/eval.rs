@@ -7,13 +7,27 @@ use anyhow::Context;
 use tasks::{Direction, TaskInstance, find_spec};
 
 use crate::baselines;
-use crate::data::load::{LoadOptions, Loaded, load_file_dataset};
+use crate::data::load::{LoadOptions, load_dataset};
 use crate::eval::{EvalOptions, evaluate, report, write};
+use crate::runners::onnx::{Device, OnnxModel, OnnxOptions};
 use crate::runners::predictions::Predictions;
-use crate::simulator::{SimConfig, export, simulate};
+use crate::simulator::export;
 
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
+    /// An ONNX model to score (the arena-onnx-v1 contract: `arena contract`).
+    #[arg(value_name = "MODEL", conflicts_with_all = ["baseline", "predictions"])]
+    model: Option<PathBuf>,
+    /// Where the ONNX model runs: cpu, or cuda (needs the `cuda` feature and the onnxruntime-gpu
+    /// library; falls back to the CPU with a warning).
+    #[arg(long, value_enum, default_value = "cpu", requires = "model")]
+    device: DeviceArg,
+    /// Rows per ONNX Runtime call [default: 1024, or the model's fixed batch size].
+    #[arg(long, value_name = "ROWS", requires = "model")]
+    batch_size: Option<usize>,
+    /// Give up on the ONNX model after SECONDS of inference in total (an error, never a hang).
+    #[arg(long, value_name = "SECONDS", requires = "model")]
+    timeout: Option<f64>,
     /// Score this baseline as the model under test: control-mean, perturbed-mean, additive, linear.
     #[arg(long, value_name = "NAME")]
     baseline: Option<String>,
@@ -21,6 +35,10 @@ pub struct EvalArgs {
     /// cells (or one profile) per test perturbation, labelled in the same obs column as the data.
     #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
     predictions: Option<PathBuf>,
+    /// Run every task of a suite (`default`: all tasks of `arena tasks`) with the baselines and
+    /// print one summary table; scorecards go to OUT/<task>/.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["model", "predictions", "task", "dataset"])]
+    suite: Option<String>,
     /// Task id or family (see `arena tasks`).
     #[arg(long, default_value = "unseen-single")]
     task: String,
@@ -48,12 +66,39 @@ pub struct EvalArgs {
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum DeviceArg {
+    Cpu,
+    Cuda,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum DirectionArg {
     Knockdown,
     Activation,
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+    if let Some(t) = args.timeout {
+        if !(t.is_finite() && t > 0.0) {
+            anyhow::bail!("--timeout {t}: expected a positive number of seconds");
+        }
+    }
+    // Load and check the ONNX model before the (slower) dataset, so a broken model fails fast.
+    let mut onnx = match &args.model {
+        Some(path) => Some(OnnxModel::load(
+            path,
+            &OnnxOptions {
+                device: match args.device {
+                    DeviceArg::Cpu => Device::Cpu,
+                    DeviceArg::Cuda => Device::Cuda,
+                },
+                batch_size: args.batch_size,
+                timeout: args.timeout.map(std::time::Duration::from_secs_f64),
+                progress: true,
+            },
+        )?),
+        None => None,
+    };
     if let Some(name) = &args.baseline {
         if !baselines::BASELINES.contains(&name.as_str()) {
             let list: Vec<String> =
@@ -62,77 +107,60 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         }
     }
     let registry = args.registry.load()?;
-    let dataset_key = resolve_dataset_key(&args.dataset, &registry);
+    if let Some(suite) = &args.suite {
+        let load = LoadOptions { data_dir: args.registry.data_dir.clone(), ..LoadOptions::default() };
+        let mut options = EvalOptions::default();
+        options.bootstrap.resamples = args.bootstrap;
+        let started = std::time::Instant::now();
+        let cards = super::suite::run_suite(suite, args.baseline.as_deref(), &registry, &load, &options, &args.out)?;
+        out!("{}", super::suite::render_summary(&cards).trim_end());
+        out!(
+            "
+{} tasks in {:.1}s; scorecards in {}/<task>/",
+            cards.len(),
+            started.elapsed().as_secs_f64(),
+            args.out.display()
+        );
+        return Ok(());
+    }
+    let dataset_key = super::resolve_dataset_key(&args.dataset, &registry);
     let is_path = args.dataset.ends_with(".h5ad") || std::path::Path::new(&args.dataset).is_file();
-    let loaded = if dataset_key == export::SIMULATOR_ID {
-        let config = SimConfig::default();
-        let sim = simulate(&config)?;
-        Loaded {
-            dataset: export::snapshot_dataset(&sim)?,
-            source: format!("arena simulator, default config, seed {}", config.seed),
-        }
-    } else {
-        let options = LoadOptions {
-            data_dir: args.registry.data_dir.clone(),
-            perturbation_column: args.perturbation_column.clone(),
-            control_labels: args.control_labels.clone(),
-            direction: Some(match args.direction {
-                DirectionArg::Knockdown => Direction::Knockdown,
-                DirectionArg::Activation => Direction::Activation,
-            }),
-        };
-        load_file_dataset(&dataset_key, &registry, &options)?
+    let options = LoadOptions {
+        data_dir: args.registry.data_dir.clone(),
+        perturbation_column: args.perturbation_column.clone(),
+        control_labels: args.control_labels.clone(),
+        direction: Some(match args.direction {
+            DirectionArg::Knockdown => Direction::Knockdown,
+            DirectionArg::Activation => Direction::Activation,
+        }),
     };
+    let loaded = load_dataset(&dataset_key, &registry, &options)?;
     // A user-supplied file is scored under the task family's rules of the simulator spec.
     let spec_dataset = if is_path { export::SIMULATOR_ID.to_string() } else { dataset_key.clone() };
     let spec = find_spec(&args.task, Some(&spec_dataset))?;
     let instance = TaskInstance::build(spec, &loaded.dataset)?;
+    let device = onnx.as_ref().map(|m| m.device().to_string());
+    if let Some(m) = onnx.as_mut() {
+        m.bind(&instance)?;
+    }
     let model: Option<Box<dyn tasks::Model>> = match (&args.baseline, &args.predictions) {
+        _ if onnx.is_some() => onnx.take().map(|m| Box::new(m) as Box<dyn tasks::Model>),
         (Some(name), _) => Some(baselines::fit(name, &instance)?),
-        (None, Some(path)) => {
-            let column = args.perturbation_column.clone().unwrap_or_else(|| "perturbation".to_string());
-            let controls = if args.control_labels.is_empty() {
-                tasks::DEFAULT_CONTROL_LABELS.iter().map(|s| s.to_string()).collect()
-            } else {
-                args.control_labels.clone()
-            };
-            let direction = instance
-                .dataset
-                .conditions()
-                .iter()
-                .flat_map(|p| p.targets().map(|(_, d)| d))
-                .next()
-                .unwrap_or(Direction::Knockdown);
-            Some(Box::new(Predictions::load(path, &instance.dataset.genes, &column, &controls, direction)?))
-        }
+        (None, Some(path)) => Some(Box::new(Predictions::for_task(
+            path,
+            &instance,
+            args.perturbation_column.as_deref(),
+            &args.control_labels,
+        )?)),
         (None, None) => None,
     };
     let mut options = EvalOptions::default();
     options.bootstrap.resamples = args.bootstrap;
-    let card = evaluate(&instance, model.as_deref(), &loaded.source, &options)?;
+    let mut card = evaluate(&instance, model.as_deref(), &loaded.source, &options)?;
+    card.run.device = device;
     out!("{}", report::render(&card).trim_end());
-    let (json, parquet) = write::write_scorecard(&card, &args.out).with_context(|| "writing the scorecard")?;
+    let (json, parquet) =
+        write::write_scorecard(&card, &instance.split_record(), &args.out).with_context(|| "writing the scorecard")?;
     out!("\nwrote {} and {} ({:.1}s)", json.display(), parquet.display(), card.run.wall_seconds);
     Ok(())
-}
-
-/// `norman2019` -> `norman2019-pseudobulk`: a key that is not a registry id stands for the unique
-/// dataset of the task specs whose id starts with `key-`.
-fn resolve_dataset_key(key: &str, registry: &crate::data::Registry) -> String {
-    if key == export::SIMULATOR_ID || registry.get(key).is_ok() {
-        return key.to_string();
-    }
-    let prefix = format!("{key}-");
-    let mut candidates: Vec<String> = tasks::embedded_specs()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|s| s.spec.dataset)
-        .filter(|d| d.starts_with(&prefix))
-        .collect();
-    candidates.sort();
-    candidates.dedup();
-    match candidates.as_slice() {
-        [one] => one.clone(),
-        _ => key.to_string(),
-    }
 }

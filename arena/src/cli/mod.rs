@@ -13,10 +13,16 @@ macro_rules! out {
     }};
 }
 
+mod audit;
+mod contract;
 mod datasets;
 mod eval;
 mod fetch;
+mod publish;
+mod score;
+pub mod serve;
 mod simulate;
+mod suite;
 mod tasks_cmd;
 
 use std::path::PathBuf;
@@ -44,14 +50,24 @@ pub struct Cli {
 pub enum Command {
     /// Score a model (or just the baselines) on a task and write scorecard.json + per_perturbation.parquet.
     Eval(eval::EvalArgs),
+    /// Score gaming probes (constants, shuffled labels, variance inflation, log1p) beside a submission and flag gamed metrics.
+    Audit(audit::AuditArgs),
     /// List the registered datasets and verify the sha256 of those available offline.
     Datasets(datasets::DatasetsArgs),
     /// Download a registered dataset into the cache, verifying its checksum.
     Fetch(fetch::FetchArgs),
+    /// Score precomputed predictions against real cells (the cell-eval workflow).
+    Score(score::ScoreArgs),
     /// Run the mechanistic simulator and write an .h5ad (RNA, protein, perturbations, steps).
     Simulate(simulate::SimulateArgs),
     /// List the tasks, or explain one (`arena tasks show ID`).
     Tasks(tasks_cmd::TasksArgs),
+    /// Print the ONNX model contract (arena-onnx-v1) with a PyTorch export example.
+    Contract(contract::ContractArgs),
+    /// Serve the web leaderboard (submissions, hidden test splits, CIs); `--demo` seeds the baselines.
+    Serve(serve::ServeArgs),
+    /// Import local scorecards into a leaderboard database, marked self-reported.
+    Publish(publish::PublishArgs),
 }
 
 /// Options shared by commands that read the registry.
@@ -77,9 +93,35 @@ impl RegistryArgs {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Eval(args) => eval::run(args),
+        Command::Audit(args) => audit::run(args),
         Command::Datasets(args) => datasets::run(args),
         Command::Fetch(args) => fetch::run(args),
+        Command::Score(args) => score::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Tasks(args) => tasks_cmd::run(args),
+        Command::Contract(args) => contract::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Publish(args) => publish::run(args),
+    }
+}
+
+/// `norman2019` -> `norman2019-pseudobulk`: a dataset key that is not a registry id stands for the
+/// unique dataset of the task specs whose id starts with `key-`.
+pub(crate) fn resolve_dataset_key(key: &str, registry: &crate::data::Registry) -> String {
+    if key == crate::simulator::export::SIMULATOR_ID || registry.get(key).is_ok() {
+        return key.to_string();
+    }
+    let prefix = format!("{key}-");
+    let mut candidates: Vec<String> = tasks::embedded_specs()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| s.spec.dataset)
+        .filter(|d| d.starts_with(&prefix))
+        .collect();
+    candidates.sort();
+    candidates.dedup();
+    match candidates.as_slice() {
+        [one] => one.clone(),
+        _ => key.to_string(),
     }
 }

@@ -10,8 +10,12 @@ pub struct TasksArgs {
 
 #[derive(Debug, clap::Subcommand)]
 enum TasksAction {
-    /// Explain a task: dataset, split rule, metrics, baselines.
-    Show { id: String },
+    /// Explain a task: dataset, split rule and sizes, metrics, baselines.
+    Show {
+        id: String,
+        #[command(flatten)]
+        registry: super::RegistryArgs,
+    },
 }
 
 pub fn run(args: TasksArgs) -> anyhow::Result<()> {
@@ -23,7 +27,7 @@ pub fn run(args: TasksArgs) -> anyhow::Result<()> {
                 out!("| {} | {} | {} | {} |", s.spec.id, s.spec.task, s.spec.dataset, s.spec.title);
             }
         }
-        Some(TasksAction::Show { id }) => {
+        Some(TasksAction::Show { id, registry }) => {
             let s = find_spec(&id, None)?;
             let spec = &s.spec;
             out!("{} (v{}, family {}): {}\n", spec.id, spec.version, spec.task, spec.title);
@@ -45,11 +49,65 @@ pub fn run(args: TasksArgs) -> anyhow::Result<()> {
                     "split:     multi-step, {:.0}% of action sequences held out, scored after every action",
                     test_fraction * 100.0
                 ),
+                SplitRule::InverseDesign { target_fraction, target_orders, .. } => out!(
+                    "split:     inverse design, {:.0}% of the perturbed conditions of order {:?} held out as targets; every perturbed condition is a candidate",
+                    target_fraction * 100.0,
+                    target_orders
+                ),
+                SplitRule::GeneticInteractions { train_gene_fraction, seen2_train_fraction, gi_fits, .. } => out!(
+                    "split:     GEARS simulation, {:.0}% of genes seen; {:.0}% of seen2 doubles train; interactions scored against {gi_fits}",
+                    train_gene_fraction * 100.0,
+                    seen2_train_fraction * 100.0
+                ),
+                SplitRule::OrderConsistency { train_gene_fraction, seen2_train_fraction, .. } => out!(
+                    "split:     GEARS simulation ({:.0}% of genes seen; {:.0}% of seen2 doubles train); held-out doubles queried as a>b and b>a",
+                    train_gene_fraction * 100.0,
+                    seen2_train_fraction * 100.0
+                ),
+                SplitRule::Stability { test_fraction, neighbours, max_reference_cells, .. } => out!(
+                    "split:     stability, {:.0}% of singles held out; each and the no-op repeated {} times; {}-NN distance to at most {} real cells",
+                    test_fraction * 100.0,
+                    tasks::splits::stability::ROLLOUT_LENGTH,
+                    neighbours,
+                    max_reference_cells
+                ),
             }
             out!("metrics:   {} (ranked by {})", spec.metrics.join(", "), spec.metrics[0]);
             out!("baselines: {}", spec.baselines.join(", "));
             out!("spec sha256: {}", s.sha256);
+            split_sizes(&s, &registry)?;
         }
     }
+    Ok(())
+}
+
+/// Builds the split on the task's dataset and prints its sizes.
+fn split_sizes(spec: &tasks::LoadedSpec, registry: &super::RegistryArgs) -> anyhow::Result<()> {
+    let load = crate::data::load::LoadOptions { data_dir: registry.data_dir.clone(), ..Default::default() };
+    let loaded = crate::data::load::load_dataset(&spec.spec.dataset, &registry.load()?, &load)?;
+    let instance = tasks::TaskInstance::build(spec.clone(), &loaded.dataset)?;
+    let mut by_subgroup: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+    for item in instance.eval_items() {
+        let entry = by_subgroup.entry(item.subgroup.name()).or_default();
+        entry.0 += 1;
+        entry.1 += item.rows.len();
+    }
+    out!(
+        "\nsplit on {} ({} rows x {} genes), sha256 {}:",
+        loaded.dataset.id,
+        loaded.dataset.n_rows(),
+        loaded.dataset.genes.len(),
+        instance.split_sha256()
+    );
+    out!("  training conditions: {}", instance.split.train.len());
+    for (group, (items, cells)) in by_subgroup {
+        out!("  test {group}: {items} items, {cells} observations");
+    }
+    out!(
+        "  control cells: {} train, {} test ({} used as start states)",
+        instance.split.control_train_rows.len(),
+        instance.split.control_test_rows.len(),
+        instance.start_rows.len()
+    );
     Ok(())
 }

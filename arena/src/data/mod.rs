@@ -5,6 +5,7 @@
 pub mod anndata;
 pub mod error;
 pub mod fetch;
+pub mod gi_fits;
 pub mod h5ad;
 pub mod load;
 pub mod md5;

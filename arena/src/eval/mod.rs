@@ -3,6 +3,7 @@
 //! values, provenance) comes out. Metrics come only from the `metrics` crate.
 
 pub mod ceiling;
+pub mod families;
 pub mod predict;
 pub mod provenance;
 pub mod report;
@@ -15,7 +16,6 @@ use tasks::scorecard::{BootstrapSettings, DatasetProvenance, RunInfo, SCORECARD_
 use tasks::{Model, ModelKind, TaskError, TaskInstance};
 
 use crate::baselines;
-use score::{RowInput, score_row};
 
 /// Settings that change numbers, all recorded in the scorecard.
 #[derive(Debug, Clone)]
@@ -41,23 +41,12 @@ pub fn evaluate(
 ) -> Result<Scorecard, TaskError> {
     let started = Instant::now();
     let started_utc = provenance::now_utc();
-    let truths = instance.truth_means();
     let mut rows = Vec::new();
     let mut rates = Vec::new();
     let mut run = |m: &dyn Model, rows: &mut Vec<_>| -> Result<(), TaskError> {
-        let predicted = predict::predict_means(instance, m)?;
-        rates.push((m.name().to_string(), predicted.rows_per_second));
-        rows.push(score_row(
-            instance,
-            RowInput {
-                name: m.name().to_string(),
-                kind: m.kind(),
-                model_sha256: m.fingerprint(),
-                predictions: &predicted.means,
-                truths: &truths,
-            },
-            &options.bootstrap,
-        ));
+        let scored = families::score_model(instance, m, &options.bootstrap)?;
+        rates.push((m.name().to_string(), scored.rows_per_second));
+        rows.push(scored.row);
         Ok(())
     };
     if let Some(m) = model {
@@ -71,22 +60,16 @@ pub fn evaluate(
         run(baseline.as_ref(), &mut rows)?;
     }
     let mut notes = Vec::new();
-    match ceiling::split_halves(instance, options.ceiling_seed) {
-        Ok((predictions, halves)) => rows.push(score_row(
-            instance,
-            RowInput {
-                name: "noise-ceiling".into(),
-                kind: ModelKind::Ceiling,
-                model_sha256: String::new(),
-                predictions: &predictions,
-                truths: &halves,
-            },
-            &options.bootstrap,
-        )),
+    match families::ceiling(instance, &options.bootstrap, options.ceiling_seed) {
+        Ok(row) => rows.push(row),
         Err(reason) => notes.push(reason),
     }
     let spec = &instance.spec;
     let dataset = instance.dataset;
+    // The spec's first metric (family metrics such as `normalized_rank` are not `metrics::Metric`s).
+    let primary_metric =
+        spec.spec.metrics.first().cloned().unwrap_or_else(|| score::primary_metric(instance).name().to_string());
+    let rank_confidence = crate::audit::rank::rank_confidence(&rows, &primary_metric, &options.bootstrap);
     Ok(Scorecard {
         format: SCORECARD_FORMAT.into(),
         suite_version: provenance::SUITE_VERSION.into(),
@@ -110,11 +93,17 @@ pub fn evaluate(
             observation: dataset.observation,
         },
         model: model.map(|m| m.name().to_string()),
-        primary_metric: score::primary_metric(instance).name().to_string(),
+        primary_metric,
         bootstrap: options.bootstrap.clone(),
         hardware: provenance::hardware(),
         rows,
         notes,
-        run: RunInfo { started_utc, wall_seconds: started.elapsed().as_secs_f64(), rows_per_second: rates },
+        rank_confidence,
+        run: RunInfo {
+            started_utc,
+            wall_seconds: started.elapsed().as_secs_f64(),
+            rows_per_second: rates,
+            device: None,
+        },
     })
 }

@@ -14,34 +14,66 @@ pub struct Predicted {
     pub rows_per_second: f64,
 }
 
+/// Rows per model call: items are stacked until a call holds about this many rows, so a model
+/// sees large batches (ONNX throughput) while memory stays bounded on wide gene panels.
+const ROWS_PER_CALL: usize = 8192;
+
 pub fn predict_means(instance: &TaskInstance<'_>, model: &dyn Model) -> Result<Predicted, TaskError> {
     let start = instance.start_states();
+    let per_item = start.nrows();
     let started = Instant::now();
     let mut rows = 0usize;
     let items = instance.eval_items();
     let mut means = Vec::with_capacity(items.len());
-    for item in &items {
-        let mut state: Array2<f32> = start.clone();
-        for perturbation in &item.actions {
-            state = step(instance, model, &state, perturbation)?;
-            rows += state.nrows();
+    for chunk in items.chunks((ROWS_PER_CALL / per_item.max(1)).max(1)) {
+        // One block of `per_item` rows per item, all starting from the start states.
+        let views: Vec<_> = chunk.iter().map(|_| start.view()).collect();
+        let mut state = ndarray::concatenate(Axis(0), &views).map_err(|e| TaskError::Model {
+            model: model.name().to_string(),
+            reason: format!("cannot stack start states: {e}"),
+        })?;
+        let longest = chunk.iter().map(|item| item.actions.len()).max().unwrap_or(0);
+        for s in 0..longest {
+            // Items still acting at step s advance together; finished items keep their state.
+            let active: Vec<usize> = (0..chunk.len()).filter(|&k| chunk[k].actions.len() > s).collect();
+            let active_rows: Vec<usize> = active.iter().flat_map(|&k| k * per_item..(k + 1) * per_item).collect();
+            let perturbations: Vec<tasks::Perturbation> =
+                active.iter().flat_map(|&k| std::iter::repeat_n(chunk[k].actions[s].clone(), per_item)).collect();
+            let input = if active.len() == chunk.len() { state.clone() } else { state.select(Axis(0), &active_rows) };
+            let out = step_batch(instance, model, &input, &perturbations)?;
+            rows += out.nrows();
+            for (local, &row) in active_rows.iter().enumerate() {
+                state.row_mut(row).assign(&out.row(local));
+            }
         }
-        let mean = state.mapv(f64::from).mean_axis(Axis(0)).map(|m| m.to_vec()).unwrap_or_default();
-        means.push(mean);
+        for k in 0..chunk.len() {
+            let block = state.slice(ndarray::s![k * per_item..(k + 1) * per_item, ..]);
+            means.push(block.mapv(f64::from).mean_axis(Axis(0)).map(|m| m.to_vec()).unwrap_or_default());
+        }
     }
     let seconds = started.elapsed().as_secs_f64().max(1e-9);
     Ok(Predicted { means, rows_per_second: rows as f64 / seconds })
 }
 
 /// One model step x' = M(x, a) for every row of `state`, checked for shape and finiteness.
-fn step(
+pub(crate) fn step(
     instance: &TaskInstance<'_>,
     model: &dyn Model,
     state: &Array2<f32>,
     perturbation: &tasks::Perturbation,
 ) -> Result<Array2<f32>, TaskError> {
-    let perturbations = vec![perturbation.clone(); state.nrows()];
-    let batch = QueryBatch { genes: &instance.dataset.genes, start: state.view(), perturbations: &perturbations };
+    step_batch(instance, model, state, &vec![perturbation.clone(); state.nrows()])
+}
+
+/// One model step with a perturbation per row, checked for shape and finiteness; a non-finite
+/// value is reported with the gene and the perturbation it came from.
+pub(crate) fn step_batch(
+    instance: &TaskInstance<'_>,
+    model: &dyn Model,
+    state: &Array2<f32>,
+    perturbations: &[tasks::Perturbation],
+) -> Result<Array2<f32>, TaskError> {
+    let batch = QueryBatch { genes: &instance.dataset.genes, start: state.view(), perturbations };
     let out = model.predict(&batch)?;
     if out.dim() != state.dim() {
         return Err(TaskError::Model {
@@ -55,7 +87,7 @@ fn step(
             reason: format!(
                 "predicted {v} for gene '{}' (row {r}) under perturbation '{}'; predictions must be finite",
                 instance.dataset.genes.names()[c],
-                perturbation
+                perturbations[r]
             ),
         });
     }

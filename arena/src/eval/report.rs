@@ -32,15 +32,34 @@ pub fn render(card: &Scorecard) -> String {
         let _ = writeln!(out, "(no rows)");
         return out;
     };
+    let ranks = card.rank_confidence.as_ref();
     let headers: Vec<String> = std::iter::once("row".to_string())
+        .chain(ranks.map(|_| "rank".to_string()))
         .chain(first.metrics.iter().map(|m| format!("{} {}", m.metric, if m.higher_is_better { "↑" } else { "↓" })))
         .collect();
     let body: Vec<Vec<String>> = card
         .rows
         .iter()
-        .map(|row| std::iter::once(row_label(row, card)).chain(row.metrics.iter().map(|m| cell(&m.overall))).collect())
+        .enumerate()
+        .map(|(i, row)| {
+            std::iter::once(row_label(row, card))
+                .chain(ranks.map(|r| crate::audit::rank::rank_cell(r, i)))
+                .chain(row.metrics.iter().map(|m| cell(&m.overall)))
+                .collect()
+        })
         .collect();
     table(&mut out, &headers, &body);
+    if let Some(r) = ranks {
+        let _ = writeln!(
+            out,
+            "\nrank: on {} (paired bootstrap over perturbations, {} resamples, seed {}): rank (its {}% interval), \
+             tie group (rows whose paired CI against the group's best row contains 0).",
+            r.metric,
+            r.resamples,
+            r.seed,
+            (r.level * 100.0).round()
+        );
+    }
 
     let subgroups: Vec<_> = first
         .metrics

@@ -198,14 +198,19 @@ control_test_fraction = 0.5
             }
         }
         let pp = &r.per_perturbation;
-        assert_eq!(pp[0].values[idx("pearson_delta")], None);
+        // A prediction without specific change scores 0, not undefined.
+        assert_eq!(pp[0].values[idx("pearson_delta")], Some(0.0));
         assert!(pp[0].values[idx("pearson_delta_pert")].is_some());
-        assert_eq!(pp[1].values[idx("pearson_delta_pert")], None);
+        assert_eq!(pp[1].values[idx("pearson_delta_pert")], Some(0.0));
         assert!(pp[1].values[idx("pearson_delta")].is_some());
         for p in &pp[2..] {
             assert!(p.values.iter().all(Option::is_some), "{p:?}");
         }
-        // Undefined values are excluded from the summary and counted.
+        // A truth without change leaves the correlation undefined: excluded from the summary, counted.
+        let mut flat_truths = truths.clone();
+        flat_truths[2] = inst.control_mean.to_vec();
+        let r = row(&inst, &predictions, &flat_truths);
+        assert_eq!(r.per_perturbation[2].values[idx("pearson_delta")], None);
         let s = &r.metric("pearson_delta").unwrap().overall;
         assert_eq!((s.n, s.n_undefined), (truths.len() - 1, 1));
     }

@@ -1,7 +1,7 @@
-//! Writes a scorecard: `scorecard.json` and `per_perturbation.parquet` (one row per model row x
-//! test perturbation, one nullable Float64 column per metric). Both are written to temporary
-//! files first and renamed into place only when both succeeded, so a failure leaves no partial
-//! output.
+//! Writes a scorecard: `scorecard.json`, `per_perturbation.parquet` (one row per model row x
+//! test perturbation, one nullable Float64 column per metric) and `split.json` (the split record
+//! a paper can cite and reload). All are written to temporary files first and renamed into place
+//! only when all succeeded, so a failure leaves no partial output.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -10,15 +10,18 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
+use tasks::SplitRecord;
 use tasks::scorecard::Scorecard;
 
 use crate::data::DataError;
 
 pub const SCORECARD_FILE: &str = "scorecard.json";
 pub const PER_PERTURBATION_FILE: &str = "per_perturbation.parquet";
+pub const SPLIT_FILE: &str = "split.json";
 
-/// Writes both files into `dir` (created if missing); returns their paths.
-pub fn write_scorecard(card: &Scorecard, dir: &Path) -> Result<(PathBuf, PathBuf), DataError> {
+/// Writes the three files into `dir` (created if missing); returns the scorecard's and the
+/// table's paths.
+pub fn write_scorecard(card: &Scorecard, split: &SplitRecord, dir: &Path) -> Result<(PathBuf, PathBuf), DataError> {
     let fail = |path: &Path, reason: String| DataError::Write { path: path.to_path_buf(), reason };
     std::fs::create_dir_all(dir).map_err(|e| fail(dir, format!("{e}; choose another --out directory")))?;
     let json_path = dir.join(SCORECARD_FILE);
@@ -33,6 +36,12 @@ pub fn write_scorecard(card: &Scorecard, dir: &Path) -> Result<(PathBuf, PathBuf
     let file = parquet_tmp.reopen().map_err(|e| fail(&parquet_path, e.to_string()))?;
     write_parquet(file, &batch).map_err(|e| fail(&parquet_path, e))?;
 
+    let split_path = dir.join(SPLIT_FILE);
+    let split_json = serde_json::to_vec_pretty(split).map_err(|e| fail(&split_path, e.to_string()))?;
+    let mut split_tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(dir, e.to_string()))?;
+    std::io::Write::write_all(&mut split_tmp, &split_json).map_err(|e| fail(&split_path, e.to_string()))?;
+
+    split_tmp.persist(&split_path).map_err(|e| fail(&split_path, e.to_string()))?;
     json_tmp.persist(&json_path).map_err(|e| fail(&json_path, e.to_string()))?;
     parquet_tmp.persist(&parquet_path).map_err(|e| fail(&parquet_path, e.to_string()))?;
     Ok((json_path, parquet_path))

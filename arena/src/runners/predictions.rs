@@ -86,6 +86,32 @@ impl Predictions {
     }
 }
 
+impl Predictions {
+    /// Reads predictions for a task instance with the defaults of the CLI and the leaderboard:
+    /// obs column `perturbation` unless named, the usual control labels unless given, and the
+    /// perturbation direction of the task's dataset.
+    pub fn for_task(
+        path: &Path,
+        instance: &tasks::TaskInstance<'_>,
+        column: Option<&str>,
+        control_labels: &[String],
+    ) -> Result<Self, DataError> {
+        let controls: Vec<String> = if control_labels.is_empty() {
+            tasks::DEFAULT_CONTROL_LABELS.iter().map(|s| s.to_string()).collect()
+        } else {
+            control_labels.to_vec()
+        };
+        let direction = instance
+            .dataset
+            .conditions()
+            .iter()
+            .flat_map(|p| p.targets().map(|(_, d)| d))
+            .next()
+            .unwrap_or(Direction::Knockdown);
+        Self::load(path, &instance.dataset.genes, column.unwrap_or("perturbation"), &controls, direction)
+    }
+}
+
 impl Model for Predictions {
     fn name(&self) -> &str {
         &self.name

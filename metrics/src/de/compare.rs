@@ -216,7 +216,8 @@ fn clf_curve(labels: &[bool], scores: &[f32]) -> (Vec<f64>, Vec<f64>) {
 pub fn average_precision(labels: &[bool], scores: &[f32]) -> f64 {
     let (fps, tps) = clf_curve(labels, scores);
     let total = *tps.last().unwrap();
-    let mut precision: Vec<f64> = tps.iter().zip(&fps).map(|(&t, &f)| if t + f != 0.0 { t / (t + f) } else { 0.0 }).collect();
+    let mut precision: Vec<f64> =
+        tps.iter().zip(&fps).map(|(&t, &f)| if t + f != 0.0 { t / (t + f) } else { 0.0 }).collect();
     let mut recall: Vec<f64> = tps.iter().map(|&t| t / total).collect();
     precision.reverse();
     recall.reverse();
@@ -256,7 +257,17 @@ pub fn roc_auc(labels: &[bool], scores: &[f32]) -> f64 {
 
 /// polars `sign` with polars equality (NaN equals NaN): −1, 0, 1, or NaN.
 fn sign_eq(a: f32, b: f32) -> bool {
-    let s = |x: f32| if x > 0.0 { 1i8 } else if x < 0.0 { -1 } else if x == 0.0 { 0 } else { 2 };
+    let s = |x: f32| {
+        if x > 0.0 {
+            1i8
+        } else if x < 0.0 {
+            -1
+        } else if x == 0.0 {
+            0
+        } else {
+            2
+        }
+    };
     s(a) == s(b)
 }
 
@@ -301,7 +312,11 @@ pub fn compare_de(real: &[GroupDe], pred: &[GroupDe]) -> Result<DeComparison, St
             (None, None, None)
         } else {
             let m = sig_genes.len() as f64;
-            let dm = sig_genes.iter().filter(|&&g| sign_eq(r.log2_fold_change[g] as f32, p.log2_fold_change[g] as f32)).count() as f64 / m;
+            let dm = sig_genes
+                .iter()
+                .filter(|&&g| sign_eq(r.log2_fold_change[g] as f32, p.log2_fold_change[g] as f32))
+                .count() as f64
+                / m;
             let xr: Vec<f64> = sig_genes.iter().map(|&g| r.log2_fold_change[g] as f32 as f64).collect();
             let xp: Vec<f64> = sig_genes.iter().map(|&g| p.log2_fold_change[g] as f32 as f64).collect();
             let rec = sig_genes.iter().filter(|&&g| pred_sig[g]).count() as f64 / m;
@@ -343,7 +358,11 @@ mod tests {
     use super::*;
 
     fn csr(rows: &[[f32; 4]]) -> CsrMatrix {
-        CsrMatrix::from_dense(&DenseMatrix { n_rows: rows.len(), n_cols: 4, data: rows.iter().flatten().copied().collect() })
+        CsrMatrix::from_dense(&DenseMatrix {
+            n_rows: rows.len(),
+            n_cols: 4,
+            data: rows.iter().flatten().copied().collect(),
+        })
     }
 
     /// Fixture produced with cell-eval 0.8.2 / pdex 0.3.0 / numba-mwu 0.2.0 / scipy 1.17.1 /
@@ -354,9 +373,18 @@ mod tests {
     /// `cell_eval.metrics._de`; values printed with `repr`. Gene 3 is zero everywhere; p01 has one cell.
     #[test]
     fn cell_eval_fixture() {
-        let ctrl = csr(&[[0., 1., 2., 0.], [0., 1., 0., 0.], [1., 1., 2., 0.], [0., 2., 0., 0.], [0., 1., 1., 0.], [0., 1., 2., 0.]]);
-        let real = [csr(&[[3., 0., 2., 0.], [3., 0., 2., 0.], [2., 1., 0., 0.], [3., 0., 2., 0.]]), csr(&[[0., 1., 2., 0.]])];
-        let pred = [csr(&[[2., 1., 2., 0.], [3., 0., 0., 0.], [3., 0., 2., 0.], [2., 0., 2., 0.]]), csr(&[[1., 1., 2., 0.]])];
+        let ctrl = csr(&[
+            [0., 1., 2., 0.],
+            [0., 1., 0., 0.],
+            [1., 1., 2., 0.],
+            [0., 2., 0., 0.],
+            [0., 1., 1., 0.],
+            [0., 1., 2., 0.],
+        ]);
+        let real =
+            [csr(&[[3., 0., 2., 0.], [3., 0., 2., 0.], [2., 1., 0., 0.], [3., 0., 2., 0.]]), csr(&[[0., 1., 2., 0.]])];
+        let pred =
+            [csr(&[[2., 1., 2., 0.], [3., 0., 0., 0.], [3., 0., 2., 0.], [2., 0., 2., 0.]]), csr(&[[1., 1., 2., 0.]])];
         let opts = DeOptions::default();
         let de = |g: &[CsrMatrix; 2]| {
             let cells: Vec<Cells> = g.iter().map(Cells::Csr).collect();
@@ -364,24 +392,66 @@ mod tests {
         };
         let (r, p) = (de(&real), de(&pred));
         let cat = |f: &dyn Fn(&GroupDe) -> &Vec<f64>| r.iter().flat_map(|g| f(g).clone()).collect::<Vec<f64>>();
-        assert_eq!(cat(&|g| &g.p_value), [0.007995086831894151, 0.02810804014715186, 0.6255852315243253, 1.0, 1.0, 1.0, 0.5769991622487407, 1.0]);
+        assert_eq!(
+            cat(&|g| &g.p_value),
+            [0.007995086831894151, 0.02810804014715186, 0.6255852315243253, 1.0, 1.0, 1.0, 0.5769991622487407, 1.0]
+        );
         assert_eq!(cat(&|g| &g.statistic), [24.0, 2.5, 14.5, 12.0, 2.5, 2.5, 4.5, 3.0]);
-        assert_eq!(cat(&|g| &g.fdr), [0.031980347327576604, 0.05621608029430372, 0.8341136420324338, 1.0, 1.0, 1.0, 1.0, 1.0]);
+        assert_eq!(
+            cat(&|g| &g.fdr),
+            [0.031980347327576604, 0.05621608029430372, 0.8341136420324338, 1.0, 1.0, 1.0, 1.0, 1.0]
+        );
         assert_eq!(
             cat(&|g| &g.log2_fold_change),
-            [6.33517137802529, -2.9607833936906274, 0.6549116114914035, 0.0, f64::NEG_INFINITY, -0.3639087944144988, 1.5307271118848955, 0.0]
+            [
+                6.33517137802529,
+                -2.9607833936906274,
+                0.6549116114914035,
+                0.0,
+                f64::NEG_INFINITY,
+                -0.3639087944144988,
+                1.5307271118848955,
+                0.0
+            ]
         );
         assert_eq!(
             cat(&|g| &g.target_mean),
-            [14.642631530761719, 0.2840254306793213, 3.481688976287842, 0.0, 0.0, 1.7182817459106445, 6.389056205749512, 0.0]
+            [
+                14.642631530761719,
+                0.2840254306793213,
+                3.481688976287842,
+                0.0,
+                0.0,
+                1.7182817459106445,
+                6.389056205749512,
+                0.0
+            ]
         );
         assert_eq!(
             cat(&|g| &g.reference_mean),
-            [0.1813604235649109, 2.211270332336426, 2.211270809173584, 0.0, 0.1813604235649109, 2.211270332336426, 2.211270809173584, 0.0]
+            [
+                0.1813604235649109,
+                2.211270332336426,
+                2.211270809173584,
+                0.0,
+                0.1813604235649109,
+                2.211270332336426,
+                2.211270809173584,
+                0.0
+            ]
         );
         assert_eq!(
             cat(&|g| &g.percent_change),
-            [79.7377454339419, -0.8715555368668017, 0.5745194852859519, 0.0, -1.0, -0.22294360812270747, 1.8893142256679485, 0.0]
+            [
+                79.7377454339419,
+                -0.8715555368668017,
+                0.5745194852859519,
+                0.0,
+                -1.0,
+                -0.22294360812270747,
+                1.8893142256679485,
+                0.0
+            ]
         );
         assert_eq!(p[0].fdr, [0.03378756076261018, 0.05621608029430372, 0.8341136420324338, 1.0]);
         assert_eq!(p[1].log2_fold_change[0], 3.24403504324771);
@@ -389,7 +459,10 @@ mod tests {
         let c = compare_de(&r, &p).unwrap();
         assert!(c.spearman_sig.is_nan()); // one perturbation with real significant genes
         let (a, b) = (&c.per_perturbation[0], &c.per_perturbation[1]);
-        assert_eq!((a.overlap_at_n, a.overlap_at_k, a.precision_at_n, a.precision_at_k), (1.0, [1.0; 4], 1.0, [1.0; 4]));
+        assert_eq!(
+            (a.overlap_at_n, a.overlap_at_k, a.precision_at_n, a.precision_at_k),
+            (1.0, [1.0; 4], 1.0, [1.0; 4])
+        );
         assert_eq!((a.direction_match, a.sig_genes_recall, a.nsig_real, a.nsig_pred), (Some(1.0), Some(1.0), 1, 1));
         assert!(a.spearman_lfc_sig.unwrap().is_nan()); // a single significant gene
         assert_eq!((a.pr_auc, a.roc_auc), (1.0, 1.0));

@@ -46,13 +46,20 @@ impl CsrMatrix {
     /// `nnz`, `indices.len() == data.len() == nnz`, every column id `< n_cols`.
     pub fn validate(&self) -> Result<(), String> {
         if self.indptr.len() != self.n_rows + 1 {
-            return Err(format!("csr matrix: indptr has {} entries, expected n_rows + 1 = {}", self.indptr.len(), self.n_rows + 1));
+            return Err(format!(
+                "csr matrix: indptr has {} entries, expected n_rows + 1 = {}",
+                self.indptr.len(),
+                self.n_rows + 1
+            ));
         }
         let nnz = self.data.len();
         if self.indices.len() != nnz {
             return Err(format!("csr matrix: {} indices but {} data values", self.indices.len(), nnz));
         }
-        if self.indptr[0] != 0 || self.indptr[self.n_rows] as usize != nnz || self.indptr.windows(2).any(|w| w[0] > w[1]) {
+        if self.indptr[0] != 0
+            || self.indptr[self.n_rows] as usize != nnz
+            || self.indptr.windows(2).any(|w| w[0] > w[1])
+        {
             return Err("csr matrix: indptr must rise from 0 to nnz".to_string());
         }
         if let Some(&c) = self.indices.iter().find(|&&c| c as usize >= self.n_cols) {

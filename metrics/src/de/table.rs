@@ -334,7 +334,11 @@ fn group_de(cells: &Cells, refs: &[RefGene], n_ref: usize, options: &DeOptions) 
 /// Output is in `groups` order and deterministic (independent of the thread count). Rayon
 /// parallelises over groups and genes. Values are compared as f32 (exactly as pdex's float64
 /// copies of float32 data compare). Errors: malformed matrix, gene-count mismatch, empty group.
-pub fn differential_expression(reference: &Cells, groups: &[Cells], options: &DeOptions) -> Result<Vec<GroupDe>, DeError> {
+pub fn differential_expression(
+    reference: &Cells,
+    groups: &[Cells],
+    options: &DeOptions,
+) -> Result<Vec<GroupDe>, DeError> {
     reference.validate().map_err(DeError::InvalidMatrix)?;
     let n_genes = reference.n_cols();
     if reference.n_rows() == 0 {
@@ -363,13 +367,23 @@ mod tests {
     use super::*;
 
     fn dense(rows: &[&[f32]]) -> DenseMatrix {
-        DenseMatrix { n_rows: rows.len(), n_cols: rows[0].len(), data: rows.iter().flat_map(|r| r.iter().copied()).collect() }
+        DenseMatrix {
+            n_rows: rows.len(),
+            n_cols: rows[0].len(),
+            data: rows.iter().flat_map(|r| r.iter().copied()).collect(),
+        }
     }
 
     /// The fast kernel equals the plain pooled ranking on columns with negatives, zeros and ties.
     #[test]
     fn fast_kernel_equals_pooled_ranking() {
-        let ctrl = dense(&[&[0.0, 1.0, -1.0, 0.0], &[2.0, 1.0, 0.0, 0.0], &[0.0, 0.5, 3.0, 0.0], &[1.0, 1.0, -1.0, 0.0], &[0.0, 0.0, 0.0, 0.0]]);
+        let ctrl = dense(&[
+            &[0.0, 1.0, -1.0, 0.0],
+            &[2.0, 1.0, 0.0, 0.0],
+            &[0.0, 0.5, 3.0, 0.0],
+            &[1.0, 1.0, -1.0, 0.0],
+            &[0.0, 0.0, 0.0, 0.0],
+        ]);
         let grp = dense(&[&[1.0, 1.0, -1.0, 0.0], &[0.0, 2.0, 0.0, 0.0], &[3.0, 1.0, -2.0, 0.0]]);
         let out = differential_expression(&Cells::Dense(&ctrl), &[Cells::Dense(&grp)], &DeOptions::default()).unwrap();
         for g in 0..4 {

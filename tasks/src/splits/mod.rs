@@ -1,5 +1,8 @@
 //! Deterministic split builders, one file per rule.
 
 pub mod combinatorial;
+pub mod inverse_design;
 pub mod multi_step;
+pub mod order_consistency;
+pub mod stability;
 pub mod unseen_single;

@@ -33,7 +33,20 @@ pub struct Loaded {
     pub source: String,
 }
 
-/// Loads `name`: the simulator is handled by the caller; this resolves registry ids and paths.
+/// Loads any dataset by key: `simulator` (the embedded default, generated from seed 0), a
+/// registry id, or a path to an `.h5ad`.
+pub fn load_dataset(key: &str, registry: &Registry, options: &LoadOptions) -> Result<Loaded, DataError> {
+    use crate::simulator::{SimConfig, export, simulate};
+    if key != export::SIMULATOR_ID {
+        return load_file_dataset(key, registry, options);
+    }
+    let config = SimConfig::default();
+    let sim = simulate(&config).map_err(|e| DataError::Other(format!("simulator: {e}")))?;
+    let dataset = export::snapshot_dataset(&sim).map_err(|e| DataError::Other(format!("simulator: {e}")))?;
+    Ok(Loaded { dataset, source: format!("arena simulator, default config, seed {}", config.seed) })
+}
+
+/// Loads a registered file or an `.h5ad` path (not the simulator: see [`load_dataset`]).
 pub fn load_file_dataset(name: &str, registry: &Registry, options: &LoadOptions) -> Result<Loaded, DataError> {
     let as_path = Path::new(name);
     if name.ends_with(".h5ad") || as_path.is_file() {

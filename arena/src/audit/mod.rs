@@ -1,0 +1,500 @@
+//! `arena audit`: can the task's metrics be gamed? A fixed panel of probe models (see
+//! [`probes`]) is scored beside the submission and the spec's baselines through the same
+//! evaluation code (`eval::families::score_model`), with the split-half noise ceiling as the
+//! reference; every metric on which a probe looks as good as a real model is flagged. A Systema
+//! systematic-variation report says how much of each test perturbation's shift is the shift all
+//! perturbations share, and how much of each metric the constant μ_pert prediction already earns.
+//!
+//! Flag rules (per metric, on the mean over test perturbations, respecting higher/lower-is-better,
+//! with a 1e-8 tolerance for "equal"):
+//! - an independent probe (perturbed-mean, control-mean, shuffled) is flagged when it is strictly
+//!   better than the best baseline, or at least as good as the submission;
+//! - a probe derived from the submission (variance-inflated, log1p) is flagged when it is strictly
+//!   better than the unmodified submission: a metric that ignores the manipulation (ties) is the
+//!   un-gamed outcome, one that rewards it is gamed;
+//! - the noise ceiling is a reference, never flagged.
+
+pub mod probes;
+pub mod rank;
+
+use serde::Serialize;
+use tasks::scorecard::{BootstrapSettings, ScoreRow};
+use tasks::{Model, SplitRule, TaskError, TaskInstance};
+
+use crate::baselines;
+use crate::eval::families;
+use crate::eval::score::{RowInput, score_row};
+
+pub const AUDIT_FORMAT: &str = "arena-audit-v1";
+pub const AUDIT_FILE: &str = "audit.json";
+/// Variance-inflation factor of the variance-inflated probe.
+pub const INFLATION: f64 = 3.0;
+/// Tolerance for "equal" means: f32 model outputs averaged in f64 agree to ~1e-10 when they
+/// agree in exact arithmetic (e.g. the variance-inflated probe), so differences below this are ties.
+const EPS: f64 = 1e-8;
+
+#[derive(Debug, Clone)]
+pub struct AuditOptions {
+    pub bootstrap: BootstrapSettings,
+    pub ceiling_seed: u64,
+    /// Seed of the shuffled probe's derangement.
+    pub shuffle_seed: u64,
+}
+
+impl Default for AuditOptions {
+    fn default() -> Self {
+        Self {
+            bootstrap: BootstrapSettings { resamples: 1000, level: 0.95, seed: 0 },
+            ceiling_seed: 0,
+            shuffle_seed: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Submission,
+    Baseline,
+    /// A probe that knows nothing specific about the submission.
+    Probe,
+    /// A probe derived from the submission's own output.
+    DerivedProbe,
+    Ceiling,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditRow {
+    pub role: Role,
+    pub description: String,
+    #[serde(flatten)]
+    pub row: ScoreRow,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Flag {
+    pub metric: String,
+    pub probe: String,
+    pub probe_value: f64,
+    /// Why: `beats best baseline linear (0.420)`, `reaches submission (0.410)`, `beats submission`.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EarnedByConstant {
+    pub metric: String,
+    pub higher_is_better: bool,
+    pub constant_value: f64,
+    pub best_baseline: String,
+    pub best_baseline_value: f64,
+    /// constant / best (higher-is-better) or best / constant (lower-is-better); 1 = as good.
+    pub fraction: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SystematicReport {
+    /// cos(t_i − μ_ctrl, μ_pert − μ_ctrl) per test item (null where undefined).
+    pub cosines: Vec<(String, Option<f64>)>,
+    pub mean_cosine: f64,
+    pub median_cosine: f64,
+    pub min_cosine: f64,
+    pub max_cosine: f64,
+    /// ‖μ_pert − μ_ctrl‖: the size of the shared shift.
+    pub shared_shift_norm: f64,
+    pub earned_by_constant: Vec<EarnedByConstant>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Audit {
+    pub format: String,
+    pub task: String,
+    pub family: String,
+    pub task_spec_sha256: String,
+    pub dataset: String,
+    pub dataset_sha256: String,
+    pub split_sha256: String,
+    pub submission: String,
+    pub primary_metric: String,
+    pub n_test: usize,
+    pub shuffle_seed: u64,
+    /// σ of the shuffled probe: item i was answered with the truth of item `shuffled_from[i]`.
+    pub shuffled_from: Vec<String>,
+    pub inflation: f64,
+    pub bootstrap: BootstrapSettings,
+    pub rows: Vec<AuditRow>,
+    /// Per metric: (metric, best baseline name, its mean).
+    pub best_baseline: Vec<(String, String, f64)>,
+    pub flags: Vec<Flag>,
+    pub systematic: SystematicReport,
+    pub notes: Vec<String>,
+}
+
+impl Audit {
+    pub fn row(&self, name: &str) -> Option<&AuditRow> {
+        self.rows.iter().find(|r| r.row.name == name)
+    }
+}
+
+/// True for the families the audit supports (profile metrics on predicted means).
+pub fn supports(rule: &SplitRule) -> bool {
+    matches!(rule, SplitRule::UnseenSingle { .. } | SplitRule::Combinatorial { .. } | SplitRule::MultiStep { .. })
+}
+
+fn mean_of(row: &ScoreRow, metric: &str) -> f64 {
+    row.metric(metric).map(|m| m.overall.mean).unwrap_or(f64::NAN)
+}
+
+/// `a` better than `b` by more than EPS.
+fn better(a: f64, b: f64, higher: bool) -> bool {
+    if higher { a > b + EPS } else { a < b - EPS }
+}
+
+/// `a` at least as good as `b` (within EPS).
+fn at_least(a: f64, b: f64, higher: bool) -> bool {
+    if higher { a >= b - EPS } else { a <= b + EPS }
+}
+
+/// Runs the audit of `submission` on `instance`.
+pub fn audit(instance: &TaskInstance<'_>, submission: &dyn Model, options: &AuditOptions) -> Result<Audit, TaskError> {
+    let spec = &instance.spec.spec;
+    if !supports(&spec.split) {
+        return Err(TaskError::Model {
+            model: submission.name().to_string(),
+            reason: format!(
+                "`arena audit` supports the profile families (unseen-single, combinatorial, multi-step); task '{}' is a '{}' task",
+                spec.id, spec.task
+            ),
+        });
+    }
+    let bootstrap = &options.bootstrap;
+    let score = |m: &dyn Model| families::score_model(instance, m, bootstrap).map(|s| s.row);
+    let mut rows = Vec::new();
+    let mut notes = Vec::new();
+    let sub_row = score(submission)?;
+    rows.push(AuditRow { role: Role::Submission, description: "the model under audit".into(), row: sub_row });
+    for name in &spec.baselines {
+        let b = baselines::fit(name, instance)?;
+        let mut row = score(b.as_ref())?;
+        row.name = format!("baseline: {name}");
+        rows.push(AuditRow { role: Role::Baseline, description: baselines::describe(name).into(), row });
+    }
+
+    // Independent probes.
+    let constant = probes::Constant::new("probe: perturbed-mean", instance.perturbed_mean.as_slice().unwrap_or(&[]));
+    rows.push(AuditRow {
+        role: Role::Probe,
+        description: "the constant μ_pert (mean of the training perturbation centroids) for every cell".into(),
+        row: score(&constant)?,
+    });
+    let control = probes::Constant::new("probe: control-mean", instance.control_mean.as_slice().unwrap_or(&[]));
+    rows.push(AuditRow {
+        role: Role::Probe,
+        description: "the constant μ_ctrl (mean of the training controls) for every cell".into(),
+        row: score(&control)?,
+    });
+    let items = instance.eval_items();
+    let truths = instance.truth_means();
+    let n = items.len();
+    let sigma = metrics::systematic::derangement(n, options.shuffle_seed);
+    let shuffled_from: Vec<String> = sigma.iter().map(|&j| items[j].label.clone()).collect();
+    if n >= 2 {
+        let description = format!(
+            "ORACLE: item i is answered with the true mean of another test item (seeded derangement, seed {})",
+            options.shuffle_seed
+        );
+        let one_step_distinct = items.iter().all(|i| i.actions.len() == 1) && {
+            let mut seen = std::collections::HashSet::new();
+            items.iter().all(|i| seen.insert(i.actions[0].clone()))
+        };
+        let row = if one_step_distinct {
+            let lookup = probes::Lookup::new(
+                "probe: shuffled",
+                items.iter().zip(&sigma).map(|(i, &j)| (i.actions[0].clone(), truths[j].clone())).collect(),
+            );
+            score(&lookup)?
+        } else {
+            // Multi-step items share actions: score the permuted truths directly.
+            let predictions: Vec<Vec<f64>> = sigma.iter().map(|&j| truths[j].clone()).collect();
+            score_row(
+                instance,
+                RowInput {
+                    name: "probe: shuffled".into(),
+                    kind: tasks::ModelKind::Baseline,
+                    model_sha256: String::new(),
+                    predictions: &predictions,
+                    truths: &truths,
+                },
+                bootstrap,
+            )
+        };
+        rows.push(AuditRow { role: Role::Probe, description, row });
+    } else {
+        notes.push("no shuffled probe: the task has a single test item".into());
+    }
+
+    // Probes derived from the submission.
+    let block = instance.start_states().nrows();
+    let inflated = probes::VarianceInflated {
+        inner: submission,
+        factor: INFLATION,
+        block,
+        name: "probe: variance-inflated".into(),
+    };
+    rows.push(AuditRow {
+        role: Role::DerivedProbe,
+        description: format!(
+            "the submission with each predicted cell's deviation from its predicted mean ×{INFLATION} (means unchanged)"
+        ),
+        row: score(&inflated)?,
+    });
+    if block < 2 {
+        notes.push(format!(
+            "the variance-inflated probe is the submission itself here: {block} start state per item, so no cell-to-cell spread to inflate"
+        ));
+    }
+    let log1p = probes::Log1p { inner: submission, name: "probe: log1p".into() };
+    rows.push(AuditRow {
+        role: Role::DerivedProbe,
+        description: "log1p of the submission's output (sign-preserving for negative values)".into(),
+        row: score(&log1p)?,
+    });
+    match families::ceiling(instance, bootstrap, options.ceiling_seed) {
+        Ok(mut row) => {
+            row.name = "noise ceiling".into();
+            rows.push(AuditRow { role: Role::Ceiling, description: "split halves of the real cells".into(), row })
+        }
+        Err(reason) => notes.push(reason),
+    }
+
+    // Flags.
+    let metric_list: Vec<(String, bool)> =
+        rows[0].row.metrics.iter().map(|m| (m.metric.clone(), m.higher_is_better)).collect();
+    let mut best_baseline = Vec::new();
+    let mut flags = Vec::new();
+    for (metric, higher) in &metric_list {
+        let best = rows
+            .iter()
+            .filter(|r| r.role == Role::Baseline)
+            .map(|r| (r.row.name.clone(), mean_of(&r.row, metric)))
+            .filter(|(_, v)| v.is_finite())
+            .reduce(|a, b| if better(b.1, a.1, *higher) { b } else { a });
+        let sub = mean_of(&rows[0].row, metric);
+        if let Some((name, value)) = &best {
+            best_baseline.push((metric.clone(), name.trim_start_matches("baseline: ").to_string(), *value));
+        }
+        for r in &rows {
+            let v = mean_of(&r.row, metric);
+            if !v.is_finite() {
+                continue;
+            }
+            let mut reasons = Vec::new();
+            match r.role {
+                Role::Probe => {
+                    if let Some((name, b)) = best.as_ref().filter(|(_, b)| better(v, *b, *higher)) {
+                        reasons.push(format!(
+                            "beats the best baseline, {} ({b:.3})",
+                            name.trim_start_matches("baseline: ")
+                        ));
+                    }
+                    if sub.is_finite() && at_least(v, sub, *higher) {
+                        reasons.push(format!("reaches the submission ({sub:.3})"));
+                    }
+                }
+                Role::DerivedProbe if sub.is_finite() && better(v, sub, *higher) => {
+                    reasons.push(format!("beats the unmodified submission ({sub:.3})"));
+                }
+                _ => {}
+            }
+            if !reasons.is_empty() {
+                flags.push(Flag {
+                    metric: metric.clone(),
+                    probe: r.row.name.clone(),
+                    probe_value: v,
+                    reason: reasons.join("; "),
+                });
+            }
+        }
+    }
+
+    // Systematic variation.
+    let control_mean = instance.control_mean.as_slice().unwrap_or(&[]);
+    let perturbed_mean = instance.perturbed_mean.as_slice().unwrap_or(&[]);
+    let cos = metrics::systematic::systematic_cosines(&truths, control_mean, perturbed_mean);
+    let mut finite: Vec<f64> = cos.iter().copied().filter(|v| v.is_finite()).collect();
+    finite.sort_by(f64::total_cmp);
+    let median = match finite.len() {
+        0 => f64::NAN,
+        k if k % 2 == 1 => finite[k / 2],
+        k => (finite[k / 2 - 1] + finite[k / 2]) / 2.0,
+    };
+    let constant_row = &rows.iter().find(|r| r.row.name == "probe: perturbed-mean").map(|r| r.row.clone());
+    let earned_by_constant = metric_list
+        .iter()
+        .filter_map(|(metric, higher)| {
+            let (_, name, best) = best_baseline.iter().find(|(m, _, _)| m == metric)?;
+            let c = constant_row.as_ref().map(|r| mean_of(r, metric)).unwrap_or(f64::NAN);
+            Some(EarnedByConstant {
+                metric: metric.clone(),
+                higher_is_better: *higher,
+                constant_value: c,
+                best_baseline: name.clone(),
+                best_baseline_value: *best,
+                fraction: metrics::systematic::earned_fraction(c, *best, *higher),
+            })
+        })
+        .collect();
+    let systematic = SystematicReport {
+        cosines: items.iter().zip(&cos).map(|(i, &c)| (i.label.clone(), Some(c).filter(|v| v.is_finite()))).collect(),
+        mean_cosine: if finite.is_empty() { f64::NAN } else { finite.iter().sum::<f64>() / finite.len() as f64 },
+        median_cosine: median,
+        min_cosine: finite.first().copied().unwrap_or(f64::NAN),
+        max_cosine: finite.last().copied().unwrap_or(f64::NAN),
+        shared_shift_norm: perturbed_mean.iter().zip(control_mean).map(|(p, c)| (p - c).powi(2)).sum::<f64>().sqrt(),
+        earned_by_constant,
+    };
+
+    Ok(Audit {
+        format: AUDIT_FORMAT.into(),
+        task: spec.id.clone(),
+        family: spec.task.clone(),
+        task_spec_sha256: instance.spec.sha256.clone(),
+        dataset: instance.dataset.id.clone(),
+        dataset_sha256: instance.dataset.sha256.clone(),
+        split_sha256: instance.split_sha256(),
+        submission: submission.name().to_string(),
+        primary_metric: spec.metrics.first().cloned().unwrap_or_default(),
+        n_test: n,
+        shuffle_seed: options.shuffle_seed,
+        shuffled_from,
+        inflation: INFLATION,
+        bootstrap: bootstrap.clone(),
+        rows,
+        best_baseline,
+        flags,
+        systematic,
+        notes,
+    })
+}
+
+/// The audit as Markdown: the score table (⚠ marks a flagged value), the flags, the systematic
+/// variation report.
+pub fn render(a: &Audit) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Audit of {} on task {} ({}) on {} [sha256 {}]: {} test items",
+        a.submission,
+        a.task,
+        a.family,
+        a.dataset,
+        a.dataset_sha256.chars().take(12).collect::<String>(),
+        a.n_test
+    );
+    let _ = writeln!(
+        out,
+        "Mean over test items [{}% bootstrap CI]; ⚠ = flagged (a probe looks as good as a real model); ↑ higher is better, ↓ lower is better.\n",
+        (a.bootstrap.level * 100.0).round()
+    );
+    let Some(first) = a.rows.first() else { return out };
+    let metrics: Vec<(String, bool)> =
+        first.row.metrics.iter().map(|m| (m.metric.clone(), m.higher_is_better)).collect();
+    let mut header = vec!["row".to_string(), "role".to_string()];
+    header.extend(metrics.iter().map(|(m, h)| format!("{m} {}", if *h { "↑" } else { "↓" })));
+    let mut body = Vec::new();
+    for r in &a.rows {
+        let role = match r.role {
+            Role::Submission => "submission",
+            Role::Baseline => "baseline",
+            Role::Probe => "probe",
+            Role::DerivedProbe => "derived probe",
+            Role::Ceiling => "ceiling",
+        };
+        let label = if r.role == Role::Submission { format!("**{}**", r.row.name) } else { r.row.name.clone() };
+        let mut line = vec![label, role.to_string()];
+        for (m, _) in &metrics {
+            let cell = match r.row.metric(m) {
+                Some(s) if s.overall.mean.is_finite() => {
+                    format!("{:.3} [{:.3}, {:.3}]", s.overall.mean, s.overall.lower, s.overall.upper)
+                }
+                _ => "n/a".into(),
+            };
+            let flagged = a.flags.iter().any(|f| &f.metric == m && f.probe == r.row.name);
+            line.push(if flagged { format!("⚠ {cell}") } else { cell });
+        }
+        body.push(line);
+    }
+    markdown_table(&mut out, &header, &body);
+    let _ = writeln!(out, "\nFlags ({}):", a.flags.len());
+    if a.flags.is_empty() {
+        let _ = writeln!(out, "- none: no probe beats the best baseline or reaches the submission on any metric");
+    }
+    for f in &a.flags {
+        let _ = writeln!(out, "- {}: {} = {:.3} {}", f.metric, f.probe, f.probe_value, f.reason);
+    }
+    let s = &a.systematic;
+    let _ = writeln!(
+        out,
+        "\nSystematic variation (Systema): cos(t_i − μ_ctrl, μ_pert − μ_ctrl) over {} test items: mean {:.3}, median {:.3}, min {:.3}, max {:.3}; ‖μ_pert − μ_ctrl‖ = {:.3}.",
+        s.cosines.len(),
+        s.mean_cosine,
+        s.median_cosine,
+        s.min_cosine,
+        s.max_cosine,
+        s.shared_shift_norm
+    );
+    let _ = writeln!(out, "What the constant μ_pert prediction already earns, as a fraction of the best baseline:\n");
+    let header: Vec<String> =
+        ["metric", "constant μ_pert", "best baseline", "fraction earned"].map(String::from).to_vec();
+    let body: Vec<Vec<String>> = s
+        .earned_by_constant
+        .iter()
+        .map(|e| {
+            vec![
+                format!("{} {}", e.metric, if e.higher_is_better { "↑" } else { "↓" }),
+                format!("{:.3}", e.constant_value),
+                format!("{} ({:.3})", e.best_baseline, e.best_baseline_value),
+                if e.fraction.is_finite() { format!("{:.2}", e.fraction) } else { "n/a".into() },
+            ]
+        })
+        .collect();
+    markdown_table(&mut out, &header, &body);
+    let _ = writeln!(
+        out,
+        "\nProbes: perturbed-mean / control-mean predict a constant; shuffled is an ORACLE (right effects, wrong labels); \
+         variance-inflated and log1p manipulate the submission's output. Derived probes are flagged only when they beat the submission."
+    );
+    for note in &a.notes {
+        let _ = writeln!(out, "\nNote: {note}");
+    }
+    out
+}
+
+fn markdown_table(out: &mut String, headers: &[String], body: &[Vec<String>]) {
+    use std::fmt::Write;
+    let widths: Vec<usize> = (0..headers.len())
+        .map(|i| body.iter().map(|r| r[i].chars().count()).chain([headers[i].chars().count()]).max().unwrap_or(0))
+        .collect();
+    let line = |cells: &[String]| {
+        let padded: Vec<String> =
+            cells.iter().zip(&widths).map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count()))).collect();
+        format!("| {} |", padded.join(" | "))
+    };
+    let _ = writeln!(out, "{}", line(headers));
+    let _ = writeln!(out, "|{}|", widths.iter().map(|w| "-".repeat(w + 2)).collect::<Vec<_>>().join("|"));
+    for r in body {
+        let _ = writeln!(out, "{}", line(r));
+    }
+}
+
+/// Writes `audit.json` into `dir` (atomically: a temporary file renamed into place).
+pub fn write(audit: &Audit, dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    use anyhow::Context;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(AUDIT_FILE);
+    let json = serde_json::to_vec_pretty(audit)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("writing {}", path.display()))?;
+    std::io::Write::write_all(&mut tmp, &json).with_context(|| format!("writing {}", path.display()))?;
+    tmp.persist(&path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}

@@ -1,0 +1,226 @@
+//! The probe models of `arena audit`: predictions that carry no real knowledge of the
+//! perturbation (or a cosmetic manipulation of the submission), behind `tasks::Model` so they go
+//! through exactly the evaluation code real models go through.
+//!
+//! - `probe: perturbed-mean` — the constant μ_pert (training perturbation centroids' mean) for
+//!   every cell, whatever was asked (Systema's systematic-variation-only prediction);
+//! - `probe: control-mean` — the constant μ_ctrl (training controls' mean): "nothing happens";
+//! - `probe: shuffled` — right effects, wrong labels: item i is answered with the TRUE mean
+//!   profile of another test item σ(i) (σ a seeded derangement). It reads held-out truth, so it is
+//!   an oracle: it exists only to measure what a metric gives for realistic effects attached to
+//!   the wrong perturbation;
+//! - `probe: variance-inflated` — the submission with every predicted cell's deviation from its
+//!   item's predicted mean multiplied by 3 (means preserved exactly, see [`VarianceInflated`]);
+//! - `probe: log1p` — log1p of the submission's output (sign-preserving for negative values such
+//!   as log fold changes): the "log-transform it again" trick of the Virtual Cell Challenge.
+
+use std::collections::HashMap;
+
+use ndarray::Array2;
+use tasks::{Model, ModelKind, Perturbation, QueryBatch, TaskError};
+
+use crate::baselines::fingerprint;
+
+/// A constant profile for every query row.
+pub struct Constant {
+    name: String,
+    profile: Vec<f32>,
+    sha256: String,
+}
+
+impl Constant {
+    pub fn new(name: &str, profile: &[f64]) -> Self {
+        Self {
+            name: name.to_string(),
+            profile: profile.iter().map(|&v| v as f32).collect(),
+            sha256: fingerprint(name, &[profile]),
+        }
+    }
+}
+
+impl Model for Constant {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> ModelKind {
+        ModelKind::Baseline
+    }
+    fn fingerprint(&self) -> String {
+        self.sha256.clone()
+    }
+    fn predict(&self, batch: &QueryBatch<'_>) -> Result<Array2<f32>, TaskError> {
+        let mut out = Array2::<f32>::zeros(batch.start.dim());
+        for mut row in out.rows_mut() {
+            row.iter_mut().zip(&self.profile).for_each(|(o, v)| *o = *v);
+        }
+        Ok(out)
+    }
+}
+
+/// Answers each perturbation with a fixed profile (the shuffled probe: another item's truth).
+pub struct Lookup {
+    name: String,
+    profiles: HashMap<Perturbation, Vec<f32>>,
+    sha256: String,
+}
+
+impl Lookup {
+    pub fn new(name: &str, profiles: Vec<(Perturbation, Vec<f64>)>) -> Self {
+        let params: Vec<&[f64]> = profiles.iter().map(|(_, p)| p.as_slice()).collect();
+        let sha256 = fingerprint(name, &params);
+        let profiles = profiles.into_iter().map(|(p, v)| (p, v.into_iter().map(|x| x as f32).collect())).collect();
+        Self { name: name.to_string(), profiles, sha256 }
+    }
+}
+
+impl Model for Lookup {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> ModelKind {
+        ModelKind::Baseline
+    }
+    fn fingerprint(&self) -> String {
+        self.sha256.clone()
+    }
+    fn predict(&self, batch: &QueryBatch<'_>) -> Result<Array2<f32>, TaskError> {
+        let mut out = Array2::<f32>::zeros(batch.start.dim());
+        for (mut row, p) in out.rows_mut().into_iter().zip(batch.perturbations) {
+            let profile = self.profiles.get(p).ok_or_else(|| TaskError::Model {
+                model: self.name.clone(),
+                reason: format!("no shuffled profile for '{p}'"),
+            })?;
+            row.iter_mut().zip(profile).for_each(|(o, v)| *o = *v);
+        }
+        Ok(out)
+    }
+}
+
+/// The submission with each predicted cell's deviation from its item's predicted mean scaled by
+/// `factor`. Query rows come in blocks of `block` rows (one block per item, all from the same
+/// start states), and each block is inflated around its own mean. In exact arithmetic the block
+/// means are unchanged; in f32 they cannot always be bit-identical (an input's fine low bits need
+/// not fit in the larger inflated values), so after x' = m + factor·(x − m) is rounded to f32 the
+/// rounding residual of each gene's sum is folded back into the block's smallest values: the
+/// sums then agree to half an ulp of the smallest inflated value, the means to that over the block
+/// size (~1e-10 on Papalexi's 256 start cells).
+pub struct VarianceInflated<'a> {
+    pub inner: &'a dyn Model,
+    pub factor: f64,
+    pub block: usize,
+    pub name: String,
+}
+
+impl Model for VarianceInflated<'_> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> ModelKind {
+        self.inner.kind()
+    }
+    fn fingerprint(&self) -> String {
+        fingerprint(&format!("{}:{}", self.name, self.inner.fingerprint()), &[&[self.factor]])
+    }
+    fn predict(&self, batch: &QueryBatch<'_>) -> Result<Array2<f32>, TaskError> {
+        let mut out = self.inner.predict(batch)?;
+        let block = self.block.max(1);
+        let (rows, genes) = out.dim();
+        for start in (0..rows).step_by(block) {
+            let end = (start + block).min(rows);
+            for g in 0..genes {
+                let column: Vec<f32> = (start..end).map(|r| out[[r, g]]).collect();
+                for (r, v) in (start..end).zip(inflate_keeping_sum(&column, self.factor)) {
+                    out[[r, g]] = v;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// m + factor·(x − m) for each value (m their mean), rounded to f32, with the rounding residual of
+/// the sum folded back (smallest magnitudes first) so that Σ x' = Σ x as closely as f32 allows.
+pub fn inflate_keeping_sum(x: &[f32], factor: f64) -> Vec<f32> {
+    if x.len() < 2 {
+        return x.to_vec();
+    }
+    let sum: f64 = x.iter().map(|&v| f64::from(v)).sum();
+    let m = sum / x.len() as f64;
+    let mut out: Vec<f32> = x.iter().map(|&v| (m + factor * (f64::from(v) - m)) as f32).collect();
+    let mut residual = sum - out.iter().map(|&v| f64::from(v)).sum::<f64>();
+    let mut order: Vec<usize> = (0..out.len()).collect();
+    order.sort_by(|&a, &b| out[a].abs().total_cmp(&out[b].abs()));
+    for _ in 0..4 {
+        for &i in &order {
+            if residual == 0.0 {
+                return out;
+            }
+            let t = (f64::from(out[i]) + residual) as f32;
+            residual -= f64::from(t) - f64::from(out[i]);
+            out[i] = t;
+        }
+    }
+    out
+}
+
+/// log1p of the submission's output; sign-preserving (−log1p(−x)) for negative values, so log
+/// fold changes stay finite.
+pub struct Log1p<'a> {
+    pub inner: &'a dyn Model,
+    pub name: String,
+}
+
+pub fn signed_log1p(v: f32) -> f32 {
+    if v >= 0.0 { v.ln_1p() } else { -(-v).ln_1p() }
+}
+
+impl Model for Log1p<'_> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> ModelKind {
+        self.inner.kind()
+    }
+    fn fingerprint(&self) -> String {
+        fingerprint(&format!("{}:{}", self.name, self.inner.fingerprint()), &[])
+    }
+    fn predict(&self, batch: &QueryBatch<'_>) -> Result<Array2<f32>, TaskError> {
+        Ok(self.inner.predict(batch)?.mapv(signed_log1p))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inflation_scales_deviations_and_keeps_the_sum() {
+        let sum = |v: &[f32]| v.iter().map(|&a| f64::from(a)).sum::<f64>();
+        // Values whose low bits fit the inflated values: the sum is kept exactly.
+        let grid: Vec<f32> = (0..64).map(|i| ((i * 37) % 23) as f32 / 1024.0 + 0.5).collect();
+        assert_eq!(sum(&grid), sum(&inflate_keeping_sum(&grid, 3.0)));
+        // A tiny value's low bits cannot survive in the larger inflated values: the sum is kept up
+        // to half an ulp of the smallest inflated value (here ~3e-8; its mean over n rows ~1/n of that).
+        let x: Vec<f32> = vec![0.0, 0.693_147_2, 1.098_612_3, 2.302_585, 0.0, 3.1, 0.000_123_4, 1.5];
+        let y = inflate_keeping_sum(&x, 3.0);
+        let smallest = y.iter().map(|v| v.abs()).fold(f32::INFINITY, f32::min);
+        let half_ulp = f64::from(smallest) * f64::from(f32::EPSILON) / 2.0;
+        assert!((sum(&x) - sum(&y)).abs() <= half_ulp, "{} vs {} (half ulp {half_ulp})", sum(&x), sum(&y));
+        let m = sum(&x) / x.len() as f64;
+        for (a, b) in x.iter().zip(&y) {
+            let expected = m + 3.0 * (f64::from(*a) - m);
+            assert!((f64::from(*b) - expected).abs() < 1e-5, "{a} -> {b}, expected {expected}");
+        }
+        let var = |v: &[f32]| v.iter().map(|&a| (f64::from(a) - m).powi(2)).sum::<f64>();
+        assert!((var(&y) / var(&x) - 9.0).abs() < 1e-4);
+        assert_eq!(inflate_keeping_sum(&[2.5], 3.0), vec![2.5]);
+    }
+
+    #[test]
+    fn signed_log1p_is_finite_and_odd() {
+        assert_eq!(signed_log1p(0.0), 0.0);
+        assert!((signed_log1p(1.0) - 2f32.ln()).abs() < 1e-7);
+        assert_eq!(signed_log1p(-3.0), -signed_log1p(3.0));
+        assert!(signed_log1p(-5.0).is_finite());
+    }
+}

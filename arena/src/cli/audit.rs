@@ -1,0 +1,86 @@
+//! `arena audit`: score the probe panel beside a submission on a profile task, flag the metrics a
+//! probe games, report the dataset's systematic variation, write audit.json.
+
+use std::path::PathBuf;
+
+use tasks::{TaskInstance, find_spec};
+
+use crate::audit::{AuditOptions, audit, render, supports, write};
+use crate::baselines;
+use crate::data::load::{LoadOptions, load_dataset};
+use crate::runners::predictions::Predictions;
+use crate::simulator::export;
+
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// Task id or family (profile families: unseen-single, combinatorial, multi-step).
+    #[arg(long, default_value = "unseen-single")]
+    task: String,
+    /// Dataset: `simulator`, a registry id or its prefix (`norman2019`, `papalexi2021`), or an .h5ad path.
+    #[arg(long, default_value = "simulator")]
+    dataset: String,
+    /// The submission is this baseline [default: additive].
+    #[arg(long, value_name = "NAME")]
+    baseline: Option<String>,
+    /// The submission is this predictions .h5ad (as `arena eval --predictions`).
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    predictions: Option<PathBuf>,
+    /// obs column with perturbation labels (predictions file, .h5ad dataset).
+    #[arg(long, value_name = "COLUMN")]
+    perturbation_column: Option<String>,
+    /// Label of control cells (repeatable) [default: ctrl, control, non-targeting, NT].
+    #[arg(long = "control-label", value_name = "LABEL")]
+    control_labels: Vec<String>,
+    /// Directory for audit.json.
+    #[arg(long, default_value = "arena-audit")]
+    out: PathBuf,
+    /// Bootstrap resamples for the confidence intervals.
+    #[arg(long, default_value_t = 1000)]
+    bootstrap: usize,
+    /// Seed of the shuffled probe's derangement.
+    #[arg(long, default_value_t = 0)]
+    shuffle_seed: u64,
+    #[command(flatten)]
+    registry: super::RegistryArgs,
+}
+
+pub fn run(args: AuditArgs) -> anyhow::Result<()> {
+    let baseline = args.baseline.clone().unwrap_or_else(|| "additive".to_string());
+    if args.predictions.is_none() && !baselines::BASELINES.contains(&baseline.as_str()) {
+        anyhow::bail!("unknown baseline '{baseline}'; choose one of: {}", baselines::BASELINES.join(", "));
+    }
+    let registry = args.registry.load()?;
+    let key = super::resolve_dataset_key(&args.dataset, &registry);
+    let is_path = args.dataset.ends_with(".h5ad") || std::path::Path::new(&args.dataset).is_file();
+    let spec_dataset = if is_path { export::SIMULATOR_ID.to_string() } else { key.clone() };
+    let spec = find_spec(&args.task, Some(&spec_dataset))?;
+    if !supports(&spec.spec.split) {
+        anyhow::bail!(
+            "`arena audit` supports the profile families (unseen-single, combinatorial, multi-step); task '{}' is a '{}' task, \
+             whose metrics are not profile metrics on predicted means",
+            spec.spec.id,
+            spec.spec.task
+        );
+    }
+    let options = LoadOptions {
+        data_dir: args.registry.data_dir.clone(),
+        perturbation_column: args.perturbation_column.clone(),
+        control_labels: args.control_labels.clone(),
+        direction: None,
+    };
+    let loaded = load_dataset(&key, &registry, &options)?;
+    let instance = TaskInstance::build(spec, &loaded.dataset)?;
+    let submission: Box<dyn tasks::Model> = match &args.predictions {
+        Some(path) => {
+            Box::new(Predictions::for_task(path, &instance, args.perturbation_column.as_deref(), &args.control_labels)?)
+        }
+        None => baselines::fit(&baseline, &instance)?,
+    };
+    let mut audit_options = AuditOptions { shuffle_seed: args.shuffle_seed, ..AuditOptions::default() };
+    audit_options.bootstrap.resamples = args.bootstrap;
+    let report = audit(&instance, submission.as_ref(), &audit_options)?;
+    out!("{}", render(&report).trim_end());
+    let path = write(&report, &args.out)?;
+    out!("\nwrote {}", path.display());
+    Ok(())
+}

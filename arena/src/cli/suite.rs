@@ -1,0 +1,85 @@
+//! `arena eval --suite NAME`: every task of a suite on its dataset, the baselines (and the model
+//! under test, if a baseline is named) beside the noise ceiling, one scorecard directory per task
+//! and one summary table (tasks x metrics).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context;
+use tasks::scorecard::Scorecard;
+use tasks::{LoadedSpec, TaskInstance, embedded_specs};
+
+use crate::baselines;
+use crate::data::Registry;
+use crate::data::load::{LoadOptions, Loaded, load_dataset};
+use crate::eval::{EvalOptions, evaluate, write};
+
+/// The tasks of a suite; `default` is every embedded task.
+pub fn suite_specs(name: &str) -> anyhow::Result<Vec<LoadedSpec>> {
+    match name {
+        "default" => Ok(embedded_specs()?),
+        other => anyhow::bail!("unknown suite '{other}'; the suites are: default (every task of `arena tasks`)"),
+    }
+}
+
+pub fn run_suite(
+    name: &str,
+    baseline: Option<&str>,
+    registry: &Registry,
+    load: &LoadOptions,
+    options: &EvalOptions,
+    out: &Path,
+) -> anyhow::Result<Vec<Scorecard>> {
+    let specs = suite_specs(name)?;
+    let mut datasets: BTreeMap<String, Loaded> = BTreeMap::new();
+    let mut cards = Vec::new();
+    for spec in specs {
+        let key = spec.spec.dataset.clone();
+        if !datasets.contains_key(&key) {
+            let loaded = load_dataset(&key, registry, load).with_context(|| format!("task {}", spec.spec.id))?;
+            datasets.insert(key.clone(), loaded);
+        }
+        let loaded = &datasets[&key];
+        let id = spec.spec.id.clone();
+        let instance = TaskInstance::build(spec, &loaded.dataset)?;
+        let model = baseline.map(|b| baselines::fit(b, &instance)).transpose()?;
+        let card = evaluate(&instance, model.as_deref(), &loaded.source, options)?;
+        write::write_scorecard(&card, &instance.split_record(), &out.join(&id))
+            .with_context(|| format!("writing the scorecard of {id}"))?;
+        eprintln!("{id}: {} rows scored in {:.1}s", card.rows.len(), card.run.wall_seconds);
+        cards.push(card);
+    }
+    Ok(cards)
+}
+
+/// One Markdown table: a block of rows (model, baselines, ceiling) per task; the task's ranking
+/// metric with its CI, then its other metrics compactly (families have different metrics).
+pub fn render_summary(cards: &[Scorecard]) -> String {
+    let mut out = String::from("| task | row | ranked by | mean [95% CI] | other metrics |\n|---|---|---|---|---|\n");
+    let value = |v: f64| if v.is_nan() { "n/a".to_string() } else { format!("{v:.3}") };
+    for card in cards {
+        for row in &card.rows {
+            let (primary, others): (Vec<_>, Vec<_>) = row.metrics.iter().partition(|m| m.metric == card.primary_metric);
+            let primary = primary
+                .first()
+                .map(|m| format!("{} [{}, {}]", value(m.overall.mean), value(m.overall.lower), value(m.overall.upper)))
+                .unwrap_or_else(|| "n/a".into());
+            let arrow = |up: bool| if up { "↑" } else { "↓" };
+            let first = card.rows.first().and_then(|r| r.metric(&card.primary_metric)).map(|m| m.higher_is_better);
+            let others: Vec<String> = others
+                .iter()
+                .map(|m| format!("{}{} {}", m.metric, arrow(m.higher_is_better), value(m.overall.mean)))
+                .collect();
+            out.push_str(&format!(
+                "| {} | {} | {}{} | {} | {} |\n",
+                card.task.id,
+                row.name,
+                card.primary_metric,
+                first.map(arrow).unwrap_or(""),
+                primary,
+                others.join(", ")
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,113 @@
+//! The order-consistency family (multi-step 3b): the items `a>b` and `b>a` of every held-out
+//! double are rolled out and scored with the profile metrics against the observed a+b (as the
+//! profile family does), and each double gets `order_inconsistency` (see
+//! [`metrics::order::order_inconsistency`]) between its two predicted end points, relative to the
+//! mean start state. The per-double value is written on both of its items; its summary (mean and
+//! bootstrap CI) is over doubles, each counted once.
+
+use std::collections::BTreeMap;
+
+use metrics::bootstrap_mean_ci;
+use metrics::order::{ORDER_METRICS, order_inconsistency};
+use ndarray::Axis;
+use tasks::scorecard::{BootstrapSettings, MetricSummary, ScoreRow};
+use tasks::splits::order_consistency::order_pairs;
+use tasks::{Model, ModelKind, TaskError, TaskInstance};
+
+use super::ScoredModel;
+use crate::eval::score::{RowInput, score_row};
+use crate::eval::{ceiling, predict};
+
+pub fn score_model(
+    instance: &TaskInstance<'_>,
+    model: &dyn Model,
+    bootstrap: &BootstrapSettings,
+) -> Result<ScoredModel, TaskError> {
+    let predicted = predict::predict_means(instance, model)?;
+    let truths = instance.truth_means();
+    let mut row = score_row(
+        instance,
+        RowInput {
+            name: model.name().to_string(),
+            kind: model.kind(),
+            model_sha256: model.fingerprint(),
+            predictions: &predicted.means,
+            truths: &truths,
+        },
+        bootstrap,
+    );
+    add_order_metric(instance, &mut row, &predicted.means, bootstrap);
+    Ok(ScoredModel { row, rows_per_second: predicted.rows_per_second })
+}
+
+/// The split-half ceiling of the profile metrics (single-cell data only); its order
+/// inconsistency compares the half-means drawn for the two orders (sampling noise only).
+pub fn ceiling(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings, seed: u64) -> Result<ScoreRow, String> {
+    let (predictions, halves) = ceiling::split_halves(instance, seed)?;
+    let mut row = score_row(
+        instance,
+        RowInput {
+            name: "noise-ceiling".into(),
+            kind: ModelKind::Ceiling,
+            model_sha256: String::new(),
+            predictions: &predictions,
+            truths: &halves,
+        },
+        bootstrap,
+    );
+    add_order_metric(instance, &mut row, &predictions, bootstrap);
+    Ok(row)
+}
+
+/// Order inconsistency of every held-out double, in the order of [`order_pairs`].
+pub fn per_double(instance: &TaskInstance<'_>, means: &[Vec<f64>]) -> Vec<(String, f64)> {
+    let start = instance.start_states().mapv(f64::from).mean_axis(Axis(0)).map(|m| m.to_vec()).unwrap_or_default();
+    order_pairs(&instance.eval_items())
+        .into_iter()
+        .map(|(ab, ba, label)| (label, order_inconsistency(&start, &means[ab], &means[ba])))
+        .collect()
+}
+
+/// Appends the order metric (if the spec lists it) to `row`, in the spec's metric order.
+fn add_order_metric(
+    instance: &TaskInstance<'_>,
+    row: &mut ScoreRow,
+    means: &[Vec<f64>],
+    bootstrap: &BootstrapSettings,
+) {
+    let (name, higher_is_better) = ORDER_METRICS[0];
+    if !instance.spec.spec.metrics.iter().any(|m| m == name) {
+        return;
+    }
+    let items = instance.eval_items();
+    let pairs = order_pairs(&items);
+    let values = per_double(instance, means);
+    let ci = |v: &[f64]| bootstrap_mean_ci(v, bootstrap.resamples, bootstrap.level, bootstrap.seed);
+    let mut groups: BTreeMap<tasks::Subgroup, Vec<f64>> = BTreeMap::new();
+    for ((ab, _, _), (_, v)) in pairs.iter().zip(&values) {
+        groups.entry(items[*ab].subgroup).or_default().push(*v);
+    }
+    let column: Vec<f64> = values.iter().map(|(_, v)| *v).collect();
+    row.metrics.push(MetricSummary {
+        metric: name.to_string(),
+        higher_is_better,
+        overall: ci(&column),
+        by_subgroup: groups.into_iter().map(|(g, v)| (g, ci(&v))).collect(),
+    });
+    let mut per_item = vec![None; items.len()];
+    for ((ab, ba, _), (_, v)) in pairs.iter().zip(&values) {
+        per_item[*ab] = Some(*v).filter(|v| v.is_finite());
+        per_item[*ba] = per_item[*ab];
+    }
+    for (pp, v) in row.per_perturbation.iter_mut().zip(per_item) {
+        pp.values.push(v);
+    }
+    // Keep the spec's metric order (the profile metrics come first from `score_row`).
+    let position = |m: &str| instance.spec.spec.metrics.iter().position(|x| x == m).unwrap_or(usize::MAX);
+    let mut order: Vec<usize> = (0..row.metrics.len()).collect();
+    order.sort_by_key(|&k| position(&row.metrics[k].metric));
+    row.metrics = order.iter().map(|&k| row.metrics[k].clone()).collect();
+    for pp in &mut row.per_perturbation {
+        pp.values = order.iter().map(|&k| pp.values[k]).collect();
+    }
+}

@@ -1,0 +1,180 @@
+//! Differential expression for `arena score`: the pdex-exact tables of `metrics::de` for the real
+//! data (perturbations vs real controls) and the prediction (vs the prediction's own controls in
+//! cell-eval compatibility mode, vs the real controls in arena mode), and their CSV/Parquet
+//! output with pdex's columns: target, feature, target_mean, ref_mean, target_membership,
+//! ref_membership, log2_fold_change, percent_change, p_value, statistic, fdr.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use metrics::de::{Cells, DeOptions, DenseMatrix, GroupDe, differential_expression};
+
+use super::error::ScoreError;
+use super::input::Side;
+use super::progress::Progress;
+use super::table::{csv_str, fmt_float};
+
+/// Groups per call when a dense input has to be densified group by group.
+const DENSE_CHUNK: usize = 32;
+
+/// One side's DE: `groups[i]` is perturbation `perts[i]` against the reference cells.
+pub struct DeTable {
+    pub groups: Vec<GroupDe>,
+}
+
+/// DE of every perturbation of `side` against the control cells `reference` (rows
+/// `reference_rows`). A file stored dense is handed over as dense groups (pdex's numpy summation
+/// order for the float32 means), a sparse one as row views of its CSR matrix (no copy).
+pub fn run_de(side: &Side, reference: &Side, progress: &Progress) -> Result<DeTable, ScoreError> {
+    let options = DeOptions::default();
+    let fail =
+        |e: metrics::de::DeError| ScoreError::field(&side.path, "X", format!("differential expression failed: {e}"));
+    let ref_dense;
+    let ref_cells = if reference.dense_input {
+        ref_dense = densify(reference, &reference.control_rows);
+        Cells::Dense(&ref_dense)
+    } else {
+        Cells::CsrRows(&reference.x, &reference.control_rows)
+    };
+    let mut groups = Vec::with_capacity(side.pert_rows.len());
+    if side.dense_input {
+        for chunk in side.pert_rows.chunks(DENSE_CHUNK) {
+            let dense: Vec<DenseMatrix> = chunk.iter().map(|rows| densify(side, rows)).collect();
+            let cells: Vec<Cells> = dense.iter().map(Cells::Dense).collect();
+            groups.extend(differential_expression(&ref_cells, &cells, &options).map_err(fail)?);
+            (0..chunk.len()).for_each(|_| progress.inc());
+        }
+    } else {
+        let cells: Vec<Cells> = side.pert_rows.iter().map(|rows| Cells::CsrRows(&side.x, rows)).collect();
+        groups = differential_expression(&ref_cells, &cells, &options).map_err(fail)?;
+        (0..cells.len()).for_each(|_| progress.inc());
+    }
+    Ok(DeTable { groups })
+}
+
+fn densify(side: &Side, rows: &[usize]) -> DenseMatrix {
+    let a = side.dense(rows);
+    let (n_rows, n_cols) = a.dim();
+    DenseMatrix { n_rows, n_cols, data: a.into_raw_vec_and_offset().0 }
+}
+
+/// A DE value as polars prints it: float32 values (pdex's means and fold changes) with float32's
+/// shortest digits, others as float64.
+fn fmt_de(v: f64) -> String {
+    let narrow = v as f32;
+    if v.is_finite() && f64::from(narrow) == v {
+        let s = fmt_float(f64::from(narrow));
+        // f32's shortest representation is at most as long as f64's; re-derive it from f32.
+        let short = format!("{narrow}");
+        if !s.contains('e') {
+            return if short.contains('.') { short } else { format!("{short}.0") };
+        }
+        let sci = format!("{narrow:e}");
+        if let Some((m, e)) = sci.rsplit_once('e') {
+            let exp: i32 = e.parse().unwrap_or(0);
+            return format!("{m}e{}{}", if exp < 0 { "-" } else { "+" }, exp.abs());
+        }
+        return s;
+    }
+    fmt_float(v)
+}
+
+pub const DE_COLUMNS: [&str; 11] = [
+    "target",
+    "feature",
+    "target_mean",
+    "ref_mean",
+    "target_membership",
+    "ref_membership",
+    "log2_fold_change",
+    "percent_change",
+    "p_value",
+    "statistic",
+    "fdr",
+];
+
+impl DeTable {
+    /// Writes the table as CSV (pdex's column order) into `w`.
+    pub fn write_csv(&self, perts: &[String], genes: &[String], w: &mut impl Write) -> std::io::Result<()> {
+        writeln!(w, "{}", DE_COLUMNS.join(","))?;
+        let genes_q: Vec<String> = genes.iter().map(|g| csv_str(g)).collect();
+        for (p, d) in perts.iter().zip(&self.groups) {
+            let pq = csv_str(p);
+            for (g, gene) in genes_q.iter().enumerate() {
+                writeln!(
+                    w,
+                    "{pq},{gene},{},{},{},{},{},{},{},{},{}",
+                    fmt_de(d.target_mean[g]),
+                    fmt_de(d.reference_mean[g]),
+                    d.n_cells,
+                    d.reference_cells,
+                    fmt_de(d.log2_fold_change[g]),
+                    fmt_de(d.percent_change[g]),
+                    fmt_float(d.p_value[g]),
+                    fmt_float(d.statistic[g]),
+                    fmt_float(d.fdr[g]),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the table as Parquet, one record batch per perturbation.
+    pub fn write_parquet(&self, perts: &[String], genes: &[String], file: std::fs::File) -> Result<(), String> {
+        let f = |n: &str| Field::new(n, DataType::Float64, true);
+        let i = |n: &str| Field::new(n, DataType::Int64, false);
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("target", DataType::Utf8, false),
+            Field::new("feature", DataType::Utf8, false),
+            f("target_mean"),
+            f("ref_mean"),
+            i("target_membership"),
+            i("ref_membership"),
+            f("log2_fold_change"),
+            f("percent_change"),
+            f("p_value"),
+            f("statistic"),
+            f("fdr"),
+        ]));
+        let mut writer = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None).map_err(|e| e.to_string())?;
+        let feature: ArrayRef = Arc::new(StringArray::from(genes.to_vec()));
+        for (p, d) in perts.iter().zip(&self.groups) {
+            let n = genes.len();
+            let fl = |v: &Vec<f64>| -> ArrayRef { Arc::new(Float64Array::from(v.clone())) };
+            let columns: Vec<ArrayRef> = vec![
+                Arc::new(StringArray::from(vec![p.as_str(); n])),
+                feature.clone(),
+                fl(&d.target_mean),
+                fl(&d.reference_mean),
+                Arc::new(Int64Array::from(vec![d.n_cells as i64; n])),
+                Arc::new(Int64Array::from(vec![d.reference_cells as i64; n])),
+                fl(&d.log2_fold_change),
+                fl(&d.percent_change),
+                fl(&d.p_value),
+                fl(&d.statistic),
+                fl(&d.fdr),
+            ];
+            let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| e.to_string())?;
+            writer.write(&batch).map_err(|e| e.to_string())?;
+        }
+        writer.close().map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float32_values_print_short() {
+        assert_eq!(fmt_de(f64::from(0.3f32)), "0.3");
+        assert_eq!(fmt_de(f64::from(1.5e-7f32)), "1.5e-7");
+        assert_eq!(fmt_de(0.1), "0.1");
+        assert_eq!(fmt_de(1.0), "1.0");
+        assert_eq!(fmt_de(f64::NEG_INFINITY), "-inf");
+        assert_eq!(fmt_de(0.123_456_789_012_345), "0.123456789012345");
+    }
+}

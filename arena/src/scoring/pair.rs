@@ -1,0 +1,111 @@
+//! The profile ("anndata pair") metrics of `arena score`: pseudobulk means of every perturbation
+//! and of the controls on both sides, then the metric functions of `metrics::pair`
+//! (pearson_delta, mse, mae, their Δ forms, PDS l1/l2/cosine) and cell-eval's pearson_edistance,
+//! whose energy distances are computed one perturbation at a time so that only that
+//! perturbation's cells are ever dense.
+
+use ndarray::Array2;
+
+use metrics::correlation::pearson;
+use metrics::distributional::{energy_distance_with_sigma_y, mean_pairwise_distance};
+use metrics::pair::{self, BulkPair, ControlMode, PdsDistance, TieBreak};
+
+use super::input::{ScoreInput, Side};
+use super::progress::Progress;
+
+/// Mean profiles of both sides.
+pub struct Bulk {
+    pub real: Vec<Vec<f64>>,
+    pub pred: Vec<Vec<f64>>,
+    pub real_control: Vec<f64>,
+    pub pred_control: Vec<f64>,
+}
+
+impl Bulk {
+    /// Pseudobulk means of every perturbation and the controls. In cell-eval compatibility mode the
+    /// means are rounded to float32, as cell-eval's polars pseudobulk of a float32 X is.
+    pub fn compute(input: &ScoreInput, f32_means: bool) -> Bulk {
+        use rayon::prelude::*;
+        let round = |v: Vec<f64>| if f32_means { v.into_iter().map(|x| f64::from(x as f32)).collect() } else { v };
+        let means = |side: &Side| -> Vec<Vec<f64>> { side.pert_rows.par_iter().map(|r| round(side.mean(r))).collect() };
+        Bulk {
+            real: means(&input.real),
+            pred: means(&input.pred),
+            real_control: round(input.real.mean(&input.real.control_rows)),
+            pred_control: round(input.pred.mean(&input.pred.control_rows)),
+        }
+    }
+
+    pub fn pair(&self) -> BulkPair<'_> {
+        BulkPair {
+            real: &self.real,
+            pred: &self.pred,
+            real_control: &self.real_control,
+            pred_control: &self.pred_control,
+        }
+    }
+}
+
+/// The bulk pair metrics named in `wanted`, as (name, per-perturbation values).
+pub fn bulk_metrics(input: &ScoreInput, bulk: &Bulk, mode: ControlMode, wanted: &[&str]) -> Vec<(String, Vec<f64>)> {
+    let p = bulk.pair();
+    let genes: Vec<&str> = input.genes.iter().map(String::as_str).collect();
+    let perts: Vec<&str> = input.perts.iter().map(String::as_str).collect();
+    let exclude = pair::target_gene_indices(&perts, &genes);
+    let mut out = Vec::new();
+    for &name in wanted {
+        let values = match name {
+            "pearson_delta" => pair::pearson_delta(&p, mode),
+            "mse" => pair::mse(&p),
+            "mae" => pair::mae(&p),
+            "mse_delta" => pair::mse_delta(&p, mode),
+            "mae_delta" => pair::mae_delta(&p, mode),
+            "discrimination_score_l1" => {
+                pair::discrimination_score(&p, mode, PdsDistance::L1, &exclude, TieBreak::Stable)
+            }
+            "discrimination_score_l2" => {
+                pair::discrimination_score(&p, mode, PdsDistance::L2, &exclude, TieBreak::Stable)
+            }
+            "discrimination_score_cosine" => {
+                pair::discrimination_score(&p, mode, PdsDistance::Cosine, &exclude, TieBreak::Stable)
+            }
+            _ => continue,
+        };
+        out.push((name.to_string(), values));
+    }
+    out
+}
+
+/// Dense f64 copy of some rows of one side.
+fn dense_f64(side: &Side, rows: &[usize]) -> Array2<f64> {
+    side.dense(rows).mapv(f64::from)
+}
+
+/// cell-eval's `pearson_edistance` (one value for the whole run), composed from
+/// `metrics::distributional` exactly as `metrics::pair::pearson_edistance` composes it, but
+/// densifying one perturbation at a time: σ of each control set once, then for every
+/// perturbation E(real cells, real controls) and E(pred cells, controls chosen by `mode`), then
+/// Pearson r over perturbations (NaN unless every distance is finite).
+pub fn pearson_edistance(input: &ScoreInput, mode: ControlMode, progress: &Progress) -> f64 {
+    let real_control = dense_f64(&input.real, &input.real.control_rows);
+    let sigma_real = mean_pairwise_distance(real_control.view());
+    let pred_control_own = match mode {
+        ControlMode::OwnControls => Some(dense_f64(&input.pred, &input.pred.control_rows)),
+        ControlMode::RealControls => None,
+    };
+    let (pred_control, sigma_pred) = match &pred_control_own {
+        Some(c) => (c.view(), mean_pairwise_distance(c.view())),
+        None => (real_control.view(), sigma_real),
+    };
+    let mut real = Vec::with_capacity(input.perts.len());
+    let mut pred = Vec::with_capacity(input.perts.len());
+    for i in 0..input.perts.len() {
+        let r = dense_f64(&input.real, &input.real.pert_rows[i]);
+        real.push(energy_distance_with_sigma_y(r.view(), real_control.view(), sigma_real));
+        drop(r);
+        let p = dense_f64(&input.pred, &input.pred.pert_rows[i]);
+        pred.push(energy_distance_with_sigma_y(p.view(), pred_control, sigma_pred));
+        progress.inc();
+    }
+    if real.iter().chain(&pred).all(|v| v.is_finite()) { pearson(&real, &pred) } else { f64::NAN }
+}

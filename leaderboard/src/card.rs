@@ -1,0 +1,119 @@
+//! A lenient read-only view of stored scorecards (`tasks::scorecard::Scorecard` JSON). The web app
+//! never computes metrics: it only reads what `evaluate` wrote. Undefined values (NaN, written as
+//! JSON `null`) read as `None`.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CardView {
+    #[serde(default)]
+    pub format: String,
+    #[serde(default)]
+    pub suite_version: String,
+    pub task: CardTask,
+    #[serde(default)]
+    pub dataset: serde_json::Value,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub primary_metric: String,
+    #[serde(default)]
+    pub bootstrap: Option<CardBootstrap>,
+    #[serde(default)]
+    pub rows: Vec<RowView>,
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CardTask {
+    pub id: String,
+    #[serde(default)]
+    pub spec_sha256: String,
+    #[serde(default)]
+    pub n_test_conditions: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CardBootstrap {
+    pub resamples: usize,
+    pub level: f64,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RowView {
+    pub name: String,
+    /// `baseline`, `onnx`, `reference`, `predictions`, `ceiling`.
+    pub kind: String,
+    #[serde(default)]
+    pub model_sha256: String,
+    #[serde(default)]
+    pub metrics: Vec<MetricView>,
+    #[serde(default)]
+    pub per_perturbation: Vec<PertView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MetricView {
+    pub metric: String,
+    pub higher_is_better: bool,
+    pub overall: IntervalView,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct IntervalView {
+    pub mean: Option<f64>,
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+    #[serde(default)]
+    pub n: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PertView {
+    pub perturbation: String,
+    #[serde(default)]
+    pub subgroup: serde_json::Value,
+    #[serde(default)]
+    pub n_truth: usize,
+    #[serde(default)]
+    pub values: Vec<Option<f64>>,
+}
+
+impl PertView {
+    /// `unseen_single`, `combo_seen1`, `step 2`, ...
+    pub fn subgroup_label(&self) -> String {
+        match &self.subgroup {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Object(m) => m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "),
+            serde_json::Value::Null => String::new(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl RowView {
+    pub fn metric(&self, name: &str) -> Option<&MetricView> {
+        self.metrics.iter().find(|m| m.metric == name)
+    }
+    pub fn is_reference_row(&self) -> bool {
+        self.kind == "baseline" || self.kind == "ceiling"
+    }
+}
+
+impl CardView {
+    pub fn parse(json: &str) -> Result<Self, String> {
+        let card: CardView = serde_json::from_str(json).map_err(|e| format!("not an arena scorecard: {e}"))?;
+        if !card.format.is_empty() && !card.format.starts_with("arena-scorecard-") {
+            return Err(format!("unknown scorecard format '{}'", card.format));
+        }
+        Ok(card)
+    }
+
+    /// The row of the model under evaluation (none in a baselines-only card).
+    pub fn model_row(&self) -> Option<&RowView> {
+        let model = self.model.as_deref()?;
+        self.rows.iter().find(|r| r.name == model).or_else(|| self.rows.iter().find(|r| !r.is_reference_row()))
+    }
+}

@@ -1,0 +1,617 @@
+//! Routes: server-rendered pages (askama; every interpolation HTML-escaped) and their JSON twins.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Json;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+use tokio::io::AsyncWriteExt;
+
+use crate::db::{NewSubmission, TaskRow, TokenRow};
+use crate::views::{self, HomeView, LeaderboardView, SubmissionView};
+use crate::{AppState, UploadKind, auth};
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    /// `html` page or `json` twin.
+    pub format: &'static str,
+    pub description: &'static str,
+}
+
+/// Every route the router serves (the docs page lists them; tests enumerate them).
+pub const ROUTES: &[Route] = &[
+    Route { method: "GET", path: "/", format: "html", description: "Home: the tasks and the latest submissions." },
+    Route {
+        method: "GET",
+        path: "/tasks/{id}",
+        format: "html",
+        description: "A task's leaderboard: models, baselines and the noise ceiling, mean [bootstrap CI]; ?sort=METRIC&order=asc|desc&kind=all|predictions|onnx|baseline|self-reported.",
+    },
+    Route {
+        method: "GET",
+        path: "/submissions/{id}",
+        format: "html",
+        description: "A model: its scores, the per-perturbation table and an SVG histogram (?metric=NAME).",
+    },
+    Route { method: "GET", path: "/submit", format: "html", description: "The submission form." },
+    Route {
+        method: "POST",
+        path: "/submit",
+        format: "html",
+        description: "Form upload (multipart): token, task, name, description, kind, file; redirects to the submission page.",
+    },
+    Route { method: "GET", path: "/docs", format: "html", description: "This API documentation." },
+    Route { method: "GET", path: "/api", format: "json", description: "JSON twin of /." },
+    Route { method: "GET", path: "/api/tasks", format: "json", description: "The tasks." },
+    Route {
+        method: "GET",
+        path: "/api/tasks/{id}",
+        format: "json",
+        description: "JSON twin of /tasks/{id} (same query parameters).",
+    },
+    Route {
+        method: "GET",
+        path: "/api/submissions/{id}",
+        format: "json",
+        description: "JSON twin of /submissions/{id}: status, error, scores, per-perturbation values.",
+    },
+    Route {
+        method: "GET",
+        path: "/api/submit",
+        format: "json",
+        description: "JSON twin of /submit: the form's fields and limits.",
+    },
+    Route {
+        method: "POST",
+        path: "/api/submissions",
+        format: "json",
+        description: "Upload (multipart, same fields as /submit; the token may instead be sent as `Authorization: Bearer TOKEN`); 202 with the submission id.",
+    },
+    Route { method: "GET", path: "/api/docs", format: "json", description: "JSON twin of /docs." },
+];
+
+pub fn router(state: Arc<AppState>) -> Router {
+    // The body limit sits above the upload limit so the handler's own check (with a clear
+    // message) fires first; the form fields besides the file are small.
+    let limit = usize::try_from(state.config.max_upload_bytes).unwrap_or(usize::MAX).saturating_add(1 << 20);
+    Router::new()
+        .route("/", get(home_page))
+        .route("/tasks/{id}", get(task_page))
+        .route("/submissions/{id}", get(submission_page))
+        .route("/submit", get(submit_page).post(submit_form).layer(DefaultBodyLimit::max(limit)))
+        .route("/docs", get(docs_page))
+        .route("/api", get(home_api))
+        .route("/api/tasks", get(tasks_api))
+        .route("/api/tasks/{id}", get(task_api))
+        .route("/api/submissions/{id}", get(submission_api))
+        .route("/api/submit", get(submit_api))
+        .route("/api/submissions", axum::routing::post(submit_api_post).layer(DefaultBodyLimit::max(limit)))
+        .route("/api/docs", get(docs_api))
+        .with_state(state)
+}
+
+// ---- errors
+
+/// An error page (HTML) or `{"error": ...}` (JSON), with its status.
+#[derive(Debug)]
+pub struct Failure {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl Failure {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Failure { status, message: message.into() }
+    }
+    fn internal(message: String) -> Self {
+        Failure::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    status: u16,
+    reason: String,
+    message: String,
+}
+
+struct HtmlFailure(Failure);
+impl From<Failure> for HtmlFailure {
+    fn from(f: Failure) -> Self {
+        HtmlFailure(f)
+    }
+}
+impl IntoResponse for HtmlFailure {
+    fn into_response(self) -> Response {
+        let page = ErrorPage {
+            status: self.0.status.as_u16(),
+            reason: self.0.status.canonical_reason().unwrap_or("").to_string(),
+            message: self.0.message,
+        };
+        (self.0.status, page).into_response()
+    }
+}
+
+struct JsonFailure(Failure);
+impl From<Failure> for JsonFailure {
+    fn from(f: Failure) -> Self {
+        JsonFailure(f)
+    }
+}
+impl IntoResponse for JsonFailure {
+    fn into_response(self) -> Response {
+        (self.0.status, Json(serde_json::json!({ "error": self.0.message }))).into_response()
+    }
+}
+
+fn task_or_404(state: &AppState, id: &str) -> Result<TaskRow, Failure> {
+    state.db.task(id).map_err(Failure::internal)?.ok_or_else(|| {
+        Failure::new(StatusCode::NOT_FOUND, format!("no task '{id}'; the tasks are listed at /api/tasks"))
+    })
+}
+
+// ---- home
+
+#[derive(Template, WebTemplate)]
+#[template(path = "home.html")]
+struct HomePage {
+    v: HomeView,
+}
+
+async fn home_page(State(state): State<Arc<AppState>>) -> Result<HomePage, HtmlFailure> {
+    Ok(HomePage { v: views::home(&state.db).map_err(Failure::internal)? })
+}
+
+async fn home_api(State(state): State<Arc<AppState>>) -> Result<Json<HomeView>, JsonFailure> {
+    Ok(Json(views::home(&state.db).map_err(Failure::internal)?))
+}
+
+async fn tasks_api(State(state): State<Arc<AppState>>) -> Result<Json<Vec<TaskRow>>, JsonFailure> {
+    Ok(Json(state.db.tasks().map_err(Failure::internal)?))
+}
+
+// ---- task leaderboard
+
+#[derive(Debug, Deserialize)]
+struct LbQuery {
+    sort: Option<String>,
+    order: Option<String>,
+    kind: Option<String>,
+}
+
+fn leaderboard(state: &AppState, id: &str, q: &LbQuery) -> Result<LeaderboardView, Failure> {
+    let task = task_or_404(state, id)?;
+    views::leaderboard(&state.db, task, q.sort.as_deref(), q.order.as_deref(), q.kind.as_deref())
+        .map_err(Failure::internal)
+}
+
+struct SortLink {
+    name: String,
+    arrow: &'static str,
+    href: String,
+    current: bool,
+}
+
+struct KindLink {
+    kind: String,
+    href: String,
+    current: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "task.html")]
+struct TaskPage {
+    v: LeaderboardView,
+    sort_links: Vec<SortLink>,
+    kind_links: Vec<KindLink>,
+}
+
+async fn task_page(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(q): Query<LbQuery>,
+) -> Result<TaskPage, HtmlFailure> {
+    let v = leaderboard(&state, &id, &q)?;
+    let base = format!("/tasks/{}", v.task.id);
+    let sort_links = v
+        .metrics
+        .iter()
+        .map(|m| {
+            let current = m.name == v.sort;
+            let order = match (current, v.order.as_str(), m.higher_is_better) {
+                (true, "desc", _) => "asc",
+                (true, _, _) => "desc",
+                (false, _, true) => "desc",
+                (false, _, false) => "asc",
+            };
+            SortLink {
+                name: m.name.clone(),
+                arrow: m.arrow,
+                href: format!("{base}?sort={}&order={order}&kind={}", m.name, v.kind),
+                current,
+            }
+        })
+        .collect();
+    let kind_links = v
+        .kinds
+        .iter()
+        .map(|k| KindLink {
+            kind: k.clone(),
+            href: format!("{base}?sort={}&order={}&kind={k}", v.sort, v.order),
+            current: *k == v.kind,
+        })
+        .collect();
+    Ok(TaskPage { v, sort_links, kind_links })
+}
+
+async fn task_api(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(q): Query<LbQuery>,
+) -> Result<Json<LeaderboardView>, JsonFailure> {
+    Ok(Json(leaderboard(&state, &id, &q)?))
+}
+
+// ---- submission (model) page
+
+#[derive(Debug, Deserialize)]
+struct SubQuery {
+    metric: Option<String>,
+}
+
+fn submission_view(state: &AppState, id: i64, q: &SubQuery) -> Result<SubmissionView, Failure> {
+    let s = state
+        .db
+        .submission(id)
+        .map_err(Failure::internal)?
+        .ok_or_else(|| Failure::new(StatusCode::NOT_FOUND, format!("no submission {id}")))?;
+    views::submission(&state.db, s, q.metric.as_deref()).map_err(Failure::internal)
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "submission.html")]
+struct SubmissionPage {
+    v: SubmissionView,
+    metric_links: Vec<(String, String)>,
+}
+
+async fn submission_page(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<i64>,
+    Query(q): Query<SubQuery>,
+) -> Result<SubmissionPage, HtmlFailure> {
+    let v = submission_view(&state, id, &q)?;
+    let metric_links =
+        v.metrics.iter().map(|m| (m.name.clone(), format!("/submissions/{id}?metric={}", m.name))).collect();
+    Ok(SubmissionPage { v, metric_links })
+}
+
+async fn submission_api(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<i64>,
+    Query(q): Query<SubQuery>,
+) -> Result<Json<SubmissionView>, JsonFailure> {
+    Ok(Json(submission_view(&state, id, &q)?))
+}
+
+// ---- submit
+
+#[derive(Debug, Serialize)]
+struct SubmitInfo {
+    tasks: Vec<String>,
+    kinds: Vec<&'static str>,
+    max_upload_bytes: u64,
+    rate_limit: String,
+    fields: Vec<(&'static str, &'static str)>,
+    predictions_format: &'static str,
+}
+
+fn submit_info(state: &AppState) -> Result<SubmitInfo, Failure> {
+    let mut kinds = vec!["predictions"];
+    if state.scorer.supports(UploadKind::Onnx) {
+        kinds.push("onnx");
+    }
+    let rl = &state.config.rate_limit;
+    Ok(SubmitInfo {
+        tasks: state.db.tasks().map_err(Failure::internal)?.into_iter().map(|t| t.id).collect(),
+        kinds,
+        max_upload_bytes: state.config.max_upload_bytes,
+        rate_limit: format!("{} submissions per token per {} s", rl.max, rl.window_secs),
+        fields: vec![
+            (
+                "token",
+                "organiser-issued token (must come before `file`; or `Authorization: Bearer TOKEN` on /api/submissions)",
+            ),
+            ("task", "task id"),
+            ("name", "model name, 1 to 200 characters"),
+            ("description", "optional, up to 5000 characters"),
+            ("kind", "predictions (default) or onnx"),
+            ("file", "the upload, last"),
+        ],
+        predictions_format: "AnnData .h5ad with exactly the task's genes in var (any order) and obs column `perturbation` labelling each predicted cell or profile with its test perturbation (combos as A+B); control cells are ignored: deltas use the server's real controls",
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "submit.html")]
+struct SubmitPage {
+    info: SubmitInfo,
+    max_mib: String,
+    message: Option<String>,
+}
+
+fn submit_page_with(state: &AppState, message: Option<String>) -> Result<SubmitPage, Failure> {
+    let info = submit_info(state)?;
+    let max_mib = format!("{:.1}", info.max_upload_bytes as f64 / (1024.0 * 1024.0));
+    Ok(SubmitPage { info, max_mib, message })
+}
+
+async fn submit_page(State(state): State<Arc<AppState>>) -> Result<SubmitPage, HtmlFailure> {
+    Ok(submit_page_with(&state, None)?)
+}
+
+async fn submit_api(State(state): State<Arc<AppState>>) -> Result<Json<SubmitInfo>, JsonFailure> {
+    Ok(Json(submit_info(&state)?))
+}
+
+async fn submit_form(State(state): State<Arc<AppState>>, headers: HeaderMap, mp: Multipart) -> Response {
+    match accept_draining(&state, mp, bearer(&headers)).await {
+        Ok(id) => Redirect::to(&format!("/submissions/{id}")).into_response(),
+        Err(f) => match submit_page_with(&state, Some(f.message.clone())) {
+            Ok(page) => (f.status, page).into_response(),
+            Err(e) => HtmlFailure(e).into_response(),
+        },
+    }
+}
+
+async fn submit_api_post(State(state): State<Arc<AppState>>, headers: HeaderMap, mp: Multipart) -> Response {
+    match accept_draining(&state, mp, bearer(&headers)).await {
+        Ok(id) => (
+            StatusCode::ACCEPTED,
+            Json(serde_json::json!({
+                "id": id,
+                "status": "queued",
+                "url": format!("/api/submissions/{id}"),
+                "page": format!("/submissions/{id}"),
+            })),
+        )
+            .into_response(),
+        Err(f) => JsonFailure(f).into_response(),
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    v.strip_prefix("Bearer ").map(|t| t.trim().to_string())
+}
+
+/// Removes the files it holds when dropped, unless disarmed (an upload that fails half-way leaves nothing).
+struct Cleanup(Vec<PathBuf>);
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+const HDF5_SIGNATURE: &[u8] = b"\x89HDF\r\n\x1a\n";
+
+fn multipart_failure(e: axum::extract::multipart::MultipartError, limit: u64) -> Failure {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return Failure::new(StatusCode::PAYLOAD_TOO_LARGE, format!("the upload exceeds the limit of {limit} bytes"));
+    }
+    Failure::new(e.status(), format!("malformed multipart upload: {}", e.body_text()))
+}
+
+async fn small_text(
+    field: &mut axum::extract::multipart::Field<'_>,
+    name: &str,
+    cap: usize,
+    limit: u64,
+) -> Result<String, Failure> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(|e| multipart_failure(e, limit))? {
+        buf.extend_from_slice(&chunk);
+        if buf.len() > cap {
+            return Err(Failure::new(
+                StatusCode::BAD_REQUEST,
+                format!("the field '{name}' is longer than {cap} bytes"),
+            ));
+        }
+    }
+    String::from_utf8(buf)
+        .map_err(|_| Failure::new(StatusCode::BAD_REQUEST, format!("the field '{name}' is not UTF-8 text")))
+}
+
+fn check_token(state: &AppState, token: &str) -> Result<TokenRow, Failure> {
+    let row = state.db.verify_token(token).map_err(Failure::internal)?.ok_or_else(|| {
+        Failure::new(StatusCode::UNAUTHORIZED, "missing or invalid organiser token (ask the organisers for one)")
+    })?;
+    let rl = &state.config.rate_limit;
+    let recent = state.db.submissions_since(row.id, crate::db::now() - rl.window_secs).map_err(Failure::internal)?;
+    if recent >= rl.max {
+        return Err(Failure::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "rate limit: token '{}' made {recent} submissions in the last {} s (at most {} allowed); try again later",
+                row.name, rl.window_secs, rl.max
+            ),
+        ));
+    }
+    Ok(row)
+}
+
+/// [`accept_upload`]; on a refusal the rest of the request body is read and discarded (at most
+/// the body limit), so the client receives the message instead of a reset connection.
+async fn accept_draining(state: &Arc<AppState>, mut mp: Multipart, bearer: Option<String>) -> Result<i64, Failure> {
+    let result = accept_upload(state, &mut mp, bearer).await;
+    if result.is_err() {
+        while let Ok(Some(mut field)) = mp.next_field().await {
+            while let Ok(Some(_)) = field.chunk().await {}
+        }
+    }
+    result
+}
+
+/// Streams a multipart submission to disk under a generated name and queues its scoring job.
+async fn accept_upload(state: &Arc<AppState>, mp: &mut Multipart, bearer: Option<String>) -> Result<i64, Failure> {
+    let limit = state.config.max_upload_bytes;
+    let mut token = match bearer {
+        Some(b) => Some(check_token(state, &b)?),
+        None => None,
+    };
+    let (mut task, mut name, mut description, mut kind) = (None, None, String::new(), UploadKind::Predictions);
+    let mut cleanup = Cleanup(Vec::new());
+    let mut stored: Option<(String, PathBuf, u64, Vec<u8>)> = None;
+    while let Some(mut field) = mp.next_field().await.map_err(|e| multipart_failure(e, limit))? {
+        let field_name = field.name().unwrap_or("").to_string();
+        match field_name.as_str() {
+            "token" => {
+                let t = small_text(&mut field, "token", 200, limit).await?;
+                if token.is_none() {
+                    token = Some(check_token(state, &t)?);
+                }
+            }
+            "task" => task = Some(small_text(&mut field, "task", 200, limit).await?.trim().to_string()),
+            "name" => name = Some(small_text(&mut field, "name", 800, limit).await?.trim().to_string()),
+            "description" => {
+                description = small_text(&mut field, "description", 20_000, limit).await?.trim().to_string()
+            }
+            "kind" => {
+                let k = small_text(&mut field, "kind", 40, limit).await?;
+                kind = UploadKind::parse(k.trim()).ok_or_else(|| {
+                    Failure::new(
+                        StatusCode::BAD_REQUEST,
+                        format!("unknown kind '{}'; expected predictions or onnx", k.trim()),
+                    )
+                })?;
+            }
+            "file" => {
+                if token.is_none() {
+                    return Err(Failure::new(
+                        StatusCode::UNAUTHORIZED,
+                        "missing or invalid organiser token: send the `token` field before `file` (or `Authorization: Bearer TOKEN`)",
+                    ));
+                }
+                if stored.is_some() {
+                    return Err(Failure::new(StatusCode::BAD_REQUEST, "only one `file` per submission"));
+                }
+                // The client's file name is never used: the upload is stored under a random name.
+                let stem = auth::random_hex(16).map_err(Failure::internal)?;
+                let part = state.config.upload_dir.join(format!("{stem}.part"));
+                cleanup.0.push(part.clone());
+                let mut out = tokio::fs::File::create(&part)
+                    .await
+                    .map_err(|e| Failure::internal(format!("storing the upload: {e}")))?;
+                let (mut total, mut head) = (0u64, Vec::with_capacity(8));
+                while let Some(chunk) = field.chunk().await.map_err(|e| multipart_failure(e, limit))? {
+                    total += chunk.len() as u64;
+                    if total > limit {
+                        return Err(Failure::new(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            format!("the upload exceeds the limit of {limit} bytes"),
+                        ));
+                    }
+                    if head.len() < 8 {
+                        head.extend(chunk.iter().take(8 - head.len()));
+                    }
+                    out.write_all(&chunk).await.map_err(|e| Failure::internal(format!("storing the upload: {e}")))?;
+                }
+                out.flush().await.map_err(|e| Failure::internal(format!("storing the upload: {e}")))?;
+                out.sync_all().await.map_err(|e| Failure::internal(format!("storing the upload: {e}")))?;
+                stored = Some((stem, part, total, head));
+            }
+            other => {
+                return Err(Failure::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("unknown form field '{other}'; the fields are token, task, name, description, kind, file"),
+                ));
+            }
+        }
+    }
+    let token = token.ok_or_else(|| Failure::new(StatusCode::UNAUTHORIZED, "missing or invalid organiser token"))?;
+    let task =
+        task.filter(|t| !t.is_empty()).ok_or_else(|| Failure::new(StatusCode::BAD_REQUEST, "no task: choose one"))?;
+    let task = state.db.task(&task).map_err(Failure::internal)?.ok_or_else(|| {
+        Failure::new(StatusCode::BAD_REQUEST, format!("unknown task '{task}'; the tasks are listed at /api/tasks"))
+    })?;
+    let name = name.unwrap_or_default();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(Failure::new(StatusCode::BAD_REQUEST, "the model name must be 1 to 200 characters"));
+    }
+    if description.chars().count() > 5000 {
+        return Err(Failure::new(StatusCode::BAD_REQUEST, "the description must be at most 5000 characters"));
+    }
+    let (stem, part, bytes, head) = stored
+        .ok_or_else(|| Failure::new(StatusCode::BAD_REQUEST, "no file: attach the upload in the `file` field"))?;
+    if bytes == 0 {
+        return Err(Failure::new(StatusCode::BAD_REQUEST, "the uploaded file is empty"));
+    }
+    match kind {
+        UploadKind::Predictions if !head.starts_with(HDF5_SIGNATURE) => {
+            return Err(Failure::new(
+                StatusCode::BAD_REQUEST,
+                "the file is not an AnnData .h5ad (HDF5) file: it does not start with the HDF5 signature",
+            ));
+        }
+        UploadKind::Onnx if !state.scorer.supports(UploadKind::Onnx) => {
+            return Err(Failure::new(
+                StatusCode::BAD_REQUEST,
+                "this server does not score ONNX uploads; upload predictions",
+            ));
+        }
+        // An ONNX ModelProto starts with field 1 (ir_version, varint): byte 0x08.
+        UploadKind::Onnx if head.first() != Some(&0x08) => {
+            return Err(Failure::new(StatusCode::BAD_REQUEST, "the file is not an ONNX model (no ModelProto header)"));
+        }
+        _ => {}
+    }
+    let upload_name = format!("{stem}.{}", kind.extension());
+    let final_path = state.config.upload_dir.join(&upload_name);
+    tokio::fs::rename(&part, &final_path).await.map_err(|e| Failure::internal(format!("storing the upload: {e}")))?;
+    cleanup.0 = vec![final_path];
+    let id = state
+        .db
+        .insert_submission(&NewSubmission {
+            task_id: &task.id,
+            name: &name,
+            description: &description,
+            kind: kind.as_str(),
+            source: "server",
+            token_id: Some(token.id),
+            scorecard: None,
+            upload_name: Some(&upload_name),
+            upload_bytes: Some(bytes as i64),
+        })
+        .map_err(Failure::internal)?;
+    cleanup.0.clear();
+    state.wake.notify_one();
+    Ok(id)
+}
+
+// ---- docs
+
+#[derive(Template, WebTemplate)]
+#[template(path = "docs.html")]
+struct DocsPage {
+    routes: &'static [Route],
+}
+
+async fn docs_page() -> DocsPage {
+    DocsPage { routes: ROUTES }
+}
+
+async fn docs_api() -> Json<&'static [Route]> {
+    Json(ROUTES)
+}

@@ -1,0 +1,177 @@
+//! Rank confidence of a leaderboard: each model's rank with a bootstrap interval, and tie groups.
+//! Perturbations are resampled jointly for all models (a paired bootstrap: every resample draws
+//! the same perturbations for every model), each resample ranks the models by their mean, and a
+//! model's interval is the percentile range of its resampled ranks. Tie groups come from
+//! [`crate::ranking::tie_groups`] (pairwise paired bootstrap against each group's leader).
+
+use serde::{Deserialize, Serialize};
+
+use crate::ranking::tie_groups;
+use crate::rng::{index, seeded};
+
+/// One model's rank on a board.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RankInterval {
+    /// 1-based rank of the observed means (best = 1; equal means share a rank; models without a
+    /// finite value last).
+    pub rank: usize,
+    /// Lower and upper end of the rank interval: the (1−level)/2 and (1+level)/2 quantiles of the
+    /// bootstrap ranks ("lower"/"higher" quantiles, so always whole ranks), widened where needed
+    /// to contain `rank`.
+    pub lower: usize,
+    pub upper: usize,
+    /// 0-based tie group (0 = top group; see `ranking::tie_groups`).
+    pub tie_group: usize,
+}
+
+/// The rank confidence of a scorecard: settings and one entry per row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RankConfidence {
+    /// The metric ranked on (the scorecard's primary metric).
+    pub metric: String,
+    pub higher_is_better: bool,
+    pub resamples: usize,
+    pub level: f64,
+    pub seed: u64,
+    /// (row name, its rank), in the scorecard's row order.
+    pub rows: Vec<(String, RankInterval)>,
+}
+
+/// Tie-group label: A, B, …, Z, AA, AB, …
+pub fn group_label(group: usize) -> String {
+    let mut g = group;
+    let mut s = Vec::new();
+    loop {
+        s.push((b'A' + (g % 26) as u8) as char);
+        if g < 26 {
+            break;
+        }
+        g = g / 26 - 1;
+    }
+    s.iter().rev().collect()
+}
+
+fn finite_mean(values: impl Iterator<Item = f64>) -> f64 {
+    let (mut sum, mut n) = (0.0, 0usize);
+    for v in values.filter(|v| v.is_finite()) {
+        sum += v;
+        n += 1;
+    }
+    if n == 0 { f64::NAN } else { sum / n as f64 }
+}
+
+/// 1-based competition ranks of `means` ("1224": best first, equal means share the better rank,
+/// NaN last): rank = 1 + the number of models strictly better, so identical predictions never get
+/// different ranks.
+fn ranks_of(means: &[f64], higher_is_better: bool) -> Vec<usize> {
+    let better = |a: f64, b: f64| match (a.is_nan(), b.is_nan()) {
+        (_, true) => !a.is_nan(),
+        (true, false) => false,
+        _ if higher_is_better => a > b,
+        _ => a < b,
+    };
+    means.iter().map(|&m| 1 + means.iter().filter(|&&other| better(other, m)).count()).collect()
+}
+
+/// Rank intervals and tie groups of `models` (per-perturbation values, all in the same
+/// perturbation order; NaN = undefined and skipped in a mean). Only the common prefix of the
+/// value lists is used. `n_resamples` = 0 or fewer than two perturbations collapse every interval
+/// to the observed rank. Deterministic for a given `seed`.
+pub fn rank_intervals(
+    models: &[&[f64]],
+    higher_is_better: bool,
+    n_resamples: usize,
+    level: f64,
+    seed: u64,
+) -> Vec<RankInterval> {
+    let n = models.iter().map(|m| m.len()).min().unwrap_or(0);
+    let means: Vec<f64> = models.iter().map(|m| finite_mean(m[..n].iter().copied())).collect();
+    let point = ranks_of(&means, higher_is_better);
+    let trimmed: Vec<&[f64]> = models.iter().map(|m| &m[..n]).collect();
+    let groups = tie_groups(&trimmed, higher_is_better, n_resamples, level, seed);
+    let mut samples: Vec<Vec<usize>> = vec![Vec::with_capacity(n_resamples); models.len()];
+    if n >= 2 {
+        let mut rng = seeded(seed);
+        let mut picks = vec![0usize; n];
+        for _ in 0..n_resamples {
+            picks.iter_mut().for_each(|p| *p = index(&mut rng, n));
+            let resampled: Vec<f64> = trimmed.iter().map(|m| finite_mean(picks.iter().map(|&i| m[i]))).collect();
+            for (k, r) in ranks_of(&resampled, higher_is_better).into_iter().enumerate() {
+                samples[k].push(r);
+            }
+        }
+    }
+    let alpha = ((1.0 - level) / 2.0).clamp(0.0, 0.5);
+    (0..models.len())
+        .map(|k| {
+            let s = &mut samples[k];
+            let (lo, hi) = if s.is_empty() {
+                (point[k], point[k])
+            } else {
+                s.sort_unstable();
+                let last = (s.len() - 1) as f64;
+                (s[(alpha * last).floor() as usize], s[((1.0 - alpha) * last).ceil() as usize])
+            };
+            RankInterval {
+                rank: point[k],
+                lower: lo.min(point[k]),
+                upper: hi.max(point[k]),
+                tie_group: groups.group[k],
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noisy(offset: f64, n: usize, phase: f64) -> Vec<f64> {
+        (0..n).map(|i| offset + 0.3 * ((i as f64) * 1.7 + phase).sin()).collect()
+    }
+
+    #[test]
+    fn separated_models_have_tight_intervals_close_ones_overlap() {
+        let n = 40;
+        let best = noisy(2.0, n, 0.0);
+        let twin_a = noisy(1.0, n, 0.3);
+        let twin_b = noisy(1.0, n, 2.0);
+        let worst = noisy(-1.0, n, 0.7);
+        let models: Vec<&[f64]> = vec![&twin_a, &worst, &best, &twin_b];
+        let r = rank_intervals(&models, true, 500, 0.95, 4);
+        assert_eq!(r, rank_intervals(&models, true, 500, 0.95, 4), "seeded");
+        assert_eq!((r[2].rank, r[2].lower, r[2].upper, r[2].tie_group), (1, 1, 1, 0));
+        assert_eq!((r[1].rank, r[1].lower, r[1].upper), (4, 4, 4));
+        for k in [0, 3] {
+            assert!(r[k].lower <= 2 && r[k].upper >= 3, "twins overlap: {:?}", r[k]);
+            assert_eq!(r[k].tie_group, 1);
+        }
+        assert_eq!(r[1].tie_group, 2);
+        for x in &r {
+            assert!(x.lower <= x.rank && x.rank <= x.upper);
+        }
+        // Lower is better flips the board.
+        let low = rank_intervals(&models, false, 500, 0.95, 4);
+        assert_eq!((low[1].rank, low[2].rank), (1, 4));
+    }
+
+    #[test]
+    fn degenerate_inputs() {
+        let a = [1.0];
+        let b = [0.5];
+        let r = rank_intervals(&[&a, &b], true, 100, 0.95, 0);
+        assert_eq!(r.iter().map(|x| (x.rank, x.lower, x.upper)).collect::<Vec<_>>(), vec![(1, 1, 1), (2, 2, 2)]);
+        let nan = [f64::NAN, f64::NAN];
+        let ok = [0.1, 0.2];
+        let r = rank_intervals(&[&nan, &ok], true, 100, 0.95, 0);
+        assert_eq!((r[0].rank, r[1].rank), (2, 1));
+        assert!(rank_intervals(&[], true, 10, 0.95, 0).is_empty());
+        // Identical models share their rank in every resample.
+        let same = [0.3, 0.1, 0.2];
+        let r = rank_intervals(&[&ok, &same, &same], true, 100, 0.95, 0);
+        assert_eq!((r[1].rank, r[1].lower, r[1].upper), (r[2].rank, r[2].lower, r[2].upper));
+        assert_eq!(group_label(0), "A");
+        assert_eq!(group_label(25), "Z");
+        assert_eq!(group_label(26), "AA");
+    }
+}

@@ -1,0 +1,497 @@
+//! The web leaderboard end to end: a server on 127.0.0.1 (port 0) inside this test process with
+//! the arena's real scorer, driven over HTTP/1.1 by a minimal client (no other address is used).
+//!
+//! Hidden targets, as these tests define them: the expression of the held-out test cells and the
+//! per-perturbation truth profiles (mean expression of the test cells) never leave the server;
+//! the task specs and every scorecard (including per-perturbation metric values) are public.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arena::cli::serve::ArenaScorer;
+use arena::data::load::LoadOptions;
+use arena::eval::EvalOptions;
+use leaderboard::{AppState, Config, Db, RateLimit, UploadKind};
+
+const TASK: &str = "sim-unseen-single";
+
+struct Server {
+    addr: SocketAddr,
+    state: Arc<AppState>,
+    dir: tempfile::TempDir,
+    _rt: tokio::runtime::Runtime,
+}
+
+fn scorer() -> Arc<ArenaScorer> {
+    let mut options = EvalOptions::default();
+    options.bootstrap.resamples = 50;
+    let load = LoadOptions { data_dir: Some(common::data_dir()), ..LoadOptions::default() };
+    Arc::new(ArenaScorer::new(arena::data::Registry::embedded().unwrap(), load, options, Duration::from_secs(60)))
+}
+
+fn config(dir: &Path) -> Config {
+    let mut c = Config::beside(&dir.join("arena.sqlite"));
+    c.poll_interval = Duration::from_millis(100);
+    c
+}
+
+/// Starts a server on an existing database directory.
+fn start_in(dir: tempfile::TempDir, config: Config) -> Server {
+    let db = Db::open(&dir.path().join("arena.sqlite")).unwrap();
+    leaderboard::sync_tasks(&db).unwrap();
+    let state = AppState::new(db, scorer(), config).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let s = state.clone();
+    rt.spawn(async move { leaderboard::serve(listener, s).await });
+    Server { addr, state, dir, _rt: rt }
+}
+
+fn start(tweak: impl FnOnce(&mut Config)) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    tweak(&mut c);
+    start_in(dir, c)
+}
+
+struct Resp {
+    status: u16,
+    headers: String,
+    body: String,
+}
+
+fn dechunk(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut rest = body;
+    loop {
+        let Some(line_end) = rest.windows(2).position(|w| w == b"\r\n") else { break };
+        let size = usize::from_str_radix(std::str::from_utf8(&rest[..line_end]).unwrap().trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = line_end + 2;
+        out.extend_from_slice(&rest[start..start + size]);
+        rest = &rest[start + size + 2..];
+    }
+    out
+}
+
+fn request(addr: SocketAddr, head: &str, body: &[u8]) -> Resp {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    s.set_write_timeout(Some(Duration::from_secs(60))).unwrap();
+    let _ = s.write_all(head.as_bytes());
+    let _ = s.write_all(body);
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("an HTTP response");
+    let headers = String::from_utf8_lossy(&raw[..split]).to_string();
+    let status = headers.split(' ').nth(1).unwrap().parse().unwrap();
+    let mut body = raw[split + 4..].to_vec();
+    if headers.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        body = dechunk(&body);
+    }
+    Resp { status, headers, body: String::from_utf8_lossy(&body).to_string() }
+}
+
+fn get(addr: SocketAddr, path: &str) -> Resp {
+    request(addr, &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"), b"")
+}
+
+fn get_json(addr: SocketAddr, path: &str) -> serde_json::Value {
+    let r = get(addr, path);
+    assert_eq!(r.status, 200, "GET {path}: {}", r.body);
+    serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("GET {path}: {e}: {}", r.body))
+}
+
+enum Part<'a> {
+    Text(&'a str, &'a str),
+    File(&'a str, &'a str, &'a [u8]),
+}
+
+fn post_multipart(addr: SocketAddr, path: &str, parts: &[Part<'_>], bearer: Option<&str>) -> Resp {
+    let boundary = "----vcaTestBoundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for p in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match p {
+            Part::Text(name, value) => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+            ),
+            Part::File(name, filename, bytes) => {
+                body.extend_from_slice(
+                    format!(
+                        "Content-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                    )
+                    .as_bytes(),
+                );
+                body.extend_from_slice(bytes);
+                body.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let auth = bearer.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    request(addr, &head, &body)
+}
+
+fn submit(s: &Server, token: &str, name: &str, file: &[u8], filename: &str) -> Resp {
+    post_multipart(
+        s.addr,
+        "/api/submissions",
+        &[
+            Part::Text("token", token),
+            Part::Text("task", TASK),
+            Part::Text("name", name),
+            Part::Text("description", name),
+            Part::File("file", filename, file),
+        ],
+        None,
+    )
+}
+
+/// The oracle: one profile per test perturbation, the true mean of its held-out cells.
+fn oracle_predictions(dir: &Path) -> (Vec<u8>, common::SimTask) {
+    let sim = common::sim_task();
+    let x: Vec<Vec<f32>> = sim.truth.iter().map(|t| t.iter().map(|&v| v as f32).collect()).collect();
+    let adata = common::anndata(x, "perturbation", &sim.test_labels, &sim.genes);
+    let path = dir.join("oracle.h5ad");
+    common::write_h5ad(&path, &adata);
+    (std::fs::read(&path).unwrap(), sim)
+}
+
+fn wait_scored(s: &Server, id: i64) -> serde_json::Value {
+    let started = Instant::now();
+    loop {
+        let v = get_json(s.addr, &format!("/api/submissions/{id}"));
+        let status = v["submission"]["status"].as_str().unwrap().to_string();
+        if status == "scored" || status == "failed" {
+            return v;
+        }
+        assert!(started.elapsed() < Duration::from_secs(180), "submission {id} still {status}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn upload_files(s: &Server) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(&s.state.config.upload_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+fn is_generated_name(name: &str) -> bool {
+    let (stem, ext) = name.split_once('.').unwrap_or(("", ""));
+    stem.len() == 32 && stem.bytes().all(|b| b.is_ascii_hexdigit()) && (ext == "h5ad" || ext == "onnx")
+}
+
+#[test]
+fn oracle_submission_is_scored_ranked_and_escaped_and_no_route_leaks_hidden_targets() {
+    let s = start(|_| {});
+    let token = s.state.db.create_token("organiser").unwrap();
+    let (file, sim) = oracle_predictions(s.dir.path());
+    let evil = "<script>alert(1)</script>";
+    let r = submit(&s, &token, evil, &file, "../../../etc/evil.h5ad");
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["id"].as_i64().unwrap();
+    let v = wait_scored(&s, id);
+    assert_eq!(v["submission"]["status"], "scored", "{v}");
+
+    // Ranked first on its task, beside the baselines and the ceiling computed on the same split.
+    let lb = get_json(s.addr, &format!("/api/tasks/{TASK}"));
+    let rows = lb["rows"].as_array().unwrap();
+    assert_eq!(rows[0]["submission_id"], id, "{lb}");
+    assert_eq!(rows[0]["rank"], 1);
+    assert!(rows.iter().any(|r| r["kind"] == "baseline"), "{lb}");
+    assert_eq!(lb["ceiling"].as_array().unwrap().len(), 1, "{lb}");
+    assert!(rows[0]["cells"][0]["lower"].is_number() && rows[0]["cells"][0]["upper"].is_number());
+    // Sorting by a lower-is-better metric and filtering by kind.
+    let by_mae = get_json(s.addr, &format!("/api/tasks/{TASK}?sort=mae"));
+    assert_eq!((by_mae["sort"].as_str(), by_mae["order"].as_str()), (Some("mae"), Some("asc")));
+    let maes: Vec<f64> =
+        by_mae["rows"].as_array().unwrap().iter().filter_map(|r| r["cells"][2]["mean"].as_f64()).collect();
+    assert!(maes.windows(2).all(|w| w[0] <= w[1]), "{maes:?}");
+    let only_baselines = get_json(s.addr, &format!("/api/tasks/{TASK}?kind=baseline"));
+    assert!(only_baselines["rows"].as_array().unwrap().iter().all(|r| r["kind"] == "baseline"));
+
+    // The name is escaped on every page that shows it.
+    for path in ["/".to_string(), format!("/tasks/{TASK}"), format!("/submissions/{id}")] {
+        let page = get(s.addr, &path);
+        assert_eq!(page.status, 200, "{path}");
+        assert!(!page.body.contains("<script>"), "{path} renders a live <script>");
+        assert!(page.body.contains("&#60;script&#62;") || page.body.contains("&lt;script&gt;"), "{path}");
+    }
+    let model_page = get(s.addr, &format!("/submissions/{id}"));
+    assert!(model_page.body.contains("<svg") && model_page.body.contains("<rect"), "inline SVG histogram");
+    assert!(model_page.body.contains(&sim.test_labels[0]), "per-perturbation table");
+
+    // The client's file name was ignored: only a generated name exists, nothing escaped the dir.
+    let files = upload_files(&s);
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(is_generated_name(&files[0]), "{files:?}");
+    assert!(!s.dir.path().join("etc").exists() && !Path::new("/etc/evil.h5ad").exists());
+
+    // No route returns hidden targets: enumerate every route, fill in real ids.
+    let mut bodies = Vec::new();
+    for route in leaderboard::ROUTES.iter().filter(|r| r.method == "GET") {
+        let paths: Vec<String> = if route.path.contains("/tasks/{id}") {
+            vec![route.path.replace("{id}", TASK), format!("{}?sort=mae&kind=all", route.path.replace("{id}", TASK))]
+        } else if route.path.contains("{id}") {
+            let p = route.path.replace("{id}", &id.to_string());
+            vec![p.clone(), format!("{p}?metric=mae")]
+        } else {
+            vec![route.path.to_string()]
+        };
+        for p in paths {
+            let r = get(s.addr, &p);
+            assert_eq!(r.status, 200, "GET {p}: {}", r.body);
+            if route.format == "json" {
+                assert!(r.headers.to_ascii_lowercase().contains("application/json"), "{p}");
+            }
+            bodies.push((p, r.body));
+        }
+    }
+    // The uploaded file itself is not reachable.
+    assert_eq!(get(s.addr, &format!("/uploads/{}", files[0])).status, 404);
+    let n_genes = sim.genes.len();
+    for (path, body) in &bodies {
+        let numbers = numbers_in(body);
+        for truth in &sim.truth {
+            assert!(!contains_window(&numbers, truth, 4), "GET {path} contains a run of a hidden truth profile");
+        }
+        if let Ok(json) = serde_json::from_str::<serde_json::Value>(body) {
+            assert!(longest_number_array(&json) < n_genes, "GET {path} returns a gene-length numeric array");
+        }
+    }
+}
+
+#[test]
+fn the_leak_detector_detects_a_leaked_truth_profile() {
+    let sim = common::sim_task();
+    let leaked: Vec<String> = sim.truth[0].iter().map(|v| format!("{v:.3}")).collect();
+    let body = format!("<td>{}</td>", leaked.join("</td><td>"));
+    assert!(contains_window(&numbers_in(&body), &sim.truth[0], 4));
+    let json = serde_json::json!({ "x": sim.truth[0] });
+    assert!(longest_number_array(&json) >= sim.genes.len());
+}
+
+/// Every number written in `text`, in order.
+fn numbers_in(text: &str) -> Vec<f64> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for ch in text.chars().chain(std::iter::once(' ')) {
+        if ch.is_ascii_digit() || ch == '.' || ch == '-' || ch == 'e' && !cur.is_empty() {
+            cur.push(ch);
+        } else {
+            if let Ok(v) = cur.parse::<f64>() {
+                out.push(v);
+            }
+            cur.clear();
+        }
+    }
+    out
+}
+
+/// Whether `numbers` holds `k` consecutive values of `truth` (to 3 decimals) at some position.
+fn contains_window(numbers: &[f64], truth: &[f64], k: usize) -> bool {
+    truth
+        .windows(k)
+        .filter(|w| w.iter().all(|v| v.abs() > 0.05))
+        .any(|w| numbers.windows(k).any(|n| n.iter().zip(w).all(|(a, b)| (a - b).abs() < 5e-4)))
+}
+
+fn longest_number_array(v: &serde_json::Value) -> usize {
+    match v {
+        serde_json::Value::Array(a) => {
+            let own = if a.iter().all(|x| x.is_number() || x.is_null()) { a.len() } else { 0 };
+            a.iter().map(longest_number_array).max().unwrap_or(0).max(own)
+        }
+        serde_json::Value::Object(m) => m.values().map(longest_number_array).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+#[test]
+fn uploads_over_the_limit_are_refused_and_leave_no_file() {
+    let s = start(|c| c.max_upload_bytes = 4096);
+    let token = s.state.db.create_token("organiser").unwrap();
+    let mut big = b"\x89HDF\r\n\x1a\n".to_vec();
+    big.resize(64 * 1024, 7);
+    let r = submit(&s, &token, "big", &big, "big.h5ad");
+    assert_eq!(r.status, 413, "{}", r.body);
+    assert!(r.body.contains("exceeds the limit of 4096 bytes"), "{}", r.body);
+    assert!(upload_files(&s).is_empty(), "{:?}", upload_files(&s));
+    // Through the HTML form the same message is shown on the form page.
+    let form = post_multipart(
+        s.addr,
+        "/submit",
+        &[
+            Part::Text("token", &token),
+            Part::Text("task", TASK),
+            Part::Text("name", "big"),
+            Part::File("file", "big.h5ad", &big),
+        ],
+        None,
+    );
+    assert_eq!(form.status, 413);
+    assert!(form.body.contains("exceeds the limit") && form.body.contains("<form"), "{}", form.body);
+    assert!(upload_files(&s).is_empty());
+}
+
+#[test]
+fn malformed_files_and_bad_tokens_are_refused_with_clear_messages() {
+    let s = start(|_| {});
+    let token = s.state.db.create_token("organiser").unwrap();
+    // Not HDF5 at all: refused at upload.
+    let r = submit(&s, &token, "text", b"perturbation,gene\nA,1\n", "preds.h5ad");
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("not an AnnData .h5ad (HDF5) file"), "{}", r.body);
+    // HDF5 signature but a broken file: accepted, then the job fails with the reader's message.
+    let r = submit(&s, &token, "truncated", b"\x89HDF\r\n\x1a\n\0\0\0garbage", "preds.h5ad");
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["id"].as_i64().unwrap();
+    let v = wait_scored(&s, id);
+    assert_eq!(v["submission"]["status"], "failed");
+    let error = v["submission"]["error"].as_str().unwrap();
+    assert!(error.contains("the uploaded file") && error.contains("HDF5"), "{error}");
+    assert!(!error.contains(s.state.config.upload_dir.to_str().unwrap()), "server paths leak: {error}");
+    // Missing, wrong and forged tokens: 401, nothing stored.
+    let before = upload_files(&s);
+    for t in ["", "vca_1_0000000000000000000000000000000000000000000000000000000000000000", "' OR 1=1 --"] {
+        let r = submit(&s, t, "x", b"\x89HDF\r\n\x1a\n", "p.h5ad");
+        assert_eq!(r.status, 401, "token {t:?}: {}", r.body);
+        assert!(r.body.contains("organiser token"), "{}", r.body);
+    }
+    assert_eq!(upload_files(&s), before);
+    // Unknown task, empty name.
+    let r = post_multipart(
+        s.addr,
+        "/api/submissions",
+        &[
+            Part::Text("task", "no-such-task"),
+            Part::Text("name", "x"),
+            Part::File("file", "p.h5ad", b"\x89HDF\r\n\x1a\n"),
+        ],
+        Some(&token),
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("unknown task 'no-such-task'"), "{}", r.body);
+    assert_eq!(upload_files(&s), before, "a refused upload leaves no file");
+}
+
+#[test]
+fn each_token_is_rate_limited() {
+    let s = start(|c| c.rate_limit = RateLimit { max: 2, window_secs: 3600 });
+    let a = s.state.db.create_token("a").unwrap();
+    let b = s.state.db.create_token("b").unwrap();
+    let file = b"\x89HDF\r\n\x1a\nnot really";
+    for _ in 0..2 {
+        assert_eq!(submit(&s, &a, "m", file, "p.h5ad").status, 202);
+    }
+    let r = submit(&s, &a, "m", file, "p.h5ad");
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(r.body.contains("rate limit") && r.body.contains("'a'"), "{}", r.body);
+    assert_eq!(submit(&s, &b, "m", file, "p.h5ad").status, 202, "another token is not limited");
+}
+
+#[test]
+fn a_restart_resumes_queued_and_interrupted_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, _) = oracle_predictions(dir.path());
+    let uploads = dir.path().join("uploads");
+    std::fs::create_dir_all(&uploads).unwrap();
+    {
+        // A first server's database: one job queued, one claimed by a worker that then "crashed".
+        let db = Db::open(&dir.path().join("arena.sqlite")).unwrap();
+        leaderboard::sync_tasks(&db).unwrap();
+        for (i, name) in ["queued", "interrupted"].iter().enumerate() {
+            let upload = format!("{:032x}.h5ad", i + 1);
+            std::fs::write(uploads.join(&upload), &file).unwrap();
+            db.insert_submission(&leaderboard::db::NewSubmission {
+                task_id: TASK,
+                name,
+                description: "",
+                kind: UploadKind::Predictions.as_str(),
+                source: "server",
+                token_id: None,
+                scorecard: None,
+                upload_name: Some(&upload),
+                upload_bytes: Some(file.len() as i64),
+            })
+            .unwrap();
+        }
+        let job = db.claim_job().unwrap().unwrap();
+        assert_eq!(job.submission_id, 1);
+        assert_eq!(db.queue_depth().unwrap(), (1, 1));
+    }
+    let c = config(dir.path());
+    let s = start_in(dir, c);
+    for id in [1, 2] {
+        let v = wait_scored(&s, id);
+        assert_eq!(v["submission"]["status"], "scored", "{v}");
+    }
+    assert_eq!(s.state.db.queue_depth().unwrap(), (0, 0));
+}
+
+#[test]
+fn published_scorecards_are_marked_self_reported_and_escaped() {
+    let s = start(|_| {});
+    // A real scorecard from the same scorer, as `arena eval` would write it.
+    let (file, _) = oracle_predictions(s.dir.path());
+    let path = s.dir.path().join("oracle.h5ad");
+    std::fs::write(&path, &file).unwrap();
+    let card = {
+        use leaderboard::Scorer;
+        scorer().score(TASK, &path, UploadKind::Predictions).unwrap()
+    };
+    let json = serde_json::to_string(&card).unwrap();
+    let id = leaderboard::publish_scorecard(&s.state.db, &json, Some("<b>mine</b>"), "<img src=x onerror=alert(1)>")
+        .unwrap();
+    let v = get_json(s.addr, &format!("/api/submissions/{id}"));
+    assert_eq!(v["submission"]["source"], "self-reported");
+    assert_eq!(v["submission"]["status"], "scored");
+    let lb = get_json(s.addr, &format!("/api/tasks/{TASK}?kind=self-reported"));
+    assert_eq!(lb["rows"].as_array().unwrap().len(), 1, "{lb}");
+    let page = get(s.addr, &format!("/submissions/{id}"));
+    assert!(!page.body.contains("<img src=x") && !page.body.contains("<b>mine"), "{}", page.body);
+    // Another task version is refused.
+    let mut other = card.clone();
+    other.task.spec_sha256 = "0".repeat(64);
+    let err =
+        leaderboard::publish_scorecard(&s.state.db, &serde_json::to_string(&other).unwrap(), None, "").unwrap_err();
+    assert!(err.contains("another version of task"), "{err}");
+}
+
+#[test]
+fn the_demo_seeds_every_task_with_baselines_and_the_ceiling() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("arena.sqlite")).unwrap();
+    leaderboard::sync_tasks(&db).unwrap();
+    let mut options = EvalOptions::default();
+    options.bootstrap.resamples = 20;
+    let load = LoadOptions { data_dir: Some(common::data_dir()), ..LoadOptions::default() };
+    let n = arena::cli::serve::seed_demo(&db, &arena::data::Registry::embedded().unwrap(), &load, &options).unwrap();
+    let tasks = db.tasks().unwrap();
+    assert_eq!(n, tasks.len());
+    drop(db);
+    let c = config(dir.path());
+    let s = start_in(dir, c);
+    for t in &tasks {
+        let lb = get_json(s.addr, &format!("/api/tasks/{}", t.id));
+        assert!(lb["rows"].as_array().unwrap().iter().any(|r| r["kind"] == "baseline"), "{}: {lb}", t.id);
+        let page = get(s.addr, &format!("/tasks/{}", t.id));
+        assert!(page.body.contains("baseline: "), "{}", t.id);
+    }
+}
