@@ -184,6 +184,23 @@ pub fn parse_spec(source_name: &str, text: &str) -> Result<LoadedSpec, TaskError
     Ok(LoadedSpec { spec, sha256, source_name: source_name.to_string() })
 }
 
+/// A small spec for unit tests and examples: task `toy` on dataset `toy` with the given seed,
+/// metrics, baselines and `[split]` table body (e.g. `rule = "unseen-single"` plus its fractions).
+#[doc(hidden)]
+pub fn toy_spec(split: &str, seed: u64, metrics: &[&str], baselines: &[&str]) -> LoadedSpec {
+    let list = |v: &[&str]| v.iter().map(|m| format!("\"{m}\"")).collect::<Vec<_>>().join(", ");
+    let text = format!(
+        "id = \"toy\"\ntask = \"toy\"\nversion = 1\ndataset = \"toy\"\nseed = {seed}\ntitle = \"toy\"\n\
+         description = \"toy\"\nmetrics = [{}]\nbaselines = [{}]\nmax_start_cells = 8\n\n[split]\n{split}\n",
+        list(metrics),
+        list(baselines)
+    );
+    match parse_spec("toy.toml", &text) {
+        Ok(spec) => spec,
+        Err(e) => panic!("toy spec: {e}"),
+    }
+}
+
 /// Every embedded spec, in a stable order.
 pub fn embedded_specs() -> Result<Vec<LoadedSpec>, TaskError> {
     EMBEDDED.iter().map(|(name, text)| parse_spec(name, text)).collect()

@@ -54,32 +54,17 @@ impl Model for Additive {
 mod tests {
     use super::*;
     use ndarray::{Array1, array};
-    use tasks::{Dataset, Direction, GenePanel, Observation, Perturbation, Scale, spec::parse_spec};
+    use tasks::{Dataset, Direction, GenePanel, Observation, Perturbation, Scale};
 
     const GENES: [&str; 6] = ["A", "B", "C", "D", "E", "F"];
 
     fn spec() -> tasks::LoadedSpec {
-        parse_spec(
-            "toy.toml",
-            r#"
-id = "toy"
-task = "unseen-single"
-version = 1
-dataset = "toy"
-seed = 0
-title = "toy"
-description = "toy"
-metrics = ["mae"]
-baselines = ["additive"]
-max_start_cells = 8
-
-[split]
-rule = "unseen-single"
-test_fraction = 0.3
-control_test_fraction = 0.5
-"#,
+        tasks::spec::toy_spec(
+            "rule = \"unseen-single\"\ntest_fraction = 0.3\ncontrol_test_fraction = 0.5",
+            0,
+            &["mae"],
+            &["additive"],
         )
-        .unwrap()
     }
 
     fn control() -> Vec<f64> {

@@ -98,32 +98,17 @@ impl Model for Linear {
 mod tests {
     use super::*;
     use crate::baselines::PerturbedMean;
-    use tasks::{Dataset, Direction, GenePanel, Observation, Scale, spec::parse_spec};
+    use tasks::{Dataset, Direction, GenePanel, Observation, Scale};
 
     const N: usize = 16;
 
     fn spec() -> tasks::LoadedSpec {
-        parse_spec(
-            "toy.toml",
-            r#"
-id = "toy"
-task = "unseen-single"
-version = 1
-dataset = "toy"
-seed = 2
-title = "toy"
-description = "toy"
-metrics = ["mse"]
-baselines = ["linear"]
-max_start_cells = 8
-
-[split]
-rule = "unseen-single"
-test_fraction = 0.25
-control_test_fraction = 0.5
-"#,
+        tasks::spec::toy_spec(
+            "rule = \"unseen-single\"\ntest_fraction = 0.25\ncontrol_test_fraction = 0.5",
+            0,
+            &["mse"],
+            &["linear"],
         )
-        .unwrap()
     }
 
     fn name(g: usize) -> String {

@@ -33,32 +33,17 @@ impl Model for PerturbedMean {
 mod tests {
     use super::*;
     use ndarray::array;
-    use tasks::{Dataset, Direction, GenePanel, Observation, Perturbation, Scale, spec::parse_spec};
+    use tasks::{Dataset, Direction, GenePanel, Observation, Perturbation, Scale};
 
     const N: usize = 5;
 
     fn spec() -> tasks::LoadedSpec {
-        parse_spec(
-            "toy.toml",
-            r#"
-id = "toy"
-task = "unseen-single"
-version = 1
-dataset = "toy"
-seed = 1
-title = "toy"
-description = "toy"
-metrics = ["mae"]
-baselines = ["perturbed-mean"]
-max_start_cells = 8
-
-[split]
-rule = "unseen-single"
-test_fraction = 0.3
-control_test_fraction = 0.5
-"#,
+        tasks::spec::toy_spec(
+            "rule = \"unseen-single\"\ntest_fraction = 0.3\ncontrol_test_fraction = 0.5",
+            0,
+            &["mae"],
+            &["perturbed-mean"],
         )
-        .unwrap()
     }
 
     fn name(g: usize) -> String {

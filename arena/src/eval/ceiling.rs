@@ -34,33 +34,18 @@ pub fn split_halves(instance: &TaskInstance<'_>, seed: u64) -> Result<(Vec<Vec<f
 mod tests {
     use super::*;
     use ndarray::Array2;
-    use tasks::{Dataset, Direction, GenePanel, Perturbation, Scale, spec::parse_spec};
+    use tasks::{Dataset, Direction, GenePanel, Perturbation, Scale};
 
     const N_GENES: usize = 6;
     const CELLS: usize = 8;
 
     fn spec() -> tasks::LoadedSpec {
-        parse_spec(
-            "toy.toml",
-            r#"
-id = "toy"
-task = "unseen-single"
-version = 1
-dataset = "toy"
-seed = 0
-title = "toy"
-description = "toy"
-metrics = ["mae"]
-baselines = []
-max_start_cells = 8
-
-[split]
-rule = "unseen-single"
-test_fraction = 0.3
-control_test_fraction = 0.5
-"#,
+        tasks::spec::toy_spec(
+            "rule = \"unseen-single\"\ntest_fraction = 0.3\ncontrol_test_fraction = 0.5",
+            0,
+            &["mae"],
+            &[],
         )
-        .unwrap()
     }
 
     fn name(g: usize) -> String {

@@ -39,16 +39,24 @@ pub fn predict_means(instance: &TaskInstance<'_>, model: &dyn Model) -> Result<P
             let active_rows: Vec<usize> = active.iter().flat_map(|&k| k * per_item..(k + 1) * per_item).collect();
             let perturbations: Vec<tasks::Perturbation> =
                 active.iter().flat_map(|&k| std::iter::repeat_n(chunk[k].actions[s].clone(), per_item)).collect();
-            let input = if active.len() == chunk.len() { state.clone() } else { state.select(Axis(0), &active_rows) };
-            let out = step_batch(instance, model, &input, &perturbations)?;
-            rows += out.nrows();
-            for (local, &row) in active_rows.iter().enumerate() {
-                state.row_mut(row).assign(&out.row(local));
+            if active.len() == chunk.len() {
+                state = step_batch(instance, model, &state, &perturbations)?;
+                rows += state.nrows();
+            } else {
+                let out = step_batch(instance, model, &state.select(Axis(0), &active_rows), &perturbations)?;
+                rows += out.nrows();
+                for (local, &row) in active_rows.iter().enumerate() {
+                    state.row_mut(row).assign(&out.row(local));
+                }
             }
         }
         for k in 0..chunk.len() {
             let block = state.slice(ndarray::s![k * per_item..(k + 1) * per_item, ..]);
-            means.push(block.mapv(f64::from).mean_axis(Axis(0)).map(|m| m.to_vec()).unwrap_or_default());
+            let mut sum = vec![0.0f64; block.ncols()];
+            for row in block.rows() {
+                sum.iter_mut().zip(row).for_each(|(s, &v)| *s += f64::from(v));
+            }
+            means.push(sum.into_iter().map(|v| v / per_item.max(1) as f64).collect());
         }
     }
     let seconds = started.elapsed().as_secs_f64().max(1e-9);
@@ -80,6 +88,10 @@ pub(crate) fn step_batch(
             model: model.name().to_string(),
             reason: format!("returned a {:?} matrix for a {:?} query", out.dim(), state.dim()),
         });
+    }
+    // Fast scan first; locate the offending value only when there is one.
+    if out.iter().all(|v| v.is_finite()) {
+        return Ok(out);
     }
     if let Some(((r, c), v)) = out.indexed_iter().find(|(_, v)| !v.is_finite()) {
         return Err(TaskError::Model {

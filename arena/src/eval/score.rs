@@ -70,38 +70,19 @@ mod tests {
     use super::*;
     use ndarray::Array2;
     use std::collections::BTreeSet;
-    use tasks::{Dataset, Direction, GenePanel, Observation, Perturbation, Scale, Subgroup, spec::parse_spec};
+    use tasks::{Dataset, Direction, GenePanel, Observation, Perturbation, Scale, Subgroup};
 
     const N_GENES: usize = 12;
     /// Deliberately not in `Metric::ALL` order, to check the alignment of per-perturbation values.
     const METRICS: [&str; 5] = ["centroid_accuracy", "mae", "pearson_delta_pert", "pearson_delta", "mse"];
 
     fn spec(seed: u64) -> tasks::LoadedSpec {
-        let metrics = METRICS.iter().map(|m| format!("\"{m}\"")).collect::<Vec<_>>().join(", ");
-        parse_spec(
-            "toy.toml",
-            &format!(
-                r#"
-id = "toy"
-task = "combinatorial"
-version = 1
-dataset = "toy"
-seed = {seed}
-title = "toy"
-description = "toy"
-metrics = [{metrics}]
-baselines = []
-max_start_cells = 8
-
-[split]
-rule = "combinatorial"
-train_gene_fraction = 0.75
-seen2_train_fraction = 0.75
-control_test_fraction = 0.5
-"#
-            ),
+        tasks::spec::toy_spec(
+            "rule = \"combinatorial\"\ntrain_gene_fraction = 0.75\nseen2_train_fraction = 0.75\ncontrol_test_fraction = 0.5",
+            seed,
+            &METRICS,
+            &[],
         )
-        .unwrap()
     }
 
     fn name(g: usize) -> String {

@@ -36,8 +36,8 @@ use metrics::interaction::{
 use super::ScoredModel;
 use crate::data::Registry;
 use crate::data::gi_fits::{GiTable, load_gi_fits};
+use crate::eval::ceiling;
 use crate::eval::score::{RowInput, score_row};
-use crate::eval::{ceiling, predict};
 
 /// A held-out double that has a published fit and both true singles.
 #[derive(Debug, Clone)]
@@ -246,22 +246,10 @@ pub fn score_model(
     bootstrap: &BootstrapSettings,
 ) -> Result<ScoredModel, TaskError> {
     let table = load_table(instance)?;
-    let predicted = predict::predict_means(instance, model)?;
-    let truths = instance.truth_means();
-    let mut row = score_row(
-        instance,
-        RowInput {
-            name: model.name().to_string(),
-            kind: model.kind(),
-            model_sha256: model.fingerprint(),
-            predictions: &predicted.means,
-            truths: &truths,
-        },
-        bootstrap,
-    );
+    let (mut scored, means) = super::profile::score_with_means(instance, model, bootstrap)?;
     let items = gi_items(instance, &table);
-    append_gi_metrics(instance, &items, &predicted.means, &mut row, bootstrap);
-    Ok(ScoredModel { row, rows_per_second: predicted.rows_per_second })
+    append_gi_metrics(instance, &items, &means, &mut scored.row, bootstrap);
+    Ok(scored)
 }
 
 /// The split-half ceiling with GI metrics where the data have cells; otherwise why not, with the

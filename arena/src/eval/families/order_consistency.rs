@@ -15,29 +15,17 @@ use tasks::splits::order_consistency::order_pairs;
 use tasks::{Model, ModelKind, TaskError, TaskInstance};
 
 use super::ScoredModel;
+use crate::eval::ceiling;
 use crate::eval::score::{RowInput, score_row};
-use crate::eval::{ceiling, predict};
 
 pub fn score_model(
     instance: &TaskInstance<'_>,
     model: &dyn Model,
     bootstrap: &BootstrapSettings,
 ) -> Result<ScoredModel, TaskError> {
-    let predicted = predict::predict_means(instance, model)?;
-    let truths = instance.truth_means();
-    let mut row = score_row(
-        instance,
-        RowInput {
-            name: model.name().to_string(),
-            kind: model.kind(),
-            model_sha256: model.fingerprint(),
-            predictions: &predicted.means,
-            truths: &truths,
-        },
-        bootstrap,
-    );
-    add_order_metric(instance, &mut row, &predicted.means, bootstrap);
-    Ok(ScoredModel { row, rows_per_second: predicted.rows_per_second })
+    let (mut scored, means) = super::profile::score_with_means(instance, model, bootstrap)?;
+    add_order_metric(instance, &mut scored.row, &means, bootstrap);
+    Ok(scored)
 }
 
 /// The split-half ceiling of the profile metrics (single-cell data only); its order

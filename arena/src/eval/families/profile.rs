@@ -14,6 +14,16 @@ pub fn score_model(
     model: &dyn Model,
     bootstrap: &BootstrapSettings,
 ) -> Result<ScoredModel, TaskError> {
+    score_with_means(instance, model, bootstrap).map(|(scored, _)| scored)
+}
+
+/// [`score_model`], also returning the predicted mean of every item, for families that add
+/// their own metrics on top of the profile metrics.
+pub fn score_with_means(
+    instance: &TaskInstance<'_>,
+    model: &dyn Model,
+    bootstrap: &BootstrapSettings,
+) -> Result<(ScoredModel, Vec<Vec<f64>>), TaskError> {
     let predicted = predict::predict_means(instance, model)?;
     let truths = instance.truth_means();
     let row = score_row(
@@ -27,7 +37,7 @@ pub fn score_model(
         },
         bootstrap,
     );
-    Ok(ScoredModel { row, rows_per_second: predicted.rows_per_second })
+    Ok((ScoredModel { row, rows_per_second: predicted.rows_per_second }, predicted.means))
 }
 
 pub fn ceiling(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings, seed: u64) -> Result<ScoreRow, String> {

@@ -545,7 +545,13 @@ impl OnnxModel {
                         )));
                     }
                     let valid = x.slice(s![..hi - lo, ..]);
-                    if let Some(((r, c), v)) = valid.indexed_iter().find(|(_, v)| !v.is_finite()) {
+                    // Fast scan first; locate the offending value only when there is one.
+                    let first_bad = if valid.iter().all(|v| v.is_finite()) {
+                        None
+                    } else {
+                        valid.indexed_iter().find(|(_, v)| !v.is_finite())
+                    };
+                    if let Some(((r, c), v)) = first_bad {
                         return Err(fail(format!(
                             "'{}' is {v} for gene '{}' under perturbation '{}' (query row {}); the model must \
                              return finite values",
