@@ -26,18 +26,8 @@ pub fn score_row(instance: &TaskInstance<'_>, input: RowInput<'_>, bootstrap: &B
     let metrics = wanted
         .iter()
         .map(|&metric| {
-            let column = scores.column(metric);
-            let ci = |values: &[f64]| bootstrap_mean_ci(values, bootstrap.resamples, bootstrap.level, bootstrap.seed);
-            let mut groups: BTreeMap<tasks::Subgroup, Vec<f64>> = BTreeMap::new();
-            for (t, v) in tests.iter().zip(&column) {
-                groups.entry(t.subgroup).or_default().push(*v);
-            }
-            MetricSummary {
-                metric: metric.name().to_string(),
-                higher_is_better: metric.higher_is_better(),
-                overall: ci(&column),
-                by_subgroup: groups.into_iter().map(|(g, v)| (g, ci(&v))).collect(),
-            }
+            let subgroups: Vec<tasks::Subgroup> = tests.iter().map(|t| t.subgroup).collect();
+            summarize(metric.name(), metric.higher_is_better(), &scores.column(metric), &subgroups, bootstrap)
         })
         .collect();
     let per_perturbation = tests
@@ -58,6 +48,28 @@ pub fn score_row(instance: &TaskInstance<'_>, input: RowInput<'_>, bootstrap: &B
         })
         .collect();
     ScoreRow { name: input.name, kind: input.kind, model_sha256: input.model_sha256, metrics, per_perturbation }
+}
+
+/// One metric's per-item values summarised: the mean with a bootstrap CI overall and per subgroup
+/// (`subgroups[i]` is item i's). Every family reports its metrics through this.
+pub fn summarize(
+    metric: &str,
+    higher_is_better: bool,
+    column: &[f64],
+    subgroups: &[tasks::Subgroup],
+    bootstrap: &BootstrapSettings,
+) -> MetricSummary {
+    let ci = |values: &[f64]| bootstrap_mean_ci(values, bootstrap.resamples, bootstrap.level, bootstrap.seed);
+    let mut groups: BTreeMap<tasks::Subgroup, Vec<f64>> = BTreeMap::new();
+    for (g, v) in subgroups.iter().zip(column) {
+        groups.entry(*g).or_default().push(*v);
+    }
+    MetricSummary {
+        metric: metric.to_string(),
+        higher_is_better,
+        overall: ci(column),
+        by_subgroup: groups.into_iter().map(|(g, v)| (g, ci(&v))).collect(),
+    }
 }
 
 /// The metric that ranks rows: the spec's first.

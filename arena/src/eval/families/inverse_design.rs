@@ -14,14 +14,12 @@
 //! candidate's "prediction" and half B's mean the target. Candidates with one cell use that cell;
 //! a target needs two. Pseudobulk data have no ceiling.
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
-use metrics::bootstrap_mean_ci;
 use metrics::inverse::{ScreenScore, score_screen};
 use ndarray::{Array2, Axis};
 use tasks::dataset::mean_rows;
-use tasks::scorecard::{BootstrapSettings, MetricSummary, PerturbationScore, ScoreRow};
+use tasks::scorecard::{BootstrapSettings, PerturbationScore, ScoreRow};
 use tasks::{ConditionId, Model, ModelKind, Observation, QueryBatch, TaskError, TaskInstance};
 
 use super::ScoredModel;
@@ -154,21 +152,12 @@ pub fn screen_row(
         .iter()
         .filter_map(|m| metrics::inverse::SCREEN_METRICS.iter().find(|(n, _)| n == m).copied())
         .collect();
-    let ci = |values: &[f64]| bootstrap_mean_ci(values, bootstrap.resamples, bootstrap.level, bootstrap.seed);
+    let subgroups: Vec<tasks::Subgroup> = tests.iter().map(|t| t.subgroup).collect();
     let metrics = wanted
         .iter()
         .map(|&(metric, higher_is_better)| {
             let column: Vec<f64> = scores.iter().map(|s| s.value(metric)).collect();
-            let mut groups: BTreeMap<tasks::Subgroup, Vec<f64>> = BTreeMap::new();
-            for (t, v) in tests.iter().zip(&column) {
-                groups.entry(t.subgroup).or_default().push(*v);
-            }
-            MetricSummary {
-                metric: metric.to_string(),
-                higher_is_better,
-                overall: ci(&column),
-                by_subgroup: groups.into_iter().map(|(g, v)| (g, ci(&v))).collect(),
-            }
+            crate::eval::score::summarize(metric, higher_is_better, &column, &subgroups, bootstrap)
         })
         .collect();
     let per_perturbation = tests

@@ -5,12 +5,9 @@
 //! mean start state. The per-double value is written on both of its items; its summary (mean and
 //! bootstrap CI) is over doubles, each counted once.
 
-use std::collections::BTreeMap;
-
-use metrics::bootstrap_mean_ci;
 use metrics::order::{ORDER_METRICS, order_inconsistency};
 use ndarray::Axis;
-use tasks::scorecard::{BootstrapSettings, MetricSummary, ScoreRow};
+use tasks::scorecard::{BootstrapSettings, ScoreRow};
 use tasks::splits::order_consistency::order_pairs;
 use tasks::{Model, ModelKind, TaskError, TaskInstance};
 
@@ -70,18 +67,9 @@ fn add_order_metric(
     let items = instance.eval_items();
     let pairs = order_pairs(&items);
     let values = per_double(instance, means);
-    let ci = |v: &[f64]| bootstrap_mean_ci(v, bootstrap.resamples, bootstrap.level, bootstrap.seed);
-    let mut groups: BTreeMap<tasks::Subgroup, Vec<f64>> = BTreeMap::new();
-    for ((ab, _, _), (_, v)) in pairs.iter().zip(&values) {
-        groups.entry(items[*ab].subgroup).or_default().push(*v);
-    }
+    let subgroups: Vec<tasks::Subgroup> = pairs.iter().map(|(ab, _, _)| items[*ab].subgroup).collect();
     let column: Vec<f64> = values.iter().map(|(_, v)| *v).collect();
-    row.metrics.push(MetricSummary {
-        metric: name.to_string(),
-        higher_is_better,
-        overall: ci(&column),
-        by_subgroup: groups.into_iter().map(|(g, v)| (g, ci(&v))).collect(),
-    });
+    row.metrics.push(crate::eval::score::summarize(name, higher_is_better, &column, &subgroups, bootstrap));
     let mut per_item = vec![None; items.len()];
     for ((ab, ba, _), (_, v)) in pairs.iter().zip(&values) {
         per_item[*ab] = Some(*v).filter(|v| v.is_finite());

@@ -7,13 +7,11 @@
 //! neither). The ceiling row scores the real held-out cells of each item as the "prediction" at
 //! every t (≈ 1 by construction).
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
-use metrics::bootstrap_mean_ci;
 use metrics::manifold::{STABILITY_METRICS, STABILITY_STEPS, manifold_ratio, real_scale};
 use ndarray::Array2;
-use tasks::scorecard::{BootstrapSettings, MetricSummary, PerturbationScore, ScoreRow};
+use tasks::scorecard::{BootstrapSettings, PerturbationScore, ScoreRow};
 use tasks::splits::stability::{ROLLOUT_LENGTH, manifold_rows};
 use tasks::{Model, ModelKind, SplitRule, TaskError, TaskInstance};
 
@@ -116,21 +114,12 @@ fn build_row(
                 .map(|k| (k, STABILITY_METRICS[k].0, STABILITY_METRICS[k].1))
         })
         .collect();
-    let ci = |v: &[f64]| bootstrap_mean_ci(v, bootstrap.resamples, bootstrap.level, bootstrap.seed);
+    let subgroups: Vec<tasks::Subgroup> = items.iter().map(|i| i.subgroup).collect();
     let metrics = wanted
         .iter()
         .map(|&(k, metric, higher_is_better)| {
             let column: Vec<f64> = values.iter().map(|curve| curve.get(k).copied().unwrap_or(f64::NAN)).collect();
-            let mut groups: BTreeMap<tasks::Subgroup, Vec<f64>> = BTreeMap::new();
-            for (item, v) in items.iter().zip(&column) {
-                groups.entry(item.subgroup).or_default().push(*v);
-            }
-            MetricSummary {
-                metric: metric.to_string(),
-                higher_is_better,
-                overall: ci(&column),
-                by_subgroup: groups.into_iter().map(|(g, v)| (g, ci(&v))).collect(),
-            }
+            crate::eval::score::summarize(metric, higher_is_better, &column, &subgroups, bootstrap)
         })
         .collect();
     let per_perturbation = items
