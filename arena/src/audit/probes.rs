@@ -201,7 +201,8 @@ mod tests {
         assert_eq!(sum(&grid), sum(&inflate_keeping_sum(&grid, 3.0)));
         // A tiny value's low bits cannot survive in the larger inflated values: the sum is kept up
         // to half an ulp of the smallest inflated value (here ~3e-8; its mean over n rows ~1/n of that).
-        let x: Vec<f32> = vec![0.0, 0.693_147_2, 1.098_612_3, 2.302_585, 0.0, 3.1, 0.000_123_4, 1.5];
+        let x: Vec<f32> =
+            vec![0.0, std::f32::consts::LN_2, 1.098_612_3, std::f32::consts::LN_10, 0.0, 3.1, 0.000_123_4, 1.5];
         let y = inflate_keeping_sum(&x, 3.0);
         let smallest = y.iter().map(|v| v.abs()).fold(f32::INFINITY, f32::min);
         let half_ulp = f64::from(smallest) * f64::from(f32::EPSILON) / 2.0;

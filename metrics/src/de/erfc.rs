@@ -8,6 +8,9 @@
 //! Error < 1 ulp. (glibc ≥ 2.41 uses the correctly rounded CORE-MATH erfc; results then differ
 //! by at most 1 ulp.)
 
+// fdlibm's coefficients are kept digit for digit as published (they round to the same f64).
+#![allow(clippy::excessive_precision)]
+
 /*
  * ====================================================
  * Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
