@@ -13,6 +13,7 @@ pub mod scorecard;
 pub mod spec;
 pub mod split;
 pub mod splits;
+pub mod time;
 
 pub use dataset::{ConditionId, Dataset, Observation, ProteinPanel, Scale};
 pub use error::TaskError;

@@ -157,37 +157,7 @@ pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
 /// numpy's pairwise summation (`np.add.reduce` on a contiguous float64 array): blocks of ≤ 128
 /// with 8 accumulators, recursive halving above, starting from 0.0.
 pub fn numpy_sum(a: &[f64]) -> f64 {
-    fn pw(a: &[f64]) -> f64 {
-        let n = a.len();
-        if n < 8 {
-            let mut r = 0.0;
-            for &x in a {
-                r += x;
-            }
-            r
-        } else if n <= 128 {
-            let mut r = [0.0f64; 8];
-            r.copy_from_slice(&a[..8]);
-            let mut i = 8;
-            while i < n - (n % 8) {
-                for j in 0..8 {
-                    r[j] += a[i + j];
-                }
-                i += 8;
-            }
-            let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-            while i < n {
-                res += a[i];
-                i += 1;
-            }
-            res
-        } else {
-            let mut n2 = n / 2;
-            n2 -= n2 % 8;
-            pw(&a[..n2]) + pw(&a[n2..])
-        }
-    }
-    0.0 + pw(a)
+    0.0 + super::table::numpy_pairwise(a)
 }
 
 /// sklearn `_binary_clf_curve`: (fps, tps) at each distinct score, scores descending.

@@ -98,7 +98,7 @@ impl std::error::Error for DeError {}
 /// numpy's pairwise summation (`np.add.reduce` over a contiguous run), starting from zero:
 /// < 8 values sequentially, ≤ 128 with 8 interleaved accumulators, otherwise split in halves
 /// (the split rounded down to a multiple of 8).
-fn numpy_pairwise<T: Copy + Default + std::ops::Add<Output = T>>(a: &[T]) -> T {
+pub(crate) fn numpy_pairwise<T: Copy + Default + std::ops::Add<Output = T>>(a: &[T]) -> T {
     fn pw<T: Copy + Default + std::ops::Add<Output = T>>(a: &[T]) -> T {
         let n = a.len();
         if n < 8 {

@@ -36,8 +36,6 @@ use metrics::interaction::{
 use super::ScoredModel;
 use crate::data::Registry;
 use crate::data::gi_fits::{GiTable, load_gi_fits};
-use crate::eval::ceiling;
-use crate::eval::score::{RowInput, score_row};
 
 /// A held-out double that has a published fit and both true singles.
 #[derive(Debug, Clone)]
@@ -257,19 +255,8 @@ pub fn score_model(
 pub fn ceiling(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings, seed: u64) -> Result<ScoreRow, String> {
     let table = load_table(instance).map_err(|e| format!("no noise ceiling: {e}"))?;
     let items = gi_items(instance, &table);
-    match ceiling::split_halves(instance, seed) {
-        Ok((predictions, halves)) => {
-            let mut row = score_row(
-                instance,
-                RowInput {
-                    name: "noise-ceiling".into(),
-                    kind: tasks::ModelKind::Ceiling,
-                    model_sha256: String::new(),
-                    predictions: &predictions,
-                    truths: &halves,
-                },
-                bootstrap,
-            );
+    match super::profile::ceiling_with_means(instance, bootstrap, seed) {
+        Ok((mut row, predictions)) => {
             append_gi_metrics(instance, &items, &predictions, &mut row, bootstrap);
             Ok(row)
         }

@@ -9,11 +9,9 @@ use metrics::order::{ORDER_METRICS, order_inconsistency};
 use ndarray::Axis;
 use tasks::scorecard::{BootstrapSettings, ScoreRow};
 use tasks::splits::order_consistency::order_pairs;
-use tasks::{Model, ModelKind, TaskError, TaskInstance};
+use tasks::{Model, TaskError, TaskInstance};
 
 use super::ScoredModel;
-use crate::eval::ceiling;
-use crate::eval::score::{RowInput, score_row};
 
 pub fn score_model(
     instance: &TaskInstance<'_>,
@@ -28,18 +26,7 @@ pub fn score_model(
 /// The split-half ceiling of the profile metrics (single-cell data only); its order
 /// inconsistency compares the half-means drawn for the two orders (sampling noise only).
 pub fn ceiling(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings, seed: u64) -> Result<ScoreRow, String> {
-    let (predictions, halves) = ceiling::split_halves(instance, seed)?;
-    let mut row = score_row(
-        instance,
-        RowInput {
-            name: "noise-ceiling".into(),
-            kind: ModelKind::Ceiling,
-            model_sha256: String::new(),
-            predictions: &predictions,
-            truths: &halves,
-        },
-        bootstrap,
-    );
+    let (mut row, predictions) = super::profile::ceiling_with_means(instance, bootstrap, seed)?;
     add_order_metric(instance, &mut row, &predictions, bootstrap);
     Ok(row)
 }

@@ -41,8 +41,18 @@ pub fn score_with_means(
 }
 
 pub fn ceiling(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings, seed: u64) -> Result<ScoreRow, String> {
+    ceiling_with_means(instance, bootstrap, seed).map(|(row, _)| row)
+}
+
+/// [`ceiling`], also returning the half-A means used as predictions, for families that add
+/// their own metrics on top of the profile metrics.
+pub fn ceiling_with_means(
+    instance: &TaskInstance<'_>,
+    bootstrap: &BootstrapSettings,
+    seed: u64,
+) -> Result<(ScoreRow, Vec<Vec<f64>>), String> {
     let (predictions, halves) = ceiling::split_halves(instance, seed)?;
-    Ok(score_row(
+    let row = score_row(
         instance,
         RowInput {
             name: "noise-ceiling".into(),
@@ -52,5 +62,6 @@ pub fn ceiling(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings, seed:
             truths: &halves,
         },
         bootstrap,
-    ))
+    );
+    Ok((row, predictions))
 }
