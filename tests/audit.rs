@@ -261,7 +261,7 @@ fn eval_rank_intervals_are_deterministic_and_contain_the_rank() {
         // The point ranks follow the means on the primary metric (competition ranking: equal
         // means share a rank, rank = 1 + rows strictly better).
         let primary = card["primary_metric"].as_str().unwrap();
-        let mut by_mean: Vec<(f64, u64)> = rows
+        let by_mean: Vec<(f64, u64)> = rows
             .iter()
             .zip(card["rows"].as_array().unwrap())
             .map(|(e, row)| (metric_mean(row, primary), e[1]["rank"].as_u64().unwrap()))

@@ -30,7 +30,40 @@ pub struct Scorecard {
     /// (absent in scorecards written before rank confidence existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rank_confidence: Option<metrics::rank_confidence::RankConfidence>,
+    /// The gaming-probe audit run beside the rows (absent where the family has no audit, or in
+    /// scorecards written before it existed). The leaderboard shows a warning on every flagged metric.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditSection>,
     pub run: RunInfo,
+}
+
+/// What a scorecard keeps of `arena audit`: the probes' headline means and the metrics they game.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditSection {
+    /// Seed of the shuffled-perturbation probe.
+    pub shuffle_seed: u64,
+    /// Factor of the variance-inflated probe.
+    pub inflation: f64,
+    /// Per probe: its name and (metric, mean) for every metric of the scorecard.
+    pub probes: Vec<ProbeScores>,
+    /// Metrics on which a probe beats the best baseline or reaches the submission.
+    pub flags: Vec<ProbeFlag>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeScores {
+    pub probe: String,
+    pub description: String,
+    pub means: Vec<(String, Option<f64>)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeFlag {
+    pub metric: String,
+    pub probe: String,
+    pub probe_value: f64,
+    /// Why: `beats best baseline linear (0.420)`, `reaches submission (0.410)`, ...
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,6 +127,11 @@ pub struct MetricSummary {
     pub overall: Interval,
     /// The same per subgroup (combo_seen0/1/2, unseen_single).
     pub by_subgroup: Vec<(Subgroup, Interval)>,
+    /// Fraction of the way from the best baseline (0) to the noise ceiling (1) of the overall
+    /// mean: (value − best) / (ceiling − best), sign-adjusted for lower-is-better metrics. Absent
+    /// without a ceiling or where the ceiling does not exceed the best baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub toward_ceiling: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -68,6 +68,7 @@ mod tests {
                 higher_is_better: false,
                 overall: Interval { mean, lower: mean, upper: mean, n: values.len(), n_undefined: 0 },
                 by_subgroup: vec![],
+                toward_ceiling: None,
             }],
             per_perturbation: values
                 .iter()

@@ -99,6 +99,7 @@ pub fn evaluate(
         rows,
         notes,
         rank_confidence,
+        audit: None,
         run: RunInfo {
             started_utc,
             wall_seconds: started.elapsed().as_secs_f64(),

@@ -69,6 +69,7 @@ pub fn summarize(
         higher_is_better,
         overall: ci(column),
         by_subgroup: groups.into_iter().map(|(g, v)| (g, ci(&v))).collect(),
+        toward_ceiling: None,
     }
 }
 

@@ -226,6 +226,7 @@ pub fn append_gi_metrics(
             higher_is_better,
             overall: summary(&all),
             by_subgroup,
+            toward_ceiling: None,
         });
         for (k, pp) in row.per_perturbation.iter_mut().enumerate() {
             let value = items.iter().position(|i| i.item == k).and_then(|i| {
