@@ -3,7 +3,8 @@
 `arena eval MODEL.onnx` against. Same model, same batch shapes as the arena's runner on the task
 (n_conditions test perturbations x rows_per_condition start cells, cut into batches of
 --batch-size), one signed one-hot perturbation per condition, intra-op threads = the cores
-available (as the arena's runner), other session options default. Prints rows/s of the best of --repeats runs as JSON."""
+available (as the arena's runner), other session options default, one warm-up run before timing
+(the runner runs one when it loads the model). Prints rows/s of the best of --repeats runs as JSON."""
 
 import argparse
 import json

@@ -58,9 +58,13 @@ print(f"Model: 2-layer MLP over 2,000 genes (hidden 512); {conditions} test pert
 print("| runner | cells/s | relative |\n|---|---|---|")
 print(f"| Python onnxruntime loop (`bench/onnx_throughput.py`) | {raw['rows_per_second']:,.0f} | 1.00 |")
 print(f"| `arena eval mlp.onnx` (release; scorecard run.rows_per_second) | {best:,.0f} | {best / raw['rows_per_second']:.2f} |")
+ratios = sorted(a / p for a, p in zip(rates, raw["all"]))
+print(f"\nMedian of the per-round ratios (arena / python run right after it): {ratios[len(ratios) // 2]:.2f} "
+      f"(all: {', '.join(f'{r:.2f}' for r in ratios)}).")
 print(f"\nInterleaved runs, cells/s: arena {', '.join(f'{r:,.0f}' for r in rates)}; python "
       f"{', '.join(f'{r:,.0f}' for r in raw['all'])}. The arena's figure includes the whole "
-      "prediction path (perturbation encoding, the worker hand-off, the finiteness check and the per-perturbation "
-      "means); the Python loop only calls `session.run` on prebuilt arrays.")
+      "prediction path (perturbation encoding, the finiteness check while copying each batch's output, the "
+      "per-perturbation means); the Python loop only calls `session.run` on prebuilt arrays. Both run one warm-up "
+      "batch before timing (the runner when it loads the model).")
 PY
 cat bench/results/onnx_throughput.md

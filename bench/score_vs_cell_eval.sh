@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Benchmark: `arena score --profile full` vs `cell-eval run --profile full` on a VCC-scale
 # simulated dataset (bench/vcc_scale.toml: 300 perturbations + control, 18,080 genes, 40,000 cells),
-# in the same run on this machine. Checks that the per-perturbation numbers agree, and writes
-# bench/results/score_vs_cell_eval.md (wall time, peak RSS, ratios).
-#   bash bench/score_vs_cell_eval.sh [WORKDIR]     (default WORKDIR: /tmp/arena-bench, ~10 GB free needed)
+# in the same run on this machine. Checks that results, aggregates and both DE tables agree
+# (scripts/oracle/compare_results.py, the tolerances of tests/oracle_cell_eval.rs), and writes
+# bench/results/score_vs_cell_eval.md (wall time, peak RSS, ratios, load averages).
+#   bash bench/score_vs_cell_eval.sh [WORKDIR]     (default WORKDIR: /tmp/arena-bench, ~8 GB free needed)
+# Environment: ARENA=path/to/arena skips the release build; QUIET_WAIT=seconds (default 600) is
+# how long to wait before each timed run for the 1-minute load average to drop below 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-/tmp/arena-bench}
@@ -12,33 +15,48 @@ threads=$(nproc)
 [ -x .venv/bin/cell-eval ] || { echo "missing .venv/bin/cell-eval: run bash scripts/python-env.sh" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "missing /usr/bin/time (apt-get install time)" >&2; exit 1; }
 
-echo "bench: building arena (release)" >&2
-cargo build --release -p arena
-arena=target/release/arena
+if [ -n "${ARENA:-}" ]; then
+  arena=$ARENA
+else
+  echo "bench: building arena (release)" >&2
+  cargo build --release -p arena
+  arena=target/release/arena
+fi
 
 if [ ! -f "$work/real.h5ad" ] || [ ! -f "$work/pred.h5ad" ]; then
   echo "bench: simulating (bench/vcc_scale.toml)" >&2
   /usr/bin/time -v "$arena" simulate --config bench/vcc_scale.toml --out "$work/sim.h5ad" 2> "$work/simulate.time"
   grep -E "Elapsed|Maximum resident" "$work/simulate.time" >&2
-  .venv/bin/python scripts/oracle/make_bench_files.py "$work/sim.h5ad" "$work/real.h5ad" "$work/pred.h5ad"
+  .venv/bin/python scripts/oracle/make_bench_files.py "$work/sim.h5ad" "$work/real.h5ad" "$work/pred.h5ad" \
+    | tee "$work/dataset.txt" >&2
   rm -f "$work/sim.h5ad"
 fi
 
-run_timed() { # name, command...
-  local name=$1; shift
-  /usr/bin/time -v "$@" > "$work/$name.out" 2> "$work/$name.time" || { cat "$work/$name.time" >&2; exit 1; }
+load1() { awk '{print $1}' /proc/loadavg; }
+wait_quiet() { # waits up to QUIET_WAIT seconds for the 1-minute load average to drop below 1
+  local waited=0
+  while awk -v l="$(load1)" 'BEGIN{exit !(l >= 1)}' && [ "$waited" -lt "${QUIET_WAIT:-600}" ]; do
+    sleep 10; waited=$((waited + 10))
+  done
 }
-echo "bench: cell-eval run --profile full --num-threads $threads" >&2
-rm -rf "$work/cell-eval"
-run_timed cell-eval .venv/bin/cell-eval run -ap "$work/pred.h5ad" -ar "$work/real.h5ad" --control-pert ctrl \
-  --pert-col target --profile full --num-threads "$threads" -o "$work/cell-eval"
+run_timed() { # name, command...: records wall/RSS and the load averages before and after
+  local name=$1; shift
+  wait_quiet
+  cut -d' ' -f1-3 /proc/loadavg > "$work/$name.load"
+  /usr/bin/time -v "$@" > "$work/$name.out" 2> "$work/$name.time" || { cat "$work/$name.time" >&2; exit 1; }
+  cut -d' ' -f1-3 /proc/loadavg >> "$work/$name.load"
+}
 echo "bench: arena score --profile full --controls own" >&2
 rm -rf "$work/arena"
 run_timed arena "$arena" score --real "$work/real.h5ad" --pred "$work/pred.h5ad" --control-pert ctrl \
   --pert-col target --profile full --controls own --timings --outdir "$work/arena"
 grep "\[timings\]" "$work/arena.time" >&2 || true
+echo "bench: cell-eval run --profile full --num-threads $threads" >&2
+rm -rf "$work/cell-eval"
+run_timed cell-eval .venv/bin/cell-eval run -ap "$work/pred.h5ad" -ar "$work/real.h5ad" --control-pert ctrl \
+  --pert-col target --profile full --num-threads "$threads" -o "$work/cell-eval"
 
-.venv/bin/python scripts/oracle/compare_results.py "$work/cell-eval/results.csv" "$work/arena/results.csv" \
+.venv/bin/python scripts/oracle/compare_results.py "$work/cell-eval" "$work/arena" \
   > "$work/compare.txt" && agree=yes || agree=NO
 cat "$work/compare.txt" >&2
 
@@ -46,24 +64,29 @@ wall() { # "Elapsed (wall clock) time (h:mm:ss or m:ss): 1:02.33" -> seconds
   grep "Elapsed (wall clock)" "$1" | awk -F': ' '{print $2}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }'
 }
 rss() { grep "Maximum resident set size" "$1" | awk -F': ' '{printf "%.0f", $2/1024}'; }
+cpu() { grep -E "(User|System) time" "$1" | awk -F': ' '{s += $2} END {printf "%.1f", s}'; }
+ce_c=$(cpu "$work/cell-eval.time"); ar_c=$(cpu "$work/arena.time")
+cpu_ratio=$(awk -v a="$ce_c" -v b="$ar_c" 'BEGIN{printf "%.1f", a/b}')
 ce_s=$(wall "$work/cell-eval.time"); ar_s=$(wall "$work/arena.time")
 ce_m=$(rss "$work/cell-eval.time"); ar_m=$(rss "$work/arena.time")
 speed=$(awk -v a="$ce_s" -v b="$ar_s" 'BEGIN{printf "%.1f", a/b}')
 mem=$(awk -v a="$ar_m" -v b="$ce_m" 'BEGIN{printf "%.2f", a/b}')
+loads() { paste -sd' ' "$1" | awk '{printf "%s %s %s → %s %s %s", $1, $2, $3, $4, $5, $6}'; }
 {
   echo "# arena score vs cell-eval run (profile full)"
   echo
   echo "Dataset: bench/vcc_scale.toml (arena simulator, seed 0): 300 perturbations + control, 18,080 genes,"
-  echo "40,000 cells, sparse log1p X; prediction = real data with multiplicative noise, two perturbations swapped."
-  echo "Machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo); $(date -u +%Y-%m-%d)."
+  echo "40,000 cells (130 per perturbation, 1,000 controls), CSR float32 log1p X; prediction = real data with"
+  echo "multiplicative noise, the cells of two perturbations swapped. $(cat "$work/dataset.txt" 2>/dev/null || true)"
+  echo "Machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo); $(date -u '+%Y-%m-%d %H:%M UTC')."
   echo
-  echo "| tool | wall time (s) | peak RSS (MiB) |"
-  echo "|---|---|---|"
-  echo "| cell-eval 0.8.2 \`cell-eval run --profile full --num-threads $threads\` | $ce_s | $ce_m |"
-  echo "| arena \`arena score --profile full --controls own\` | $ar_s | $ar_m |"
-  echo "| ratio | **${speed}x faster** | **${mem}x** of cell-eval's memory |"
+  echo "| tool | wall time (s) | CPU time user+sys (s) | peak RSS (MiB) | load average 1/5/15 min (before → after) |"
+  echo "|---|---|---|---|---|"
+  echo "| cell-eval 0.8.2 \`cell-eval run --profile full --num-threads $threads\` | $ce_s | $ce_c | $ce_m | $(loads "$work/cell-eval.load") |"
+  echo "| arena \`arena score --profile full --controls own\` (release) | $ar_s | $ar_c | $ar_m | $(loads "$work/arena.load") |"
+  echo "| ratio | **${speed}x faster** | ${cpu_ratio}x less CPU | **${mem}x** of cell-eval's peak | |"
   echo
-  echo "Per-perturbation numbers agree (tolerances of tests/oracle_cell_eval.rs): **$agree**"
+  echo "Results, aggregates and both DE tables agree (tolerances of tests/oracle_cell_eval.rs): **$agree**"
   echo
   echo '```'
   cat "$work/compare.txt"

@@ -18,6 +18,13 @@ if ! pkg-config --exists hdf5 2>/dev/null && [ ! -e /usr/lib/x86_64-linux-gnu/hd
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libhdf5-dev pkg-config >/dev/null
 fi
 
+# The browser test (tests/browser.rs) drives Debian's headless Chromium through chromedriver.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  echo "setup: installing chromium and chromium-driver (apt)" >&2
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
 if ! cargo nextest --version >/dev/null 2>&1; then
   echo "setup: installing cargo-nextest (crates.io)" >&2
   cargo install cargo-nextest --locked

@@ -225,3 +225,41 @@ fn datasets_reports_a_corrupted_file() {
     assert!(r.stdout.lines().any(|l| l.starts_with("| papalexi2021-thp1-rna |") && l.contains("verified")));
     assert!(r.stderr.contains("corrupt") || r.stderr.contains("missing"), "{}", r.stderr);
 }
+
+#[test]
+fn genetic_interaction_fits_come_from_the_data_dir() {
+    // --data-dir holds the Norman pseudobulk but not the GI fits: the table must be looked up
+    // there (and found missing), not silently read from the default data directory.
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let name = "norman2019_k562_crispra_pseudobulk.npz";
+    std::fs::copy(data_dir().join(name), data.join(name)).unwrap();
+    let r = eval_fails(
+        tmp.path(),
+        &data,
+        &["--baseline", "additive", "--dataset", "norman2019", "--task", "norman2019-genetic-interactions"],
+    );
+    assert_mentions(&r, &["norman2019_gi_regression_fits.csv", &data.display().to_string()]);
+    // With the fits beside it, the same directory scores the GI metrics.
+    let fits = "norman2019_gi_regression_fits.csv";
+    std::fs::copy(data_dir().join(fits), data.join(fits)).unwrap();
+    let out = tmp.path().join("ok");
+    let args = [
+        "eval",
+        "--out",
+        out.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--bootstrap",
+        "50",
+        "--baseline",
+        "additive",
+        "--dataset",
+        "norman2019",
+        "--task",
+        "norman2019-genetic-interactions",
+    ];
+    let ok = run(args).ok();
+    assert!(ok.stdout.contains("gi_magnitude_spearman"), "{}", ok.stdout);
+}

@@ -62,12 +62,16 @@ fn settings() -> BootstrapSettings {
     BootstrapSettings { resamples: 100, level: 0.95, seed: 0 }
 }
 
+fn options() -> arena::eval::EvalOptions {
+    arena::eval::EvalOptions { bootstrap: settings(), ..Default::default() }
+}
+
 #[test]
 fn a_model_predicting_the_truth_ranks_every_target_first() {
     let ds = load("simulator");
     let instance = TaskInstance::build(find_spec("inverse-design", None).unwrap(), &ds).unwrap();
     assert!(instance.test_conditions().len() >= 5);
-    let scored = families::score_model(&instance, &Truth::new(&ds), &settings()).unwrap();
+    let scored = families::score_model(&instance, &Truth::new(&ds), &options()).unwrap();
     let row = scored.row;
     assert_eq!(row.per_perturbation.len(), instance.test_conditions().len());
     let mean = |m: &str| row.metric(m).unwrap_or_else(|| panic!("no {m}")).overall.mean;
@@ -85,7 +89,7 @@ fn a_model_predicting_the_truth_ranks_every_target_first() {
     }
     // A constant prediction ties every candidate: the truth ranks last.
     let control = arena::baselines::fit("control-mean", &instance).unwrap();
-    let row = families::score_model(&instance, control.as_ref(), &settings()).unwrap().row;
+    let row = families::score_model(&instance, control.as_ref(), &options()).unwrap().row;
     assert_eq!(row.metric("normalized_rank").unwrap().overall.mean, 0.0);
 }
 
@@ -94,10 +98,10 @@ fn the_truth_reproduces_the_refitted_interactions_on_norman_doubles() {
     let ds = load("norman2019-pseudobulk");
     let spec = find_spec("genetic-interactions", Some("norman2019-pseudobulk")).unwrap();
     let instance = TaskInstance::build(spec, &ds).unwrap();
-    let table = families::genetic_interactions::load_table(&instance).unwrap();
+    let table = families::genetic_interactions::load_table(&instance, None).unwrap();
     let items = families::genetic_interactions::gi_items(&instance, &table);
     assert!(items.len() >= 30, "{} scored doubles", items.len());
-    let row = families::score_model(&instance, &Truth::new(&ds), &settings()).unwrap().row;
+    let row = families::score_model(&instance, &Truth::new(&ds), &options()).unwrap().row;
     let mean = |m: &str| row.metric(m).unwrap_or_else(|| panic!("no {m}")).overall.mean;
     assert!((mean("pearson_delta") - 1.0).abs() < 1e-6);
     assert_eq!(mean("gi_class_balanced_accuracy"), 1.0);

@@ -44,6 +44,20 @@ fn issue_token_then_publish_a_scorecard_as_self_reported() {
     let run = common::run(["publish", base.join("scorecard.json").to_str().unwrap(), "--database", &db]).failed();
     assert!(run.stderr.contains("no model row"), "{}", run.stderr);
     assert!(ldb.submission(2).unwrap().is_none());
+    // The reveal switch from the command line, and organiser tokens.
+    let task = "sim-unseen-single";
+    assert!(!ldb.task(task).unwrap().unwrap().revealed);
+    let run = common::run(["serve", "--database", &db, "--reveal", task]).ok();
+    assert!(run.stdout.contains("is now revealed"), "{}", run.stdout);
+    assert!(ldb.task(task).unwrap().unwrap().revealed);
+    common::run(["serve", "--database", &db, "--hide", task]).ok();
+    assert!(!ldb.task(task).unwrap().unwrap().revealed);
+    let run = common::run(["serve", "--database", &db, "--reveal", "no-such-task"]).failed();
+    assert!(run.stderr.contains("no task 'no-such-task'"), "{}", run.stderr);
+    let run = common::run(["serve", "--database", &db, "--issue-token", "boss", "--admin"]).ok();
+    let admin = run.stdout.lines().last().unwrap().trim().to_string();
+    assert!(ldb.verify_token(&admin).unwrap().unwrap().admin);
+    assert!(!ldb.verify_token(&token).unwrap().unwrap().admin);
     // Postgres URLs are refused with a clear message.
     let run = common::run(["publish", card.to_str().unwrap(), "--database", "postgres://h/db"]).failed();
     assert!(run.stderr.contains("only SQLite"), "{}", run.stderr);

@@ -3,7 +3,8 @@
 //!
 //! Hidden targets, as these tests define them: the expression of the held-out test cells and the
 //! per-perturbation truth profiles (mean expression of the test cells) never leave the server;
-//! the task specs and every scorecard (including per-perturbation metric values) are public.
+//! before a task is revealed, neither does any score of its private-view perturbations (only the
+//! public view of every scored row is served).
 
 mod common;
 
@@ -16,6 +17,7 @@ use std::time::{Duration, Instant};
 use arena::cli::serve::ArenaScorer;
 use arena::data::load::LoadOptions;
 use arena::eval::EvalOptions;
+use leaderboard::split::{View, view_of};
 use leaderboard::{AppState, Config, Db, RateLimit, UploadKind};
 
 const TASK: &str = "sim-unseen-single";
@@ -69,8 +71,7 @@ struct Resp {
 fn dechunk(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut rest = body;
-    loop {
-        let Some(line_end) = rest.windows(2).position(|w| w == b"\r\n") else { break };
+    while let Some(line_end) = rest.windows(2).position(|w| w == b"\r\n") {
         let size = usize::from_str_radix(std::str::from_utf8(&rest[..line_end]).unwrap().trim(), 16).unwrap_or(0);
         if size == 0 {
             break;
@@ -102,6 +103,15 @@ fn request(addr: SocketAddr, head: &str, body: &[u8]) -> Resp {
 
 fn get(addr: SocketAddr, path: &str) -> Resp {
     request(addr, &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"), b"")
+}
+
+fn post_empty(addr: SocketAddr, path: &str, bearer: Option<&str>) -> Resp {
+    let auth = bearer.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    request(
+        addr,
+        &format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Length: 0\r\n\r\n"),
+        b"",
+    )
 }
 
 fn get_json(addr: SocketAddr, path: &str) -> serde_json::Value {
@@ -235,7 +245,8 @@ fn oracle_submission_is_scored_ranked_and_escaped_and_no_route_leaks_hidden_targ
     }
     let model_page = get(s.addr, &format!("/submissions/{id}"));
     assert!(model_page.body.contains("<svg") && model_page.body.contains("<rect"), "inline SVG histogram");
-    assert!(model_page.body.contains(&sim.test_labels[0]), "per-perturbation table");
+    let public_label = sim.test_labels.iter().find(|l| view_of(TASK, l) == View::Public).unwrap();
+    assert!(model_page.body.contains(public_label.as_str()), "per-perturbation table");
 
     // The client's file name was ignored: only a generated name exists, nothing escaped the dir.
     let files = upload_files(&s);
@@ -494,4 +505,171 @@ fn the_demo_seeds_every_task_with_baselines_and_the_ceiling() {
         let page = get(s.addr, &format!("/tasks/{}", t.id));
         assert!(page.body.contains("baseline: "), "{}", t.id);
     }
+}
+
+/// Every GET route's body (ids filled in) with the default view.
+fn all_get_bodies(s: &Server, id: i64) -> Vec<(String, String)> {
+    let mut bodies = Vec::new();
+    for route in leaderboard::ROUTES.iter().filter(|r| r.method == "GET") {
+        let path = route.path.replace("/tasks/{id}", &format!("/tasks/{TASK}")).replace("{id}", &id.to_string());
+        let r = get(s.addr, &path);
+        assert_eq!(r.status, 200, "GET {path}: {}", r.body);
+        bodies.push((path, r.body));
+    }
+    bodies
+}
+
+#[test]
+fn the_private_view_stays_on_the_server_until_an_organiser_reveals_it() {
+    let s = start(|_| {});
+    let submitter = s.state.db.create_token("participant").unwrap();
+    let organiser = s.state.db.create_token_with("organiser", true).unwrap();
+    let (file, sim) = oracle_predictions(s.dir.path());
+    let r = submit(&s, &submitter, "oracle", &file, "oracle.h5ad");
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["id"].as_i64().unwrap();
+    assert_eq!(wait_scored(&s, id)["submission"]["status"], "scored");
+    let (public, private): (Vec<&String>, Vec<&String>) =
+        sim.test_labels.iter().partition(|l| view_of(TASK, l) == View::Public);
+    assert!(!public.is_empty() && !private.is_empty(), "the split has both views");
+
+    // Before the reveal: the private view is refused, and no page names a private perturbation.
+    for path in [format!("/tasks/{TASK}?view=private"), format!("/submissions/{id}?view=private")] {
+        let r = get(s.addr, &path);
+        assert_eq!(r.status, 403, "{path}: {}", r.body);
+        assert!(r.body.contains("until the organisers reveal"), "{}", r.body);
+        assert_eq!(get(s.addr, &format!("/api{path}")).status, 403, "/api{path}");
+    }
+    let lb = get_json(s.addr, &format!("/api/tasks/{TASK}"));
+    assert_eq!((lb["view"].as_str(), lb["n_perturbations"].as_u64()), (Some("public"), Some(public.len() as u64)));
+    let sub = get_json(s.addr, &format!("/api/submissions/{id}"));
+    let shown: Vec<&str> =
+        sub["per_perturbation"].as_array().unwrap().iter().map(|p| p["perturbation"].as_str().unwrap()).collect();
+    assert_eq!(shown.len(), public.len());
+    assert!(shown.iter().all(|l| view_of(TASK, l) == View::Public), "{shown:?}");
+    assert!(sub["scorecard_rank"].is_null(), "the full-split rank waits for the reveal");
+    for (path, body) in all_get_bodies(&s, id) {
+        for label in &private {
+            assert!(
+                !body.contains(&format!(">{label}<")) && !body.contains(&format!("\"{label}\"")),
+                "GET {path} names the private perturbation {label}"
+            );
+        }
+    }
+
+    // Only an organiser token flips the switch.
+    let reveal = format!("/api/tasks/{TASK}/reveal");
+    assert_eq!(post_empty(s.addr, &reveal, None).status, 401);
+    let r = post_empty(s.addr, &reveal, Some(&submitter));
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("may submit but not reveal"), "{}", r.body);
+    assert!(get(s.addr, &format!("/tasks/{TASK}")).body.contains("is hidden until the organisers reveal it"));
+    let r = post_empty(s.addr, &reveal, Some(&organiser));
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // After it, the private view is the default (the cached page was dropped) and shows the
+    // private perturbations' scores.
+    let page = get(s.addr, &format!("/tasks/{TASK}"));
+    assert!(page.body.contains("is revealed"), "{}", page.body);
+    let lb = get_json(s.addr, &format!("/api/tasks/{TASK}"));
+    assert_eq!((lb["view"].as_str(), lb["n_perturbations"].as_u64()), (Some("private"), Some(private.len() as u64)));
+    assert_eq!(lb["rows"][0]["submission_id"], id, "{lb}");
+    let sub = get_json(s.addr, &format!("/api/submissions/{id}?view=private"));
+    assert_eq!(sub["per_perturbation"].as_array().unwrap().len(), private.len());
+    assert!(sub["scorecard_rank"].as_str().unwrap().starts_with("1 ("), "{sub}");
+    assert_eq!(get_json(s.addr, &format!("/api/tasks/{TASK}?view=public"))["view"], "public");
+    // And hidden again.
+    assert_eq!(post_empty(s.addr, &format!("/api/tasks/{TASK}/hide"), Some(&organiser)).status, 200);
+    assert_eq!(get(s.addr, &format!("/api/tasks/{TASK}?view=private")).status, 403);
+}
+
+#[test]
+fn an_onnx_upload_is_scored_by_the_same_code_as_arena_eval() {
+    let s = start(|_| {});
+    let token = s.state.db.create_token("organiser").unwrap();
+    let model_path = common::workspace_root().join("examples/linear.onnx");
+    let model = std::fs::read(&model_path).unwrap();
+    let r = post_multipart(
+        s.addr,
+        "/api/submissions",
+        &[
+            Part::Text("task", TASK),
+            Part::Text("name", "linear onnx"),
+            Part::Text("kind", "onnx"),
+            Part::File("file", "linear.onnx", &model),
+        ],
+        Some(&token),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["id"].as_i64().unwrap();
+    let v = wait_scored(&s, id);
+    assert_eq!(v["submission"]["status"], "scored", "{v}");
+    assert_eq!(v["submission"]["kind"], "onnx");
+    let lb = get_json(s.addr, &format!("/api/tasks/{TASK}?kind=onnx"));
+    let rows = lb["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{lb}");
+    assert_eq!((rows[0]["submission_id"].as_i64(), rows[0]["source"].as_str()), (Some(id), Some("server")));
+    assert!(rows[0]["tie_group"].is_string() && rows[0]["rank_interval"]["rank"].is_number(), "{lb}");
+
+    // `arena eval` on the same model: the same model hash and per-perturbation values.
+    let out = s.dir.path().join("eval");
+    common::run([
+        "eval",
+        model_path.to_str().unwrap(),
+        "--bootstrap",
+        "50",
+        "--out",
+        out.to_str().unwrap(),
+        "--data-dir",
+        common::data_dir().to_str().unwrap(),
+    ])
+    .ok();
+    let cli: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("scorecard.json")).unwrap()).unwrap();
+    let stored: serde_json::Value =
+        serde_json::from_str(&s.state.db.submission(id).unwrap().unwrap().scorecard.unwrap()).unwrap();
+    let model_row = |card: &serde_json::Value| {
+        let name = card["model"].as_str().unwrap().to_string();
+        card["rows"].as_array().unwrap().iter().find(|r| r["name"] == name.as_str()).unwrap().clone()
+    };
+    let (a, b) = (model_row(&cli), model_row(&stored));
+    assert_eq!(a["kind"], "onnx");
+    assert_eq!(a["model_sha256"], b["model_sha256"]);
+    assert_eq!(a["per_perturbation"], b["per_perturbation"]);
+    assert_eq!(cli["task"]["split_sha256"], stored["task"]["split_sha256"]);
+}
+
+#[test]
+fn audit_flags_and_the_way_to_the_ceiling_show_on_the_task_page() {
+    let s = start(|_| {});
+    let (file, _) = oracle_predictions(s.dir.path());
+    let path = s.dir.path().join("oracle.h5ad");
+    std::fs::write(&path, &file).unwrap();
+    let mut card = {
+        use leaderboard::Scorer;
+        scorer().score(TASK, &path, UploadKind::Predictions).unwrap()
+    };
+    let mut json = serde_json::to_value(&card).unwrap();
+    json["audit"] = serde_json::json!({
+        "submission": card.model, "shuffle_seed": 1, "inflation": 2.0, "probes": [],
+        "flags": [{"metric": "mae", "probe": "control-mean", "probe_value": 0.1, "reason": "beats best baseline"}],
+    });
+    card = serde_json::from_value(json).expect("the scorecard schema's audit section");
+    leaderboard::store_reference(&s.state.db, &card, "server").unwrap();
+    let id = leaderboard::publish_scorecard(&s.state.db, &serde_json::to_string(&card).unwrap(), Some("flagged"), "")
+        .unwrap();
+    let lb = get_json(s.addr, &format!("/api/tasks/{TASK}"));
+    let mae = lb["metrics"].as_array().unwrap().iter().find(|m| m["name"] == "mae").unwrap();
+    assert_eq!(mae["flags"][0]["probe"], "control-mean", "{lb}");
+    assert!(mae["flags"][0]["reason"].is_null(), "the public view hides the probe's full-split reason");
+    let row = lb["rows"].as_array().unwrap().iter().find(|r| r["submission_id"] == id).unwrap();
+    assert_eq!(row["flags"][0]["metric"], "mae");
+    // The oracle scores as well as the noise ceiling or better on the primary metric.
+    let metrics = lb["metrics"].as_array().unwrap();
+    let primary = metrics.iter().position(|m| m["name"] == lb["primary_metric"]).unwrap();
+    let toward = row["toward_ceiling"][primary].as_f64().expect("toward_ceiling of the primary metric");
+    assert!(toward > 0.9, "{toward}");
+    let page = get(s.addr, &format!("/tasks/{TASK}"));
+    assert!(page.body.contains("class=\"warning\" data-metric=\"mae\""), "{}", page.body);
+    assert!(page.body.contains("to ceiling"), "{}", page.body);
 }

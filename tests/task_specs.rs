@@ -29,8 +29,18 @@ fn every_spec_builds_without_leakage_and_rebuilds_identically() {
         let train: BTreeSet<&String> = record.train.iter().collect();
         assert!(!record.test.is_empty(), "{id}: no test items");
         for item in &record.test {
-            assert!(!train.contains(&item.label) || item.subgroup == "step_1", "{id}: {} trains and tests", item.label);
+            // A few-shot item is a training-context perturbation scored on new-context cells.
+            let may_train = item.subgroup == "step_1" || item.subgroup == "new_context";
+            assert!(!train.contains(&item.label) || may_train, "{id}: {} trains and tests", item.label);
             assert!(item.n_cells > 0, "{id}: {} has no cells", item.label);
+        }
+        // Few-shot: the shots never include a scored item; the new context's adaptation and start
+        // controls are disjoint and the start cells come from the latter.
+        if let Some(ctx) = &record.context {
+            let tested: BTreeSet<&String> = record.test.iter().map(|i| &i.label).collect();
+            assert!(ctx.shot_order.iter().all(|s| !tested.contains(s)), "{id}: a shot is scored");
+            assert!(ctx.control_adapt_rows.iter().all(|r| !ctx.control_test_rows.contains(r)), "{id}");
+            assert!(instance.start_rows.iter().all(|r| ctx.control_test_rows.contains(r)), "{id}: start rows");
         }
         // Held-out genes of unseen-single never appear in any training condition.
         if let SplitRule::UnseenSingle { .. } = spec.spec.split {
@@ -63,7 +73,9 @@ fn every_spec_builds_without_leakage_and_rebuilds_identically() {
         // Control cells are split too: disjoint, and the start states come from the test part.
         let train_ctrl: BTreeSet<usize> = record.control_train_rows.iter().copied().collect();
         assert!(record.control_test_rows.iter().all(|r| !train_ctrl.contains(r)), "{id}: control rows overlap");
-        assert!(instance.start_rows.iter().all(|r| record.control_test_rows.contains(r)), "{id}: start rows");
+        if record.context.is_none() {
+            assert!(instance.start_rows.iter().all(|r| record.control_test_rows.contains(r)), "{id}: start rows");
+        }
         // Rebuilding from (dataset, seed) gives a byte-identical split file.
         let again = TaskInstance::build(spec.clone(), &dataset).unwrap().split_record();
         assert_eq!(serde_json::to_vec_pretty(&again).unwrap(), serde_json::to_vec_pretty(&record).unwrap(), "{id}");

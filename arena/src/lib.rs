@@ -6,6 +6,7 @@ pub mod baselines;
 pub mod cli;
 pub mod data;
 pub mod eval;
+pub mod reference;
 pub mod runners;
 pub mod scoring;
 pub mod simulator;

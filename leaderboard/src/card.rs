@@ -2,6 +2,7 @@
 //! never computes metrics: it only reads what `evaluate` wrote. Undefined values (NaN, written as
 //! JSON `null`) read as `None`.
 
+use metrics::rank_confidence::RankConfidence;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -23,6 +24,29 @@ pub struct CardView {
     pub rows: Vec<RowView>,
     #[serde(default)]
     pub notes: Vec<String>,
+    /// The rows' ranks within this scorecard (paired bootstrap over its perturbations).
+    #[serde(default)]
+    pub rank_confidence: Option<RankConfidence>,
+    /// The gaming-probe audit: which metrics a probe games on this task.
+    #[serde(default)]
+    pub audit: Option<AuditView>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AuditView {
+    #[serde(default)]
+    pub flags: Vec<FlagView>,
+}
+
+/// A metric on which a gaming probe beats the best baseline or reaches the submission.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FlagView {
+    pub metric: String,
+    pub probe: String,
+    #[serde(default)]
+    pub probe_value: Option<f64>,
+    #[serde(default)]
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -59,6 +83,9 @@ pub struct MetricView {
     pub metric: String,
     pub higher_is_better: bool,
     pub overall: IntervalView,
+    /// Fraction of the way from the best baseline (0) to the noise ceiling (1), when present.
+    #[serde(default)]
+    pub toward_ceiling: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]

@@ -3,9 +3,11 @@
 //! Tables: `tasks` (the embedded task specs), `tokens` (organiser tokens, salted sha256 at rest),
 //! `submissions` (models: uploads and self-reported scorecards, with their scorecard JSON),
 //! `task_references` (the latest baseline rows + noise ceiling per task), `jobs` (the persistent
-//! scoring queue) and `schema_migrations`.
+//! scoring queue), `row_scores` (each scored row's summaries per leaderboard view), `boards` (each
+//! task's ranked board per view, rebuilt at write time) and `schema_migrations`.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -15,9 +17,10 @@ use crate::auth;
 
 /// Migrations in order; `schema_migrations` records which ran. Never edit one that shipped:
 /// append a new one.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    r#"
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        r#"
 CREATE TABLE tasks (
     id TEXT PRIMARY KEY,
     family TEXT NOT NULL,
@@ -70,7 +73,29 @@ CREATE TABLE jobs (
 );
 CREATE INDEX jobs_status ON jobs(status, id);
 "#,
-)];
+    ),
+    (
+        2,
+        r#"
+ALTER TABLE tasks ADD COLUMN revealed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tokens ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE row_scores (
+    task_id TEXT NOT NULL REFERENCES tasks(id),
+    submission_id INTEGER REFERENCES submissions(id),
+    view TEXT NOT NULL,
+    json TEXT NOT NULL
+);
+CREATE UNIQUE INDEX row_scores_key ON row_scores(task_id, COALESCE(submission_id, 0), view);
+CREATE TABLE boards (
+    task_id TEXT NOT NULL REFERENCES tasks(id),
+    view TEXT NOT NULL,
+    json TEXT NOT NULL,
+    updated INTEGER NOT NULL,
+    PRIMARY KEY (task_id, view)
+);
+"#,
+    ),
+];
 
 pub type DbResult<T> = Result<T, String>;
 
@@ -107,12 +132,16 @@ pub struct TaskRow {
     pub description: String,
     pub metrics: Vec<String>,
     pub spec_sha256: String,
+    /// Whether the organisers revealed the private leaderboard (see `crate::split`).
+    pub revealed: bool,
 }
 
 #[derive(Debug, Clone)]
 pub struct TokenRow {
     pub id: i64,
     pub name: String,
+    /// An organiser (admin) token: may also flip the reveal switch.
+    pub admin: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -161,6 +190,8 @@ pub struct Job {
 pub struct Db {
     conn: Mutex<Connection>,
     path: PathBuf,
+    /// Bumped on every board or reveal write made through this handle (see [`Db::generation`]).
+    writes: AtomicU64,
 }
 
 const SUBMISSION_COLUMNS: &str = "id, task_id, name, description, kind, source, status, error, scorecard, upload_name, upload_bytes, created, updated";
@@ -196,7 +227,7 @@ impl Db {
         }
         conn.execute_batch("PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000; PRAGMA synchronous=NORMAL;")
             .map_err(err)?;
-        let db = Db { conn: Mutex::new(conn), path: path.to_path_buf() };
+        let db = Db { conn: Mutex::new(conn), path: path.to_path_buf(), writes: AtomicU64::new(0) };
         db.migrate()?;
         Ok(db)
     }
@@ -240,6 +271,17 @@ impl Db {
         rows.collect::<Result<_, _>>().map_err(err)
     }
 
+    /// Changes whenever a board or a reveal switch may have changed, through this handle or
+    /// another process (SQLite's `data_version`): the key of cached pages.
+    pub fn generation(&self) -> DbResult<(u64, i64)> {
+        let version: i64 = self.lock().query_row("PRAGMA data_version", [], |r| r.get(0)).map_err(err)?;
+        Ok((self.writes.load(Ordering::Acquire), version))
+    }
+
+    fn bump(&self) {
+        self.writes.fetch_add(1, Ordering::AcqRel);
+    }
+
     pub fn journal_mode(&self) -> DbResult<String> {
         self.lock().query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(err)
     }
@@ -270,13 +312,14 @@ impl Db {
             description: r.get(4)?,
             metrics: serde_json::from_str(&metrics).unwrap_or_default(),
             spec_sha256: r.get(6)?,
+            revealed: r.get::<_, i64>(7)? != 0,
         })
     }
 
     pub fn tasks(&self) -> DbResult<Vec<TaskRow>> {
         let conn = self.lock();
         let mut st = conn
-            .prepare("SELECT id, family, dataset, title, description, metrics_json, spec_sha256 FROM tasks ORDER BY id")
+            .prepare("SELECT id, family, dataset, title, description, metrics_json, spec_sha256, revealed FROM tasks ORDER BY id")
             .map_err(err)?;
         let rows = st.query_map([], Self::task_from_row).map_err(err)?;
         rows.collect::<Result<_, _>>().map_err(err)
@@ -285,7 +328,7 @@ impl Db {
     pub fn task(&self, id: &str) -> DbResult<Option<TaskRow>> {
         self.lock()
             .query_row(
-                "SELECT id, family, dataset, title, description, metrics_json, spec_sha256 FROM tasks WHERE id = ?1",
+                "SELECT id, family, dataset, title, description, metrics_json, spec_sha256, revealed FROM tasks WHERE id = ?1",
                 params![id],
                 Self::task_from_row,
             )
@@ -293,10 +336,28 @@ impl Db {
             .map_err(err)
     }
 
+    /// Flips a task's reveal switch (the private leaderboard becomes visible, or hidden again).
+    pub fn set_revealed(&self, task_id: &str, revealed: bool) -> DbResult<()> {
+        let n = self
+            .lock()
+            .execute("UPDATE tasks SET revealed = ?2 WHERE id = ?1", params![task_id, revealed as i64])
+            .map_err(err)?;
+        self.bump();
+        if n == 0 {
+            return Err(format!("no task '{task_id}' (see `arena tasks`)"));
+        }
+        Ok(())
+    }
+
     // ---- tokens
 
-    /// Creates an organiser token named `name`; returns the token text, shown only this once.
+    /// Creates a submission token named `name`; returns the token text, shown only this once.
     pub fn create_token(&self, name: &str) -> DbResult<String> {
+        self.create_token_with(name, false)
+    }
+
+    /// Creates a token; an `admin` (organiser) token may also flip reveal switches.
+    pub fn create_token_with(&self, name: &str, admin: bool) -> DbResult<String> {
         let name = name.trim();
         if name.is_empty() || name.len() > 100 {
             return Err("a token name must be 1 to 100 characters".into());
@@ -306,8 +367,8 @@ impl Db {
         let hash = auth::hash_secret(&salt, &secret);
         let conn = self.lock();
         conn.execute(
-            "INSERT INTO tokens (name, salt, hash, created) VALUES (?1, ?2, ?3, ?4)",
-            params![name, salt, hash.to_vec(), now()],
+            "INSERT INTO tokens (name, salt, hash, created, admin) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![name, salt, hash.to_vec(), now(), admin as i64],
         )
         .map_err(|e| match e {
             rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
@@ -323,20 +384,21 @@ impl Db {
         let Some((id, secret)) = auth::parse_token(token) else {
             return Ok(None);
         };
-        let row: Option<(String, Vec<u8>, Vec<u8>, i64)> = self
+        type Stored = (String, Vec<u8>, Vec<u8>, i64, i64);
+        let row: Option<Stored> = self
             .lock()
-            .query_row("SELECT name, salt, hash, revoked FROM tokens WHERE id = ?1", params![id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            .query_row("SELECT name, salt, hash, revoked, admin FROM tokens WHERE id = ?1", params![id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })
             .optional()
             .map_err(err)?;
-        let Some((name, salt, hash, revoked)) = row else {
+        let Some((name, salt, hash, revoked, admin)) = row else {
             // Same work as a real check, so a missing id costs the same time as a wrong secret.
             let _ = auth::hashes_equal(&auth::hash_secret(&[0u8; 16], secret), &[0u8; 32]);
             return Ok(None);
         };
         let ok = auth::hashes_equal(&auth::hash_secret(&salt, secret), &hash);
-        Ok((ok && revoked == 0).then_some(TokenRow { id, name }))
+        Ok((ok && revoked == 0).then_some(TokenRow { id, name, admin: admin != 0 }))
     }
 
     /// Submissions made with `token_id` since unix time `since`.
@@ -423,6 +485,90 @@ impl Db {
             .query_row("SELECT scorecard, source FROM task_references WHERE task_id = ?1", params![task_id], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })
+            .optional()
+            .map_err(err)
+    }
+
+    // ---- leaderboard views (written by `crate::board` at write time)
+
+    /// Stores scores for one view: a submission's model row, or (`submission_id` None) the
+    /// task's reference rows.
+    pub fn set_row_scores(&self, task_id: &str, submission_id: Option<i64>, view: &str, json: &str) -> DbResult<()> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(err)?;
+        tx.execute(
+            "DELETE FROM row_scores WHERE task_id = ?1 AND COALESCE(submission_id, 0) = COALESCE(?2, 0) AND view = ?3",
+            params![task_id, submission_id, view],
+        )
+        .map_err(err)?;
+        tx.execute(
+            "INSERT INTO row_scores (task_id, submission_id, view, json) VALUES (?1, ?2, ?3, ?4)",
+            params![task_id, submission_id, view, json],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    /// A submission's scores in `view`, or (`submission_id` None) the task's reference rows.
+    pub fn row_scores(&self, task_id: &str, submission_id: Option<i64>, view: &str) -> DbResult<Option<String>> {
+        self.lock()
+            .query_row(
+                "SELECT json FROM row_scores WHERE task_id = ?1 AND COALESCE(submission_id, 0) = COALESCE(?2, 0) AND view = ?3",
+                params![task_id, submission_id, view],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(err)
+    }
+
+    /// Every scored submission of a task (without its scorecard) with its scores JSON in `view`.
+    pub fn task_row_scores(&self, task_id: &str, view: &str) -> DbResult<Vec<(SubmissionRow, String)>> {
+        let conn = self.lock();
+        let cols = SUBMISSION_COLUMNS.split(", ").map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", ");
+        let mut st = conn
+            .prepare(&format!(
+                "SELECT {cols}, r.json FROM submissions s JOIN row_scores r ON r.submission_id = s.id
+                 WHERE s.task_id = ?1 AND s.status = 'scored' AND r.view = ?2 ORDER BY s.id"
+            ))
+            .map_err(err)?;
+        let rows = st
+            .query_map(params![task_id, view], |r| {
+                let mut s = submission_from_row(r)?;
+                s.scorecard = None;
+                Ok((s, r.get(13)?))
+            })
+            .map_err(err)?;
+        rows.collect::<Result<_, _>>().map_err(err)
+    }
+
+    /// Scored submissions without stored view scores (scored before migration 2).
+    pub fn submissions_without_scores(&self) -> DbResult<Vec<i64>> {
+        let conn = self.lock();
+        let mut st = conn
+            .prepare(
+                "SELECT id FROM submissions s WHERE status = 'scored'
+                 AND NOT EXISTS (SELECT 1 FROM row_scores r WHERE r.submission_id = s.id) ORDER BY id",
+            )
+            .map_err(err)?;
+        let rows = st.query_map([], |r| r.get(0)).map_err(err)?;
+        rows.collect::<Result<_, _>>().map_err(err)
+    }
+
+    pub fn set_board(&self, task_id: &str, view: &str, json: &str) -> DbResult<()> {
+        self.lock()
+            .execute(
+                "INSERT INTO boards (task_id, view, json, updated) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(task_id, view) DO UPDATE SET json=excluded.json, updated=excluded.updated",
+                params![task_id, view, json, now()],
+            )
+            .map_err(err)?;
+        self.bump();
+        Ok(())
+    }
+
+    pub fn board(&self, task_id: &str, view: &str) -> DbResult<Option<String>> {
+        self.lock()
+            .query_row("SELECT json FROM boards WHERE task_id = ?1 AND view = ?2", params![task_id, view], |r| r.get(0))
             .optional()
             .map_err(err)
     }
@@ -530,12 +676,12 @@ mod tests {
     #[test]
     fn migrations_are_versioned_and_idempotent_and_wal_is_on() {
         let (db, dir) = temp_db();
-        assert_eq!(db.schema_versions().unwrap(), vec![1]);
+        assert_eq!(db.schema_versions().unwrap(), vec![1, 2]);
         assert_eq!(db.journal_mode().unwrap().to_lowercase(), "wal");
         let path = db.path().to_path_buf();
         drop(db);
         let again = Db::open(&path).unwrap();
-        assert_eq!(again.schema_versions().unwrap(), vec![1]);
+        assert_eq!(again.schema_versions().unwrap(), vec![1, 2]);
         std::fs::remove_dir_all(dir).ok();
     }
 

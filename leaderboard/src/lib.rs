@@ -2,19 +2,26 @@
 //! with a JSON twin of every page under `/api/...`, SQLite storage with migrations, organiser
 //! tokens, per-token rate limits and a persistent scoring queue.
 //!
-//! The leaderboard never computes metrics: it stores and shows scorecards. Scoring an upload is
-//! injected through [`Scorer`] (the `arena` binary implements it with `evaluate`, the same code as
-//! `arena eval`), so this crate depends only on `tasks`.
+//! The web handlers never compute metrics: they show stored boards. Scoring an upload is injected
+//! through [`Scorer`] (the `arena` binary implements it with `evaluate`, the same code as
+//! `arena eval`), so this crate depends only on `tasks` and `metrics`; at write time (after a job,
+//! a publish, a new reference) [`board`] summarises the scorecards per view with `metrics`
+//! (bootstrap CIs, paired-bootstrap ranks and tie groups).
 //!
 //! What is hidden: the held-out (test) cells and their expression profiles live only in the
 //! scorer's datasets and never reach this crate; uploads are stored under generated names and
-//! never served. What is public: task specs and each scorecard's rows, including the
-//! per-perturbation metric values.
+//! never served. The test perturbations are split into a public and a private view
+//! ([`split`]): until the organisers flip a task's reveal switch, only public-view scores (means,
+//! CIs, ranks and per-perturbation values of the public perturbations) leave the server.
+//! What is public: task specs and the public view of every scored row.
 
 pub mod auth;
+pub mod board;
+pub mod cache;
 pub mod card;
 pub mod db;
 pub mod queue;
+pub mod split;
 pub mod views;
 pub mod web;
 
@@ -106,13 +113,21 @@ pub struct AppState {
     pub scorer: Arc<dyn Scorer>,
     pub config: Config,
     pub wake: tokio::sync::Notify,
+    /// Rendered task pages (see [`cache`]).
+    pub pages: cache::PageCache,
 }
 
 impl AppState {
     pub fn new(db: Db, scorer: Arc<dyn Scorer>, config: Config) -> Result<Arc<Self>, String> {
         std::fs::create_dir_all(&config.upload_dir)
             .map_err(|e| format!("creating the upload directory {}: {e}", config.upload_dir.display()))?;
-        Ok(Arc::new(AppState { db, scorer, config, wake: tokio::sync::Notify::new() }))
+        Ok(Arc::new(AppState {
+            db,
+            scorer,
+            config,
+            wake: tokio::sync::Notify::new(),
+            pages: cache::PageCache::default(),
+        }))
     }
 }
 
@@ -128,6 +143,7 @@ pub fn sync_tasks(db: &Db) -> Result<usize, String> {
             description: s.spec.description.clone(),
             metrics: s.spec.metrics.clone(),
             spec_sha256: s.sha256.clone(),
+            revealed: false,
         })?;
     }
     Ok(specs.len())
@@ -139,12 +155,22 @@ pub fn store_reference(db: &Db, card: &Scorecard, source: &str) -> Result<(), St
     if db.task(&card.task.id)?.is_none() {
         return Err(format!("unknown task '{}'", card.task.id));
     }
-    db.set_reference(&card.task.id, &json, source)
+    db.set_reference(&card.task.id, &json, source)?;
+    board::record_reference(db, &card::CardView::parse(&json)?, source)?;
+    board::rebuild(db, &card.task.id)
 }
 
-/// Imports a scorecard computed elsewhere (`arena publish`), marked self-reported. Returns the
-/// submission id. The task must exist here with the same spec hash.
+/// Imports a scorecard computed elsewhere (`arena publish`), marked self-reported, and rebuilds
+/// its task's board. Returns the submission id. The task must exist here with the same spec hash.
 pub fn publish_scorecard(db: &Db, json: &str, name: Option<&str>, description: &str) -> Result<i64, String> {
+    let (id, task) = import_scorecard(db, json, name, description)?;
+    board::rebuild(db, &task)?;
+    Ok(id)
+}
+
+/// [`publish_scorecard`] without the board rebuild (for importing many at once, then calling
+/// [`board::rebuild`] once per task). Returns the submission id and the task id.
+pub fn import_scorecard(db: &Db, json: &str, name: Option<&str>, description: &str) -> Result<(i64, String), String> {
     let card = card::CardView::parse(json)?;
     let task = db
         .task(&card.task.id)?
@@ -159,7 +185,7 @@ pub fn publish_scorecard(db: &Db, json: &str, name: Option<&str>, description: &
         "the scorecard has no model row (a baselines-only run); publish a run with a model (`arena eval MODEL`, `--predictions`, `--baseline`)".to_string()
     })?;
     let name = name.map(str::to_string).unwrap_or_else(|| row.name.clone());
-    db.insert_submission(&db::NewSubmission {
+    let id = db.insert_submission(&db::NewSubmission {
         task_id: &task.id,
         name: &name,
         description,
@@ -169,11 +195,14 @@ pub fn publish_scorecard(db: &Db, json: &str, name: Option<&str>, description: &
         scorecard: Some(json),
         upload_name: None,
         upload_bytes: None,
-    })
+    })?;
+    board::record_submission(db, id, &card)?;
+    Ok((id, task.id))
 }
 
 /// Serves `state` on `listener` until the future is dropped, with the scoring worker running.
 pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> std::io::Result<()> {
+    board::backfill(&state.db).map_err(std::io::Error::other)?;
     queue::start(state.clone())?;
     axum::serve(listener, router(state)).await
 }

@@ -53,14 +53,20 @@ pub async fn run_one(state: &Arc<AppState>) -> Result<bool, String> {
         let json = serde_json::to_string(&card).map_err(|e| e.to_string())?;
         Ok((card, json))
     });
-    match outcome {
+    // Recording rebuilds the task's board (paired bootstrap over every row): off the async threads.
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || match outcome {
         Ok((card, json)) => {
             state.db.finish_job(&job, Ok(&json))?;
-            // The baselines and ceiling just computed on the hidden split become the task's reference.
-            crate::store_reference(&state.db, &card, "server")?;
+            crate::board::record_submission(&state.db, job.submission_id, &crate::card::CardView::parse(&json)?)?;
+            // The baselines and ceiling just computed on the hidden split become the task's
+            // reference; storing it rebuilds the task's board with the new row.
+            crate::store_reference(&state.db, &card, "server")
         }
-        Err(e) => state.db.finish_job(&job, Err(&e))?,
-    }
+        Err(e) => state.db.finish_job(&job, Err(&e)),
+    })
+    .await
+    .map_err(|e| format!("recording a scored job crashed: {e}"))??;
     Ok(true)
 }
 

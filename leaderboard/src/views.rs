@@ -3,170 +3,152 @@
 
 use serde::Serialize;
 
-use crate::card::{CardView, IntervalView, RowView};
+use crate::board::{Board, BoardRow, Cell, Flag, MetricCol, RowScores, cell, fmt3};
+use crate::card::CardView;
 use crate::db::{Db, SubmissionRow, TaskRow};
+use crate::split::View;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct MetricCol {
-    pub name: String,
-    pub higher_is_better: bool,
-    pub arrow: &'static str,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Cell {
-    pub mean: Option<f64>,
-    pub lower: Option<f64>,
-    pub upper: Option<f64>,
-    /// `0.123 [0.100, 0.150]` or `n/a`.
-    pub text: String,
-}
-
+/// One row of the task page: the stored board row plus what the request's sort adds.
 #[derive(Debug, Clone, Serialize)]
 pub struct LbRow {
-    /// 1-based rank by the sort metric among ranked rows (models and baselines).
+    /// 1-based rank by the sort metric among the shown rows (equal means share a rank).
     pub rank: Option<usize>,
-    pub label: String,
-    /// `predictions`, `onnx`, `baseline`, `ceiling`, ...
-    pub kind: String,
-    /// `server` (scored here), `self-reported`, or `reference` (baselines and ceiling).
-    pub source: String,
-    pub submission_id: Option<i64>,
-    pub cells: Vec<Cell>,
+    #[serde(flatten)]
+    pub row: BoardRow,
+    /// `2 (1–3)`: rank on the primary metric with its paired-bootstrap interval.
+    pub rank_text: String,
+    /// Per metric, as shown.
+    pub shown: Vec<ShownCell>,
 }
+
+/// One metric cell as shown: `mean [CI]`, the way to the ceiling, the probes flagging it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShownCell {
+    pub text: String,
+    /// `62%` of the way from the best baseline to the ceiling, or empty.
+    pub toward: String,
+    /// The probes that flag this metric on the row's scorecard, or empty.
+    pub flags: String,
+}
+
+fn percent(t: Option<f64>) -> String {
+    t.filter(|t| t.is_finite()).map(|t| format!("{:.0}%", t * 100.0)).unwrap_or_default()
+}
+
+pub const KIND_FILTERS: &[&str] = &["all", "predictions", "onnx", "baseline", "self-reported"];
+/// Rows per page of a task leaderboard.
+pub const PAGE_SIZE: usize = 100;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LeaderboardView {
     pub task: TaskRow,
+    /// `public` or `private` (the latter only once the task is revealed).
+    pub view: String,
+    pub primary_metric: String,
+    /// Test perturbations in this view.
+    pub n_perturbations: usize,
     pub metrics: Vec<MetricCol>,
     pub sort: String,
     pub order: String,
     pub kind: String,
     pub kinds: Vec<String>,
+    /// This page's rows (models and baselines).
     pub rows: Vec<LbRow>,
     /// The split-half noise ceiling: what real held-out cells score against each other.
     pub ceiling: Vec<LbRow>,
+    pub total_rows: usize,
+    pub page: usize,
+    pub pages: usize,
     pub reference_source: Option<String>,
     pub bootstrap: Option<String>,
     pub notes: Vec<String>,
 }
 
-pub fn fmt3(v: Option<f64>) -> String {
-    match v {
-        Some(v) if v.is_finite() => format!("{v:.3}"),
-        _ => "n/a".into(),
-    }
+/// What a leaderboard request asks for.
+#[derive(Debug, Default)]
+pub struct LbRequest<'a> {
+    pub view: Option<View>,
+    pub sort: Option<&'a str>,
+    pub order: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    pub page: Option<usize>,
 }
 
-fn cell(i: Option<&IntervalView>) -> Cell {
-    match i {
-        Some(i) => Cell {
-            mean: i.mean,
-            lower: i.lower,
-            upper: i.upper,
-            text: match i.mean {
-                Some(_) => format!("{} [{}, {}]", fmt3(i.mean), fmt3(i.lower), fmt3(i.upper)),
-                None => "n/a".into(),
+fn lb_row(row: BoardRow, metrics: &[MetricCol]) -> LbRow {
+    let rank_text = row.rank_interval.map(|r| format!("{} ({}–{})", r.rank, r.lower, r.upper)).unwrap_or_default();
+    let shown = metrics
+        .iter()
+        .enumerate()
+        .map(|(k, m)| ShownCell {
+            text: row.cells.get(k).map(|c| c.text.clone()).unwrap_or_else(|| "n/a".into()),
+            // Baselines' own way to the ceiling is noise around 0; models show theirs.
+            toward: if row.kind == "baseline" {
+                String::new()
+            } else {
+                percent(row.toward_ceiling.get(k).copied().flatten())
             },
-        },
-        None => Cell { mean: None, lower: None, upper: None, text: "n/a".into() },
-    }
-}
-
-fn lb_row(row: &RowView, label: String, kind: String, source: &str, id: Option<i64>, metrics: &[MetricCol]) -> LbRow {
-    LbRow {
-        rank: None,
-        label,
-        kind,
-        source: source.into(),
-        submission_id: id,
-        cells: metrics.iter().map(|m| cell(row.metric(&m.name).map(|x| &x.overall))).collect(),
-    }
-}
-
-pub const KIND_FILTERS: &[&str] = &["all", "predictions", "onnx", "baseline", "self-reported"];
-
-/// The leaderboard of `task`: model rows of scored submissions, baseline rows and the noise
-/// ceiling of the task's reference scorecard; sorted by `sort` (default: the primary metric, best
-/// first), filtered by `kind` (`all`, a model kind, or `self-reported`).
-pub fn leaderboard(
-    db: &Db,
-    task: TaskRow,
-    sort: Option<&str>,
-    order: Option<&str>,
-    kind: Option<&str>,
-) -> Result<LeaderboardView, String> {
-    let reference = db.reference(&task.id)?;
-    let reference_card = reference.as_ref().and_then(|(json, _)| CardView::parse(json).ok());
-    let submissions = db.scored_submissions(&task.id)?;
-    let cards: Vec<(SubmissionRow, CardView)> = submissions
-        .into_iter()
-        .filter_map(|s| {
-            let card = CardView::parse(s.scorecard.as_deref()?).ok()?;
-            Some((s, card))
+            flags: row
+                .flags
+                .iter()
+                .filter(|f| f.metric == m.name)
+                .map(|f| f.probe.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
         })
         .collect();
-    // Metric columns: the task's metrics, direction from the first card that has them.
-    let all_rows =
-        reference_card.iter().flat_map(|c| c.rows.iter()).chain(cards.iter().flat_map(|(_, c)| c.rows.iter()));
-    let mut metrics: Vec<MetricCol> = Vec::new();
-    for row in all_rows {
-        for m in &row.metrics {
-            if !metrics.iter().any(|c| c.name == m.metric) {
-                metrics.push(MetricCol {
-                    name: m.metric.clone(),
-                    higher_is_better: m.higher_is_better,
-                    arrow: if m.higher_is_better { "↑" } else { "↓" },
-                });
-            }
-        }
-    }
-    let primary = reference_card
-        .as_ref()
-        .map(|c| c.primary_metric.clone())
-        .or_else(|| task.metrics.first().cloned())
-        .unwrap_or_default();
-    let sort_idx = sort
-        .and_then(|s| metrics.iter().position(|m| m.name == s))
-        .or_else(|| metrics.iter().position(|m| m.name == primary))
-        .unwrap_or(0);
-    let kind = kind.filter(|k| KIND_FILTERS.contains(k)).unwrap_or("all").to_string();
+    LbRow { rank: None, rank_text, shown, row }
+}
 
-    let mut rows = Vec::new();
-    let mut ceiling = Vec::new();
-    for (s, card) in &cards {
-        if let Some(row) = card.model_row() {
-            rows.push(lb_row(row, s.name.clone(), s.kind.clone(), &s.source, Some(s.id), &metrics));
-        }
+/// The leaderboard of `task` in the requested view (an error message when that view is not
+/// revealed), read from the board stored at write time: filtered by kind (`all`, a model kind,
+/// or `self-reported`), sorted by a metric (default: the primary metric, best first), one page.
+pub fn leaderboard(db: &Db, task: TaskRow, q: &LbRequest<'_>) -> Result<Result<LeaderboardView, String>, String> {
+    let view = q.view.unwrap_or(View::default_for(task.revealed));
+    if !view.visible(task.revealed) {
+        return Ok(Err(format!(
+            "the private leaderboard of '{}' is hidden until the organisers reveal it; see the public view at /tasks/{}",
+            task.id, task.id
+        )));
     }
-    if let Some(card) = &reference_card {
-        for row in card.rows.iter().filter(|r| r.is_reference_row()) {
-            let label = if row.kind == "ceiling" {
-                "noise ceiling (split halves)".to_string()
-            } else {
-                format!("baseline: {}", row.name)
-            };
-            let r = lb_row(row, label, row.kind.clone(), "reference", None, &metrics);
-            if row.kind == "ceiling" {
-                ceiling.push(r);
-            } else {
-                rows.push(r);
-            }
-        }
-    }
-    rows.retain(|r| match kind.as_str() {
-        "all" => true,
-        "self-reported" => r.source == "self-reported",
-        k => r.kind == k,
-    });
+    let board = match db.board(&task.id, view.as_str())? {
+        Some(j) => Board::parse(&j)?,
+        None => Board {
+            view: view.as_str().into(),
+            primary_metric: task.metrics.first().cloned().unwrap_or_default(),
+            metrics: Vec::new(),
+            n_perturbations: 0,
+            bootstrap: None,
+            reference_source: None,
+            notes: Vec::new(),
+            rows: Vec::new(),
+            ceiling: Vec::new(),
+        },
+    };
+    let metrics = board.metrics;
+    let sort_idx = q
+        .sort
+        .and_then(|s| metrics.iter().position(|m| m.name == s))
+        .or_else(|| metrics.iter().position(|m| m.name == board.primary_metric))
+        .unwrap_or(0);
+    let kind = q.kind.filter(|k| KIND_FILTERS.contains(k)).unwrap_or("all").to_string();
+    let mut rows: Vec<LbRow> = board
+        .rows
+        .into_iter()
+        .filter(|r| match kind.as_str() {
+            "all" => true,
+            "self-reported" => r.source == "self-reported",
+            k => r.kind == k,
+        })
+        .map(|r| lb_row(r, &metrics))
+        .collect();
     let higher = metrics.get(sort_idx).map(|m| m.higher_is_better).unwrap_or(true);
-    let order = match order {
+    let order = match q.order {
         Some("asc") => "asc",
         Some("desc") => "desc",
         _ if higher => "desc",
         _ => "asc",
     };
-    let key = |r: &LbRow| r.cells.get(sort_idx).and_then(|c| c.mean).filter(|v| v.is_finite());
+    let key = |r: &LbRow| r.row.cells.get(sort_idx).and_then(|c| c.mean).filter(|v| v.is_finite());
     rows.sort_by(|a, b| match (key(a), key(b)) {
         (Some(x), Some(y)) => {
             let o = x.total_cmp(&y);
@@ -180,9 +162,17 @@ pub fn leaderboard(
     let mut better_first: Vec<f64> = rows.iter().filter_map(key).collect();
     better_first.sort_by(|x, y| if higher { y.total_cmp(x) } else { x.total_cmp(y) });
     for r in &mut rows {
-        r.rank = key(r).map(|v| better_first.iter().position(|&x| x == v).unwrap_or(0) + 1);
+        r.rank = key(r).map(|v| better_first.partition_point(|&x| if higher { x > v } else { x < v }) + 1);
     }
-    Ok(LeaderboardView {
+    let ceiling = board.ceiling.into_iter().map(|r| lb_row(r, &metrics)).collect();
+    let total_rows = rows.len();
+    let pages = total_rows.div_ceil(PAGE_SIZE).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, pages);
+    let rows: Vec<LbRow> = rows.into_iter().skip((page - 1) * PAGE_SIZE).take(PAGE_SIZE).collect();
+    Ok(Ok(LeaderboardView {
+        view: view.as_str().into(),
+        primary_metric: board.primary_metric.clone(),
+        n_perturbations: board.n_perturbations,
         sort: metrics.get(sort_idx).map(|m| m.name.clone()).unwrap_or_default(),
         order: order.to_string(),
         kind,
@@ -190,13 +180,23 @@ pub fn leaderboard(
         metrics,
         rows,
         ceiling,
-        reference_source: reference.map(|(_, s)| s),
-        bootstrap: reference_card.as_ref().and_then(|c| c.bootstrap.as_ref()).map(|b| {
-            format!("mean over test perturbations [{:.0}% bootstrap CI, {} resamples]", b.level * 100.0, b.resamples)
+        total_rows,
+        page,
+        pages,
+        reference_source: board.reference_source,
+        bootstrap: board.bootstrap.map(|b| {
+            format!(
+                "mean over the {} test perturbations of the {} view [{:.0}% bootstrap CI, {} resamples]; rank (interval) and tie groups on {} from a paired bootstrap over the same perturbations",
+                board.n_perturbations,
+                view.as_str(),
+                b.level * 100.0,
+                b.resamples,
+                board.primary_metric
+            )
         }),
-        notes: reference_card.map(|c| c.notes).unwrap_or_default(),
+        notes: board.notes,
         task,
-    })
+    }))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -208,17 +208,27 @@ pub struct SubmissionSummary {
     pub source: String,
     pub status: String,
     pub created: String,
-    /// Primary metric of the task with its CI, once scored.
+    /// Primary metric of the task with its CI in the task's visible view, once scored.
     pub headline: Option<String>,
 }
 
-pub fn summary(s: &SubmissionRow) -> SubmissionSummary {
-    let headline = s.scorecard.as_deref().and_then(|j| CardView::parse(j).ok()).and_then(|c| {
-        let row = c.model_row()?;
-        let m = row.metric(&c.primary_metric)?;
-        Some(format!("{} {}", c.primary_metric, cell(Some(&m.overall)).text))
+/// A scored row's stored scores in the view a visitor sees by default.
+fn visible_scores(db: &Db, s: &SubmissionRow, view: View) -> Result<Option<RowScores>, String> {
+    match db.row_scores(&s.task_id, Some(s.id), view.as_str())? {
+        Some(j) => serde_json::from_str(&j).map(Some).map_err(|e| format!("stored scores of {}: {e}", s.id)),
+        None => Ok(None),
+    }
+}
+
+pub fn summary(db: &Db, s: &SubmissionRow) -> Result<SubmissionSummary, String> {
+    let task = db.task(&s.task_id)?;
+    let view = View::default_for(task.as_ref().is_some_and(|t| t.revealed));
+    let primary = task.and_then(|t| t.metrics.first().cloned()).unwrap_or_default();
+    let headline = visible_scores(db, s, view)?.and_then(|r| {
+        let m = r.metrics.iter().find(|m| m.metric == primary)?;
+        Some(format!("{primary} {} ({} view)", cell(Some(&m.overall)).text, view.as_str()))
     });
-    SubmissionSummary {
+    Ok(SubmissionSummary {
         id: s.id,
         task_id: s.task_id.clone(),
         name: s.name.clone(),
@@ -227,7 +237,7 @@ pub fn summary(s: &SubmissionRow) -> SubmissionSummary {
         status: s.status.clone(),
         created: fmt_time(s.created),
         headline,
-    }
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -242,7 +252,7 @@ pub fn home(db: &Db) -> Result<HomeView, String> {
     let (pending, running) = db.queue_depth()?;
     Ok(HomeView {
         tasks: db.tasks()?,
-        latest: db.latest_submissions(20)?.iter().map(summary).collect(),
+        latest: db.latest_submissions(20)?.iter().map(|s| summary(db, s)).collect::<Result<_, _>>()?,
         queue_pending: pending,
         queue_running: running,
     })
@@ -325,29 +335,73 @@ pub struct SubmissionView {
     pub submission: SubmissionRow,
     pub created: String,
     pub task: Option<TaskRow>,
+    /// `public` or `private`: which test perturbations the scores below are over.
+    pub view: String,
+    pub revealed: bool,
     pub metrics: Vec<MetricCol>,
-    /// The model row's summary cells (same order as `metrics`).
+    /// The model row's summary cells in this view (same order as `metrics`).
     pub cells: Vec<Cell>,
+    /// The same as shown, with the way from the best baseline to the ceiling on the task's board.
+    pub shown: Vec<ShownCell>,
+    /// Rank on the task's board in this view: `2 (1–3), group A`.
+    pub board_rank: Option<String>,
+    /// Rank among its own scorecard's rows on every test perturbation (the scorecard's
+    /// `rank_confidence`): shown only in the private view, once revealed.
+    pub scorecard_rank: Option<String>,
+    /// The gaming-probe flags of this submission's scorecard audit.
+    pub flags: Vec<Flag>,
     pub per_perturbation: Vec<PertRowView>,
     pub histogram: Option<Histogram>,
     pub model_sha256: Option<String>,
     pub primary_metric: Option<String>,
 }
 
-pub fn submission(db: &Db, s: SubmissionRow, metric: Option<&str>) -> Result<SubmissionView, String> {
+/// A submission's page in `view` (default: the task's visible view); an error message when that
+/// view is not revealed.
+pub fn submission(
+    db: &Db,
+    s: SubmissionRow,
+    view: Option<View>,
+    metric: Option<&str>,
+) -> Result<Result<SubmissionView, String>, String> {
     let task = db.task(&s.task_id)?;
-    let card = s.scorecard.as_deref().and_then(|j| CardView::parse(j).ok());
-    let row = card.as_ref().and_then(|c| c.model_row().cloned());
-    let metrics: Vec<MetricCol> = row
+    let revealed = task.as_ref().is_some_and(|t| t.revealed);
+    let view = view.unwrap_or(View::default_for(revealed));
+    if !view.visible(revealed) {
+        return Ok(Err(format!(
+            "the private scores of '{}' are hidden until the organisers reveal them; see /submissions/{}",
+            s.task_id, s.id
+        )));
+    }
+    let row = visible_scores(db, &s, view)?;
+    let board = match db.board(&s.task_id, view.as_str())? {
+        Some(j) => Some(Board::parse(&j)?),
+        None => None,
+    };
+    let on_board = board.as_ref().and_then(|b| b.rows.iter().find(|r| r.submission_id == Some(s.id)));
+    let metrics: Vec<MetricCol> =
+        row.iter().flat_map(|r| r.metrics.iter()).map(|m| MetricCol::new(&m.metric, m.higher_is_better)).collect();
+    let cells: Vec<Cell> = row.iter().flat_map(|r| r.metrics.iter()).map(|m| cell(Some(&m.overall))).collect();
+    let shown = metrics
         .iter()
-        .flat_map(|r| r.metrics.iter())
-        .map(|m| MetricCol {
-            name: m.metric.clone(),
-            higher_is_better: m.higher_is_better,
-            arrow: if m.higher_is_better { "↑" } else { "↓" },
+        .zip(&cells)
+        .map(|(m, c)| {
+            let toward = board.as_ref().and_then(|b| {
+                let k = b.metrics.iter().position(|x| x.name == m.name)?;
+                *on_board?.toward_ceiling.get(k)?
+            });
+            let flags = row.iter().flat_map(|r| r.flags.iter()).filter(|f| f.metric == m.name);
+            ShownCell {
+                text: c.text.clone(),
+                toward: percent(toward),
+                flags: flags.map(|f| f.probe.as_str()).collect::<Vec<_>>().join(", "),
+            }
         })
         .collect();
-    let cells = row.iter().flat_map(|r| r.metrics.iter()).map(|m| cell(Some(&m.overall))).collect();
+    let board_rank = on_board.and_then(|r| {
+        let k = r.rank_interval?;
+        Some(format!("{} ({}–{}), group {}", k.rank, k.lower, k.upper, r.tie_group.as_deref().unwrap_or("")))
+    });
     let per_perturbation: Vec<PertRowView> = row
         .iter()
         .flat_map(|r| r.per_perturbation.iter())
@@ -359,7 +413,21 @@ pub fn submission(db: &Db, s: SubmissionRow, metric: Option<&str>) -> Result<Sub
             texts: p.values.iter().map(|v| fmt3(*v)).collect(),
         })
         .collect();
-    let primary = card.as_ref().map(|c| c.primary_metric.clone());
+    let card = s.scorecard.as_deref().and_then(|j| CardView::parse(j).ok());
+    let scorecard_rank = card.as_ref().filter(|_| view == View::Private).and_then(|c| {
+        let rc = c.rank_confidence.as_ref()?;
+        let (_, r) = rc.rows.iter().find(|(name, _)| Some(name) == c.model.as_ref())?;
+        Some(format!(
+            "{} ({}–{}), group {} of {} rows on {}",
+            r.rank,
+            r.lower,
+            r.upper,
+            metrics::rank_confidence::group_label(r.tie_group),
+            rc.rows.len(),
+            rc.metric
+        ))
+    });
+    let primary = card.map(|c| c.primary_metric);
     let chosen = metric
         .and_then(|m| metrics.iter().position(|c| c.name == m))
         .or_else(|| primary.as_ref().and_then(|p| metrics.iter().position(|c| &c.name == p)))
@@ -368,17 +436,23 @@ pub fn submission(db: &Db, s: SubmissionRow, metric: Option<&str>) -> Result<Sub
         let values: Vec<Option<f64>> = per_perturbation.iter().map(|p| p.values.get(k).copied().flatten()).collect();
         histogram(&metrics[k].name, &values)
     });
-    Ok(SubmissionView {
+    Ok(Ok(SubmissionView {
         created: fmt_time(s.created),
         model_sha256: row.as_ref().map(|r| r.model_sha256.clone()),
+        flags: row.map(|r| r.flags).unwrap_or_default(),
         submission: s,
         task,
+        view: view.as_str().into(),
+        revealed,
         metrics,
         cells,
+        shown,
+        board_rank,
+        scorecard_rank,
         per_perturbation,
         histogram,
         primary_metric: primary,
-    })
+    }))
 }
 
 /// Unix seconds -> `YYYY-MM-DD HH:MM UTC`.

@@ -7,7 +7,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Json;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
 use crate::db::{NewSubmission, TaskRow, TokenRow};
+use crate::split::View;
 use crate::views::{self, HomeView, LeaderboardView, SubmissionView};
 use crate::{AppState, UploadKind, auth};
 
@@ -34,13 +35,13 @@ pub const ROUTES: &[Route] = &[
         method: "GET",
         path: "/tasks/{id}",
         format: "html",
-        description: "A task's leaderboard: models, baselines and the noise ceiling, mean [bootstrap CI]; ?sort=METRIC&order=asc|desc&kind=all|predictions|onnx|baseline|self-reported.",
+        description: "A task's leaderboard: models, baselines and the noise ceiling, mean [bootstrap CI], rank interval and tie group; ?view=public|private (private only once revealed)&sort=METRIC&order=asc|desc&kind=all|predictions|onnx|baseline|self-reported&page=N.",
     },
     Route {
         method: "GET",
         path: "/submissions/{id}",
         format: "html",
-        description: "A model: its scores, the per-perturbation table and an SVG histogram (?metric=NAME).",
+        description: "A model: its scores, the per-perturbation table and an SVG histogram (?view=public|private&metric=NAME).",
     },
     Route { method: "GET", path: "/submit", format: "html", description: "The submission form." },
     Route {
@@ -77,6 +78,18 @@ pub const ROUTES: &[Route] = &[
         description: "Upload (multipart, same fields as /submit; the token may instead be sent as `Authorization: Bearer TOKEN`); 202 with the submission id.",
     },
     Route { method: "GET", path: "/api/docs", format: "json", description: "JSON twin of /docs." },
+    Route {
+        method: "POST",
+        path: "/api/tasks/{id}/reveal",
+        format: "json",
+        description: "Organisers only (`Authorization: Bearer ADMIN_TOKEN`): reveal the task's private leaderboard.",
+    },
+    Route {
+        method: "POST",
+        path: "/api/tasks/{id}/hide",
+        format: "json",
+        description: "Organisers only: hide the task's private leaderboard again.",
+    },
 ];
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -96,6 +109,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/submit", get(submit_api))
         .route("/api/submissions", axum::routing::post(submit_api_post).layer(DefaultBodyLimit::max(limit)))
         .route("/api/docs", get(docs_api))
+        .route("/api/tasks/{id}/reveal", axum::routing::post(reveal_api))
+        .route("/api/tasks/{id}/hide", axum::routing::post(hide_api))
         .with_state(state)
 }
 
@@ -184,20 +199,40 @@ async fn tasks_api(State(state): State<Arc<AppState>>) -> Result<Json<Vec<TaskRo
 
 #[derive(Debug, Deserialize)]
 struct LbQuery {
+    view: Option<String>,
     sort: Option<String>,
     order: Option<String>,
     kind: Option<String>,
+    page: Option<usize>,
+}
+
+fn parse_view(v: Option<&str>) -> Result<Option<View>, Failure> {
+    v.map(|v| {
+        View::parse(v)
+            .ok_or_else(|| Failure::new(StatusCode::BAD_REQUEST, format!("unknown view '{v}'; use public or private")))
+    })
+    .transpose()
 }
 
 fn leaderboard(state: &AppState, id: &str, q: &LbQuery) -> Result<LeaderboardView, Failure> {
     let task = task_or_404(state, id)?;
-    views::leaderboard(&state.db, task, q.sort.as_deref(), q.order.as_deref(), q.kind.as_deref())
-        .map_err(Failure::internal)
+    let request = views::LbRequest {
+        view: parse_view(q.view.as_deref())?,
+        sort: q.sort.as_deref(),
+        order: q.order.as_deref(),
+        kind: q.kind.as_deref(),
+        page: q.page,
+    };
+    views::leaderboard(&state.db, task, &request)
+        .map_err(Failure::internal)?
+        .map_err(|hidden| Failure::new(StatusCode::FORBIDDEN, hidden))
 }
 
 struct SortLink {
     name: String,
-    arrow: &'static str,
+    arrow: String,
+    /// Gaming probes that flag this metric on the task (empty: none).
+    flags: String,
     href: String,
     current: bool,
 }
@@ -208,20 +243,49 @@ struct KindLink {
     current: bool,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "task.html")]
 struct TaskPage {
     v: LeaderboardView,
     sort_links: Vec<SortLink>,
     kind_links: Vec<KindLink>,
+    view_links: Vec<KindLink>,
+    prev_page: Option<String>,
+    next_page: Option<String>,
+}
+
+/// A task page (HTML or its JSON twin) from the page cache while no board or reveal switch
+/// changed; `render` makes it on a miss. Failures are not cached.
+fn cached_task_page(
+    state: &AppState,
+    key: String,
+    content_type: &'static str,
+    render: impl FnOnce() -> Result<String, Failure>,
+) -> Result<Response, Failure> {
+    let generation = state.db.generation().map_err(Failure::internal)?;
+    let body = match state.pages.get(&key, generation) {
+        Some(body) => body,
+        None => {
+            let body = axum::body::Bytes::from(render()?);
+            state.pages.put(key, generation, body.clone());
+            body
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
 }
 
 async fn task_page(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
     Query(q): Query<LbQuery>,
-) -> Result<TaskPage, HtmlFailure> {
-    let v = leaderboard(&state, &id, &q)?;
+) -> Result<Response, HtmlFailure> {
+    let key = format!("html:{id}?{}", raw.unwrap_or_default());
+    Ok(cached_task_page(&state, key, "text/html; charset=utf-8", || render_task_page(&state, &id, &q))?)
+}
+
+fn render_task_page(state: &AppState, id: &str, q: &LbQuery) -> Result<String, Failure> {
+    let v = leaderboard(state, id, q)?;
     let base = format!("/tasks/{}", v.task.id);
     let sort_links = v
         .metrics
@@ -236,8 +300,9 @@ async fn task_page(
             };
             SortLink {
                 name: m.name.clone(),
-                arrow: m.arrow,
-                href: format!("{base}?sort={}&order={order}&kind={}", m.name, v.kind),
+                arrow: m.arrow.clone(),
+                flags: m.flags.iter().map(|f| f.probe.clone()).collect::<Vec<_>>().join(", "),
+                href: format!("{base}?view={}&sort={}&order={order}&kind={}", v.view, m.name, v.kind),
                 current,
             }
         })
@@ -247,25 +312,45 @@ async fn task_page(
         .iter()
         .map(|k| KindLink {
             kind: k.clone(),
-            href: format!("{base}?sort={}&order={}&kind={k}", v.sort, v.order),
+            href: format!("{base}?view={}&sort={}&order={}&kind={k}", v.view, v.sort, v.order),
             current: *k == v.kind,
         })
         .collect();
-    Ok(TaskPage { v, sort_links, kind_links })
+    let view_links = View::ALL
+        .iter()
+        .filter(|w| w.visible(v.task.revealed))
+        .map(|w| KindLink {
+            kind: w.as_str().to_string(),
+            href: format!("{base}?view={}", w.as_str()),
+            current: w.as_str() == v.view,
+        })
+        .collect();
+    let page_link =
+        |p: usize| format!("{base}?view={}&sort={}&order={}&kind={}&page={p}", v.view, v.sort, v.order, v.kind);
+    let prev_page = (v.page > 1).then(|| page_link(v.page - 1));
+    let next_page = (v.page < v.pages).then(|| page_link(v.page + 1));
+    TaskPage { v, sort_links, kind_links, view_links, prev_page, next_page }
+        .render()
+        .map_err(|e| Failure::internal(format!("rendering the task page: {e}")))
 }
 
 async fn task_api(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
     Query(q): Query<LbQuery>,
-) -> Result<Json<LeaderboardView>, JsonFailure> {
-    Ok(Json(leaderboard(&state, &id, &q)?))
+) -> Result<Response, JsonFailure> {
+    let key = format!("json:{id}?{}", raw.unwrap_or_default());
+    Ok(cached_task_page(&state, key, "application/json", || {
+        serde_json::to_string(&leaderboard(&state, &id, &q)?).map_err(|e| Failure::internal(e.to_string()))
+    })?)
 }
 
 // ---- submission (model) page
 
 #[derive(Debug, Deserialize)]
 struct SubQuery {
+    view: Option<String>,
     metric: Option<String>,
 }
 
@@ -275,7 +360,9 @@ fn submission_view(state: &AppState, id: i64, q: &SubQuery) -> Result<Submission
         .submission(id)
         .map_err(Failure::internal)?
         .ok_or_else(|| Failure::new(StatusCode::NOT_FOUND, format!("no submission {id}")))?;
-    views::submission(&state.db, s, q.metric.as_deref()).map_err(Failure::internal)
+    views::submission(&state.db, s, parse_view(q.view.as_deref())?, q.metric.as_deref())
+        .map_err(Failure::internal)?
+        .map_err(|hidden| Failure::new(StatusCode::FORBIDDEN, hidden))
 }
 
 #[derive(Template, WebTemplate)]
@@ -291,8 +378,11 @@ async fn submission_page(
     Query(q): Query<SubQuery>,
 ) -> Result<SubmissionPage, HtmlFailure> {
     let v = submission_view(&state, id, &q)?;
-    let metric_links =
-        v.metrics.iter().map(|m| (m.name.clone(), format!("/submissions/{id}?metric={}", m.name))).collect();
+    let metric_links = v
+        .metrics
+        .iter()
+        .map(|m| (m.name.clone(), format!("/submissions/{id}?view={}&metric={}", v.view, m.name)))
+        .collect();
     Ok(SubmissionPage { v, metric_links })
 }
 
@@ -598,6 +688,40 @@ async fn accept_upload(state: &Arc<AppState>, mp: &mut Multipart, bearer: Option
     cleanup.0.clear();
     state.wake.notify_one();
     Ok(id)
+}
+
+// ---- reveal switch (organisers)
+
+async fn set_reveal(state: &AppState, headers: &HeaderMap, id: &str, revealed: bool) -> Result<Response, Failure> {
+    let token = bearer(headers).ok_or_else(|| {
+        Failure::new(StatusCode::UNAUTHORIZED, "send an organiser token as `Authorization: Bearer TOKEN`")
+    })?;
+    let row = state.db.verify_token(&token).map_err(Failure::internal)?.ok_or_else(|| {
+        Failure::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid organiser token (create one with `arena serve --issue-token NAME --admin`)",
+        )
+    })?;
+    if !row.admin {
+        return Err(Failure::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "token '{}' may submit but not reveal; use an organiser token (`--issue-token NAME --admin`)",
+                row.name
+            ),
+        ));
+    }
+    let task = task_or_404(state, id)?;
+    state.db.set_revealed(&task.id, revealed).map_err(Failure::internal)?;
+    Ok(Json(serde_json::json!({ "task": task.id, "revealed": revealed })).into_response())
+}
+
+async fn reveal_api(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    set_reveal(&state, &headers, &id, true).await.unwrap_or_else(|f| JsonFailure(f).into_response())
+}
+
+async fn hide_api(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    set_reveal(&state, &headers, &id, false).await.unwrap_or_else(|f| JsonFailure(f).into_response())
 }
 
 // ---- docs

@@ -6,7 +6,7 @@
 //! - `profile`, `centroid`: the arena's profile-level headline metrics (Systema, cell-eval);
 //! - `de`: differential expression exactly as cell-eval 0.8.2 / pdex 0.3.0, and the DE metrics;
 //! - `pair`: cell-eval's pseudobulk and cell-level "anndata pair" metrics;
-//! - `gears`, `stamp`, `distributional`: GEARS, STAMP and distributional metrics;
+//! - `gears`, `stamp`, `distributional`, `sparse_distance`: GEARS, STAMP and distributional metrics;
 //! - `bootstrap`, `ranking`, `scaled`: CIs, paired-bootstrap tie groups, baseline-scaled scores.
 
 pub mod bootstrap;
@@ -26,6 +26,7 @@ pub mod rank_confidence;
 pub mod ranking;
 pub mod rng;
 pub mod scaled;
+pub mod sparse_distance;
 pub mod stamp;
 pub mod systematic;
 

@@ -63,6 +63,37 @@ impl SequenceObservations {
     }
 }
 
+/// Cells of a second context (another cell line, network or replicate) that training never
+/// sees, kept apart from the dataset's rows (the training context) the way sequences are: few-shot
+/// tasks adapt on a few of its perturbations and are scored on others.
+#[derive(Debug, Clone)]
+pub struct ContextObservations {
+    /// Name of the dataset's own rows' context (e.g. `A`, `rep_1+rep_2`).
+    pub training_context: String,
+    /// Name of this context (e.g. `B`, `rep_3`).
+    pub name: String,
+    /// Rows are cells, columns follow the dataset's genes, same scale as the dataset.
+    pub expression: Array2<f32>,
+    /// The perturbation of each row (the control label for control cells).
+    pub perturbations: Vec<Perturbation>,
+}
+
+impl ContextObservations {
+    /// Rows of each perturbation, keyed by label (sorted), controls under the control label.
+    pub fn rows_by_label(&self) -> std::collections::BTreeMap<String, Vec<usize>> {
+        let mut map: std::collections::BTreeMap<String, Vec<usize>> = std::collections::BTreeMap::new();
+        for (r, p) in self.perturbations.iter().enumerate() {
+            map.entry(p.label()).or_default().push(r);
+        }
+        map
+    }
+
+    /// Rows of the control cells.
+    pub fn control_rows(&self) -> Vec<usize> {
+        (0..self.perturbations.len()).filter(|&r| self.perturbations[r].is_control()).collect()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Dataset {
     /// Registry id (e.g. `papalexi2021`) or a description of where it came from.
@@ -81,6 +112,8 @@ pub struct Dataset {
     pub protein: Option<ProteinPanel>,
     /// Multi-step observations, when the dataset has them (simulator).
     pub sequences: Option<SequenceObservations>,
+    /// A second context for few-shot tasks, when the dataset has one.
+    pub context: Option<ContextObservations>,
 }
 
 impl Dataset {
@@ -142,6 +175,7 @@ impl Dataset {
             conditions,
             protein: None,
             sequences: None,
+            context: None,
         })
     }
 
@@ -195,6 +229,72 @@ impl Dataset {
         }
         self.sequences = Some(seq);
         Ok(self)
+    }
+
+    /// Attaches the cells of a second context (same genes and scale, at least one row).
+    pub fn with_context(mut self, context: ContextObservations) -> Result<Self, TaskError> {
+        let invalid = |reason: String| TaskError::InvalidDataset { dataset: self.id.clone(), reason };
+        if context.expression.ncols() != self.genes.len() {
+            return Err(invalid(format!(
+                "context '{}' has {} genes, the dataset {}",
+                context.name,
+                context.expression.ncols(),
+                self.genes.len()
+            )));
+        }
+        if context.expression.nrows() != context.perturbations.len() || context.perturbations.is_empty() {
+            return Err(invalid(format!(
+                "context '{}' has {} rows and {} perturbation labels; both must match and be non-zero",
+                context.name,
+                context.expression.nrows(),
+                context.perturbations.len()
+            )));
+        }
+        if let Some(((row, col), value)) = context.expression.indexed_iter().find(|(_, v)| !v.is_finite()) {
+            return Err(invalid(format!(
+                "context '{}' X[{row}, {col}] is {value}; expression must be finite",
+                context.name
+            )));
+        }
+        self.context = Some(context);
+        Ok(self)
+    }
+
+    /// Moves the rows whose context label (`row_context`, one per row) is `new_context` out of the
+    /// dataset into its second context (few-shot tasks on real replicates or batches); the other
+    /// rows stay as the training context, named by their sorted distinct labels joined with `+`.
+    /// Proteins and sequences are dropped (no few-shot task uses them).
+    pub fn split_context(self, row_context: &[String], new_context: &str) -> Result<Self, TaskError> {
+        let invalid = |reason: String| TaskError::InvalidDataset { dataset: self.id.clone(), reason };
+        if row_context.len() != self.n_rows() {
+            return Err(invalid(format!("{} context labels for {} rows", row_context.len(), self.n_rows())));
+        }
+        let (moved, kept): (Vec<usize>, Vec<usize>) = (0..self.n_rows()).partition(|&r| row_context[r] == new_context);
+        if moved.is_empty() || kept.is_empty() {
+            return Err(invalid(format!(
+                "context '{new_context}' must hold some but not all rows ({} of {})",
+                moved.len(),
+                self.n_rows()
+            )));
+        }
+        let labels = |rows: &[usize]| rows.iter().map(|&r| self.condition(self.row_condition[r]).clone()).collect();
+        let training: std::collections::BTreeSet<&str> = kept.iter().map(|&r| row_context[r].as_str()).collect();
+        let context = ContextObservations {
+            training_context: training.into_iter().collect::<Vec<_>>().join("+"),
+            name: new_context.to_string(),
+            expression: self.select_rows(&moved),
+            perturbations: labels(&moved),
+        };
+        let dataset = Dataset::new(
+            self.id.clone(),
+            self.sha256.clone(),
+            self.genes.clone(),
+            self.scale,
+            self.observation,
+            self.select_rows(&kept),
+            labels(&kept),
+        )?;
+        dataset.with_context(context)
     }
 
     pub fn expression(&self) -> &Array2<f32> {
@@ -302,6 +402,30 @@ mod tests {
         .unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("X[0, 1]") && msg.contains("gene 'B'"), "{msg}");
+    }
+
+    #[test]
+    fn split_context_moves_the_rows_of_one_context_out_of_training() {
+        let kd = Direction::Knockdown;
+        let labels = vec![
+            Perturbation::control(),
+            Perturbation::single("A", kd),
+            Perturbation::control(),
+            Perturbation::single("A", kd),
+        ];
+        let x = array![[1.0, 2.0], [0.0, 2.0], [3.0, 4.0], [5.0, 6.0]];
+        let ds = Dataset::new("t", "s", panel(), Scale::LogNormalized, Observation::SingleCell, x, labels).unwrap();
+        let ctx: Vec<String> = ["r1", "r2", "r3", "r3"].iter().map(|s| s.to_string()).collect();
+        let split = ds.clone().split_context(&ctx, "r3").unwrap();
+        assert_eq!(split.n_rows(), 2);
+        assert_eq!(split.expression(), &array![[1.0, 2.0], [0.0, 2.0]]);
+        let c = split.context.as_ref().unwrap();
+        assert_eq!((c.name.as_str(), c.training_context.as_str()), ("r3", "r1+r2"));
+        assert_eq!(c.expression, array![[3.0, 4.0], [5.0, 6.0]]);
+        assert_eq!(c.perturbations, vec![Perturbation::control(), Perturbation::single("A", kd)]);
+        assert_eq!(c.control_rows(), vec![0]);
+        assert!(ds.clone().split_context(&ctx, "r9").unwrap_err().to_string().contains("r9"));
+        assert!(ds.split_context(&ctx[..2], "r3").is_err());
     }
 
     #[test]

@@ -82,6 +82,12 @@ impl<'d> TaskInstance<'d> {
             SplitRule::Stability { test_fraction, control_test_fraction, .. } => {
                 splits::stability::build(dataset, test_fraction, control_test_fraction, seed)?
             }
+            SplitRule::CrossModal { test_fraction, control_test_fraction } => {
+                splits::cross_modal::build(dataset, test_fraction, control_test_fraction, seed)?
+            }
+            SplitRule::FewShot { test_fraction, control_test_fraction } => {
+                splits::few_shot::build(dataset, test_fraction, control_test_fraction, seed)?
+            }
         };
         let impossible = |reason: String| TaskError::SplitImpossible {
             task: spec.spec.id.clone(),
@@ -117,8 +123,18 @@ impl<'d> TaskInstance<'d> {
             perturbed_mean += m;
         }
         perturbed_mean /= train_means.len() as f64;
-        let test_rows = split.test.iter().map(|t| by_condition[t.condition.get()].clone()).collect();
-        let mut start_rows = split.control_test_rows.clone();
+        // Few-shot test items are scored on the new context's cells, from its control cells.
+        let (test_rows, mut start_rows) = match (&split.context, &dataset.context) {
+            (Some(cs), Some(ctx)) => {
+                let by_label = ctx.rows_by_label();
+                let rows = split.test.iter().map(|t| by_label.get(&t.label).cloned().unwrap_or_default()).collect();
+                (rows, cs.control_test_rows.clone())
+            }
+            _ => (
+                split.test.iter().map(|t| by_condition[t.condition.get()].clone()).collect(),
+                split.control_test_rows.clone(),
+            ),
+        };
         metrics::rng::shuffle(&mut start_rows, &mut metrics::rng::seeded(seed ^ 0x57A27));
         start_rows.truncate(spec.spec.max_start_cells);
         start_rows.sort_unstable();
@@ -134,8 +150,26 @@ impl<'d> TaskInstance<'d> {
     pub fn start_states(&self) -> Array2<f32> {
         match self.dataset.scale {
             Scale::LogFoldChange => Array2::zeros((1, self.dataset.genes.len())),
-            Scale::LogNormalized => self.dataset.select_rows(&self.start_rows),
+            Scale::LogNormalized => self.scored_expression().select(ndarray::Axis(0), &self.start_rows),
         }
+    }
+
+    /// The matrix test items and start states index: the new context's cells on few-shot tasks,
+    /// the dataset's rows otherwise.
+    fn scored_expression(&self) -> &Array2<f32> {
+        match (&self.split.context, &self.dataset.context) {
+            (Some(_), Some(ctx)) => &ctx.expression,
+            _ => self.dataset.expression(),
+        }
+    }
+
+    /// The start cells' protein levels (rows of `start_states`), when the dataset has proteins
+    /// for them.
+    pub fn start_protein(&self) -> Option<Array2<f32>> {
+        if self.split.context.is_some() || self.dataset.scale != Scale::LogNormalized {
+            return None;
+        }
+        self.dataset.protein.as_ref().map(|p| p.values.select(ndarray::Axis(0), &self.start_rows))
     }
 
     /// Every scored item: the one-step test conditions (in `split.test` order), then each held-out
@@ -155,7 +189,7 @@ impl<'d> TaskInstance<'d> {
                 label: t.label.clone(),
                 subgroup: t.subgroup,
                 actions: vec![self.dataset.condition(t.condition).clone()],
-                truth: self.dataset.expression(),
+                truth: self.scored_expression(),
                 rows,
             })
             .collect();
@@ -206,6 +240,11 @@ impl<'d> TaskInstance<'d> {
                 .collect(),
             control_train_rows: self.split.control_train_rows.clone(),
             control_test_rows: self.split.control_test_rows.clone(),
+            context: self.split.context.as_ref().map(|c| ContextRecord {
+                shot_order: c.shot_order.iter().map(|&id| self.dataset.condition(id).label()).collect(),
+                control_adapt_rows: c.control_adapt_rows.clone(),
+                control_test_rows: c.control_test_rows.clone(),
+            }),
         }
     }
 
@@ -234,6 +273,18 @@ pub struct SplitRecord {
     pub train: Vec<String>,
     pub test: Vec<SplitItem>,
     pub control_train_rows: Vec<usize>,
+    pub control_test_rows: Vec<usize>,
+    /// Few-shot tasks: the new context's adaptation pool in draw order (the k-shot set is the
+    /// first k) and its control rows (indices into the context's cells).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<ContextRecord>,
+}
+
+/// See [`SplitRecord::context`].
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct ContextRecord {
+    pub shot_order: Vec<String>,
+    pub control_adapt_rows: Vec<usize>,
     pub control_test_rows: Vec<usize>,
 }
 

@@ -15,11 +15,11 @@ pub mod split;
 pub mod splits;
 pub mod time;
 
-pub use dataset::{ConditionId, Dataset, Observation, ProteinPanel, Scale};
+pub use dataset::{ConditionId, ContextObservations, Dataset, Observation, ProteinPanel, Scale};
 pub use error::TaskError;
 pub use gene::{GeneIndex, GenePanel};
 pub use instance::{SplitRecord, TaskInstance};
-pub use model::{Model, ModelKind, QueryBatch};
+pub use model::{AdaptationExample, AdaptationSet, Model, ModelKind, QueryBatch};
 pub use perturbation::{DEFAULT_CONTROL_LABELS, Direction, Perturbation};
 pub use spec::{LoadedSpec, SplitRule, TaskSpec, embedded_specs, find_spec};
 pub use split::{Split, Subgroup, TestCondition};

@@ -26,6 +26,36 @@ pub struct QueryBatch<'a> {
     pub genes: &'a GenePanel,
     pub start: ArrayView2<'a, f32>,
     pub perturbations: &'a [Perturbation],
+    /// The start cells' protein levels (cross-modal tasks: same rows as `start`, proteins in the
+    /// task's protein order); `None` where the task has no proteins.
+    pub start_protein: Option<ArrayView2<'a, f32>>,
+}
+
+impl<'a> QueryBatch<'a> {
+    /// An RNA-only query.
+    pub fn new(genes: &'a GenePanel, start: ArrayView2<'a, f32>, perturbations: &'a [Perturbation]) -> Self {
+        Self { genes, start, perturbations, start_protein: None }
+    }
+}
+
+/// One adaptation example of a few-shot task: a perturbation observed in the new context, with
+/// its cells (rows, genes in the task's order).
+#[derive(Debug, Clone)]
+pub struct AdaptationExample {
+    pub perturbation: Perturbation,
+    pub cells: Array2<f32>,
+}
+
+/// What a model may adapt on in a context it never saw in training (few-shot tasks): the new
+/// context's control cells and k perturbed examples (k = `examples.len()`, possibly 0). The
+/// scored test perturbations are never among the examples.
+#[derive(Debug, Clone)]
+pub struct AdaptationSet<'a> {
+    pub genes: &'a GenePanel,
+    /// Name of the new context (e.g. `B`, `rep_3`).
+    pub context: &'a str,
+    pub controls: Array2<f32>,
+    pub examples: Vec<AdaptationExample>,
 }
 
 pub trait Model: Send + Sync {
@@ -41,6 +71,12 @@ pub trait Model: Send + Sync {
     /// Predicted next protein levels (cross-modal tasks), one row per query row, proteins in the
     /// task's protein order; `None` for models without a protein head.
     fn predict_protein(&self, _batch: &QueryBatch<'_>) -> Result<Option<Array2<f32>>, TaskError> {
+        Ok(None)
+    }
+
+    /// A copy of this model adapted to a new context (few-shot tasks); `None` (the default) when
+    /// the model does not adapt, and the unadapted model answers for every k.
+    fn adapt(&self, _set: &AdaptationSet<'_>) -> Result<Option<Box<dyn Model>>, TaskError> {
         Ok(None)
     }
 }

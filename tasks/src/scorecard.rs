@@ -38,8 +38,12 @@ pub struct Scorecard {
 }
 
 /// What a scorecard keeps of `arena audit`: the probes' headline means and the metrics they game.
+/// `arena audit` with the same submission and bootstrap settings computes exactly these numbers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditSection {
+    /// The row the derived probes manipulate and the flags compare with: the model under
+    /// evaluation, or in a baselines-only run the best baseline on the primary metric.
+    pub submission: String,
     /// Seed of the shuffled-perturbation probe.
     pub shuffle_seed: u64,
     /// Factor of the variance-inflated probe.
@@ -48,6 +52,9 @@ pub struct AuditSection {
     pub probes: Vec<ProbeScores>,
     /// Metrics on which a probe beats the best baseline or reaches the submission.
     pub flags: Vec<ProbeFlag>,
+    /// What the audit could not do here (no shuffled probe with one test item, no ceiling, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,7 +69,8 @@ pub struct ProbeFlag {
     pub metric: String,
     pub probe: String,
     pub probe_value: f64,
-    /// Why: `beats best baseline linear (0.420)`, `reaches submission (0.410)`, ...
+    /// Why: `beats the best baseline, linear (0.420)`, `reaches the submission (0.410)`,
+    /// `beats the unmodified submission (0.410)`; several joined by `; `.
     pub reason: String,
 }
 

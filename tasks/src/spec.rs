@@ -19,6 +19,9 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("norman2019-genetic-interactions.toml", include_str!("../specs/norman2019-genetic-interactions.toml")),
     ("norman2019-order-consistency.toml", include_str!("../specs/norman2019-order-consistency.toml")),
     ("sim-stability.toml", include_str!("../specs/sim-stability.toml")),
+    ("sim-cross-modal.toml", include_str!("../specs/sim-cross-modal.toml")),
+    ("sim-few-shot.toml", include_str!("../specs/sim-few-shot.toml")),
+    ("papalexi2021-few-shot.toml", include_str!("../specs/papalexi2021-few-shot.toml")),
 ];
 
 /// How test conditions are chosen.
@@ -72,6 +75,21 @@ pub enum SplitRule {
         neighbours: usize,
         max_reference_cells: usize,
     },
+    /// Cross-modal coherence: the `unseen-single` split of a dataset with paired proteins; the
+    /// model predicts RNA and protein of each start cell, scored per modality and by the
+    /// coherence of the two through the RNA→protein coupling of real training cells.
+    CrossModal {
+        test_fraction: f64,
+        control_test_fraction: f64,
+    },
+    /// Few-shot / new context: everything of the training context trains; in the dataset's second
+    /// context a seeded `test_fraction` of the perturbations is held out and scored after the model
+    /// adapted on k ∈ {0, 1, 5, 20} others (nested draws); `control_test_fraction` of the new
+    /// context's control cells are the start states, the rest are adaptation controls.
+    FewShot {
+        test_fraction: f64,
+        control_test_fraction: f64,
+    },
 }
 
 impl SplitRule {
@@ -83,6 +101,8 @@ impl SplitRule {
             SplitRule::GeneticInteractions { .. } => &metrics::interaction::GI_METRICS,
             SplitRule::OrderConsistency { .. } => &metrics::order::ORDER_METRICS,
             SplitRule::Stability { .. } => &metrics::manifold::STABILITY_METRICS,
+            SplitRule::CrossModal { .. } => &crate::splits::cross_modal::CROSS_MODAL_METRICS,
+            SplitRule::FewShot { .. } => &crate::splits::few_shot::FEW_SHOT_METRICS,
             _ => &[],
         }
     }
@@ -173,6 +193,15 @@ pub fn parse_spec(source_name: &str, text: &str) -> Result<LoadedSpec, TaskError
             }
             vec![*test_fraction, *control_test_fraction]
         }
+        SplitRule::CrossModal { test_fraction, control_test_fraction } => vec![*test_fraction, *control_test_fraction],
+        SplitRule::FewShot { test_fraction, control_test_fraction } => {
+            if let Some(m) = spec.metrics.iter().find(|m| Metric::from_name(m).is_some()) {
+                return Err(invalid(format!(
+                    "'{m}' is a profile metric; few-shot tasks score per shot count (e.g. pearson_delta_pert_k5)"
+                )));
+            }
+            vec![*test_fraction, *control_test_fraction]
+        }
     };
     if !fractions.into_iter().all(fraction_ok) {
         return Err(invalid("every fraction in [split] must be strictly between 0 and 1".into()));
@@ -207,19 +236,25 @@ pub fn embedded_specs() -> Result<Vec<LoadedSpec>, TaskError> {
 }
 
 /// Finds the spec for a task (spec id or family name) and dataset (registry id or alias such as
-/// `simulator`). With only a family given, the simulator's spec is preferred.
+/// `simulator`). With only a family given, the simulator's spec is preferred (for few-shot, the
+/// two-context simulator's).
 pub fn find_spec(task: &str, dataset: Option<&str>) -> Result<LoadedSpec, TaskError> {
     let specs = embedded_specs()?;
     let matches_dataset = |s: &LoadedSpec| dataset.is_none_or(|d| s.spec.dataset == d);
     if let Some(s) = specs.iter().find(|s| s.spec.id == task && matches_dataset(s)) {
         return Ok(s.clone());
     }
-    let dataset = dataset.unwrap_or("simulator");
+    let wanted = dataset.unwrap_or("simulator");
+    let family = |s: &&LoadedSpec| s.spec.task == task;
     specs
         .iter()
-        .find(|s| s.spec.task == task && s.spec.dataset == dataset)
+        .filter(family)
+        .find(|s| s.spec.dataset == wanted)
+        // With no dataset named, a family without a spec on the default simulator (few-shot) takes
+        // its spec on another simulator dataset (simulator-two-contexts).
+        .or_else(|| specs.iter().filter(family).find(|s| dataset.is_none() && s.spec.dataset.starts_with("simulator")))
         .cloned()
-        .ok_or_else(|| TaskError::UnknownTask { task: task.to_string(), dataset: dataset.to_string() })
+        .ok_or_else(|| TaskError::UnknownTask { task: task.to_string(), dataset: wanted.to_string() })
 }
 
 #[cfg(test)]
@@ -241,6 +276,8 @@ mod tests {
     #[test]
     fn finds_specs_by_family_and_dataset() {
         assert_eq!(find_spec("unseen-single", None).unwrap().spec.id, "sim-unseen-single");
+        assert_eq!(find_spec("few-shot", None).unwrap().spec.id, "sim-few-shot");
+        assert!(find_spec("few-shot", Some("simulator")).is_err());
         assert_eq!(
             find_spec("combinatorial", Some("norman2019-pseudobulk")).unwrap().spec.id,
             "norman2019-combinatorial"

@@ -22,6 +22,8 @@ pub enum Subgroup {
     Step(u32),
     /// The no-op (control) action applied repeatedly (stability tasks).
     NoOp,
+    /// A perturbation seen in the training context, scored in a context never trained on.
+    NewContext,
 }
 
 impl Subgroup {
@@ -33,6 +35,7 @@ impl Subgroup {
             Subgroup::ComboSeen2 => "combo_seen2".into(),
             Subgroup::Step(k) => format!("step_{k}"),
             Subgroup::NoOp => "no_op".into(),
+            Subgroup::NewContext => "new_context".into(),
         }
     }
 }
@@ -58,9 +61,44 @@ pub struct Split {
     /// tasks only; every other sequence may be used for training.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub test_sequences: Vec<usize>,
+    /// Few-shot tasks: how the dataset's second context is used (test conditions then name
+    /// perturbations whose scored cells are that context's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<ContextSplit>,
+}
+
+/// The new context of a few-shot split; rows index `dataset.context`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContextSplit {
+    /// The new context's perturbations a model may adapt on, in draw order: the k-shot
+    /// adaptation set is the first k (so the sets are nested). Never a test perturbation.
+    pub shot_order: Vec<ConditionId>,
+    /// New-context control cells every adaptation set includes (k = 0 too).
+    pub control_adapt_rows: Vec<usize>,
+    /// New-context control cells used as test start states.
+    pub control_test_rows: Vec<usize>,
 }
 
 impl Split {
+    /// A split of one-step conditions (no held-out sequences, no second context); `controls` is
+    /// (train, test) as [`split_controls`] returns it.
+    pub fn one_step(
+        train: Vec<ConditionId>,
+        test: Vec<TestCondition>,
+        (control_train_rows, control_test_rows): (Vec<usize>, Vec<usize>),
+        train_genes: Vec<String>,
+    ) -> Self {
+        Self {
+            train,
+            test,
+            control_train_rows,
+            control_test_rows,
+            train_genes,
+            test_sequences: Vec::new(),
+            context: None,
+        }
+    }
+
     /// Labels of the training conditions, for reports.
     pub fn train_labels(&self, dataset: &Dataset) -> Vec<String> {
         self.train.iter().map(|&c| dataset.condition(c).label()).collect()

@@ -4,6 +4,9 @@
 //! reference; every metric on which a probe looks as good as a real model is flagged. A Systema
 //! systematic-variation report says how much of each test perturbation's shift is the shift all
 //! perturbations share, and how much of each metric the constant μ_pert prediction already earns.
+//! [`audit_scored`] is the one implementation: `arena audit` calls it after scoring the submission,
+//! the baselines and the ceiling ([`audit`]); `arena eval` calls it with the rows its scorecard
+//! already holds and embeds [`Audit::section`] in the scorecard.
 //!
 //! Flag rules (per metric, on the mean over test perturbations, respecting higher/lower-is-better,
 //! with a 1e-8 tolerance for "equal"):
@@ -17,13 +20,14 @@
 pub mod probes;
 pub mod rank;
 
+use ndarray::Array2;
 use serde::Serialize;
-use tasks::scorecard::{BootstrapSettings, ScoreRow};
+use tasks::scorecard::{AuditSection, BootstrapSettings, ProbeFlag, ProbeScores, ScoreRow};
 use tasks::{Model, SplitRule, TaskError, TaskInstance};
 
 use crate::baselines;
-use crate::eval::families;
 use crate::eval::score::{RowInput, score_row};
+use crate::eval::{EvalOptions, families, toward_ceiling};
 
 pub const AUDIT_FORMAT: &str = "arena-audit-v1";
 pub const AUDIT_FILE: &str = "audit.json";
@@ -32,24 +36,6 @@ pub const INFLATION: f64 = 3.0;
 /// Tolerance for "equal" means: f32 model outputs averaged in f64 agree to ~1e-10 when they
 /// agree in exact arithmetic (e.g. the variance-inflated probe), so differences below this are ties.
 const EPS: f64 = 1e-8;
-
-#[derive(Debug, Clone)]
-pub struct AuditOptions {
-    pub bootstrap: BootstrapSettings,
-    pub ceiling_seed: u64,
-    /// Seed of the shuffled probe's derangement.
-    pub shuffle_seed: u64,
-}
-
-impl Default for AuditOptions {
-    fn default() -> Self {
-        Self {
-            bootstrap: BootstrapSettings { resamples: 1000, level: 0.95, seed: 0 },
-            ceiling_seed: 0,
-            shuffle_seed: 0,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -69,15 +55,6 @@ pub struct AuditRow {
     pub description: String,
     #[serde(flatten)]
     pub row: ScoreRow,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Flag {
-    pub metric: String,
-    pub probe: String,
-    pub probe_value: f64,
-    /// Why: `beats best baseline linear (0.420)`, `reaches submission (0.410)`, `beats submission`.
-    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -124,7 +101,7 @@ pub struct Audit {
     pub rows: Vec<AuditRow>,
     /// Per metric: (metric, best baseline name, its mean).
     pub best_baseline: Vec<(String, String, f64)>,
-    pub flags: Vec<Flag>,
+    pub flags: Vec<ProbeFlag>,
     pub systematic: SystematicReport,
     pub notes: Vec<String>,
 }
@@ -133,6 +110,49 @@ impl Audit {
     pub fn row(&self, name: &str) -> Option<&AuditRow> {
         self.rows.iter().find(|r| r.row.name == name)
     }
+
+    /// What a scorecard keeps of the audit: the probes' means, the flags, the notes.
+    pub fn section(&self) -> AuditSection {
+        let probes = self
+            .rows
+            .iter()
+            .filter(|r| matches!(r.role, Role::Probe | Role::DerivedProbe))
+            .map(|r| ProbeScores {
+                probe: r.row.name.clone(),
+                description: r.description.clone(),
+                means: r
+                    .row
+                    .metrics
+                    .iter()
+                    .map(|m| (m.metric.clone(), Some(m.overall.mean).filter(|v| v.is_finite())))
+                    .collect(),
+            })
+            .collect();
+        AuditSection {
+            submission: self.submission.clone(),
+            shuffle_seed: self.shuffle_seed,
+            inflation: self.inflation,
+            probes,
+            flags: self.flags.clone(),
+            notes: self.notes.clone(),
+        }
+    }
+}
+
+/// What the audit needs of rows scored elsewhere (`arena eval` has scored them already, so the
+/// embedded audit scores only the probes).
+pub struct Scored<'a> {
+    /// The submission: its model (the derived probes manipulate its output) and its row.
+    pub model: &'a dyn Model,
+    pub row: ScoreRow,
+    /// The submission's outputs, recorded in call order while `row` was scored
+    /// ([`probes::Tape`]); on single-step tasks the derived probes replay them instead of
+    /// running the model again.
+    pub outputs: Option<Vec<Array2<f32>>>,
+    /// The rows of the spec's baselines, in spec order, named by the baseline.
+    pub baselines: Vec<ScoreRow>,
+    /// The noise-ceiling row, or why there is none.
+    pub ceiling: Result<ScoreRow, String>,
 }
 
 /// True for the families the audit supports (profile metrics on predicted means).
@@ -154,27 +174,59 @@ fn at_least(a: f64, b: f64, higher: bool) -> bool {
     if higher { a >= b - EPS } else { a <= b + EPS }
 }
 
-/// Runs the audit of `submission` on `instance`.
-pub fn audit(instance: &TaskInstance<'_>, submission: &dyn Model, options: &AuditOptions) -> Result<Audit, TaskError> {
+/// Runs the audit of `submission` on `instance`: scores the submission, the spec's baselines and
+/// the ceiling, then the probes ([`audit_scored`]).
+pub fn audit(instance: &TaskInstance<'_>, submission: &dyn Model, options: &EvalOptions) -> Result<Audit, TaskError> {
+    check_supported(instance, submission.name())?;
+    let tape = probes::Tape::record(submission);
+    let row = families::score_model(instance, &tape, options)?.row;
+    let baselines = instance
+        .spec
+        .spec
+        .baselines
+        .iter()
+        .map(|name| families::score_model(instance, baselines::fit(name, instance)?.as_ref(), options).map(|s| s.row))
+        .collect::<Result<_, _>>()?;
+    let scored = Scored {
+        model: submission,
+        row,
+        outputs: tape.into_outputs(),
+        baselines,
+        ceiling: families::ceiling(instance, options),
+    };
+    audit_scored(instance, scored, options)
+}
+
+fn check_supported(instance: &TaskInstance<'_>, submission: &str) -> Result<(), TaskError> {
     let spec = &instance.spec.spec;
-    if !supports(&spec.split) {
-        return Err(TaskError::Model {
-            model: submission.name().to_string(),
-            reason: format!(
-                "`arena audit` supports the profile families (unseen-single, combinatorial, multi-step); task '{}' is a '{}' task",
-                spec.id, spec.task
-            ),
-        });
+    if supports(&spec.split) {
+        return Ok(());
     }
+    Err(TaskError::Model {
+        model: submission.to_string(),
+        reason: format!(
+            "`arena audit` supports the profile families (unseen-single, combinatorial, multi-step); task '{}' is a '{}' task",
+            spec.id, spec.task
+        ),
+    })
+}
+
+/// The audit of rows already scored: scores the probes beside them and flags the gamed metrics.
+/// `arena audit` and the audit section of every `arena eval` scorecard both come from here.
+pub fn audit_scored(
+    instance: &TaskInstance<'_>,
+    scored: Scored<'_>,
+    options: &EvalOptions,
+) -> Result<Audit, TaskError> {
+    let submission = scored.model;
+    check_supported(instance, submission.name())?;
+    let spec = &instance.spec.spec;
     let bootstrap = &options.bootstrap;
-    let score = |m: &dyn Model| families::score_model(instance, m, bootstrap).map(|s| s.row);
-    let mut rows = Vec::new();
+    let score = |m: &dyn Model| families::score_model(instance, m, options).map(|s| s.row);
     let mut notes = Vec::new();
-    let sub_row = score(submission)?;
-    rows.push(AuditRow { role: Role::Submission, description: "the model under audit".into(), row: sub_row });
-    for name in &spec.baselines {
-        let b = baselines::fit(name, instance)?;
-        let mut row = score(b.as_ref())?;
+    let mut rows =
+        vec![AuditRow { role: Role::Submission, description: "the model under audit".into(), row: scored.row }];
+    for (name, mut row) in spec.baselines.iter().zip(scored.baselines) {
         row.name = format!("baseline: {name}");
         rows.push(AuditRow { role: Role::Baseline, description: baselines::describe(name).into(), row });
     }
@@ -232,10 +284,15 @@ pub fn audit(instance: &TaskInstance<'_>, submission: &dyn Model, options: &Audi
         notes.push("no shuffled probe: the task has a single test item".into());
     }
 
-    // Probes derived from the submission.
+    // Probes derived from the submission: single-step items replay its recorded outputs (the
+    // same queries in the same order); multi-step rollouts feed the manipulated states back, so
+    // they run the model.
     let block = instance.start_states().nrows();
+    let replayed = scored.outputs.as_deref().filter(|_| items.iter().all(|i| i.actions.len() == 1));
+    let replays = [(); 2].map(|_| replayed.map(|o| probes::Tape::replay(submission, o)));
+    let source = |k: usize| -> &dyn Model { replays[k].as_ref().map_or(submission, |r| r as &dyn Model) };
     let inflated = probes::VarianceInflated {
-        inner: submission,
+        inner: source(0),
         factor: INFLATION,
         block,
         name: "probe: variance-inflated".into(),
@@ -252,18 +309,26 @@ pub fn audit(instance: &TaskInstance<'_>, submission: &dyn Model, options: &Audi
             "the variance-inflated probe is the submission itself here: {block} start state per item, so no cell-to-cell spread to inflate"
         ));
     }
-    let log1p = probes::Log1p { inner: submission, name: "probe: log1p".into() };
+    let log1p = probes::Log1p { inner: source(1), name: "probe: log1p".into() };
     rows.push(AuditRow {
         role: Role::DerivedProbe,
         description: "log1p of the submission's output (sign-preserving for negative values)".into(),
         row: score(&log1p)?,
     });
-    match families::ceiling(instance, bootstrap, options.ceiling_seed) {
+    match scored.ceiling {
         Ok(mut row) => {
             row.name = "noise ceiling".into();
             rows.push(AuditRow { role: Role::Ceiling, description: "split halves of the real cells".into(), row })
         }
         Err(reason) => notes.push(reason),
+    }
+
+    let anchors = rows
+        .iter()
+        .find(|r| r.role == Role::Ceiling)
+        .map(|c| toward_ceiling::anchors(rows.iter().filter(|r| r.role == Role::Baseline).map(|r| &r.row), &c.row));
+    for r in &mut rows {
+        toward_ceiling::annotate(&mut r.row, anchors.as_deref().unwrap_or_default());
     }
 
     // Flags.
@@ -306,7 +371,7 @@ pub fn audit(instance: &TaskInstance<'_>, submission: &dyn Model, options: &Audi
                 _ => {}
             }
             if !reasons.is_empty() {
-                flags.push(Flag {
+                flags.push(ProbeFlag {
                     metric: metric.clone(),
                     probe: r.row.name.clone(),
                     probe_value: v,

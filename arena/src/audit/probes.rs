@@ -13,8 +13,14 @@
 //!   item's predicted mean multiplied by 3 (means preserved exactly, see [`VarianceInflated`]);
 //! - `probe: log1p` — log1p of the submission's output (sign-preserving for negative values such
 //!   as log fold changes): the "log-transform it again" trick of the Virtual Cell Challenge.
+//!
+//! The derived probes need the submission's per-cell output, not just its means: a [`Tape`]
+//! records that output while the submission is scored and replays it to the derived probes, so
+//! on single-step tasks they cost no extra model call.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ndarray::Array2;
 use tasks::{Model, ModelKind, Perturbation, QueryBatch, TaskError};
@@ -163,6 +169,107 @@ pub fn inflate_keeping_sum(x: &[f32], factor: f64) -> Vec<f32> {
     out
 }
 
+/// The submission's outputs are kept up to this many bytes; beyond it the derived probes run
+/// the model again.
+pub const RECORD_BUDGET_BYTES: usize = 512 << 20;
+
+/// The submission's outputs in call order. A recording tape passes every call through to the
+/// submission and keeps a copy of each output while they fit in [`RECORD_BUDGET_BYTES`]; a
+/// replaying tape answers the k-th call with the k-th recorded output, which is valid only for
+/// the same queries in the same order, i.e. a single-step task scored again (a multi-step rollout
+/// of a derived probe feeds back different states, so it must run the model itself).
+pub struct Tape<'a> {
+    inner: &'a dyn Model,
+    recorded: Mutex<Option<Vec<Array2<f32>>>>,
+    /// Rows passed through and time spent copying outputs, so the model's cells/s can leave
+    /// the copying out.
+    recording: Mutex<(usize, std::time::Duration)>,
+    budget_bytes: usize,
+    replay: Option<(&'a [Array2<f32>], AtomicUsize)>,
+}
+
+impl<'a> Tape<'a> {
+    pub fn record(inner: &'a dyn Model) -> Self {
+        Self::record_within(inner, RECORD_BUDGET_BYTES)
+    }
+
+    pub fn record_within(inner: &'a dyn Model, budget_bytes: usize) -> Self {
+        Self { inner, recorded: Mutex::new(Some(Vec::new())), recording: Mutex::default(), budget_bytes, replay: None }
+    }
+
+    pub fn replay(inner: &'a dyn Model, outputs: &'a [Array2<f32>]) -> Self {
+        Self {
+            inner,
+            recorded: Mutex::new(None),
+            recording: Mutex::default(),
+            budget_bytes: 0,
+            replay: Some((outputs, 0.into())),
+        }
+    }
+
+    /// A rate measured over calls through this tape, recomputed without the time the tape spent
+    /// copying outputs (rows / (rows / rate − copying)).
+    pub fn rows_per_second_without_recording(&self, rate: f64) -> f64 {
+        let (rows, copying) = *self.recording.lock().unwrap_or_else(|e| e.into_inner());
+        let seconds = rows as f64 / rate - copying.as_secs_f64();
+        if rows == 0 || !rate.is_finite() || seconds <= 0.0 { rate } else { rows as f64 / seconds }
+    }
+
+    /// The recorded outputs in call order, or `None` when they outgrew the budget.
+    pub fn into_outputs(self) -> Option<Vec<Array2<f32>>> {
+        self.recorded.into_inner().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Model for Tape<'_> {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn kind(&self) -> ModelKind {
+        self.inner.kind()
+    }
+    fn fingerprint(&self) -> String {
+        self.inner.fingerprint()
+    }
+    fn predict(&self, batch: &QueryBatch<'_>) -> Result<Array2<f32>, TaskError> {
+        if let Some((outputs, next)) = &self.replay {
+            let k = next.fetch_add(1, Ordering::SeqCst);
+            return match outputs.get(k) {
+                Some(out) if out.dim() == batch.start.dim() => Ok(out.clone()),
+                _ => Err(TaskError::Model {
+                    model: self.inner.name().to_string(),
+                    reason: format!(
+                        "internal: the audit replayed call {k} of {} with a {:?} query that was not recorded",
+                        outputs.len(),
+                        batch.start.dim()
+                    ),
+                }),
+            };
+        }
+        let out = self.inner.predict(batch)?;
+        let copying = std::time::Instant::now();
+        let mut kept = self.recorded.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(outputs) = kept.as_mut() {
+            let bytes: usize = outputs.iter().chain([&out]).map(|o| o.len() * size_of::<f32>()).sum();
+            if bytes <= self.budget_bytes {
+                outputs.push(out.clone());
+            } else {
+                *kept = None;
+            }
+        }
+        let mut recording = self.recording.lock().unwrap_or_else(|e| e.into_inner());
+        recording.0 += out.nrows();
+        recording.1 += copying.elapsed();
+        Ok(out)
+    }
+    fn predict_protein(&self, batch: &QueryBatch<'_>) -> Result<Option<Array2<f32>>, TaskError> {
+        self.inner.predict_protein(batch)
+    }
+    fn adapt(&self, set: &tasks::AdaptationSet<'_>) -> Result<Option<Box<dyn Model>>, TaskError> {
+        self.inner.adapt(set)
+    }
+}
+
 /// log1p of the submission's output; sign-preserving (−log1p(−x)) for negative values, so log
 /// fold changes stay finite.
 pub struct Log1p<'a> {
@@ -215,6 +322,46 @@ mod tests {
         let var = |v: &[f32]| v.iter().map(|&a| (f64::from(a) - m).powi(2)).sum::<f64>();
         assert!((var(&y) / var(&x) - 9.0).abs() < 1e-4);
         assert_eq!(inflate_keeping_sum(&[2.5], 3.0), vec![2.5]);
+    }
+
+    #[test]
+    fn a_tape_replays_what_it_recorded_and_gives_up_beyond_its_budget() {
+        let genes = tasks::GenePanel::new(vec!["A".into(), "B".into()]).unwrap();
+        let model = Constant::new("c", &[1.5, -2.0]);
+        let perturbations = vec![Perturbation::control(); 3];
+        let start = Array2::<f32>::zeros((3, 2));
+        let batch = QueryBatch::new(&genes, start.view(), &perturbations);
+        let tape = Tape::record(&model);
+        let first = tape.predict(&batch).unwrap();
+        let second = tape.predict(&batch).unwrap();
+        assert_eq!(first, model.predict(&batch).unwrap());
+        assert_eq!((tape.name(), tape.kind(), tape.fingerprint()), ("c", ModelKind::Baseline, model.fingerprint()));
+        // 6 rows went through; leaving out the copying time can only raise a measured rate, and
+        // a rate whose window was all copying is kept rather than made infinite.
+        let (rows, copying) = *tape.recording.lock().unwrap();
+        assert_eq!(rows, 6);
+        let rate = 6.0 / (copying.as_secs_f64() + 0.5);
+        let without = tape.rows_per_second_without_recording(rate);
+        assert!((without - 12.0).abs() < 1e-9, "{without}");
+        let all_copying = 6.0 / copying.as_secs_f64().max(1e-12);
+        assert!(tape.rows_per_second_without_recording(all_copying * 2.0) == all_copying * 2.0);
+        let outputs = tape.into_outputs().unwrap();
+        assert_eq!(outputs, vec![first.clone(), second]);
+        let replay = Tape::replay(&model, &outputs);
+        assert_eq!(replay.predict(&batch).unwrap(), first);
+        assert!(replay.predict(&batch).is_ok());
+        // A third call, or a query of another shape, was never recorded.
+        let err = replay.predict(&batch).unwrap_err().to_string();
+        assert!(err.contains("not recorded"), "{err}");
+        let replay = Tape::replay(&model, &outputs);
+        let small = Array2::<f32>::zeros((2, 2));
+        let other = QueryBatch::new(&genes, small.view(), &perturbations[..2]);
+        assert!(replay.predict(&other).is_err());
+        // 3 x 2 f32 = 24 bytes per call: a 40-byte budget keeps one call, not two.
+        let tape = Tape::record_within(&model, 40);
+        tape.predict(&batch).unwrap();
+        tape.predict(&batch).unwrap();
+        assert_eq!(tape.into_outputs(), None);
     }
 
     #[test]

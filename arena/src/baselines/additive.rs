@@ -104,7 +104,7 @@ mod tests {
 
     fn predict(model: &dyn Model, ds: &Dataset, start: &Array2<f32>, p: &Perturbation) -> Array2<f32> {
         let perturbations = vec![p.clone(); start.nrows()];
-        let batch = QueryBatch { genes: &ds.genes, start: start.view(), perturbations: &perturbations };
+        let batch = QueryBatch::new(&ds.genes, start.view(), &perturbations);
         model.predict(&batch).unwrap()
     }
 

@@ -162,9 +162,7 @@ mod tests {
     fn predict_one(model: &dyn Model, ds: &Dataset, p: &Perturbation) -> Vec<f64> {
         let start = Array2::from_shape_vec((1, N), control().iter().map(|&v| v as f32).collect()).unwrap();
         let perturbations = vec![p.clone()];
-        let out = model
-            .predict(&QueryBatch { genes: &ds.genes, start: start.view(), perturbations: &perturbations })
-            .unwrap();
+        let out = model.predict(&QueryBatch::new(&ds.genes, start.view(), &perturbations)).unwrap();
         out.row(0).iter().map(|&v| f64::from(v)).collect()
     }
 

@@ -2,12 +2,15 @@
 //! task's training view (training conditions and training controls):
 //! `control-mean` (no change), `perturbed-mean` (Systema's average training perturbation),
 //! `additive` (sum of the training single effects), `linear` (Ahlmann-Eltze et al. 2025).
+//! On cross-modal tasks each also predicts proteins (`protein_head.rs`); on few-shot tasks the
+//! family refits them at every k on the pooled training view.
 
 mod additive;
 mod control_mean;
-mod linalg;
+pub(crate) mod linalg;
 mod linear;
 mod perturbed_mean;
+mod protein_head;
 mod shift;
 
 use sha2::{Digest, Sha256};
@@ -32,8 +35,18 @@ pub fn describe(name: &str) -> &'static str {
     }
 }
 
-/// Fits the named baseline on the task's training view.
+/// Fits the named baseline on the task's training view; on cross-modal tasks with the protein
+/// head of [`protein_head`] (start protein plus the coupling of the predicted RNA change).
 pub fn fit(name: &str, instance: &TaskInstance<'_>) -> Result<Box<dyn Model>, TaskError> {
+    let model = fit_rna(name, instance)?;
+    if matches!(instance.spec.spec.split, tasks::SplitRule::CrossModal { .. }) {
+        let coupling = tasks::splits::cross_modal::Coupling::fit(instance)?;
+        return Ok(Box::new(protein_head::WithProteinHead::new(model, coupling)));
+    }
+    Ok(model)
+}
+
+fn fit_rna(name: &str, instance: &TaskInstance<'_>) -> Result<Box<dyn Model>, TaskError> {
     Ok(match name {
         "control-mean" => Box::new(ControlMean),
         "perturbed-mean" => Box::new(PerturbedMean::fit(instance)),

@@ -92,9 +92,7 @@ mod tests {
         ];
         for p in &queries {
             let perturbations = vec![p.clone(); start.nrows()];
-            let out = model
-                .predict(&QueryBatch { genes: &ds.genes, start: start.view(), perturbations: &perturbations })
-                .unwrap();
+            let out = model.predict(&QueryBatch::new(&ds.genes, start.view(), &perturbations)).unwrap();
             for (o, s) in out.rows().into_iter().zip(start.rows()) {
                 for ((&o, &s), d) in o.iter().zip(s.iter()).zip(&delta) {
                     assert!((f64::from(o) - (f64::from(s) + d)).abs() < 1e-5, "{p}: {o} vs {}", f64::from(s) + d);
@@ -102,8 +100,7 @@ mod tests {
             }
         }
         // Mixed perturbations in one batch: every row gets the same shift.
-        let out =
-            model.predict(&QueryBatch { genes: &ds.genes, start: start.view(), perturbations: &queries[..3] }).unwrap();
+        let out = model.predict(&QueryBatch::new(&ds.genes, start.view(), &queries[..3])).unwrap();
         assert_eq!(out.dim(), start.dim());
         for (o, s) in out.rows().into_iter().zip(start.rows()) {
             assert!(

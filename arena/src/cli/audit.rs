@@ -5,9 +5,10 @@ use std::path::PathBuf;
 
 use tasks::{TaskInstance, find_spec};
 
-use crate::audit::{AuditOptions, audit, render, supports, write};
+use crate::audit::{audit, render, supports, write};
 use crate::baselines;
 use crate::data::load::{LoadOptions, load_dataset};
+use crate::eval::EvalOptions;
 use crate::runners::predictions::Predictions;
 use crate::simulator::export;
 
@@ -76,7 +77,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
         }
         None => baselines::fit(&baseline, &instance)?,
     };
-    let mut audit_options = AuditOptions { shuffle_seed: args.shuffle_seed, ..AuditOptions::default() };
+    let mut audit_options = EvalOptions { shuffle_seed: args.shuffle_seed, ..EvalOptions::default() };
     audit_options.bootstrap.resamples = args.bootstrap;
     let report = audit(&instance, submission.as_ref(), &audit_options)?;
     out!("{}", render(&report).trim_end());

@@ -35,6 +35,12 @@ pub struct EvalArgs {
     /// cells (or one profile) per test perturbation, labelled in the same obs column as the data.
     #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
     predictions: Option<PathBuf>,
+    /// Score the reference world model: the weights bundled for the task, or --weights.
+    #[arg(long, conflicts_with_all = ["model", "baseline", "predictions", "suite"])]
+    reference: bool,
+    /// Reference-model weights (weights.safetensors with its config.json beside it).
+    #[arg(long, value_name = "FILE", requires = "reference")]
+    weights: Option<PathBuf>,
     /// Run every task of a suite (`default`: all tasks of `arena tasks`) with the baselines and
     /// print one summary table; scorecards go to OUT/<task>/.
     #[arg(long, value_name = "NAME", conflicts_with_all = ["model", "predictions", "task", "dataset"])]
@@ -109,7 +115,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let registry = args.registry.load()?;
     if let Some(suite) = &args.suite {
         let load = LoadOptions { data_dir: args.registry.data_dir.clone(), ..LoadOptions::default() };
-        let mut options = EvalOptions::default();
+        let mut options = EvalOptions { data_dir: args.registry.data_dir.clone(), ..EvalOptions::default() };
         options.bootstrap.resamples = args.bootstrap;
         let started = std::time::Instant::now();
         let cards = super::suite::run_suite(suite, args.baseline.as_deref(), &registry, &load, &options, &args.out)?;
@@ -123,8 +129,14 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let dataset_key = super::resolve_dataset_key(&args.dataset, &registry);
-    let is_path = args.dataset.ends_with(".h5ad") || std::path::Path::new(&args.dataset).is_file();
+    // With --dataset left at its default, `--task` (a spec id such as papalexi2021-few-shot, or a
+    // family such as few-shot) loads the dataset of the spec it names.
+    let dataset_arg = match find_spec(&args.task, None) {
+        Ok(s) if args.dataset == export::SIMULATOR_ID => s.spec.dataset,
+        _ => args.dataset.clone(),
+    };
+    let dataset_key = super::resolve_dataset_key(&dataset_arg, &registry);
+    let is_path = dataset_arg.ends_with(".h5ad") || std::path::Path::new(&dataset_arg).is_file();
     let options = LoadOptions {
         data_dir: args.registry.data_dir.clone(),
         perturbation_column: args.perturbation_column.clone(),
@@ -145,6 +157,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     }
     let model: Option<Box<dyn tasks::Model>> = match (&args.baseline, &args.predictions) {
         _ if onnx.is_some() => onnx.take().map(|m| Box::new(m) as Box<dyn tasks::Model>),
+        _ if args.reference => Some(Box::new(crate::reference::load_for(&instance, args.weights.as_deref())?)),
         (Some(name), _) => Some(baselines::fit(name, &instance)?),
         (None, Some(path)) => Some(Box::new(Predictions::for_task(
             path,
@@ -154,7 +167,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         )?)),
         (None, None) => None,
     };
-    let mut options = EvalOptions::default();
+    let mut options = EvalOptions { data_dir: args.registry.data_dir.clone(), ..EvalOptions::default() };
     options.bootstrap.resamples = args.bootstrap;
     let mut card = evaluate(&instance, model.as_deref(), &loaded.source, &options)?;
     card.run.device = device;

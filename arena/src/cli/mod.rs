@@ -24,6 +24,7 @@ pub mod serve;
 mod simulate;
 mod suite;
 mod tasks_cmd;
+mod train_reference;
 
 use std::path::PathBuf;
 
@@ -66,6 +67,8 @@ pub enum Command {
     Contract(contract::ContractArgs),
     /// Serve the web leaderboard (submissions, hidden test splits, CIs); `--demo` seeds the baselines.
     Serve(serve::ServeArgs),
+    /// Train the reference world model (candle) on a task's training view; writes safetensors + config.json.
+    TrainReference(train_reference::TrainReferenceArgs),
     /// Import local scorecards into a leaderboard database, marked self-reported.
     Publish(publish::PublishArgs),
 }
@@ -102,6 +105,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Contract(args) => contract::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Publish(args) => publish::run(args),
+        Command::TrainReference(args) => train_reference::run(args),
     }
 }
 
@@ -116,7 +120,8 @@ pub(crate) fn resolve_dataset_key(key: &str, registry: &crate::data::Registry) -
         .unwrap_or_default()
         .into_iter()
         .map(|s| s.spec.dataset)
-        .filter(|d| d.starts_with(&prefix))
+        // `ID@COLUMN=VALUE` keys (a context split of ID) are not aliases of ID.
+        .filter(|d| d.starts_with(&prefix) && !d.contains('@'))
         .collect();
     candidates.sort();
     candidates.dedup();

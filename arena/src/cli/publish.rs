@@ -38,10 +38,18 @@ pub fn run(args: PublishArgs) -> anyhow::Result<()> {
         }
         texts.push((file, text, card.task.id));
     }
+    let mut tasks = Vec::new();
     for (file, text, task) in texts {
-        let id = leaderboard::publish_scorecard(&db, &text, args.name.as_deref(), &args.description)
+        let (id, _) = leaderboard::import_scorecard(&db, &text, args.name.as_deref(), &args.description)
             .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
         out!("published {} as submission {id} on {task} (self-reported) in {}", file.display(), path.display());
+        tasks.push(task);
+    }
+    // The boards (ranks and tie groups) are rebuilt once per task, after all imports.
+    tasks.sort();
+    tasks.dedup();
+    for task in &tasks {
+        leaderboard::board::rebuild(&db, task).map_err(anyhow::Error::msg)?;
     }
     Ok(())
 }

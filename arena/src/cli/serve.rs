@@ -1,6 +1,7 @@
 //! `arena serve`: the web leaderboard (the `leaderboard` crate) with the arena's own scorer, the
 //! same `evaluate` as `arena eval`. `--demo` seeds every task with the baselines' scorecards of
-//! `arena eval --suite default`; `--issue-token NAME` creates an organiser token and exits.
+//! `arena eval --suite default`; `--issue-token NAME [--admin]` creates a token and exits;
+//! `--reveal TASK` / `--hide TASK` flip a task's private-leaderboard switch and exit.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -33,9 +34,20 @@ pub struct ServeArgs {
     /// (tasks that already have them are kept).
     #[arg(long)]
     demo: bool,
-    /// Create an organiser token named NAME, print it once and exit.
+    /// Create a submission token named NAME, print it once and exit.
     #[arg(long, value_name = "NAME")]
     issue_token: Option<String>,
+    /// With --issue-token: an organiser token, which may also reveal private leaderboards
+    /// (POST /api/tasks/TASK/reveal).
+    #[arg(long, requires = "issue_token")]
+    admin: bool,
+    /// Reveal TASK's private leaderboard (scores on the held-back half of the test
+    /// perturbations) and exit.
+    #[arg(long, value_name = "TASK", conflicts_with = "issue_token")]
+    reveal: Option<String>,
+    /// Hide TASK's private leaderboard again and exit.
+    #[arg(long, value_name = "TASK", conflicts_with_all = ["issue_token", "reveal"])]
+    hide: Option<String>,
     /// Largest accepted upload, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     max_upload_mib: u64,
@@ -133,17 +145,26 @@ pub fn seed_demo(db: &Db, registry: &Registry, load: &LoadOptions, options: &Eva
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let (db, path) = open_db(&args.database)?;
     if let Some(name) = &args.issue_token {
-        let token = db.create_token(name).map_err(anyhow::Error::msg)?;
-        out!("organiser token '{name}' (shown only once; only its salted hash is stored in {}):", path.display());
+        let token = db.create_token_with(name, args.admin).map_err(anyhow::Error::msg)?;
+        let role = if args.admin { "organiser (admin)" } else { "submission" };
+        out!("{role} token '{name}' (shown only once; only its salted hash is stored in {}):", path.display());
         out!("{token}");
         return Ok(());
+    }
+    for (task, revealed) in [(&args.reveal, true), (&args.hide, false)] {
+        if let Some(task) = task {
+            db.set_revealed(task, revealed).map_err(anyhow::Error::msg)?;
+            let state = if revealed { "revealed" } else { "hidden" };
+            out!("the private leaderboard of {task} is now {state} (database {})", path.display());
+            return Ok(());
+        }
     }
     if !(args.onnx_timeout.is_finite() && args.onnx_timeout > 0.0) {
         anyhow::bail!("--onnx-timeout {}: expected a positive number of seconds", args.onnx_timeout);
     }
     let registry = args.registry.load()?;
     let load = LoadOptions { data_dir: args.registry.data_dir.clone(), ..LoadOptions::default() };
-    let mut options = EvalOptions::default();
+    let mut options = EvalOptions { data_dir: args.registry.data_dir.clone(), ..EvalOptions::default() };
     options.bootstrap.resamples = args.bootstrap;
     if args.demo {
         let missing = db

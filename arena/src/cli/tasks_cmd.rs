@@ -71,6 +71,15 @@ pub fn run(args: TasksArgs) -> anyhow::Result<()> {
                     neighbours,
                     max_reference_cells
                 ),
+                SplitRule::CrossModal { test_fraction, .. } => out!(
+                    "split:     unseen-single ({:.0}% of perturbed genes held out) with paired proteins; coherence through the RNA→protein coupling of real training cells",
+                    test_fraction * 100.0
+                ),
+                SplitRule::FewShot { test_fraction, .. } => out!(
+                    "split:     few-shot, the training context trains; {:.0}% of the new context's perturbations held out, scored after adapting on k = {:?} others (nested)",
+                    test_fraction * 100.0,
+                    tasks::splits::few_shot::SHOTS
+                ),
             }
             out!("metrics:   {} (ranked by {})", spec.metrics.join(", "), spec.metrics[0]);
             out!("baselines: {}", spec.baselines.join(", "));
@@ -109,5 +118,15 @@ fn split_sizes(spec: &tasks::LoadedSpec, registry: &super::RegistryArgs) -> anyh
         instance.split.control_test_rows.len(),
         instance.start_rows.len()
     );
+    if let (Some(c), Some(ctx)) = (&instance.split.context, &loaded.dataset.context) {
+        out!(
+            "  new context '{}' (training context '{}'): {} perturbations in the shot pool, {} adaptation control cells, {} start control cells (the start states above are these)",
+            ctx.name,
+            ctx.training_context,
+            c.shot_order.len(),
+            c.control_adapt_rows.len(),
+            c.control_test_rows.len()
+        );
+    }
     Ok(())
 }

@@ -3,7 +3,11 @@
 //! Only the parts of AnnData the arena uses; everything read is kept so a round trip loses nothing
 //! of these.
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2};
+use rayon::prelude::*;
+
+/// Rows per parallel task when a dense matrix is compressed.
+const CSR_CHUNK_ROWS: usize = 256;
 
 /// Compressed sparse matrix. For CSR `indptr` runs over rows and `indices` are column indices;
 /// for CSC the roles swap. `shape` is always (rows, columns).
@@ -53,6 +57,78 @@ impl Matrix {
                 out
             }
         }
+    }
+
+    /// The matrix as CSR (explicit zeros of a dense matrix are dropped; CSC is transposed).
+    pub fn into_csr(self) -> SparseMatrix {
+        match self {
+            Matrix::Csr(s) => s,
+            Matrix::Dense(a) => SparseMatrix::csr_from_dense(a.view()),
+            Matrix::Csc(s) => {
+                let (n, g) = s.shape;
+                let mut counts = vec![0u64; n + 1];
+                for &r in &s.indices {
+                    counts[r as usize + 1] += 1;
+                }
+                for i in 0..n {
+                    counts[i + 1] += counts[i];
+                }
+                let indptr = counts.clone();
+                let mut next = counts;
+                let mut data = vec![0f32; s.data.len()];
+                let mut indices = vec![0u32; s.data.len()];
+                for col in 0..g {
+                    for k in s.indptr[col] as usize..s.indptr[col + 1] as usize {
+                        let r = s.indices[k] as usize;
+                        let dst = next[r] as usize;
+                        data[dst] = s.data[k];
+                        indices[dst] = col as u32;
+                        next[r] += 1;
+                    }
+                }
+                SparseMatrix { shape: (n, g), data, indices, indptr }
+            }
+        }
+    }
+}
+
+impl SparseMatrix {
+    /// CSR form of a dense matrix (zeros dropped), rows compressed in parallel.
+    pub fn csr_from_dense(a: ArrayView2<f32>) -> SparseMatrix {
+        let (n, g) = a.dim();
+        let blocks: Vec<(Vec<f32>, Vec<u32>, Vec<u64>)> = (0..n.div_ceil(CSR_CHUNK_ROWS))
+            .into_par_iter()
+            .map(|b| {
+                let (mut data, mut indices, mut lens) = (Vec::new(), Vec::new(), Vec::new());
+                for row in a.rows().into_iter().skip(b * CSR_CHUNK_ROWS).take(CSR_CHUNK_ROWS) {
+                    let before = data.len();
+                    for (j, &v) in row.iter().enumerate() {
+                        if v != 0.0 {
+                            data.push(v);
+                            indices.push(j as u32);
+                        }
+                    }
+                    lens.push((data.len() - before) as u64);
+                }
+                (data, indices, lens)
+            })
+            .collect();
+        let nnz = blocks.iter().map(|b| b.0.len()).sum();
+        let mut out = SparseMatrix {
+            shape: (n, g),
+            data: Vec::with_capacity(nnz),
+            indices: Vec::with_capacity(nnz),
+            indptr: Vec::with_capacity(n + 1),
+        };
+        out.indptr.push(0);
+        for (data, indices, lens) in blocks {
+            out.data.extend_from_slice(&data);
+            out.indices.extend_from_slice(&indices);
+            for len in lens {
+                out.indptr.push(out.indptr[out.indptr.len() - 1] + len);
+            }
+        }
+        out
     }
 }
 
@@ -146,5 +222,38 @@ impl AnnData {
 
     pub fn uns_strings(&self, name: &str) -> Option<&[String]> {
         self.uns_strings.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csc_and_dense_convert_to_the_same_csr() {
+        let dense = ndarray::arr2(&[[1.0f32, 0.0, 3.0], [0.0, 0.0, 0.0], [0.0, 2.0, 2.5]]);
+        let a = Matrix::Dense(dense.clone()).into_csr();
+        let csc = SparseMatrix {
+            shape: (3, 3),
+            data: vec![1.0, 2.0, 3.0, 2.5],
+            indices: vec![0, 2, 0, 2],
+            indptr: vec![0, 1, 2, 4],
+        };
+        let b = Matrix::Csc(csc).into_csr();
+        assert_eq!(a, b);
+        assert_eq!(a.indptr, [0, 2, 2, 4]);
+        assert_eq!(Matrix::Csr(a).to_dense(), dense);
+    }
+
+    #[test]
+    fn csr_from_dense_joins_parallel_blocks_in_row_order() {
+        // More rows than one block, some rows empty: row i holds i % 3 at column i % 4.
+        let n = 2 * CSR_CHUNK_ROWS + 7;
+        let dense = Array2::from_shape_fn((n, 4), |(i, j)| if j == i % 4 { (i % 3) as f32 } else { 0.0 });
+        let s = SparseMatrix::csr_from_dense(dense.view());
+        assert_eq!(s.indptr.len(), n + 1);
+        assert_eq!(s.data.len(), (0..n).filter(|i| i % 3 != 0).count());
+        assert!(s.data.iter().all(|&v| v != 0.0));
+        assert_eq!(Matrix::Csr(s).to_dense(), dense);
     }
 }

@@ -1,8 +1,10 @@
-//! Count normalisation: detecting raw counts and scanpy's `normalize_total` + `log1p`.
+//! Count normalisation: detecting raw counts and scanpy's `normalize_total` + `log1p` (dense
+//! output, or sparse in, sparse out).
 
-use ndarray::Array2;
+use ndarray::{Array1, Array2};
+use rayon::prelude::*;
 
-use super::anndata::Matrix;
+use super::anndata::{Matrix, SparseMatrix};
 
 /// True when every stored value is a non-negative integer (finite, no fractional part), i.e. the
 /// matrix looks like raw UMI counts. Only stored values are checked (implicit sparse zeros are
@@ -17,44 +19,68 @@ pub fn looks_like_counts(m: &Matrix) -> bool {
 
 /// scanpy `sc.pp.normalize_total(target_sum=target_sum)` followed by `sc.pp.log1p`: each row is
 /// scaled to sum to `target_sum` (rows summing to 0 stay 0), then `ln(1 + x)`. Computed in f64 and
-/// rounded to f32 at the end. Returns a dense cells x genes matrix.
+/// rounded to f32 at the end. Returns a dense cells x genes matrix; rows are processed in
+/// parallel, one f64 row at a time (no f64 copy of the whole matrix).
 pub fn normalize_total_log1p(m: &Matrix, target_sum: f32) -> Array2<f32> {
-    let dense = to_dense_f64(m);
-    let target = f64::from(target_sum);
-    let mut out = Array2::<f32>::zeros(dense.dim());
-    for (row_in, mut row_out) in dense.rows().into_iter().zip(out.rows_mut()) {
-        let sum: f64 = row_in.sum();
-        let scale = if sum > 0.0 { target / sum } else { 0.0 };
-        for (x, y) in row_in.iter().zip(row_out.iter_mut()) {
-            *y = (x * scale).ln_1p() as f32;
-        }
+    let (n, g) = m.shape();
+    let mut out = Array2::<f32>::zeros((n, g));
+    if n == 0 || g == 0 {
+        return out;
     }
+    let transposed;
+    let m = match m {
+        Matrix::Csc(_) => {
+            transposed = Matrix::Csr(m.clone().into_csr());
+            &transposed
+        }
+        other => other,
+    };
+    let target = f64::from(target_sum);
+    let slice = out.as_slice_mut().expect("a new array is contiguous");
+    slice.par_chunks_mut(g).enumerate().for_each_init(
+        || Array1::<f64>::zeros(g),
+        |row_in, (r, row_out)| {
+            match m {
+                Matrix::Dense(a) => row_in.iter_mut().zip(a.row(r)).for_each(|(d, &x)| *d = f64::from(x)),
+                Matrix::Csr(s) | Matrix::Csc(s) => {
+                    row_in.fill(0.0);
+                    for k in s.indptr[r] as usize..s.indptr[r + 1] as usize {
+                        row_in[s.indices[k] as usize] += f64::from(s.data[k]);
+                    }
+                }
+            }
+            let scale = row_scale(row_in.sum(), target);
+            for (x, y) in row_in.iter().zip(row_out.iter_mut()) {
+                *y = (x * scale).ln_1p() as f32;
+            }
+        },
+    );
     out
 }
 
-/// Dense f64 copy of a matrix (rows x columns), summing duplicate sparse entries.
-fn to_dense_f64(m: &Matrix) -> Array2<f64> {
-    match m {
-        Matrix::Dense(a) => a.mapv(f64::from),
-        Matrix::Csr(s) => {
-            let mut out = Array2::zeros(s.shape);
-            for row in 0..s.shape.0 {
-                for k in s.indptr[row] as usize..s.indptr[row + 1] as usize {
-                    out[[row, s.indices[k] as usize]] += f64::from(s.data[k]);
-                }
-            }
-            out
-        }
-        Matrix::Csc(s) => {
-            let mut out = Array2::zeros(s.shape);
-            for col in 0..s.shape.1 {
-                for k in s.indptr[col] as usize..s.indptr[col + 1] as usize {
-                    out[[s.indices[k] as usize, col]] += f64::from(s.data[k]);
-                }
-            }
-            out
-        }
+/// [`normalize_total_log1p`] of a CSR matrix, kept sparse: stored values are transformed (zeros
+/// stay implicit, as scanpy keeps a sparse X sparse), rows in parallel. For counts (integers, so
+/// every row sum is exact in f64) the values equal the dense function's bit for bit.
+pub fn normalize_total_log1p_csr(s: &SparseMatrix, target_sum: f32) -> SparseMatrix {
+    let target = f64::from(target_sum);
+    let mut data = s.data.clone();
+    let mut rows: Vec<&mut [f32]> = Vec::with_capacity(s.shape.0);
+    let mut rest = data.as_mut_slice();
+    for w in s.indptr.windows(2) {
+        let (row, tail) = rest.split_at_mut((w[1] - w[0]) as usize);
+        rows.push(row);
+        rest = tail;
     }
+    rows.into_par_iter().for_each(|row| {
+        let scale = row_scale(row.iter().map(|&x| f64::from(x)).sum(), target);
+        row.iter_mut().for_each(|x| *x = (f64::from(*x) * scale).ln_1p() as f32);
+    });
+    SparseMatrix { shape: s.shape, data, indices: s.indices.clone(), indptr: s.indptr.clone() }
+}
+
+/// The factor scaling a row summing to `sum` to `target` (0 for an empty row).
+fn row_scale(sum: f64, target: f64) -> f64 {
+    if sum > 0.0 { target / sum } else { 0.0 }
 }
 
 #[cfg(test)]
@@ -111,6 +137,11 @@ mod tests {
             indptr: vec![0, 1, 2, 4],
         });
         assert_eq!(normalize_total_log1p(&csc, 1e4), out);
+        // The sparse form keeps the sparsity pattern and gives the same values.
+        let Matrix::Csr(s) = csr() else { unreachable!() };
+        let sparse = normalize_total_log1p_csr(&s, 1e4);
+        assert_eq!((&sparse.indices, &sparse.indptr), (&s.indices, &s.indptr));
+        assert_eq!(Matrix::Csr(sparse).to_dense(), out);
         // target_sum 1: [0.25, 0, 0.75] -> ln(1.25), ln(1.75)
         let one = normalize_total_log1p(&csr(), 1.0);
         assert!((one[[0, 0]] - 0.223_143_55).abs() < 1e-7);

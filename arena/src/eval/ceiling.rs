@@ -6,8 +6,11 @@
 use tasks::dataset::mean_rows;
 use tasks::{Observation, TaskInstance};
 
+/// Half A's and half B's mean profile per test condition.
+pub type Halves = (Vec<Vec<f64>>, Vec<Vec<f64>>);
+
 /// (prediction, truth) profile pairs per test condition, or the reason there is no ceiling.
-pub fn split_halves(instance: &TaskInstance<'_>, seed: u64) -> Result<(Vec<Vec<f64>>, Vec<Vec<f64>>), String> {
+pub fn split_halves(instance: &TaskInstance<'_>, seed: u64) -> Result<Halves, String> {
     if instance.dataset.observation == Observation::Pseudobulk {
         return Err("no noise ceiling: the dataset is pseudobulk (one profile per condition), so there are no cells to split in halves".into());
     }

@@ -1,6 +1,7 @@
 //! Evaluation orchestration: a task instance, an optional model under test and the spec's
 //! baselines go in; a scorecard (model row, baseline rows, noise ceiling, per-perturbation
-//! values, provenance) comes out. Metrics come only from the `metrics` crate.
+//! values, every score's fraction of the way to the ceiling, rank confidence, the gaming-probe
+//! audit, provenance) comes out. Metrics come only from the `metrics` crate.
 
 pub mod ceiling;
 pub mod families;
@@ -8,14 +9,17 @@ pub mod predict;
 pub mod provenance;
 pub mod report;
 pub mod score;
+pub mod toward_ceiling;
 pub mod write;
 
 use std::time::Instant;
 
-use tasks::scorecard::{BootstrapSettings, DatasetProvenance, RunInfo, SCORECARD_FORMAT, Scorecard, TaskProvenance};
+use tasks::scorecard::{
+    BootstrapSettings, DatasetProvenance, RunInfo, SCORECARD_FORMAT, ScoreRow, Scorecard, TaskProvenance,
+};
 use tasks::{Model, ModelKind, TaskError, TaskInstance};
 
-use crate::baselines;
+use crate::{audit, baselines};
 
 /// Settings that change numbers, all recorded in the scorecard.
 #[derive(Debug, Clone)]
@@ -23,16 +27,28 @@ pub struct EvalOptions {
     pub bootstrap: BootstrapSettings,
     /// Seed of the split-half noise ceiling.
     pub ceiling_seed: u64,
+    /// Seed of the audit's shuffled-perturbation probe (its derangement).
+    pub shuffle_seed: u64,
+    /// Where side tables a family needs (the GI fits) are found (`--data-dir`); `None`: the
+    /// default data directory.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for EvalOptions {
     fn default() -> Self {
-        Self { bootstrap: BootstrapSettings { resamples: 1000, level: 0.95, seed: 0 }, ceiling_seed: 0 }
+        Self {
+            bootstrap: BootstrapSettings { resamples: 1000, level: 0.95, seed: 0 },
+            ceiling_seed: 0,
+            shuffle_seed: 0,
+            data_dir: None,
+        }
     }
 }
 
 /// Scores `model` (if any) beside the spec's baselines and the noise ceiling. A model that is
-/// itself one of the baselines is shown once, as the model row.
+/// itself one of the baselines is shown once, as the model row. On the families the audit
+/// supports, the gaming-probe audit of the model (of the best baseline on the primary metric in
+/// a baselines-only run) is embedded, reusing the rows scored here.
 pub fn evaluate(
     instance: &TaskInstance<'_>,
     model: Option<&dyn Model>,
@@ -41,35 +57,68 @@ pub fn evaluate(
 ) -> Result<Scorecard, TaskError> {
     let started = Instant::now();
     let started_utc = provenance::now_utc();
-    let mut rows = Vec::new();
+    let audited = audit::supports(&instance.spec.spec.split);
     let mut rates = Vec::new();
-    let mut run = |m: &dyn Model, rows: &mut Vec<_>| -> Result<(), TaskError> {
-        let scored = families::score_model(instance, m, &options.bootstrap)?;
-        rates.push((m.name().to_string(), scored.rows_per_second));
-        rows.push(scored.row);
-        Ok(())
+    let mut run = |m: &dyn Model, tape: Option<&audit::probes::Tape<'_>>| -> Result<ScoreRow, TaskError> {
+        let scored = families::score_model(instance, m, options)?;
+        // The tape's copying is not the model's time, so the model's cells/s leaves it out.
+        let rate = tape.map_or(scored.rows_per_second, |t| t.rows_per_second_without_recording(scored.rows_per_second));
+        rates.push((m.name().to_string(), rate));
+        Ok(scored.row)
     };
-    if let Some(m) = model {
-        run(m, &mut rows)?;
-    }
-    for name in &instance.spec.spec.baselines {
-        if model.is_some_and(|m| m.kind() == ModelKind::Baseline && m.name() == name) {
-            continue;
+    // The model's outputs are recorded for the audit's derived probes.
+    let (model_row, outputs) = match model {
+        Some(m) if audited => {
+            let tape = audit::probes::Tape::record(m);
+            (Some(run(&tape, Some(&tape))?), tape.into_outputs())
         }
+        Some(m) => (Some(run(m, None)?), None),
+        None => (None, None),
+    };
+    let is_model = |name: &str| model.is_some_and(|m| m.kind() == ModelKind::Baseline && m.name() == name);
+    let mut fitted = Vec::new();
+    for name in instance.spec.spec.baselines.iter().filter(|n| !is_model(n)) {
         let baseline = baselines::fit(name, instance)?;
-        run(baseline.as_ref(), &mut rows)?;
+        let row = run(baseline.as_ref(), None)?;
+        fitted.push((baseline, row));
     }
+    let ceiling = families::ceiling(instance, options);
+    let mut rows: Vec<ScoreRow> = model_row.iter().cloned().chain(fitted.iter().map(|(_, row)| row.clone())).collect();
     let mut notes = Vec::new();
-    match families::ceiling(instance, &options.bootstrap, options.ceiling_seed) {
-        Ok(row) => rows.push(row),
-        Err(reason) => notes.push(reason),
+    match &ceiling {
+        Ok(row) => rows.push(row.clone()),
+        Err(reason) => notes.push(reason.clone()),
     }
+    toward_ceiling::annotate_rows(&mut rows);
     let spec = &instance.spec;
     let dataset = instance.dataset;
     // The spec's first metric (family metrics such as `normalized_rank` are not `metrics::Metric`s).
     let primary_metric =
         spec.spec.metrics.first().cloned().unwrap_or_else(|| score::primary_metric(instance).name().to_string());
-    let rank_confidence = crate::audit::rank::rank_confidence(&rows, &primary_metric, &options.bootstrap);
+    let rank_confidence = audit::rank::rank_confidence(&rows, &primary_metric, &options.bootstrap);
+    // The audit's submission: the model, or in a baselines-only run the best baseline.
+    let submission: Option<(&dyn Model, ScoreRow, _)> = match (model, &model_row) {
+        (Some(m), Some(row)) => Some((m, row.clone(), outputs)),
+        _ => best_on(fitted.iter().map(|(_, row)| row), &primary_metric)
+            .map(|k| (fitted[k].0.as_ref(), fitted[k].1.clone(), None)),
+    };
+    let audit = match submission {
+        Some((model, row, outputs)) if audited => {
+            // The spec's baselines in spec order, the model's row standing in for itself.
+            let baselines = spec
+                .spec
+                .baselines
+                .iter()
+                .filter_map(|name| match fitted.iter().find(|(b, _)| b.name() == name) {
+                    Some((_, row)) => Some(row.clone()),
+                    None => model_row.clone(),
+                })
+                .collect();
+            let scored = audit::Scored { model, row, outputs, baselines, ceiling };
+            Some(audit::audit_scored(instance, scored, options)?.section())
+        }
+        _ => None,
+    };
     Ok(Scorecard {
         format: SCORECARD_FORMAT.into(),
         suite_version: provenance::SUITE_VERSION.into(),
@@ -99,7 +148,7 @@ pub fn evaluate(
         rows,
         notes,
         rank_confidence,
-        audit: None,
+        audit,
         run: RunInfo {
             started_utc,
             wall_seconds: started.elapsed().as_secs_f64(),
@@ -107,4 +156,17 @@ pub fn evaluate(
             device: None,
         },
     })
+}
+
+/// Index of the row with the best overall mean on `metric` (the first among equals).
+fn best_on<'a>(rows: impl Iterator<Item = &'a ScoreRow>, metric: &str) -> Option<usize> {
+    let mut best: Option<(usize, f64)> = None;
+    for (i, row) in rows.enumerate() {
+        let Some(m) = row.metric(metric).filter(|m| m.overall.mean.is_finite()) else { continue };
+        let v = if m.higher_is_better { m.overall.mean } else { -m.overall.mean };
+        if best.is_none_or(|(_, b)| v > b) {
+            best = Some((i, v));
+        }
+    }
+    best.map(|(i, _)| i)
 }

@@ -1,5 +1,6 @@
 //! The human-readable scorecard: a Markdown table (pastes into a paper, a README or an issue)
-//! of every row's mean and 95% bootstrap CI per metric, then the primary metric per subgroup.
+//! of every row's mean and 95% bootstrap CI per metric, every mean as a fraction of the way from
+//! the best baseline to the noise ceiling, the primary metric per subgroup, and the audit's flags.
 
 use std::fmt::Write;
 
@@ -35,7 +36,7 @@ pub fn render(card: &Scorecard) -> String {
     let ranks = card.rank_confidence.as_ref();
     let headers: Vec<String> = std::iter::once("row".to_string())
         .chain(ranks.map(|_| "rank".to_string()))
-        .chain(first.metrics.iter().map(|m| format!("{} {}", m.metric, if m.higher_is_better { "↑" } else { "↓" })))
+        .chain(first.metrics.iter().map(|m| format!("{} {}", m.metric, arrow(m.higher_is_better))))
         .collect();
     let body: Vec<Vec<String>> = card
         .rows
@@ -60,6 +61,7 @@ pub fn render(card: &Scorecard) -> String {
             (r.level * 100.0).round()
         );
     }
+    toward_ceiling_table(&mut out, card);
 
     let subgroups: Vec<_> = first
         .metrics
@@ -87,6 +89,7 @@ pub fn render(card: &Scorecard) -> String {
             .collect();
         table(&mut out, &headers, &body);
     }
+    audit_flags(&mut out, card);
     for note in &card.notes {
         let _ = writeln!(out, "\nNote: {note}");
     }
@@ -98,6 +101,67 @@ pub fn render(card: &Scorecard) -> String {
         );
     }
     out
+}
+
+/// Every row's means as fractions of the way from the best baseline (0) to the ceiling (1), for
+/// the metrics on which the ceiling is above the best baseline.
+fn toward_ceiling_table(out: &mut String, card: &Scorecard) {
+    let Some(first) = card.rows.first() else { return };
+    let defined: Vec<usize> = (0..first.metrics.len())
+        .filter(|&k| card.rows.iter().any(|r| r.metrics.get(k).is_some_and(|m| m.toward_ceiling.is_some())))
+        .collect();
+    if defined.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nToward the ceiling: each mean as a fraction of the way from the best baseline (0) to the noise ceiling (1), \
+         on the metrics where the ceiling is above the best baseline:\n"
+    );
+    let headers: Vec<String> = std::iter::once("row".to_string())
+        .chain(
+            defined
+                .iter()
+                .map(|&k| format!("{} {}", first.metrics[k].metric, arrow(first.metrics[k].higher_is_better))),
+        )
+        .collect();
+    let body: Vec<Vec<String>> = card
+        .rows
+        .iter()
+        .map(|row| {
+            std::iter::once(row_label(row, card))
+                .chain(defined.iter().map(|&k| match row.metrics.get(k).and_then(|m| m.toward_ceiling) {
+                    Some(v) => format!("{v:.2}"),
+                    None => "n/a".to_string(),
+                }))
+                .collect()
+        })
+        .collect();
+    table(out, &headers, &body);
+}
+
+/// The embedded audit's verdict: which metrics a probe games (the leaderboard's warnings).
+fn audit_flags(out: &mut String, card: &Scorecard) {
+    let Some(a) = &card.audit else { return };
+    let _ = writeln!(
+        out,
+        "\nAudit of {} (gaming probes: {}; `arena audit` prints their full table):",
+        a.submission,
+        a.probes.iter().map(|p| p.probe.trim_start_matches("probe: ")).collect::<Vec<_>>().join(", ")
+    );
+    if a.flags.is_empty() {
+        let _ = writeln!(out, "- no flags: no probe beats the best baseline or reaches {} on any metric", a.submission);
+    }
+    for f in &a.flags {
+        let _ = writeln!(out, "- ⚠ {}: {} = {:.3} {}", f.metric, f.probe, f.probe_value, f.reason);
+    }
+    for note in a.notes.iter().filter(|n| !card.notes.contains(n)) {
+        let _ = writeln!(out, "- note: {note}");
+    }
+}
+
+fn arrow(higher_is_better: bool) -> &'static str {
+    if higher_is_better { "↑" } else { "↓" }
 }
 
 fn row_label(row: &ScoreRow, card: &Scorecard) -> String {

@@ -185,7 +185,7 @@ fn read_one(path: &Path, pert_col: &str) -> Result<(Vec<String>, Vec<String>, Sp
         .collect::<Result<Vec<_>, _>>()?;
     let genes = adata.var.index.clone();
     let dense = matches!(adata.x, Matrix::Dense(_));
-    let x = to_csr(adata.x);
+    let x = adata.x.into_csr();
     check_values(path, &x)?;
     Ok((genes, labels, x, dense))
 }
@@ -244,53 +244,6 @@ fn check_values(path: &Path, x: &SparseMatrix) -> Result<(), ScoreError> {
     Ok(())
 }
 
-/// Any matrix as CSR (explicit zeros of a dense matrix are dropped).
-pub fn to_csr(m: Matrix) -> SparseMatrix {
-    match m {
-        Matrix::Csr(s) => s,
-        Matrix::Dense(a) => {
-            let (n, g) = a.dim();
-            let mut out =
-                SparseMatrix { shape: (n, g), data: vec![], indices: vec![], indptr: Vec::with_capacity(n + 1) };
-            out.indptr.push(0);
-            for row in a.rows() {
-                for (j, &v) in row.iter().enumerate() {
-                    if v != 0.0 {
-                        out.data.push(v);
-                        out.indices.push(j as u32);
-                    }
-                }
-                out.indptr.push(out.data.len() as u64);
-            }
-            out
-        }
-        Matrix::Csc(s) => {
-            let (n, g) = s.shape;
-            let mut counts = vec![0u64; n + 1];
-            for &r in &s.indices {
-                counts[r as usize + 1] += 1;
-            }
-            for i in 0..n {
-                counts[i + 1] += counts[i];
-            }
-            let indptr = counts.clone();
-            let mut next = counts;
-            let mut data = vec![0f32; s.data.len()];
-            let mut indices = vec![0u32; s.data.len()];
-            for col in 0..g {
-                for k in s.indptr[col] as usize..s.indptr[col + 1] as usize {
-                    let r = s.indices[k] as usize;
-                    let dst = next[r] as usize;
-                    data[dst] = s.data[k];
-                    indices[dst] = col as u32;
-                    next[r] += 1;
-                }
-            }
-            SparseMatrix { shape: (n, g), data, indices, indptr }
-        }
-    }
-}
-
 /// Rows of each label, labels sorted by code point.
 fn group(labels: &[String]) -> BTreeMap<String, Vec<usize>> {
     let mut out: BTreeMap<String, Vec<usize>> = BTreeMap::new();
@@ -298,24 +251,4 @@ fn group(labels: &[String]) -> BTreeMap<String, Vec<usize>> {
         out.entry(l.clone()).or_default().push(i);
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csc_and_dense_convert_to_the_same_csr() {
-        let dense = ndarray::arr2(&[[1.0f32, 0.0, 3.0], [0.0, 0.0, 0.0], [0.0, 2.0, 2.5]]);
-        let a = to_csr(Matrix::Dense(dense.clone()));
-        let csc = SparseMatrix {
-            shape: (3, 3),
-            data: vec![1.0, 2.0, 3.0, 2.5],
-            indices: vec![0, 2, 0, 2],
-            indptr: vec![0, 1, 2, 4],
-        };
-        let b = to_csr(Matrix::Csc(csc));
-        assert_eq!(a, b);
-        assert_eq!(Matrix::Csr(a).to_dense(), dense);
-    }
 }

@@ -55,12 +55,14 @@ pub struct ScoreOutput {
 pub fn score(opts: &ScoreOptions) -> Result<ScoreOutput, ScoreError> {
     let profile = opts.profile;
     let mode = opts.mode;
+    let progress = progress::Progress::new(1, opts.timings);
+    progress.phase("read");
     let input = input::load(&opts.real, &opts.pred, &opts.pert_col, &opts.control)?;
     let n = input.perts.len() as u64;
     let columns = profile.columns();
     let edistance = columns.contains(&"pearson_edistance");
     let steps = n * (u64::from(profile.runs_de()) + u64::from(profile.runs_pred_de()) + u64::from(edistance));
-    let progress = progress::Progress::new(steps.max(1), opts.timings);
+    progress.set_total(steps.max(1));
 
     progress.phase("real DE");
     let real_de = if profile.runs_de() { Some(de::run_de(&input.real, &input.real, &progress)?) } else { None };

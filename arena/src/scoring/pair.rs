@@ -1,14 +1,13 @@
 //! The profile ("anndata pair") metrics of `arena score`: pseudobulk means of every perturbation
 //! and of the controls on both sides, then the metric functions of `metrics::pair`
 //! (pearson_delta, mse, mae, their Δ forms, PDS l1/l2/cosine) and cell-eval's pearson_edistance,
-//! whose energy distances are computed one perturbation at a time so that only that
-//! perturbation's cells are ever dense.
+//! whose energy distances are computed per perturbation (in parallel) on the sparse cells.
 
-use ndarray::Array2;
+use rayon::prelude::*;
 
 use metrics::correlation::pearson;
-use metrics::distributional::{energy_distance_with_sigma_y, mean_pairwise_distance};
 use metrics::pair::{self, BulkPair, ControlMode, PdsDistance, TieBreak};
+use metrics::sparse_distance::{GeneSplit, SparseCells, energy_distance_with_sigma_y, mean_pairwise_distance};
 
 use super::input::{ScoreInput, Side};
 use super::progress::Progress;
@@ -25,7 +24,6 @@ impl Bulk {
     /// Pseudobulk means of every perturbation and the controls. In cell-eval compatibility mode the
     /// means are rounded to float32, as cell-eval's polars pseudobulk of a float32 X is.
     pub fn compute(input: &ScoreInput, f32_means: bool) -> Bulk {
-        use rayon::prelude::*;
         let round = |v: Vec<f64>| if f32_means { v.into_iter().map(|x| f64::from(x as f32)).collect() } else { v };
         let means = |side: &Side| -> Vec<Vec<f64>> { side.pert_rows.par_iter().map(|r| round(side.mean(r))).collect() };
         Bulk {
@@ -76,36 +74,37 @@ pub fn bulk_metrics(input: &ScoreInput, bulk: &Bulk, mode: ControlMode, wanted: 
     out
 }
 
-/// Dense f64 copy of some rows of one side.
-fn dense_f64(side: &Side, rows: &[usize]) -> Array2<f64> {
-    side.dense(rows).mapv(f64::from)
-}
-
 /// cell-eval's `pearson_edistance` (one value for the whole run), composed from
-/// `metrics::distributional` exactly as `metrics::pair::pearson_edistance` composes it, but
-/// densifying one perturbation at a time: σ of each control set once, then for every
-/// perturbation E(real cells, real controls) and E(pred cells, controls chosen by `mode`), then
-/// Pearson r over perturbations (NaN unless every distance is finite).
+/// `metrics::sparse_distance` as `metrics::pair::pearson_edistance` composes the dense functions,
+/// on the CSR cells directly: σ of each control set once, then for every perturbation
+/// E(real cells, real controls) and E(pred cells, controls chosen by `mode`), then Pearson r over
+/// perturbations (NaN unless every distance is finite).
 pub fn pearson_edistance(input: &ScoreInput, mode: ControlMode, progress: &Progress) -> f64 {
-    let real_control = dense_f64(&input.real, &input.real.control_rows);
-    let sigma_real = mean_pairwise_distance(real_control.view());
+    // Which genes go dense: decided once, from the real controls, for every set.
+    let split = GeneSplit::by_density(&input.real.x, &input.real.control_rows);
+    let real_control = SparseCells::new(&input.real.x, &input.real.control_rows, &split);
+    let sigma_real = mean_pairwise_distance(&real_control);
     let pred_control_own = match mode {
-        ControlMode::OwnControls => Some(dense_f64(&input.pred, &input.pred.control_rows)),
+        ControlMode::OwnControls => Some(SparseCells::new(&input.pred.x, &input.pred.control_rows, &split)),
         ControlMode::RealControls => None,
     };
     let (pred_control, sigma_pred) = match &pred_control_own {
-        Some(c) => (c.view(), mean_pairwise_distance(c.view())),
-        None => (real_control.view(), sigma_real),
+        Some(c) => (c, mean_pairwise_distance(c)),
+        None => (&real_control, sigma_real),
     };
-    let mut real = Vec::with_capacity(input.perts.len());
-    let mut pred = Vec::with_capacity(input.perts.len());
-    for i in 0..input.perts.len() {
-        let r = dense_f64(&input.real, &input.real.pert_rows[i]);
-        real.push(energy_distance_with_sigma_y(r.view(), real_control.view(), sigma_real));
-        drop(r);
-        let p = dense_f64(&input.pred, &input.pred.pert_rows[i]);
-        pred.push(energy_distance_with_sigma_y(p.view(), pred_control, sigma_pred));
-        progress.inc();
-    }
+    // Perturbations in parallel (a group of ~100 cells is a single row chunk, so the chunks
+    // inside one distance alone would leave cores idle); each value is computed independently,
+    // so the result does not depend on the thread count.
+    let (real, pred): (Vec<f64>, Vec<f64>) = (0..input.perts.len())
+        .into_par_iter()
+        .map(|i| {
+            let r = SparseCells::new(&input.real.x, &input.real.pert_rows[i], &split);
+            let real = energy_distance_with_sigma_y(&r, &real_control, sigma_real);
+            let p = SparseCells::new(&input.pred.x, &input.pred.pert_rows[i], &split);
+            let pred = energy_distance_with_sigma_y(&p, pred_control, sigma_pred);
+            progress.inc();
+            (real, pred)
+        })
+        .unzip();
     if real.iter().chain(&pred).all(|v| v.is_finite()) { pearson(&real, &pred) } else { f64::NAN }
 }

@@ -52,6 +52,11 @@ impl Progress {
         *phase_start = now;
     }
 
+    /// Sets the number of steps (known once the inputs are read).
+    pub fn set_total(&self, total: u64) {
+        self.bar.set_length(total);
+    }
+
     pub fn inc(&self) {
         self.bar.inc(1);
     }

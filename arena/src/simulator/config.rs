@@ -76,6 +76,13 @@ pub struct SimConfig {
     /// Negative-binomial dispersion θ of protein (ADT) counts.
     pub protein_dispersion: f64,
     pub grn: GrnSource,
+    /// Second context (few-shot tasks): when > 0, a context `B` is simulated beside the default
+    /// context `A`: this fraction of the network's edges moved to another regulator with a new
+    /// sign, and basal production shifted per gene (`context_basal_log_sd`). B has control cells
+    /// and the singles (no doubles or sequences). 0 (the default): one context.
+    pub context_rewire_fraction: f64,
+    /// Log-normal sd of the per-gene basal production shift of context B.
+    pub context_basal_log_sd: f64,
 }
 
 impl Default for SimConfig {
@@ -109,6 +116,8 @@ impl Default for SimConfig {
             mean_protein_counts: 200.0,
             protein_dispersion: 10.0,
             grn: GrnSource::Random,
+            context_rewire_fraction: 0.0,
+            context_basal_log_sd: 0.3,
         }
     }
 }
@@ -179,6 +188,18 @@ impl SimConfig {
             if !(v.is_finite() && v >= 0.0) {
                 return bad(field, format!("must be a non-negative number, got {v}"));
             }
+        }
+        if !(0.0..=1.0).contains(&self.context_rewire_fraction) {
+            return bad(
+                "context_rewire_fraction",
+                format!("must be in [0, 1] (0: one context), got {}", self.context_rewire_fraction),
+            );
+        }
+        if !(self.context_basal_log_sd.is_finite() && self.context_basal_log_sd >= 0.0) {
+            return bad(
+                "context_basal_log_sd",
+                format!("must be a non-negative number, got {}", self.context_basal_log_sd),
+            );
         }
         if !(0.0..=1.0).contains(&self.repressing_fraction) {
             return bad("repressing_fraction", format!("must be in [0, 1], got {}", self.repressing_fraction));

@@ -1,8 +1,9 @@
 //! Exports a simulation: as the snapshot `tasks::Dataset` that `arena eval` scores (controls,
 //! singles and doubles observed once; the two-step sequence lineages are left to multi-step
-//! tasks), and as an AnnData (`arena simulate`): log1p-normalised RNA in X, raw counts in
-//! `layers/counts`, protein counts in `obsm/protein_counts` with names in `uns/protein_names`,
-//! and obs columns `perturbation`, `sequence`, `step`, `trajectory`.
+//! tasks), and as an AnnData (`arena simulate`): log1p-normalised RNA in X and raw counts in
+//! `layers/counts`, both CSR (counts are mostly zeros; a dense VCC-scale file would be ~6 GB),
+//! protein counts in `obsm/protein_counts` with names in `uns/protein_names`, and obs columns
+//! `perturbation`, `sequence`, `step`, `trajectory`.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -12,7 +13,7 @@ use tasks::dataset::SequenceObservations;
 use tasks::{Dataset, GenePanel, Observation, ProteinPanel, Scale, TaskError};
 
 use super::Simulation;
-use crate::data::{AnnData, Column, Frame, Matrix, normalize_total_log1p};
+use crate::data::{AnnData, Column, Frame, Matrix, SparseMatrix, normalize_total_log1p, normalize_total_log1p_csr};
 
 /// Registry-style id of the embedded simulator dataset.
 pub const SIMULATOR_ID: &str = "simulator";
@@ -94,8 +95,9 @@ pub fn to_anndata(sim: &Simulation) -> AnnData {
         Column::Categorical { codes, categories }
     };
     let regulators: BTreeSet<&str> = sim.grn.regulators().iter().map(String::as_str).collect();
+    let counts = SparseMatrix::csr_from_dense(sim.counts.view());
     AnnData {
-        x: Matrix::Dense(normalize_total_log1p(&Matrix::Dense(sim.counts.clone()), 1e4)),
+        x: Matrix::Csr(normalize_total_log1p_csr(&counts, 1e4)),
         obs: Frame {
             index_name: "_index".into(),
             index: (0..sim.n_cells()).map(|i| format!("cell{i:06}")).collect(),
@@ -104,7 +106,14 @@ pub fn to_anndata(sim: &Simulation) -> AnnData {
                 ("sequence".into(), categorical(sim.sequence.clone())),
                 ("step".into(), Column::Int(sim.step.iter().map(|&s| i64::from(s)).collect())),
                 ("trajectory".into(), Column::Int(sim.trajectory.iter().map(|&t| i64::from(t)).collect())),
-            ],
+            ]
+            .into_iter()
+            // Only a two-context simulation has a `context` column (A, B).
+            .chain(sim.context_world.as_ref().map(|_| {
+                let names = sim.context.iter().map(|&c| super::CONTEXT_NAMES[c as usize].to_string()).collect();
+                ("context".into(), categorical(names))
+            }))
+            .collect(),
         },
         var: Frame {
             index_name: "_index".into(),
@@ -114,7 +123,7 @@ pub fn to_anndata(sim: &Simulation) -> AnnData {
                 Column::Bool(sim.genes.iter().map(|g| regulators.contains(g.as_str())).collect()),
             )],
         },
-        layers: vec![("counts".into(), Matrix::Dense(sim.counts.clone()))],
+        layers: vec![("counts".into(), Matrix::Csr(counts))],
         obsm: vec![("protein_counts".into(), Matrix::Dense(sim.protein_counts.clone()))],
         uns_strings: vec![("protein_names".into(), sim.proteins.clone())],
     }
@@ -147,9 +156,7 @@ mod tests {
 
     #[test]
     fn anndata_export_round_trips_through_h5ad() {
-        let mut config = SimConfig::default();
-        config.n_control_cells = 20;
-        config.cells_per_condition = 5;
+        let config = SimConfig { n_control_cells: 20, cells_per_condition: 5, ..SimConfig::default() };
         let sim = simulate(&config).unwrap();
         let adata = to_anndata(&sim);
         let dir = tempfile::tempdir().unwrap();
@@ -157,6 +164,10 @@ mod tests {
         crate::data::write_h5ad(&path, &adata).unwrap();
         let back = crate::data::read_h5ad(&path).unwrap();
         assert_eq!(back, adata);
+        // X and the counts are stored sparse, with the values of the dense normalisation.
+        assert!(matches!(back.x, Matrix::Csr(_)));
+        assert_eq!(back.layer("counts").map(Matrix::to_dense), Some(sim.counts.clone()));
+        assert_eq!(back.x.to_dense(), normalize_total_log1p(&Matrix::Dense(sim.counts.clone()), 1e4));
         assert_eq!(back.obs.column("step").map(Column::len), Some(sim.n_cells()));
     }
 }

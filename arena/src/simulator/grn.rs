@@ -213,6 +213,29 @@ impl Grn {
         self.genes.len()
     }
 
+    /// The network of a second context: each edge, with probability `fraction`, moves to another
+    /// regulator of the same target (not the target itself, not already one of its regulators)
+    /// with a fresh sign; magnitudes are kept and the per-target caps re-applied. Stream
+    /// (`seed`, `Network`, 1), so the first context's network is unchanged.
+    pub fn rewired(&self, fraction: f64, seed: u64) -> Grn {
+        let mut rng = stream(seed, Domain::Network, 1);
+        let mut edges = self.edges.clone();
+        for i in 0..edges.len() {
+            if !rng.random_bool(fraction) {
+                continue;
+            }
+            let target = edges[i].target;
+            let taken: BTreeSet<usize> = edges.iter().filter(|e| e.target == target).map(|e| e.source).collect();
+            let free: Vec<usize> = (0..self.n_regulators).filter(|r| *r != target && !taken.contains(r)).collect();
+            let sign = if rng.random_bool(0.5) { -1.0 } else { 1.0 };
+            if let Some(&source) = free.get(rng.random_range(0..free.len().max(1))) {
+                edges[i].source = source;
+            }
+            edges[i].weight = sign * edges[i].weight.abs();
+        }
+        Self::finish(self.genes.clone(), self.n_regulators, edges)
+    }
+
     pub fn regulators(&self) -> &[String] {
         &self.genes[..self.n_regulators]
     }

@@ -17,6 +17,7 @@
 //! bit-identical for any number of threads.
 
 pub mod config;
+pub mod contexts;
 pub mod dynamics;
 pub mod export;
 pub mod grn;
@@ -91,7 +92,14 @@ pub struct Simulation {
     pub doubles: Vec<Perturbation>,
     /// Ordered action sequences (2..=max_sequence_length actions each).
     pub sequences: Vec<Vec<Perturbation>>,
+    /// Context of each observation: 0 (`A`, the default world), 1 (`B`, [`Simulation::context_world`]).
+    pub context: Vec<u32>,
+    /// The second context's network and true model, when `context_rewire_fraction` > 0.
+    pub context_world: Option<(Grn, World)>,
 }
+
+/// Names of the simulator's contexts (index = [`Simulation::context`] value).
+pub const CONTEXT_NAMES: [&str; 2] = ["A", "B"];
 
 /// The label of a sequence of actions, `A>B`.
 pub fn sequence_label(actions: &[Perturbation]) -> String {
@@ -114,14 +122,7 @@ pub fn build_world(config: &SimConfig) -> Result<(Grn, World), SimError> {
         )?,
         GrnSource::Collectri(path) => Grn::from_collectri(path, config.n_genes, config.n_regulators, config.seed)?,
     };
-    let dynamics = Dynamics::new(&grn, config);
-    let proteins = ProteinModel::new(&dynamics, config);
-    let world = World {
-        dynamics,
-        proteins,
-        steps_to_steady: config.steps_to_steady,
-        steps_per_action: config.steps_per_action,
-    };
+    let world = World::new(Dynamics::new(&grn, config), config);
     Ok((grn, world))
 }
 
@@ -189,6 +190,7 @@ fn design(config: &SimConfig, grn: &Grn) -> (Vec<Perturbation>, Vec<Perturbation
 struct Lineage {
     actions: Vec<Perturbation>,
     control: bool,
+    context: u32,
 }
 
 struct Observation {
@@ -239,19 +241,34 @@ pub fn simulate(config: &SimConfig) -> Result<Simulation, SimError> {
     let (singles, doubles, sequences) = design(config, &grn);
     let cpc = config.cells_per_condition;
     let mut lineages: Vec<Lineage> = Vec::new();
-    lineages
-        .extend((0..config.n_control_cells).map(|_| Lineage { actions: vec![Perturbation::control()], control: true }));
+    let control = |context| Lineage { actions: vec![Perturbation::control()], control: true, context };
+    lineages.extend((0..config.n_control_cells).map(|_| control(0)));
     for p in singles.iter().chain(&doubles) {
-        lineages.extend((0..cpc).map(|_| Lineage { actions: vec![p.clone()], control: false }));
+        lineages.extend((0..cpc).map(|_| Lineage { actions: vec![p.clone()], control: false, context: 0 }));
     }
     for actions in &sequences {
-        lineages.extend((0..cpc).map(|_| Lineage { actions: actions.clone(), control: false }));
+        lineages.extend((0..cpc).map(|_| Lineage { actions: actions.clone(), control: false, context: 0 }));
+    }
+    // Context B's lineages come last, so context A's cells do not depend on whether B exists.
+    let context_world = (config.context_rewire_fraction > 0.0).then(|| world.second_context(&grn, config));
+    if context_world.is_some() {
+        lineages.extend((0..config.n_control_cells).map(|_| control(1)));
+        for p in &singles {
+            lineages.extend((0..cpc).map(|_| Lineage { actions: vec![p.clone()], control: false, context: 1 }));
+        }
     }
     let observations: Vec<Observation> = lineages
         .par_iter()
         .enumerate()
-        .flat_map_iter(|(id, lineage)| run_lineage(&world, config, lineage, id))
+        .flat_map_iter(|(id, lineage)| {
+            let w = match (&context_world, lineage.context) {
+                (Some((_, b)), 1) => b,
+                _ => &world,
+            };
+            run_lineage(w, config, lineage, id)
+        })
         .collect();
+    let context: Vec<u32> = lineages.iter().flat_map(|l| std::iter::repeat_n(l.context, l.actions.len())).collect();
 
     let (n, g, p) = (observations.len(), grn.n_genes(), world.proteins.len());
     let mut counts = Array2::<f32>::zeros((n, g));
@@ -289,12 +306,45 @@ pub fn simulate(config: &SimConfig) -> Result<Simulation, SimError> {
         singles,
         doubles,
         sequences,
+        context,
+        context_world,
     })
 }
 
 impl Simulation {
     pub fn n_cells(&self) -> usize {
         self.counts.nrows()
+    }
+
+    /// The observations of one context (rows in order), as a one-context simulation of that
+    /// context's true model; the design lists are kept.
+    pub fn select_context(&self, context: u32) -> Simulation {
+        let rows: Vec<usize> = (0..self.n_cells()).filter(|&r| self.context[r] == context).collect();
+        let pick = |m: &Array2<f32>| m.select(ndarray::Axis(0), &rows);
+        let (grn, world) = match (&self.context_world, context) {
+            (Some(b), 1) => b.clone(),
+            _ => (self.grn.clone(), self.world.clone()),
+        };
+        Simulation {
+            config: self.config.clone(),
+            grn,
+            world,
+            genes: self.genes.clone(),
+            proteins: self.proteins.clone(),
+            counts: pick(&self.counts),
+            protein_counts: pick(&self.protein_counts),
+            true_expression: pick(&self.true_expression),
+            true_protein: pick(&self.true_protein),
+            perturbation: rows.iter().map(|&r| self.perturbation[r].clone()).collect(),
+            sequence: rows.iter().map(|&r| self.sequence[r].clone()).collect(),
+            step: rows.iter().map(|&r| self.step[r]).collect(),
+            trajectory: rows.iter().map(|&r| self.trajectory[r]).collect(),
+            singles: self.singles.clone(),
+            doubles: self.doubles.clone(),
+            sequences: if context == 0 { self.sequences.clone() } else { Vec::new() },
+            context: vec![context; rows.len()],
+            context_world: None,
+        }
     }
 
     /// Rows of each sequence label (`ctrl`, `A`, `A+B`, `A>B`), sorted by label. Step-1 cells of

@@ -4,8 +4,13 @@
 use serde::{Deserialize, Serialize};
 use tasks::Perturbation;
 
+use rand_distr::{Distribution, StandardNormal};
+
+use super::config::SimConfig;
 use super::dynamics::{CellParams, Dynamics};
+use super::grn::Grn;
 use super::protein::{ProteinModel, ProteinState};
+use super::rng::{Domain, stream};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct World {
@@ -23,6 +28,12 @@ pub struct CellState {
 }
 
 impl World {
+    /// The true model of `dynamics`, with the protein panel and step counts of `config`.
+    pub fn new(dynamics: Dynamics, config: &SimConfig) -> Self {
+        let proteins = ProteinModel::new(&dynamics, config);
+        Self { dynamics, proteins, steps_to_steady: config.steps_to_steady, steps_per_action: config.steps_per_action }
+    }
+
     pub fn nominal_cell(&self) -> CellParams {
         self.dynamics.nominal_cell(self.proteins.len())
     }
@@ -44,6 +55,34 @@ impl World {
             self.proteins.step(&mut state.protein, &state.mrna, cell);
             state.mrna = self.dynamics.step_with(&state.mrna, &m, cell);
         }
+    }
+
+    /// The true model of the second context (few-shot tasks): `grn` rewired
+    /// (`context_rewire_fraction`), each gene's basal production times a log-normal factor
+    /// (`context_basal_log_sd`, stream (`seed`, `Kinetics`, 2)), decay rates and the protein panel
+    /// as in this world.
+    pub fn second_context(&self, grn: &Grn, config: &SimConfig) -> (Grn, World) {
+        let rewired = grn.rewired(config.context_rewire_fraction, config.seed);
+        let mut rng = stream(config.seed, Domain::Kinetics, 2);
+        let basal = self
+            .dynamics
+            .basal
+            .iter()
+            .map(|b| {
+                let z: f64 = StandardNormal.sample(&mut rng);
+                b * (config.context_basal_log_sd * z).exp()
+            })
+            .collect();
+        let d = &self.dynamics;
+        let dynamics = Dynamics::from_parts(
+            &rewired,
+            basal,
+            d.decay.clone(),
+            d.knockdown_factor,
+            d.activation_factor,
+            d.kinetic_log_sd,
+        );
+        (rewired, World::new(dynamics, config))
     }
 
     /// Applies `action` for `steps_per_action` steps: one step of the world model.

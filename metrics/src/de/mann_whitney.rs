@@ -41,13 +41,7 @@ pub fn mwu_from_rank_sum(rank_sum_1: f64, n1: usize, n2: usize, tie_term: f64) -
     let s = s_sq.sqrt();
     let z = (u - mu - 0.5) / s;
     // numba-mwu: _ndtr(-z) * 2 = 0.5 * erfc(-(-z)/sqrt(2)) * 2
-    let mut p = 0.5 * erfc(z / std::f64::consts::SQRT_2) * 2.0;
-    if p > 1.0 {
-        p = 1.0;
-    }
-    if p < 0.0 {
-        p = 0.0;
-    }
+    let p = (0.5 * erfc(z / std::f64::consts::SQRT_2) * 2.0).clamp(0.0, 1.0);
     MwuResult { statistic: u1, p_value: p }
 }
 

@@ -70,9 +70,9 @@ pub fn build(
     }
     train.sort_by_key(|&c| dataset.condition(c).label());
     test.sort_by(|a, b| (a.subgroup, &a.label).cmp(&(b.subgroup, &b.label)));
-    let (control_train_rows, control_test_rows) = split_controls(dataset, control_test_fraction, seed);
+    let controls = split_controls(dataset, control_test_fraction, seed);
     let train_genes = seen.iter().map(|g| g.to_string()).collect();
-    Ok(Split { train, test, control_train_rows, control_test_rows, train_genes, test_sequences: Vec::new() })
+    Ok(Split::one_step(train, test, controls, train_genes))
 }
 
 #[cfg(test)]

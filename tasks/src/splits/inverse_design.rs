@@ -70,8 +70,8 @@ pub fn build(
         train.iter().flat_map(|&c| dataset.condition(c).genes().map(str::to_string).collect::<Vec<_>>()).collect();
     train_genes.sort();
     train_genes.dedup();
-    let (control_train_rows, control_test_rows) = split_controls(dataset, control_test_fraction, seed);
-    Ok(Split { train, test, control_train_rows, control_test_rows, train_genes, test_sequences: Vec::new() })
+    let controls = split_controls(dataset, control_test_fraction, seed);
+    Ok(Split::one_step(train, test, controls, train_genes))
 }
 
 #[cfg(test)]

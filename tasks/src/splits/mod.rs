@@ -1,6 +1,8 @@
 //! Deterministic split builders, one file per rule.
 
 pub mod combinatorial;
+pub mod cross_modal;
+pub mod few_shot;
 pub mod inverse_design;
 pub mod multi_step;
 pub mod order_consistency;

@@ -32,5 +32,13 @@ pub fn build(dataset: &Dataset, test_fraction: f64, control_test_fraction: f64, 
     train_genes.sort();
     train_genes.dedup();
     let (control_train_rows, control_test_rows) = split_controls(dataset, control_test_fraction, seed);
-    Ok(Split { train, test: Vec::new(), control_train_rows, control_test_rows, train_genes, test_sequences })
+    Ok(Split {
+        train,
+        test: Vec::new(),
+        control_train_rows,
+        control_test_rows,
+        train_genes,
+        test_sequences,
+        context: None,
+    })
 }

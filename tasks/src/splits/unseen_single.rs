@@ -46,10 +46,10 @@ pub fn build(dataset: &Dataset, test_fraction: f64, control_test_fraction: f64, 
     }
     train.sort_by_key(|&c| dataset.condition(c).label());
     test.sort_by(|a, b| a.label.cmp(&b.label));
-    let (control_train_rows, control_test_rows) = split_controls(dataset, control_test_fraction, seed);
+    let controls = split_controls(dataset, control_test_fraction, seed);
     let mut train_genes: Vec<String> = genes[n_test..].to_vec();
     train_genes.sort();
-    Ok(Split { train, test, control_train_rows, control_test_rows, train_genes, test_sequences: Vec::new() })
+    Ok(Split::one_step(train, test, controls, train_genes))
 }
 
 #[cfg(test)]

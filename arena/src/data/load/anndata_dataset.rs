@@ -35,6 +35,22 @@ fn single_step_rows(adata: &AnnData) -> Vec<usize> {
     }
 }
 
+/// The obs column `column` as text, one entry per row of the dataset [`dataset_from_anndata`]
+/// builds (numbers printed), or why not.
+pub fn dataset_row_labels(adata: &AnnData, column: &str) -> Result<Vec<String>, String> {
+    let values: Vec<String> = match adata.obs.column(column) {
+        Some(Column::Int(v)) => v.iter().map(i64::to_string).collect(),
+        Some(c) => c
+            .as_labels()
+            .ok_or_else(|| format!("obs/{column} is neither text nor integers"))?
+            .into_iter()
+            .map(Option::unwrap_or_default)
+            .collect(),
+        None => return Err(format!("no obs column '{column}'; obs has [{}]", adata.obs.column_names().join(", "))),
+    };
+    Ok(single_step_rows(adata).into_iter().map(|r| values[r].clone()).collect())
+}
+
 pub fn dataset_from_anndata(path: &Path, adata: &AnnData, spec: &AnnDataSpec) -> Result<Dataset, DataError> {
     let field =
         |field: &str, reason: String| DataError::Field { path: path.to_path_buf(), field: field.into(), reason };

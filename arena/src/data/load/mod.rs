@@ -27,6 +27,14 @@ pub struct LoadOptions {
     pub direction: Option<Direction>,
 }
 
+/// Dataset keys `ID@COLUMN=VALUE` load `ID` with the cells whose obs `COLUMN` is `VALUE` moved into
+/// a second context (few-shot tasks on real replicates, e.g. `papalexi2021-thp1-rna@bio_rep=rep_3`).
+fn context_key(key: &str) -> Option<(&str, &str, &str)> {
+    let (base, rest) = key.split_once('@')?;
+    let (column, value) = rest.split_once('=')?;
+    Some((base, column, value))
+}
+
 /// A loaded dataset and a one-line description of where it came from (for provenance).
 pub struct Loaded {
     pub dataset: Dataset,
@@ -36,7 +44,24 @@ pub struct Loaded {
 /// Loads any dataset by key: `simulator` (the embedded default, generated from seed 0), a
 /// registry id, or a path to an `.h5ad`.
 pub fn load_dataset(key: &str, registry: &Registry, options: &LoadOptions) -> Result<Loaded, DataError> {
-    use crate::simulator::{SimConfig, export, simulate};
+    use crate::simulator::{SimConfig, contexts, export, simulate};
+    if key == contexts::TWO_CONTEXT_ID {
+        let config = contexts::two_context_config();
+        let sim = simulate(&config).map_err(|e| DataError::Other(format!("simulator: {e}")))?;
+        let dataset = contexts::two_context_dataset(&sim).map_err(|e| DataError::Other(format!("simulator: {e}")))?;
+        let source = format!(
+            "arena simulator, default config with context B (rewired {}), seed {}",
+            config.context_rewire_fraction, config.seed
+        );
+        return Ok(Loaded { dataset, source });
+    }
+    if let Some((base, column, value)) = context_key(key) {
+        let loaded = load_file_dataset(base, registry, options)?;
+        let adata = read_h5ad(&registered_path(base, registry, options)?)?;
+        let labels = anndata_dataset::dataset_row_labels(&adata, column).map_err(DataError::Other)?;
+        let dataset = loaded.dataset.split_context(&labels, value).map_err(|e| DataError::Other(e.to_string()))?;
+        return Ok(Loaded { dataset, source: format!("{}; obs {column} = {value} as the new context", loaded.source) });
+    }
     if key != export::SIMULATOR_ID {
         return load_file_dataset(key, registry, options);
     }
@@ -44,6 +69,15 @@ pub fn load_dataset(key: &str, registry: &Registry, options: &LoadOptions) -> Re
     let sim = simulate(&config).map_err(|e| DataError::Other(format!("simulator: {e}")))?;
     let dataset = export::snapshot_dataset(&sim).map_err(|e| DataError::Other(format!("simulator: {e}")))?;
     Ok(Loaded { dataset, source: format!("arena simulator, default config, seed {}", config.seed) })
+}
+
+/// The verified local path of a registered `.h5ad` (or the path itself).
+fn registered_path(name: &str, registry: &Registry, options: &LoadOptions) -> Result<PathBuf, DataError> {
+    if name.ends_with(".h5ad") || Path::new(name).is_file() {
+        return Ok(PathBuf::from(name));
+    }
+    let data_dir = shared_data_dir(options.data_dir.as_deref())?;
+    verify_local(registry.get(name)?, &data_dir)?.into_result()
 }
 
 /// Loads a registered file or an `.h5ad` path (not the simulator: see [`load_dataset`]).

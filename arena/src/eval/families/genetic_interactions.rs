@@ -35,6 +35,8 @@ use metrics::interaction::{
 
 use super::ScoredModel;
 use crate::data::Registry;
+use std::path::Path;
+
 use crate::data::gi_fits::{GiTable, load_gi_fits};
 
 /// A held-out double that has a published fit and both true singles.
@@ -53,8 +55,9 @@ pub struct GiItem {
     pub refit: f64,
 }
 
-/// Loads the spec's fits table through the registry (sha256 verified).
-pub fn load_table(instance: &TaskInstance<'_>) -> Result<GiTable, TaskError> {
+/// Loads the spec's fits table through the registry (sha256 verified), from `data_dir` when given
+/// (`--data-dir`), else from the default data directory.
+pub fn load_table(instance: &TaskInstance<'_>, data_dir: Option<&Path>) -> Result<GiTable, TaskError> {
     let SplitRule::GeneticInteractions { gi_fits, .. } = &instance.spec.spec.split else {
         return Err(TaskError::InvalidSpec {
             source_name: instance.spec.source_name.clone(),
@@ -63,7 +66,7 @@ pub fn load_table(instance: &TaskInstance<'_>) -> Result<GiTable, TaskError> {
     };
     let err = |reason: String| TaskError::InvalidDataset { dataset: gi_fits.clone(), reason };
     let registry = Registry::embedded().map_err(|e| err(e.to_string()))?;
-    load_gi_fits(gi_fits, &registry, None).map_err(|e| err(e.to_string()))
+    load_gi_fits(gi_fits, &registry, data_dir).map_err(|e| err(e.to_string()))
 }
 
 /// Genes used in the regression: every gene of the panel that no perturbation targets.
@@ -243,8 +246,9 @@ pub fn score_model(
     instance: &TaskInstance<'_>,
     model: &dyn Model,
     bootstrap: &BootstrapSettings,
+    data_dir: Option<&Path>,
 ) -> Result<ScoredModel, TaskError> {
-    let table = load_table(instance)?;
+    let table = load_table(instance, data_dir)?;
     let (mut scored, means) = super::profile::score_with_means(instance, model, bootstrap)?;
     let items = gi_items(instance, &table);
     append_gi_metrics(instance, &items, &means, &mut scored.row, bootstrap);
@@ -253,8 +257,13 @@ pub fn score_model(
 
 /// The split-half ceiling with GI metrics where the data have cells; otherwise why not, with the
 /// agreement that re-fitting the TRUE double profiles reaches (the practical bound of `gi_*`).
-pub fn ceiling(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings, seed: u64) -> Result<ScoreRow, String> {
-    let table = load_table(instance).map_err(|e| format!("no noise ceiling: {e}"))?;
+pub fn ceiling(
+    instance: &TaskInstance<'_>,
+    bootstrap: &BootstrapSettings,
+    seed: u64,
+    data_dir: Option<&Path>,
+) -> Result<ScoreRow, String> {
+    let table = load_table(instance, data_dir).map_err(|e| format!("no noise ceiling: {e}"))?;
     let items = gi_items(instance, &table);
     match super::profile::ceiling_with_means(instance, bootstrap, seed) {
         Ok((mut row, predictions)) => {

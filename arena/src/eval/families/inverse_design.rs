@@ -45,7 +45,7 @@ pub fn predict_candidates(
     for &c in library {
         let perturbation = instance.dataset.condition(c);
         let perturbations = vec![perturbation.clone(); start.nrows()];
-        let batch = QueryBatch { genes: &instance.dataset.genes, start: start.view(), perturbations: &perturbations };
+        let batch = QueryBatch::new(&instance.dataset.genes, start.view(), &perturbations);
         let out: Array2<f32> = model.predict(&batch)?;
         if out.dim() != start.dim() {
             return Err(TaskError::Model {

@@ -4,13 +4,17 @@
 //! population with the observed cells" (unseen-single, combinatorial, multi-step); a family
 //! with its own query pattern or metrics adds a file here and a branch below.
 
+pub mod cross_modal;
+pub mod few_shot;
 pub mod genetic_interactions;
 pub mod inverse_design;
 pub mod order_consistency;
 pub mod profile;
 pub mod stability;
 
-use tasks::scorecard::{BootstrapSettings, ScoreRow};
+use tasks::scorecard::ScoreRow;
+
+use super::EvalOptions;
 use tasks::{Model, SplitRule, TaskError, TaskInstance};
 
 /// A scored row and the model's throughput (query rows per second).
@@ -22,28 +26,38 @@ pub struct ScoredModel {
 pub fn score_model(
     instance: &TaskInstance<'_>,
     model: &dyn Model,
-    bootstrap: &BootstrapSettings,
+    options: &EvalOptions,
 ) -> Result<ScoredModel, TaskError> {
+    let bootstrap = &options.bootstrap;
     match instance.spec.spec.split {
         SplitRule::UnseenSingle { .. } | SplitRule::Combinatorial { .. } | SplitRule::MultiStep { .. } => {
             profile::score_model(instance, model, bootstrap)
         }
         SplitRule::InverseDesign { .. } => inverse_design::score_model(instance, model, bootstrap),
-        SplitRule::GeneticInteractions { .. } => genetic_interactions::score_model(instance, model, bootstrap),
+        SplitRule::GeneticInteractions { .. } => {
+            genetic_interactions::score_model(instance, model, bootstrap, options.data_dir.as_deref())
+        }
         SplitRule::OrderConsistency { .. } => order_consistency::score_model(instance, model, bootstrap),
         SplitRule::Stability { .. } => stability::score_model(instance, model, bootstrap),
+        SplitRule::CrossModal { .. } => cross_modal::score_model(instance, model, bootstrap),
+        SplitRule::FewShot { .. } => few_shot::score_model(instance, model, bootstrap),
     }
 }
 
 /// The noise-ceiling row, or why the task has none.
-pub fn ceiling(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings, seed: u64) -> Result<ScoreRow, String> {
+pub fn ceiling(instance: &TaskInstance<'_>, options: &EvalOptions) -> Result<ScoreRow, String> {
+    let (bootstrap, seed) = (&options.bootstrap, options.ceiling_seed);
     match instance.spec.spec.split {
         SplitRule::UnseenSingle { .. } | SplitRule::Combinatorial { .. } | SplitRule::MultiStep { .. } => {
             profile::ceiling(instance, bootstrap, seed)
         }
         SplitRule::InverseDesign { .. } => inverse_design::ceiling(instance, bootstrap, seed),
-        SplitRule::GeneticInteractions { .. } => genetic_interactions::ceiling(instance, bootstrap, seed),
+        SplitRule::GeneticInteractions { .. } => {
+            genetic_interactions::ceiling(instance, bootstrap, seed, options.data_dir.as_deref())
+        }
         SplitRule::OrderConsistency { .. } => order_consistency::ceiling(instance, bootstrap, seed),
         SplitRule::Stability { .. } => stability::ceiling(instance, bootstrap, seed),
+        SplitRule::CrossModal { .. } => cross_modal::ceiling(instance, bootstrap, seed),
+        SplitRule::FewShot { .. } => few_shot::ceiling(instance, bootstrap, seed),
     }
 }

@@ -3,10 +3,12 @@
 //! (load-dynamic; the library is found by [`runtime::library_path`]).
 //!
 //! `predict` cuts its query into batches and encodes each row's perturbation as the signed
-//! multi-hot input. Without `--timeout` the session runs on the caller's thread on views of the
-//! query (no copies); with it the session lives on a worker thread and the caller waits at most
-//! until the budget is spent (then it asks ONNX Runtime to terminate the run and returns an
-//! error: it never hangs).
+//! multi-hot input (one tensor, reused by every batch); each batch's output is checked for
+//! finiteness while it is copied into the result. Without `--timeout` the session runs on the
+//! caller's thread on views of the query (no copies); with it the session lives on a worker
+//! thread and the caller waits at most until the budget is spent (then it asks ONNX Runtime to
+//! terminate the run and returns an error: it never hangs). Loading runs one warm-up batch, so
+//! ONNX Runtime's first-run setup is not counted in the task's cells/s.
 
 pub mod runtime;
 pub mod signature;
@@ -258,13 +260,16 @@ fn run_batch(
     owned.ok_or_else(|| "no output".to_string())
 }
 
+/// Receives one batch's outputs (`expression_next`, `protein_next` if any).
+type Sink<'a> = dyn FnMut(ArrayView2<'_, f32>, Option<ArrayView2<'_, f32>>) -> Result<(), String> + 'a;
+
 /// Runs one batch and hands the outputs (ONNX Runtime's buffers, no copy) to `sink`.
 fn run_views(
     session: &mut Session,
     expression: ArrayView2<'_, f32>,
     perturbation: ArrayView2<'_, f32>,
     options: &RunOptions,
-    sink: &mut dyn FnMut(ArrayView2<'_, f32>, Option<ArrayView2<'_, f32>>) -> Result<(), String>,
+    sink: &mut Sink<'_>,
 ) -> Result<(), String> {
     let e = TensorRef::from_array_view(expression).map_err(|e| e.to_string())?;
     let p = TensorRef::from_array_view(perturbation).map_err(|e| e.to_string())?;
@@ -343,7 +348,7 @@ impl OnnxModel {
             Some(_) => Engine::Worker(spawn_worker(session, run_options)?),
             None => Engine::Direct { session: Mutex::new(session), run_options },
         };
-        Ok(Self {
+        let model = Self {
             name,
             path: path.to_path_buf(),
             sha256: sha256_hex(&bytes),
@@ -357,7 +362,9 @@ impl OnnxModel {
             spent: Mutex::new(Duration::ZERO),
             timed_out: AtomicBool::new(false),
             binding: None,
-        })
+        };
+        model.warm_up()?;
+        Ok(model)
     }
 
     pub fn signature(&self) -> &Signature {
@@ -499,6 +506,36 @@ impl OnnxModel {
         self.binding.as_ref().map_or("(unbound)", |b| b.task.as_str())
     }
 
+    /// Runs one batch (already in model column order, `rows` rows) on the engine and hands its
+    /// outputs to `sink`: on the caller's thread on views (no copies), or on the worker within
+    /// the remaining `--timeout` budget.
+    fn execute(
+        &self,
+        expression: ArrayView2<'_, f32>,
+        perturbation: ArrayView2<'_, f32>,
+        sink: &mut Sink<'_>,
+    ) -> Result<(), String> {
+        match &self.engine {
+            Engine::Direct { session, run_options } => {
+                let mut session = session.lock().map_err(|_| "an earlier run panicked".to_string())?;
+                run_views(&mut session, expression, perturbation, run_options, sink)
+            }
+            Engine::Worker(_) => self
+                .run(expression.to_owned(), perturbation.to_owned())
+                .and_then(|o| sink(o.expression.view(), o.protein.as_ref().map(|p| p.view()))),
+        }
+    }
+
+    /// One batch of zeros through the engine, so that ONNX Runtime's first-run setup (memory
+    /// planning, allocations) is done before the task's batches run and are timed. Its values
+    /// are not looked at; a model that cannot run it fails here.
+    fn warm_up(&self) -> Result<(), OnnxError> {
+        let rows = self.signature.fixed_batch.unwrap_or(self.batch_size);
+        let e = Array2::<f32>::zeros((rows, self.signature.genes.len()));
+        let p = Array2::<f32>::zeros((rows, self.perturbation_index.len()));
+        self.execute(e.view(), p.view(), &mut |_, _| Ok(())).map_err(|reason| model_err(&self.path, reason))
+    }
+
     /// Runs the whole query in batches: (expression_next, protein_next) in the task's gene order.
     fn predict_all(&self, batch: &QueryBatch<'_>) -> Result<(Array2<f32>, Option<Array2<f32>>), TaskError> {
         let fail = |reason: String| TaskError::Model { model: self.name.clone(), reason };
@@ -511,17 +548,19 @@ impl OnnxModel {
         }
         let n = batch.start.nrows();
         let n_genes = self.signature.genes.len();
-        let n_pert = self.perturbation_index.len();
-        let mut out = Array2::<f32>::zeros((n, n_genes));
+        let reorder = binding.reorder.as_ref();
+        // Filled batch by batch, in row order.
+        let mut out = Vec::<f32>::with_capacity(n * n_genes);
         let mut protein: Option<Array2<f32>> = None;
+        // One perturbation tensor for every batch: each batch sets its rows' entries and clears
+        // them after its run.
+        let max_rows = self.signature.fixed_batch.unwrap_or_else(|| self.batch_size.min(n));
+        let mut perturbation = Array2::<f32>::zeros((max_rows, self.perturbation_index.len()));
+        let mut set: Vec<(usize, usize)> = Vec::new();
         let mut lo = 0;
         while lo < n {
             let hi = (lo + self.batch_size).min(n);
-            let rows = match self.signature.fixed_batch {
-                Some(b) => b,
-                None => hi - lo,
-            };
-            let mut perturbation = Array2::<f32>::zeros((rows, n_pert));
+            let rows = self.signature.fixed_batch.unwrap_or(hi - lo);
             for (i, p) in batch.perturbations[lo..hi].iter().enumerate() {
                 for (gene, direction) in p.targets() {
                     let Some(&j) = self.perturbation_index.get(gene) else {
@@ -529,9 +568,9 @@ impl OnnxModel {
                         unreachable!("encode_check refuses a gene outside the axis");
                     };
                     perturbation[[i, j]] = direction.sign();
+                    set.push((i, j));
                 }
             }
-            let reorder = binding.reorder.as_ref();
             let start = batch.start.slice(s![lo..hi, ..]);
             let mut error: Option<TaskError> = None;
             // Checks one batch's outputs and writes them into `out` / `protein` (task gene order).
@@ -545,13 +584,12 @@ impl OnnxModel {
                         )));
                     }
                     let valid = x.slice(s![..hi - lo, ..]);
-                    // Fast scan first; locate the offending value only when there is one.
-                    let first_bad = if valid.iter().all(|v| v.is_finite()) {
-                        None
-                    } else {
-                        valid.indexed_iter().find(|(_, v)| !v.is_finite())
-                    };
-                    if let Some(((r, c), v)) = first_bad {
+                    let order = reorder.map(|r| &r.task_from_model[..]);
+                    // The copy checks finiteness on the way; the offending value is located only
+                    // when there is one.
+                    if !extend_finite(&mut out, valid, order)
+                        && let Some(((r, c), v)) = valid.indexed_iter().find(|(_, v)| !v.is_finite())
+                    {
                         return Err(fail(format!(
                             "'{}' is {v} for gene '{}' under perturbation '{}' (query row {}); the model must \
                              return finite values",
@@ -560,17 +598,6 @@ impl OnnxModel {
                             batch.perturbations[lo + r],
                             lo + r
                         )));
-                    }
-                    let mut target = out.slice_mut(s![lo..hi, ..]);
-                    match reorder {
-                        None => target.assign(&valid),
-                        Some(r) => {
-                            for (mut dst, src) in target.rows_mut().into_iter().zip(valid.rows()) {
-                                for (d, &k) in dst.iter_mut().zip(&r.task_from_model) {
-                                    *d = src[k];
-                                }
-                            }
-                        }
                     }
                     if let Some(p) = prot {
                         let valid = p.slice(s![..(hi - lo).min(p.nrows()), ..]);
@@ -594,26 +621,20 @@ impl OnnxModel {
                     text
                 })
             };
-            let ran = match &self.engine {
-                Engine::Direct { session, run_options } => {
-                    let mut session = session.lock().map_err(|_| fail("an earlier run panicked".into()))?;
-                    if reorder.is_none() && rows == hi - lo && start.is_standard_layout() {
-                        run_views(&mut session, start, perturbation.view(), run_options, &mut sink)
-                    } else {
-                        let e = gather(start, rows, reorder.map(|r| &r.model_from_task[..]));
-                        run_views(&mut session, e.view(), perturbation.view(), run_options, &mut sink)
-                    }
-                }
-                Engine::Worker(_) => {
-                    let e = gather(start, rows, reorder.map(|r| &r.model_from_task[..]));
-                    self.run(e, perturbation)
-                        .and_then(|o| sink(o.expression.view(), o.protein.as_ref().map(|p| p.view())))
-                }
+            let p = perturbation.slice(s![..rows, ..]);
+            let ran = if reorder.is_none() && rows == hi - lo && start.is_standard_layout() {
+                self.execute(start, p, &mut sink)
+            } else {
+                let e = gather(start, rows, reorder.map(|r| &r.model_from_task[..]));
+                self.execute(e.view(), p, &mut sink)
             };
             if let Some(e) = error {
                 return Err(e);
             }
             ran.map_err(fail)?;
+            for (i, j) in set.drain(..) {
+                perturbation[[i, j]] = 0.0;
+            }
             if let Some(bar) = &binding.progress {
                 bar.inc(1);
                 if bar.position() >= bar.length().unwrap_or(u64::MAX) {
@@ -622,8 +643,27 @@ impl OnnxModel {
             }
             lo = hi;
         }
+        let out = Array2::from_shape_vec((n, n_genes), out).map_err(|e| fail(format!("internal: {e}")))?;
         Ok((out, protein))
     }
+}
+
+/// Appends the rows of `src` to `dst`, each row's columns in `order` (column j from column
+/// `order[j]`) or as they are, in one pass; false when a value is NaN or infinite.
+fn extend_finite(dst: &mut Vec<f32>, src: ArrayView2<'_, f32>, order: Option<&[usize]>) -> bool {
+    let mut finite = true;
+    let mut keep = |v: f32| {
+        finite &= v.is_finite();
+        v
+    };
+    for row in src.rows() {
+        match (order, row.as_slice()) {
+            (None, Some(values)) => dst.extend(values.iter().map(|&v| keep(v))),
+            (None, None) => dst.extend(row.iter().map(|&v| keep(v))),
+            (Some(order), _) => dst.extend(order.iter().map(|&k| keep(row[k]))),
+        }
+    }
+    finite
 }
 
 /// Copies `rows` of the query (zero-padded to `rows`) into model column order.

@@ -1,0 +1,178 @@
+//! Every score as a fraction of the way from the best baseline (0) to the noise ceiling (1):
+//! (value − best) / (ceiling − best) on a metric's overall mean. The same formula serves
+//! higher- and lower-is-better metrics (for ↓ both differences are negative); the direction only
+//! decides which baseline is best and whether the ceiling is better than it. Where there is no
+//! ceiling, or the ceiling is not better than the best baseline by more than [`MIN_GAP`], the
+//! fraction is undefined (`None`): there is no headroom to measure progress in.
+
+use tasks::scorecard::ScoreRow;
+
+/// The smallest ceiling − best-baseline gap that defines a fraction (smaller gaps are ties, as in
+/// the audit's flag rules).
+pub const MIN_GAP: f64 = 1e-8;
+
+/// The fraction of the way from `best` to `ceiling` that `value` has come (1 = at the ceiling,
+/// 0 = no better than the best baseline, < 0 = worse, > 1 = beyond the ceiling).
+pub fn fraction(value: f64, best: f64, ceiling: f64, higher_is_better: bool) -> Option<f64> {
+    let gap = ceiling - best;
+    let headroom = if higher_is_better { gap } else { -gap };
+    // + 0.0 turns the −0.0 of a ↓ metric's best baseline into 0.0.
+    (value.is_finite() && best.is_finite() && ceiling.is_finite() && headroom > MIN_GAP)
+        .then(|| (value - best) / gap + 0.0)
+}
+
+/// One metric's anchors: the best baseline's and the ceiling's overall means.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Anchor {
+    pub metric: String,
+    pub higher_is_better: bool,
+    pub best_baseline: f64,
+    pub ceiling: f64,
+}
+
+/// The anchors of every metric of `ceiling` on which some baseline has a finite mean.
+pub fn anchors<'a>(baselines: impl IntoIterator<Item = &'a ScoreRow> + Clone, ceiling: &ScoreRow) -> Vec<Anchor> {
+    ceiling
+        .metrics
+        .iter()
+        .filter_map(|c| {
+            let higher = c.higher_is_better;
+            let best = baselines
+                .clone()
+                .into_iter()
+                .filter_map(|r| r.metric(&c.metric).map(|m| m.overall.mean))
+                .filter(|v| v.is_finite())
+                .reduce(|a, b| if (higher && b > a) || (!higher && b < a) { b } else { a })?;
+            Some(Anchor {
+                metric: c.metric.clone(),
+                higher_is_better: higher,
+                best_baseline: best,
+                ceiling: c.overall.mean,
+            })
+        })
+        .collect()
+}
+
+/// Sets `toward_ceiling` on every metric of `row` (`None` where its metric has no usable anchor).
+pub fn annotate(row: &mut ScoreRow, anchors: &[Anchor]) {
+    for m in &mut row.metrics {
+        m.toward_ceiling = anchors
+            .iter()
+            .find(|a| a.metric == m.metric)
+            .and_then(|a| fraction(m.overall.mean, a.best_baseline, a.ceiling, a.higher_is_better));
+    }
+}
+
+/// Annotates every row of a scorecard: baselines are the rows of kind `Baseline` (a model that is
+/// itself a baseline included), the ceiling the row of kind `Ceiling`. Without a ceiling row every
+/// fraction is `None`.
+pub fn annotate_rows(rows: &mut [ScoreRow]) {
+    let anchors = rows
+        .iter()
+        .find(|r| r.kind == tasks::ModelKind::Ceiling)
+        .map(|c| anchors(rows.iter().filter(|r| r.kind == tasks::ModelKind::Baseline), c))
+        .unwrap_or_default();
+    for row in rows {
+        annotate(row, &anchors);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metrics::Interval;
+    use tasks::ModelKind;
+    use tasks::scorecard::MetricSummary;
+
+    fn row(name: &str, kind: ModelKind, values: &[(&str, bool, f64)]) -> ScoreRow {
+        ScoreRow {
+            name: name.into(),
+            kind,
+            model_sha256: String::new(),
+            metrics: values
+                .iter()
+                .map(|&(metric, higher_is_better, mean)| MetricSummary {
+                    metric: metric.into(),
+                    higher_is_better,
+                    overall: Interval { mean, lower: mean, upper: mean, n: 1, n_undefined: 0 },
+                    by_subgroup: Vec::new(),
+                    toward_ceiling: None,
+                })
+                .collect(),
+            per_perturbation: Vec::new(),
+        }
+    }
+
+    fn close(a: Option<f64>, b: f64) -> bool {
+        a.is_some_and(|a| (a - b).abs() < 1e-12)
+    }
+
+    #[test]
+    fn higher_is_better() {
+        assert!(close(fraction(0.5, 0.2, 0.8, true), 0.5));
+        assert!(close(fraction(0.2, 0.2, 0.8, true), 0.0));
+        assert!(close(fraction(0.8, 0.2, 0.8, true), 1.0));
+        assert!(close(fraction(0.1, 0.2, 0.8, true), -1.0 / 6.0));
+        assert!(close(fraction(1.1, 0.2, 0.8, true), 1.5));
+    }
+
+    #[test]
+    fn lower_is_better() {
+        // MAE: best baseline 0.10, ceiling 0.06; a model at 0.07 has come three quarters of the way.
+        assert!(close(fraction(0.07, 0.10, 0.06, false), 0.75));
+        assert!(close(fraction(0.10, 0.10, 0.06, false), 0.0));
+        assert!(fraction(0.10, 0.10, 0.06, false).unwrap().is_sign_positive(), "-0.0 prints as -0.00");
+        assert!(close(fraction(0.06, 0.10, 0.06, false), 1.0));
+        // Worse than the best baseline is negative, as for ↑ metrics.
+        assert!(close(fraction(0.12, 0.10, 0.06, false), -0.5));
+    }
+
+    #[test]
+    fn undefined_without_headroom_or_values() {
+        // Ceiling no better than the best baseline, in either direction.
+        assert_eq!(fraction(0.5, 0.6, 0.4, true), None);
+        assert_eq!(fraction(0.5, 0.6, 0.6, true), None);
+        assert_eq!(fraction(0.5, 0.6, 0.6 + 1e-9, true), None);
+        assert_eq!(fraction(0.05, 0.04, 0.06, false), None);
+        assert_eq!(fraction(f64::NAN, 0.2, 0.8, true), None);
+        assert_eq!(fraction(0.5, f64::NAN, 0.8, true), None);
+        assert_eq!(fraction(0.5, 0.2, f64::NAN, true), None);
+    }
+
+    #[test]
+    fn rows_are_anchored_on_the_best_baseline_and_the_ceiling() {
+        let metric = |v: f64, m: f64| vec![("r", true, v), ("mae", false, m)];
+        let mut rows = vec![
+            row("model", ModelKind::Onnx, &metric(0.5, 0.2)),
+            row("a", ModelKind::Baseline, &metric(0.2, 0.4)),
+            row("b", ModelKind::Baseline, &metric(0.3, 0.3)),
+            row("ceiling", ModelKind::Ceiling, &metric(0.7, 0.1)),
+        ];
+        annotate_rows(&mut rows);
+        let t = |i: usize, k: usize| rows[i].metrics[k].toward_ceiling;
+        // Best baseline: b on both metrics (0.3 ↑, 0.3 ↓).
+        assert!(close(t(0, 0), 0.5) && close(t(0, 1), 0.5));
+        assert!(close(t(1, 0), -0.25) && close(t(1, 1), -0.5));
+        assert!(close(t(2, 0), 0.0) && close(t(2, 1), 0.0));
+        assert!(close(t(3, 0), 1.0) && close(t(3, 1), 1.0));
+        // A baseline that is the model under evaluation counts as a baseline.
+        rows[0].kind = ModelKind::Baseline;
+        annotate_rows(&mut rows);
+        assert!(close(rows[0].metrics[0].toward_ceiling, 0.0) && close(rows[1].metrics[0].toward_ceiling, -1.5));
+    }
+
+    #[test]
+    fn rows_without_a_ceiling_or_headroom_are_left_undefined() {
+        let mut rows = vec![
+            row("model", ModelKind::Onnx, &[("r", true, 0.5)]),
+            row("a", ModelKind::Baseline, &[("r", true, 0.2)]),
+        ];
+        rows[0].metrics[0].toward_ceiling = Some(3.0);
+        annotate_rows(&mut rows);
+        assert!(rows.iter().all(|r| r.metrics[0].toward_ceiling.is_none()));
+        // A ceiling below the best baseline defines nothing either.
+        rows.push(row("ceiling", ModelKind::Ceiling, &[("r", true, 0.1)]));
+        annotate_rows(&mut rows);
+        assert!(rows.iter().all(|r| r.metrics[0].toward_ceiling.is_none()));
+    }
+}

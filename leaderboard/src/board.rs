@@ -1,0 +1,576 @@
+//! Write-time leaderboard computation, run by the scoring worker, `arena publish` and the demo
+//! seeding (never by a web handler): each scored row's summaries per view (public/private split of
+//! the test perturbations, [`crate::split`]) with bootstrap CIs, and each task's board per view
+//! with every row's rank interval and tie group from a paired bootstrap over the view's
+//! perturbations (`metrics::rank_confidence`), the fraction of the way from the best baseline to
+//! the noise ceiling, and the gaming-probe flags of the scorecards' audits. The handlers only read
+//! the stored results.
+
+use std::collections::HashMap;
+
+use metrics::rank_confidence::{RankInterval, group_label, rank_intervals};
+use serde::{Deserialize, Serialize};
+
+use crate::card::{CardBootstrap, CardView, FlagView, IntervalView, PertView, RowView};
+use crate::db::Db;
+use crate::split::{View, view_of};
+
+/// Bootstrap settings when a scorecard has none.
+const DEFAULT_BOOTSTRAP: CardBootstrap = CardBootstrap { resamples: 1000, level: 0.95, seed: 0 };
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MetricCol {
+    pub name: String,
+    pub higher_is_better: bool,
+    pub arrow: String,
+    /// Gaming-probe flags of this metric on the task (from the reference scorecard's audit).
+    #[serde(default)]
+    pub flags: Vec<Flag>,
+}
+
+impl MetricCol {
+    pub fn new(name: &str, higher_is_better: bool) -> Self {
+        MetricCol {
+            name: name.to_string(),
+            higher_is_better,
+            arrow: if higher_is_better { "↑" } else { "↓" }.to_string(),
+            flags: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Cell {
+    pub mean: Option<f64>,
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+    /// `0.123 [0.100, 0.150]` or `n/a`.
+    pub text: String,
+}
+
+pub fn fmt3(v: Option<f64>) -> String {
+    match v {
+        Some(v) if v.is_finite() => format!("{v:.3}"),
+        _ => "n/a".into(),
+    }
+}
+
+pub fn cell(i: Option<&IntervalView>) -> Cell {
+    match i {
+        Some(i) => Cell {
+            mean: i.mean,
+            lower: i.lower,
+            upper: i.upper,
+            text: match i.mean {
+                Some(_) => format!("{} [{}, {}]", fmt3(i.mean), fmt3(i.lower), fmt3(i.upper)),
+                None => "n/a".into(),
+            },
+        },
+        None => Cell { mean: None, lower: None, upper: None, text: "n/a".into() },
+    }
+}
+
+/// A gaming-probe flag as shown: the probe's value and reason only in the private view (they are
+/// computed on every test perturbation).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Flag {
+    pub metric: String,
+    pub probe: String,
+    pub reason: Option<String>,
+}
+
+fn flags_for(card: &CardView, view: View) -> Vec<Flag> {
+    card.audit
+        .iter()
+        .flat_map(|a| a.flags.iter())
+        .map(|f: &FlagView| Flag {
+            metric: f.metric.clone(),
+            probe: f.probe.clone(),
+            reason: (view == View::Private).then(|| f.reason.clone()),
+        })
+        .collect()
+}
+
+/// One metric of one row in one view: the mean over the view's perturbations with its CI.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Summary {
+    pub metric: String,
+    pub higher_is_better: bool,
+    pub overall: IntervalView,
+}
+
+/// One scored row restricted to one view.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RowScores {
+    pub name: String,
+    pub kind: String,
+    pub model_sha256: String,
+    pub metrics: Vec<Summary>,
+    /// Only the view's perturbations; `values` in the order of `metrics`.
+    pub per_perturbation: Vec<PertView>,
+    /// Metrics this row's scorecard audit flags.
+    pub flags: Vec<Flag>,
+}
+
+fn finite(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
+}
+
+fn row_scores(task: &str, row: &RowView, view: View, boot: &CardBootstrap, flags: Vec<Flag>) -> RowScores {
+    let kept: Vec<PertView> =
+        row.per_perturbation.iter().filter(|p| view_of(task, &p.perturbation) == view).cloned().collect();
+    let metrics = row
+        .metrics
+        .iter()
+        .enumerate()
+        .map(|(k, m)| {
+            let values: Vec<f64> =
+                kept.iter().map(|p| p.values.get(k).copied().flatten().unwrap_or(f64::NAN)).collect();
+            let i = metrics::bootstrap_mean_ci(&values, boot.resamples, boot.level, boot.seed);
+            Summary {
+                metric: m.metric.clone(),
+                higher_is_better: m.higher_is_better,
+                overall: IntervalView { mean: finite(i.mean), lower: finite(i.lower), upper: finite(i.upper), n: i.n },
+            }
+        })
+        .collect();
+    RowScores {
+        name: row.name.clone(),
+        kind: row.kind.clone(),
+        model_sha256: row.model_sha256.clone(),
+        metrics,
+        per_perturbation: kept,
+        flags,
+    }
+}
+
+/// The reference rows of a task (baselines + noise ceiling) in one view.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReferenceScores {
+    pub source: String,
+    pub primary_metric: String,
+    pub bootstrap: Option<CardBootstrap>,
+    pub notes: Vec<String>,
+    /// The task-level audit flags.
+    pub flags: Vec<Flag>,
+    pub rows: Vec<RowScores>,
+}
+
+fn json<T: Serialize>(v: &T) -> Result<String, String> {
+    serde_json::to_string(v).map_err(|e| e.to_string())
+}
+
+/// Stores a scored submission's model row per view (call before [`rebuild`]).
+pub fn record_submission(db: &Db, submission_id: i64, card: &CardView) -> Result<(), String> {
+    let Some(row) = card.model_row() else { return Ok(()) };
+    let boot = card.bootstrap.clone().unwrap_or(DEFAULT_BOOTSTRAP);
+    for view in View::ALL {
+        let scores = row_scores(&card.task.id, row, view, &boot, flags_for(card, view));
+        db.set_row_scores(&card.task.id, Some(submission_id), view.as_str(), &json(&scores)?)?;
+    }
+    Ok(())
+}
+
+/// Stores a task's reference rows per view (call before [`rebuild`]).
+pub fn record_reference(db: &Db, card: &CardView, source: &str) -> Result<(), String> {
+    let boot = card.bootstrap.clone().unwrap_or(DEFAULT_BOOTSTRAP);
+    for view in View::ALL {
+        let reference = ReferenceScores {
+            source: source.to_string(),
+            primary_metric: card.primary_metric.clone(),
+            bootstrap: card.bootstrap.clone(),
+            notes: card.notes.clone(),
+            flags: flags_for(card, view),
+            rows: card
+                .rows
+                .iter()
+                .filter(|r| r.is_reference_row())
+                .map(|r| row_scores(&card.task.id, r, view, &boot, Vec::new()))
+                .collect(),
+        };
+        db.set_row_scores(&card.task.id, None, view.as_str(), &json(&reference)?)?;
+    }
+    Ok(())
+}
+
+/// One row of a board.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BoardRow {
+    pub label: String,
+    /// `predictions`, `onnx`, `baseline`, `ceiling`, ...
+    pub kind: String,
+    /// `server` (scored here), `self-reported`, or `reference` (baselines and ceiling).
+    pub source: String,
+    pub submission_id: Option<i64>,
+    /// One per board metric.
+    pub cells: Vec<Cell>,
+    /// One per board metric: (value − best baseline) / (ceiling − best baseline), direction-adjusted.
+    pub toward_ceiling: Vec<Option<f64>>,
+    /// Rank on the primary metric with its paired-bootstrap interval and tie group.
+    pub rank_interval: Option<RankInterval>,
+    /// The tie group's label (A = top group).
+    pub tie_group: Option<String>,
+    /// Metrics this row's scorecard audit flags.
+    pub flags: Vec<Flag>,
+}
+
+/// A task's leaderboard in one view, as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Board {
+    pub view: String,
+    pub primary_metric: String,
+    pub metrics: Vec<MetricCol>,
+    /// Test perturbations in this view.
+    pub n_perturbations: usize,
+    pub bootstrap: Option<CardBootstrap>,
+    pub reference_source: Option<String>,
+    pub notes: Vec<String>,
+    /// Models and baselines, best first by the primary metric's rank.
+    pub rows: Vec<BoardRow>,
+    /// The split-half noise ceiling.
+    pub ceiling: Vec<BoardRow>,
+}
+
+impl Board {
+    pub fn parse(json: &str) -> Result<Self, String> {
+        serde_json::from_str(json).map_err(|e| format!("stored board: {e}"))
+    }
+}
+
+/// Recomputes and stores both views of a task's board from the stored row scores.
+pub fn rebuild(db: &Db, task_id: &str) -> Result<(), String> {
+    for view in View::ALL {
+        let reference: Option<ReferenceScores> = match db.row_scores(task_id, None, view.as_str())? {
+            Some(j) => Some(serde_json::from_str(&j).map_err(|e| format!("stored reference scores: {e}"))?),
+            None => None,
+        };
+        let mut entries: Vec<(RowScores, String, String, Option<i64>)> = Vec::new();
+        for (s, j) in db.task_row_scores(task_id, view.as_str())? {
+            let scores: RowScores = serde_json::from_str(&j).map_err(|e| format!("stored scores of {}: {e}", s.id))?;
+            entries.push((scores, s.name, s.source, Some(s.id)));
+        }
+        if let Some(r) = &reference {
+            for row in &r.rows {
+                let label = if row.kind == "ceiling" {
+                    "noise ceiling (split halves)".to_string()
+                } else {
+                    format!("baseline: {}", row.name)
+                };
+                entries.push((row.clone(), label, "reference".into(), None));
+            }
+        }
+        let board = assemble(view, reference.as_ref(), entries);
+        db.set_board(task_id, view.as_str(), &json(&board)?)?;
+    }
+    Ok(())
+}
+
+fn assemble(
+    view: View,
+    reference: Option<&ReferenceScores>,
+    entries: Vec<(RowScores, String, String, Option<i64>)>,
+) -> Board {
+    let mut metrics: Vec<MetricCol> = Vec::new();
+    for (row, ..) in &entries {
+        for m in &row.metrics {
+            if !metrics.iter().any(|c| c.name == m.metric) {
+                metrics.push(MetricCol::new(&m.metric, m.higher_is_better));
+            }
+        }
+    }
+    for f in reference.iter().flat_map(|r| r.flags.iter()) {
+        if let Some(c) = metrics.iter_mut().find(|c| c.name == f.metric) {
+            c.flags.push(f.clone());
+        }
+    }
+    let primary = reference
+        .map(|r| r.primary_metric.clone())
+        .filter(|p| metrics.iter().any(|m| &m.name == p))
+        .or_else(|| metrics.first().map(|m| m.name.clone()))
+        .unwrap_or_default();
+    let mean_of = |row: &RowScores, metric: &str| row.metrics.iter().find(|m| m.metric == metric)?.overall.mean;
+
+    // Best baseline and ceiling per metric, for the way toward the ceiling.
+    let targets: Vec<Option<(f64, f64)>> = metrics
+        .iter()
+        .map(|m| {
+            let better = |a: f64, b: f64| if m.higher_is_better { a.max(b) } else { a.min(b) };
+            let best = entries
+                .iter()
+                .filter(|(r, ..)| r.kind == "baseline")
+                .filter_map(|(r, ..)| mean_of(r, &m.name))
+                .reduce(better)?;
+            let ceiling = entries.iter().find(|(r, ..)| r.kind == "ceiling").and_then(|(r, ..)| mean_of(r, &m.name))?;
+            let gain = if m.higher_is_better { ceiling - best } else { best - ceiling };
+            (gain > 0.0).then_some((best, gain))
+        })
+        .collect();
+
+    // Paired bootstrap over the view's perturbations (aligned by label) on the primary metric.
+    let ranked: Vec<usize> = (0..entries.len()).filter(|&i| entries[i].0.kind != "ceiling").collect();
+    let mut labels: HashMap<String, usize> = HashMap::new();
+    for &i in &ranked {
+        for p in &entries[i].0.per_perturbation {
+            let n = labels.len();
+            labels.entry(p.perturbation.clone()).or_insert(n);
+        }
+    }
+    let columns: Vec<Vec<f64>> = ranked
+        .iter()
+        .map(|&i| {
+            let row = &entries[i].0;
+            let mut col = vec![f64::NAN; labels.len()];
+            if let Some(k) = row.metrics.iter().position(|m| m.metric == primary) {
+                for p in &row.per_perturbation {
+                    col[labels[p.perturbation.as_str()]] = p.values.get(k).copied().flatten().unwrap_or(f64::NAN);
+                }
+            }
+            col
+        })
+        .collect();
+    let higher = metrics.iter().find(|m| m.name == primary).map(|m| m.higher_is_better).unwrap_or(true);
+    let boot = reference.and_then(|r| r.bootstrap.clone()).unwrap_or(DEFAULT_BOOTSTRAP);
+    let views: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
+    let ranks = rank_intervals(&views, higher, boot.resamples, boot.level, boot.seed);
+    let mut rank_of: HashMap<usize, RankInterval> = ranked.iter().copied().zip(ranks).collect();
+
+    let mut rows = Vec::new();
+    let mut ceiling = Vec::new();
+    for (i, (row, label, source, id)) in entries.into_iter().enumerate() {
+        let cells = metrics
+            .iter()
+            .map(|m| cell(row.metrics.iter().find(|x| x.metric == m.name).map(|x| &x.overall)))
+            .collect::<Vec<_>>();
+        let toward_ceiling = metrics
+            .iter()
+            .zip(&targets)
+            .map(|(m, t)| {
+                let (best, gain) = (*t)?;
+                let v = mean_of(&row, &m.name)?;
+                Some(if m.higher_is_better { (v - best) / gain } else { (best - v) / gain })
+            })
+            .collect();
+        let rank = rank_of.remove(&i).filter(|_| mean_of(&row, &primary).is_some());
+        let out = BoardRow {
+            label,
+            kind: row.kind.clone(),
+            source,
+            submission_id: id,
+            cells,
+            toward_ceiling,
+            tie_group: rank.map(|r| group_label(r.tie_group)),
+            rank_interval: rank,
+            flags: row.flags,
+        };
+        if out.kind == "ceiling" { ceiling.push(out) } else { rows.push(out) }
+    }
+    rows.sort_by_key(|r| r.rank_interval.map(|k| k.rank).unwrap_or(usize::MAX));
+    Board {
+        view: view.as_str().to_string(),
+        primary_metric: primary,
+        metrics,
+        n_perturbations: labels.len(),
+        bootstrap: reference.and_then(|r| r.bootstrap.clone()),
+        reference_source: reference.map(|r| r.source.clone()),
+        notes: reference.map(|r| r.notes.clone()).unwrap_or_default(),
+        rows,
+        ceiling,
+    }
+}
+
+/// Fills in view scores and boards missing from a database written before they existed.
+pub fn backfill(db: &Db) -> Result<usize, String> {
+    let mut tasks: Vec<String> = Vec::new();
+    let ids = db.submissions_without_scores()?;
+    for &id in &ids {
+        let Some(s) = db.submission(id)? else { continue };
+        if let Some(card) = s.scorecard.as_deref().and_then(|j| CardView::parse(j).ok()) {
+            record_submission(db, id, &card)?;
+            tasks.push(s.task_id);
+        }
+    }
+    for t in db.tasks()? {
+        if db.row_scores(&t.id, None, View::Public.as_str())?.is_none()
+            && let Some((json, source)) = db.reference(&t.id)?
+        {
+            record_reference(db, &CardView::parse(&json)?, &source)?;
+            tasks.push(t.id.clone());
+        }
+        if db.board(&t.id, View::Public.as_str())?.is_none() {
+            tasks.push(t.id);
+        }
+    }
+    tasks.sort();
+    tasks.dedup();
+    for t in &tasks {
+        rebuild(db, t)?;
+    }
+    Ok(ids.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{NewSubmission, TaskRow};
+    use serde_json::json;
+
+    const TASK: &str = "t";
+
+    fn temp_db() -> (Db, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!(
+            "lb-board-{}-{}",
+            std::process::id(),
+            crate::auth::random_hex(6).unwrap()
+        ));
+        let db = Db::open(&dir.join("a.sqlite")).unwrap();
+        db.upsert_task(&TaskRow {
+            id: TASK.into(),
+            family: "f".into(),
+            dataset: "d".into(),
+            title: "T".into(),
+            description: String::new(),
+            metrics: vec!["pearson".into()],
+            spec_sha256: String::new(),
+            revealed: false,
+        })
+        .unwrap();
+        (db, dir)
+    }
+
+    fn labels() -> Vec<String> {
+        (0..40).map(|i| format!("P{i}")).collect()
+    }
+
+    /// A row whose per-perturbation pearson is `f(i)` (and mae = 1 − pearson).
+    fn row(name: &str, kind: &str, f: impl Fn(usize) -> f64) -> serde_json::Value {
+        let pp: Vec<_> = labels()
+            .iter()
+            .enumerate()
+            .map(|(i, l)| json!({"perturbation": l, "subgroup": "unseen_single", "n_truth": 5, "values": [f(i), 1.0 - f(i)]}))
+            .collect();
+        json!({"name": name, "kind": kind, "model_sha256": "00", "per_perturbation": pp, "metrics": [
+            {"metric": "pearson", "higher_is_better": true, "overall": {"mean": 0.0, "lower": 0.0, "upper": 0.0, "n": 40}},
+            {"metric": "mae", "higher_is_better": false, "overall": {"mean": 0.0, "lower": 0.0, "upper": 0.0, "n": 40}},
+        ]})
+    }
+
+    fn card(model: Option<&str>, rows: Vec<serde_json::Value>, flags: serde_json::Value) -> CardView {
+        let v = json!({"format": "arena-scorecard-v1", "task": {"id": TASK}, "model": model, "primary_metric": "pearson",
+            "bootstrap": {"resamples": 300, "level": 0.95, "seed": 3}, "rows": rows, "audit": {"flags": flags}});
+        CardView::parse(&v.to_string()).unwrap()
+    }
+
+    fn wave(i: usize) -> f64 {
+        0.2 * ((i as f64) * 1.3).sin()
+    }
+
+    fn submit(db: &Db, name: &str, c: &CardView) -> i64 {
+        let json = serde_json::to_string(c).unwrap();
+        let id = db
+            .insert_submission(&NewSubmission {
+                task_id: TASK,
+                name,
+                description: "",
+                kind: "predictions",
+                source: "server",
+                token_id: None,
+                scorecard: Some(&json),
+                upload_name: None,
+                upload_bytes: None,
+            })
+            .unwrap();
+        record_submission(db, id, c).unwrap();
+        id
+    }
+
+    #[test]
+    fn boards_rank_with_tie_groups_split_views_and_carry_flags_and_toward_ceiling() {
+        let (db, dir) = temp_db();
+        let flag = json!([{"metric": "mae", "probe": "control-mean", "probe_value": 0.4, "reason": "beats best baseline (0.45)"}]);
+        let reference = card(
+            None,
+            vec![row("mean", "baseline", |i| 0.2 + wave(i)), row("ceiling", "ceiling", |i| 0.9 + wave(i))],
+            flag.clone(),
+        );
+        record_reference(&db, &reference, "server").unwrap();
+        // Two models with the same per-perturbation profile up to a tiny shift (tied), one far ahead.
+        let a = submit(&db, "a", &card(Some("a"), vec![row("a", "predictions", |i| 0.5 + wave(i))], json!([])));
+        let b = submit(&db, "b", &card(Some("b"), vec![row("b", "predictions", |i| 0.501 + wave(i + 7))], json!([])));
+        let best = submit(&db, "best", &card(Some("best"), vec![row("best", "predictions", |i| 0.8 + wave(i))], flag));
+        rebuild(&db, TASK).unwrap();
+
+        let public = Board::parse(&db.board(TASK, "public").unwrap().unwrap()).unwrap();
+        let private = Board::parse(&db.board(TASK, "private").unwrap().unwrap()).unwrap();
+        let n_public = labels().iter().filter(|l| view_of(TASK, l) == View::Public).count();
+        assert_eq!(public.n_perturbations, n_public);
+        assert_eq!(private.n_perturbations, 40 - n_public);
+
+        let by_id = |b: &Board, id: i64| b.rows.iter().find(|r| r.submission_id == Some(id)).unwrap().clone();
+        // Means are over the view's perturbations only.
+        let public_mean: f64 = labels()
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| view_of(TASK, l) == View::Public)
+            .map(|(i, _)| 0.8 + wave(i))
+            .sum::<f64>()
+            / n_public as f64;
+        assert!((by_id(&public, best).cells[0].mean.unwrap() - public_mean).abs() < 1e-12);
+        for board in [&public, &private] {
+            assert_eq!(board.rows[0].submission_id, Some(best), "best first");
+            assert_eq!(by_id(board, best).tie_group.as_deref(), Some("A"));
+            assert_eq!(by_id(board, a).tie_group, by_id(board, b).tie_group, "a and b are tied");
+            assert_eq!(by_id(board, a).tie_group.as_deref(), Some("B"));
+            let baseline = board.rows.iter().find(|r| r.kind == "baseline").unwrap();
+            assert_eq!(baseline.tie_group.as_deref(), Some("C"));
+            assert_eq!(baseline.toward_ceiling[0], Some(0.0));
+            // best is 0.6 of the 0.7 from baseline to ceiling on pearson; mae mirrors it.
+            let t = by_id(board, best).toward_ceiling.clone();
+            assert!((t[0].unwrap() - 0.6 / 0.7).abs() < 1e-9 && (t[1].unwrap() - 0.6 / 0.7).abs() < 1e-9, "{t:?}");
+            assert_eq!(board.ceiling.len(), 1);
+            assert!(board.ceiling[0].rank_interval.is_none());
+            // The reference audit flags the metric; the flagged submission carries its flag.
+            assert_eq!(board.metrics[1].flags.len(), 1);
+            assert_eq!(by_id(board, best).flags[0].metric, "mae");
+            assert!(by_id(board, a).flags.is_empty());
+        }
+        // The probe's reason (computed on every perturbation) shows only in the private view.
+        assert!(public.metrics[1].flags[0].reason.is_none());
+        assert_eq!(private.metrics[1].flags[0].reason.as_deref(), Some("beats best baseline (0.45)"));
+        // The stored per-perturbation values of a view hold only that view's perturbations.
+        let stored: RowScores =
+            serde_json::from_str(&db.row_scores(TASK, Some(a), "public").unwrap().unwrap()).unwrap();
+        assert!(stored.per_perturbation.iter().all(|p| view_of(TASK, &p.perturbation) == View::Public));
+        assert_eq!(stored.per_perturbation.len(), n_public);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn backfill_builds_the_views_of_a_database_scored_before_they_existed() {
+        let (db, dir) = temp_db();
+        let reference = card(None, vec![row("mean", "baseline", |i| 0.2 + wave(i))], json!([]));
+        db.set_reference(TASK, &serde_json::to_string(&reference).unwrap(), "server").unwrap();
+        let model = card(Some("m"), vec![row("m", "predictions", |i| 0.5 + wave(i))], json!([]));
+        let json = serde_json::to_string(&model).unwrap();
+        let id = db
+            .insert_submission(&NewSubmission {
+                task_id: TASK,
+                name: "m",
+                description: "",
+                kind: "predictions",
+                source: "server",
+                token_id: None,
+                scorecard: Some(&json),
+                upload_name: None,
+                upload_bytes: None,
+            })
+            .unwrap();
+        assert!(db.board(TASK, "public").unwrap().is_none());
+        assert_eq!(backfill(&db).unwrap(), 1);
+        let board = Board::parse(&db.board(TASK, "public").unwrap().unwrap()).unwrap();
+        assert_eq!(board.rows.len(), 2);
+        assert_eq!(board.rows[0].submission_id, Some(id));
+        assert_eq!(board.reference_source.as_deref(), Some("server"));
+        assert_eq!(backfill(&db).unwrap(), 0, "nothing left to fill");
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

@@ -1,0 +1,176 @@
+//! Unit tests on a toy training set with a planted effect: determinism, save/load, action
+//! embeddings of unseen genes, learning, and the gene-panel check.
+
+use ndarray::{Array1, Array2};
+use tasks::{Direction, Perturbation};
+
+use crate::{FeatureTable, ReferenceModel, SequenceTarget, TrainConfig, TrainingSet, fit, train_with_early_stopping};
+
+const N: usize = 12;
+
+fn gene(i: usize) -> String {
+    format!("g{i}")
+}
+
+fn kd(genes: &[usize]) -> Perturbation {
+    Perturbation::from_genes(genes.iter().map(|&g| (gene(g), Direction::Knockdown)))
+}
+
+/// Knocking down gene j lowers j by 1 and shifts gene (j + 1) % N by the sign of a feature.
+fn effect(j: usize) -> Array1<f32> {
+    let mut e = Array1::zeros(N);
+    e[j] = -1.0;
+    e[(j + 1) % N] += if j.is_multiple_of(2) { 0.5 } else { -0.5 };
+    e
+}
+
+fn set(train: &[usize]) -> TrainingSet {
+    let starts = Array2::from_shape_fn((20, N), |(r, g)| 2.0 + 0.1 * ((r * 7 + g * 3) % 5) as f32);
+    let centre = starts.mean_axis(ndarray::Axis(0)).unwrap();
+    // Prior: the parity that decides the sign of the downstream effect, and the ring position.
+    let genes: Vec<String> = (0..N).map(gene).collect();
+    let angle = |g: usize| std::f32::consts::TAU * g as f32 / N as f32;
+    let prior = Array2::from_shape_fn((N, 3), |(g, k)| match k {
+        0 => (g % 2) as f32,
+        1 => angle(g).cos(),
+        _ => angle(g).sin(),
+    });
+    let mut observed = Array2::zeros((N, 2));
+    for &j in train {
+        observed[[j, 0]] = effect(j)[j];
+        observed[[j, 1]] = 1.0;
+    }
+    TrainingSet {
+        genes: genes.clone(),
+        features: FeatureTable {
+            genes,
+            prior,
+            observed,
+            effect_genes: train.iter().map(|&j| gene(j)).collect(),
+            effects: Array2::from_shape_fn((train.len(), N), |(i, g)| effect(train[i])[g]),
+        },
+        starts,
+        conditions: train.iter().map(|&j| (kd(&[j]), &centre + &effect(j))).collect(),
+        sequences: vec![SequenceTarget {
+            actions: vec![kd(&[train[0]]), kd(&[train[1]])],
+            means: vec![&centre + &effect(train[0]), &centre + &effect(train[0]) + effect(train[1])],
+        }],
+    }
+}
+
+fn config(seed: u64) -> TrainConfig {
+    TrainConfig {
+        hidden: 16,
+        latent: 8,
+        max_epochs: 30,
+        patience: 10,
+        cells_per_condition: 4,
+        seed,
+        ..TrainConfig::default()
+    }
+}
+
+fn train(seed: u64, epochs: usize) -> ReferenceModel {
+    fit(&set(&[0, 1, 2, 3, 4, 5, 6, 7]), None, &config(seed), epochs, &mut |_| {}).unwrap().model
+}
+
+fn predict(model: &ReferenceModel, p: &Perturbation) -> Vec<f32> {
+    let s = set(&[0, 1]).starts;
+    let perts = vec![p.clone(); s.nrows()];
+    model.predict_states(s.view(), &perts).unwrap().mean_axis(ndarray::Axis(0)).unwrap().to_vec()
+}
+
+#[test]
+fn same_seed_gives_identical_weights_and_another_seed_does_not() {
+    let a = train(7, 5).to_safetensors().unwrap();
+    assert_eq!(a, train(7, 5).to_safetensors().unwrap());
+    assert_ne!(a, train(8, 5).to_safetensors().unwrap());
+}
+
+#[test]
+fn save_and_load_round_trip_gives_identical_predictions() {
+    let model = train(1, 5);
+    let dir = tempfile::tempdir().unwrap();
+    let (weights, config) = model.save(dir.path()).unwrap();
+    assert!(config.is_file());
+    let loaded = ReferenceModel::load(&weights).unwrap();
+    assert_eq!(loaded.config, model.config);
+    assert_eq!(tasks::Model::fingerprint(&loaded), tasks::Model::fingerprint(&model));
+    for p in [kd(&[0]), kd(&[9]), kd(&[2, 10])] {
+        assert_eq!(predict(&loaded, &p), predict(&model, &p));
+    }
+}
+
+#[test]
+fn unseen_genes_get_a_nonzero_action_and_the_control_a_zero_one() {
+    let model = train(2, 5);
+    let unseen = model.action_embedding(&kd(&[10])).unwrap();
+    assert!(unseen.iter().any(|v| v.abs() > 1e-4), "{unseen:?}");
+    assert_ne!(unseen, model.action_embedding(&kd(&[11])).unwrap());
+    assert!(model.action_embedding(&Perturbation::control()).unwrap().iter().all(|v| *v == 0.0));
+    // A combination sums its genes' features, so it differs from either single.
+    let combo = model.action_embedding(&kd(&[10, 11])).unwrap();
+    assert_ne!(combo, unseen);
+}
+
+#[test]
+fn training_learns_the_planted_effect_of_seen_and_unseen_genes() {
+    let untrained = train(3, 0);
+    let trained = train(3, 200);
+    let centre = set(&[0, 1]).centre();
+    let err = |m: &ReferenceModel, j: usize| -> f32 {
+        let truth = &centre + &effect(j);
+        predict(m, &kd(&[j])).iter().zip(&truth).map(|(a, b)| (a - b).powi(2)).sum()
+    };
+    // Seen genes are fitted closely (their observed effect feeds the additive path); an unseen
+    // gene's effect is learned from its prior features.
+    for j in [0usize, 5] {
+        let no_change: f32 = effect(j).iter().map(|v| v * v).sum();
+        assert!(err(&trained, j) < 0.1 * no_change, "gene {j}: {} vs {no_change}", err(&trained, j));
+    }
+    for j in [9usize, 10] {
+        assert!(
+            err(&trained, j) < 0.75 * err(&untrained, j),
+            "gene {j}: {} vs {}",
+            err(&trained, j),
+            err(&untrained, j)
+        );
+    }
+    // The held-out genes' own level drops (the direct head learned it from the prior features).
+    let p = predict(&trained, &kd(&[10]));
+    assert!(p[10] < centre[10] - 0.3, "{} vs {}", p[10], centre[10]);
+}
+
+#[test]
+fn early_stopping_reports_a_best_epoch_and_refits_for_it() {
+    let search = set(&[0, 1, 2, 3, 4, 5]);
+    let mut validation = set(&[6, 7]);
+    validation.features = search.features.clone();
+    let full = set(&[0, 1, 2, 3, 4, 5, 6, 7]);
+    let mut epochs = Vec::new();
+    let out =
+        train_with_early_stopping(&search, &validation, &full, &config(4), &mut |r| epochs.push(r.clone())).unwrap();
+    assert!(out.best_epoch >= 1 && out.best_epoch <= 30);
+    let searched = epochs.iter().filter(|r| r.validation_loss.is_some()).count();
+    assert!(searched >= out.best_epoch && searched <= out.best_epoch + 10, "{searched} {}", out.best_epoch);
+    assert_eq!(epochs.iter().filter(|r| r.validation_loss.is_none()).count(), out.best_epoch);
+    assert_eq!(out.model.config.provenance.epochs, out.best_epoch);
+}
+
+#[test]
+fn weights_for_another_panel_are_refused_naming_the_file() {
+    let model = train(5, 1);
+    let other: Vec<String> = (0..N).map(|i| format!("x{i}")).collect();
+    let path = std::path::Path::new("/tmp/some/weights.safetensors");
+    let err = model.check_genes(path, "sim-unseen-single", &other).unwrap_err().to_string();
+    assert!(
+        err.contains("/tmp/some/weights.safetensors") && err.contains("arena train-reference --task sim-unseen-single"),
+        "{err}"
+    );
+    assert!(model.check_genes(path, "t", model.genes()).is_ok());
+    let batch_genes = tasks::GenePanel::new(other).unwrap();
+    let start = Array2::<f32>::zeros((1, N));
+    let perts = vec![kd(&[0])];
+    let q = tasks::QueryBatch::new(&batch_genes, start.view(), &perts);
+    assert!(tasks::Model::predict(&model, &q).is_err());
+}
