@@ -4,8 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
+# A .venv without pip is a half-created one (an interrupted run): start it again.
+if [ ! -x .venv/bin/python ] || [ ! -x .venv/bin/pip ]; then
   echo "python-env: creating .venv" >&2
+  rm -rf .venv
   "$python" -m venv .venv
 fi
 stamp=.venv/.requirements.sha256
