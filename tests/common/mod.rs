@@ -40,10 +40,10 @@ fn newest_source_mtime() -> Option<SystemTime> {
                     walk(&e.path(), newest);
                 }
             }
-        } else if let Ok(m) = meta.modified() {
-            if newest.is_none_or(|n| m > n) {
-                *newest = Some(m);
-            }
+        } else if let Ok(m) = meta.modified()
+            && newest.is_none_or(|n| m > n)
+        {
+            *newest = Some(m);
         }
     }
     let root = workspace_root();

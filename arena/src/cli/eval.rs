@@ -84,10 +84,10 @@ enum DirectionArg {
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
-    if let Some(t) = args.timeout {
-        if !(t.is_finite() && t > 0.0) {
-            anyhow::bail!("--timeout {t}: expected a positive number of seconds");
-        }
+    if let Some(t) = args.timeout
+        && !(t.is_finite() && t > 0.0)
+    {
+        anyhow::bail!("--timeout {t}: expected a positive number of seconds");
     }
     // Load and check the ONNX model before the (slower) dataset, so a broken model fails fast.
     let mut onnx = match &args.model {
@@ -105,12 +105,12 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         )?),
         None => None,
     };
-    if let Some(name) = &args.baseline {
-        if !baselines::BASELINES.contains(&name.as_str()) {
-            let list: Vec<String> =
-                baselines::BASELINES.iter().map(|b| format!("  {b}: {}", baselines::describe(b))).collect();
-            anyhow::bail!("unknown baseline '{name}'; choose one of:\n{}", list.join("\n"));
-        }
+    if let Some(name) = &args.baseline
+        && !baselines::BASELINES.contains(&name.as_str())
+    {
+        let list: Vec<String> =
+            baselines::BASELINES.iter().map(|b| format!("  {b}: {}", baselines::describe(b))).collect();
+        anyhow::bail!("unknown baseline '{name}'; choose one of:\n{}", list.join("\n"));
     }
     let registry = args.registry.load()?;
     if let Some(suite) = &args.suite {
