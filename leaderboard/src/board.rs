@@ -291,7 +291,7 @@ fn assemble(
     let mean_of = |row: &RowScores, metric: &str| row.metrics.iter().find(|m| m.metric == metric)?.overall.mean;
 
     // Best baseline and ceiling per metric, for the way toward the ceiling.
-    let targets: Vec<Option<(f64, f64)>> = metrics
+    let anchors: Vec<Option<(f64, f64)>> = metrics
         .iter()
         .map(|m| {
             let better = |a: f64, b: f64| if m.higher_is_better { a.max(b) } else { a.min(b) };
@@ -301,8 +301,7 @@ fn assemble(
                 .filter_map(|(r, ..)| mean_of(r, &m.name))
                 .reduce(better)?;
             let ceiling = entries.iter().find(|(r, ..)| r.kind == "ceiling").and_then(|(r, ..)| mean_of(r, &m.name))?;
-            let gain = if m.higher_is_better { ceiling - best } else { best - ceiling };
-            (gain > 0.0).then_some((best, gain))
+            Some((best, ceiling))
         })
         .collect();
 
@@ -343,11 +342,10 @@ fn assemble(
             .collect::<Vec<_>>();
         let toward_ceiling = metrics
             .iter()
-            .zip(&targets)
+            .zip(&anchors)
             .map(|(m, t)| {
-                let (best, gain) = (*t)?;
-                let v = mean_of(&row, &m.name)?;
-                Some(if m.higher_is_better { (v - best) / gain } else { (best - v) / gain })
+                let (best, ceiling) = (*t)?;
+                metrics::toward_ceiling::fraction(mean_of(&row, &m.name)?, best, ceiling, m.higher_is_better)
             })
             .collect();
         let rank = rank_of.remove(&i).filter(|_| mean_of(&row, &primary).is_some());

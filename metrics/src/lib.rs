@@ -7,7 +7,8 @@
 //! - `de`: differential expression exactly as cell-eval 0.8.2 / pdex 0.3.0, and the DE metrics;
 //! - `pair`: cell-eval's pseudobulk and cell-level "anndata pair" metrics;
 //! - `gears`, `stamp`, `distributional`, `sparse_distance`: GEARS, STAMP and distributional metrics;
-//! - `bootstrap`, `ranking`, `scaled`: CIs, paired-bootstrap tie groups, baseline-scaled scores.
+//! - `bootstrap`, `ranking`, `scaled`: CIs, paired-bootstrap tie groups, baseline-scaled scores;
+//! - `toward_ceiling`: a score as the fraction of the way from the best baseline to the ceiling.
 
 pub mod bootstrap;
 pub mod centroid;
@@ -29,6 +30,7 @@ pub mod scaled;
 pub mod sparse_distance;
 pub mod stamp;
 pub mod systematic;
+pub mod toward_ceiling;
 
 pub use bootstrap::{Interval, bootstrap_mean_ci};
 pub use centroid::centroid_accuracy;
