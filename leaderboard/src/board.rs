@@ -462,21 +462,25 @@ mod tests {
         0.2 * ((i as f64) * 1.3).sin()
     }
 
-    fn submit(db: &Db, name: &str, c: &CardView) -> i64 {
+    /// Stores a scored submission without building the boards.
+    fn insert(db: &Db, name: &str, c: &CardView) -> i64 {
         let json = serde_json::to_string(c).unwrap();
-        let id = db
-            .insert_submission(&NewSubmission {
-                task_id: TASK,
-                name,
-                description: "",
-                kind: "predictions",
-                source: "server",
-                token_id: None,
-                scorecard: Some(&json),
-                upload_name: None,
-                upload_bytes: None,
-            })
-            .unwrap();
+        db.insert_submission(&NewSubmission {
+            task_id: TASK,
+            name,
+            description: "",
+            kind: "predictions",
+            source: "server",
+            token_id: None,
+            scorecard: Some(&json),
+            upload_name: None,
+            upload_bytes: None,
+        })
+        .unwrap()
+    }
+
+    fn submit(db: &Db, name: &str, c: &CardView) -> i64 {
+        let id = insert(db, name, c);
         record_submission(db, id, c).unwrap();
         id
     }
@@ -548,20 +552,7 @@ mod tests {
         let reference = card(None, vec![row("mean", "baseline", |i| 0.2 + wave(i))], json!([]));
         db.set_reference(TASK, &serde_json::to_string(&reference).unwrap(), "server").unwrap();
         let model = card(Some("m"), vec![row("m", "predictions", |i| 0.5 + wave(i))], json!([]));
-        let json = serde_json::to_string(&model).unwrap();
-        let id = db
-            .insert_submission(&NewSubmission {
-                task_id: TASK,
-                name: "m",
-                description: "",
-                kind: "predictions",
-                source: "server",
-                token_id: None,
-                scorecard: Some(&json),
-                upload_name: None,
-                upload_bytes: None,
-            })
-            .unwrap();
+        let id = insert(&db, "m", &model);
         assert!(db.board(TASK, "public").unwrap().is_none());
         assert_eq!(backfill(&db).unwrap(), 1);
         let board = Board::parse(&db.board(TASK, "public").unwrap().unwrap()).unwrap();
