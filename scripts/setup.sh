@@ -25,6 +25,29 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
+# The Postgres storage tests (ARENA_TEST_POSTGRES) need a local server on 127.0.0.1:5432 with
+# role `arena` (password `arena`) owning database `arena_test`. No systemd: pg_ctlcluster starts it.
+if [ ! -d /usr/lib/postgresql ] || ! command -v pg_ctlcluster >/dev/null 2>&1; then
+  echo "setup: installing postgresql (apt)" >&2
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
+pg_version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+if ! pg_lsclusters -h | awk -v v="$pg_version" '$1 == v && $2 == "main"' | grep -q .; then
+  as_root pg_createcluster "$pg_version" main >/dev/null
+fi
+if ! pg_lsclusters -h | awk -v v="$pg_version" '$1 == v && $2 == "main" && $4 == "online"' | grep -q .; then
+  echo "setup: starting PostgreSQL $pg_version (cluster main)" >&2
+  as_root pg_ctlcluster "$pg_version" main start
+fi
+pg_sql() { (cd / && as_root runuser -u postgres -- psql -X -q -t -A -v ON_ERROR_STOP=1 -c "$1"); }
+if [ "$(pg_sql "SELECT 1 FROM pg_roles WHERE rolname = 'arena'")" != 1 ]; then
+  pg_sql "CREATE ROLE arena LOGIN PASSWORD 'arena'"
+fi
+if [ "$(pg_sql "SELECT 1 FROM pg_database WHERE datname = 'arena_test'")" != 1 ]; then
+  pg_sql "CREATE DATABASE arena_test OWNER arena"
+fi
+
 if ! cargo nextest --version >/dev/null 2>&1; then
   echo "setup: installing cargo-nextest (crates.io)" >&2
   cargo install cargo-nextest --locked

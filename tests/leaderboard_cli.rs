@@ -1,21 +1,25 @@
-//! `arena serve --issue-token` and `arena publish` through the binary (no server is started).
+//! `arena serve --issue-token` and `arena publish` through the binary (no server is started), on
+//! an SQLite file and on a Postgres scratch schema (the test server of scripts/setup.sh).
 
 mod common;
 
-#[test]
-fn issue_token_then_publish_a_scorecard_as_self_reported() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite:{}", dir.path().join("lb.sqlite").display());
-    let run = common::run(["serve", "--database", &db, "--issue-token", "organiser"]).ok();
+use std::path::Path;
+
+use leaderboard::Db;
+use leaderboard::db::DatabaseUrl;
+use leaderboard::db::scratch::ScratchSchema;
+
+/// Issues tokens, publishes a scorecard and flips the reveal switch through the binary on the
+/// database `url`, checking each through `ldb`, a handle on the same database. Returns the
+/// organiser token.
+fn token_publish_and_reveal(url: &str, ldb: &Db, dir: &Path) -> String {
+    let run = common::run(["serve", "--database", url, "--issue-token", "organiser"]).ok();
     let token = run.stdout.lines().last().unwrap().trim().to_string();
     assert!(token.starts_with("vca_") && token.len() > 64, "{}", run.stdout);
-    // The same name twice is refused; the token is never stored in clear.
-    common::run(["serve", "--database", &db, "--issue-token", "organiser"]).failed();
-    let bytes = std::fs::read(dir.path().join("lb.sqlite")).unwrap();
-    let secret = token.rsplit('_').next().unwrap();
-    assert!(!String::from_utf8_lossy(&bytes).contains(secret));
+    // The same name twice is refused.
+    common::run(["serve", "--database", url, "--issue-token", "organiser"]).failed();
 
-    let out = dir.path().join("run");
+    let out = dir.join("run");
     let data = common::data_dir();
     common::run([
         "eval",
@@ -30,35 +34,66 @@ fn issue_token_then_publish_a_scorecard_as_self_reported() {
     ])
     .ok();
     let card = out.join("scorecard.json");
-    let run = common::run(["publish", card.to_str().unwrap(), "--database", &db, "--name", "my linear"]).ok();
+    let run = common::run(["publish", card.to_str().unwrap(), "--database", url, "--name", "my linear"]).ok();
     assert!(run.stdout.contains("as submission 1 on sim-unseen-single (self-reported)"), "{}", run.stdout);
-
-    let ldb = leaderboard::Db::open(&dir.path().join("lb.sqlite")).unwrap();
     let s = ldb.submission(1).unwrap().unwrap();
     assert_eq!((s.name.as_str(), s.source.as_str(), s.status.as_str()), ("my linear", "self-reported", "scored"));
 
     // A baselines-only scorecard has no model row: refused, nothing imported.
-    let base = dir.path().join("base");
+    let base = dir.join("base");
     common::run(["eval", "--bootstrap", "20", "--out", base.to_str().unwrap(), "--data-dir", data.to_str().unwrap()])
         .ok();
-    let run = common::run(["publish", base.join("scorecard.json").to_str().unwrap(), "--database", &db]).failed();
+    let run = common::run(["publish", base.join("scorecard.json").to_str().unwrap(), "--database", url]).failed();
     assert!(run.stderr.contains("no model row"), "{}", run.stderr);
     assert!(ldb.submission(2).unwrap().is_none());
     // The reveal switch from the command line, and organiser tokens.
     let task = "sim-unseen-single";
     assert!(!ldb.task(task).unwrap().unwrap().revealed);
-    let run = common::run(["serve", "--database", &db, "--reveal", task]).ok();
+    let run = common::run(["serve", "--database", url, "--reveal", task]).ok();
     assert!(run.stdout.contains("is now revealed"), "{}", run.stdout);
     assert!(ldb.task(task).unwrap().unwrap().revealed);
-    common::run(["serve", "--database", &db, "--hide", task]).ok();
+    common::run(["serve", "--database", url, "--hide", task]).ok();
     assert!(!ldb.task(task).unwrap().unwrap().revealed);
-    let run = common::run(["serve", "--database", &db, "--reveal", "no-such-task"]).failed();
+    let run = common::run(["serve", "--database", url, "--reveal", "no-such-task"]).failed();
     assert!(run.stderr.contains("no task 'no-such-task'"), "{}", run.stderr);
-    let run = common::run(["serve", "--database", &db, "--issue-token", "boss", "--admin"]).ok();
+    let run = common::run(["serve", "--database", url, "--issue-token", "boss", "--admin"]).ok();
     let admin = run.stdout.lines().last().unwrap().trim().to_string();
     assert!(ldb.verify_token(&admin).unwrap().unwrap().admin);
     assert!(!ldb.verify_token(&token).unwrap().unwrap().admin);
-    // Postgres URLs are refused with a clear message.
-    let run = common::run(["publish", card.to_str().unwrap(), "--database", "postgres://h/db"]).failed();
-    assert!(run.stderr.contains("only SQLite"), "{}", run.stderr);
+    token
+}
+
+#[test]
+fn issue_token_then_publish_a_scorecard_as_self_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lb.sqlite");
+    let url = format!("sqlite:{}", file.display());
+    let ldb = Db::open(&file).unwrap();
+    let token = token_publish_and_reveal(&url, &ldb, dir.path());
+    // The token is never stored in clear.
+    let bytes = std::fs::read(&file).unwrap();
+    let secret = token.rsplit('_').next().unwrap();
+    assert!(!String::from_utf8_lossy(&bytes).contains(secret));
+    // Other schemes are refused with the accepted ones named, and without the password.
+    let run = common::run(["publish", "x.json", "--database", "mysql://root:hunter2@h/db"]).failed();
+    assert!(run.stderr.contains("unsupported scheme") && run.stderr.contains("postgres://"), "{}", run.stderr);
+    assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
+}
+
+#[test]
+fn the_same_commands_work_on_postgres() {
+    let schema = ScratchSchema::create().unwrap_or_else(|e| panic!("{e}"));
+    let DatabaseUrl::Postgres(url) = schema.url() else { unreachable!("a Postgres scratch schema") };
+    let ldb = Db::connect(schema.url()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    token_publish_and_reveal(url, &ldb, dir.path());
+    // Messages name the database without its password.
+    let run = common::run(["serve", "--database", url, "--hide", "sim-unseen-single"]).ok();
+    assert!(run.stdout.contains(&format!("(database {})", schema.url())), "{}", run.stdout);
+    assert!(run.stdout.contains(":***@"), "{}", run.stdout);
+    // An unreachable server: the message says what to do.
+    let run =
+        common::run(["publish", "x.json", "--database", "postgres://arena:hunter2@127.0.0.1:1/arena_test"]).failed();
+    assert!(run.stderr.contains("could not connect") && run.stderr.contains("scripts/setup.sh"), "{}", run.stderr);
+    assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
 }

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use arena::cli::serve::ArenaScorer;
 use arena::data::load::LoadOptions;
 use arena::eval::EvalOptions;
+use leaderboard::db::scratch::ScratchSchema;
 use leaderboard::split::{View, view_of};
 use leaderboard::{AppState, Config, Db, RateLimit, UploadKind};
 
@@ -42,9 +43,13 @@ fn config(dir: &Path) -> Config {
     c
 }
 
-/// Starts a server on an existing database directory.
+/// Starts a server on the SQLite database of an existing directory.
 fn start_in(dir: tempfile::TempDir, config: Config) -> Server {
-    let db = Db::open(&dir.path().join("arena.sqlite")).unwrap();
+    start_on(Db::open(&dir.path().join("arena.sqlite")).unwrap(), dir, config)
+}
+
+/// Starts a server on `db` (SQLite or Postgres), with scratch files in `dir`.
+fn start_on(db: Db, dir: tempfile::TempDir, config: Config) -> Server {
     leaderboard::sync_tasks(&db).unwrap();
     let state = AppState::new(db, scorer(), config).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -207,25 +212,31 @@ fn is_generated_name(name: &str) -> bool {
     stem.len() == 32 && stem.bytes().all(|b| b.is_ascii_hexdigit()) && (ext == "h5ad" || ext == "onnx")
 }
 
-#[test]
-fn oracle_submission_is_scored_ranked_and_escaped_and_no_route_leaks_hidden_targets() {
-    let s = start(|_| {});
+/// Submits the oracle's predictions as `name` (client file name `filename`), waits for its job
+/// and checks it is ranked first on its task, beside the baselines and the ceiling computed on
+/// the same split. Returns its id, the task's leaderboard JSON and the simulated task.
+fn oracle_ranked_first(s: &Server, name: &str, filename: &str) -> (i64, serde_json::Value, common::SimTask) {
     let token = s.state.db.create_token("organiser").unwrap();
     let (file, sim) = oracle_predictions(s.dir.path());
-    let evil = "<script>alert(1)</script>";
-    let r = submit(&s, &token, evil, &file, "../../../etc/evil.h5ad");
+    let r = submit(s, &token, name, &file, filename);
     assert_eq!(r.status, 202, "{}", r.body);
     let id = serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["id"].as_i64().unwrap();
-    let v = wait_scored(&s, id);
+    let v = wait_scored(s, id);
     assert_eq!(v["submission"]["status"], "scored", "{v}");
-
-    // Ranked first on its task, beside the baselines and the ceiling computed on the same split.
     let lb = get_json(s.addr, &format!("/api/tasks/{TASK}"));
     let rows = lb["rows"].as_array().unwrap();
     assert_eq!(rows[0]["submission_id"], id, "{lb}");
     assert_eq!(rows[0]["rank"], 1);
     assert!(rows.iter().any(|r| r["kind"] == "baseline"), "{lb}");
     assert_eq!(lb["ceiling"].as_array().unwrap().len(), 1, "{lb}");
+    (id, lb, sim)
+}
+
+#[test]
+fn oracle_submission_is_scored_ranked_and_escaped_and_no_route_leaks_hidden_targets() {
+    let s = start(|_| {});
+    let (id, lb, sim) = oracle_ranked_first(&s, "<script>alert(1)</script>", "../../../etc/evil.h5ad");
+    let rows = lb["rows"].as_array().unwrap();
     assert!(rows[0]["cells"][0]["lower"].is_number() && rows[0]["cells"][0]["upper"].is_number());
     // Sorting by a lower-is-better metric and filtering by kind.
     let by_mae = get_json(s.addr, &format!("/api/tasks/{TASK}?sort=mae"));
@@ -286,6 +297,20 @@ fn oracle_submission_is_scored_ranked_and_escaped_and_no_route_leaks_hidden_targ
             assert!(longest_number_array(&json) < n_genes, "GET {path} returns a gene-length numeric array");
         }
     }
+}
+
+#[test]
+fn on_postgres_a_submission_is_scored_ranked_and_served() {
+    let schema = postgres();
+    let dir = tempfile::tempdir().unwrap();
+    let c = config(dir.path());
+    let s = start_on(Db::connect(schema.url()).unwrap(), dir, c);
+    oracle_ranked_first(&s, "oracle on postgres", "oracle.h5ad");
+    let page = get(s.addr, &format!("/tasks/{TASK}"));
+    assert!(page.status == 200 && page.body.contains("oracle on postgres"), "{}", page.body);
+    let home = get_json(s.addr, "/api");
+    assert!(home.to_string().contains("oracle on postgres"), "{home}");
+    assert_eq!(s.state.db.queue_depth().unwrap(), (0, 0));
 }
 
 #[test]
@@ -420,12 +445,29 @@ fn each_token_is_rate_limited() {
 #[test]
 fn a_restart_resumes_queued_and_interrupted_jobs() {
     let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("arena.sqlite");
+    restart_resumes_queued_and_interrupted_jobs(|| Db::open(&path).unwrap(), dir);
+}
+
+/// A Postgres scratch schema on the test server (scripts/setup.sh starts it).
+fn postgres() -> ScratchSchema {
+    ScratchSchema::create().unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn on_postgres_a_restart_resumes_queued_and_interrupted_jobs() {
+    let schema = postgres();
+    restart_resumes_queued_and_interrupted_jobs(|| Db::connect(schema.url()).unwrap(), tempfile::tempdir().unwrap());
+}
+
+/// A first server's database gets one job queued and one claimed by a worker that then
+/// "crashed"; a server started on it (`open` again) scores both.
+fn restart_resumes_queued_and_interrupted_jobs(open: impl Fn() -> Db, dir: tempfile::TempDir) {
     let (file, _) = oracle_predictions(dir.path());
     let uploads = dir.path().join("uploads");
     std::fs::create_dir_all(&uploads).unwrap();
     {
-        // A first server's database: one job queued, one claimed by a worker that then "crashed".
-        let db = Db::open(&dir.path().join("arena.sqlite")).unwrap();
+        let db = open();
         leaderboard::sync_tasks(&db).unwrap();
         for (i, name) in ["queued", "interrupted"].iter().enumerate() {
             let upload = format!("{:032x}.h5ad", i + 1);
@@ -448,7 +490,7 @@ fn a_restart_resumes_queued_and_interrupted_jobs() {
         assert_eq!(db.queue_depth().unwrap(), (1, 1));
     }
     let c = config(dir.path());
-    let s = start_in(dir, c);
+    let s = start_on(open(), dir, c);
     for id in [1, 2] {
         let v = wait_scored(&s, id);
         assert_eq!(v["submission"]["status"], "scored", "{v}");

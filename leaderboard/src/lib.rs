@@ -1,6 +1,6 @@
 //! The Virtual Cell Arena web leaderboard: server-rendered pages (axum + askama, no JavaScript)
-//! with a JSON twin of every page under `/api/...`, SQLite storage with migrations, organiser
-//! tokens, per-token rate limits and a persistent scoring queue.
+//! with a JSON twin of every page under `/api/...`, SQLite or Postgres storage (`db`) with
+//! migrations, organiser tokens, per-token rate limits and a persistent scoring queue.
 //!
 //! The web handlers never compute metrics: they show stored boards. Scoring an upload is injected
 //! through [`Scorer`] (the `arena` binary implements it with `evaluate`, the same code as

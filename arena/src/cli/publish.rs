@@ -10,7 +10,8 @@ pub struct PublishArgs {
     /// Scorecards written by `arena eval` (scorecard.json) with a model row.
     #[arg(value_name = "SCORECARD", required = true)]
     files: Vec<PathBuf>,
-    /// The leaderboard database: sqlite:PATH.
+    /// The leaderboard database: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE (as
+    /// for `arena serve`).
     #[arg(long, value_name = "URL", default_value = super::serve::DEFAULT_DATABASE)]
     database: String,
     /// Name shown on the leaderboard [default: the scorecard's model name].
@@ -22,9 +23,7 @@ pub struct PublishArgs {
 }
 
 pub fn run(args: PublishArgs) -> anyhow::Result<()> {
-    let path = leaderboard::db::parse_database_url(&args.database).map_err(anyhow::Error::msg)?;
-    let db = leaderboard::Db::open(&path).map_err(anyhow::Error::msg)?;
-    leaderboard::sync_tasks(&db).map_err(anyhow::Error::msg)?;
+    let db = super::serve::open_db(&args.database)?;
     // Check every file before importing any, so a bad file leaves the database untouched.
     let mut texts = Vec::new();
     for file in &args.files {
@@ -42,7 +41,7 @@ pub fn run(args: PublishArgs) -> anyhow::Result<()> {
     for (file, text, task) in texts {
         let (id, _) = leaderboard::import_scorecard(&db, &text, args.name.as_deref(), &args.description)
             .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-        out!("published {} as submission {id} on {task} (self-reported) in {}", file.display(), path.display());
+        out!("published {} as submission {id} on {task} (self-reported) in {}", file.display(), db.url());
         tasks.push(task);
     }
     // The boards (ranks and tie groups) are rebuilt once per task, after all imports.

@@ -24,9 +24,15 @@ pub const DEFAULT_DATABASE: &str = "sqlite:arena-leaderboard/arena.sqlite";
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// The database: sqlite:PATH (created with its migrations if missing; uploads go beside it).
+    /// The database: sqlite:PATH (a file, created with its migrations if missing) or
+    /// postgres://USER:PASSWORD@HOST:PORT/DATABASE (a hosted server: the same tables, made by the
+    /// same migrations). Messages show the URL without its password.
     #[arg(long, value_name = "URL", default_value = DEFAULT_DATABASE)]
     database: String,
+    /// Where uploads are stored [default: `uploads` beside the SQLite file; with Postgres,
+    /// arena-leaderboard/uploads]. Every server sharing a Postgres database needs the same one.
+    #[arg(long, value_name = "DIR")]
+    upload_dir: Option<PathBuf>,
     /// Address to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     bind: SocketAddr,
@@ -125,17 +131,19 @@ impl Scorer for ArenaScorer {
     }
 }
 
-fn open_db(url: &str) -> anyhow::Result<(Db, PathBuf)> {
-    let path = leaderboard::db::parse_database_url(url).map_err(anyhow::Error::msg)?;
-    let db = Db::open(&path).map_err(anyhow::Error::msg)?;
+/// Opens `--database` (SQLite or Postgres), runs its migrations and stores the task specs.
+pub fn open_db(url: &str) -> anyhow::Result<Db> {
+    let url = leaderboard::db::parse_database_url(url).map_err(anyhow::Error::msg)?;
+    let db = Db::connect(&url).map_err(anyhow::Error::msg)?;
     leaderboard::sync_tasks(&db).map_err(anyhow::Error::msg)?;
-    Ok((db, path))
+    Ok(db)
 }
 
 /// Stores the baselines' scorecard of every task of the default suite as the task's reference.
 pub fn seed_demo(db: &Db, registry: &Registry, load: &LoadOptions, options: &EvalOptions) -> anyhow::Result<usize> {
     let tmp = tempfile::tempdir().context("creating a scratch directory")?;
-    let cards = super::suite::run_suite("default", None, registry, load, options, tmp.path())?;
+    let cards =
+        super::suite::run_suite("default", super::suite::SuiteModel::None, registry, load, options, tmp.path())?;
     for card in &cards {
         leaderboard::store_reference(db, card, "demo (arena eval --suite default)").map_err(anyhow::Error::msg)?;
     }
@@ -143,11 +151,12 @@ pub fn seed_demo(db: &Db, registry: &Registry, load: &LoadOptions, options: &Eva
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let (db, path) = open_db(&args.database)?;
+    let db = open_db(&args.database)?;
+    let url = db.url().clone();
     if let Some(name) = &args.issue_token {
         let token = db.create_token_with(name, args.admin).map_err(anyhow::Error::msg)?;
         let role = if args.admin { "organiser (admin)" } else { "submission" };
-        out!("{role} token '{name}' (shown only once; only its salted hash is stored in {}):", path.display());
+        out!("{role} token '{name}' (shown only once; only its salted hash is stored in {url}):");
         out!("{token}");
         return Ok(());
     }
@@ -155,7 +164,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         if let Some(task) = task {
             db.set_revealed(task, revealed).map_err(anyhow::Error::msg)?;
             let state = if revealed { "revealed" } else { "hidden" };
-            out!("the private leaderboard of {task} is now {state} (database {})", path.display());
+            out!("the private leaderboard of {task} is now {state} (database {url})");
             return Ok(());
         }
     }
@@ -179,7 +188,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             eprintln!("demo: {n} tasks seeded");
         }
     }
-    let mut config = Config::beside(&path);
+    let beside = db.path().map_or_else(|| PathBuf::from("arena-leaderboard/postgres"), Path::to_path_buf);
+    let mut config = Config::beside(&beside);
+    if let Some(dir) = args.upload_dir {
+        config.upload_dir = dir;
+    }
     config.max_upload_bytes = args.max_upload_mib.saturating_mul(1024 * 1024);
     config.rate_limit = RateLimit { max: args.rate_limit, window_secs: 3600 };
     let scorer = Arc::new(ArenaScorer::new(registry, load, options, Duration::from_secs_f64(args.onnx_timeout)));
@@ -188,7 +201,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let listener =
             tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("listening on {}", args.bind))?;
-        out!("leaderboard on http://{} (database {})", listener.local_addr()?, path.display());
+        out!("leaderboard on http://{} (database {url})", listener.local_addr()?);
         leaderboard::serve(listener, state).await.context("serving")
     })
 }

@@ -1,0 +1,176 @@
+//! Leaderboard storage: the [`Db`] handle, its row types, and opening a database (SQLite file or
+//! Postgres server, see [`parse_database_url`]) with its migrations. Every query is written once,
+//! with `$1, $2` placeholders and bound parameters only, against `session::Session`, which
+//! SQLite (`sqlite`, WAL) and Postgres (`pg`) implement; the queries live in `records`
+//! (tasks, tokens, submissions, references), `boards` (leaderboard views) and `jobs` (queue).
+//!
+//! Tables: `tasks` (the embedded task specs), `tokens` (organiser tokens, salted sha256 at rest),
+//! `submissions` (models: uploads and self-reported scorecards, with their scorecard JSON),
+//! `task_references` (the latest baseline rows + noise ceiling per task), `jobs` (the persistent
+//! scoring queue), `row_scores` (each scored row's summaries per leaderboard view), `boards` (each
+//! task's ranked board per view, rebuilt at write time) and `schema_migrations`.
+
+mod boards;
+mod jobs;
+mod migrations;
+mod pg;
+mod records;
+pub mod scratch;
+mod session;
+mod sqlite;
+mod url;
+mod value;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+
+use session::{Backend, Dialect};
+use value::vals;
+
+pub use url::{DatabaseUrl, parse_database_url};
+
+pub type DbResult<T> = Result<T, String>;
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskRow {
+    pub id: String,
+    pub family: String,
+    pub dataset: String,
+    pub title: String,
+    pub description: String,
+    pub metrics: Vec<String>,
+    pub spec_sha256: String,
+    /// Whether the organisers revealed the private leaderboard (see `crate::split`).
+    pub revealed: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenRow {
+    pub id: i64,
+    pub name: String,
+    /// An organiser (admin) token: may also flip the reveal switch.
+    pub admin: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SubmissionRow {
+    pub id: i64,
+    pub task_id: String,
+    pub name: String,
+    pub description: String,
+    /// `predictions`, `onnx`, or the model kind of a self-reported scorecard.
+    pub kind: String,
+    /// `server` (scored here on the hidden split) or `self-reported` (imported with `arena publish`).
+    pub source: String,
+    pub status: String,
+    pub error: Option<String>,
+    #[serde(skip)]
+    pub scorecard: Option<String>,
+    #[serde(skip)]
+    pub upload_name: Option<String>,
+    pub upload_bytes: Option<i64>,
+    pub created: i64,
+    pub updated: i64,
+}
+
+pub struct NewSubmission<'a> {
+    pub task_id: &'a str,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub kind: &'a str,
+    pub source: &'a str,
+    pub token_id: Option<i64>,
+    /// Scored already (self-reported): stored as `scored` with no job.
+    pub scorecard: Option<&'a str>,
+    pub upload_name: Option<&'a str>,
+    pub upload_bytes: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: i64,
+    pub submission_id: i64,
+    pub task_id: String,
+    pub kind: String,
+    pub upload_name: String,
+}
+
+pub struct Db {
+    backend: Backend,
+    url: DatabaseUrl,
+    /// Bumped on every board or reveal write made through this handle (see [`Db::generation`]).
+    writes: AtomicU64,
+}
+
+impl Db {
+    /// Opens (creating if needed) an SQLite database file, switches it to WAL and runs pending
+    /// migrations.
+    pub fn open(path: &Path) -> DbResult<Self> {
+        Self::connect(&DatabaseUrl::Sqlite(path.to_path_buf()))
+    }
+
+    /// Opens an SQLite file or connects to a Postgres server, then runs pending migrations.
+    pub fn connect(url: &DatabaseUrl) -> DbResult<Self> {
+        let backend = match url {
+            DatabaseUrl::Sqlite(path) => Backend::Sqlite(Mutex::new(sqlite::open(path)?)),
+            DatabaseUrl::Postgres(full) => {
+                Backend::Postgres(Mutex::new(pg::Postgres::connect(full, &url.to_string())?))
+            }
+        };
+        let db = Db { backend, url: url.clone(), writes: AtomicU64::new(0) };
+        migrations::migrate(&db.backend)?;
+        Ok(db)
+    }
+
+    /// Where the data lives (shown without a password).
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// The SQLite file, if the database is one.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => Some(path),
+            DatabaseUrl::Postgres(_) => None,
+        }
+    }
+
+    /// The schema versions applied, in order.
+    pub fn schema_versions(&self) -> DbResult<Vec<i64>> {
+        migrations::versions(&self.backend)
+    }
+
+    /// Changes whenever a board or a reveal switch may have changed, through this handle or
+    /// another process: the key of cached pages. SQLite: its `data_version`; Postgres: the WAL
+    /// insert position (moves on every write to the server, so it over-approximates).
+    pub fn generation(&self) -> DbResult<(u64, i64)> {
+        let sql = match self.backend.dialect() {
+            Dialect::Sqlite => "PRAGMA data_version",
+            Dialect::Postgres => "SELECT (pg_current_wal_insert_lsn() - '0/0')::BIGINT",
+        };
+        let version = self.backend.with(|s| Ok(s.query_one(sql, vals![])?.int(0)?))?;
+        Ok((self.writes.load(Ordering::Acquire), version))
+    }
+
+    fn bump(&self) {
+        self.writes.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// SQLite's journal mode (`wal`); Postgres has none.
+    pub fn journal_mode(&self) -> DbResult<String> {
+        match self.backend.dialect() {
+            Dialect::Sqlite => self.backend.with(|s| Ok(s.query_one("PRAGMA journal_mode", vals![])?.text(0)?)),
+            Dialect::Postgres => Err("journal_mode is an SQLite setting; this database is Postgres".into()),
+        }
+    }
+}

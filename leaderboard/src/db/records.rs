@@ -1,0 +1,229 @@
+//! Queries on tasks, organiser tokens, submissions and task references.
+
+use super::session::SqlError;
+use super::value::{Row, vals};
+use super::{Db, DbResult, NewSubmission, SubmissionRow, TaskRow, TokenRow, now};
+use crate::auth;
+
+pub(super) const SUBMISSION_COLUMNS: &str = "id, task_id, name, description, kind, source, status, error, scorecard, upload_name, upload_bytes, created, updated";
+
+/// A row of [`SUBMISSION_COLUMNS`] (further columns are left for the caller).
+pub(super) fn submission_from_row(r: &mut Row) -> DbResult<SubmissionRow> {
+    Ok(SubmissionRow {
+        id: r.int(0)?,
+        task_id: r.text(1)?,
+        name: r.text(2)?,
+        description: r.text(3)?,
+        kind: r.text(4)?,
+        source: r.text(5)?,
+        status: r.text(6)?,
+        error: r.opt_text(7)?,
+        scorecard: r.opt_text(8)?,
+        upload_name: r.opt_text(9)?,
+        upload_bytes: r.opt_int(10)?,
+        created: r.int(11)?,
+        updated: r.int(12)?,
+    })
+}
+
+const TASK_COLUMNS: &str = "id, family, dataset, title, description, metrics_json, spec_sha256, revealed";
+
+fn task_from_row(mut r: Row) -> DbResult<TaskRow> {
+    let metrics = r.text(5)?;
+    Ok(TaskRow {
+        id: r.text(0)?,
+        family: r.text(1)?,
+        dataset: r.text(2)?,
+        title: r.text(3)?,
+        description: r.text(4)?,
+        metrics: serde_json::from_str(&metrics).unwrap_or_default(),
+        spec_sha256: r.text(6)?,
+        revealed: r.int(7)? != 0,
+    })
+}
+
+impl Db {
+    // ---- tasks
+
+    pub fn upsert_task(&self, t: &TaskRow) -> DbResult<()> {
+        let metrics = serde_json::to_string(&t.metrics).map_err(|e| e.to_string())?;
+        self.backend.with(|s| {
+            s.execute(
+                "INSERT INTO tasks (id, family, dataset, title, description, metrics_json, spec_sha256)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT(id) DO UPDATE SET family=excluded.family, dataset=excluded.dataset, title=excluded.title,
+                   description=excluded.description, metrics_json=excluded.metrics_json, spec_sha256=excluded.spec_sha256",
+                vals![&t.id, &t.family, &t.dataset, &t.title, &t.description, metrics, &t.spec_sha256],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn tasks(&self) -> DbResult<Vec<TaskRow>> {
+        let rows = self.backend.with(|s| s.query(&format!("SELECT {TASK_COLUMNS} FROM tasks ORDER BY id"), vals![]))?;
+        rows.into_iter().map(task_from_row).collect()
+    }
+
+    pub fn task(&self, id: &str) -> DbResult<Option<TaskRow>> {
+        let row = self
+            .backend
+            .with(|s| s.query_opt(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1"), vals![id]))?;
+        row.map(task_from_row).transpose()
+    }
+
+    /// Flips a task's reveal switch (the private leaderboard becomes visible, or hidden again).
+    pub fn set_revealed(&self, task_id: &str, revealed: bool) -> DbResult<()> {
+        let n = self
+            .backend
+            .with(|s| s.execute("UPDATE tasks SET revealed = $2 WHERE id = $1", vals![task_id, revealed]))?;
+        self.bump();
+        if n == 0 {
+            return Err(format!("no task '{task_id}' (see `arena tasks`)"));
+        }
+        Ok(())
+    }
+
+    // ---- tokens
+
+    /// Creates a submission token named `name`; returns the token text, shown only this once.
+    pub fn create_token(&self, name: &str) -> DbResult<String> {
+        self.create_token_with(name, false)
+    }
+
+    /// Creates a token; an `admin` (organiser) token may also flip reveal switches.
+    pub fn create_token_with(&self, name: &str, admin: bool) -> DbResult<String> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > 100 {
+            return Err("a token name must be 1 to 100 characters".into());
+        }
+        let secret = auth::random_hex(32)?;
+        let salt = auth::random_bytes(16)?;
+        let hash = auth::hash_secret(&salt, &secret);
+        let id = self.backend.with(|s| {
+            let inserted = s.query_one(
+                "INSERT INTO tokens (name, salt, hash, created, admin) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                vals![name, salt, hash.to_vec(), now(), admin],
+            );
+            match inserted {
+                Ok(mut row) => Ok(row.int(0)?),
+                Err(SqlError::UniqueViolation(_)) => Err(format!("a token named '{name}' exists already").into()),
+                Err(e) => Err(e),
+            }
+        })?;
+        Ok(auth::format_token(id, &secret))
+    }
+
+    /// The token's row if `token` is a valid, unrevoked organiser token (constant-time comparison).
+    pub fn verify_token(&self, token: &str) -> DbResult<Option<TokenRow>> {
+        let Some((id, secret)) = auth::parse_token(token) else {
+            return Ok(None);
+        };
+        let row = self
+            .backend
+            .with(|s| s.query_opt("SELECT name, salt, hash, revoked, admin FROM tokens WHERE id = $1", vals![id]))?;
+        let Some(mut row) = row else {
+            // Same work as a real check, so a missing id costs the same time as a wrong secret.
+            let _ = auth::hashes_equal(&auth::hash_secret(&[0u8; 16], secret), &[0u8; 32]);
+            return Ok(None);
+        };
+        let (name, salt, hash, revoked, admin) = (row.text(0)?, row.blob(1)?, row.blob(2)?, row.int(3)?, row.int(4)?);
+        let ok = auth::hashes_equal(&auth::hash_secret(&salt, secret), &hash);
+        Ok((ok && revoked == 0).then_some(TokenRow { id, name, admin: admin != 0 }))
+    }
+
+    /// Submissions made with `token_id` since unix time `since`.
+    pub fn submissions_since(&self, token_id: i64, since: i64) -> DbResult<u32> {
+        let n = self.backend.with(|s| {
+            Ok(s.query_one(
+                "SELECT COUNT(*) FROM submissions WHERE token_id = $1 AND created >= $2",
+                vals![token_id, since],
+            )?
+            .int(0)?)
+        })?;
+        u32::try_from(n).map_err(|e| format!("database: submission count {n}: {e}"))
+    }
+
+    // ---- submissions
+
+    /// Inserts a submission; one without a scorecard gets a pending job in the same transaction.
+    pub fn insert_submission(&self, s: &NewSubmission<'_>) -> DbResult<i64> {
+        let t = now();
+        let status = if s.scorecard.is_some() { "scored" } else { "queued" };
+        self.backend.transaction(|tx| {
+            let id = tx
+                .query_one(
+                    "INSERT INTO submissions (task_id, name, description, kind, source, token_id, status, scorecard, upload_name, upload_bytes, created, updated)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+                    vals![
+                        s.task_id,
+                        s.name,
+                        s.description,
+                        s.kind,
+                        s.source,
+                        s.token_id,
+                        status,
+                        s.scorecard,
+                        s.upload_name,
+                        s.upload_bytes,
+                        t
+                    ],
+                )?
+                .int(0)?;
+            if s.scorecard.is_none() {
+                tx.execute("INSERT INTO jobs (submission_id, status, created) VALUES ($1, 'pending', $2)", vals![id, t])?;
+            }
+            Ok(id)
+        })
+    }
+
+    pub fn submission(&self, id: i64) -> DbResult<Option<SubmissionRow>> {
+        let row = self
+            .backend
+            .with(|s| s.query_opt(&format!("SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE id = $1"), vals![id]))?;
+        row.map(|mut r| submission_from_row(&mut r)).transpose()
+    }
+
+    fn submissions_where(&self, sql: &str, params: Vec<super::value::Value>) -> DbResult<Vec<SubmissionRow>> {
+        let rows = self.backend.with(|s| s.query(sql, params))?;
+        rows.into_iter().map(|mut r| submission_from_row(&mut r)).collect()
+    }
+
+    /// Scored submissions of a task, oldest first.
+    pub fn scored_submissions(&self, task_id: &str) -> DbResult<Vec<SubmissionRow>> {
+        self.submissions_where(
+            &format!(
+                "SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE task_id = $1 AND status = 'scored' ORDER BY id"
+            ),
+            vals![task_id],
+        )
+    }
+
+    /// The newest submissions of any task and status.
+    pub fn latest_submissions(&self, limit: u32) -> DbResult<Vec<SubmissionRow>> {
+        self.submissions_where(
+            &format!("SELECT {SUBMISSION_COLUMNS} FROM submissions ORDER BY id DESC LIMIT $1"),
+            vals![limit],
+        )
+    }
+
+    // ---- references
+
+    pub fn set_reference(&self, task_id: &str, scorecard: &str, source: &str) -> DbResult<()> {
+        self.backend.with(|s| {
+            s.execute(
+                "INSERT INTO task_references (task_id, scorecard, source, updated) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT(task_id) DO UPDATE SET scorecard=excluded.scorecard, source=excluded.source, updated=excluded.updated",
+                vals![task_id, scorecard, source, now()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The task's reference scorecard (baselines + ceiling) and where it came from.
+    pub fn reference(&self, task_id: &str) -> DbResult<Option<(String, String)>> {
+        let row = self.backend.with(|s| {
+            s.query_opt("SELECT scorecard, source FROM task_references WHERE task_id = $1", vals![task_id])
+        })?;
+        row.map(|mut r| Ok((r.text(0)?, r.text(1)?))).transpose()
+    }
+}

@@ -1,0 +1,354 @@
+//! The storage on both backends: SQLite files in a scratch directory and Postgres scratch schemas
+//! on the test server (`ARENA_TEST_POSTGRES`; scripts/setup.sh starts it — without it these tests
+//! fail, saying so). One scripted scenario runs on both and must give the same results.
+
+use std::path::PathBuf;
+
+use super::scratch::ScratchSchema;
+use super::value::vals;
+use super::*;
+use crate::auth;
+
+fn temp_sqlite() -> (Db, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("lb-db-test-{}-{}", std::process::id(), auth::random_hex(6).unwrap()));
+    std::fs::create_dir_all(&dir).unwrap();
+    (Db::open(&dir.join("arena.sqlite")).unwrap(), dir)
+}
+
+fn scratch() -> ScratchSchema {
+    ScratchSchema::create().unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn connect(schema: &ScratchSchema) -> Db {
+    Db::connect(schema.url()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn int_query(db: &Db, sql: &str, params: Vec<value::Value>) -> i64 {
+    db.backend.with(|s| Ok(s.query_one(sql, params)?.int(0)?)).unwrap()
+}
+
+fn task_row(id: &str, title: &str) -> TaskRow {
+    TaskRow {
+        id: id.into(),
+        family: "unseen-single".into(),
+        dataset: "sim".into(),
+        title: title.into(),
+        description: "d".into(),
+        metrics: vec!["pearson_delta".into(), "mae".into()],
+        spec_sha256: "ab".repeat(32),
+        revealed: false,
+    }
+}
+
+fn queued<'a>(task_id: &'a str, name: &'a str, token_id: Option<i64>, upload: &'a str) -> NewSubmission<'a> {
+    NewSubmission {
+        task_id,
+        name,
+        description: "<b>desc</b>",
+        kind: "predictions",
+        source: "server",
+        token_id,
+        scorecard: None,
+        upload_name: Some(upload),
+        upload_bytes: Some(1234),
+    }
+}
+
+fn untimed(mut s: SubmissionRow) -> SubmissionRow {
+    s.created = 0;
+    s.updated = 0;
+    s
+}
+
+/// A scripted sequence of every `Db` call; the results, as text, timestamps left out.
+fn scenario(db: &Db) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut log = |label: &str, v: String| out.push(format!("{label}: {v}"));
+    log("versions", format!("{:?}", db.schema_versions()));
+    // Tasks and the reveal switch.
+    db.upsert_task(&task_row("t1", "first")).unwrap();
+    db.upsert_task(&task_row("t0", "zero")).unwrap();
+    db.upsert_task(&task_row("t1", "first, renamed")).unwrap();
+    log("set_revealed", format!("{:?}", db.set_revealed("t1", true)));
+    log("set_revealed missing", format!("{:?}", db.set_revealed("nope", true)));
+    log("tasks", format!("{:?}", db.tasks()));
+    log("task missing", format!("{:?}", db.task("nope")));
+    // Tokens.
+    let token = db.create_token("organiser").unwrap();
+    let boss = db.create_token_with("boss", true).unwrap();
+    // After the last insert into tokens: a failed insert may use up an id in Postgres.
+    log("token again", format!("{:?}", db.create_token("organiser")));
+    let row = db.verify_token(&token).unwrap().unwrap();
+    log("verify", format!("{row:?}"));
+    log("verify admin", format!("{:?}", db.verify_token(&boss)));
+    log("verify unknown id", format!("{:?}", db.verify_token("vca_999_00")));
+    log("verify garbage", format!("{:?}", db.verify_token("'; DROP TABLE tokens; --")));
+    // Submissions: one self-reported (scored, no job), three uploads (queued, one job each).
+    let published = db
+        .insert_submission(&NewSubmission {
+            task_id: "t1",
+            name: "published",
+            description: "",
+            kind: "linear",
+            source: "self-reported",
+            token_id: None,
+            scorecard: Some("{\"card\":1}"),
+            upload_name: None,
+            upload_bytes: None,
+        })
+        .unwrap();
+    let ids: Vec<i64> = ["a", "b", "c"]
+        .iter()
+        .map(|n| db.insert_submission(&queued("t1", n, Some(row.id), &format!("{n}.h5ad"))).unwrap())
+        .collect();
+    log("ids", format!("{published} {ids:?}"));
+    log("unknown task", format!("{:?}", db.insert_submission(&queued("nope", "x", None, "x.h5ad")).is_err()));
+    log("since", format!("{:?} {:?}", db.submissions_since(row.id, 0), db.submissions_since(row.id, now() + 60)));
+    log("submission", format!("{:?}", db.submission(ids[0]).unwrap().map(untimed)));
+    log("submission missing", format!("{:?}", db.submission(999)));
+    let latest: Vec<_> = db.latest_submissions(2).unwrap().into_iter().map(untimed).collect();
+    log("latest", format!("{latest:?}"));
+    // References, row scores and boards, each written twice (upserts).
+    db.set_reference("t1", "{\"ref\":1}", "demo").unwrap();
+    db.set_reference("t1", "{\"ref\":2}", "server").unwrap();
+    log("reference", format!("{:?} {:?}", db.reference("t1"), db.reference("t0")));
+    for (sub, json) in [(None, "r1"), (None, "r2"), (Some(published), "p1"), (Some(published), "p2")] {
+        db.set_row_scores("t1", sub, "public", json).unwrap();
+    }
+    db.set_row_scores("t1", Some(published), "private", "p-private").unwrap();
+    log(
+        "row_scores",
+        format!(
+            "{:?} {:?} {:?} {:?}",
+            db.row_scores("t1", None, "public"),
+            db.row_scores("t1", Some(published), "public"),
+            db.row_scores("t1", Some(published), "private"),
+            db.row_scores("t1", Some(ids[0]), "public"),
+        ),
+    );
+    log("row_scores count", int_query(db, "SELECT COUNT(*) FROM row_scores", vals![]).to_string());
+    let rows: Vec<_> = db.task_row_scores("t1", "public").unwrap().into_iter().map(|(s, j)| (untimed(s), j)).collect();
+    log("task_row_scores", format!("{rows:?}"));
+    log("without scores", format!("{:?}", db.submissions_without_scores()));
+    db.set_board("t1", "public", "{\"rows\":1}").unwrap();
+    db.set_board("t1", "public", "{\"rows\":2}").unwrap();
+    log("board", format!("{:?} {:?}", db.board("t1", "public"), db.board("t1", "private")));
+    // The queue: claim two, finish one scored and one failed, crash with the third running.
+    log("depth", format!("{:?}", db.queue_depth()));
+    let first = db.claim_job().unwrap().unwrap();
+    let second = db.claim_job().unwrap().unwrap();
+    log("claimed", format!("{first:?} {second:?} {:?}", db.queue_depth()));
+    db.finish_job(&first, Ok("{\"scored\":1}")).unwrap();
+    db.finish_job(&second, Err("the file has no X")).unwrap();
+    log("requeue none", format!("{:?}", db.requeue_running()));
+    let third = db.claim_job().unwrap().unwrap();
+    log("claim when empty", format!("{:?}", db.claim_job()));
+    log(
+        "crash",
+        format!("{third:?} {:?} {:?}", db.queue_depth(), db.submission(third.submission_id).unwrap().map(untimed)),
+    );
+    log("requeue", format!("{:?} {:?}", db.requeue_running(), db.queue_depth()));
+    let again = db.claim_job().unwrap().unwrap();
+    log("claimed again", format!("{again:?}"));
+    log("attempts", int_query(db, "SELECT attempts FROM jobs WHERE id = $1", vals![again.id]).to_string());
+    db.finish_job(&again, Ok("{\"scored\":3}")).unwrap();
+    log("depth after", format!("{:?}", db.queue_depth()));
+    let scored: Vec<_> = db.scored_submissions("t1").unwrap().into_iter().map(untimed).collect();
+    log("scored", format!("{scored:?}"));
+    log("failed", format!("{:?}", db.submission(second.submission_id).unwrap().map(untimed)));
+    out
+}
+
+#[test]
+fn the_same_calls_give_the_same_results_on_sqlite_and_postgres() {
+    let (lite, dir) = temp_sqlite();
+    let schema = scratch();
+    let pg = connect(&schema);
+    let (a, b) = (scenario(&lite), scenario(&pg));
+    assert!(a.len() > 30 && a.iter().all(|l| !l.contains("Err(\"database")), "{a:#?}");
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x, y);
+    }
+    assert_eq!(a.len(), b.len());
+    // Spot checks that the scenario exercised what it claims.
+    let find = |label: &str| a.iter().find(|l| l.starts_with(&format!("{label}: "))).unwrap().clone();
+    assert_eq!(find("versions"), "versions: Ok([1, 2])");
+    assert!(find("token again").contains("exists already"));
+    assert_eq!(find("row_scores count"), "row_scores count: 3");
+    assert!(find("board").contains("Ok(Some(\"{\\\"rows\\\":2}\")) Ok(None)"));
+    assert_eq!(find("attempts"), "attempts: 2");
+    assert_eq!(find("requeue").split(' ').take(3).collect::<Vec<_>>(), ["requeue:", "Ok(1)", "Ok((1,"]);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn sqlite_migrations_are_versioned_and_idempotent_and_wal_is_on() {
+    let (db, dir) = temp_sqlite();
+    assert_eq!(db.schema_versions().unwrap(), vec![1, 2]);
+    assert_eq!(db.journal_mode().unwrap().to_lowercase(), "wal");
+    let path = db.path().unwrap().to_path_buf();
+    drop(db);
+    let again = Db::open(&path).unwrap();
+    assert_eq!(again.schema_versions().unwrap(), vec![1, 2]);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn postgres_migrations_are_versioned_and_idempotent() {
+    let schema = scratch();
+    let db = connect(&schema);
+    assert_eq!(db.schema_versions().unwrap(), vec![1, 2]);
+    assert!(db.path().is_none() && db.journal_mode().unwrap_err().contains("Postgres"));
+    let tables = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = $1";
+    assert_eq!(int_query(&db, tables, vals![schema.name()]), 8, "7 tables + schema_migrations in the scratch schema");
+    // Postgres types: identity ids, BIGINT integers, BYTEA blobs.
+    let column = "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_name = $3 AND data_type = $4";
+    for (table, col, ty) in
+        [("tokens", "salt", "bytea"), ("jobs", "attempts", "bigint"), ("tasks", "revealed", "bigint")]
+    {
+        assert_eq!(int_query(&db, column, vals![schema.name(), table, col, ty]), 1, "{table}.{col} {ty}");
+    }
+    drop(db);
+    let again = connect(&schema);
+    assert_eq!(again.schema_versions().unwrap(), vec![1, 2]);
+    assert_eq!(int_query(&again, "SELECT COUNT(*) FROM schema_migrations", vals![]), 2);
+}
+
+fn tokens_are_hashed_at_rest_and_verified(db: &Db) {
+    let token = db.create_token("organiser").unwrap();
+    assert!(db.create_token("organiser").unwrap_err().contains("exists already"));
+    let row = db.verify_token(&token).unwrap().expect("valid token");
+    assert_eq!(row.name, "organiser");
+    // Wrong secret, wrong id, garbage: all refused.
+    let mut wrong = token.clone();
+    let last = wrong.pop().unwrap();
+    wrong.push(if last == '0' { '1' } else { '0' });
+    assert!(db.verify_token(&wrong).unwrap().is_none());
+    assert!(db.verify_token("vca_999_00").unwrap().is_none());
+    assert!(db.verify_token("'; DROP TABLE tokens; --").unwrap().is_none());
+    // The secret is stored nowhere in the token's row: only its salted hash.
+    let secret = token.rsplit('_').next().unwrap().to_string();
+    let stored = db
+        .backend
+        .with(|s| {
+            let mut r = s.query_one("SELECT hash, salt, name FROM tokens", vals![])?;
+            Ok([r.blob(0)?, r.blob(1)?, r.text(2)?.into_bytes()])
+        })
+        .unwrap();
+    assert_eq!(stored[0].len(), 32);
+    assert!(stored.iter().all(|b| !String::from_utf8_lossy(b).contains(&secret)));
+}
+
+#[test]
+fn sqlite_tokens_are_hashed_at_rest_and_verified() {
+    let (db, dir) = temp_sqlite();
+    tokens_are_hashed_at_rest_and_verified(&db);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn postgres_tokens_are_hashed_at_rest_and_verified() {
+    let schema = scratch();
+    tokens_are_hashed_at_rest_and_verified(&connect(&schema));
+}
+
+#[test]
+fn postgres_queue_resumes_after_a_crash() {
+    let schema = scratch();
+    let db = connect(&schema);
+    db.upsert_task(&task_row("t", "T")).unwrap();
+    let a = db.insert_submission(&queued("t", "a", None, "a.h5ad")).unwrap();
+    let b = db.insert_submission(&queued("t", "b", None, "b.h5ad")).unwrap();
+    let job = db.claim_job().unwrap().unwrap();
+    assert_eq!(job.submission_id, a);
+    assert_eq!(db.queue_depth().unwrap(), (1, 1));
+    drop(db); // the server "crashes" with the job running
+    let db = connect(&schema);
+    assert_eq!(db.submission(a).unwrap().unwrap().status, "running");
+    assert_eq!(db.requeue_running().unwrap(), 1);
+    assert_eq!(db.submission(a).unwrap().unwrap().status, "queued");
+    let again = db.claim_job().unwrap().unwrap();
+    assert_eq!((again.id, again.submission_id), (job.id, a), "the interrupted job comes first again");
+    db.finish_job(&again, Ok("{}")).unwrap();
+    assert_eq!(db.claim_job().unwrap().unwrap().submission_id, b);
+    assert_eq!(db.queue_depth().unwrap(), (0, 1));
+}
+
+/// A second handle's writes (another process: `arena publish` beside `arena serve`) change the
+/// first handle's generation, so its cached pages are dropped.
+fn generation_sees_other_handles(first: &Db, second: &Db) {
+    first.upsert_task(&task_row("t", "T")).unwrap();
+    let before = first.generation().unwrap();
+    second.set_board("t", "public", "{}").unwrap();
+    assert_ne!(first.generation().unwrap(), before);
+    let before = first.generation().unwrap();
+    second.set_revealed("t", true).unwrap();
+    assert_ne!(first.generation().unwrap(), before);
+}
+
+#[test]
+fn the_generation_sees_writes_of_other_handles_on_both_backends() {
+    let (lite, dir) = temp_sqlite();
+    generation_sees_other_handles(&lite, &Db::open(lite.path().unwrap()).unwrap());
+    let schema = scratch();
+    generation_sees_other_handles(&connect(&schema), &connect(&schema));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// The postgres client runs its own runtime and would panic if called on a runtime thread: the
+/// handle must work from async code on both kinds of runtime.
+async fn use_postgres_from_async_code() {
+    let schema = scratch();
+    let db = connect(&schema);
+    db.upsert_task(&task_row("t", "T")).unwrap();
+    let id = db.insert_submission(&queued("t", "a", None, "a.h5ad")).unwrap();
+    tokio::task::yield_now().await;
+    assert_eq!(db.claim_job().unwrap().unwrap().submission_id, id);
+    assert_eq!(db.tasks().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn postgres_works_inside_a_current_thread_runtime() {
+    use_postgres_from_async_code().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_works_inside_a_multi_thread_runtime() {
+    use_postgres_from_async_code().await;
+}
+
+#[test]
+fn postgres_connection_errors_say_what_to_do_and_hide_the_password() {
+    let url = parse_database_url("postgres://arena:hunter2@127.0.0.1:1/arena_test").unwrap();
+    let Err(e) = Db::connect(&url) else { panic!("nothing listens on port 1") };
+    assert!(e.contains("could not connect to postgres://arena:***@127.0.0.1:1/arena_test"), "{e}");
+    assert!(e.contains("scripts/setup.sh") && !e.contains("hunter2"), "{e}");
+    // A wrong password on the real server: refused, and the password is not echoed.
+    let server = super::scratch::test_server_url();
+    let (scheme, rest) = server.split_once("://").unwrap();
+    let (user_info, host) = rest.rsplit_once('@').expect("ARENA_TEST_POSTGRES names a user");
+    let user = user_info.split(':').next().unwrap();
+    let wrong = format!("{scheme}://{user}:not-the-password@{host}");
+    let Err(e) = Db::connect(&parse_database_url(&wrong).unwrap()) else { panic!("a wrong password was accepted") };
+    assert!(e.contains("password authentication failed") && !e.contains("not-the-password"), "{e}");
+}
+
+#[test]
+fn postgres_reconnects_after_the_connection_is_lost() {
+    let schema = scratch();
+    let db = connect(&schema);
+    let killer = connect(&schema);
+    db.upsert_task(&task_row("t", "T")).unwrap();
+    let pid = int_query(&db, "SELECT pg_backend_pid()", vals![]);
+    assert_eq!(int_query(&killer, "SELECT pg_terminate_backend(CAST($1 AS INTEGER))", vals![pid]), 1);
+    let alive = "SELECT COUNT(*) FROM pg_stat_activity WHERE pid = CAST($1 AS INTEGER)";
+    let started = std::time::Instant::now();
+    while int_query(&killer, alive, vals![pid]) > 0 {
+        assert!(started.elapsed().as_secs() < 30, "the terminated backend is still there");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The statement that finds the connection gone may fail; the next one reconnects.
+    let _ = db.tasks();
+    assert_eq!(db.tasks().unwrap().len(), 1);
+    assert_ne!(int_query(&db, "SELECT pg_backend_pid()", vals![]), pid);
+}
