@@ -69,6 +69,12 @@ pub struct ModelConfig {
     pub format: String,
     /// Expression genes, in the order of the model's input and output.
     pub genes: Vec<String>,
+    /// Proteins, after the genes in the model's state (cross-modal tasks); empty for RNA only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proteins: Vec<String>,
+    /// Protein columns are multiplied by this before the common scale ([`crate::TrainingSet::protein_factor`]).
+    #[serde(default = "unit", skip_serializing_if = "is_unit")]
+    pub protein_factor: f32,
     /// Genes with prior features (rows of the feature table): any gene that can be perturbed.
     pub feature_genes: Vec<String>,
     pub n_prior_features: usize,
@@ -77,4 +83,12 @@ pub struct ModelConfig {
     pub n_observed_features: usize,
     pub train: TrainConfig,
     pub provenance: Provenance,
+}
+
+fn unit() -> f32 {
+    1.0
+}
+
+fn is_unit(v: &f32) -> bool {
+    *v == 1.0
 }

@@ -55,11 +55,14 @@ pub struct SequenceTarget {
     pub means: Vec<Array1<f32>>,
 }
 
-/// What the model is fitted on.
+/// What the model is fitted on. A cell's state is its expression genes followed by its proteins
+/// (when the task measures them): every matrix below has `genes.len() + proteins.len()` columns.
 #[derive(Debug, Clone)]
 pub struct TrainingSet {
-    /// Expression genes, in the order of every matrix column.
+    /// Expression genes, in the order of the first state columns.
     pub genes: Vec<String>,
+    /// Proteins, in the order of the last state columns; empty for an RNA-only model.
+    pub proteins: Vec<String>,
     pub features: FeatureTable,
     /// Start states (training control cells; one zero row for log-fold-change data).
     pub starts: Array2<f32>,
@@ -70,12 +73,20 @@ pub struct TrainingSet {
 }
 
 impl TrainingSet {
+    /// Columns of a state: genes, then proteins.
+    pub fn n_state(&self) -> usize {
+        self.genes.len() + self.proteins.len()
+    }
+
     pub fn validate(&self) -> Result<(), ReferenceError> {
-        let n = self.genes.len();
+        let n = self.n_state();
         let bad = |m: String| Err(ReferenceError::InvalidData(m));
         self.features.validate()?;
         if self.starts.nrows() == 0 || self.starts.ncols() != n {
-            return bad(format!("start states are {:?}; expected at least one row of {n} genes", self.starts.dim()));
+            return bad(format!(
+                "start states are {:?}; expected at least one row of {n} columns (genes, then proteins)",
+                self.starts.dim()
+            ));
         }
         if self.conditions.is_empty() && self.sequences.is_empty() {
             return bad("no training conditions".into());
@@ -86,29 +97,48 @@ impl TrainingSet {
             .map(|(_, m)| m.len())
             .chain(self.sequences.iter().flat_map(|s| s.means.iter().map(Array1::len)));
         if wrong.clone().any(|len| len != n) {
-            return bad(format!("a target mean does not have {n} genes"));
+            return bad(format!("a target mean does not have {n} columns (genes, then proteins)"));
         }
         if self.sequences.iter().any(|s| s.actions.len() != s.means.len() || s.actions.is_empty()) {
             return bad("a sequence needs one target mean per action".into());
+        }
+        if self.features.effects.ncols() != n {
+            return bad(format!("the observed effects have {} columns, the state {n}", self.features.effects.ncols()));
         }
         Ok(())
     }
 
     /// Mean of the start states: the centre of the model's normalised space.
     pub fn centre(&self) -> Array1<f32> {
-        self.starts.mean_axis(ndarray::Axis(0)).unwrap_or_else(|| Array1::zeros(self.genes.len()))
+        self.starts.mean_axis(ndarray::Axis(0)).unwrap_or_else(|| Array1::zeros(self.n_state()))
     }
 
-    /// Root mean square of the training effects (target − centre): the model's unit of change.
+    /// Root mean square of the training effects (target − centre) over the expression genes:
+    /// the model's unit of change.
     pub fn effect_scale(&self) -> f32 {
+        let rms = self.effect_rms(0..self.genes.len()) as f32;
+        if rms.is_finite() && rms > 1e-6 { rms } else { 1.0 }
+    }
+
+    /// What the protein columns are multiplied by (before the common scale), so that their
+    /// training effects have the expression genes' root mean square and weigh alike in the loss;
+    /// 1 without proteins or without protein effects.
+    pub fn protein_factor(&self) -> f32 {
+        let rna = self.effect_rms(0..self.genes.len());
+        let protein = self.effect_rms(self.genes.len()..self.n_state());
+        let f = (rna / protein) as f32;
+        if self.proteins.is_empty() || !f.is_finite() || protein < 1e-9 { 1.0 } else { f }
+    }
+
+    /// Root mean square of target − centre over the state columns `cols` of every target.
+    fn effect_rms(&self, cols: std::ops::Range<usize>) -> f64 {
         let c = self.centre();
         let targets = self.conditions.iter().map(|(_, m)| m).chain(self.sequences.iter().flat_map(|s| &s.means));
         let (mut sum, mut count) = (0.0f64, 0usize);
         for m in targets {
-            sum += m.iter().zip(&c).map(|(a, b)| f64::from(a - b).powi(2)).sum::<f64>();
-            count += m.len();
+            sum += cols.clone().map(|j| f64::from(m[j] - c[j]).powi(2)).sum::<f64>();
+            count += cols.len();
         }
-        let rms = (sum / count.max(1) as f64).sqrt() as f32;
-        if rms.is_finite() && rms > 1e-6 { rms } else { 1.0 }
+        (sum / count.max(1) as f64).sqrt()
     }
 }

@@ -18,7 +18,7 @@ pub const CONFIG_FILE: &str = "config.json";
 impl ReferenceModel {
     /// The weights file's bytes (keys sorted by safetensors, so the bytes depend only on values).
     pub fn to_safetensors(&self) -> candle_core::Result<Vec<u8>> {
-        let n = self.config.genes.len();
+        let n = self.n_state();
         let mut tensors: Vec<(String, Tensor)> =
             self.net.named_vars().into_iter().map(|(k, v)| (k, v.as_tensor().clone())).collect();
         tensors.push(("centre".into(), Tensor::from_slice(self.centre.as_slice().unwrap_or(&[]), n, &self.device)?));
@@ -68,7 +68,7 @@ impl ReferenceModel {
             .map_err(|e| bad(format!("not a safetensors file ({e})")))?;
         let mut take = |k: &str| tensors.remove(k);
         let net = Net::from_tensors(&mut take).ok_or_else(|| bad("a layer is missing".into()))?;
-        let (n, t) = (config.genes.len(), config.feature_genes.len());
+        let (n, t) = (config.genes.len() + config.proteins.len(), config.feature_genes.len());
         let vector = |t: Option<Tensor>, key: &str| -> Result<Vec<f32>, ReferenceError> {
             t.and_then(|t| t.flatten_all().ok()?.to_vec1::<f32>().ok())
                 .ok_or_else(|| bad(format!("tensor '{key}' is missing")))

@@ -1,5 +1,7 @@
 //! `ReferenceModel`: a trained net with its normalisation and feature table, behind
 //! `tasks::Model`. Perturbations become (summed action features, signed multi-hot) inputs here.
+//! A model's state is its expression genes followed by its proteins (cross-modal weights): E reads
+//! both, D writes both from the one latent, and `predict_protein` answers with the protein part.
 
 use std::collections::HashMap;
 
@@ -20,6 +22,9 @@ pub struct ReferenceModel {
     pub(crate) net: Net,
     pub(crate) centre: Array1<f32>,
     pub(crate) scale: f32,
+    /// Per state column: 1 for a gene, `config.protein_factor` for a protein; `None` without
+    /// proteins (so an RNA-only model's arithmetic is exactly that of a model that never had them).
+    column_factor: Option<Tensor>,
     /// Standardised feature table (as stored in the weights).
     pub(crate) features: FeatureTable,
     feature_index: HashMap<String, usize>,
@@ -58,11 +63,21 @@ impl ReferenceModel {
         let effect_index = features.effect_genes.iter().enumerate().map(|(i, g)| (g.clone(), i)).collect();
         let direct_inputs = direct_inputs(&config.genes, &feature_index, &features, &centre, &device)?;
         let direct = net.direct_coefficients(&direct_inputs)?;
+        let column_factor = (!config.proteins.is_empty())
+            .then(|| {
+                let f: Vec<f32> = (0..config.genes.len() + config.proteins.len())
+                    .map(|j| if j < config.genes.len() { 1.0 } else { config.protein_factor })
+                    .collect();
+                let n = f.len();
+                Tensor::from_vec(f, (1, n), &device)
+            })
+            .transpose()?;
         let mut model = Self {
             config,
             net,
             centre,
             scale,
+            column_factor,
             features,
             feature_index,
             gene_index,
@@ -93,6 +108,11 @@ impl ReferenceModel {
         &self.config.genes
     }
 
+    /// Columns of the model's state: its genes, then its proteins.
+    pub fn n_state(&self) -> usize {
+        self.config.genes.len() + self.config.proteins.len()
+    }
+
     /// The action embedding A(u(a)) − A(0) of a perturbation (latent vector); zero for the control.
     pub fn action_embedding(&self, p: &Perturbation) -> candle_core::Result<Vec<f32>> {
         let enc = self.encode(&[p], &mut |_, _| true);
@@ -110,7 +130,7 @@ impl ReferenceModel {
     /// Encodes each row's perturbation; `keep(row, table_gene)` decides whether that gene's
     /// observed features count (training hides them at random).
     pub(crate) fn encode(&self, perts: &[&Perturbation], keep: &mut dyn FnMut(usize, usize) -> bool) -> Encoded {
-        let (fp, fo, n) = (self.features.prior.ncols(), self.features.observed.ncols(), self.config.genes.len());
+        let (fp, fo, n) = (self.features.prior.ncols(), self.features.observed.ncols(), self.n_state());
         let f = fp + fo;
         let mut u = vec![0f32; perts.len() * f];
         let mut p = vec![0f32; perts.len() * n];
@@ -141,17 +161,21 @@ impl ReferenceModel {
         Encoded { u, p, s, action_row: None }
     }
 
-    /// Normalised start states (rows x n) of raw expression values.
+    /// Normalised start states (rows x state columns) of raw values.
     pub(crate) fn normalise_states(&self, x: Vec<f32>) -> candle_core::Result<Tensor> {
-        let n = self.config.genes.len();
+        let n = self.n_state();
         let rows = x.len() / n;
         let centre = Tensor::from_slice(self.centre.as_slice().unwrap_or(&[]), (1, n), &self.device)?;
-        Tensor::from_vec(x, (rows, n), &self.device)?.broadcast_sub(&centre)? / f64::from(self.scale)
+        let x = (Tensor::from_vec(x, (rows, n), &self.device)?.broadcast_sub(&centre)? / f64::from(self.scale))?;
+        match &self.column_factor {
+            Some(f) => x.broadcast_mul(f),
+            None => Ok(x),
+        }
     }
 
     /// A batch of normalised start states and their encoded actions.
     pub(crate) fn batch(&self, x: Tensor, enc: Encoded) -> candle_core::Result<Batch> {
-        let (rows, n) = (x.dim(0)?, self.config.genes.len());
+        let (rows, n) = (x.dim(0)?, self.n_state());
         let p = Tensor::from_vec(enc.p, (rows, n), &self.device)?;
         let s = (Tensor::from_vec(enc.s, (rows, n), &self.device)? / f64::from(self.scale))?;
         let f = self.n_features();
@@ -171,21 +195,41 @@ impl ReferenceModel {
         self.net.forward(batch, &self.net.direct_coefficients(&self.direct_inputs)?)
     }
 
-    /// Normalised target means (rows x n) of raw means.
+    /// Normalised target means (rows x state columns) of raw means.
     pub(crate) fn normalise(&self, means: &[&Array1<f32>]) -> candle_core::Result<Tensor> {
-        let n = self.config.genes.len();
+        let n = self.n_state();
         let data: Vec<f32> =
             means.iter().flat_map(|m| m.iter().zip(&self.centre).map(|(v, c)| (v - c) / self.scale)).collect();
-        Tensor::from_vec(data, (means.len(), n), &self.device)
+        let t = Tensor::from_vec(data, (means.len(), n), &self.device)?;
+        match &self.column_factor {
+            Some(f) => t.broadcast_mul(f),
+            None => Ok(t),
+        }
     }
 
-    /// Predicted next states (raw scale) of `start` rows under `perts`.
+    /// The full state rows of a query to a model with proteins: its expression, then its start
+    /// proteins (the training control mean of each protein when the query carries none).
+    fn query_states(&self, batch: &QueryBatch<'_>) -> Result<Array2<f32>, String> {
+        let (n, m) = (self.config.genes.len(), self.config.proteins.len());
+        let mut x = Array2::<f32>::zeros((batch.start.nrows(), n + m));
+        x.slice_mut(ndarray::s![.., ..n]).assign(&batch.start);
+        match batch.start_protein {
+            Some(p) if p.ncols() != m => {
+                return Err(format!("the model was trained on {m} proteins, the task gives {}", p.ncols()));
+            }
+            Some(p) => x.slice_mut(ndarray::s![.., n..]).assign(&p),
+            None => x.slice_mut(ndarray::s![.., n..]).assign(&self.centre.slice(ndarray::s![n..])),
+        }
+        Ok(x)
+    }
+
+    /// Predicted next states (raw scale) of `start` rows (state columns) under `perts`.
     pub fn predict_states(
         &self,
         start: ndarray::ArrayView2<'_, f32>,
         perts: &[Perturbation],
     ) -> candle_core::Result<Array2<f32>> {
-        let n = self.config.genes.len();
+        let n = self.n_state();
         let mut out = Array2::<f32>::zeros((start.nrows(), n));
         let mut cache: HashMap<&Perturbation, Encoded> = HashMap::new();
         for begin in (0..start.nrows()).step_by(CHUNK) {
@@ -211,6 +255,10 @@ impl ReferenceModel {
             }
             let x: Vec<f32> = start.slice(ndarray::s![begin..end, ..]).iter().copied().collect();
             let pred = self.forward(&self.batch(self.normalise_states(x)?, enc)?)?;
+            let pred = match &self.column_factor {
+                Some(f) => pred.broadcast_div(f)?,
+                None => pred,
+            };
             let pred = (pred * f64::from(self.scale))?;
             let values = pred.flatten_all()?.to_vec1::<f32>()?;
             for (r, row) in values.chunks_exact(n).enumerate() {
@@ -223,36 +271,9 @@ impl ReferenceModel {
     }
 }
 
-fn direct_inputs(
-    genes: &[String],
-    feature_index: &HashMap<String, usize>,
-    features: &FeatureTable,
-    centre: &Array1<f32>,
-    device: &Device,
-) -> candle_core::Result<Tensor> {
-    let fp = features.prior.ncols();
-    let mut rows = vec![0f32; genes.len() * (fp + 1)];
-    for (g, name) in genes.iter().enumerate() {
-        let row = &mut rows[g * (fp + 1)..(g + 1) * (fp + 1)];
-        if let Some(&t) = feature_index.get(name) {
-            row[..fp].iter_mut().zip(features.prior.row(t)).for_each(|(o, v)| *o = *v);
-        }
-        row[fp] = centre[g];
-    }
-    Tensor::from_vec(rows, (genes.len(), fp + 1), device)
-}
-
-impl Model for ReferenceModel {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> ModelKind {
-        ModelKind::Reference
-    }
-    fn fingerprint(&self) -> String {
-        self.fingerprint.clone()
-    }
-    fn predict(&self, batch: &QueryBatch<'_>) -> Result<Array2<f32>, TaskError> {
+impl ReferenceModel {
+    /// Every state column predicted for a query (its genes checked first).
+    fn predict_query(&self, batch: &QueryBatch<'_>) -> Result<Array2<f32>, TaskError> {
         if batch.genes.names() != self.config.genes.as_slice() {
             let (missing, extra) = batch.genes.diff(
                 &tasks::GenePanel::new(self.config.genes.clone())
@@ -269,7 +290,61 @@ impl Model for ReferenceModel {
                 ),
             });
         }
-        self.predict_states(batch.start, batch.perturbations)
-            .map_err(|e| TaskError::Model { model: self.name.clone(), reason: e.to_string() })
+        let error = |reason: String| TaskError::Model { model: self.name.clone(), reason };
+        let with_proteins;
+        let start = if self.config.proteins.is_empty() {
+            batch.start
+        } else {
+            with_proteins = self.query_states(batch).map_err(error)?;
+            with_proteins.view()
+        };
+        self.predict_states(start, batch.perturbations).map_err(|e| error(e.to_string()))
+    }
+}
+
+fn direct_inputs(
+    genes: &[String],
+    feature_index: &HashMap<String, usize>,
+    features: &FeatureTable,
+    centre: &Array1<f32>,
+    device: &Device,
+) -> candle_core::Result<Tensor> {
+    // One row per state column (`centre` has one entry each); proteins have no prior features.
+    let fp = features.prior.ncols();
+    let n = centre.len();
+    let mut rows = vec![0f32; n * (fp + 1)];
+    for g in 0..n {
+        let row = &mut rows[g * (fp + 1)..(g + 1) * (fp + 1)];
+        if let Some(&t) = genes.get(g).and_then(|name| feature_index.get(name)) {
+            row[..fp].iter_mut().zip(features.prior.row(t)).for_each(|(o, v)| *o = *v);
+        }
+        row[fp] = centre[g];
+    }
+    Tensor::from_vec(rows, (n, fp + 1), device)
+}
+
+impl Model for ReferenceModel {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> ModelKind {
+        ModelKind::Reference
+    }
+    fn fingerprint(&self) -> String {
+        self.fingerprint.clone()
+    }
+    fn predict(&self, batch: &QueryBatch<'_>) -> Result<Array2<f32>, TaskError> {
+        let states = self.predict_query(batch)?;
+        if self.config.proteins.is_empty() {
+            return Ok(states);
+        }
+        Ok(states.slice(ndarray::s![.., ..self.config.genes.len()]).to_owned())
+    }
+    fn predict_protein(&self, batch: &QueryBatch<'_>) -> Result<Option<Array2<f32>>, TaskError> {
+        if self.config.proteins.is_empty() || batch.start_protein.is_none() {
+            return Ok(None);
+        }
+        let states = self.predict_query(batch)?;
+        Ok(Some(states.slice(ndarray::s![.., self.config.genes.len()..]).to_owned()))
     }
 }

@@ -1,8 +1,9 @@
-//! The network: encoder E (genes -> hidden -> latent), action encoder A (summed per-gene
+//! The network: encoder E (state -> hidden -> latent), action encoder A (summed per-gene
 //! features -> hidden -> latent, A(0) subtracted so the empty action embeds to 0), transition
-//! F(z, a) = z + MLP([z, a]), decoder D (latent -> hidden -> genes) and the direct head (a gene's
-//! prior features -> the action's effect on that gene itself). Everything works in normalised
-//! space x̃ = (x − centre) / scale.
+//! F(z, a) = z + MLP([z, a]), decoder D (latent -> hidden -> state) and the direct head (a gene's
+//! prior features -> the action's effect on that gene itself). A state is the expression genes,
+//! then the proteins when the model has them (one latent for both modalities). Everything works
+//! in normalised space x̃ = (x − centre) / scale (protein columns also times the protein factor).
 
 use candle_core::{D, DType, Device, Tensor, Var};
 
@@ -68,9 +69,10 @@ pub struct Batch {
 }
 
 impl Net {
-    /// Fresh seeded parameters for `n_genes` expression genes and `n_features` action features.
+    /// Fresh seeded parameters for `n_state` state columns (genes, then proteins) and `n_features`
+    /// action features.
     pub fn init(
-        n_genes: usize,
+        n_state: usize,
         n_features: usize,
         n_prior: usize,
         hidden: usize,
@@ -81,10 +83,10 @@ impl Net {
         let mut init = Init::new(seed);
         Ok(Self {
             gate: Var::zeros((latent, 1), DType::F32, dev)?,
-            encoder: Mlp::new(&mut init, (n_genes, hidden, latent), 1.0, dev)?,
+            encoder: Mlp::new(&mut init, (n_state, hidden, latent), 1.0, dev)?,
             action: Mlp::new(&mut init, (n_features, hidden, latent), 1.0, dev)?,
             transition: Mlp::new(&mut init, (2 * latent, hidden, latent), 0.1, dev)?,
-            decoder: Mlp::new(&mut init, (latent, hidden, n_genes), 1.0, dev)?,
+            decoder: Mlp::new(&mut init, (latent, hidden, n_state), 1.0, dev)?,
             direct: Mlp::new(&mut init, (n_prior + 1, hidden.min(32), 2), 0.1, dev)?,
         })
     }

@@ -1,5 +1,5 @@
 //! Unit tests on a toy training set with a planted effect: determinism, save/load, action
-//! embeddings of unseen genes, learning, and the gene-panel check.
+//! embeddings of unseen genes, learning, the gene-panel check and the protein head.
 
 use ndarray::{Array1, Array2};
 use tasks::{Direction, Perturbation};
@@ -42,6 +42,7 @@ fn set(train: &[usize]) -> TrainingSet {
     }
     TrainingSet {
         genes: genes.clone(),
+        proteins: Vec::new(),
         features: FeatureTable {
             genes,
             prior,
@@ -173,4 +174,81 @@ fn weights_for_another_panel_are_refused_naming_the_file() {
     let perts = vec![kd(&[0])];
     let q = tasks::QueryBatch::new(&batch_genes, start.view(), &perts);
     assert!(tasks::Model::predict(&model, &q).is_err());
+}
+
+/// Proteins P0, P1 read genes 0 and 1 at 3x their change: `set` with the two protein columns.
+fn set_with_proteins(train: &[usize]) -> TrainingSet {
+    let rna = set(train);
+    let with = |m: &Array1<f32>, c: &Array1<f32>| -> Array1<f32> {
+        let p = [10.0 + 3.0 * (m[0] - c[0]), 20.0 + 3.0 * (m[1] - c[1])];
+        ndarray::concatenate![ndarray::Axis(0), m.view(), Array1::from(p.to_vec()).view()]
+    };
+    let centre = rna.centre();
+    let starts = Array2::from_shape_fn((rna.starts.nrows(), N + 2), |(r, j)| match j {
+        j if j < N => rna.starts[[r, j]],
+        j => with(&rna.starts.row(r).to_owned(), &centre)[j],
+    });
+    let effects = Array2::from_shape_fn((train.len(), N + 2), |(i, j)| match j {
+        j if j < N => effect(train[i])[j],
+        j => 3.0 * effect(train[i])[j - N],
+    });
+    TrainingSet {
+        proteins: vec!["P0".into(), "P1".into()],
+        starts,
+        conditions: rna.conditions.iter().map(|(p, m)| (p.clone(), with(m, &centre))).collect(),
+        sequences: Vec::new(),
+        features: FeatureTable { effects, ..rna.features.clone() },
+        ..rna
+    }
+}
+
+#[test]
+fn the_protein_head_predicts_both_modalities_from_one_latent_and_survives_a_round_trip() {
+    let data = set_with_proteins(&[0, 1, 2, 3, 4, 5, 6, 7]);
+    let model = fit(&data, None, &config(6), 200, &mut |_| {}).unwrap().model;
+    assert_eq!(model.config.proteins, ["P0", "P1"]);
+    assert!(model.config.protein_factor > 0.0 && model.config.protein_factor.is_finite());
+    let genes = tasks::GenePanel::new(model.genes().to_vec()).unwrap();
+    let start = data.starts.slice(ndarray::s![.., ..N]).to_owned();
+    let start_protein = data.starts.slice(ndarray::s![.., N..]).to_owned();
+    let predict_both = |m: &ReferenceModel, j: usize| {
+        let perts = vec![kd(&[j]); start.nrows()];
+        let q = tasks::QueryBatch {
+            start_protein: Some(start_protein.view()),
+            ..tasks::QueryBatch::new(&genes, start.view(), &perts)
+        };
+        let rna = tasks::Model::predict(m, &q).unwrap();
+        let protein = tasks::Model::predict_protein(m, &q).unwrap().expect("a model with proteins answers");
+        (rna, protein)
+    };
+    let (rna, protein) = predict_both(&model, 0);
+    assert_eq!(rna.dim(), (start.nrows(), N));
+    assert_eq!(protein.dim(), (start.nrows(), 2));
+    // Knocking down gene 0 lowers it by 1, so P0 (3x gene 0) falls by about 3; P1 moves by 3x
+    // the planted +0.5 on gene 1.
+    let mean = |m: &Array2<f32>, k: usize| m.column(k).mean().unwrap();
+    let p0 = mean(&protein, 0) - mean(&start_protein, 0);
+    let p1 = mean(&protein, 1) - mean(&start_protein, 1);
+    assert!((p0 + 3.0).abs() < 0.6, "P0 change {p0}");
+    assert!((p1 - 1.5).abs() < 0.6, "P1 change {p1}");
+    assert!((mean(&rna, 0) - mean(&start, 0) + 1.0).abs() < 0.2);
+    // A query without proteins still gets expression; the protein head then has nothing to say.
+    let perts = vec![kd(&[0]); start.nrows()];
+    let q = tasks::QueryBatch::new(&genes, start.view(), &perts);
+    assert_eq!(tasks::Model::predict(&model, &q).unwrap().dim(), (start.nrows(), N));
+    assert_eq!(tasks::Model::predict_protein(&model, &q).unwrap(), None);
+    // Saved and loaded: the same predictions of both modalities.
+    let dir = tempfile::tempdir().unwrap();
+    let (weights, _) = model.save(dir.path()).unwrap();
+    let loaded = ReferenceModel::load(&weights).unwrap();
+    assert_eq!(loaded.config, model.config);
+    assert_eq!(predict_both(&loaded, 3), predict_both(&model, 3));
+}
+
+#[test]
+fn a_model_without_proteins_writes_no_protein_fields_into_its_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, config) = train(9, 1).save(dir.path()).unwrap();
+    let text = std::fs::read_to_string(config).unwrap();
+    assert!(!text.contains("protein"), "{text}");
 }

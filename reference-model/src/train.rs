@@ -67,11 +67,12 @@ pub fn fit(
     let device = Device::Cpu;
     let features = standardise(&set.features);
     let (fp, fo) = (features.prior.ncols(), features.observed.ncols());
-    let n = set.genes.len();
-    let net = Net::init(n, fp + fo, fp, config.hidden, config.latent, config.seed, &device)?;
+    let net = Net::init(set.n_state(), fp + fo, fp, config.hidden, config.latent, config.seed, &device)?;
     let model_config = ModelConfig {
         format: WEIGHTS_FORMAT.into(),
         genes: set.genes.clone(),
+        proteins: set.proteins.clone(),
+        protein_factor: set.protein_factor(),
         feature_genes: features.genes.clone(),
         n_prior_features: fp,
         effect_genes: features.effect_genes.clone(),

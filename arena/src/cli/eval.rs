@@ -35,11 +35,12 @@ pub struct EvalArgs {
     /// cells (or one profile) per test perturbation, labelled in the same obs column as the data.
     #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
     predictions: Option<PathBuf>,
-    /// Score the reference world model: the weights bundled for the task, or --weights.
-    #[arg(long, conflicts_with_all = ["model", "baseline", "predictions", "suite"])]
+    /// Score the reference world model: the weights bundled for the task, or --weights (with
+    /// --suite: each task's bundled weights).
+    #[arg(long, conflicts_with_all = ["model", "baseline", "predictions"])]
     reference: bool,
     /// Reference-model weights (weights.safetensors with its config.json beside it).
-    #[arg(long, value_name = "FILE", requires = "reference")]
+    #[arg(long, value_name = "FILE", requires = "reference", conflicts_with = "suite")]
     weights: Option<PathBuf>,
     /// Run every task of a suite (`default`: all tasks of `arena tasks`) with the baselines and
     /// print one summary table; scorecards go to OUT/<task>/.
@@ -118,7 +119,12 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         let mut options = EvalOptions { data_dir: args.registry.data_dir.clone(), ..EvalOptions::default() };
         options.bootstrap.resamples = args.bootstrap;
         let started = std::time::Instant::now();
-        let cards = super::suite::run_suite(suite, args.baseline.as_deref(), &registry, &load, &options, &args.out)?;
+        let under_test = match (&args.baseline, args.reference) {
+            (Some(b), _) => super::suite::SuiteModel::Baseline(b),
+            (None, true) => super::suite::SuiteModel::Reference,
+            (None, false) => super::suite::SuiteModel::None,
+        };
+        let cards = super::suite::run_suite(suite, under_test, &registry, &load, &options, &args.out)?;
         out!("{}", super::suite::render_summary(&cards).trim_end());
         out!(
             "

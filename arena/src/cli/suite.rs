@@ -22,9 +22,19 @@ pub fn suite_specs(name: &str) -> anyhow::Result<Vec<LoadedSpec>> {
     }
 }
 
+/// The model under test of a suite run, built anew for every task.
+#[derive(Debug, Clone, Copy)]
+pub enum SuiteModel<'a> {
+    /// The baselines and the ceiling only.
+    None,
+    Baseline(&'a str),
+    /// The reference world model with each task's bundled weights.
+    Reference,
+}
+
 pub fn run_suite(
     name: &str,
-    baseline: Option<&str>,
+    under_test: SuiteModel<'_>,
     registry: &Registry,
     load: &LoadOptions,
     options: &EvalOptions,
@@ -42,7 +52,11 @@ pub fn run_suite(
         let loaded = &datasets[&key];
         let id = spec.spec.id.clone();
         let instance = TaskInstance::build(spec, &loaded.dataset)?;
-        let model = baseline.map(|b| baselines::fit(b, &instance)).transpose()?;
+        let model: Option<Box<dyn tasks::Model>> = match under_test {
+            SuiteModel::None => None,
+            SuiteModel::Baseline(b) => Some(baselines::fit(b, &instance)?),
+            SuiteModel::Reference => Some(Box::new(crate::reference::load_for(&instance, None)?)),
+        };
         let card = evaluate(&instance, model.as_deref(), &loaded.source, options)?;
         write::write_scorecard(&card, &instance.split_record(), &out.join(&id))
             .with_context(|| format!("writing the scorecard of {id}"))?;

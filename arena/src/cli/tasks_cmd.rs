@@ -1,9 +1,12 @@
-//! `arena tasks`: one line per task; `arena tasks show ID` explains one.
+//! `arena tasks`: one line per task (`--ids`: the ids alone); `arena tasks show ID` explains one.
 
 use tasks::{SplitRule, embedded_specs, find_spec};
 
 #[derive(Debug, clap::Args)]
 pub struct TasksArgs {
+    /// Print only the task ids, one per line (for scripts: `for t in $(arena tasks --ids)`).
+    #[arg(long)]
+    ids: bool,
     #[command(subcommand)]
     action: Option<TasksAction>,
 }
@@ -20,6 +23,11 @@ enum TasksAction {
 
 pub fn run(args: TasksArgs) -> anyhow::Result<()> {
     match args.action {
+        None if args.ids => {
+            for s in embedded_specs()? {
+                out!("{}", s.spec.id);
+            }
+        }
         None => {
             out!("| task | family | dataset | title |");
             out!("|---|---|---|---|");

@@ -61,13 +61,19 @@ fn predict_means_in_calls_of(
             let check = step + 1 < longest;
             let current = state.as_ref().map_or(initial, |s| s.view());
             if active.len() == chunk.len() {
-                let out = step_batch(instance, model, current, &perturbations, check)?;
+                let out = step_batch(
+                    instance,
+                    model,
+                    QueryBatch::new(&instance.dataset.genes, current, &perturbations),
+                    check,
+                )?;
                 rows += out.nrows();
                 state = Some(out);
             } else {
                 let active_rows: Vec<usize> = active.iter().flat_map(|&k| k * per_item..(k + 1) * per_item).collect();
-                let out =
-                    step_batch(instance, model, current.select(Axis(0), &active_rows).view(), &perturbations, check)?;
+                let selected = current.select(Axis(0), &active_rows);
+                let query = QueryBatch::new(&instance.dataset.genes, selected.view(), &perturbations);
+                let out = step_batch(instance, model, query, check)?;
                 rows += out.nrows();
                 let state = state.get_or_insert_with(|| initial.to_owned());
                 for (local, &row) in active_rows.iter().enumerate() {
@@ -108,7 +114,22 @@ pub(crate) fn step(
     state: &Array2<f32>,
     perturbation: &tasks::Perturbation,
 ) -> Result<Array2<f32>, TaskError> {
-    step_batch(instance, model, state.view(), &vec![perturbation.clone(); state.nrows()], true)
+    step_batch(
+        instance,
+        model,
+        QueryBatch::new(&instance.dataset.genes, state.view(), &vec![perturbation.clone(); state.nrows()]),
+        true,
+    )
+}
+
+/// [`step`] for paired cells: the model is also given their proteins (cross-modal tasks), so its
+/// expression answer is the one its protein head pairs with.
+pub(crate) fn step_paired(
+    instance: &TaskInstance<'_>,
+    model: &dyn Model,
+    batch: &QueryBatch<'_>,
+) -> Result<Array2<f32>, TaskError> {
+    step_batch(instance, model, *batch, true)
 }
 
 /// One model step with a perturbation per row, checked for shape and (with `check_values`)
@@ -116,11 +137,11 @@ pub(crate) fn step(
 fn step_batch(
     instance: &TaskInstance<'_>,
     model: &dyn Model,
-    state: ArrayView2<'_, f32>,
-    perturbations: &[tasks::Perturbation],
+    query: QueryBatch<'_>,
     check_values: bool,
 ) -> Result<Array2<f32>, TaskError> {
-    let out = model.predict(&QueryBatch::new(&instance.dataset.genes, state, perturbations))?;
+    let (state, perturbations) = (query.start, query.perturbations);
+    let out = model.predict(&query)?;
     if out.dim() != state.dim() {
         return Err(TaskError::Model {
             model: model.name().to_string(),

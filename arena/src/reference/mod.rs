@@ -37,5 +37,16 @@ pub fn load_for(
     };
     let model = reference_model::ReferenceModel::load(&path)?;
     model.check_genes(&path, task, instance.dataset.genes.names())?;
+    let proteins = &model.config.proteins;
+    if let Some(panel) = instance.dataset.protein.as_ref().filter(|p| !proteins.is_empty() && &p.names != proteins) {
+        anyhow::bail!(
+            "{} was trained on {} proteins ({}...), task '{task}' measures {} others; use weights trained for this task \
+             (`arena train-reference --task {task}`)",
+            path.display(),
+            proteins.len(),
+            proteins.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
+            panel.names.len()
+        );
+    }
     Ok(model)
 }

@@ -3,7 +3,7 @@
 //! validation split for early stopping is carved from the training conditions (seeded), and the
 //! features of the search fit are built without the validation conditions' effects.
 
-use ndarray::{Array1, Array2};
+use ndarray::{Array1, Array2, Axis};
 use reference_model::{SequenceTarget, TrainingSet};
 use tasks::dataset::{Scale, mean_rows};
 use tasks::{Perturbation, TaskInstance};
@@ -26,11 +26,33 @@ pub fn prepare(instance: &TaskInstance<'_>, edges: Option<&Edges>, seed: u64) ->
     let ds = instance.dataset;
     let panel = ds.genes.names().to_vec();
     let genes = features::feature_genes(ds);
-    let starts = match ds.scale {
+    let rna_starts = match ds.scale {
         Scale::LogNormalized => ds.select_rows(&instance.split.control_train_rows),
         Scale::LogFoldChange => Array2::zeros((1, panel.len())),
     };
-    let conditions: Vec<(Perturbation, Array1<f64>)> = instance.train_means.clone();
+    let proteins = paired_proteins(instance);
+    let (proteins, starts, conditions) = match proteins {
+        Some(p) => {
+            let rows = ds.rows_by_condition();
+            let train_rows: Vec<&[usize]> = instance.split.train.iter().map(|c| rows[c.get()].as_slice()).collect();
+            let starts = ndarray::concatenate![
+                Axis(1),
+                rna_starts.view(),
+                p.values.select(Axis(0), &instance.split.control_train_rows).view()
+            ];
+            let conditions = instance
+                .train_means
+                .iter()
+                .zip(&train_rows)
+                .map(|((pert, m), rows)| {
+                    (pert.clone(), ndarray::concatenate![Axis(0), m.view(), mean_rows(&p.values, rows).view()])
+                })
+                .collect();
+            (p.names.clone(), starts, conditions)
+        }
+        None => (Vec::new(), rna_starts.clone(), instance.train_means.clone()),
+    };
+    let control_centre = state_centre(instance, &starts);
     let sequences = training_sequences(instance);
     let mut rng = metrics::rng::seeded(seed ^ 0x5A11_DA7E);
     let held = |len: usize, rng: &mut _| -> Vec<bool> {
@@ -47,10 +69,11 @@ pub fn prepare(instance: &TaskInstance<'_>, edges: Option<&Edges>, seed: u64) ->
     let make = |cond: &[usize], seqs: &[usize]| -> TrainingSet {
         let chosen: Vec<(Perturbation, Array1<f64>)> = cond.iter().map(|&i| conditions[i].clone()).collect();
         let effects: Vec<(Perturbation, Array1<f64>)> =
-            chosen.iter().map(|(p, m)| (p.clone(), m - &instance.control_mean)).collect();
+            chosen.iter().map(|(p, m)| (p.clone(), m - &control_centre)).collect();
         TrainingSet {
             genes: panel.clone(),
-            features: features::build(&genes, &panel, &starts, &effects, edges),
+            proteins: proteins.clone(),
+            features: state_features(&genes, &panel, &rna_starts, &effects, edges),
             starts: starts.clone(),
             conditions: chosen.into_iter().map(|(p, m)| (p, m.mapv(|v| v as f32))).collect(),
             sequences: seqs.iter().map(|&i| sequences[i].clone()).collect(),
@@ -71,6 +94,49 @@ pub fn prepare(instance: &TaskInstance<'_>, edges: Option<&Edges>, seed: u64) ->
         )
         .collect();
     Prepared { search, validation, full: make(&all_c, &all_s), validation_labels }
+}
+
+/// The paired proteins of a cross-modal task (the only family that scores them); `None` for every
+/// other task, whose reference model stays RNA only.
+fn paired_proteins<'d>(instance: &TaskInstance<'d>) -> Option<&'d tasks::dataset::ProteinPanel> {
+    let scored = matches!(instance.spec.spec.split, tasks::spec::SplitRule::CrossModal { .. });
+    instance.dataset.protein.as_ref().filter(|_| scored && instance.start_protein().is_some())
+}
+
+/// The feature table (built from the genes alone) with its observed single effects over every
+/// state column (genes, then proteins: the additive path moves the proteins too).
+fn state_features(
+    genes: &[String],
+    panel: &[String],
+    controls: &Array2<f32>,
+    effects: &[(Perturbation, Array1<f64>)],
+    edges: Option<&Edges>,
+) -> reference_model::FeatureTable {
+    let n = panel.len();
+    if effects.iter().all(|(_, e)| e.len() == n) {
+        return features::build(genes, panel, controls, effects, edges);
+    }
+    let rna: Vec<(Perturbation, Array1<f64>)> =
+        effects.iter().map(|(p, e)| (p.clone(), e.slice(ndarray::s![..n]).to_owned())).collect();
+    let mut table = features::build(genes, panel, controls, &rna, edges);
+    let by_label: std::collections::HashMap<String, &Array1<f64>> =
+        effects.iter().map(|(p, e)| (p.label(), e)).collect();
+    let width = effects.first().map_or(n, |(_, e)| e.len());
+    table.effects = Array2::from_shape_fn((table.effect_genes.len(), width), |(i, j)| {
+        by_label.get(&table.effect_genes[i]).map_or(0.0, |e| e[j] as f32)
+    });
+    table
+}
+
+/// The control centre of the state: the task's control mean of the genes, then (with proteins)
+/// the training controls' protein mean.
+fn state_centre(instance: &TaskInstance<'_>, starts: &Array2<f32>) -> Array1<f64> {
+    let n = instance.control_mean.len();
+    if starts.ncols() == n {
+        return instance.control_mean.clone();
+    }
+    let proteins = starts.slice(ndarray::s![.., n..]).mapv(f64::from).mean_axis(Axis(0)).unwrap_or_default();
+    ndarray::concatenate![Axis(0), instance.control_mean.view(), proteins.view()]
 }
 
 /// Sequences a multi-step task lets a model train on (every one not held out); none for other

@@ -57,7 +57,6 @@ pub fn score_model(
     let mut out = ItemPredictions { rna: Vec::new(), protein: Some(Vec::new()), coherence: Vec::new() };
     for item in &items {
         let action = &item.actions[0];
-        let rna = predict::step(instance, model, &start, action)?;
         let perturbations = vec![action.clone(); start.nrows()];
         let batch = QueryBatch {
             genes: &instance.dataset.genes,
@@ -65,6 +64,7 @@ pub fn score_model(
             perturbations: &perturbations,
             start_protein: Some(start_protein.view()),
         };
+        let rna = predict::step_paired(instance, model, &batch)?;
         let protein = model.predict_protein(&batch)?;
         if let Some(p) =
             protein.as_ref().filter(|p| p.dim() != (start.nrows(), n_proteins) || p.iter().any(|v| !v.is_finite()))
