@@ -6,9 +6,10 @@
 #   1. 20 concurrent ONNX uploads (examples/linear.onnx) over HTTP: all must be accepted and scored;
 #   2. `wrk` against the task leaderboard page (HTML) and its JSON twin: requests/s and p99 latency.
 # Targets (issue 7): >= 2,000 req/s and p99 < 50 ms on 2 cores. wrk runs on the same machine.
-# Writes bench/results/leaderboard_load.md.
+# Writes bench/results/leaderboard_load.md (SQLite) or leaderboard_load_postgres.md.
 #   Usage: bash bench/leaderboard_load.sh [SUBMISSIONS=1000] [SECONDS=20] [CONNECTIONS=64]
-#   (ARENA_BIN=path skips the release build and uses that binary.)
+#   (ARENA_BIN=path skips the release build and uses that binary; ARENA_BENCH_POSTGRES=1 runs on a
+#   fresh database of the local PostgreSQL server that scripts/setup.sh provisions, dropped after.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n_subs=${1:-1000}
@@ -22,8 +23,25 @@ arena=${ARENA_BIN:-$PWD/target/release/arena}   # ARENA_BIN: a prebuilt release 
 data=$PWD/../shared/data
 work=$(mktemp -d)
 server=
-trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
-db="sqlite:$work/lb.sqlite"
+pg_sql() { (cd / && if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- psql -X -q -c "$1"; else sudo -u postgres psql -X -q -c "$1"; fi) >/dev/null; }
+pg_db=
+cleanup() {
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  if [ -n "$pg_db" ]; then pg_sql "DROP DATABASE IF EXISTS $pg_db" || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+if [ "${ARENA_BENCH_POSTGRES:-0}" = 1 ]; then
+  pg_db=arena_bench_$$
+  pg_sql "CREATE DATABASE $pg_db OWNER arena"
+  db="postgres://arena:arena@127.0.0.1:5432/$pg_db"
+  storage="PostgreSQL $(ls /usr/lib/postgresql | sort -V | tail -n 1) on loopback"
+  out=bench/results/leaderboard_load_postgres.md
+else
+  db="sqlite:$work/lb.sqlite"
+  storage="SQLite (WAL)"
+  out=bench/results/leaderboard_load.md
+fi
 
 # N scorecards cloned from one real run.
 "$arena" eval examples/linear.onnx --out "$work/one" --data-dir "$data" >/dev/null
@@ -49,7 +67,7 @@ start=$(date +%s.%N)
 seed_s=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")
 token=$("$arena" serve --database "$db" --issue-token bench | tail -n 1)
 
-"$arena" serve --database "$db" --bind 127.0.0.1:0 --data-dir "$data" >"$work/serve.out" 2>"$work/serve.err" &
+"$arena" serve --database "$db" --bind 127.0.0.1:0 --data-dir "$data" --upload-dir "$work/uploads" >"$work/serve.out" 2>"$work/serve.err" &
 server=$!
 for _ in $(seq 300); do grep -q "leaderboard on" "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
 url=$(grep -o 'http://[0-9.:]*' "$work/serve.out" | head -n 1)
@@ -96,12 +114,11 @@ json_row=$(run_wrk "$url/api/tasks/$task")
 bytes=$(curl -s "$url/tasks/$task" | wc -c)
 
 mkdir -p bench/results
-out=bench/results/leaderboard_load.md
 {
   echo "# Leaderboard load benchmark"
   echo
   echo "\`bash bench/leaderboard_load.sh $n_subs $duration $conns\` on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(date -u +%Y-%m-%d)."
-  echo "Database: SQLite (WAL), $n_subs self-reported submissions + 20 uploads on \`$task\` ($rows leaderboard rows, 100 per page; page $bytes bytes)."
+  echo "Database: $storage, $n_subs self-reported submissions + 20 uploads on \`$task\` ($rows leaderboard rows, 100 per page; page $bytes bytes)."
   echo "Seeding ($n_subs scorecards, one \`arena publish\`, board rebuilt once): ${seed_s} s."
   echo
   echo "| request (wrk -t2 -c$conns -d${duration}s, loopback) | requests/s | p99 latency | errors |"
