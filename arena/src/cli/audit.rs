@@ -51,7 +51,12 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
         anyhow::bail!("unknown baseline '{baseline}'; choose one of: {}", baselines::BASELINES.join(", "));
     }
     let registry = args.registry.load()?;
-    let key = super::resolve_dataset_key(&args.dataset, &registry);
+    // With --dataset left at its default, a task id names its own dataset (as in `arena eval`).
+    let dataset_arg = match find_spec(&args.task, None) {
+        Ok(s) if args.dataset == export::SIMULATOR_ID => s.spec.dataset,
+        _ => args.dataset.clone(),
+    };
+    let key = super::resolve_dataset_key(&dataset_arg, &registry);
     let is_path = args.dataset.ends_with(".h5ad") || std::path::Path::new(&args.dataset).is_file();
     let spec_dataset = if is_path { export::SIMULATOR_ID.to_string() } else { key.clone() };
     let spec = find_spec(&args.task, Some(&spec_dataset))?;

@@ -41,10 +41,11 @@ pub struct Loaded {
     pub source: String,
 }
 
-/// Loads any dataset by key: `simulator` (the embedded default, generated from seed 0), a
-/// registry id, or a path to an `.h5ad`.
+/// Loads any dataset by key: `simulator` (the embedded default, generated from seed 0) or one of
+/// its variants (`simulator-two-contexts`, `simulator-many-sequences`), a registry id, or a path
+/// to an `.h5ad`.
 pub fn load_dataset(key: &str, registry: &Registry, options: &LoadOptions) -> Result<Loaded, DataError> {
-    use crate::simulator::{SimConfig, contexts, export, simulate};
+    use crate::simulator::{SimConfig, contexts, export, many_sequences, simulate};
     if key == contexts::TWO_CONTEXT_ID {
         let config = contexts::two_context_config();
         let sim = simulate(&config).map_err(|e| DataError::Other(format!("simulator: {e}")))?;
@@ -53,6 +54,15 @@ pub fn load_dataset(key: &str, registry: &Registry, options: &LoadOptions) -> Re
             "arena simulator, default config with context B (rewired {}), seed {}",
             config.context_rewire_fraction, config.seed
         );
+        return Ok(Loaded { dataset, source });
+    }
+    if key == many_sequences::MANY_SEQUENCES_ID {
+        let config = many_sequences::many_sequences_config();
+        let sim = simulate(&config).map_err(|e| DataError::Other(format!("simulator: {e}")))?;
+        let mut dataset = export::snapshot_dataset(&sim).map_err(|e| DataError::Other(format!("simulator: {e}")))?;
+        dataset.id = many_sequences::MANY_SEQUENCES_ID.into();
+        let source =
+            format!("arena simulator, default config with {} sequences, seed {}", config.n_sequences, config.seed);
         return Ok(Loaded { dataset, source });
     }
     if let Some((base, column, value)) = context_key(key) {
