@@ -528,7 +528,7 @@ fn published_scorecards_are_marked_self_reported_and_escaped() {
 }
 
 #[test]
-fn the_demo_seeds_every_task_with_baselines_and_the_ceiling() {
+fn the_demo_seeds_every_task_with_the_reference_model_baselines_and_the_ceiling() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("arena.sqlite")).unwrap();
     leaderboard::sync_tasks(&db).unwrap();
@@ -543,9 +543,12 @@ fn the_demo_seeds_every_task_with_baselines_and_the_ceiling() {
     let s = start_in(dir, c);
     for t in &tasks {
         let lb = get_json(s.addr, &format!("/api/tasks/{}", t.id));
-        assert!(lb["rows"].as_array().unwrap().iter().any(|r| r["kind"] == "baseline"), "{}: {lb}", t.id);
+        for kind in ["baseline", "reference"] {
+            assert!(lb["rows"].as_array().unwrap().iter().any(|r| r["kind"] == kind), "{}: no {kind} row: {lb}", t.id);
+        }
         let page = get(s.addr, &format!("/tasks/{}", t.id));
         assert!(page.body.contains("baseline: "), "{}", t.id);
+        assert!(page.body.contains("reference model (bundled weights)"), "{}", t.id);
     }
 }
 

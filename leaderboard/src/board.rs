@@ -184,7 +184,7 @@ pub fn record_reference(db: &Db, card: &CardView, source: &str) -> Result<(), St
             rows: card
                 .rows
                 .iter()
-                .filter(|r| r.is_reference_row())
+                .filter(|r| r.is_arena_row())
                 .map(|r| row_scores(&card.task.id, r, view, &boot, Vec::new()))
                 .collect(),
         };
@@ -251,10 +251,10 @@ pub fn rebuild(db: &Db, task_id: &str) -> Result<(), String> {
         }
         if let Some(r) = &reference {
             for row in &r.rows {
-                let label = if row.kind == "ceiling" {
-                    "noise ceiling (split halves)".to_string()
-                } else {
-                    format!("baseline: {}", row.name)
+                let label = match row.kind.as_str() {
+                    "ceiling" => "noise ceiling (split halves)".to_string(),
+                    "reference" => "reference model (bundled weights)".to_string(),
+                    _ => format!("baseline: {}", row.name),
                 };
                 entries.push((row.clone(), label, "reference".into(), None));
             }

@@ -127,6 +127,11 @@ impl RowView {
     pub fn is_reference_row(&self) -> bool {
         self.kind == "baseline" || self.kind == "ceiling"
     }
+    /// A row the arena itself ships beside every task: a baseline, the noise ceiling, or the
+    /// reference world model with its bundled weights (what a task's reference scorecard stores).
+    pub fn is_arena_row(&self) -> bool {
+        self.is_reference_row() || self.kind == "reference"
+    }
 }
 
 impl CardView {

@@ -35,7 +35,7 @@ fn percent(t: Option<f64>) -> String {
     t.filter(|t| t.is_finite()).map(|t| format!("{:.0}%", t * 100.0)).unwrap_or_default()
 }
 
-pub const KIND_FILTERS: &[&str] = &["all", "predictions", "onnx", "baseline", "self-reported"];
+pub const KIND_FILTERS: &[&str] = &["all", "predictions", "onnx", "reference", "baseline", "self-reported"];
 /// Rows per page of a task leaderboard.
 pub const PAGE_SIZE: usize = 100;
 

@@ -1,6 +1,6 @@
 //! `arena serve`: the web leaderboard (the `leaderboard` crate) with the arena's own scorer, the
-//! same `evaluate` as `arena eval`. `--demo` seeds every task with the baselines' scorecards of
-//! `arena eval --suite default`; `--issue-token NAME [--admin]` creates a token and exits;
+//! same `evaluate` as `arena eval`. `--demo` seeds every task with the scorecards of
+//! `arena eval --suite default --reference` (the reference world model, the baselines, the ceiling); `--issue-token NAME [--admin]` creates a token and exits;
 //! `--reveal TASK` / `--hide TASK` flip a task's private-leaderboard switch and exit.
 
 use std::collections::HashMap;
@@ -139,13 +139,15 @@ pub fn open_db(url: &str) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-/// Stores the baselines' scorecard of every task of the default suite as the task's reference.
+/// Stores the scorecard of every task of the default suite (the reference world model with its
+/// bundled weights, the baselines and the ceiling) as the task's reference rows.
 pub fn seed_demo(db: &Db, registry: &Registry, load: &LoadOptions, options: &EvalOptions) -> anyhow::Result<usize> {
     let tmp = tempfile::tempdir().context("creating a scratch directory")?;
     let cards =
-        super::suite::run_suite("default", super::suite::SuiteModel::None, registry, load, options, tmp.path())?;
+        super::suite::run_suite("default", super::suite::SuiteModel::Reference, registry, load, options, tmp.path())?;
     for card in &cards {
-        leaderboard::store_reference(db, card, "demo (arena eval --suite default)").map_err(anyhow::Error::msg)?;
+        leaderboard::store_reference(db, card, "demo (arena eval --suite default --reference)")
+            .map_err(anyhow::Error::msg)?;
     }
     Ok(cards.len())
 }
@@ -183,7 +185,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             .filter(|t| db.reference(&t.id).ok().flatten().is_none())
             .count();
         if missing > 0 {
-            eprintln!("demo: scoring the baselines of every task (arena eval --suite default) ...");
+            eprintln!(
+                "demo: scoring the reference model and the baselines of every task (arena eval --suite default --reference) ..."
+            );
             let n = seed_demo(&db, &registry, &load, &options)?;
             eprintln!("demo: {n} tasks seeded");
         }
