@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use super::error::ScoreError;
 use super::input::Side;
 use super::progress::Progress;
-use super::table::{csv_str, fmt_float};
+use super::table::{csv_str, plain_range, push_float, push_plain, push_sci};
 
 /// Groups per call when a dense input has to be densified group by group.
 const DENSE_CHUNK: usize = 32;
@@ -63,47 +63,39 @@ fn densify(side: &Side, rows: &[usize]) -> DenseMatrix {
     DenseMatrix { n_rows, n_cols, data: a.into_raw_vec_and_offset().0 }
 }
 
-/// A DE value as polars prints it: float32 values (pdex's means and fold changes) with float32's
-/// shortest digits, others as float64.
-fn fmt_de(v: f64) -> String {
+/// Appends a DE value as polars prints it: float32 values (pdex's means and fold changes) with
+/// float32's shortest digits, others as float64 (`push_float`).
+fn push_de(out: &mut String, v: f64) {
     let narrow = v as f32;
     if v.is_finite() && f64::from(narrow) == v {
-        let s = fmt_float(f64::from(narrow));
-        // f32's shortest representation is at most as long as f64's; re-derive it from f32.
-        let short = format!("{narrow}");
-        if !s.contains('e') {
-            return if short.contains('.') { short } else { format!("{short}.0") };
-        }
-        let sci = format!("{narrow:e}");
-        if let Some((m, e)) = sci.rsplit_once('e') {
-            let exp: i32 = e.parse().unwrap_or(0);
-            return format!("{m}e{}{}", if exp < 0 { "-" } else { "+" }, exp.abs());
-        }
-        return s;
+        if plain_range(v) { push_plain(out, narrow) } else { push_sci(out, narrow) }
+    } else {
+        push_float(out, v);
     }
-    fmt_float(v)
 }
 
 /// The CSV rows of one perturbation (one per gene; `genes_q` already CSV-quoted).
 fn csv_block(pert: &str, d: &GroupDe, genes_q: &[String]) -> String {
-    use std::fmt::Write as _;
     let pq = csv_str(pert);
+    let members = format!(",{},{},", d.n_cells, d.reference_cells);
     let mut out = String::with_capacity(genes_q.len() * 160);
     for (g, gene) in genes_q.iter().enumerate() {
-        // Writing into a String cannot fail.
-        let _ = writeln!(
-            out,
-            "{pq},{gene},{},{},{},{},{},{},{},{},{}",
-            fmt_de(d.target_mean[g]),
-            fmt_de(d.reference_mean[g]),
-            d.n_cells,
-            d.reference_cells,
-            fmt_de(d.log2_fold_change[g]),
-            fmt_de(d.percent_change[g]),
-            fmt_float(d.p_value[g]),
-            fmt_float(d.statistic[g]),
-            fmt_float(d.fdr[g]),
-        );
+        out.push_str(&pq);
+        out.push(',');
+        out.push_str(gene);
+        out.push(',');
+        push_de(&mut out, d.target_mean[g]);
+        out.push(',');
+        push_de(&mut out, d.reference_mean[g]);
+        out.push_str(&members);
+        push_de(&mut out, d.log2_fold_change[g]);
+        out.push(',');
+        push_de(&mut out, d.percent_change[g]);
+        for v in [d.p_value[g], d.statistic[g], d.fdr[g]] {
+            out.push(',');
+            push_float(&mut out, v);
+        }
+        out.push('\n');
     }
     out
 }
@@ -184,6 +176,12 @@ impl DeTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fmt_de(v: f64) -> String {
+        let mut s = String::new();
+        push_de(&mut s, v);
+        s
+    }
 
     #[test]
     fn float32_values_print_short() {

@@ -71,8 +71,10 @@ impl Side {
 
 /// Reads both files and checks they can be scored against each other.
 pub fn load(real: &Path, pred: &Path, pert_col: &str, control: &str) -> Result<ScoreInput, ScoreError> {
-    let (real_genes, real_labels, real_x, real_dense) = read_one(real, pert_col)?;
-    let (pred_genes, pred_labels, pred_x, pred_dense) = read_one(pred, pert_col)?;
+    // Both files at once: HDF5 reads one at a time, the rest (page faults, checks) overlaps.
+    let (real_read, pred_read) = rayon::join(|| read_one(real, pert_col), || read_one(pred, pert_col));
+    let (real_genes, real_labels, real_x, real_dense) = real_read?;
+    let (pred_genes, pred_labels, pred_x, pred_dense) = pred_read?;
     check_genes(real, &real_genes, pred, &pred_genes)?;
 
     let real_groups = group(&real_labels);

@@ -61,7 +61,8 @@ pub fn score(opts: &ScoreOptions) -> Result<ScoreOutput, ScoreError> {
     let n = input.perts.len() as u64;
     let columns = profile.columns();
     let edistance = columns.contains(&"pearson_edistance");
-    let steps = n * (u64::from(profile.runs_de()) + u64::from(profile.runs_pred_de()) + u64::from(edistance));
+    // pearson_edistance steps once per perturbation and side
+    let steps = n * (u64::from(profile.runs_de()) + u64::from(profile.runs_pred_de()) + 2 * u64::from(edistance));
     progress.set_total(steps.max(1));
 
     progress.phase("real DE");

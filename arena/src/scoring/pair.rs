@@ -1,13 +1,14 @@
 //! The profile ("anndata pair") metrics of `arena score`: pseudobulk means of every perturbation
 //! and of the controls on both sides, then the metric functions of `metrics::pair`
 //! (pearson_delta, mse, mae, their Δ forms, PDS l1/l2/cosine) and cell-eval's pearson_edistance,
-//! whose energy distances are computed per perturbation (in parallel) on the sparse cells.
+//! whose energy distances are computed on the sparse cells: the cross distances to the controls
+//! for batches of perturbations at once, the within-group distances per perturbation.
 
 use rayon::prelude::*;
 
 use metrics::correlation::pearson;
 use metrics::pair::{self, BulkPair, ControlMode, PdsDistance, TieBreak};
-use metrics::sparse_distance::{GeneSplit, SparseCells, energy_distance_with_sigma_y, mean_pairwise_distance};
+use metrics::sparse_distance::{GeneSplit, SparseCells, cross_distance_row_sums, mean_pairwise_distance};
 
 use super::input::{ScoreInput, Side};
 use super::progress::Progress;
@@ -74,6 +75,9 @@ pub fn bulk_metrics(input: &ScoreInput, bulk: &Bulk, mode: ControlMode, wanted: 
     out
 }
 
+/// Cells per batch of perturbations in the cross distances (see [`mean_cross_by_perturbation`]).
+const BATCH_CELLS: usize = 1024;
+
 /// cell-eval's `pearson_edistance` (one value for the whole run), composed from
 /// `metrics::sparse_distance` as `metrics::pair::pearson_edistance` composes the dense functions,
 /// on the CSR cells directly: σ of each control set once, then for every perturbation
@@ -92,19 +96,52 @@ pub fn pearson_edistance(input: &ScoreInput, mode: ControlMode, progress: &Progr
         Some(c) => (c, mean_pairwise_distance(c)),
         None => (&real_control, sigma_real),
     };
-    // Perturbations in parallel (a group of ~100 cells is a single row chunk, so the chunks
-    // inside one distance alone would leave cores idle); each value is computed independently,
-    // so the result does not depend on the thread count.
-    let (real, pred): (Vec<f64>, Vec<f64>) = (0..input.perts.len())
-        .into_par_iter()
-        .map(|i| {
-            let r = SparseCells::new(&input.real.x, &input.real.pert_rows[i], &split);
-            let real = energy_distance_with_sigma_y(&r, &real_control, sigma_real);
-            let p = SparseCells::new(&input.pred.x, &input.pred.pert_rows[i], &split);
-            let pred = energy_distance_with_sigma_y(&p, pred_control, sigma_pred);
-            progress.inc();
-            (real, pred)
-        })
-        .unzip();
+    let energy = |side: &Side, control: &SparseCells, sigma: f64| -> Vec<f64> {
+        let cross = mean_cross_by_perturbation(side, control, &split);
+        // Perturbations in parallel (a group of ~100 cells is a single row chunk); each value is
+        // computed independently, so the result does not depend on the thread count.
+        let within: Vec<f64> = side
+            .pert_rows
+            .par_iter()
+            .map(|rows| {
+                let w = mean_pairwise_distance(&SparseCells::new(&side.x, rows, &split));
+                progress.inc();
+                w
+            })
+            .collect();
+        cross.iter().zip(&within).map(|(c, w)| 2.0 * c - w - sigma).collect()
+    };
+    let real = energy(&input.real, &real_control, sigma_real);
+    let pred = energy(&input.pred, pred_control, sigma_pred);
     if real.iter().chain(&pred).all(|v| v.is_finite()) { pearson(&real, &pred) } else { f64::NAN }
+}
+
+/// Mean distance between the cells of each perturbation of `side` and `control` (cell-eval's
+/// E‖X−Y‖). Consecutive perturbations are stacked into batches of about [`BATCH_CELLS`] cells, so
+/// that each GEMM chunk of the distance sums is several groups tall (the control cells are
+/// packed once per chunk); each perturbation's mean is its rows' sums added in row order.
+fn mean_cross_by_perturbation(side: &Side, control: &SparseCells, split: &GeneSplit) -> Vec<f64> {
+    let mut means = Vec::with_capacity(side.pert_rows.len());
+    let mut first = 0;
+    while first < side.pert_rows.len() {
+        let mut rows: Vec<usize> = Vec::new();
+        let mut end = first;
+        while end < side.pert_rows.len() && (end == first || rows.len() + side.pert_rows[end].len() <= BATCH_CELLS) {
+            rows.extend(&side.pert_rows[end]);
+            end += 1;
+        }
+        let sums = cross_distance_row_sums(&SparseCells::new(&side.x, &rows, split), control);
+        let mut at = 0;
+        for group in &side.pert_rows[first..end] {
+            let (n, m) = (group.len(), control.len());
+            let mean = match sums.get(at..at + n) {
+                Some(s) if n > 0 && m > 0 => s.iter().sum::<f64>() / (n as f64 * m as f64),
+                _ => f64::NAN,
+            };
+            means.push(mean);
+            at += n;
+        }
+        first = end;
+    }
+    means
 }

@@ -150,15 +150,37 @@ impl<'a> Cells<'a> {
 
     /// Checks the underlying matrix and that every listed row exists.
     pub fn validate(&self) -> Result<(), String> {
+        self.validate_matrix()?;
+        self.validate_rows()
+    }
+
+    /// Checks the underlying matrix only (a pass over all of it).
+    pub fn validate_matrix(&self) -> Result<(), String> {
+        match self {
+            Cells::Dense(m) | Cells::DenseRows(m, _) => m.validate(),
+            Cells::Csr(m) | Cells::CsrRows(m, _) => m.validate(),
+        }
+    }
+
+    /// Checks that every listed row exists in the underlying matrix.
+    pub fn validate_rows(&self) -> Result<(), String> {
         let (n, rows) = match self {
-            Cells::Dense(m) => return m.validate(),
-            Cells::Csr(m) => return m.validate(),
-            Cells::DenseRows(m, r) => (m.validate().map(|_| m.n_rows)?, r),
-            Cells::CsrRows(m, r) => (m.validate().map(|_| m.n_rows)?, r),
+            Cells::Dense(_) | Cells::Csr(_) => return Ok(()),
+            Cells::DenseRows(m, r) => (m.n_rows, r),
+            Cells::CsrRows(m, r) => (m.n_rows, r),
         };
         match rows.iter().find(|&&r| r >= n) {
             Some(r) => Err(format!("row {r} out of range (matrix has {n} rows)")),
             None => Ok(()),
+        }
+    }
+
+    /// Address of the underlying matrix: row views of one matrix share it, so a caller checking
+    /// many groups validates each distinct matrix once.
+    pub fn matrix_addr(&self) -> *const () {
+        match self {
+            Cells::Dense(m) | Cells::DenseRows(m, _) => std::ptr::from_ref(*m).cast(),
+            Cells::Csr(m) | Cells::CsrRows(m, _) => std::ptr::from_ref(*m).cast(),
         }
     }
 

@@ -4,9 +4,10 @@
 
 use std::path::Path;
 
-use hdf5::types::{FixedAscii, FixedUnicode, IntSize, TypeDescriptor, VarLenAscii, VarLenUnicode};
+use hdf5::types::{FixedAscii, FixedUnicode, FloatSize, IntSize, TypeDescriptor, VarLenAscii, VarLenUnicode};
 use hdf5::{Container, Group, H5Type, Location, LocationType};
 use ndarray::Array2;
+use rayon::prelude::*;
 
 use super::{DEFAULT_INDEX, ENCODING_TYPE};
 use crate::data::anndata::{AnnData, Column, Frame, Matrix, SparseMatrix};
@@ -116,22 +117,23 @@ impl Reader<'_> {
             }
         };
         let part = |n: &str| g.dataset(n).map_err(|e| self.err(&format!("{field}/{n}"), e));
-        let data = read_f32(&*part("data")?).map_err(|e| self.err(&format!("{field}/data"), e))?;
-        let indices = read_i64(&*part("indices")?).map_err(|e| self.err(&format!("{field}/indices"), e))?;
-        let indptr = read_i64(&*part("indptr")?).map_err(|e| self.err(&format!("{field}/indptr"), e))?;
         let (major, minor) = if csr { shape } else { (shape.1, shape.0) };
+        let data = read_f32(&*part("data")?).map_err(|e| self.err(&format!("{field}/data"), e))?;
+        let indices = read_indices(&*part("indices")?, minor).map_err(|e| self.err(&format!("{field}/indices"), e))?;
+        let indptr = read_i64(&*part("indptr")?).map_err(|e| self.err(&format!("{field}/indptr"), e))?;
         let m = self.checked_sparse(field, shape, (major, minor), data, indices, indptr)?;
         Ok(Some(if csr { Matrix::Csr(m) } else { Matrix::Csc(m) }))
     }
 
-    /// Validates and converts the three arrays of a compressed sparse matrix.
+    /// Validates and converts the three arrays of a compressed sparse matrix (`indices` as
+    /// [`read_indices`] returns them).
     fn checked_sparse(
         &self,
         field: &str,
         shape: (usize, usize),
         (major, minor): (usize, usize),
         data: Vec<f32>,
-        indices: Vec<i64>,
+        (indices, indices_in_range): (Vec<u32>, bool),
         indptr: Vec<i64>,
     ) -> Result<SparseMatrix, DataError> {
         if indptr.len() != major + 1 {
@@ -144,11 +146,9 @@ impl Reader<'_> {
         if !monotone || indptr.last().copied() != Some(data.len() as i64) {
             return Err(self.err(field, format!("indptr must rise from 0 to nnz = {}", data.len())));
         }
-        let indices = indices
-            .into_iter()
-            .map(|i| u32::try_from(i).ok().filter(|&i| (i as usize) < minor))
-            .collect::<Option<Vec<u32>>>()
-            .ok_or_else(|| self.err(field, format!("an index is outside 0..{minor}")))?;
+        if !indices_in_range {
+            return Err(self.err(field, format!("an index is outside 0..{minor}")));
+        }
         let indptr = indptr.into_iter().map(|p| p as u64).collect();
         Ok(SparseMatrix { shape, data, indices, indptr })
     }
@@ -338,12 +338,40 @@ fn is_string(td: &TypeDescriptor) -> bool {
     )
 }
 
-/// Any float or integer array as f32 (HDF5 converts on read).
+/// Any float or integer array as f32 (HDF5 converts on read; float32, the usual dtype of X, is
+/// read as stored into a pre-faulted buffer).
 fn read_f32(c: &Container) -> hdf5::Result<Vec<f32>> {
     match descriptor(c)? {
+        TypeDescriptor::Float(FloatSize::U4) => read_prefaulted::<f32>(c),
         TypeDescriptor::Float(_) | TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_) => c.read_raw::<f32>(),
         other => Err(format!("expected a numeric array, found dtype {other:?}").into()),
     }
+}
+
+/// A whole dataset, in memory order, read into a buffer whose pages the rayon threads touched
+/// first: the first touch of a fresh page (the kernel zeroing it) is most of the cost of reading
+/// a large array from the page cache, and inside HDF5 it would run on one thread, under the
+/// library's global lock.
+fn read_prefaulted<T: H5Type + Copy + Default + Send>(c: &Container) -> hdf5::Result<Vec<T>> {
+    let mut buffer = Vec::new();
+    (0..c.size()).into_par_iter().map(|_| T::default()).collect_into_vec(&mut buffer);
+    c.read_into_raw(&mut buffer)?;
+    Ok(buffer)
+}
+
+/// The minor-axis indices of a compressed sparse matrix as u32, and whether every one is in
+/// 0..minor (values that are not come back truncated). int32 indices (anndata's usual dtype) are
+/// read as stored, without a widening copy.
+fn read_indices(c: &Container, minor: usize) -> hdf5::Result<(Vec<u32>, bool)> {
+    let fits = |i: i64| i >= 0 && i <= i64::from(u32::MAX) && (i as usize) < minor;
+    if let TypeDescriptor::Integer(IntSize::U4) = descriptor(c)? {
+        let raw = read_prefaulted::<i32>(c)?;
+        let in_range = raw.par_iter().all(|&i| fits(i64::from(i)));
+        return Ok((raw.into_iter().map(|i| i as u32).collect(), in_range));
+    }
+    let raw = read_i64(c)?;
+    let in_range = raw.iter().all(|&i| fits(i));
+    Ok((raw.into_iter().map(|i| i as u32).collect(), in_range))
 }
 
 /// Any integer array as i64 (u64 values above i64::MAX are refused).
