@@ -42,8 +42,9 @@ pub struct EvalArgs {
     /// Reference-model weights (weights.safetensors with its config.json beside it).
     #[arg(long, value_name = "FILE", requires = "reference", conflicts_with = "suite")]
     weights: Option<PathBuf>,
-    /// Run every task of a suite (`default`: all tasks of `arena tasks`) with the baselines and
-    /// print one summary table; scorecards go to OUT/<task>/.
+    /// Run every task of a suite (`default`: all tasks of `arena tasks`) with the baselines (and
+    /// the model under test: --reference or --baseline NAME) and print one summary table;
+    /// scorecards go to OUT/<task>/.
     #[arg(long, value_name = "NAME", conflicts_with_all = ["model", "predictions", "task", "dataset"])]
     suite: Option<String>,
     /// Task id or family (see `arena tasks`).
