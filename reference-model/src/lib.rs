@@ -21,6 +21,7 @@ mod train;
 pub use config::{ModelConfig, Provenance, TrainConfig, WEIGHTS_FORMAT};
 pub use data::{FeatureTable, SequenceTarget, TrainingSet};
 pub use error::ReferenceError;
+pub use io::WEIGHTS_FILE;
 pub use model::ReferenceModel;
 pub use train::{EpochReport, TrainOutcome, fit, train_with_early_stopping};
 

@@ -10,7 +10,6 @@ use crate::baselines;
 use crate::data::load::{LoadOptions, load_dataset};
 use crate::eval::EvalOptions;
 use crate::runners::predictions::Predictions;
-use crate::simulator::export;
 
 #[derive(Debug, clap::Args)]
 pub struct AuditArgs {
@@ -51,15 +50,8 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
         anyhow::bail!("unknown baseline '{baseline}'; choose one of: {}", baselines::BASELINES.join(", "));
     }
     let registry = args.registry.load()?;
-    // With --dataset left at its default, a task id names its own dataset (as in `arena eval`).
-    let dataset_arg = match find_spec(&args.task, None) {
-        Ok(s) if args.dataset == export::SIMULATOR_ID => s.spec.dataset,
-        _ => args.dataset.clone(),
-    };
-    let key = super::resolve_dataset_key(&dataset_arg, &registry);
-    let is_path = args.dataset.ends_with(".h5ad") || std::path::Path::new(&args.dataset).is_file();
-    let spec_dataset = if is_path { export::SIMULATOR_ID.to_string() } else { key.clone() };
-    let spec = find_spec(&args.task, Some(&spec_dataset))?;
+    let choice = super::choose_dataset(&args.task, &args.dataset, &registry);
+    let spec = find_spec(&args.task, Some(&choice.spec_dataset))?;
     if !supports(&spec.spec.split) {
         anyhow::bail!(
             "`arena audit` supports the profile families (unseen-single, combinatorial, multi-step); task '{}' is a '{}' task, \
@@ -74,7 +66,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
         control_labels: args.control_labels.clone(),
         direction: None,
     };
-    let loaded = load_dataset(&key, &registry, &options)?;
+    let loaded = load_dataset(&choice.key, &registry, &options)?;
     let instance = TaskInstance::build(spec, &loaded.dataset)?;
     let submission: Box<dyn tasks::Model> = match &args.predictions {
         Some(path) => {

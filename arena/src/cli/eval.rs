@@ -11,7 +11,6 @@ use crate::data::load::{LoadOptions, load_dataset};
 use crate::eval::{EvalOptions, evaluate, report, write};
 use crate::runners::onnx::{Device, OnnxModel, OnnxOptions};
 use crate::runners::predictions::Predictions;
-use crate::simulator::export;
 
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
@@ -136,14 +135,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    // With --dataset left at its default, `--task` (a spec id such as papalexi2021-few-shot, or a
-    // family such as few-shot) loads the dataset of the spec it names.
-    let dataset_arg = match find_spec(&args.task, None) {
-        Ok(s) if args.dataset == export::SIMULATOR_ID => s.spec.dataset,
-        _ => args.dataset.clone(),
-    };
-    let dataset_key = super::resolve_dataset_key(&dataset_arg, &registry);
-    let is_path = dataset_arg.ends_with(".h5ad") || std::path::Path::new(&dataset_arg).is_file();
+    let choice = super::choose_dataset(&args.task, &args.dataset, &registry);
     let options = LoadOptions {
         data_dir: args.registry.data_dir.clone(),
         perturbation_column: args.perturbation_column.clone(),
@@ -153,10 +145,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             DirectionArg::Activation => Direction::Activation,
         }),
     };
-    let loaded = load_dataset(&dataset_key, &registry, &options)?;
-    // A user-supplied file is scored under the task family's rules of the simulator spec.
-    let spec_dataset = if is_path { export::SIMULATOR_ID.to_string() } else { dataset_key.clone() };
-    let spec = find_spec(&args.task, Some(&spec_dataset))?;
+    let loaded = load_dataset(&choice.key, &registry, &options)?;
+    let spec = find_spec(&args.task, Some(&choice.spec_dataset))?;
     let instance = TaskInstance::build(spec, &loaded.dataset)?;
     let device = onnx.as_ref().map(|m| m.device().to_string());
     if let Some(m) = onnx.as_mut() {

@@ -109,6 +109,27 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// What `--task` and `--dataset` load: the dataset key, and the dataset whose task spec scores it
+/// (a user-supplied file is scored under the simulator spec of the task's family). With
+/// `--dataset` left at its default, a task id (or a family with no spec on the default simulator)
+/// loads the dataset of the spec it names.
+pub(crate) struct DatasetChoice {
+    pub key: String,
+    pub spec_dataset: String,
+}
+
+pub(crate) fn choose_dataset(task: &str, dataset: &str, registry: &crate::data::Registry) -> DatasetChoice {
+    use crate::simulator::export::SIMULATOR_ID;
+    let dataset = match tasks::find_spec(task, None) {
+        Ok(s) if dataset == SIMULATOR_ID => s.spec.dataset,
+        _ => dataset.to_string(),
+    };
+    let key = resolve_dataset_key(&dataset, registry);
+    let is_path = dataset.ends_with(".h5ad") || std::path::Path::new(&dataset).is_file();
+    let spec_dataset = if is_path { SIMULATOR_ID.to_string() } else { key.clone() };
+    DatasetChoice { key, spec_dataset }
+}
+
 /// `norman2019` -> `norman2019-pseudobulk`: a dataset key that is not a registry id stands for the
 /// unique dataset of the task specs whose id starts with `key-`.
 pub(crate) fn resolve_dataset_key(key: &str, registry: &crate::data::Registry) -> String {

@@ -147,7 +147,7 @@ pub fn seed_demo(db: &Db, registry: &Registry, load: &LoadOptions, options: &Eva
     let missing: Vec<String> = tasks::embedded_specs()?
         .into_iter()
         .map(|s| s.spec.id)
-        .filter(|t| !crate::reference::bundled_dir(t).join("weights.safetensors").is_file())
+        .filter(|t| !crate::reference::bundled_weights(t).is_file())
         .collect();
     let (under_test, source) = if missing.is_empty() {
         (super::suite::SuiteModel::Reference, "demo (arena eval --suite default --reference)")

@@ -14,6 +14,11 @@ pub fn bundled_dir(task: &str) -> PathBuf {
     arena.parent().unwrap_or(arena).join("reference-model/weights").join(task)
 }
 
+/// The bundled weights file of a task (it may be missing: see [`load_for`]).
+pub fn bundled_weights(task: &str) -> PathBuf {
+    bundled_dir(task).join(reference_model::WEIGHTS_FILE)
+}
+
 /// Loads the reference model for a task instance: `weights`, or the bundled weights of the task;
 /// refuses weights trained on another gene panel.
 pub fn load_for(
@@ -24,7 +29,7 @@ pub fn load_for(
     let path = match weights {
         Some(p) => p.to_path_buf(),
         None => {
-            let p = bundled_dir(task).join("weights.safetensors");
+            let p = bundled_weights(task);
             if !p.is_file() {
                 anyhow::bail!(
                     "no bundled reference weights for task '{task}' ({} is missing); train them with \

@@ -56,15 +56,6 @@ pub fn load_dataset(key: &str, registry: &Registry, options: &LoadOptions) -> Re
         );
         return Ok(Loaded { dataset, source });
     }
-    if key == many_sequences::MANY_SEQUENCES_ID {
-        let config = many_sequences::many_sequences_config();
-        let sim = simulate(&config).map_err(|e| DataError::Other(format!("simulator: {e}")))?;
-        let mut dataset = export::snapshot_dataset(&sim).map_err(|e| DataError::Other(format!("simulator: {e}")))?;
-        dataset.id = many_sequences::MANY_SEQUENCES_ID.into();
-        let source =
-            format!("arena simulator, default config with {} sequences, seed {}", config.n_sequences, config.seed);
-        return Ok(Loaded { dataset, source });
-    }
     if let Some((base, column, value)) = context_key(key) {
         let loaded = load_file_dataset(base, registry, options)?;
         let adata = read_h5ad(&registered_path(base, registry, options)?)?;
@@ -72,13 +63,19 @@ pub fn load_dataset(key: &str, registry: &Registry, options: &LoadOptions) -> Re
         let dataset = loaded.dataset.split_context(&labels, value).map_err(|e| DataError::Other(e.to_string()))?;
         return Ok(Loaded { dataset, source: format!("{}; obs {column} = {value} as the new context", loaded.source) });
     }
-    if key != export::SIMULATOR_ID {
-        return load_file_dataset(key, registry, options);
-    }
-    let config = SimConfig::default();
+    let (config, described) = match key {
+        export::SIMULATOR_ID => (SimConfig::default(), "default config".to_string()),
+        many_sequences::MANY_SEQUENCES_ID => {
+            let config = many_sequences::many_sequences_config();
+            let described = format!("default config with {} sequences", config.n_sequences);
+            (config, described)
+        }
+        _ => return load_file_dataset(key, registry, options),
+    };
     let sim = simulate(&config).map_err(|e| DataError::Other(format!("simulator: {e}")))?;
-    let dataset = export::snapshot_dataset(&sim).map_err(|e| DataError::Other(format!("simulator: {e}")))?;
-    Ok(Loaded { dataset, source: format!("arena simulator, default config, seed {}", config.seed) })
+    let mut dataset = export::snapshot_dataset(&sim).map_err(|e| DataError::Other(format!("simulator: {e}")))?;
+    dataset.id = key.to_string();
+    Ok(Loaded { dataset, source: format!("arena simulator, {described}, seed {}", config.seed) })
 }
 
 /// The verified local path of a registered `.h5ad` (or the path itself).
