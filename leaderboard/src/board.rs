@@ -547,6 +547,42 @@ mod tests {
     }
 
     #[test]
+    fn a_running_job_with_a_stored_row_is_ranked_and_a_requeued_one_is_not() {
+        // The queue stores the row and rebuilds before it flips the status to scored, so that
+        // `scored` always means "on the board"; a crash in between requeues the job.
+        let (db, dir) = temp_db();
+        record_reference(&db, &card(None, vec![row("mean", "baseline", |i| 0.2 + wave(i))], json!([])), "server")
+            .unwrap();
+        let model = card(Some("m"), vec![row("m", "predictions", |i| 0.5 + wave(i))], json!([]));
+        let id = db
+            .insert_submission(&NewSubmission {
+                task_id: TASK,
+                name: "m",
+                description: "",
+                kind: "predictions",
+                source: "server",
+                token_id: None,
+                scorecard: None,
+                upload_name: Some("ab.h5ad"),
+                upload_bytes: Some(1),
+            })
+            .unwrap();
+        let job = db.claim_job().unwrap().unwrap();
+        assert_eq!(job.submission_id, id);
+        record_submission(&db, id, &model).unwrap();
+        rebuild(&db, TASK).unwrap();
+        let ranked = |db: &Db| {
+            let board = Board::parse(&db.board(TASK, "public").unwrap().unwrap()).unwrap();
+            board.rows.iter().any(|r| r.submission_id == Some(id))
+        };
+        assert!(ranked(&db), "the running job's stored row is on the board");
+        assert_eq!(db.requeue_running().unwrap(), 1);
+        rebuild(&db, TASK).unwrap();
+        assert!(!ranked(&db), "a requeued submission waits for its new score");
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
     fn backfill_builds_the_views_of_a_database_scored_before_they_existed() {
         let (db, dir) = temp_db();
         let reference = card(None, vec![row("mean", "baseline", |i| 0.2 + wave(i))], json!([]));

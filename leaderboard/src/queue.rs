@@ -57,11 +57,18 @@ pub async fn run_one(state: &Arc<AppState>) -> Result<bool, String> {
     let state = state.clone();
     tokio::task::spawn_blocking(move || match outcome {
         Ok((card, json)) => {
-            state.db.finish_job(&job, Ok(&json))?;
-            crate::board::record_submission(&state.db, job.submission_id, &crate::card::CardView::parse(&json)?)?;
-            // The baselines and ceiling just computed on the hidden split become the task's
-            // reference; storing it rebuilds the task's board with the new row.
-            crate::store_reference(&state.db, &card, "server")
+            // The row first, the status last: the rebuild ranks a running job's stored row, so a
+            // client that sees `scored` finds the submission on the board.
+            let ranked = crate::card::CardView::parse(&json)
+                .and_then(|view| crate::board::record_submission(&state.db, job.submission_id, &view))
+                // The baselines and ceiling just computed on the hidden split become the task's
+                // reference; storing it rebuilds the task's board with the new row.
+                .and_then(|()| crate::store_reference(&state.db, &card, "server"));
+            match ranked {
+                Ok(()) => state.db.finish_job(&job, Ok(&json)),
+                Err(e) => state.db.finish_job(&job, Err(&format!("scored, but ranking it failed: {e}"))),
+            }
+            .map_err(|e| e.to_string())
         }
         Err(e) => state.db.finish_job(&job, Err(&e)),
     })

@@ -30,14 +30,16 @@ impl Db {
         row.map(|mut r| r.text(0)).transpose()
     }
 
-    /// Every scored submission of a task (without its scorecard) with its scores JSON in `view`.
+    /// Every ranked submission of a task (without its scorecard) with its scores JSON in `view`:
+    /// the scored ones, and a running job whose row is stored (the queue ranks it before it
+    /// flips the status to scored).
     pub fn task_row_scores(&self, task_id: &str, view: &str) -> DbResult<Vec<(SubmissionRow, String)>> {
         let cols = SUBMISSION_COLUMNS.split(", ").map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", ");
         let rows = self.backend.with(|s| {
             s.query(
                 &format!(
                     "SELECT {cols}, r.json FROM submissions s JOIN row_scores r ON r.submission_id = s.id
-                     WHERE s.task_id = $1 AND s.status = 'scored' AND r.view = $2 ORDER BY s.id"
+                     WHERE s.task_id = $1 AND s.status IN ('scored', 'running') AND r.view = $2 ORDER BY s.id"
                 ),
                 vals![task_id, view],
             )
