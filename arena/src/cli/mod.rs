@@ -13,8 +13,10 @@ macro_rules! out {
     }};
 }
 
+mod allocator;
 mod audit;
 mod contract;
+mod dataset_args;
 mod datasets;
 mod eval;
 mod fetch;
@@ -94,6 +96,9 @@ impl RegistryArgs {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    if !matches!(cli.command, Command::Serve(_)) {
+        allocator::keep_freed_memory();
+    }
     match cli.command {
         Command::Eval(args) => eval::run(args),
         Command::Audit(args) => audit::run(args),

@@ -121,27 +121,38 @@ pub fn pearson_edistance(input: &ScoreInput, mode: ControlMode, progress: &Progr
 /// that each GEMM chunk of the distance sums is several groups tall (the control cells are
 /// packed once per chunk); each perturbation's mean is its rows' sums added in row order.
 fn mean_cross_by_perturbation(side: &Side, control: &SparseCells, split: &GeneSplit) -> Vec<f64> {
-    let mut means = Vec::with_capacity(side.pert_rows.len());
+    let mut batches = Vec::new();
     let mut first = 0;
     while first < side.pert_rows.len() {
-        let mut rows: Vec<usize> = Vec::new();
-        let mut end = first;
-        while end < side.pert_rows.len() && (end == first || rows.len() + side.pert_rows[end].len() <= BATCH_CELLS) {
-            rows.extend(&side.pert_rows[end]);
+        let (mut end, mut cells) = (first, 0);
+        while end < side.pert_rows.len() && (end == first || cells + side.pert_rows[end].len() <= BATCH_CELLS) {
+            cells += side.pert_rows[end].len();
             end += 1;
         }
-        let sums = cross_distance_row_sums(&SparseCells::new(&side.x, &rows, split), control);
-        let mut at = 0;
-        for group in &side.pert_rows[first..end] {
-            let (n, m) = (group.len(), control.len());
-            let mean = match sums.get(at..at + n) {
-                Some(s) if n > 0 && m > 0 => s.iter().sum::<f64>() / (n as f64 * m as f64),
-                _ => f64::NAN,
-            };
-            means.push(mean);
-            at += n;
-        }
+        batches.push(first..end);
         first = end;
     }
-    means
+    // Batches in parallel too: building a batch's cells is serial work the other thread overlaps.
+    let per_batch: Vec<Vec<f64>> = batches
+        .into_par_iter()
+        .map(|range| {
+            let groups = &side.pert_rows[range];
+            let rows: Vec<usize> = groups.iter().flatten().copied().collect();
+            let sums = cross_distance_row_sums(&SparseCells::new(&side.x, &rows, split), control);
+            let mut at = 0;
+            groups
+                .iter()
+                .map(|group| {
+                    let (n, m) = (group.len(), control.len());
+                    let mean = match sums.get(at..at + n) {
+                        Some(s) if n > 0 && m > 0 => s.iter().sum::<f64>() / (n as f64 * m as f64),
+                        _ => f64::NAN,
+                    };
+                    at += n;
+                    mean
+                })
+                .collect()
+        })
+        .collect();
+    per_batch.concat()
 }
