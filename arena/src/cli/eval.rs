@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use tasks::{Direction, TaskInstance, find_spec};
+use tasks::{TaskInstance, find_spec};
 
 use crate::baselines;
 use crate::data::load::{LoadOptions, load_dataset};
@@ -49,22 +49,11 @@ pub struct EvalArgs {
     /// Task id or family (see `arena tasks`).
     #[arg(long, default_value = "unseen-single")]
     task: String,
-    /// Dataset: `simulator` (embedded default), a registry id or its prefix (`norman2019`,
-    /// `papalexi2021`; see `arena datasets`), or a path to an .h5ad.
-    #[arg(long, default_value = "simulator")]
-    dataset: String,
+    #[command(flatten)]
+    data: super::dataset_args::DatasetArgs,
     /// Directory for scorecard.json and per_perturbation.parquet.
     #[arg(long, default_value = "arena-results")]
     out: PathBuf,
-    /// For an .h5ad path: obs column with perturbation labels [default: first of perturbation, condition, target, gene].
-    #[arg(long, value_name = "COLUMN")]
-    perturbation_column: Option<String>,
-    /// For an .h5ad path: label of control cells (repeatable) [default: ctrl, control, non-targeting, NT].
-    #[arg(long = "control-label", value_name = "LABEL")]
-    control_labels: Vec<String>,
-    /// For an .h5ad path: the perturbation direction of the screen.
-    #[arg(long, value_enum, default_value = "knockdown")]
-    direction: DirectionArg,
     /// Bootstrap resamples for the confidence intervals.
     #[arg(long, default_value_t = 1000)]
     bootstrap: usize,
@@ -76,12 +65,6 @@ pub struct EvalArgs {
 enum DeviceArg {
     Cpu,
     Cuda,
-}
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum DirectionArg {
-    Knockdown,
-    Activation,
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
@@ -135,16 +118,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let choice = super::choose_dataset(&args.task, &args.dataset, &registry);
-    let options = LoadOptions {
-        data_dir: args.registry.data_dir.clone(),
-        perturbation_column: args.perturbation_column.clone(),
-        control_labels: args.control_labels.clone(),
-        direction: Some(match args.direction {
-            DirectionArg::Knockdown => Direction::Knockdown,
-            DirectionArg::Activation => Direction::Activation,
-        }),
-    };
+    let choice = super::choose_dataset(&args.task, &args.data.dataset, &registry);
+    let options = args.data.load_options(args.registry.data_dir.clone());
     let loaded = load_dataset(&choice.key, &registry, &options)?;
     let spec = find_spec(&args.task, Some(&choice.spec_dataset))?;
     let instance = TaskInstance::build(spec, &loaded.dataset)?;
@@ -159,8 +134,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         (None, Some(path)) => Some(Box::new(Predictions::for_task(
             path,
             &instance,
-            args.perturbation_column.as_deref(),
-            &args.control_labels,
+            args.data.perturbation_column.as_deref(),
+            &args.data.control_labels,
         )?)),
         (None, None) => None,
     };

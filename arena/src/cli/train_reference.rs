@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use reference_model::{EpochReport, TrainConfig, train_with_early_stopping};
 use tasks::{TaskInstance, find_spec};
 
-use crate::data::load::{LoadOptions, load_dataset};
+use crate::data::load::load_dataset;
 use crate::reference::{bundled_dir, features, training};
 
 #[derive(Debug, clap::Args)]
@@ -27,6 +27,8 @@ pub struct TrainReferenceArgs {
     /// Output directory [default: reference-model/weights/<task> of this checkout].
     #[arg(long)]
     out: Option<PathBuf>,
+    #[command(flatten)]
+    data: super::dataset_args::DatasetArgs,
     #[command(flatten)]
     registry: super::RegistryArgs,
 }
@@ -45,9 +47,9 @@ pub fn train_config(n_genes: usize, seed: u64, max_epochs: Option<usize>) -> Tra
 
 pub fn run(args: TrainReferenceArgs) -> anyhow::Result<()> {
     let registry = args.registry.load()?;
-    let spec = find_spec(&args.task, None)?;
-    let options = LoadOptions { data_dir: args.registry.data_dir.clone(), ..LoadOptions::default() };
-    let loaded = load_dataset(&spec.spec.dataset, &registry, &options)?;
+    let choice = super::choose_dataset(&args.task, &args.data.dataset, &registry);
+    let spec = find_spec(&args.task, Some(&choice.spec_dataset))?;
+    let loaded = load_dataset(&choice.key, &registry, &args.data.load_options(args.registry.data_dir.clone()))?;
     let instance = TaskInstance::build(spec, &loaded.dataset)?;
     let edges = collectri_edges(&registry, &args.registry)?;
     let started = Instant::now();

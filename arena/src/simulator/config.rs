@@ -83,6 +83,12 @@ pub struct SimConfig {
     pub context_rewire_fraction: f64,
     /// Log-normal sd of the per-gene basal production shift of context B.
     pub context_basal_log_sd: f64,
+    /// Pairwise cooperativity c of each gene's regulators (genetic interactions):
+    /// u_g += c · Σ_{j<k} w_gj w_gk l_j l_k over the gene's pairs of regulators (l: log ratio to
+    /// the control level). 0 (the default): regulators add up in log space, so a double is close
+    /// to the sum of its singles; c > 0 makes changes of two same-signed regulators reinforce
+    /// each other and opposite ones cancel (synergy and buffering, as Norman 2019 found).
+    pub cooperativity: f64,
 }
 
 impl Default for SimConfig {
@@ -118,6 +124,7 @@ impl Default for SimConfig {
             grn: GrnSource::Random,
             context_rewire_fraction: 0.0,
             context_basal_log_sd: 0.3,
+            cooperativity: 0.0,
         }
     }
 }
@@ -199,6 +206,12 @@ impl SimConfig {
             return bad(
                 "context_basal_log_sd",
                 format!("must be a non-negative number, got {}", self.context_basal_log_sd),
+            );
+        }
+        if !(self.cooperativity.is_finite() && self.cooperativity >= 0.0) {
+            return bad(
+                "cooperativity",
+                format!("must be a non-negative number (0: none), got {}", self.cooperativity),
             );
         }
         if !(0.0..=1.0).contains(&self.repressing_fraction) {

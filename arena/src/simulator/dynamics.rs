@@ -8,6 +8,9 @@
 //! H = [`HILL_MAX`]: h(0) = 1, h → 0 under full repression, h → H under full activation. The
 //! saturation makes combined perturbations close to, but not exactly, additive in log space.
 //! m_g(a) is `knockdown_factor` or `activation_factor` when the action targets g, 1 otherwise.
+//! With `cooperativity` c > 0, u_g also has the pairwise term c · Σ_{j<k} w_gj w_gk l_j l_k
+//! (l_j = ln(x_j / ref_j)), computed as c/2 · ((Σ w l)² − Σ (w l)²): genetic interactions that
+//! the log-space sum of two singles misses.
 //! Per-cell kinetic variation lives in [`CellParams`]. States are strictly positive.
 
 use std::collections::HashMap;
@@ -56,6 +59,9 @@ pub struct Dynamics {
     pub activation_factor: f64,
     /// Log-normal sd of per-cell kinetic factors.
     pub kinetic_log_sd: f64,
+    /// Pairwise cooperativity c of a gene's regulators (0: none).
+    #[serde(default)]
+    pub cooperativity: f64,
     #[serde(skip)]
     index: HashMap<String, usize>,
 }
@@ -74,7 +80,20 @@ impl Dynamics {
             let u: f64 = rand::RngExt::random(&mut rng);
             decay.push(lo + (hi - lo) * u);
         }
-        Self::from_parts(grn, basal, decay, config.knockdown_factor, config.activation_factor, config.kinetic_log_sd)
+        let dynamics = Self::from_parts(
+            grn,
+            basal,
+            decay,
+            config.knockdown_factor,
+            config.activation_factor,
+            config.kinetic_log_sd,
+        );
+        dynamics.with_cooperativity(config.cooperativity)
+    }
+
+    /// These dynamics with the pairwise cooperativity `c` of the regulators (0: none).
+    pub fn with_cooperativity(self, c: f64) -> Self {
+        Self { cooperativity: c, ..self }
     }
 
     pub fn from_parts(
@@ -94,6 +113,7 @@ impl Dynamics {
             knockdown_factor,
             activation_factor,
             kinetic_log_sd,
+            cooperativity: 0.0,
             index,
         }
     }
@@ -172,12 +192,22 @@ impl Dynamics {
         let log_ratio: Vec<f64> = x.iter().zip(&self.basal).map(|(&xi, &r)| (xi.max(1e-300) / r).ln()).collect();
         (0..self.n_genes())
             .map(|g| {
-                let u: f64 = self.inputs[g].iter().map(|&(j, w)| w * log_ratio[j]).sum();
+                let u = self.input(g, &log_ratio);
                 let target = cell.production[g] * multipliers[g] * hill(u);
                 let gamma = cell.decay[g];
                 (1.0 - gamma) * x[g] + gamma * target
             })
             .collect()
+    }
+
+    /// u_g: the weighted sum of the regulators' log ratios, plus the pairwise cooperativity term.
+    fn input(&self, g: usize, log_ratio: &[f64]) -> f64 {
+        let first: f64 = self.inputs[g].iter().map(|&(j, w)| w * log_ratio[j]).sum();
+        if self.cooperativity == 0.0 {
+            return first;
+        }
+        let squares: f64 = self.inputs[g].iter().map(|&(j, w)| (w * log_ratio[j]).powi(2)).sum();
+        first + 0.5 * self.cooperativity * (first * first - squares)
     }
 
     /// `steps` steps under a constant action; returns the `steps + 1` states, `x0` first.

@@ -21,6 +21,7 @@ pub mod contexts;
 pub mod dynamics;
 pub mod export;
 pub mod grn;
+pub mod interactions;
 pub mod many_sequences;
 pub mod noise;
 pub mod protein;

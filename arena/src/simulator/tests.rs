@@ -283,21 +283,72 @@ fn responses_are_network_specific_and_doubles_nearly_additive() {
         .fold(f64::MIN, f64::max);
     assert!(max_cos < 0.95, "two regulators have near-identical responses ({max_cos})");
     // doubles: close to the sum of the singles (log space) but not exactly
+    let (min_cos, gap) = double_gap(&config);
+    eprintln!("doubles: min cos {min_cos:.3}, gap ratio {gap:.3}; singles max cos {max_cos:.3}");
+    assert!(min_cos > 0.8, "doubles are far from additive (cos {min_cos})");
+    assert!(gap > 0.01, "doubles are exactly additive ({gap})");
+}
+
+/// Noise-free log effects of five regulator knockdown doubles against the sums of their singles:
+/// (smallest cosine, Σ|double − sum| / Σ|double|).
+fn double_gap(config: &SimConfig) -> (f64, f64) {
+    let (_, world) = build_world(config).unwrap();
+    let d = &world.dynamics;
+    let cell = d.nominal_cell(0);
+    let x0 = d.steady_state(&cell, config.steps_to_steady);
+    let effect = |p: &Perturbation| -> Vec<f64> {
+        let x = d.rollout(&x0, p, config.steps_per_action, &cell).pop().unwrap();
+        x.iter().zip(&x0).map(|(a, b)| (a / b).ln()).collect()
+    };
+    let kd = |g: usize| (d.genes[g].clone(), Direction::Knockdown);
+    let cos = |a: &[f64], b: &[f64]| {
+        let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        dot / (a.iter().map(|x| x * x).sum::<f64>().sqrt() * b.iter().map(|x| x * x).sum::<f64>().sqrt())
+    };
     let (mut total_gap, mut total_norm, mut min_cos) = (0.0, 0.0, 1.0f64);
     for (a, b) in [(0, 1), (2, 5), (3, 7), (4, 9), (1, 6)] {
-        let both = Perturbation::from_genes([
-            (d.genes[a].clone(), Direction::Knockdown),
-            (d.genes[b].clone(), Direction::Knockdown),
-        ]);
-        let e = effect(&both);
-        let sum: Vec<f64> = singles[a].iter().zip(&singles[b]).map(|(x, y)| x + y).collect();
+        let e = effect(&Perturbation::from_genes([kd(a), kd(b)]));
+        let (ea, eb) = (effect(&Perturbation::from_genes([kd(a)])), effect(&Perturbation::from_genes([kd(b)])));
+        let sum: Vec<f64> = ea.iter().zip(&eb).map(|(x, y)| x + y).collect();
         min_cos = min_cos.min(cos(&e, &sum));
         total_gap += e.iter().zip(&sum).map(|(x, y)| (x - y).abs()).sum::<f64>();
         total_norm += e.iter().map(|x| x.abs()).sum::<f64>();
     }
-    eprintln!("doubles: min cos {min_cos:.3}, gap ratio {:.3}; singles max cos {max_cos:.3}", total_gap / total_norm);
-    assert!(min_cos > 0.8, "doubles are far from additive (cos {min_cos})");
-    assert!(total_gap / total_norm > 0.01, "doubles are exactly additive ({})", total_gap / total_norm);
+    (min_cos, total_gap / total_norm)
+}
+
+#[test]
+fn cooperativity_adds_the_pairwise_term_and_makes_doubles_interact() {
+    // The input of a gene with three regulators, against the pairwise sum written out.
+    let c = 2.5;
+    let config = SimConfig { cooperativity: c, ..SimConfig::default() };
+    let (_, world) = build_world(&config).unwrap();
+    let d = &world.dynamics;
+    let g = (0..d.n_genes()).find(|&g| d.inputs[g].len() >= 3).expect("a gene with three regulators");
+    let x: Vec<f64> = d.basal.iter().enumerate().map(|(j, b)| b * (0.3 + 0.1 * (j % 7) as f64)).collect();
+    let l: Vec<f64> = x.iter().zip(&d.basal).map(|(x, b)| (x / b).ln()).collect();
+    let inputs = &d.inputs[g];
+    let mut u: f64 = inputs.iter().map(|&(j, w)| w * l[j]).sum();
+    for (i, &(j, wj)) in inputs.iter().enumerate() {
+        for &(k, wk) in &inputs[i + 1..] {
+            u += c * wj * wk * l[j] * l[k];
+        }
+    }
+    let cell = d.nominal_cell(0);
+    let next = d.step(&x, &Perturbation::control(), &cell)[g];
+    let expected = (1.0 - cell.decay[g]) * x[g] + cell.decay[g] * cell.production[g] * dynamics::hill(u);
+    assert!((next - expected).abs() <= 1e-12 * expected, "{next} vs {expected}");
+    // Without it the same step is the first-order one, and the default world is unchanged.
+    let plain = build_world(&SimConfig::default()).unwrap().1.dynamics;
+    assert_eq!(plain.cooperativity, 0.0);
+    assert_ne!(plain.step(&x, &Perturbation::control(), &cell)[g], next);
+    // Doubles move away from the sum of their singles.
+    let (_, gap0) = double_gap(&SimConfig::default());
+    let (_, gap4) = double_gap(&SimConfig { cooperativity: 4.0, ..SimConfig::default() });
+    assert!(gap4 > 2.0 * gap0, "cooperativity 4 gap {gap4:.3} vs none {gap0:.3}");
+    // A negative strength is refused, naming the field.
+    let err = simulate(&SimConfig { cooperativity: -1.0, ..SimConfig::default() }).unwrap_err();
+    assert!(err.to_string().contains("cooperativity"), "{err}");
 }
 
 fn collectri_path() -> PathBuf {

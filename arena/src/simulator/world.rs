@@ -82,6 +82,7 @@ impl World {
             d.activation_factor,
             d.kinetic_log_sd,
         );
+        let dynamics = dynamics.with_cooperativity(d.cooperativity);
         (rewired, World::new(dynamics, config))
     }
 

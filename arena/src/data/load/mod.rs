@@ -42,10 +42,11 @@ pub struct Loaded {
 }
 
 /// Loads any dataset by key: `simulator` (the embedded default, generated from seed 0) or one of
-/// its variants (`simulator-two-contexts`, `simulator-many-sequences`), a registry id, or a path
+/// its variants (`simulator-two-contexts`, `simulator-many-sequences`, `simulator-interactions`:
+/// that one reads the registered CollecTRI table), a registry id, or a path
 /// to an `.h5ad`.
 pub fn load_dataset(key: &str, registry: &Registry, options: &LoadOptions) -> Result<Loaded, DataError> {
-    use crate::simulator::{SimConfig, contexts, export, many_sequences, simulate};
+    use crate::simulator::{SimConfig, contexts, export, interactions, many_sequences, simulate};
     if key == contexts::TWO_CONTEXT_ID {
         let config = contexts::two_context_config();
         let sim = simulate(&config).map_err(|e| DataError::Other(format!("simulator: {e}")))?;
@@ -68,6 +69,12 @@ pub fn load_dataset(key: &str, registry: &Registry, options: &LoadOptions) -> Re
         many_sequences::MANY_SEQUENCES_ID => {
             let config = many_sequences::many_sequences_config();
             let described = format!("default config with {} sequences", config.n_sequences);
+            (config, described)
+        }
+        interactions::INTERACTIONS_ID => {
+            let config = interactions::interactions_config(registered_path("collectri", registry, options)?);
+            let described =
+                format!("CollecTRI network, cooperativity {}, {} doubles", config.cooperativity, config.n_doubles);
             (config, described)
         }
         _ => return load_file_dataset(key, registry, options),
