@@ -202,6 +202,13 @@ fn datasets_verifies_every_local_file() {
         assert!(line.contains("verified"), "{id} not verified: {line}");
         assert!(line.contains(sha.as_str()), "{id} line lacks the README sha256 {sha}: {line}");
     }
+    // Every simulator dataset a task names is listed, with the task.
+    for spec in tasks::embedded_specs().unwrap() {
+        let d = spec.spec.dataset;
+        if d.starts_with("simulator-") {
+            assert!(r.stdout.contains(&format!("- {d}: ")), "{d} (task {}) is not listed:\n{}", spec.spec.id, r.stdout);
+        }
+    }
 }
 
 #[test]

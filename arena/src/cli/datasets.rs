@@ -53,7 +53,11 @@ pub fn run(args: DatasetsArgs) -> anyhow::Result<()> {
         );
     }
     out!(
-        "\nsimulator: the embedded default dataset (`arena eval --dataset simulator`), generated from a seed; see `arena simulate`."
+        "\nsimulator: the embedded default dataset (`arena eval --dataset simulator`), generated from a seed; see `arena simulate`.\n\
+         Its variants, generated the same way for the tasks that name them (`arena tasks show ID`):\n\
+         - simulator-many-sequences: 80 action sequences instead of 20 (sim-multi-step)\n\
+         - simulator-interactions: the CollecTRI network with cooperating regulators and 150 doubles (sim-combinatorial)\n\
+         - simulator-two-contexts: a second, rewired context with its own controls and singles (sim-few-shot)"
     );
     if problems > 0 {
         anyhow::bail!(
