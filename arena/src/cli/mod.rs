@@ -27,6 +27,7 @@ mod simulate;
 mod suite;
 mod tasks_cmd;
 mod train_reference;
+mod verify;
 
 use std::path::PathBuf;
 
@@ -73,6 +74,8 @@ pub enum Command {
     TrainReference(train_reference::TrainReferenceArgs),
     /// Import local scorecards into a leaderboard database, marked self-reported.
     Publish(publish::PublishArgs),
+    /// Recompute a scorecard from its provenance and check every number (papers: reproducibility).
+    Verify(verify::VerifyArgs),
 }
 
 /// Options shared by commands that read the registry.
@@ -111,13 +114,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args),
         Command::Publish(args) => publish::run(args),
         Command::TrainReference(args) => train_reference::run(args),
+        Command::Verify(args) => verify::run(args),
     }
 }
 
 /// What `--task` and `--dataset` load: the dataset key, and the dataset whose task spec scores it
-/// (a user-supplied file is scored under the simulator spec of the task's family). With
-/// `--dataset` left at its default, a task id (or a family with no spec on the default simulator)
-/// loads the dataset of the spec it names.
+/// (a user-supplied file is scored under the spec the task names: a task id's own, or the
+/// family's spec on the simulator). With `--dataset` left at its default, a task id (or a family
+/// with no spec on the default simulator) loads the dataset of the spec it names.
 pub(crate) struct DatasetChoice {
     pub key: String,
     pub spec_dataset: String,
@@ -125,13 +129,18 @@ pub(crate) struct DatasetChoice {
 
 pub(crate) fn choose_dataset(task: &str, dataset: &str, registry: &crate::data::Registry) -> DatasetChoice {
     use crate::simulator::export::SIMULATOR_ID;
-    let dataset = match tasks::find_spec(task, None) {
-        Ok(s) if dataset == SIMULATOR_ID => s.spec.dataset,
+    let named = tasks::find_spec(task, None).map(|s| s.spec.dataset);
+    let dataset = match &named {
+        Ok(d) if dataset == SIMULATOR_ID => d.clone(),
         _ => dataset.to_string(),
     };
     let key = resolve_dataset_key(&dataset, registry);
     let is_path = dataset.ends_with(".h5ad") || std::path::Path::new(&dataset).is_file();
-    let spec_dataset = if is_path { SIMULATOR_ID.to_string() } else { key.clone() };
+    let spec_dataset = match named {
+        Ok(d) if is_path => d,
+        _ if is_path => SIMULATOR_ID.to_string(),
+        _ => key.clone(),
+    };
     DatasetChoice { key, spec_dataset }
 }
 

@@ -4,6 +4,7 @@
 //! audit, provenance) comes out. Metrics come only from the `metrics` crate.
 
 pub mod ceiling;
+pub mod compare;
 pub mod families;
 pub mod predict;
 pub mod provenance;
