@@ -23,10 +23,23 @@ fn bundled_config(task: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(bundled(task).join("config.json")).unwrap()).unwrap()
 }
 
-fn ci(row: &Value, metric: &str) -> (f64, f64, f64) {
+/// (mean, lower, upper, higher is better) of `metric` in `row`, overall or in `subgroup`.
+fn summary(row: &Value, metric: &str, subgroup: Option<&str>) -> (f64, f64, f64, bool) {
     let m = row["metrics"].as_array().expect("metrics").iter().find(|m| m["metric"] == metric).expect("metric");
-    let o = &m["overall"];
-    (o["mean"].as_f64().unwrap(), o["lower"].as_f64().unwrap(), o["upper"].as_f64().unwrap())
+    let s = match subgroup {
+        None => &m["overall"],
+        Some(g) => {
+            let groups = m["by_subgroup"].as_array().expect("by_subgroup");
+            &groups.iter().find(|e| e[0] == g).unwrap_or_else(|| panic!("{metric}: no subgroup {g}"))[1]
+        }
+    };
+    let higher = m["higher_is_better"].as_bool().unwrap();
+    (s["mean"].as_f64().unwrap(), s["lower"].as_f64().unwrap(), s["upper"].as_f64().unwrap(), higher)
+}
+
+fn ci(row: &Value, metric: &str) -> (f64, f64, f64) {
+    let (mean, lower, upper, _) = summary(row, metric, None);
+    (mean, lower, upper)
 }
 
 fn eval_reference(out: &Path, extra: &[&str]) -> Run {
@@ -42,18 +55,7 @@ fn eval_reference(out: &Path, extra: &[&str]) -> Run {
 /// The reference's CI of `metric` (overall, or in `subgroup`) lies wholly on the better side of
 /// every baseline's CI.
 fn assert_beats_every_baseline(card: &Value, metric: &str, subgroup: Option<&str>) {
-    let summary = |r: &Value| -> (f64, f64, f64, bool) {
-        let m = r["metrics"].as_array().expect("metrics").iter().find(|m| m["metric"] == metric).expect("metric");
-        let s = match subgroup {
-            None => &m["overall"],
-            Some(g) => {
-                let groups = m["by_subgroup"].as_array().expect("by_subgroup");
-                &groups.iter().find(|e| e[0] == g).unwrap_or_else(|| panic!("{metric}: no subgroup {g}"))[1]
-            }
-        };
-        let higher = m["higher_is_better"].as_bool().unwrap();
-        (s["mean"].as_f64().unwrap(), s["lower"].as_f64().unwrap(), s["upper"].as_f64().unwrap(), higher)
-    };
+    let summary = |r: &Value| summary(r, metric, subgroup);
     let (mean, lower, upper, higher) = summary(row(card, "reference"));
     for baseline in ["control-mean", "perturbed-mean", "additive", "linear"] {
         let (b_mean, b_lower, b_upper, _) = summary(row(card, baseline));
