@@ -22,7 +22,7 @@ then every number is recomputed with its bootstrap settings and compared (the ru
 Exits with status 1 on any difference, listing where."
 )]
 pub struct VerifyArgs {
-    /// The scorecard.json to reproduce (from `arena eval`, or a leaderboard's download).
+    /// The scorecard.json to reproduce (written by `arena eval`, e.g. from a paper's supplement).
     #[arg(value_name = "SCORECARD")]
     scorecard: PathBuf,
     /// The ONNX model the scorecard scored (a scorecard of an `onnx` model); its sha256 must match.
