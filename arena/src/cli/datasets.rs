@@ -52,12 +52,18 @@ pub fn run(args: DatasetsArgs) -> anyhow::Result<()> {
             sha
         );
     }
+    use crate::simulator::{contexts, interactions, many_sequences};
     out!(
         "\nsimulator: the embedded default dataset (`arena eval --dataset simulator`), generated from a seed; see `arena simulate`.\n\
          Its variants, generated the same way for the tasks that name them (`arena tasks show ID`):\n\
-         - simulator-many-sequences: 80 action sequences instead of 20 (sim-multi-step)\n\
-         - simulator-interactions: the CollecTRI network with cooperating regulators and 150 doubles (sim-combinatorial)\n\
-         - simulator-two-contexts: a second, rewired context with its own controls and singles (sim-few-shot)"
+         - {}: {} action sequences instead of 20 (sim-multi-step)\n\
+         - {}: the CollecTRI network with cooperating regulators and {} doubles (sim-combinatorial)\n\
+         - {}: a second, rewired context with its own controls and singles (sim-few-shot)",
+        many_sequences::MANY_SEQUENCES_ID,
+        many_sequences::N_SEQUENCES,
+        interactions::INTERACTIONS_ID,
+        interactions::N_DOUBLES,
+        contexts::TWO_CONTEXT_ID
     );
     if problems > 0 {
         anyhow::bail!(

@@ -3,7 +3,7 @@
 //! run block (wall time, throughput, start time) and the hardware block describe the run, not its
 //! results, and are left out.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Top-level scorecard keys that describe the run rather than its results.
 pub const RUN_KEYS: [&str; 2] = ["run", "hardware"];
@@ -39,36 +39,28 @@ impl Comparison {
 /// Compares `got` with `expected`: numbers within `tolerance` · max(1, |a|, |b|) pass; `null`
 /// matches only `null` (the scorecard's NaN).
 pub fn compare(expected: &Value, got: &Value, tolerance: f64) -> Comparison {
-    let mut out = Comparison::default();
-    match (expected, got) {
-        (Value::Object(e), Value::Object(g)) => {
-            let keep = |k: &&String| !RUN_KEYS.contains(&k.as_str());
-            walk_object(e.iter().filter(|(k, _)| keep(k)), g.iter().filter(|(k, _)| keep(k)), "", tolerance, &mut out)
+    let results = |v: &Value| {
+        let mut v = v.clone();
+        if let Value::Object(m) = &mut v {
+            RUN_KEYS.iter().for_each(|k| drop(m.remove(*k)));
         }
-        _ => walk(expected, got, "", tolerance, &mut out),
-    }
+        v
+    };
+    let mut out = Comparison::default();
+    walk(&results(expected), &results(got), "", tolerance, &mut out);
     out
 }
 
-fn walk_object<'a>(
-    e: impl Iterator<Item = (&'a String, &'a Value)>,
-    g: impl Iterator<Item = (&'a String, &'a Value)>,
-    path: &str,
-    tol: f64,
-    out: &mut Comparison,
-) {
-    let e: Vec<_> = e.collect();
-    let g: std::collections::BTreeMap<&String, &Value> = g.collect();
-    for (k, ev) in &e {
-        let p = if path.is_empty() { (*k).clone() } else { format!("{path}.{k}") };
+fn walk_object(e: &Map<String, Value>, g: &Map<String, Value>, path: &str, tol: f64, out: &mut Comparison) {
+    let at = |k: &str| if path.is_empty() { k.to_string() } else { format!("{path}.{k}") };
+    for (k, ev) in e {
         match g.get(k) {
-            Some(gv) => walk(ev, gv, &p, tol, out),
-            None => differ(out, &p, short(ev), "(missing)".into()),
+            Some(gv) => walk(ev, gv, &at(k), tol, out),
+            None => differ(out, &at(k), short(ev), "(missing)".into()),
         }
     }
-    for k in g.keys().filter(|k| !e.iter().any(|(ek, _)| ek == *k)) {
-        let p = if path.is_empty() { (*k).clone() } else { format!("{path}.{k}") };
-        differ(out, &p, "(missing)".into(), short(g[k]));
+    for (k, gv) in g.iter().filter(|(k, _)| !e.contains_key(*k)) {
+        differ(out, &at(k), "(missing)".into(), short(gv));
     }
 }
 
@@ -98,7 +90,7 @@ fn walk(e: &Value, g: &Value, path: &str, tol: f64, out: &mut Comparison) {
                 walk(x, y, &format!("{path}[{i}]"), tol, out);
             }
         }
-        (Value::Object(a), Value::Object(b)) => walk_object(a.iter(), b.iter(), path, tol, out),
+        (Value::Object(a), Value::Object(b)) => walk_object(a, b, path, tol, out),
         _ if e == g => {}
         _ => differ(out, path, short(e), short(g)),
     }

@@ -22,7 +22,7 @@ pub const INTERACTIONS_ID: &str = "simulator-interactions";
 /// Pairwise cooperativity c of the regulators (see `SimConfig::cooperativity`).
 pub const COOPERATIVITY: f64 = 4.0;
 
-/// Doubles simulated (the default is 30): about 25 seen2 doubles are scored.
+/// Doubles simulated (the default is 30): 22 seen2 doubles are scored (seed 0).
 pub const N_DOUBLES: usize = 150;
 
 /// The default configuration with the CollecTRI network at `collectri`, [`COOPERATIVITY`] and

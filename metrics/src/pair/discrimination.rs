@@ -32,14 +32,9 @@ impl PdsDistance {
         }
     }
 
-    /// The distance over the genes `keep` (all genes when `keep` is `None`).
-    pub fn distance(self, a: &[f64], b: &[f64], keep: Option<&[bool]>) -> f64 {
-        let n = a.len().min(b.len());
-        let runs = match keep {
-            None => vec![(0, n)],
-            Some(k) => kept_runs(n, (0..n).filter(|&g| !k.get(g).copied().unwrap_or(true))),
-        };
-        self.distance_over(a, b, &runs)
+    /// The distance over all genes.
+    pub fn distance(self, a: &[f64], b: &[f64]) -> f64 {
+        self.distance_over(a, b, &[(0, a.len().min(b.len()))])
     }
 
     /// The distance over the gene ranges `runs` (`lo..hi` pairs, within both slices).

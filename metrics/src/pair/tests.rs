@@ -205,8 +205,8 @@ fn discrimination_hand_worked_and_degenerate() {
     let s = discrimination_score(&q, ControlMode::RealControls, PdsDistance::L1, &[], TieBreak::Average);
     assert_close(&s, &[1.0 / 3.0, 1.0 - 0.5 / 3.0, 1.0 - 0.5 / 3.0], 1e-15);
     // Cosine with a zero vector: distance 1 (sklearn), no NaN.
-    assert_eq!(PdsDistance::Cosine.distance(&[0.0, 0.0], &[1.0, 2.0], None), 1.0);
-    assert_eq!(PdsDistance::Cosine.distance(&[1.0, 0.0], &[-1.0, 0.0], None), 2.0);
+    assert_eq!(PdsDistance::Cosine.distance(&[0.0, 0.0], &[1.0, 2.0]), 1.0);
+    assert_eq!(PdsDistance::Cosine.distance(&[1.0, 0.0], &[-1.0, 0.0]), 2.0);
     // One perturbation: always 1. None: empty.
     let one = vec![vec![5.0, 1.0]];
     let p1 = BulkPair { real: &one, pred: &one, real_control: &zero, pred_control: &zero };
