@@ -11,10 +11,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -35,54 +34,21 @@ fn tool(env: &str, default: &str, package: &str) -> PathBuf {
     path
 }
 
-/// A child process killed when dropped.
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// `arena serve` on 127.0.0.1 (port chosen by the OS); returns the process and its base URL.
-fn start_server(database: &str) -> (Killed, String) {
-    let data = common::data_dir();
-    let mut child = common::arena()
-        .current_dir(common::workspace_root())
-        .args(["serve", "--database", database, "--bind", "127.0.0.1:0", "--bootstrap", "50", "--data-dir"])
-        .arg(&data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("starting arena serve");
-    let stdout = child.stdout.take().unwrap();
-    let server = Killed(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("reading arena serve's first line");
-    // `leaderboard on http://127.0.0.1:PORT (database ...)`
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("arena serve did not print its address: {line:?}"))
-        .to_string();
-    (server, url)
 }
 
 /// A WebDriver session on a chromedriver child process.
 struct Browser {
     agent: ureq::Agent,
     base: String,
-    _driver: Killed,
+    _driver: common::Killed,
 }
 
 impl Browser {
     fn start(chromium: &Path, chromedriver: &Path) -> Self {
         let port = free_port();
-        let driver = Killed(
+        let driver = common::Killed(
             Command::new(chromedriver)
                 .arg(format!("--port={port}"))
                 .stdout(Stdio::null())
@@ -142,6 +108,29 @@ impl Browser {
 
     fn url(&self) -> String {
         self.call("GET", "/url", None).as_str().unwrap().to_string()
+    }
+
+    /// Clicks `css`, then waits (up to 60 s) until the browser has navigated to a URL that
+    /// `arrived` accepts and the new document has finished loading. A click only starts a
+    /// navigation: reading the URL or the page right after it races the browser.
+    fn click_and_wait(&self, css: &str, what: &str, arrived: impl Fn(&str) -> bool) -> String {
+        let before = self.url();
+        self.click(css);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let url = self.url();
+            let ready =
+                self.call("POST", "/execute/sync", Some(json!({"script": "return document.readyState", "args": []})));
+            if url != before && arrived(&url) && ready == "complete" {
+                return url;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "clicking {css} did not lead to {what} within 60 s (at {url}):\n{}",
+                self.source()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     fn source(&self) -> String {
@@ -224,14 +213,13 @@ fn a_model_submitted_through_the_form_is_scored_and_ranked_in_chromium() {
     let database = format!("sqlite:{}", dir.path().join("arena.sqlite").display());
     let run = common::run(["serve", "--database", &database, "--issue-token", "browser"]).ok();
     let token = run.stdout.lines().last().unwrap().trim().to_string();
-    let (_server, site) = start_server(&database);
+    let (_server, site) = common::start_serve(&database);
     let browser = Browser::start(&chromium, &chromedriver);
 
     // The home page lists the task; the nav leads to the form.
     browser.goto(&site);
     assert!(browser.source().contains(&format!("/tasks/{TASK}")), "home page does not link {TASK}");
-    browser.click("nav a[href='/submit']");
-    assert!(browser.url().ends_with("/submit"), "{}", browser.url());
+    browser.click_and_wait("nav a[href='/submit']", "the submit form", |url| url.ends_with("/submit"));
 
     browser.type_into("input[name=token]", &token);
     browser.click(&format!("select[name=task] option[value='{TASK}']"));
@@ -239,14 +227,14 @@ fn a_model_submitted_through_the_form_is_scored_and_ranked_in_chromium() {
     browser.type_into("textarea[name=description]", "examples/linear.onnx, uploaded by tests/browser.rs");
     browser.click("select[name=kind] option[value=onnx]");
     browser.type_into("input[type=file][name=file]", &model.display().to_string());
-    browser.click("form button[type=submit]");
-
     // The form redirects to the submission page, which shows the job's status until it is scored.
-    let page = browser.url();
-    let id: i64 = page
-        .rsplit_once("/submissions/")
-        .and_then(|(_, id)| id.parse().ok())
-        .unwrap_or_else(|| panic!("the form did not redirect to a submission page: {page}\n{}", browser.source()));
+    let submission_id = |url: &str| -> Option<i64> {
+        let tail = url.rsplit_once("/submissions/")?.1;
+        tail.split(['?', '#']).next()?.parse().ok()
+    };
+    let page =
+        browser.click_and_wait("form button[type=submit]", "a submission page", |url| submission_id(url).is_some());
+    let id = submission_id(&page).expect("checked by click_and_wait");
     let started = Instant::now();
     loop {
         let status = browser.text(&browser.find("#status"));
@@ -260,7 +248,9 @@ fn a_model_submitted_through_the_form_is_scored_and_ranked_in_chromium() {
     }
 
     // Ranked on the task page beside the baselines.
-    browser.click(&format!("a[href='/tasks/{TASK}']"));
+    browser.click_and_wait(&format!("a[href='/tasks/{TASK}']"), "the task page", |url| {
+        url.ends_with(&format!("/tasks/{TASK}"))
+    });
     let rows = browser.find_all("table.board tbody tr");
     let texts: Vec<String> = rows.iter().map(|r| browser.text(r)).collect();
     let ours = texts

@@ -17,9 +17,10 @@ use std::time::{Duration, Instant};
 use arena::cli::serve::ArenaScorer;
 use arena::data::load::LoadOptions;
 use arena::eval::EvalOptions;
+use arena::isolation::{JobLimits, JobRunner};
 use leaderboard::db::scratch::ScratchSchema;
 use leaderboard::split::{View, view_of};
-use leaderboard::{AppState, Config, Db, RateLimit, UploadKind};
+use leaderboard::{AppState, Config, Db, RateLimit, Scorer, UploadKind};
 
 const TASK: &str = "sim-unseen-single";
 
@@ -30,11 +31,26 @@ struct Server {
     _rt: tokio::runtime::Runtime,
 }
 
+/// The server's scorer: each upload in its own sandboxed `arena score-job` process.
 fn scorer() -> Arc<ArenaScorer> {
-    let mut options = EvalOptions::default();
-    options.bootstrap.resamples = 50;
-    let load = LoadOptions { data_dir: Some(common::data_dir()), ..LoadOptions::default() };
-    Arc::new(ArenaScorer::new(arena::data::Registry::embedded().unwrap(), load, options, Duration::from_secs(60)))
+    let scorer = ArenaScorer::new(job_runner());
+    assert_eq!(scorer.refusal(), None, "the sandbox must be enforceable on the test machine");
+    Arc::new(scorer)
+}
+
+fn job_runner() -> JobRunner {
+    JobRunner {
+        exe: common::arena_bin().to_path_buf(),
+        registry: None,
+        data_dir: Some(common::data_dir().canonicalize().unwrap()),
+        cache_dir: None,
+        onnx_runtime: arena::runners::onnx::runtime::library_path().ok(),
+        bootstrap: 50,
+        onnx_timeout: Duration::from_secs(60),
+        limits: JobLimits::default(),
+        jobs_dir: std::env::temp_dir().join("arena-test-jobs"),
+        allow_unsandboxed: false,
+    }
 }
 
 fn config(dir: &Path) -> Config {
@@ -50,8 +66,13 @@ fn start_in(dir: tempfile::TempDir, config: Config) -> Server {
 
 /// Starts a server on `db` (SQLite or Postgres), with scratch files in `dir`.
 fn start_on(db: Db, dir: tempfile::TempDir, config: Config) -> Server {
+    start_scoring_with(db, dir, config, scorer())
+}
+
+/// Starts a server on `db` whose uploads are scored by `scorer`.
+fn start_scoring_with(db: Db, dir: tempfile::TempDir, config: Config, scorer: Arc<ArenaScorer>) -> Server {
     leaderboard::sync_tasks(&db).unwrap();
-    let state = AppState::new(db, scorer(), config).unwrap();
+    let state = AppState::new(db, scorer, config).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let addr = listener.local_addr().unwrap();
@@ -196,6 +217,20 @@ fn wait_scored(s: &Server, id: i64) -> serde_json::Value {
         assert!(started.elapsed() < Duration::from_secs(180), "submission {id} still {status}");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// The error text of the submission whose upload answered `upload_body`, as its submitter sees
+/// it (with the receipt the upload returned); checks the submitting token shows the same text
+/// and another token does not.
+fn submitter_error(s: &Server, upload_body: &str) -> String {
+    let answer: serde_json::Value = serde_json::from_str(upload_body).unwrap();
+    let v = get_json(s.addr, answer["url"].as_str().unwrap());
+    let error = v["error"].as_str().unwrap_or_else(|| panic!("no error text for the submitter: {v}")).to_string();
+    assert_ne!(error, leaderboard::views::ERROR_HIDDEN);
+    let id = answer["id"].as_i64().unwrap();
+    let wrong = get_json(s.addr, &format!("/api/submissions/{id}?receipt=00000000000000000000000000000000"));
+    assert_eq!(wrong["error"], leaderboard::views::ERROR_HIDDEN, "a wrong receipt shows nothing");
+    error
 }
 
 fn upload_files(s: &Server) -> Vec<String> {
@@ -400,9 +435,11 @@ fn malformed_files_and_bad_tokens_are_refused_with_clear_messages() {
     let id = serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["id"].as_i64().unwrap();
     let v = wait_scored(&s, id);
     assert_eq!(v["submission"]["status"], "failed");
-    let error = v["submission"]["error"].as_str().unwrap();
+    assert_eq!(v["error"], leaderboard::views::ERROR_HIDDEN, "the public sees no error text");
+    let error = submitter_error(&s, &r.body);
     assert!(error.contains("the uploaded file") && error.contains("HDF5"), "{error}");
     assert!(!error.contains(s.state.config.upload_dir.to_str().unwrap()), "server paths leak: {error}");
+    assert!(!error.contains("/tmp"), "server paths leak: {error}");
     // Missing, wrong and forged tokens: 401, nothing stored.
     let before = upload_files(&s);
     for t in ["", "vca_1_0000000000000000000000000000000000000000000000000000000000000000", "' OR 1=1 --"] {
@@ -482,6 +519,7 @@ fn restart_resumes_queued_and_interrupted_jobs(open: impl Fn() -> Db, dir: tempf
                 scorecard: None,
                 upload_name: Some(&upload),
                 upload_bytes: Some(file.len() as i64),
+                receipt_sha256: None,
             })
             .unwrap();
         }
@@ -505,10 +543,7 @@ fn published_scorecards_are_marked_self_reported_and_escaped() {
     let (file, _) = oracle_predictions(s.dir.path());
     let path = s.dir.path().join("oracle.h5ad");
     std::fs::write(&path, &file).unwrap();
-    let card = {
-        use leaderboard::Scorer;
-        scorer().score(TASK, &path, UploadKind::Predictions).unwrap()
-    };
+    let card = { scorer().score(TASK, &path, UploadKind::Predictions).unwrap() };
     let json = serde_json::to_string(&card).unwrap();
     let id = leaderboard::publish_scorecard(&s.state.db, &json, Some("<b>mine</b>"), "<img src=x onerror=alert(1)>")
         .unwrap();
@@ -690,10 +725,7 @@ fn audit_flags_and_the_way_to_the_ceiling_show_on_the_task_page() {
     let (file, _) = oracle_predictions(s.dir.path());
     let path = s.dir.path().join("oracle.h5ad");
     std::fs::write(&path, &file).unwrap();
-    let mut card = {
-        use leaderboard::Scorer;
-        scorer().score(TASK, &path, UploadKind::Predictions).unwrap()
-    };
+    let mut card = { scorer().score(TASK, &path, UploadKind::Predictions).unwrap() };
     let mut json = serde_json::to_value(&card).unwrap();
     json["audit"] = serde_json::json!({
         "submission": card.model, "shuffle_seed": 1, "inflation": 2.0, "probes": [],
@@ -717,4 +749,241 @@ fn audit_flags_and_the_way_to_the_ceiling_show_on_the_task_page() {
     let page = get(s.addr, &format!("/tasks/{TASK}"));
     assert!(page.body.contains("class=\"warning\" data-metric=\"mae\""), "{}", page.body);
     assert!(page.body.contains("to ceiling"), "{}", page.body);
+}
+
+// ---- hostile uploads: each is refused or contained, and nothing they point at leaks ----
+
+/// Runs a Python script (the project's .venv: h5py and onnx) with `args`; it writes a crafted file.
+fn craft(script: &str, args: &[&Path]) {
+    let python = common::workspace_root().join(".venv/bin/python");
+    assert!(python.is_file(), "{} is missing: run `bash scripts/python-env.sh`", python.display());
+    let out = std::process::Command::new(python).arg("-c").arg(script).args(args).output().unwrap();
+    assert!(out.status.success(), "crafting failed:\n{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Uploads `file` as `kind`, waits for its job, and returns (the submitter's error text, every
+/// public body of the submission).
+fn submit_hostile(s: &Server, name: &str, file: &[u8], kind: &str) -> (String, Vec<(String, String)>) {
+    let token = s.state.db.create_token(name).unwrap();
+    let filename = format!("{name}.{}", if kind == "onnx" { "onnx" } else { "h5ad" });
+    let r = post_multipart(
+        s.addr,
+        "/api/submissions",
+        &[
+            Part::Text("token", &token),
+            Part::Text("task", TASK),
+            Part::Text("name", name),
+            Part::Text("kind", kind),
+            Part::File("file", &filename, file),
+        ],
+        None,
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["id"].as_i64().unwrap();
+    let v = wait_scored(s, id);
+    assert_eq!(v["submission"]["status"], "failed", "{v}");
+    (submitter_error(s, &r.body), all_get_bodies(s, id))
+}
+
+const SECRET: &str = "SECRET-ROW-3f9a1c";
+
+/// An ONNX model whose weights "live" in the server's database WAL, relative to the working
+/// directory (where ONNX Runtime resolves external data).
+fn external_weights_model(path: &Path) {
+    craft(
+        "import sys, onnx\n\
+         from onnx import helper, TensorProto\n\
+         t = TensorProto(); t.name = 'w'; t.data_type = TensorProto.FLOAT; t.dims.extend([1024])\n\
+         t.data_location = TensorProto.EXTERNAL\n\
+         e = t.external_data.add(); e.key = 'location'; e.value = 'arena.sqlite-wal'\n\
+         out = helper.make_tensor_value_info('expression_next', TensorProto.FLOAT, [1024])\n\
+         g = helper.make_graph([helper.make_node('Identity', ['w'], ['expression_next'])], 'g', [], [out], initializer=[t])\n\
+         open(sys.argv[1], 'wb').write(helper.make_model(g).SerializeToString())",
+        &[path],
+    );
+}
+
+#[test]
+fn an_h5ad_pointing_its_gene_names_at_a_server_file_is_refused_unread() {
+    let s = start(|_| {});
+    let (file, _) = oracle_predictions(s.dir.path());
+    let path = s.dir.path().join("external.h5ad");
+    std::fs::write(&path, &file).unwrap();
+    // The "server file": fixed 16-byte records, as /etc/passwd lines would be read.
+    let secret = s.dir.path().join("secret.txt");
+    let n_genes = common::sim_task().genes.len();
+    std::fs::write(&secret, format!("{SECRET:<16}").repeat(n_genes)).unwrap();
+    craft(
+        "import sys, h5py\n\
+         f = h5py.File(sys.argv[1], 'r+'); var = f['var']; name = var.attrs['_index']; n = var[name].shape[0]\n\
+         del var[name]\n\
+         var.create_dataset(name, shape=(n,), dtype='S16', external=[(sys.argv[2], 0, 16 * n)])\n\
+         f.close()",
+        &[&path, &secret],
+    );
+    let (error, bodies) = submit_hostile(&s, "external-storage", &std::fs::read(&path).unwrap(), "predictions");
+    assert!(error.contains("external files") && error.contains("var/"), "{error}");
+    for (route, body) in bodies {
+        assert!(!body.contains(SECRET), "{route} serves the file's contents");
+    }
+    assert!(!error.contains(SECRET));
+}
+
+#[test]
+fn an_onnx_model_with_external_data_is_refused_before_onnx_runtime_reads_it() {
+    let s = start(|_| {});
+    let model = s.dir.path().join("external.onnx");
+    external_weights_model(&model);
+    let (error, _) = submit_hostile(&s, "external-data", &std::fs::read(&model).unwrap(), "onnx");
+    assert!(error.contains("tensor 'w' keeps its values in an external data file"), "{error}");
+}
+
+#[test]
+fn bomb_uploads_fail_their_job_and_the_server_stays_up() {
+    let s = start(|_| {});
+    // A few KB declaring a 10^6 x 10^5 float32 X (400 GB).
+    let h5 = s.dir.path().join("bomb.h5ad");
+    craft(
+        "import sys, h5py\n\
+         f = h5py.File(sys.argv[1], 'w'); f.attrs['encoding-type'] = 'anndata'\n\
+         f.create_dataset('X', shape=(10**6, 10**5), dtype='f4', chunks=(1, 1)); f.close()",
+        &[&h5],
+    );
+    assert!(std::fs::metadata(&h5).unwrap().len() < 64 << 10);
+    let (error, _) = submit_hostile(&s, "h5ad-bomb", &std::fs::read(&h5).unwrap(), "predictions");
+    assert!(error.contains("declares a shape of [1000000, 100000]"), "{error}");
+    // A model whose batch axis is fixed to 10^10 rows (its warm-up would allocate them).
+    let genes = common::sim_task().genes.join("\n");
+    let onnx = s.dir.path().join("bomb.onnx");
+    let genes_file = s.dir.path().join("genes.txt");
+    std::fs::write(&genes_file, &genes).unwrap();
+    craft(
+        "import sys, onnx\n\
+         from onnx import helper, TensorProto\n\
+         genes = open(sys.argv[2]).read(); g = len(genes.split('\\n')); b = 10**10\n\
+         ins = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [b, g]) for n in ('expression', 'perturbation')]\n\
+         out = helper.make_tensor_value_info('expression_next', TensorProto.FLOAT, [b, g])\n\
+         graph = helper.make_graph([helper.make_node('Add', ['expression', 'perturbation'], ['expression_next'])], 'g', ins, [out])\n\
+         m = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]); m.ir_version = 8\n\
+         for k, v in (('arena.contract', 'arena-onnx-v1'), ('arena.genes', genes)): p = m.metadata_props.add(); p.key = k; p.value = v\n\
+         open(sys.argv[1], 'wb').write(m.SerializeToString())",
+        &[&onnx, &genes_file],
+    );
+    let (error, _) = submit_hostile(&s, "onnx-bomb", &std::fs::read(&onnx).unwrap(), "onnx");
+    assert!(error.contains("a batch of 10000000000 rows"), "{error}");
+    // Still serving, and an honest upload is still scored.
+    oracle_ranked_first(&s, "after the bombs", "oracle.h5ad");
+}
+
+#[test]
+fn a_job_that_crashes_is_retried_then_failed_without_taking_the_server_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("arena.sqlite")).unwrap();
+    let config = config(dir.path());
+    // 64 MiB of address space: every scoring process dies (an allocation fails and Rust aborts).
+    let mut runner = job_runner();
+    runner.limits.memory_bytes = 64 << 20;
+    let scorer = Arc::new(ArenaScorer::new(runner));
+    let s = start_scoring_with(db, dir, config, scorer);
+    let token = s.state.db.create_token("crash").unwrap();
+    let (file, _) = oracle_predictions(s.dir.path());
+    let r = submit(&s, &token, "crashes", &file, "oracle.h5ad");
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["id"].as_i64().unwrap();
+    assert_eq!(wait_scored(&s, id)["submission"]["status"], "failed");
+    let error = submitter_error(&s, &r.body);
+    assert!(error.contains("scoring failed 2 times without a result"), "{error}");
+    assert_eq!(s.state.db.queue_depth().unwrap(), (0, 0), "nothing left in the queue");
+    assert_eq!(get(s.addr, "/api/tasks").status, 200, "the server is still up");
+}
+
+#[test]
+fn a_scoring_job_can_read_neither_the_database_nor_other_uploads_nor_reach_the_network() {
+    let s = start(|_| {});
+    let token = s.state.db.create_token("someone").unwrap();
+    let (file, _) = oracle_predictions(s.dir.path());
+    let r = submit(&s, &token, "someone else's upload", &file, "oracle.h5ad");
+    assert_eq!(r.status, 202, "{}", r.body);
+    let other = s.state.config.upload_dir.join(upload_files(&s).into_iter().find(|n| is_generated_name(n)).unwrap());
+    let database = s.dir.path().join("arena.sqlite");
+    let job = tempfile::tempdir().unwrap();
+    let own = job.path().join("own.txt");
+    std::fs::write(&own, "mine").unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let mut args: Vec<std::ffi::OsString> =
+        vec!["score-job".into(), "--probe".into(), "--out".into(), job.path().into()];
+    for p in [database.as_path(), other.as_path(), Path::new("/etc/hostname"), own.as_path()] {
+        args.extend(["--probe-read".into(), p.into()]);
+    }
+    args.extend(["--probe-connect".into(), address.into()]);
+    common::run(args).ok();
+    let result: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(job.path().join("result.json")).unwrap()).unwrap();
+    let lines = result["outcome"]["rejected"].as_str().unwrap();
+    let line = |p: &Path| lines.lines().find(|l| l.starts_with(&p.display().to_string())).unwrap().to_string();
+    assert!(line(&database).contains("denied"), "{lines}");
+    assert!(line(&other).contains("denied"), "{lines}");
+    assert!(
+        line(Path::new("/etc/hostname")).contains("denied")
+            || line(Path::new("/etc/hostname")).contains("No such file"),
+        "{lines}"
+    );
+    assert!(line(&own).contains("read 4 bytes"), "{lines}");
+    let connect = lines.lines().find(|l| l.starts_with("connect ")).unwrap();
+    assert!(connect.contains("failed"), "{lines}");
+    assert_eq!(result["enforced"]["filesystem"], "full", "{result}");
+    assert_ne!(result["enforced"]["network"], "none", "{result}");
+}
+
+/// `arena serve` (the release path: the real binary, its own scoring processes) killed with
+/// SIGKILL after scoring an honest upload and a hostile one (an ONNX model that asks for the
+/// database's WAL as its weights): a routine `--issue-token` between the runs, then a restart,
+/// loses no submission, and the new token works.
+#[test]
+fn kill_9_after_a_hostile_job_loses_no_submission() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite:{}", dir.path().join("arena.sqlite").display());
+    let issue = |name: &str| {
+        let run = common::run(["serve", "--database", &database, "--issue-token", name]).ok();
+        run.stdout.lines().last().unwrap().trim().to_string()
+    };
+    let token = issue("first");
+    let (server, url) = common::start_serve(&database);
+    let addr: SocketAddr = url.trim_start_matches("http://").trim_end_matches('/').parse().unwrap();
+    let upload = |name: &str, kind: &str, file: &[u8]| {
+        let parts = [
+            Part::Text("task", TASK),
+            Part::Text("name", name),
+            Part::Text("kind", kind),
+            Part::File("file", "f", file),
+        ];
+        let r = post_multipart(addr, "/api/submissions", &parts, Some(&token));
+        assert_eq!(r.status, 202, "{}", r.body);
+        serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["id"].as_i64().unwrap()
+    };
+    let (honest, _) = oracle_predictions(dir.path());
+    let model = dir.path().join("wal.onnx");
+    external_weights_model(&model);
+    let ids = [upload("honest", "predictions", &honest), upload("hostile", "onnx", &std::fs::read(&model).unwrap())];
+    let status =
+        |addr: SocketAddr, id: i64| get_json(addr, &format!("/api/submissions/{id}"))["submission"]["status"].clone();
+    let started = Instant::now();
+    while ids.iter().any(|&id| !matches!(status(addr, id).as_str(), Some("scored" | "failed"))) {
+        assert!(started.elapsed() < Duration::from_secs(240), "jobs not finished");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let before: Vec<serde_json::Value> = ids.iter().map(|&id| status(addr, id)).collect();
+    assert_eq!(before, ["scored", "failed"]);
+    drop(server); // SIGKILL
+    let second = issue("second");
+    let (_server, url) = common::start_serve(&database);
+    let addr: SocketAddr = url.trim_start_matches("http://").trim_end_matches('/').parse().unwrap();
+    let after: Vec<serde_json::Value> = ids.iter().map(|&id| status(addr, id)).collect();
+    assert_eq!(after, before, "the submissions survive the kill and the routine token command");
+    let board = get_json(addr, &format!("/api/tasks/{TASK}"));
+    assert!(board.to_string().contains("honest"), "the scored submission is still on the board");
+    let (file, _) = oracle_predictions(dir.path());
+    let parts = [Part::Text("task", TASK), Part::Text("name", "later"), Part::File("file", "f.h5ad", &file)];
+    assert_eq!(post_multipart(addr, "/api/submissions", &parts, Some(&second)).status, 202, "the new token works");
 }

@@ -1,11 +1,13 @@
 //! The `arena` library behind the `arena` binary: data layer (h5ad/npz, registry, fetch, loaders),
-//! the mechanistic simulator, baselines, evaluation and scorecards.
+//! the mechanistic simulator, baselines, evaluation and scorecards, and the isolated scoring jobs of
+//! the leaderboard.
 
 pub mod audit;
 pub mod baselines;
 pub mod cli;
 pub mod data;
 pub mod eval;
+pub mod isolation;
 pub mod reference;
 pub mod runners;
 pub mod scoring;

@@ -475,6 +475,7 @@ mod tests {
             scorecard: Some(&json),
             upload_name: None,
             upload_bytes: None,
+            receipt_sha256: None,
         })
         .unwrap()
     }
@@ -565,6 +566,7 @@ mod tests {
                 scorecard: None,
                 upload_name: Some("ab.h5ad"),
                 upload_bytes: Some(1),
+                receipt_sha256: None,
             })
             .unwrap();
         let job = db.claim_job().unwrap().unwrap();
@@ -576,7 +578,7 @@ mod tests {
             board.rows.iter().any(|r| r.submission_id == Some(id))
         };
         assert!(ranked(&db), "the running job's stored row is on the board");
-        assert_eq!(db.requeue_running().unwrap(), 1);
+        assert_eq!(db.requeue_running(2).unwrap().requeued, 1);
         rebuild(&db, TASK).unwrap();
         assert!(!ranked(&db), "a requeued submission waits for its new score");
         std::fs::remove_dir_all(dir).ok();

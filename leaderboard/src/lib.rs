@@ -65,14 +65,29 @@ impl UploadKind {
     }
 }
 
-/// Scores one upload on a task's hidden test split. Implemented by the `arena` crate.
+/// Why an upload got no scorecard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScoreError {
+    /// A verdict on the upload (what is wrong with the file), for its submitter.
+    Rejected(String),
+    /// Scoring stopped without a verdict (the scoring process crashed or was killed); the queue
+    /// tries the job again, at most [`Config::max_attempts`] times in all.
+    Crashed(String),
+}
+
+/// Scores one upload on a task's hidden test split. Implemented by the `arena` crate, which runs
+/// each upload in its own sandboxed process.
 pub trait Scorer: Send + Sync {
-    /// The scorecard of `upload` (model row + baselines + noise ceiling), or a message for the
-    /// submitter saying what is wrong with the file.
-    fn score(&self, task: &str, upload: &Path, kind: UploadKind) -> Result<Scorecard, String>;
+    /// The scorecard of `upload` (model row + baselines + noise ceiling).
+    fn score(&self, task: &str, upload: &Path, kind: UploadKind) -> Result<Scorecard, ScoreError>;
     /// Whether this scorer can run uploads of `kind`.
     fn supports(&self, kind: UploadKind) -> bool {
         kind == UploadKind::Predictions
+    }
+    /// Why no upload is accepted at all (e.g. the sandbox cannot be enforced on this machine),
+    /// or `None`.
+    fn refusal(&self) -> Option<String> {
+        None
     }
 }
 
@@ -93,10 +108,14 @@ pub struct Config {
     pub rate_limit: RateLimit,
     /// How often an idle worker looks for jobs (it is also woken on each submission).
     pub poll_interval: Duration,
+    /// A job whose scoring process crashed, or that was interrupted by a restart, this many
+    /// times is marked failed instead of being tried again.
+    pub max_attempts: i64,
 }
 
 impl Config {
-    /// Defaults beside the database file: uploads in `<db dir>/uploads`, 256 MiB, 20 per hour.
+    /// Defaults beside the database file: uploads in `<db dir>/uploads`, 256 MiB, 20 per hour,
+    /// 2 attempts per job.
     pub fn beside(db_path: &Path) -> Self {
         let dir = db_path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         Config {
@@ -104,6 +123,7 @@ impl Config {
             max_upload_bytes: 256 * 1024 * 1024,
             rate_limit: RateLimit { max: 20, window_secs: 3600 },
             poll_interval: Duration::from_secs(2),
+            max_attempts: 2,
         }
     }
 }
@@ -195,6 +215,7 @@ pub fn import_scorecard(db: &Db, json: &str, name: Option<&str>, description: &s
         scorecard: Some(json),
         upload_name: None,
         upload_bytes: None,
+        receipt_sha256: None,
     })?;
     board::record_submission(db, id, &card)?;
     Ok((id, task.id))

@@ -1,18 +1,58 @@
 //! The persistent scoring queue: jobs live in the `jobs` table, so a crash or restart loses no
-//! submission. At startup, jobs left `running` go back to `pending`; one worker then scores the
-//! pending jobs oldest first, on a blocking thread (scoring is CPU-bound).
+//! submission. At startup, jobs left `running` go back to `pending` (or are marked failed once
+//! they have used [`Config::max_attempts`](crate::Config) attempts); one worker then scores the
+//! pending jobs oldest first, on a blocking thread. A job whose scoring process crashed is tried
+//! again while it has attempts left, then marked failed with the reason: no upload can make the
+//! queue loop. Error texts are [`sanitize`]d before they are stored.
 
 use std::sync::Arc;
 
-use crate::{AppState, UploadKind};
+use crate::{AppState, ScoreError, UploadKind};
+
+/// The longest error text kept for a submitter (model-derived text is cut there).
+pub const MAX_ERROR_CHARS: usize = 600;
 
 /// Requeues interrupted jobs and spawns the worker on the current tokio runtime.
 pub fn start(state: Arc<AppState>) -> std::io::Result<tokio::task::JoinHandle<()>> {
-    let requeued = state.db.requeue_running().map_err(std::io::Error::other)?;
-    if requeued > 0 {
-        eprintln!("leaderboard: resumed {requeued} interrupted scoring job(s)");
+    let r = state.db.requeue_running(state.config.max_attempts).map_err(std::io::Error::other)?;
+    if r.requeued > 0 {
+        eprintln!("leaderboard: resumed {} interrupted scoring job(s)", r.requeued);
+    }
+    if r.failed > 0 {
+        eprintln!(
+            "leaderboard: {} interrupted job(s) had used their {} attempts and are marked failed",
+            r.failed, state.config.max_attempts
+        );
     }
     Ok(tokio::spawn(run(state)))
+}
+
+/// An error text as the submitter may see it: absolute paths replaced by `<path>`, control
+/// characters dropped, at most [`MAX_ERROR_CHARS`] characters.
+pub fn sanitize(message: &str) -> String {
+    let mut out = String::new();
+    for word in message.split_inclusive(char::is_whitespace) {
+        let (core, space) = word.split_at(word.trim_end().len());
+        let start = core.find('/').filter(|&i| {
+            // A path starts at a '/' that begins the word or follows a quote, bracket or '='.
+            i == 0 || core[..i].chars().all(|c| "'\"`([{<=:".contains(c))
+        });
+        match start {
+            Some(i) if core[i..].len() > 1 => {
+                out.push_str(&core[..i]);
+                out.push_str("<path>");
+                let tail = core[i..].trim_start_matches(|c: char| !"'\"`)]}>,;:".contains(c));
+                out.push_str(tail);
+            }
+            _ => out.push_str(core),
+        }
+        out.push_str(space);
+    }
+    let clean: String = out.chars().filter(|c| !c.is_control() || *c == '\n').collect();
+    match clean.char_indices().nth(MAX_ERROR_CHARS) {
+        Some((cut, _)) => format!("{}… (cut at {MAX_ERROR_CHARS} characters)", &clean[..cut]),
+        None => clean,
+    }
 }
 
 async fn run(state: Arc<AppState>) {
@@ -41,10 +81,25 @@ pub async fn run_one(state: &Arc<AppState>) -> Result<bool, String> {
             let task = job.task_id.clone();
             tokio::task::spawn_blocking(move || scorer.score(&task, &path, kind))
                 .await
-                .unwrap_or_else(|e| Err(format!("the scorer crashed: {e}")))
+                .unwrap_or_else(|e| Err(ScoreError::Crashed(format!("the scorer panicked: {e}"))))
         }
-        (None, _) => Err(format!("unknown upload kind '{}'", job.kind)),
-        (_, false) => Err("the stored upload is missing".to_string()),
+        (None, _) => Err(ScoreError::Rejected(format!("unknown upload kind '{}'", job.kind))),
+        (_, false) => Err(ScoreError::Rejected("the stored upload is missing".to_string())),
+    };
+    let outcome = match outcome {
+        Ok(card) => Ok(card),
+        Err(ScoreError::Rejected(message)) => Err(sanitize(&message)),
+        Err(ScoreError::Crashed(reason)) if job.attempts < state.config.max_attempts => {
+            eprintln!(
+                "leaderboard: scoring submission {} crashed (attempt {} of {}): {reason}; trying again",
+                job.submission_id, job.attempts, state.config.max_attempts
+            );
+            state.db.retry_job(&job)?;
+            return Ok(true);
+        }
+        Err(ScoreError::Crashed(reason)) => {
+            Err(sanitize(&format!("scoring failed {} times without a result; the last time {reason}", job.attempts)))
+        }
     };
     let outcome = outcome.and_then(|card| {
         if card.task.id != job.task_id {
@@ -84,5 +139,27 @@ fn safe_name(name: &str) -> bool {
             !stem.is_empty() && stem.bytes().all(|b| b.is_ascii_hexdigit()) && (ext == "h5ad" || ext == "onnx")
         }
         None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitize_hides_server_paths_control_characters_and_long_model_text() {
+        assert_eq!(
+            sanitize("ONNX model /srv/arena/uploads/ab12.onnx: cannot open '/etc/passwd', see (/var/lib/x)"),
+            "ONNX model <path>: cannot open '<path>', see (<path>)"
+        );
+        assert_eq!(sanitize("genes a/b and A+B stay; ratio 3/4"), "genes a/b and A+B stay; ratio 3/4");
+        assert_eq!(sanitize("bell\u{7}\u{1b}[31mred"), "bell[31mred");
+        let long = "x".repeat(5000);
+        let cut = sanitize(&long);
+        assert!(
+            cut.starts_with(&"x".repeat(MAX_ERROR_CHARS))
+                && cut.ends_with(&format!("(cut at {MAX_ERROR_CHARS} characters)"))
+        );
+        assert!(cut.chars().count() < MAX_ERROR_CHARS + 40);
     }
 }

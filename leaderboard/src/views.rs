@@ -354,7 +354,13 @@ pub struct SubmissionView {
     pub histogram: Option<Histogram>,
     pub model_sha256: Option<String>,
     pub primary_metric: Option<String>,
+    /// Why scoring failed, for the submitter (who proved it with the receipt or the submitting
+    /// token); anyone else learns only that it failed.
+    pub error: Option<String>,
 }
+
+/// What the public sees of a failed submission's error.
+pub const ERROR_HIDDEN: &str = "the reason is shown only to the submitter (open the page link returned with the upload, or send the submitting token)";
 
 /// A submission's page in `view` (default: the task's visible view); an error message when that
 /// view is not revealed.
@@ -363,6 +369,7 @@ pub fn submission(
     s: SubmissionRow,
     view: Option<View>,
     metric: Option<&str>,
+    submitter: bool,
 ) -> Result<Result<SubmissionView, String>, String> {
     let task = db.task(&s.task_id)?;
     let revealed = task.as_ref().is_some_and(|t| t.revealed);
@@ -440,7 +447,6 @@ pub fn submission(
         created: fmt_time(s.created),
         model_sha256: row.as_ref().map(|r| r.model_sha256.clone()),
         flags: row.map(|r| r.flags).unwrap_or_default(),
-        submission: s,
         task,
         view: view.as_str().into(),
         revealed,
@@ -452,7 +458,14 @@ pub fn submission(
         per_perturbation,
         histogram,
         primary_metric: primary,
+        error: error_for(&s, submitter),
+        submission: s,
     }))
+}
+
+fn error_for(s: &SubmissionRow, submitter: bool) -> Option<String> {
+    let e = s.error.as_ref()?;
+    Some(if submitter { e.clone() } else { ERROR_HIDDEN.to_string() })
 }
 
 /// Unix seconds -> `YYYY-MM-DD HH:MM UTC`.

@@ -14,7 +14,7 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
-use crate::db::{NewSubmission, TaskRow, TokenRow};
+use crate::db::{NewSubmission, SubmissionRow, TaskRow, TokenRow};
 use crate::split::View;
 use crate::views::{self, HomeView, LeaderboardView, SubmissionView};
 use crate::{AppState, UploadKind, auth};
@@ -63,7 +63,7 @@ pub const ROUTES: &[Route] = &[
         method: "GET",
         path: "/api/submissions/{id}",
         format: "json",
-        description: "JSON twin of /submissions/{id}: status, error, scores, per-perturbation values.",
+        description: "JSON twin of /submissions/{id}: status, scores, per-perturbation values; the error text only for its submitter (?receipt=RECEIPT from the upload's answer, or `Authorization: Bearer TOKEN` of the submitting token).",
     },
     Route {
         method: "GET",
@@ -75,7 +75,7 @@ pub const ROUTES: &[Route] = &[
         method: "POST",
         path: "/api/submissions",
         format: "json",
-        description: "Upload (multipart, same fields as /submit; the token may instead be sent as `Authorization: Bearer TOKEN`); 202 with the submission id.",
+        description: "Upload (multipart, same fields as /submit; the token may instead be sent as `Authorization: Bearer TOKEN`); 202 with the submission id and its receipt (the secret that shows you the submission's error text).",
     },
     Route { method: "GET", path: "/api/docs", format: "json", description: "JSON twin of /docs." },
     Route {
@@ -352,15 +352,37 @@ async fn task_api(
 struct SubQuery {
     view: Option<String>,
     metric: Option<String>,
+    /// The receipt returned with the upload: shows the submitter the error text.
+    receipt: Option<String>,
 }
 
-fn submission_view(state: &AppState, id: i64, q: &SubQuery) -> Result<SubmissionView, Failure> {
+/// The sha256 (hex) under which a submission's receipt is stored.
+fn receipt_hash(receipt: &str) -> String {
+    auth::hex(&auth::hash_secret(b"arena-receipt", receipt.trim()))
+}
+
+/// Whether the viewer submitted `s`: it shows the receipt handed back with the upload, or sends
+/// the submitting token as `Authorization: Bearer`.
+fn is_submitter(state: &AppState, s: &SubmissionRow, receipt: Option<&str>, bearer: Option<&str>) -> bool {
+    let by_receipt = match (receipt, s.receipt_sha256.as_deref()) {
+        (Some(r), Some(stored)) => auth::hashes_equal(receipt_hash(r).as_bytes(), stored.as_bytes()),
+        _ => false,
+    };
+    let by_token = || match (bearer, s.token_id) {
+        (Some(t), Some(owner)) => state.db.verify_token(t).ok().flatten().is_some_and(|row| row.id == owner),
+        _ => false,
+    };
+    by_receipt || by_token()
+}
+
+fn submission_view(state: &AppState, id: i64, q: &SubQuery, bearer: Option<&str>) -> Result<SubmissionView, Failure> {
     let s = state
         .db
         .submission(id)
         .map_err(Failure::internal)?
         .ok_or_else(|| Failure::new(StatusCode::NOT_FOUND, format!("no submission {id}")))?;
-    views::submission(&state.db, s, parse_view(q.view.as_deref())?, q.metric.as_deref())
+    let submitter = is_submitter(state, &s, q.receipt.as_deref(), bearer);
+    views::submission(&state.db, s, parse_view(q.view.as_deref())?, q.metric.as_deref(), submitter)
         .map_err(Failure::internal)?
         .map_err(|hidden| Failure::new(StatusCode::FORBIDDEN, hidden))
 }
@@ -374,24 +396,29 @@ struct SubmissionPage {
 
 async fn submission_page(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
     Path(id): Path<i64>,
     Query(q): Query<SubQuery>,
 ) -> Result<SubmissionPage, HtmlFailure> {
-    let v = submission_view(&state, id, &q)?;
+    let v = submission_view(&state, id, &q, bearer(&headers).as_deref())?;
+    // The receipt (hex) travels with the metric links, so the submitter keeps seeing the error.
+    let receipt = q.receipt.filter(|r| r.bytes().all(|b| b.is_ascii_hexdigit())).map(|r| format!("&receipt={r}"));
+    let receipt = receipt.unwrap_or_default();
     let metric_links = v
         .metrics
         .iter()
-        .map(|m| (m.name.clone(), format!("/submissions/{id}?view={}&metric={}", v.view, m.name)))
+        .map(|m| (m.name.clone(), format!("/submissions/{id}?view={}&metric={}{receipt}", v.view, m.name)))
         .collect();
     Ok(SubmissionPage { v, metric_links })
 }
 
 async fn submission_api(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
     Path(id): Path<i64>,
     Query(q): Query<SubQuery>,
 ) -> Result<Json<SubmissionView>, JsonFailure> {
-    Ok(Json(submission_view(&state, id, &q)?))
+    Ok(Json(submission_view(&state, id, &q, bearer(&headers).as_deref())?))
 }
 
 // ---- submit
@@ -456,7 +483,7 @@ async fn submit_api(State(state): State<Arc<AppState>>) -> Result<Json<SubmitInf
 
 async fn submit_form(State(state): State<Arc<AppState>>, headers: HeaderMap, mp: Multipart) -> Response {
     match accept_draining(&state, mp, bearer(&headers)).await {
-        Ok(id) => Redirect::to(&format!("/submissions/{id}")).into_response(),
+        Ok((id, receipt)) => Redirect::to(&format!("/submissions/{id}?receipt={receipt}")).into_response(),
         Err(f) => match submit_page_with(&state, Some(f.message.clone())) {
             Ok(page) => (f.status, page).into_response(),
             Err(e) => HtmlFailure(e).into_response(),
@@ -466,13 +493,14 @@ async fn submit_form(State(state): State<Arc<AppState>>, headers: HeaderMap, mp:
 
 async fn submit_api_post(State(state): State<Arc<AppState>>, headers: HeaderMap, mp: Multipart) -> Response {
     match accept_draining(&state, mp, bearer(&headers)).await {
-        Ok(id) => (
+        Ok((id, receipt)) => (
             StatusCode::ACCEPTED,
             Json(serde_json::json!({
                 "id": id,
                 "status": "queued",
-                "url": format!("/api/submissions/{id}"),
-                "page": format!("/submissions/{id}"),
+                "receipt": receipt,
+                "url": format!("/api/submissions/{id}?receipt={receipt}"),
+                "page": format!("/submissions/{id}?receipt={receipt}"),
             })),
         )
             .into_response(),
@@ -544,7 +572,11 @@ fn check_token(state: &AppState, token: &str) -> Result<TokenRow, Failure> {
 
 /// [`accept_upload`]; on a refusal the rest of the request body is read and discarded (at most
 /// the body limit), so the client receives the message instead of a reset connection.
-async fn accept_draining(state: &Arc<AppState>, mut mp: Multipart, bearer: Option<String>) -> Result<i64, Failure> {
+async fn accept_draining(
+    state: &Arc<AppState>,
+    mut mp: Multipart,
+    bearer: Option<String>,
+) -> Result<(i64, String), Failure> {
     let result = accept_upload(state, &mut mp, bearer).await;
     if result.is_err() {
         while let Ok(Some(mut field)) = mp.next_field().await {
@@ -555,7 +587,15 @@ async fn accept_draining(state: &Arc<AppState>, mut mp: Multipart, bearer: Optio
 }
 
 /// Streams a multipart submission to disk under a generated name and queues its scoring job.
-async fn accept_upload(state: &Arc<AppState>, mp: &mut Multipart, bearer: Option<String>) -> Result<i64, Failure> {
+/// Returns the submission id and its receipt (the secret that shows the submitter its errors).
+async fn accept_upload(
+    state: &Arc<AppState>,
+    mp: &mut Multipart,
+    bearer: Option<String>,
+) -> Result<(i64, String), Failure> {
+    if let Some(reason) = state.scorer.refusal() {
+        return Err(Failure::new(StatusCode::SERVICE_UNAVAILABLE, format!("this server accepts no uploads: {reason}")));
+    }
     let limit = state.config.max_upload_bytes;
     let mut token = match bearer {
         Some(b) => Some(check_token(state, &b)?),
@@ -668,6 +708,7 @@ async fn accept_upload(state: &Arc<AppState>, mp: &mut Multipart, bearer: Option
         _ => {}
     }
     let upload_name = format!("{stem}.{}", kind.extension());
+    let receipt = auth::random_hex(16).map_err(Failure::internal)?;
     let final_path = state.config.upload_dir.join(&upload_name);
     tokio::fs::rename(&part, &final_path).await.map_err(|e| Failure::internal(format!("storing the upload: {e}")))?;
     cleanup.0 = vec![final_path];
@@ -683,11 +724,12 @@ async fn accept_upload(state: &Arc<AppState>, mp: &mut Multipart, bearer: Option
             scorecard: None,
             upload_name: Some(&upload_name),
             upload_bytes: Some(bytes as i64),
+            receipt_sha256: Some(&receipt_hash(&receipt)),
         })
         .map_err(Failure::internal)?;
     cleanup.0.clear();
     state.wake.notify_one();
-    Ok(id)
+    Ok((id, receipt))
 }
 
 // ---- reveal switch (organisers)

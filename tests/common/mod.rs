@@ -2,8 +2,9 @@
 //! binary, running it, the real data directory, and small AnnData builders.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::SystemTime;
 
@@ -427,4 +428,37 @@ pub fn csv_number(s: &str) -> Option<f64> {
         "-inf" => Some(f64::NEG_INFINITY),
         _ => Some(s.parse().unwrap_or_else(|e| panic!("not a number: '{s}': {e}"))),
     }
+}
+
+/// A child process killed when dropped.
+pub struct Killed(pub Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `arena serve` on 127.0.0.1 (port chosen by the OS); returns the process and its base URL.
+pub fn start_serve(database: &str) -> (Killed, String) {
+    let data = data_dir();
+    let mut child = arena()
+        .current_dir(workspace_root())
+        .args(["serve", "--database", database, "--bind", "127.0.0.1:0", "--bootstrap", "50", "--data-dir"])
+        .arg(&data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("starting arena serve");
+    let stdout = child.stdout.take().unwrap();
+    let server = Killed(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("reading arena serve's first line");
+    // `leaderboard on http://127.0.0.1:PORT (database ...)`
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("arena serve did not print its address: {line:?}"))
+        .to_string();
+    (server, url)
 }

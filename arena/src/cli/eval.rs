@@ -85,6 +85,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
                 batch_size: args.batch_size,
                 timeout: args.timeout.map(std::time::Duration::from_secs_f64),
                 progress: true,
+                untrusted: false,
             },
         )?),
         None => None,

@@ -22,6 +22,7 @@ mod eval;
 mod fetch;
 mod publish;
 mod score;
+mod score_job;
 pub mod serve;
 mod simulate;
 mod suite;
@@ -76,6 +77,9 @@ pub enum Command {
     Publish(publish::PublishArgs),
     /// Recompute a scorecard from its provenance and check every number (papers: reproducibility).
     Verify(verify::VerifyArgs),
+    /// One sandboxed leaderboard job (started by `arena serve` for each upload; not for direct use).
+    #[command(hide = true)]
+    ScoreJob(score_job::ScoreJobArgs),
 }
 
 /// Options shared by commands that read the registry.
@@ -115,6 +119,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Publish(args) => publish::run(args),
         Command::TrainReference(args) => train_reference::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::ScoreJob(args) => score_job::run(args),
     }
 }
 

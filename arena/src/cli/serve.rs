@@ -1,24 +1,22 @@
 //! `arena serve`: the web leaderboard (the `leaderboard` crate) with the arena's own scorer, the
-//! same `evaluate` as `arena eval`. `--demo` seeds every task with the scorecards of
+//! same `evaluate` as `arena eval`, run on each upload in its own sandboxed process
+//! ([`crate::isolation`]). `--demo` seeds every task with the scorecards of
 //! `arena eval --suite default --reference` (the reference world model, the baselines, the ceiling); `--issue-token NAME [--admin]` creates a token and exits;
 //! `--reveal TASK` / `--hide TASK` flip a task's private-leaderboard switch and exit.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use leaderboard::{AppState, Config, Db, RateLimit, Scorer, UploadKind};
+use leaderboard::{AppState, Config, Db, RateLimit, ScoreError, Scorer, UploadKind};
 use tasks::scorecard::Scorecard;
-use tasks::{TaskInstance, embedded_specs};
 
 use crate::data::Registry;
-use crate::data::load::{LoadOptions, Loaded, load_dataset};
-use crate::eval::{EvalOptions, evaluate};
-use crate::runners::onnx::{Device, OnnxModel, OnnxOptions};
-use crate::runners::predictions::Predictions;
+use crate::data::load::LoadOptions;
+use crate::eval::EvalOptions;
+use crate::isolation::{Enforced, JobFailure, JobLimits, JobRunner};
 
 pub const DEFAULT_DATABASE: &str = "sqlite:arena-leaderboard/arena.sqlite";
 
@@ -63,6 +61,23 @@ pub struct ServeArgs {
     /// Give up on an uploaded ONNX model after SECONDS of inference.
     #[arg(long, value_name = "SECONDS", default_value_t = 600.0)]
     onnx_timeout: f64,
+    /// Memory (address space) of each scoring job, in MiB; an upload that needs more fails.
+    #[arg(long, value_name = "MIB", default_value_t = 8192)]
+    job_memory_mib: u64,
+    /// CPU time of each scoring job (all its threads together).
+    #[arg(long, value_name = "SECONDS", default_value_t = 7200)]
+    job_cpu_seconds: u64,
+    /// Wall-clock time of each scoring job; a job still running then is stopped and failed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    job_timeout: u64,
+    /// Tries per job: a job whose scoring process crashes, or that a restart interrupts, this many
+    /// times is marked failed instead of being tried again.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(i64).range(1..))]
+    max_attempts: i64,
+    /// Score uploads even where the sandbox (Landlock, a network namespace) cannot be enforced.
+    /// Without it such a server shows its boards but refuses uploads. Only for trusted submitters.
+    #[arg(long)]
+    unsafe_no_sandbox: bool,
     /// Bootstrap resamples for the confidence intervals.
     #[arg(long, default_value_t = 1000)]
     bootstrap: usize,
@@ -70,65 +85,80 @@ pub struct ServeArgs {
     registry: super::RegistryArgs,
 }
 
-/// Scores uploads with `evaluate` on the task's split; datasets are loaded once and kept.
+/// Scores each upload in its own sandboxed `arena score-job` process ([`JobRunner`]); the server
+/// never opens an upload. At construction a probe job checks the sandbox on this machine: where
+/// it cannot be enforced, every upload is refused unless the organiser allowed that
+/// (`--unsafe-no-sandbox`).
 pub struct ArenaScorer {
-    registry: Registry,
-    load: LoadOptions,
-    options: EvalOptions,
-    onnx_timeout: Duration,
-    datasets: Mutex<HashMap<String, Arc<Loaded>>>,
+    runner: JobRunner,
+    refusal: Option<String>,
+    /// What the probe job enforced (printed at startup).
+    pub enforced: Option<Enforced>,
 }
 
 impl ArenaScorer {
-    pub fn new(registry: Registry, load: LoadOptions, options: EvalOptions, onnx_timeout: Duration) -> Self {
-        ArenaScorer { registry, load, options, onnx_timeout, datasets: Mutex::new(HashMap::new()) }
-    }
-
-    fn dataset(&self, key: &str) -> Result<Arc<Loaded>, String> {
-        let mut cache = self.datasets.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(d) = cache.get(key) {
-            return Ok(d.clone());
-        }
-        let loaded =
-            Arc::new(load_dataset(key, &self.registry, &self.load).map_err(|e| format!("dataset {key}: {e}"))?);
-        cache.insert(key.to_string(), loaded.clone());
-        Ok(loaded)
+    pub fn new(runner: JobRunner) -> Self {
+        let (refusal, enforced) = match runner.probe() {
+            Ok(e) if e.is_isolated() || runner.allow_unsandboxed => (None, Some(e)),
+            Ok(e) => (
+                Some(format!(
+                    "the scoring sandbox cannot be enforced on this machine ({}); the organiser may pass \
+                     --unsafe-no-sandbox to score uploads anyway",
+                    e.describe()
+                )),
+                Some(e),
+            ),
+            Err(e) if runner.allow_unsandboxed => {
+                eprintln!("leaderboard: {e}; scoring without a sandbox (--unsafe-no-sandbox)");
+                (None, None)
+            }
+            Err(e) => (Some(format!("{e}; uploads are refused")), None),
+        };
+        ArenaScorer { runner, refusal, enforced }
     }
 }
 
 impl Scorer for ArenaScorer {
-    fn score(&self, task: &str, upload: &Path, kind: UploadKind) -> Result<Scorecard, String> {
-        let spec = embedded_specs()
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .find(|s| s.spec.id == task)
-            .ok_or_else(|| format!("unknown task '{task}'"))?;
-        let loaded = self.dataset(&spec.spec.dataset)?;
-        let instance = TaskInstance::build(spec, &loaded.dataset).map_err(|e| e.to_string())?;
-        // The uploaded file's path holds a generated name; messages name the upload instead.
-        let scrub = |e: String| e.replace(&upload.display().to_string(), "the uploaded file");
-        let model: Box<dyn tasks::Model> = match kind {
-            UploadKind::Predictions => {
-                Box::new(Predictions::for_task(upload, &instance, None, &[]).map_err(|e| scrub(e.to_string()))?)
-            }
-            UploadKind::Onnx => {
-                let options = OnnxOptions {
-                    device: Device::Cpu,
-                    batch_size: None,
-                    timeout: Some(self.onnx_timeout),
-                    progress: false,
-                };
-                let mut m = OnnxModel::load(upload, &options).map_err(|e| scrub(e.to_string()))?;
-                m.bind(&instance).map_err(|e| scrub(e.to_string()))?;
-                Box::new(m)
-            }
-        };
-        evaluate(&instance, Some(model.as_ref()), &loaded.source, &self.options).map_err(|e| scrub(e.to_string()))
+    fn score(&self, task: &str, upload: &Path, kind: UploadKind) -> Result<Scorecard, ScoreError> {
+        let upload = std::path::absolute(upload).map_err(|e| ScoreError::Crashed(format!("the upload's path: {e}")))?;
+        match self.runner.run(task, kind.as_str(), &upload) {
+            Ok((card, _)) => Ok(card),
+            Err(JobFailure::Rejected(m)) => Err(ScoreError::Rejected(m)),
+            Err(JobFailure::Crashed(m)) => Err(ScoreError::Crashed(m)),
+        }
     }
 
     fn supports(&self, _kind: UploadKind) -> bool {
         true
     }
+
+    fn refusal(&self) -> Option<String> {
+        self.refusal.clone()
+    }
+}
+
+/// Refuses to serve when a scoring job could read the database or the uploads: they must not lie
+/// inside a folder jobs may read (the data folder, the dataset cache, the registry).
+fn check_job_reach(runner: &JobRunner, database: Option<&Path>, upload_dir: &Path) -> anyhow::Result<()> {
+    let readable: Vec<PathBuf> =
+        runner.data_dir.iter().chain(runner.cache_dir.iter()).filter_map(|p| p.canonicalize().ok()).collect();
+    let guarded = database.into_iter().map(|d| ("database", d)).chain([("upload folder", upload_dir)]);
+    for (what, path) in guarded {
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let path = path
+            .parent()
+            .and_then(|p| p.canonicalize().ok())
+            .map_or(path.clone(), |p| p.join(path.file_name().unwrap_or_default()));
+        if let Some(dir) = readable.iter().find(|dir| path.starts_with(dir)) {
+            anyhow::bail!(
+                "the {what} {} lies inside {}, which scoring jobs may read; keep the leaderboard's files outside the data \
+                 folder and the dataset cache (--database, --upload-dir)",
+                path.display(),
+                dir.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Opens `--database` (SQLite or Postgres), runs its migrations and stores the task specs.
@@ -213,7 +243,38 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     config.max_upload_bytes = args.max_upload_mib.saturating_mul(1024 * 1024);
     config.rate_limit = RateLimit { max: args.rate_limit, window_secs: 3600 };
-    let scorer = Arc::new(ArenaScorer::new(registry, load, options, Duration::from_secs_f64(args.onnx_timeout)));
+    config.max_attempts = args.max_attempts;
+    let jobs_dir = config.upload_dir.parent().unwrap_or(Path::new(".")).join("jobs");
+    let runner = JobRunner {
+        exe: std::env::current_exe().context("finding the arena executable (scoring jobs run it)")?,
+        registry: args.registry.registry.as_deref().map(std::path::absolute).transpose()?,
+        data_dir: crate::data::shared_data_dir(args.registry.data_dir.as_deref())
+            .ok()
+            .map(std::path::absolute)
+            .transpose()?,
+        cache_dir: Some(std::path::absolute(crate::data::cache_dir(None))?),
+        onnx_runtime: crate::runners::onnx::runtime::library_path().ok(),
+        bootstrap: args.bootstrap,
+        onnx_timeout: Duration::from_secs_f64(args.onnx_timeout),
+        limits: JobLimits {
+            memory_bytes: args.job_memory_mib.saturating_mul(1 << 20),
+            cpu_seconds: args.job_cpu_seconds,
+            wall: Duration::from_secs(args.job_timeout),
+            ..JobLimits::default()
+        },
+        jobs_dir: std::path::absolute(jobs_dir)?,
+        allow_unsandboxed: args.unsafe_no_sandbox,
+    };
+    check_job_reach(&runner, db.path(), &config.upload_dir)?;
+    let scorer = ArenaScorer::new(runner);
+    match (&scorer.enforced, scorer.refusal()) {
+        (_, Some(reason)) => eprintln!("leaderboard: uploads are refused: {reason}"),
+        (Some(e), None) => {
+            eprintln!("leaderboard: each upload is scored in its own sandboxed process ({})", e.describe())
+        }
+        (None, None) => eprintln!("leaderboard: WARNING: uploads are scored without a sandbox (--unsafe-no-sandbox)"),
+    }
+    let scorer = Arc::new(scorer);
     let state = AppState::new(db, scorer, config).map_err(anyhow::Error::msg)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(async move {

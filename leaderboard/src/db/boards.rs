@@ -48,7 +48,7 @@ impl Db {
             .map(|mut r| {
                 let mut s = submission_from_row(&mut r)?;
                 s.scorecard = None;
-                Ok((s, r.text(13)?))
+                Ok((s, r.text(15)?))
             })
             .collect()
     }

@@ -1,20 +1,51 @@
 //! Queries on the persistent scoring queue (`jobs`, with their submissions' status).
 
 use super::value::vals;
-use super::{Db, DbResult, Job, now};
+use super::{Db, DbResult, Job, Requeued, now};
 
 impl Db {
-    /// Jobs left `running` by a crash go back to `pending` (call once at startup, before workers).
-    pub fn requeue_running(&self) -> DbResult<usize> {
-        let n = self.backend.transaction(|s| {
+    /// Jobs left `running` by a stopped server go back to `pending`, unless they have been
+    /// claimed `max_attempts` times already: those are marked failed, so that an upload that
+    /// kills the server cannot do it on every restart (call once at startup, before workers).
+    pub fn requeue_running(&self, max_attempts: i64) -> DbResult<Requeued> {
+        let t = now();
+        let reason = format!(
+            "scoring was interrupted {max_attempts} times (the server stopped while scoring this upload); it is \
+             not tried again"
+        );
+        let (failed, requeued) = self.backend.transaction(|s| {
+            s.execute(
+                "UPDATE submissions SET status = 'failed', error = $2, updated = $1
+                 WHERE id IN (SELECT submission_id FROM jobs WHERE status = 'running' AND attempts >= $3)",
+                vals![t, reason.as_str(), max_attempts],
+            )?;
+            let failed = s.execute(
+                "UPDATE jobs SET status = 'failed', finished = $1 WHERE status = 'running' AND attempts >= $2",
+                vals![t, max_attempts],
+            )?;
             s.execute(
                 "UPDATE submissions SET status = 'queued', updated = $1
                  WHERE id IN (SELECT submission_id FROM jobs WHERE status = 'running')",
-                vals![now()],
+                vals![t],
             )?;
-            s.execute("UPDATE jobs SET status = 'pending', started = NULL WHERE status = 'running'", vals![])
+            let requeued =
+                s.execute("UPDATE jobs SET status = 'pending', started = NULL WHERE status = 'running'", vals![])?;
+            Ok((failed, requeued))
         })?;
-        usize::try_from(n).map_err(|e| e.to_string())
+        let count = |n: u64| usize::try_from(n).map_err(|e| e.to_string());
+        Ok(Requeued { requeued: count(requeued)?, failed: count(failed)? })
+    }
+
+    /// Puts a claimed job back in the queue (its scoring process crashed; it has attempts left).
+    pub fn retry_job(&self, job: &Job) -> DbResult<()> {
+        self.backend.transaction(|s| {
+            s.execute("UPDATE jobs SET status = 'pending', started = NULL WHERE id = $1", vals![job.id])?;
+            s.execute(
+                "UPDATE submissions SET status = 'queued', updated = $2 WHERE id = $1",
+                vals![job.submission_id, now()],
+            )?;
+            Ok(())
+        })
     }
 
     /// Takes the oldest pending job and marks it (and its submission) running. The update is
@@ -23,7 +54,7 @@ impl Db {
         self.backend.transaction(|s| {
             loop {
                 let Some(mut r) = s.query_opt(
-                    "SELECT j.id, j.submission_id, s.task_id, s.kind, COALESCE(s.upload_name, '')
+                    "SELECT j.id, j.submission_id, s.task_id, s.kind, COALESCE(s.upload_name, ''), j.attempts
                      FROM jobs j JOIN submissions s ON s.id = j.submission_id
                      WHERE j.status = 'pending' ORDER BY j.id LIMIT 1",
                     vals![],
@@ -31,8 +62,14 @@ impl Db {
                 else {
                     return Ok(None);
                 };
-                let job =
-                    Job { id: r.int(0)?, submission_id: r.int(1)?, task_id: r.text(2)?, kind: r.text(3)?, upload_name: r.text(4)? };
+                let job = Job {
+                    id: r.int(0)?,
+                    submission_id: r.int(1)?,
+                    task_id: r.text(2)?,
+                    kind: r.text(3)?,
+                    upload_name: r.text(4)?,
+                    attempts: r.int(5)? + 1,
+                };
                 let t = now();
                 let taken = s.execute(
                     "UPDATE jobs SET status = 'running', attempts = attempts + 1, started = $2 WHERE id = $1 AND status = 'pending'",

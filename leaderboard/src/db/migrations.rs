@@ -85,6 +85,12 @@ CREATE TABLE boards (
 );
 "#,
     ),
+    (
+        3,
+        r#"
+ALTER TABLE submissions ADD COLUMN receipt_sha256 TEXT;
+"#,
+    ),
 ];
 
 /// A migration's SQL in `dialect`. Postgres: `id INTEGER PRIMARY KEY` becomes an identity

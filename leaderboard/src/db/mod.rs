@@ -73,6 +73,8 @@ pub struct SubmissionRow {
     /// `server` (scored here on the hidden split) or `self-reported` (imported with `arena publish`).
     pub source: String,
     pub status: String,
+    /// Why scoring failed: shown to the submitter only (see `views::submission`).
+    #[serde(skip)]
     pub error: Option<String>,
     #[serde(skip)]
     pub scorecard: Option<String>,
@@ -81,6 +83,13 @@ pub struct SubmissionRow {
     pub upload_bytes: Option<i64>,
     pub created: i64,
     pub updated: i64,
+    /// The token that submitted it (none for self-reported scorecards).
+    #[serde(skip)]
+    pub token_id: Option<i64>,
+    /// sha256 (hex) of the submission's receipt: the secret its submitter got back with the
+    /// upload, which unlocks the error text.
+    #[serde(skip)]
+    pub receipt_sha256: Option<String>,
 }
 
 pub struct NewSubmission<'a> {
@@ -94,6 +103,8 @@ pub struct NewSubmission<'a> {
     pub scorecard: Option<&'a str>,
     pub upload_name: Option<&'a str>,
     pub upload_bytes: Option<i64>,
+    /// sha256 (hex) of the receipt handed to the submitter.
+    pub receipt_sha256: Option<&'a str>,
 }
 
 #[derive(Debug, Clone)]
@@ -103,6 +114,17 @@ pub struct Job {
     pub task_id: String,
     pub kind: String,
     pub upload_name: String,
+    /// How many times the job has been claimed, this time included.
+    pub attempts: i64,
+}
+
+/// What [`Db::requeue_running`] did with the jobs a stopped server left running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Requeued {
+    /// Back to pending.
+    pub requeued: usize,
+    /// Marked failed: they had used up their attempts.
+    pub failed: usize,
 }
 
 pub struct Db {

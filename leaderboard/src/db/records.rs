@@ -5,7 +5,7 @@ use super::value::{Row, vals};
 use super::{Db, DbResult, NewSubmission, SubmissionRow, TaskRow, TokenRow, now};
 use crate::auth;
 
-pub(super) const SUBMISSION_COLUMNS: &str = "id, task_id, name, description, kind, source, status, error, scorecard, upload_name, upload_bytes, created, updated";
+pub(super) const SUBMISSION_COLUMNS: &str = "id, task_id, name, description, kind, source, status, error, scorecard, upload_name, upload_bytes, created, updated, token_id, receipt_sha256";
 
 /// A row of [`SUBMISSION_COLUMNS`] (further columns are left for the caller).
 pub(super) fn submission_from_row(r: &mut Row) -> DbResult<SubmissionRow> {
@@ -23,6 +23,8 @@ pub(super) fn submission_from_row(r: &mut Row) -> DbResult<SubmissionRow> {
         upload_bytes: r.opt_int(10)?,
         created: r.int(11)?,
         updated: r.int(12)?,
+        token_id: r.opt_int(13)?,
+        receipt_sha256: r.opt_text(14)?,
     })
 }
 
@@ -152,8 +154,8 @@ impl Db {
         self.backend.transaction(|tx| {
             let id = tx
                 .query_one(
-                    "INSERT INTO submissions (task_id, name, description, kind, source, token_id, status, scorecard, upload_name, upload_bytes, created, updated)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+                    "INSERT INTO submissions (task_id, name, description, kind, source, token_id, status, scorecard, upload_name, upload_bytes, created, updated, receipt_sha256)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12) RETURNING id",
                     vals![
                         s.task_id,
                         s.name,
@@ -165,7 +167,8 @@ impl Db {
                         s.scorecard,
                         s.upload_name,
                         s.upload_bytes,
-                        t
+                        t,
+                        s.receipt_sha256
                     ],
                 )?
                 .int(0)?;

@@ -51,6 +51,7 @@ fn queued<'a>(task_id: &'a str, name: &'a str, token_id: Option<i64>, upload: &'
         scorecard: None,
         upload_name: Some(upload),
         upload_bytes: Some(1234),
+        receipt_sha256: None,
     }
 }
 
@@ -95,6 +96,7 @@ fn scenario(db: &Db) -> Vec<String> {
             scorecard: Some("{\"card\":1}"),
             upload_name: None,
             upload_bytes: None,
+            receipt_sha256: None,
         })
         .unwrap();
     let ids: Vec<i64> = ["a", "b", "c"]
@@ -140,14 +142,14 @@ fn scenario(db: &Db) -> Vec<String> {
     log("claimed", format!("{first:?} {second:?} {:?}", db.queue_depth()));
     db.finish_job(&first, Ok("{\"scored\":1}")).unwrap();
     db.finish_job(&second, Err("the file has no X")).unwrap();
-    log("requeue none", format!("{:?}", db.requeue_running()));
+    log("requeue none", format!("{:?}", db.requeue_running(2)));
     let third = db.claim_job().unwrap().unwrap();
     log("claim when empty", format!("{:?}", db.claim_job()));
     log(
         "crash",
         format!("{third:?} {:?} {:?}", db.queue_depth(), db.submission(third.submission_id).unwrap().map(untimed)),
     );
-    log("requeue", format!("{:?} {:?}", db.requeue_running(), db.queue_depth()));
+    log("requeue", format!("{:?} {:?}", db.requeue_running(2), db.queue_depth()));
     let again = db.claim_job().unwrap().unwrap();
     log("claimed again", format!("{again:?}"));
     log("attempts", int_query(db, "SELECT attempts FROM jobs WHERE id = $1", vals![again.id]).to_string());
@@ -172,24 +174,59 @@ fn the_same_calls_give_the_same_results_on_sqlite_and_postgres() {
     assert_eq!(a.len(), b.len());
     // Spot checks that the scenario exercised what it claims.
     let find = |label: &str| a.iter().find(|l| l.starts_with(&format!("{label}: "))).unwrap().clone();
-    assert_eq!(find("versions"), "versions: Ok([1, 2])");
+    assert_eq!(find("versions"), "versions: Ok([1, 2, 3])");
     assert!(find("token again").contains("exists already"));
     assert_eq!(find("row_scores count"), "row_scores count: 3");
     assert!(find("board").contains("Ok(Some(\"{\\\"rows\\\":2}\")) Ok(None)"));
     assert_eq!(find("attempts"), "attempts: 2");
-    assert_eq!(find("requeue").split(' ').take(3).collect::<Vec<_>>(), ["requeue:", "Ok(1)", "Ok((1,"]);
+    assert!(
+        find("requeue").starts_with("requeue: Ok(Requeued { requeued: 1, failed: 0 }) Ok((1,"),
+        "{}",
+        find("requeue")
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_job_interrupted_max_attempts_times_is_failed_not_requeued() {
+    let (db, dir) = temp_sqlite();
+    db.upsert_task(&task_row("t", "T")).unwrap();
+    let id = db.insert_submission(&queued("t", "bomb", None, "ab.h5ad")).unwrap();
+    for attempt in 1..=2 {
+        let job = db.claim_job().unwrap().unwrap();
+        assert_eq!((job.submission_id, job.attempts), (id, attempt));
+        // The server dies while the job runs; the next start finds it running.
+        let r = db.requeue_running(2).unwrap();
+        if attempt < 2 {
+            assert_eq!(r, Requeued { requeued: 1, failed: 0 });
+            assert_eq!(db.submission(id).unwrap().unwrap().status, "queued");
+        } else {
+            assert_eq!(r, Requeued { requeued: 0, failed: 1 });
+        }
+    }
+    let s = db.submission(id).unwrap().unwrap();
+    assert_eq!(s.status, "failed");
+    assert!(s.error.as_deref().unwrap_or("").contains("interrupted 2 times"), "{:?}", s.error);
+    assert!(db.claim_job().unwrap().is_none(), "a failed job is never claimed again");
+    assert_eq!(db.queue_depth().unwrap(), (0, 0));
+    // A crash reported by the worker puts the job back while it has attempts left.
+    let other = db.insert_submission(&queued("t", "flaky", None, "cd.h5ad")).unwrap();
+    let job = db.claim_job().unwrap().unwrap();
+    db.retry_job(&job).unwrap();
+    assert_eq!(db.submission(other).unwrap().unwrap().status, "queued");
+    assert_eq!(db.claim_job().unwrap().unwrap().attempts, 2);
     std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
 fn sqlite_migrations_are_versioned_and_idempotent_and_wal_is_on() {
     let (db, dir) = temp_sqlite();
-    assert_eq!(db.schema_versions().unwrap(), vec![1, 2]);
+    assert_eq!(db.schema_versions().unwrap(), vec![1, 2, 3]);
     assert_eq!(db.journal_mode().unwrap().to_lowercase(), "wal");
     let path = db.path().unwrap().to_path_buf();
     drop(db);
     let again = Db::open(&path).unwrap();
-    assert_eq!(again.schema_versions().unwrap(), vec![1, 2]);
+    assert_eq!(again.schema_versions().unwrap(), vec![1, 2, 3]);
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -197,7 +234,7 @@ fn sqlite_migrations_are_versioned_and_idempotent_and_wal_is_on() {
 fn postgres_migrations_are_versioned_and_idempotent() {
     let schema = scratch();
     let db = connect(&schema);
-    assert_eq!(db.schema_versions().unwrap(), vec![1, 2]);
+    assert_eq!(db.schema_versions().unwrap(), vec![1, 2, 3]);
     assert!(db.path().is_none() && db.journal_mode().unwrap_err().contains("Postgres"));
     let tables = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = $1";
     assert_eq!(int_query(&db, tables, vals![schema.name()]), 8, "7 tables + schema_migrations in the scratch schema");
@@ -210,8 +247,8 @@ fn postgres_migrations_are_versioned_and_idempotent() {
     }
     drop(db);
     let again = connect(&schema);
-    assert_eq!(again.schema_versions().unwrap(), vec![1, 2]);
-    assert_eq!(int_query(&again, "SELECT COUNT(*) FROM schema_migrations", vals![]), 2);
+    assert_eq!(again.schema_versions().unwrap(), vec![1, 2, 3]);
+    assert_eq!(int_query(&again, "SELECT COUNT(*) FROM schema_migrations", vals![]), 3);
 }
 
 fn tokens_are_hashed_at_rest_and_verified(db: &Db) {
@@ -265,7 +302,7 @@ fn postgres_queue_resumes_after_a_crash() {
     drop(db); // the server "crashes" with the job running
     let db = connect(&schema);
     assert_eq!(db.submission(a).unwrap().unwrap().status, "running");
-    assert_eq!(db.requeue_running().unwrap(), 1);
+    assert_eq!(db.requeue_running(2).unwrap().requeued, 1);
     assert_eq!(db.submission(a).unwrap().unwrap().status, "queued");
     let again = db.claim_job().unwrap().unwrap();
     assert_eq!((again.id, again.submission_id), (job.id, a), "the interrupted job comes first again");

@@ -1,8 +1,10 @@
 //! AnnData `.h5ad` files (the on-disk format of Python anndata >= 0.8, HDF5 with `encoding-type`
 //! attributes): [`read_h5ad`] turns a file into an [`AnnData`](super::AnnData), [`write_h5ad`]
-//! writes one atomically. This module owns the names of the encodings both sides agree on.
+//! writes one atomically, and [`safety`] refuses files that would make HDF5 read
+//! another file or allocate beyond this process's memory limit. This module owns the names of the encodings both sides agree on.
 
 mod read;
+pub mod safety;
 mod write;
 
 pub use read::read_h5ad;

@@ -13,7 +13,9 @@ use super::{DEFAULT_INDEX, ENCODING_TYPE};
 use crate::data::anndata::{AnnData, Column, Frame, Matrix, SparseMatrix};
 use crate::data::error::DataError;
 
-/// Reads the AnnData stored at `path`.
+/// Reads the AnnData stored at `path`, after [`safety::check`](super::safety::check) has
+/// walked the whole file (no external links, external storage or virtual datasets; no declared
+/// size beyond this process's memory limit).
 ///
 /// Errors: [`DataError::NotFound`] if there is no file; [`DataError::Read`] if it is not HDF5 or
 /// not AnnData; [`DataError::Field`] naming the element (`X`, `obs/target`, …) that is missing or
@@ -28,6 +30,8 @@ pub fn read_h5ad(path: &Path) -> Result<AnnData, DataError> {
     })?;
     let r = Reader { path };
     r.check_root(&file)?;
+    super::safety::check(&file, super::safety::memory_budget())
+        .map_err(|refusal| r.err(&refusal.field, format!("refused before reading: {}", refusal.reason)))?;
     let x = r.read_x(&file)?;
     let (n_obs, n_vars) = x.shape();
     let obs = r.read_frame(&file, "obs", n_obs)?;

@@ -10,6 +10,7 @@
 //! terminate the run and returns an error: it never hangs). Loading runs one warm-up batch, so
 //! ONNX Runtime's first-run setup is not counted in the task's cells/s.
 
+pub mod external_data;
 pub mod runtime;
 pub mod signature;
 
@@ -60,6 +61,9 @@ pub struct OnnxOptions {
     pub timeout: Option<Duration>,
     /// Show a progress bar over batches (only drawn when stderr is a terminal).
     pub progress: bool,
+    /// An uploaded, untrusted model (a leaderboard job): refuse tensors stored outside the file
+    /// ([`external_data`]), which ONNX Runtime would read from the working directory.
+    pub untrusted: bool,
 }
 
 /// The two outputs of one batch.
@@ -221,6 +225,23 @@ fn build_session(
     Ok((session, label))
 }
 
+/// Refuses a batch whose two input tensors (`rows` × `columns` float32) would not fit in this
+/// process's memory limit (a scoring job's `RLIMIT_AS`), before anything is allocated: a model
+/// may fix its batch axis to 10^10 rows.
+fn check_input_size(rows: usize, columns: usize) -> Result<(), String> {
+    let Some(budget) = crate::data::h5ad::safety::memory_budget() else { return Ok(()) };
+    let bytes = (rows as u64).checked_mul(columns as u64).and_then(|n| n.checked_mul(4));
+    match bytes {
+        Some(b) if b <= budget / 2 => Ok(()),
+        _ => Err(format!(
+            "a batch of {rows} rows needs {} for its inputs alone, more than this job's memory limit allows ({} MiB); \
+             export the model with a dynamic batch axis or a small fixed batch",
+            bytes.map_or_else(|| "more than 16 EiB".to_string(), |b| format!("{} MiB", b >> 20)),
+            budget >> 20
+        )),
+    }
+}
+
 /// Intra-op threads: `ARENA_ONNX_THREADS`, else the cores available to this process.
 pub fn intra_threads() -> usize {
     std::env::var("ARENA_ONNX_THREADS")
@@ -296,6 +317,21 @@ impl OnnxModel {
         if bytes.is_empty() {
             return Err(model_err(path, "the file is empty; expected an ONNX model (.onnx)"));
         }
+        if options.untrusted {
+            match external_data::find_external_tensor(&bytes) {
+                Ok(None) => {}
+                Ok(Some(tensor)) => {
+                    return Err(model_err(
+                        path,
+                        format!(
+                            "tensor '{tensor}' keeps its values in an external data file; uploads must be \
+                             self-contained (save with onnx.save_model(model, path, save_as_external_data=False))"
+                        ),
+                    ));
+                }
+                Err(reason) => return Err(model_err(path, format!("not a well-formed ONNX model: {reason}"))),
+            }
+        }
         let profile_dir = tempfile::tempdir().map_err(|e| OnnxError::Runtime(format!("temporary directory: {e}")))?;
         let profile_prefix = profile_dir.path().join("arena-onnx-profile");
         let (session, mut device_label) = build_session(&bytes, path, options.device, Some(&profile_prefix))?;
@@ -316,6 +352,7 @@ impl OnnxModel {
             (None, None) => DEFAULT_BATCH_SIZE,
         };
         let axis = signature.perturbation_genes.as_ref().unwrap_or(&signature.genes);
+        check_input_size(batch_size, signature.genes.len() + axis.len()).map_err(|r| model_err(path, r))?;
         let perturbation_index = axis.iter().enumerate().map(|(i, g)| (g.clone(), i)).collect();
         let run_options = Arc::new(RunOptions::new().map_err(|e| OnnxError::Runtime(e.to_string()))?);
         let name =
