@@ -12,6 +12,7 @@
 mod common;
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -48,9 +49,11 @@ struct Browser {
 impl Browser {
     fn start(chromium: &Path, chromedriver: &Path) -> Self {
         let port = free_port();
+        // Its own process group: a signal Chromium sends to its group never reaches this test.
         let driver = common::Killed(
             Command::new(chromedriver)
                 .arg(format!("--port={port}"))
+                .process_group(0)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()

@@ -395,6 +395,23 @@ fn longest_number_array(v: &serde_json::Value) -> usize {
 }
 
 #[test]
+fn every_response_carries_the_security_headers() {
+    let s = start(|_| {});
+    for path in ["/", "/api/tasks", "/submissions/999", "/submit"] {
+        let r = get(s.addr, path);
+        let headers = r.headers.to_lowercase();
+        for h in [
+            "content-security-policy: default-src 'none'",
+            "x-frame-options: deny",
+            "x-content-type-options: nosniff",
+            "referrer-policy: no-referrer",
+        ] {
+            assert!(headers.contains(h), "{path} lacks {h}:\n{}", r.headers);
+        }
+    }
+}
+
+#[test]
 fn uploads_over_the_limit_are_refused_and_leave_no_file() {
     let s = start(|c| c.max_upload_bytes = 4096);
     let token = s.state.db.create_token("organiser").unwrap();

@@ -141,6 +141,10 @@ impl AppState {
     pub fn new(db: Db, scorer: Arc<dyn Scorer>, config: Config) -> Result<Arc<Self>, String> {
         std::fs::create_dir_all(&config.upload_dir)
             .map_err(|e| format!("creating the upload directory {}: {e}", config.upload_dir.display()))?;
+        let removed = remove_stale_parts(&config.upload_dir, Duration::from_secs(3600));
+        if removed > 0 {
+            eprintln!("leaderboard: removed {removed} half-written upload(s) (.part) left by an interrupted server");
+        }
         Ok(Arc::new(AppState {
             db,
             scorer,
@@ -149,6 +153,18 @@ impl AppState {
             pages: cache::PageCache::default(),
         }))
     }
+}
+
+/// Removes `*.part` files (uploads still streaming when a server stopped) older than `age`; a
+/// younger one may belong to another server sharing the folder. Returns how many were removed.
+pub fn remove_stale_parts(dir: &Path, age: Duration) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "part"))
+        .filter(|e| e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|d| d > age)))
+        .filter(|e| std::fs::remove_file(e.path()).is_ok())
+        .count()
 }
 
 /// Stores every embedded task spec in the `tasks` table (insert or update).
@@ -226,4 +242,29 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> s
     board::backfill(&state.db).map_err(std::io::Error::other)?;
     queue::start(state.clone())?;
     axum::serve(listener, router(state)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_stale_part_files_are_removed() {
+        let dir =
+            std::env::temp_dir().join(format!("lb-parts-{}-{}", std::process::id(), auth::random_hex(4).unwrap()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let old = std::time::SystemTime::now() - Duration::from_secs(7200);
+        for (name, stale) in [("a.part", true), ("b.part", false), ("c.h5ad", true)] {
+            let f = std::fs::File::create(dir.join(name)).unwrap();
+            if stale {
+                f.set_modified(old).unwrap();
+            }
+        }
+        assert_eq!(remove_stale_parts(&dir, Duration::from_secs(3600)), 1);
+        let mut left: Vec<String> =
+            std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        left.sort();
+        assert_eq!(left, ["b.part", "c.h5ad"], "a fresh .part (another server's upload) and finished uploads stay");
+        std::fs::remove_dir_all(dir).ok();
+    }
 }
