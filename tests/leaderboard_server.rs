@@ -768,6 +768,31 @@ fn audit_flags_and_the_way_to_the_ceiling_show_on_the_task_page() {
     assert!(page.body.contains("to ceiling"), "{}", page.body);
 }
 
+#[test]
+fn a_scored_upload_keeps_the_tasks_reference_model_row() {
+    let s = start(|_| {});
+    let (file, _) = oracle_predictions(s.dir.path());
+    let path = s.dir.path().join("oracle.h5ad");
+    std::fs::write(&path, &file).unwrap();
+    // A reference scorecard like the demo's: its model row is the bundled reference world model.
+    let mut json = serde_json::to_value(scorer().score(TASK, &path, UploadKind::Predictions).unwrap()).unwrap();
+    let name = json["model"].as_str().unwrap().to_string();
+    let reference = "reference model (bundled weights)";
+    for row in json["rows"].as_array_mut().unwrap() {
+        if row["name"] == name.as_str() {
+            row["name"] = reference.into();
+            row["kind"] = "reference".into();
+        }
+    }
+    json["model"] = reference.into();
+    let card = serde_json::from_value(json).unwrap();
+    leaderboard::store_reference(&s.state.db, &card, "demo").unwrap();
+    let on_board = |s: &Server| get_json(s.addr, &format!("/api/tasks/{TASK}")).to_string().contains(reference);
+    assert!(on_board(&s));
+    oracle_ranked_first(&s, "a later upload", "oracle.h5ad");
+    assert!(on_board(&s), "the job's scorecard replaced the task's reference rows");
+}
+
 // ---- hostile uploads: each is refused or contained, and nothing they point at leaks ----
 
 /// Runs a Python script (the project's .venv: h5py and onnx) with `args`; it writes a crafted file.
