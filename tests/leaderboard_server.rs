@@ -1028,4 +1028,9 @@ fn kill_9_after_a_hostile_job_loses_no_submission() {
     let (file, _) = oracle_predictions(dir.path());
     let parts = [Part::Text("task", TASK), Part::Text("name", "later"), Part::File("file", "f.h5ad", &file)];
     assert_eq!(post_multipart(addr, "/api/submissions", &parts, Some(&second)).status, 202, "the new token works");
+    // Revoked while the server runs: the next upload with it is refused.
+    let run = common::run(["serve", "--database", &database, "--revoke-token", "first"]).ok();
+    assert!(run.stdout.contains("token 'first' is revoked"), "{}", run.stdout);
+    assert_eq!(post_multipart(addr, "/api/submissions", &parts, Some(&token)).status, 401);
+    assert!(!common::run(["serve", "--database", &database, "--revoke-token", "nobody"]).success());
 }

@@ -45,6 +45,9 @@ pub struct ServeArgs {
     /// (POST /api/tasks/TASK/reveal).
     #[arg(long, requires = "issue_token")]
     admin: bool,
+    /// Revoke the token named NAME (it can no longer submit or reveal) and exit.
+    #[arg(long, value_name = "NAME", conflicts_with = "issue_token")]
+    revoke_token: Option<String>,
     /// Reveal TASK's private leaderboard (scores on the held-back half of the test
     /// perturbations) and exit.
     #[arg(long, value_name = "TASK", conflicts_with = "issue_token")]
@@ -204,6 +207,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let role = if args.admin { "organiser (admin)" } else { "submission" };
         out!("{role} token '{name}' (shown only once; only its salted hash is stored in {url}):");
         out!("{token}");
+        return Ok(());
+    }
+    if let Some(name) = &args.revoke_token {
+        if !db.revoke_token(name).map_err(anyhow::Error::msg)? {
+            anyhow::bail!("no token named '{name}' in {url}");
+        }
+        out!("token '{name}' is revoked (database {url})");
         return Ok(());
     }
     for (task, revealed) in [(&args.reveal, true), (&args.hide, false)] {

@@ -115,6 +115,14 @@ impl Db {
         Ok(auth::format_token(id, &secret))
     }
 
+    /// Revokes the token named `name`: it no longer submits, reveals or unlocks error texts.
+    /// `Ok(false)` when no token has that name.
+    pub fn revoke_token(&self, name: &str) -> DbResult<bool> {
+        let n =
+            self.backend.with(|s| s.execute("UPDATE tokens SET revoked = 1 WHERE name = $1", vals![name.trim()]))?;
+        Ok(n > 0)
+    }
+
     /// The token's row if `token` is a valid, unrevoked organiser token (constant-time comparison).
     pub fn verify_token(&self, token: &str) -> DbResult<Option<TokenRow>> {
         let Some((id, secret)) = auth::parse_token(token) else {

@@ -219,6 +219,19 @@ fn a_job_interrupted_max_attempts_times_is_failed_not_requeued() {
 }
 
 #[test]
+fn a_revoked_token_no_longer_verifies() {
+    let (db, dir) = temp_sqlite();
+    let token = db.create_token("alice").unwrap();
+    let other = db.create_token("bob").unwrap();
+    assert!(db.verify_token(&token).unwrap().is_some());
+    assert!(db.revoke_token("alice").unwrap());
+    assert!(db.verify_token(&token).unwrap().is_none());
+    assert!(db.verify_token(&other).unwrap().is_some(), "only the named token is revoked");
+    assert!(!db.revoke_token("nobody").unwrap());
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
 fn sqlite_migrations_are_versioned_and_idempotent_and_wal_is_on() {
     let (db, dir) = temp_sqlite();
     assert_eq!(db.schema_versions().unwrap(), vec![1, 2, 3]);
