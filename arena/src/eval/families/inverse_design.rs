@@ -1,7 +1,9 @@
 //! The inverse-design family: "which perturbation takes the start state to this target state?"
 //!
-//! The screen library is every perturbed condition of the dataset (training and held-out alike),
-//! in label order. The runner asks the model for each candidate ONCE, from the task's start
+//! The screen library is the held-out conditions (every target, and nothing from training), in
+//! label order: knowing the public split then tells nothing about which candidate is the answer,
+//! so the training-exclusion probe (every training candidate last, the rest in random order)
+//! lands exactly at chance ([`training_exclusion`]). The runner asks the model for each candidate ONCE, from the task's start
 //! states (test control cells; the zero profile on log-fold-change data), and caches the mean of
 //! the predicted states. For each held-out target, whose truth is the mean of its real cells,
 //! candidates are ranked by the Euclidean distance of their predicted mean to the target
@@ -24,13 +26,58 @@ use tasks::{ConditionId, Model, ModelKind, Observation, QueryBatch, TaskError, T
 
 use super::ScoredModel;
 
-/// The screen library: every perturbed condition, sorted by label.
+/// The screen library: the held-out conditions, sorted by label.
 pub fn candidates(instance: &TaskInstance<'_>) -> Vec<ConditionId> {
     let ds = instance.dataset;
-    let mut c: Vec<ConditionId> =
-        (0..ds.conditions().len() as u32).map(ConditionId).filter(|&c| !ds.condition(c).is_control()).collect();
+    let mut c: Vec<ConditionId> = instance.test_conditions().iter().map(|t| t.condition).collect();
     c.sort_by_key(|&c| ds.condition(c).label());
+    c.dedup();
     c
+}
+
+/// The training-exclusion probe, which uses nothing but the public split: for each target every
+/// training candidate is ranked last and the others in a seeded random order (seed + target
+/// index). Its scores, one per target (order of `split.test`).
+pub fn training_exclusion(instance: &TaskInstance<'_>, seed: u64) -> Result<Vec<ScreenScore>, TaskError> {
+    let library = candidates(instance);
+    let positions = target_positions(instance, &library)?;
+    let training: std::collections::BTreeSet<ConditionId> = instance.split.train.iter().copied().collect();
+    Ok(positions
+        .iter()
+        .enumerate()
+        .map(|(t, &truth)| {
+            let mut order: Vec<usize> = (0..library.len()).filter(|&k| !training.contains(&library[k])).collect();
+            metrics::rng::shuffle(&mut order, &mut metrics::rng::seeded(seed.wrapping_add(t as u64)));
+            order.extend((0..library.len()).filter(|&k| training.contains(&library[k])));
+            // Distance = position in the probe's order, so the scorer ranks exactly that order.
+            let mut distance = vec![0.0; library.len()];
+            for (position, &k) in order.iter().enumerate() {
+                distance[k] = position as f64;
+            }
+            metrics::inverse::score_distances(&distance, truth)
+        })
+        .collect())
+}
+
+/// The training-exclusion probe's expected normalized rank, averaged over targets: a held-out
+/// target ranks uniformly among the H held-out candidates of a library of N, so
+/// E = 1 − (H − 1) / (2 (N − 1)); 1/2 (chance) exactly when no candidate is a training condition.
+pub fn training_exclusion_expected(instance: &TaskInstance<'_>) -> f64 {
+    let library = candidates(instance);
+    let training: std::collections::BTreeSet<ConditionId> = instance.split.train.iter().copied().collect();
+    let n = library.len() as f64;
+    let held_out = library.iter().filter(|c| !training.contains(c)).count() as f64;
+    if n < 2.0 { f64::NAN } else { 1.0 - (held_out - 1.0) / (2.0 * (n - 1.0)) }
+}
+
+/// The training-exclusion probe as a scorecard row (see [`training_exclusion`]).
+pub fn training_exclusion_row(
+    instance: &TaskInstance<'_>,
+    bootstrap: &BootstrapSettings,
+    seed: u64,
+) -> Result<ScoreRow, TaskError> {
+    let scores = training_exclusion(instance, seed)?;
+    Ok(screen_row(instance, "probe: training-exclusion", ModelKind::Baseline, String::new(), &scores, bootstrap))
 }
 
 /// Mean predicted profile of every candidate (order of [`candidates`]) and rows per second.
