@@ -9,8 +9,10 @@
 //! candidates are ranked by the Euclidean distance of their predicted mean to the target
 //! (closest first; ranking deltas against μ_ctrl gives the same order), and the true
 //! perturbation's rank is scored with `metrics::inverse` (normalised rank, hit@1/5/10,
-//! enrichment@10 over random screening; ties count against the model). Each metric's mean over
-//! targets comes with a percentile bootstrap CI, overall and per subgroup.
+//! enrichment@10 over random screening; ties count against the model). Distances leave out every
+//! gene a candidate perturbs ([`without_perturbed_genes`]): its own change would name the
+//! perturbation trivially. Each metric's mean over targets comes with a percentile bootstrap CI,
+//! overall and per subgroup.
 //!
 //! Ceiling: for every candidate its real cells are halved (seeded); half A's mean is the
 //! candidate's "prediction" and half B's mean the target. Candidates with one cell use that cell;
@@ -135,6 +137,27 @@ pub fn score_targets(predicted: &[Vec<f64>], targets: &[Vec<f64>], positions: &[
     targets.iter().zip(positions).map(|(t, &i)| score_screen(predicted, t, i)).collect()
 }
 
+/// The profiles without the genes any candidate perturbs: a perturbed gene's own change names
+/// its perturbation trivially (a knocked-down target drops), so distances are taken over the
+/// other genes, as the headline profile metrics do.
+pub fn without_perturbed_genes(
+    instance: &TaskInstance<'_>,
+    library: &[ConditionId],
+    profiles: &[Vec<f64>],
+) -> Vec<Vec<f64>> {
+    let perturbed: std::collections::BTreeSet<usize> = library
+        .iter()
+        .flat_map(|&c| {
+            instance.dataset.condition(c).genes().filter_map(|g| instance.dataset.genes.index_of(g)).collect::<Vec<_>>()
+        })
+        .map(|i| i.get())
+        .collect();
+    profiles
+        .iter()
+        .map(|p| p.iter().enumerate().filter(|(g, _)| !perturbed.contains(g)).map(|(_, v)| *v).collect())
+        .collect()
+}
+
 pub fn score_model(
     instance: &TaskInstance<'_>,
     model: &dyn Model,
@@ -143,7 +166,9 @@ pub fn score_model(
     let library = candidates(instance);
     let positions = target_positions(instance, &library)?;
     let (predicted, rows_per_second) = predict_candidates(instance, model, &library)?;
-    let scores = score_targets(&predicted, &instance.truth_means(), &positions);
+    let predicted = without_perturbed_genes(instance, &library, &predicted);
+    let targets = without_perturbed_genes(instance, &library, &instance.truth_means());
+    let scores = score_targets(&predicted, &targets, &positions);
     let row = screen_row(instance, model.name(), model.kind(), model.fingerprint(), &scores, bootstrap);
     Ok(ScoredModel { row, rows_per_second })
 }
@@ -177,6 +202,8 @@ pub fn ceiling(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings, seed:
         }
         targets.push(halves_b[i].clone());
     }
+    let halves_a = without_perturbed_genes(instance, &library, &halves_a);
+    let targets = without_perturbed_genes(instance, &library, &targets);
     let scores = score_targets(&halves_a, &targets, &positions);
     Ok(screen_row(instance, "noise-ceiling", ModelKind::Ceiling, String::new(), &scores, bootstrap))
 }
