@@ -439,6 +439,10 @@ fn a_knockdown_only_model_does_not_beat_the_best_baseline() {
             best.1
         );
         let with_target = row.metric("pearson_delta_pert_with_target").unwrap().overall.mean;
+        eprintln!(
+            "knockdown-only c = {c}: {primary} {headline:.3}, with target {with_target:.3}; best baseline {} {:.3} [{:.3}, {:.3}]",
+            best.0, best.1.mean, best.1.lower, best.1.upper
+        );
         assert!(with_target > headline + 0.1, "c = {c}: with target {with_target}, headline {headline}");
     }
 }
