@@ -160,8 +160,11 @@ fn cli_runs_inverse_design_on_the_simulator() {
     let card = common::read_scorecard(tmp.path());
     assert_eq!(card["primary_metric"], "normalized_rank");
     assert_eq!(card["task"]["id"], "sim-inverse-design");
+    // The split-half ceiling ranks among the held-out conditions only, over the genes no candidate
+    // perturbs (0.859 on 2026-12-02; 0.95+ when every condition was screened and the targets'
+    // own drop counted): far above chance (0.5).
     let ceiling = common::row(&card, "noise-ceiling");
-    assert!(common::metric_mean(ceiling, "normalized_rank") > 0.95);
+    assert!(common::metric_mean(ceiling, "normalized_rank") > 0.8);
     let linear = common::metric_mean(common::row(&card, "linear"), "normalized_rank");
     let control = common::metric_mean(common::row(&card, "control-mean"), "normalized_rank");
     assert!(linear > control, "linear {linear} vs control-mean {control}");
