@@ -427,7 +427,7 @@ fn a_knockdown_only_model_does_not_beat_the_best_baseline() {
         .rows
         .iter()
         .filter(|r| r.kind == ModelKind::Baseline)
-        .filter_map(|r| r.metric(&primary).map(|m| (r.name.clone(), m.overall.clone())))
+        .filter_map(|r| r.metric(&primary).map(|m| (r.name.clone(), m.overall)))
         .max_by(|a, b| a.1.mean.total_cmp(&b.1.mean))
         .unwrap();
     for c in [0.25f32, 0.5, 1.0, 2.0] {

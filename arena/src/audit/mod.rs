@@ -391,7 +391,7 @@ pub fn audit_scored(
         let sub = mean_of(&rows[0].row, metric);
         let best_ci = best.as_ref().and_then(|(name, _)| {
             let row = &rows.iter().find(|r| r.role == Role::Baseline && &r.row.name == name)?.row;
-            Some((name.clone(), row.metric(metric)?.overall.clone()))
+            Some((name.clone(), row.metric(metric)?.overall))
         });
         if let Some((name, value)) = &best {
             best_baseline.push((metric.clone(), name.trim_start_matches("baseline: ").to_string(), *value));
@@ -420,15 +420,16 @@ pub fn audit_scored(
                 _ => {}
             }
             // The validity rule on the ranking metric: no probe beyond the best baseline's CI.
-            if matches!(r.role, Role::Probe | Role::DerivedProbe) && *metric == primary {
-                if let Some((name, ci)) = best_ci.as_ref().filter(|(_, ci)| beyond(v, ci, *higher)) {
-                    reasons.push(format!(
-                        "beyond the best baseline's 95% CI, {} [{:.3}, {:.3}]",
-                        name.trim_start_matches("baseline: "),
-                        ci.lower,
-                        ci.upper
-                    ));
-                }
+            if matches!(r.role, Role::Probe | Role::DerivedProbe)
+                && *metric == primary
+                && let Some((name, ci)) = best_ci.as_ref().filter(|(_, ci)| beyond(v, ci, *higher))
+            {
+                reasons.push(format!(
+                    "beyond the best baseline's 95% CI, {} [{:.3}, {:.3}]",
+                    name.trim_start_matches("baseline: "),
+                    ci.lower,
+                    ci.upper
+                ));
             }
             if !reasons.is_empty() {
                 flags.push(ProbeFlag {

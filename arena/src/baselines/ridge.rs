@@ -107,8 +107,8 @@ fn fit_dual(design: &Array2<f64>, centred: &Array2<f64>) -> (f64, Array2<f64>) {
             .map(|i| 1.0 / n as f64 + vectors.row(i).iter().zip(&shrink).map(|(u, s)| u * u * s).sum::<f64>())
             .collect();
         let mut loss = 0.0;
-        for i in 0..n {
-            let keep = (1.0 - leverage[i]).max(1e-9);
+        for (i, h) in leverage.iter().enumerate() {
+            let keep = (1.0 - h).max(1e-9);
             loss += centred.row(i).iter().zip(fitted.row(i)).map(|(y, f)| ((y - f) / keep).powi(2)).sum::<f64>();
         }
         if best.is_none_or(|(_, l)| loss < l) {
@@ -149,7 +149,7 @@ mod tests {
     /// Three measured genes; the perturbed genes P0..P5 are NOT in the panel. Single Pk shifts the
     /// panel by e_k; doubles are exact sums. Controls sit at 1.0.
     fn effect(k: usize) -> [f64; 3] {
-        [0.3 * k as f64 - 0.6, (k % 3) as f64 * 0.4 - 0.2, if k % 2 == 0 { 0.5 } else { -0.5 }]
+        [0.3 * k as f64 - 0.6, (k % 3) as f64 * 0.4 - 0.2, if k.is_multiple_of(2) { 0.5 } else { -0.5 }]
     }
 
     fn dataset() -> Dataset {
