@@ -114,7 +114,18 @@ fn coherence_separates_paired_from_independent_modalities_and_baselines_run() {
             let names: Vec<&str> = card.rows.iter().map(|r| r.name.as_str()).collect();
             assert_eq!(
                 names,
-                ["paired-real-cells", "control-mean", "perturbed-mean", "additive", "linear", "real-held-out-cells"]
+                [
+                    "paired-real-cells",
+                    "control-mean",
+                    "perturbed-mean",
+                    "additive",
+                    "linear",
+                    "ridge",
+                    "control-mean+target",
+                    "perturbed-mean+target",
+                    "additive+target",
+                    "real-held-out-cells"
+                ]
             );
             for r in &card.rows {
                 for m in ["coherence", "protein_pearson_delta", "pearson_delta", "protein_mse", "mse"] {

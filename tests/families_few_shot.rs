@@ -133,7 +133,21 @@ fn the_curve_over_k_moves_only_for_a_model_that_adapts_and_baselines_run() {
     let model = LearnsFromShots { shots: 0, truth, control: Vec::new() };
     let card = evaluate(&instance, Some(&model), "test", &options()).unwrap();
     let names: Vec<&str> = card.rows.iter().map(|r| r.name.as_str()).collect();
-    assert_eq!(names, ["learns-from-shots", "control-mean", "perturbed-mean", "additive", "linear", "noise-ceiling"]);
+    assert_eq!(
+        names,
+        [
+            "learns-from-shots",
+            "control-mean",
+            "perturbed-mean",
+            "additive",
+            "linear",
+            "ridge",
+            "control-mean+target",
+            "perturbed-mean+target",
+            "additive+target",
+            "noise-ceiling"
+        ]
+    );
     for r in &card.rows {
         let v: Vec<String> = r.metrics.iter().map(|m| format!("{} {:.3}", m.metric, m.overall.mean)).collect();
         eprintln!("{}: {}", r.name, v.join(", "));

@@ -80,7 +80,7 @@ fn a_model_predicting_the_truth_ranks_every_target_first() {
     assert_eq!(mean("rank"), 1.0);
     let n = families::inverse_design::candidates(&instance).len() as f64;
     assert!((mean("enrichment_at_10") - n / 10.0).abs() < 1e-9, "{} candidates", n);
-    // Held-out targets are candidates too, and none of their cells is in training.
+    // The library is the held-out targets, and none of their cells is in training.
     let library = families::inverse_design::candidates(&instance);
     let training: std::collections::BTreeSet<usize> = instance.training_rows().into_iter().collect();
     for (t, rows) in instance.test_conditions().iter().zip(&instance.test_rows) {
@@ -91,6 +91,36 @@ fn a_model_predicting_the_truth_ranks_every_target_first() {
     let control = arena::baselines::fit("control-mean", &instance).unwrap();
     let row = families::score_model(&instance, control.as_ref(), &options()).unwrap().row;
     assert_eq!(row.metric("normalized_rank").unwrap().overall.mean, 0.0);
+}
+
+/// Knowing the public split gives nothing: the screen library holds no training condition, so
+/// the training-exclusion probe (training candidates last, the rest at random) is at chance —
+/// exactly in expectation, and within three standard errors over 200 seeds measured — on both
+/// inverse-design tasks.
+#[test]
+fn the_training_exclusion_probe_lands_at_chance() {
+    for (key, spec) in [("simulator", "sim-inverse-design"), ("norman2019-pseudobulk", "norman2019-inverse-design")] {
+        let ds = load(key);
+        let instance = TaskInstance::build(find_spec(spec, None).unwrap(), &ds).unwrap();
+        let library = families::inverse_design::candidates(&instance);
+        assert!(library.iter().all(|c| !instance.split.train.contains(c)), "{spec}: a training candidate");
+        assert_eq!(families::inverse_design::training_exclusion_expected(&instance), 0.5, "{spec}");
+        let seeds = 200u64;
+        let values: Vec<f64> = (0..seeds)
+            .flat_map(|seed| families::inverse_design::training_exclusion(&instance, seed * 1000).unwrap())
+            .map(|s| s.normalized_rank)
+            .collect();
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        // A uniform rank among N candidates has normalized-rank variance (N + 1) / (12 (N − 1)).
+        let big_n = library.len() as f64;
+        let se = ((big_n + 1.0) / (12.0 * (big_n - 1.0)) / n).sqrt();
+        assert!((mean - 0.5).abs() < 3.0 * se, "{spec}: {mean} over {n} (se {se})");
+        // Its scorecard row is at chance within its CI too.
+        let row = families::inverse_design::training_exclusion_row(&instance, &settings(), 0).unwrap();
+        let ci = &row.metric("normalized_rank").unwrap().overall;
+        assert!(ci.lower <= 0.5 && 0.5 <= ci.upper, "{spec}: {ci:?}");
+    }
 }
 
 #[test]
@@ -130,8 +160,11 @@ fn cli_runs_inverse_design_on_the_simulator() {
     let card = common::read_scorecard(tmp.path());
     assert_eq!(card["primary_metric"], "normalized_rank");
     assert_eq!(card["task"]["id"], "sim-inverse-design");
+    // The split-half ceiling ranks among the held-out conditions only, over the genes no candidate
+    // perturbs (0.859 on 2026-12-02; 0.95+ when every condition was screened and the targets'
+    // own drop counted): far above chance (0.5).
     let ceiling = common::row(&card, "noise-ceiling");
-    assert!(common::metric_mean(ceiling, "normalized_rank") > 0.95);
+    assert!(common::metric_mean(ceiling, "normalized_rank") > 0.8);
     let linear = common::metric_mean(common::row(&card, "linear"), "normalized_rank");
     let control = common::metric_mean(common::row(&card, "control-mean"), "normalized_rank");
     assert!(linear > control, "linear {linear} vs control-mean {control}");

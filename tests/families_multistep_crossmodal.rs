@@ -109,7 +109,7 @@ fn order_consistency_items_metric_and_baselines() {
     assert_eq!(k, 4, "spec order");
     for pair in oc.per_perturbation.chunks(2) {
         assert_eq!(pair[0].values[k], pair[1].values[k]);
-        assert_eq!(pair[0].values.len(), 5);
+        assert_eq!(pair[0].values.len(), 7);
     }
     // The profile metrics see both orders: additive (which composes) fits a+b better than a model
     // that forgets the first action.

@@ -116,6 +116,13 @@ fn finite(v: f64) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 
+/// The items that count toward the headline: all but the first step of held-out sequences (a
+/// condition also in training, reported apart as `step_1`), or all items when only those exist.
+fn headline(items: &[PertView]) -> Vec<&PertView> {
+    let kept: Vec<&PertView> = items.iter().filter(|p| p.subgroup != "step_1").collect();
+    if kept.is_empty() { items.iter().collect() } else { kept }
+}
+
 fn row_scores(task: &str, row: &RowView, view: View, boot: &CardBootstrap, flags: Vec<Flag>) -> RowScores {
     let kept: Vec<PertView> =
         row.per_perturbation.iter().filter(|p| view_of(task, &p.perturbation) == view).cloned().collect();
@@ -125,7 +132,7 @@ fn row_scores(task: &str, row: &RowView, view: View, boot: &CardBootstrap, flags
         .enumerate()
         .map(|(k, m)| {
             let values: Vec<f64> =
-                kept.iter().map(|p| p.values.get(k).copied().flatten().unwrap_or(f64::NAN)).collect();
+                headline(&kept).iter().map(|p| p.values.get(k).copied().flatten().unwrap_or(f64::NAN)).collect();
             let i = metrics::bootstrap_mean_ci(&values, boot.resamples, boot.level, boot.seed);
             Summary {
                 metric: m.metric.clone(),
@@ -309,7 +316,7 @@ fn assemble(
     let ranked: Vec<usize> = (0..entries.len()).filter(|&i| entries[i].0.kind != "ceiling").collect();
     let mut labels: HashMap<String, usize> = HashMap::new();
     for &i in &ranked {
-        for p in &entries[i].0.per_perturbation {
+        for p in headline(&entries[i].0.per_perturbation) {
             let n = labels.len();
             labels.entry(p.perturbation.clone()).or_insert(n);
         }
@@ -320,7 +327,7 @@ fn assemble(
             let row = &entries[i].0;
             let mut col = vec![f64::NAN; labels.len()];
             if let Some(k) = row.metrics.iter().position(|m| m.metric == primary) {
-                for p in &row.per_perturbation {
+                for p in headline(&row.per_perturbation) {
                     col[labels[p.perturbation.as_str()]] = p.values.get(k).copied().flatten().unwrap_or(f64::NAN);
                 }
             }

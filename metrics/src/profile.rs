@@ -1,15 +1,19 @@
 //! Profile-level (pseudobulk) metrics of one model on one task: for each perturbation, the
 //! predicted mean profile against the true mean profile, with deltas taken against the REAL
 //! control centroid (never a control supplied by the submitter) and Systema's perturbed reference.
+//! The headline metrics leave out each item's perturbed genes (as cell-eval's PDS and the VCC 2026
+//! metrics do): a knocked-down target moves a lot and trivially, so a model that only lowers its
+//! target would otherwise score on it. The `*_with_target` metrics keep every gene.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::centroid::centroid_accuracy;
 use crate::correlation::pearson;
-use crate::distance::{mae, mse};
+use crate::distance::{euclidean, mae, mse};
 
-/// The headline profile metrics.
+/// The profile metrics: the headline ones (each item's perturbed genes left out) and their
+/// `*_with_target` twins over every gene.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
@@ -23,13 +27,31 @@ pub enum Metric {
     Mae,
     /// cell-eval / GEARS `mse` on pseudobulk means.
     Mse,
-    /// Systema centroid accuracy (see [`crate::centroid_accuracy`]).
+    /// Systema centroid accuracy (see [`crate::centroid_accuracy`]); for item i every distance
+    /// leaves out i's perturbed genes.
     CentroidAccuracy,
+    /// [`Metric::PearsonDelta`] over every gene, the perturbed ones included.
+    PearsonDeltaWithTarget,
+    /// [`Metric::PearsonDeltaPert`] over every gene, the perturbed ones included.
+    PearsonDeltaPertWithTarget,
+    /// [`Metric::Mae`] over every gene, the perturbed ones included.
+    MaeWithTarget,
+    /// [`Metric::Mse`] over every gene, the perturbed ones included.
+    MseWithTarget,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 5] =
-        [Metric::PearsonDelta, Metric::PearsonDeltaPert, Metric::Mae, Metric::Mse, Metric::CentroidAccuracy];
+    pub const ALL: [Metric; 9] = [
+        Metric::PearsonDelta,
+        Metric::PearsonDeltaPert,
+        Metric::Mae,
+        Metric::Mse,
+        Metric::CentroidAccuracy,
+        Metric::PearsonDeltaWithTarget,
+        Metric::PearsonDeltaPertWithTarget,
+        Metric::MaeWithTarget,
+        Metric::MseWithTarget,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -38,11 +60,15 @@ impl Metric {
             Metric::Mae => "mae",
             Metric::Mse => "mse",
             Metric::CentroidAccuracy => "centroid_accuracy",
+            Metric::PearsonDeltaWithTarget => "pearson_delta_with_target",
+            Metric::PearsonDeltaPertWithTarget => "pearson_delta_pert_with_target",
+            Metric::MaeWithTarget => "mae_with_target",
+            Metric::MseWithTarget => "mse_with_target",
         }
     }
 
     pub fn higher_is_better(self) -> bool {
-        !matches!(self, Metric::Mae | Metric::Mse)
+        !matches!(self, Metric::Mae | Metric::Mse | Metric::MaeWithTarget | Metric::MseWithTarget)
     }
 
     pub fn from_name(name: &str) -> Option<Metric> {
@@ -75,24 +101,72 @@ impl ProfileScores {
 }
 
 /// Scores predicted mean profiles against true ones; `pred[i]`, `truth[i]` belong to the same
-/// perturbation and all profiles have the same genes as the references.
-pub fn score_profiles(pred: &[Vec<f64>], truth: &[Vec<f64>], refs: &ProfileReferences<'_>) -> ProfileScores {
-    let centroid = centroid_accuracy(pred, truth);
+/// perturbation and all profiles have the same genes as the references. `perturbed[i]` lists the
+/// gene indices item i perturbs (genes outside the profiles are simply absent): the headline
+/// metrics leave them out, the `*_with_target` metrics keep them. A missing entry perturbs none.
+pub fn score_profiles(
+    pred: &[Vec<f64>],
+    truth: &[Vec<f64>],
+    refs: &ProfileReferences<'_>,
+    perturbed: &[Vec<usize>],
+) -> ProfileScores {
+    let none: Vec<usize> = Vec::new();
+    let excluded = |i: usize| perturbed.get(i).unwrap_or(&none);
+    let centroid = centroid_accuracy_without(pred, truth, perturbed);
     let values = pred
         .par_iter()
         .zip(truth.par_iter())
         .zip(centroid.par_iter())
-        .map(|((p, t), &ca)| {
+        .enumerate()
+        .map(|(i, ((p, t), &ca))| {
+            let keep = kept_genes(p.len(), excluded(i));
+            let (pk, tk) = (select(p, &keep), select(t, &keep));
+            let (ck, rk) = (select(refs.control, &keep), select(refs.perturbed_mean, &keep));
             vec![
+                delta_correlation(&pk, &tk, &ck),
+                delta_correlation(&pk, &tk, &rk),
+                mae(&pk, &tk),
+                mse(&pk, &tk),
+                ca,
                 delta_correlation(p, t, refs.control),
                 delta_correlation(p, t, refs.perturbed_mean),
                 mae(p, t),
                 mse(p, t),
-                ca,
             ]
         })
         .collect();
     ProfileScores { metrics: Metric::ALL.to_vec(), values }
+}
+
+/// Indices 0..n without `excluded`, ascending.
+fn kept_genes(n: usize, excluded: &[usize]) -> Vec<usize> {
+    (0..n).filter(|g| !excluded.contains(g)).collect()
+}
+
+fn select(v: &[f64], keep: &[usize]) -> Vec<f64> {
+    keep.iter().filter_map(|&g| v.get(g).copied()).collect()
+}
+
+/// Centroid accuracy where item i's distances (to its own truth and to every other truth) leave
+/// out the genes item i perturbs; with nothing excluded it is [`centroid_accuracy`].
+fn centroid_accuracy_without(pred: &[Vec<f64>], truth: &[Vec<f64>], perturbed: &[Vec<usize>]) -> Vec<f64> {
+    if perturbed.iter().all(Vec::is_empty) {
+        return centroid_accuracy(pred, truth);
+    }
+    let n = pred.len().min(truth.len());
+    if n < 2 {
+        return vec![f64::NAN; pred.len()];
+    }
+    (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let keep = kept_genes(pred[i].len(), perturbed.get(i).map_or(&[][..], Vec::as_slice));
+            let p = select(&pred[i], &keep);
+            let own = euclidean(&p, &select(&truth[i], &keep));
+            let farther = (0..n).filter(|&j| j != i && euclidean(&p, &select(&truth[j], &keep)) > own).count();
+            farther as f64 / (n - 1) as f64
+        })
+        .collect()
 }
 
 /// r(p − ref, t − ref). A prediction whose delta is constant (it predicts no specific change,
@@ -136,7 +210,7 @@ mod tests {
         let mu_pert = vec![1.0, 0.5, 0.5];
         let constant = vec![mu_pert.clone(), mu_pert.clone()];
         let refs = ProfileReferences { control: &control, perturbed_mean: &mu_pert };
-        let s = score_profiles(&constant, &truth, &refs);
+        let s = score_profiles(&constant, &truth, &refs, &[]);
         // Against control the constant prediction correlates (0.5 each), against μ_pert it has
         // no specific change and scores 0, and its centroid accuracy is 0 (ties).
         let pd = s.column(Metric::PearsonDelta);
@@ -146,14 +220,49 @@ mod tests {
         // The same prediction after a round trip through f32 is still constant, not noise.
         let rounded: Vec<Vec<f64>> =
             constant.iter().map(|p| p.iter().map(|&v| f64::from(v as f32) + 1e-9).collect()).collect();
-        assert_eq!(score_profiles(&rounded, &truth, &refs).column(Metric::PearsonDeltaPert), vec![0.0, 0.0]);
+        assert_eq!(score_profiles(&rounded, &truth, &refs, &[]).column(Metric::PearsonDeltaPert), vec![0.0, 0.0]);
         // A truth without change (equal to the reference) leaves the correlation undefined.
         let flat = vec![control.clone(), truth[1].clone()];
-        assert!(score_profiles(&truth, &flat, &refs).column(Metric::PearsonDelta)[0].is_nan());
+        assert!(score_profiles(&truth, &flat, &refs, &[]).column(Metric::PearsonDelta)[0].is_nan());
         // The perfect prediction scores 1 everywhere and 0 error.
-        let s = score_profiles(&truth, &truth, &refs);
+        let s = score_profiles(&truth, &truth, &refs, &[]);
         assert!(s.column(Metric::PearsonDeltaPert).iter().all(|v| (v - 1.0).abs() < 1e-12));
         assert_eq!(s.column(Metric::Mae), vec![0.0, 0.0]);
         assert_eq!(s.column(Metric::CentroidAccuracy), vec![1.0, 1.0]);
+    }
+
+    #[test]
+    fn headline_metrics_leave_out_the_perturbed_genes() {
+        // Gene 0 is the target: the truth drops it by 3 and moves genes 1..4 a little; the
+        // "knockdown-only" prediction drops gene 0 and nothing else.
+        let control = vec![5.0, 1.0, 1.0, 1.0, 1.0];
+        let truth = vec![vec![2.0, 1.2, 0.9, 1.1, 1.0], vec![5.0, 0.5, 1.5, 1.0, 1.2]];
+        let knockdown_only = vec![vec![2.0, 1.0, 1.0, 1.0, 1.0], vec![5.0, 1.0, 1.0, 1.0, 1.0]];
+        let refs = ProfileReferences { control: &control, perturbed_mean: &control };
+        let perturbed = vec![vec![0], vec![]];
+        let s = score_profiles(&knockdown_only, &truth, &refs, &perturbed);
+        // With the target: a near-perfect correlation; without it, no change is predicted: 0.
+        let with = s.column(Metric::PearsonDeltaWithTarget);
+        assert!(with[0] > 0.95, "{with:?}");
+        assert_eq!(s.column(Metric::PearsonDelta)[0], 0.0);
+        // mse over the four kept genes of item 0: (0.04 + 0.01 + 0.01 + 0) / 4.
+        assert!((s.column(Metric::Mse)[0] - 0.015).abs() < 1e-12);
+        assert!((s.column(Metric::MseWithTarget)[0] - 0.012).abs() < 1e-12);
+        // Item 1 perturbs nothing in the panel: both variants agree.
+        for (a, b) in
+            [(Metric::Mae, Metric::MaeWithTarget), (Metric::PearsonDeltaPert, Metric::PearsonDeltaPertWithTarget)]
+        {
+            assert_eq!(s.column(a)[1], s.column(b)[1]);
+        }
+        // Centroid accuracy: a prediction right everywhere but on its target is nearest its own
+        // truth once the target is left out, and nearest the other item's truth with it.
+        let right_but_target = vec![vec![5.0, 1.2, 0.9, 1.1, 1.0], truth[1].clone()];
+        let ca = |perturbed: &[Vec<usize>]| {
+            score_profiles(&right_but_target, &truth, &refs, perturbed).column(Metric::CentroidAccuracy)
+        };
+        assert_eq!(ca(&perturbed), vec![1.0, 1.0]);
+        assert_eq!(ca(&[]), vec![0.0, 1.0]);
+        assert!(!Metric::MseWithTarget.higher_is_better());
+        assert_eq!(Metric::from_name("pearson_delta_pert_with_target"), Some(Metric::PearsonDeltaPertWithTarget));
     }
 }

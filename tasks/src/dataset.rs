@@ -114,6 +114,9 @@ pub struct Dataset {
     pub sequences: Option<SequenceObservations>,
     /// A second context for few-shot tasks, when the dataset has one.
     pub context: Option<ContextObservations>,
+    /// The genes known to regulate other genes (the simulator's network sources), when known:
+    /// scores are then also reported for regulator and non-regulator targets apart.
+    pub regulators: Option<std::collections::BTreeSet<String>>,
 }
 
 impl Dataset {
@@ -176,6 +179,7 @@ impl Dataset {
             protein: None,
             sequences: None,
             context: None,
+            regulators: None,
         })
     }
 

@@ -209,6 +209,45 @@ impl<'d> TaskInstance<'d> {
         items
     }
 
+    /// The panel indices of the genes each scored item perturbs (every action of the item, in
+    /// the order of [`Self::eval_items`]; genes outside the panel are absent). The headline
+    /// profile metrics leave these genes out.
+    pub fn perturbed_gene_indices(&self) -> Vec<Vec<usize>> {
+        self.eval_items()
+            .iter()
+            .map(|item| {
+                let mut genes: Vec<usize> = item
+                    .actions
+                    .iter()
+                    .flat_map(|a| a.genes())
+                    .filter_map(|g| self.dataset.genes.index_of(g).map(|i| i.get()))
+                    .collect();
+                genes.sort_unstable();
+                genes.dedup();
+                genes
+            })
+            .collect()
+    }
+
+    /// Each scored item's target class, when the dataset knows its regulators:
+    /// [`Subgroup::RegulatorTarget`] if any perturbed gene regulates others, else
+    /// [`Subgroup::NonRegulatorTarget`] (order of [`Self::eval_items`]).
+    pub fn target_classes(&self) -> Option<Vec<Subgroup>> {
+        let regulators = self.dataset.regulators.as_ref()?;
+        Some(
+            self.eval_items()
+                .iter()
+                .map(|item| {
+                    if item.actions.iter().flat_map(|a| a.genes()).any(|g| regulators.contains(g)) {
+                        Subgroup::RegulatorTarget
+                    } else {
+                        Subgroup::NonRegulatorTarget
+                    }
+                })
+                .collect(),
+        )
+    }
+
     /// True mean profile of every scored item (order of [`Self::eval_items`]).
     pub fn truth_means(&self) -> Vec<Vec<f64>> {
         self.eval_items().iter().map(|item| mean_rows(item.truth, item.rows).to_vec()).collect()

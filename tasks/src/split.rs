@@ -24,9 +24,21 @@ pub enum Subgroup {
     NoOp,
     /// A perturbation seen in the training context, scored in a context never trained on.
     NewContext,
+    /// Items perturbing at least one gene that regulates others (a cross-cutting report group of
+    /// datasets that know their regulators, such as the simulator's; never an item's own subgroup).
+    RegulatorTarget,
+    /// Items perturbing only genes that regulate nothing: their only effect is on the target.
+    NonRegulatorTarget,
 }
 
 impl Subgroup {
+    /// Whether the subgroup's items count toward the headline (overall mean, rank). The first
+    /// step of a held-out sequence is one action from control, a condition that is also in
+    /// training: it is reported as its own subgroup, apart from the headline.
+    pub fn in_headline(self) -> bool {
+        !matches!(self, Subgroup::Step(1))
+    }
+
     pub fn name(self) -> String {
         match self {
             Subgroup::UnseenSingle => "unseen_single".into(),
@@ -36,6 +48,8 @@ impl Subgroup {
             Subgroup::Step(k) => format!("step_{k}"),
             Subgroup::NoOp => "no_op".into(),
             Subgroup::NewContext => "new_context".into(),
+            Subgroup::RegulatorTarget => "regulator_target".into(),
+            Subgroup::NonRegulatorTarget => "non_regulator_target".into(),
         }
     }
 }

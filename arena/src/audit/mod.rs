@@ -10,11 +10,14 @@
 //!
 //! Flag rules (per metric, on the mean over test perturbations, respecting higher/lower-is-better,
 //! with a 1e-8 tolerance for "equal"):
-//! - an independent probe (perturbed-mean, control-mean, shuffled) is flagged when it is strictly
-//!   better than the best baseline, or at least as good as the submission;
-//! - a probe derived from the submission (variance-inflated, log1p) is flagged when it is strictly
-//!   better than the unmodified submission: a metric that ignores the manipulation (ties) is the
-//!   un-gamed outcome, one that rewards it is gamed;
+//! - an independent probe (perturbed-mean, control-mean, shuffled, target-only, perturbed-mean +
+//!   target) is flagged when it is strictly better than the best baseline, or at least as good as
+//!   the submission;
+//! - a probe derived from the submission (variance-inflated, log1p, effect ×0.5, effect ×2) is
+//!   flagged when it is strictly better than the unmodified submission: a metric that ignores the
+//!   manipulation (ties) is the un-gamed outcome, one that rewards it is gamed;
+//! - on the ranking metric (the spec's first), any probe beyond the best baseline's 95% CI is
+//!   flagged: the task's validity rule, reported rather than hidden;
 //! - the noise ceiling is a reference, never flagged.
 
 pub mod probes;
@@ -169,6 +172,11 @@ fn better(a: f64, b: f64, higher: bool) -> bool {
     if higher { a > b + EPS } else { a < b - EPS }
 }
 
+/// `v` better than the whole interval `ci` (above its upper bound, or below its lower one).
+fn beyond(v: f64, ci: &metrics::Interval, higher: bool) -> bool {
+    if higher { v > ci.upper + EPS } else { v < ci.lower - EPS }
+}
+
 /// `a` at least as good as `b` (within EPS).
 fn at_least(a: f64, b: f64, higher: bool) -> bool {
     if higher { a >= b - EPS } else { a <= b + EPS }
@@ -283,13 +291,41 @@ pub fn audit_scored(
     } else {
         notes.push("no shuffled probe: the task has a single test item".into());
     }
+    // The target's own change and nothing else (oracles on the perturbed genes).
+    let perturbed = instance.perturbed_gene_indices();
+    for (name, base, description) in [
+        (
+            "probe: target-only",
+            instance.control_mean.as_slice().unwrap_or(&[]),
+            "ORACLE: μ_ctrl with each item's perturbed genes set to their true values (the target's own change only)",
+        ),
+        (
+            "probe: perturbed-mean + target",
+            instance.perturbed_mean.as_slice().unwrap_or(&[]),
+            "ORACLE: μ_pert with each item's perturbed genes set to their true values",
+        ),
+    ] {
+        let predictions = probes::with_true_targets(base, &truths, &perturbed);
+        let input = RowInput {
+            name: name.into(),
+            kind: tasks::ModelKind::Baseline,
+            model_sha256: String::new(),
+            predictions: &predictions,
+            truths: &truths,
+        };
+        rows.push(AuditRow {
+            role: Role::Probe,
+            description: description.into(),
+            row: score_row(instance, input, bootstrap),
+        });
+    }
 
     // Probes derived from the submission: single-step items replay its recorded outputs (the
     // same queries in the same order); multi-step rollouts feed the manipulated states back, so
     // they run the model.
     let block = instance.start_states().nrows();
     let replayed = scored.outputs.as_deref().filter(|_| items.iter().all(|i| i.actions.len() == 1));
-    let replays = [(); 2].map(|_| replayed.map(|o| probes::Tape::replay(submission, o)));
+    let replays = [(); 4].map(|_| replayed.map(|o| probes::Tape::replay(submission, o)));
     let source = |k: usize| -> &dyn Model { replays[k].as_ref().map_or(submission, |r| r as &dyn Model) };
     let inflated = probes::VarianceInflated {
         inner: source(0),
@@ -315,6 +351,14 @@ pub fn audit_scored(
         description: "log1p of the submission's output (sign-preserving for negative values)".into(),
         row: score(&log1p)?,
     });
+    for (k, factor) in [(2, 0.5), (3, 2.0)] {
+        let scaled = probes::Scaled { inner: source(k), factor, name: format!("probe: effect ×{factor}") };
+        rows.push(AuditRow {
+            role: Role::DerivedProbe,
+            description: format!("the submission's predicted change from each start cell ×{factor}"),
+            row: score(&scaled)?,
+        });
+    }
     match scored.ceiling {
         Ok(mut row) => {
             row.name = "noise ceiling".into();
@@ -332,6 +376,7 @@ pub fn audit_scored(
     }
 
     // Flags.
+    let primary = spec.metrics.first().cloned().unwrap_or_default();
     let metric_list: Vec<(String, bool)> =
         rows[0].row.metrics.iter().map(|m| (m.metric.clone(), m.higher_is_better)).collect();
     let mut best_baseline = Vec::new();
@@ -344,6 +389,10 @@ pub fn audit_scored(
             .filter(|(_, v)| v.is_finite())
             .reduce(|a, b| if better(b.1, a.1, *higher) { b } else { a });
         let sub = mean_of(&rows[0].row, metric);
+        let best_ci = best.as_ref().and_then(|(name, _)| {
+            let row = &rows.iter().find(|r| r.role == Role::Baseline && &r.row.name == name)?.row;
+            Some((name.clone(), row.metric(metric)?.overall))
+        });
         if let Some((name, value)) = &best {
             best_baseline.push((metric.clone(), name.trim_start_matches("baseline: ").to_string(), *value));
         }
@@ -369,6 +418,18 @@ pub fn audit_scored(
                     reasons.push(format!("beats the unmodified submission ({sub:.3})"));
                 }
                 _ => {}
+            }
+            // The validity rule on the ranking metric: no probe beyond the best baseline's CI.
+            if matches!(r.role, Role::Probe | Role::DerivedProbe)
+                && *metric == primary
+                && let Some((name, ci)) = best_ci.as_ref().filter(|(_, ci)| beyond(v, ci, *higher))
+            {
+                reasons.push(format!(
+                    "beyond the best baseline's 95% CI, {} [{:.3}, {:.3}]",
+                    name.trim_start_matches("baseline: "),
+                    ci.lower,
+                    ci.upper
+                ));
             }
             if !reasons.is_empty() {
                 flags.push(ProbeFlag {

@@ -12,7 +12,12 @@
 //! - `probe: variance-inflated` — the submission with every predicted cell's deviation from its
 //!   item's predicted mean multiplied by 3 (means preserved exactly, see [`VarianceInflated`]);
 //! - `probe: log1p` — log1p of the submission's output (sign-preserving for negative values such
-//!   as log fold changes): the "log-transform it again" trick of the Virtual Cell Challenge.
+//!   as log fold changes): the "log-transform it again" trick of the Virtual Cell Challenge;
+//! - `probe: effect ×0.5`, `probe: effect ×2` — the submission's predicted change from each start
+//!   cell scaled ([`Scaled`]): a metric that rewards shrinking or inflating an effect;
+//! - `probe: target-only`, `probe: perturbed-mean + target` (built in `audit_scored` from means)
+//!   — μ_ctrl or μ_pert with each item's perturbed genes set to their TRUE values (oracles of the
+//!   target's own change, and nothing else).
 //!
 //! The derived probes need the submission's per-cell output, not just its means: a [`Tape`]
 //! records that output while the submission is scored and replays it to the derived probes, so
@@ -270,6 +275,51 @@ impl Model for Tape<'_> {
     }
 }
 
+/// The submission's predicted change scaled: x' = x + factor·(M(x, a) − x) for every start cell.
+pub struct Scaled<'a> {
+    pub inner: &'a dyn Model,
+    pub factor: f64,
+    pub name: String,
+}
+
+impl Model for Scaled<'_> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> ModelKind {
+        self.inner.kind()
+    }
+    fn fingerprint(&self) -> String {
+        fingerprint(&format!("{}:{}", self.name, self.inner.fingerprint()), &[&[self.factor]])
+    }
+    fn predict(&self, batch: &QueryBatch<'_>) -> Result<Array2<f32>, TaskError> {
+        let out = self.inner.predict(batch)?;
+        let mut scaled = out.clone();
+        scaled.zip_mut_with(&batch.start, |o, &x| {
+            *o = (f64::from(x) + self.factor * (f64::from(*o) - f64::from(x))) as f32
+        });
+        Ok(scaled)
+    }
+}
+
+/// Each item's prediction is `base` with the item's perturbed genes set to the item's true
+/// values: the target-only oracles of the audit (item i perturbs `perturbed[i]`).
+pub fn with_true_targets(base: &[f64], truths: &[Vec<f64>], perturbed: &[Vec<usize>]) -> Vec<Vec<f64>> {
+    truths
+        .iter()
+        .zip(perturbed)
+        .map(|(t, genes)| {
+            let mut p = base.to_vec();
+            for &g in genes {
+                if let (Some(slot), Some(&v)) = (p.get_mut(g), t.get(g)) {
+                    *slot = v;
+                }
+            }
+            p
+        })
+        .collect()
+}
+
 /// log1p of the submission's output; sign-preserving (−log1p(−x)) for negative values, so log
 /// fold changes stay finite.
 pub struct Log1p<'a> {
@@ -362,6 +412,24 @@ mod tests {
         tape.predict(&batch).unwrap();
         tape.predict(&batch).unwrap();
         assert_eq!(tape.into_outputs(), None);
+    }
+
+    #[test]
+    fn scaled_moves_the_predicted_change_and_true_targets_replace_only_the_targets() {
+        let genes = tasks::GenePanel::new(vec!["A".into(), "B".into()]).unwrap();
+        let model = Constant::new("c", &[3.0, -1.0]);
+        let perturbations = vec![Perturbation::control(); 2];
+        let start = Array2::from_shape_vec((2, 2), vec![1.0f32, 1.0, 2.0, 0.0]).unwrap();
+        let batch = QueryBatch::new(&genes, start.view(), &perturbations);
+        let half = Scaled { inner: &model, factor: 0.5, name: "h".into() };
+        assert_eq!(
+            half.predict(&batch).unwrap(),
+            Array2::from_shape_vec((2, 2), vec![2.0f32, 0.0, 2.5, -0.5]).unwrap()
+        );
+        let double = Scaled { inner: &model, factor: 2.0, name: "d".into() };
+        assert_eq!(double.predict(&batch).unwrap()[[0, 0]], 5.0);
+        let p = with_true_targets(&[0.0, 0.0, 0.0], &[vec![1.0, 2.0, 3.0], vec![4.0, 5.0, 6.0]], &[vec![2], vec![]]);
+        assert_eq!(p, vec![vec![0.0, 0.0, 3.0], vec![0.0, 0.0, 0.0]]);
     }
 
     #[test]

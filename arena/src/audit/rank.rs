@@ -12,6 +12,8 @@ pub fn rank_confidence(rows: &[ScoreRow], metric: &str, bootstrap: &BootstrapSet
     let first = rows.first()?;
     let higher_is_better = first.metric(metric)?.higher_is_better;
     let labels: Vec<&str> = first.per_perturbation.iter().map(|p| p.perturbation.as_str()).collect();
+    // Ranks come from the headline items (the overall means' items), as the table's means do.
+    let subgroups: Vec<tasks::Subgroup> = first.per_perturbation.iter().map(|p| p.subgroup).collect();
     let mut columns: Vec<Vec<f64>> = Vec::with_capacity(rows.len());
     for row in rows {
         let k = row.metrics.iter().position(|m| m.metric == metric)?;
@@ -20,9 +22,9 @@ pub fn rank_confidence(rows: &[ScoreRow], metric: &str, bootstrap: &BootstrapSet
         if !same_items {
             return None;
         }
-        columns.push(
-            row.per_perturbation.iter().map(|p| p.values.get(k).copied().flatten().unwrap_or(f64::NAN)).collect(),
-        );
+        let column: Vec<f64> =
+            row.per_perturbation.iter().map(|p| p.values.get(k).copied().flatten().unwrap_or(f64::NAN)).collect();
+        columns.push(crate::eval::score::headline_values(&column, &subgroups));
     }
     let views: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
     let ranks = rank_intervals(&views, higher_is_better, bootstrap.resamples, bootstrap.level, bootstrap.seed);

@@ -5,8 +5,13 @@
 //!   P = perturbation embeddings: the sum of G's rows of the perturbed genes (P x K),
 //!   W = argmin ‖(Y − b) − G W Pᵀ‖² + λ‖W‖² = Gᵀ(Y − b) P (PᵀP + λI)⁻¹   (Gᵀ G = I),
 //!   prediction: x' = x + b + G W p(a).
-//! A gene outside the measured panel has no embedding, so its perturbation predicts b — the
-//! perturbed mean — which is the honest answer of this model.
+//! A gene outside the measured panel has no row of G. When it was perturbed alone in training it
+//! still has an embedding: its effect's coordinates c = Gᵀ(y − b), mapped into the gene-embedding
+//! space by the linear map M that best takes the coordinates of the measured training targets'
+//! effects to their rows of G (ridge least squares, λ = 1e-3 · tr(CᵀC)/K). Only a gene with
+//! neither predicts b — the perturbed mean — which is the honest answer of this model.
+
+use std::collections::BTreeMap;
 
 use ndarray::{Array1, Array2, Axis};
 use tasks::{Model, ModelKind, Perturbation, QueryBatch, TaskError, TaskInstance};
@@ -25,6 +30,8 @@ pub struct Linear {
     effect_map: Array2<f64>,
     /// b: mean training effect.
     offset: Array1<f64>,
+    /// Embeddings of genes outside the panel with a training single (M c, see the module doc).
+    off_panel: BTreeMap<String, Array1<f64>>,
 }
 
 impl Linear {
@@ -49,10 +56,17 @@ impl Linear {
             let u = centred.dot(&vectors.column(c)) / values[c].sqrt();
             gene_embedding.column_mut(c).assign(&u);
         }
-        let mut model = Self { gene_embedding, panel: genes, effect_map: Array2::zeros((n_genes, k)), offset };
+        let mut model = Self {
+            gene_embedding,
+            panel: genes,
+            effect_map: Array2::zeros((n_genes, k)),
+            offset,
+            off_panel: BTreeMap::new(),
+        };
         if k == 0 {
             return model;
         }
+        model.off_panel = off_panel_embeddings(instance, &model.gene_embedding, &model.panel, &centred);
         let mut p = Array2::<f64>::zeros((n_pert, k));
         for (j, (pert, _)) in instance.train_means.iter().enumerate() {
             p.row_mut(j).assign(&model.embed(pert));
@@ -66,16 +80,64 @@ impl Linear {
         model
     }
 
-    /// Sum of the embeddings of the perturbation's genes (zero for genes outside the panel).
+    /// Sum of the embeddings of the perturbation's genes (zero for a gene with none).
     fn embed(&self, p: &Perturbation) -> Array1<f64> {
         let mut e = Array1::<f64>::zeros(self.gene_embedding.ncols());
         for g in p.genes() {
             if let Some(i) = self.panel.index_of(g) {
                 e += &self.gene_embedding.row(i.get());
+            } else if let Some(v) = self.off_panel.get(g) {
+                e += v;
             }
         }
         e
     }
+
+    /// The genes outside the panel that have an embedding.
+    pub fn off_panel_genes(&self) -> Vec<&str> {
+        self.off_panel.keys().map(String::as_str).collect()
+    }
+}
+
+/// Embeddings of the training singles' genes outside the panel: M c_g with c_g = Gᵀ(y_g − b) and
+/// M fitted on the measured training targets (G_g ≈ M c_g). Empty when fewer than two measured
+/// training targets exist to fit M on.
+fn off_panel_embeddings(
+    instance: &TaskInstance<'_>,
+    g: &Array2<f64>,
+    panel: &tasks::GenePanel,
+    centred: &Array2<f64>,
+) -> BTreeMap<String, Array1<f64>> {
+    let k = g.ncols();
+    let singles: Vec<(String, Array1<f64>)> = instance
+        .train_means
+        .iter()
+        .enumerate()
+        .filter(|(_, (p, _))| p.order() == 1)
+        .filter_map(|(j, (p, _))| p.genes().next().map(|gene| (gene.to_string(), g.t().dot(&centred.column(j)))))
+        .collect();
+    let measured: Vec<(usize, &Array1<f64>)> =
+        singles.iter().filter_map(|(gene, c)| panel.index_of(gene).map(|i| (i.get(), c))).collect();
+    if measured.len() < 2 || measured.len() == singles.len() {
+        return BTreeMap::new();
+    }
+    // M = (Σ G_g c_gᵀ)(Σ c_g c_gᵀ + λI)⁻¹, i.e. (CᵀC + λI) Mᵀ = Cᵀ G_rows.
+    let mut ctc = Array2::<f64>::zeros((k, k));
+    let mut ctg = Array2::<f64>::zeros((k, k));
+    for (i, c) in &measured {
+        let c2 = c.view().insert_axis(Axis(1));
+        ctc += &c2.dot(&c2.t());
+        ctg += &c2.dot(&g.row(*i).insert_axis(Axis(0)));
+    }
+    let lambda = 1e-3 * (ctc.diag().sum() / k as f64).max(1e-12);
+    let Some(mt) = cholesky_solve(&(ctc + Array2::<f64>::eye(k) * lambda), &ctg) else {
+        return BTreeMap::new();
+    };
+    singles
+        .into_iter()
+        .filter(|(gene, _)| panel.index_of(gene).is_none())
+        .map(|(gene, c)| (gene, mt.t().dot(&c)))
+        .collect()
 }
 
 impl Model for Linear {
@@ -87,7 +149,9 @@ impl Model for Linear {
     }
     fn fingerprint(&self) -> String {
         let map = self.effect_map.iter().copied().collect::<Vec<_>>();
-        super::fingerprint("linear/v1", &[self.offset.as_slice().unwrap_or(&[]), &map])
+        let off_panel: Vec<f64> = self.off_panel.values().flat_map(|v| v.iter().copied()).collect();
+        let names: String = self.off_panel.keys().map(|g| format!("{g};")).collect();
+        super::fingerprint(&format!("linear/v2:{names}"), &[self.offset.as_slice().unwrap_or(&[]), &map, &off_panel])
     }
     fn predict(&self, batch: &QueryBatch<'_>) -> Result<Array2<f32>, TaskError> {
         super::shift::apply_shift(batch, |p| Ok((&self.offset + &self.effect_map.dot(&self.embed(p))).to_vec()))

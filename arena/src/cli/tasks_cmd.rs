@@ -58,7 +58,7 @@ pub fn run(args: TasksArgs) -> anyhow::Result<()> {
                     test_fraction * 100.0
                 ),
                 SplitRule::InverseDesign { target_fraction, target_orders, .. } => out!(
-                    "split:     inverse design, {:.0}% of the perturbed conditions of order {:?} held out as targets; every perturbed condition is a candidate",
+                    "split:     inverse design, {:.0}% of the perturbed conditions of order {:?} held out as targets; the held-out conditions are the candidates (no training condition is screened)",
                     target_fraction * 100.0,
                     target_orders
                 ),
@@ -91,6 +91,10 @@ pub fn run(args: TasksArgs) -> anyhow::Result<()> {
             }
             out!("metrics:   {} (ranked by {})", spec.metrics.join(", "), spec.metrics[0]);
             out!("baselines: {}", spec.baselines.join(", "));
+            for b in &spec.baselines {
+                out!("  {b}: {}", crate::baselines::describe(b));
+            }
+            out!("headline profile metrics leave out each item's perturbed genes; *_with_target metrics keep them");
             out!("spec sha256: {}", s.sha256);
             split_sizes(&s, &registry)?;
         }

@@ -90,6 +90,20 @@ pub fn evaluate(
         Ok(row) => rows.push(row.clone()),
         Err(reason) => notes.push(reason.clone()),
     }
+    if matches!(instance.spec.spec.split, tasks::SplitRule::InverseDesign { .. }) {
+        let probe =
+            families::inverse_design::training_exclusion_row(instance, &options.bootstrap, options.shuffle_seed)?;
+        if let Some(m) = probe.metric("normalized_rank") {
+            notes.push(format!(
+                "probe: training-exclusion (every training candidate last, the rest at random, seed {}): normalized_rank {:.3} [{:.3}, {:.3}]; expected {:.3} (chance 0.5)",
+                options.shuffle_seed,
+                m.overall.mean,
+                m.overall.lower,
+                m.overall.upper,
+                families::inverse_design::training_exclusion_expected(instance)
+            ));
+        }
+    }
     toward_ceiling::annotate_rows(&mut rows);
     let spec = &instance.spec;
     let dataset = instance.dataset;

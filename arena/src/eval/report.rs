@@ -88,6 +88,18 @@ pub fn render(card: &Scorecard) -> String {
             })
             .collect();
         table(&mut out, &headers, &body);
+        if subgroups.iter().any(|g| !g.in_headline()) {
+            let _ = writeln!(
+                out,
+                "\nstep_1 items (one action from control: conditions also in training) are reported here only; the overall means and ranks leave them out."
+            );
+        }
+        if subgroups.contains(&tasks::Subgroup::RegulatorTarget) {
+            let _ = writeln!(
+                out,
+                "regulator_target / non_regulator_target: items perturbing a gene that regulates others / only genes that regulate nothing (the simulator's network)."
+            );
+        }
     }
     audit_flags(&mut out, card);
     for note in &card.notes {

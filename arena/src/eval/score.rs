@@ -20,14 +20,20 @@ pub fn score_row(instance: &TaskInstance<'_>, input: RowInput<'_>, bootstrap: &B
         control: instance.control_mean.as_slice().unwrap_or(&[]),
         perturbed_mean: instance.perturbed_mean.as_slice().unwrap_or(&[]),
     };
-    let scores = score_profiles(input.predictions, input.truths, &refs);
+    let scores = score_profiles(input.predictions, input.truths, &refs, &instance.perturbed_gene_indices());
     let wanted = instance.spec.spec.metric_list();
     let tests = instance.eval_items();
+    let classes = instance.target_classes();
     let metrics = wanted
         .iter()
         .map(|&metric| {
             let subgroups: Vec<tasks::Subgroup> = tests.iter().map(|t| t.subgroup).collect();
-            summarize(metric.name(), metric.higher_is_better(), &scores.column(metric), &subgroups, bootstrap)
+            let column = scores.column(metric);
+            let mut summary = summarize(metric.name(), metric.higher_is_better(), &column, &subgroups, bootstrap);
+            if let Some(classes) = &classes {
+                add_class_groups(&mut summary, &column, &subgroups, classes, bootstrap);
+            }
+            summary
         })
         .collect();
     let per_perturbation = tests
@@ -51,7 +57,9 @@ pub fn score_row(instance: &TaskInstance<'_>, input: RowInput<'_>, bootstrap: &B
 }
 
 /// One metric's per-item values summarised: the mean with a bootstrap CI overall and per subgroup
-/// (`subgroups[i]` is item i's). Every family reports its metrics through this.
+/// (`subgroups[i]` is item i's). The overall summary covers the items of headline subgroups
+/// ([`tasks::Subgroup::in_headline`]; all of them when no item is in one). Every family reports
+/// its metrics through this.
 pub fn summarize(
     metric: &str,
     higher_is_better: bool,
@@ -64,13 +72,44 @@ pub fn summarize(
     for (g, v) in subgroups.iter().zip(column) {
         groups.entry(*g).or_default().push(*v);
     }
+    let headline = headline_values(column, subgroups);
     MetricSummary {
         metric: metric.to_string(),
         higher_is_better,
-        overall: ci(column),
+        overall: ci(&headline),
         by_subgroup: groups.into_iter().map(|(g, v)| (g, ci(&v))).collect(),
         toward_ceiling: None,
     }
+}
+
+/// Appends the regulator / non-regulator target groups (`classes[i]` is item i's class,
+/// `subgroups[i]` its split subgroup) to a summary's subgroups, each over its headline items.
+fn add_class_groups(
+    summary: &mut MetricSummary,
+    column: &[f64],
+    subgroups: &[tasks::Subgroup],
+    classes: &[tasks::Subgroup],
+    bootstrap: &BootstrapSettings,
+) {
+    for class in [tasks::Subgroup::RegulatorTarget, tasks::Subgroup::NonRegulatorTarget] {
+        let values: Vec<f64> = column
+            .iter()
+            .zip(classes)
+            .zip(subgroups)
+            .filter(|((_, c), g)| **c == class && g.in_headline())
+            .map(|((v, _), _)| *v)
+            .collect();
+        if !values.is_empty() {
+            let ci = bootstrap_mean_ci(&values, bootstrap.resamples, bootstrap.level, bootstrap.seed);
+            summary.by_subgroup.push((class, ci));
+        }
+    }
+}
+
+/// The values of the items in headline subgroups (every value when none is in one).
+pub fn headline_values(column: &[f64], subgroups: &[tasks::Subgroup]) -> Vec<f64> {
+    let kept: Vec<f64> = column.iter().zip(subgroups).filter(|(_, g)| g.in_headline()).map(|(v, _)| *v).collect();
+    if kept.is_empty() { column.to_vec() } else { kept }
 }
 
 /// The metric that ranks rows: the spec's first.
@@ -180,7 +219,7 @@ mod tests {
             control: inst.control_mean.as_slice().unwrap(),
             perturbed_mean: inst.perturbed_mean.as_slice().unwrap(),
         };
-        let direct = score_profiles(&predictions, &truths, &refs);
+        let direct = score_profiles(&predictions, &truths, &refs, &inst.perturbed_gene_indices());
         for (i, pp) in r.per_perturbation.iter().enumerate() {
             assert_eq!(pp.values.len(), METRICS.len());
             for (k, m) in METRICS.iter().enumerate() {

@@ -84,7 +84,9 @@ pub fn snapshot_dataset(sim: &Simulation) -> Result<Dataset, TaskError> {
         labels,
     )?;
     let protein = sim.protein_counts.select(Axis(0), &rows).mapv(f32::ln_1p);
-    let dataset = dataset.with_protein(ProteinPanel { names: sim.proteins.clone(), values: protein })?;
+    let mut dataset = dataset.with_protein(ProteinPanel { names: sim.proteins.clone(), values: protein })?;
+    // A gene regulates something when the network has an edge out of it.
+    dataset.regulators = Some(sim.grn.edges.iter().map(|e| sim.grn.genes[e.source].clone()).collect());
     if sim.sequences.is_empty() { Ok(dataset) } else { dataset.with_sequences(sequence_observations(sim)) }
 }
 

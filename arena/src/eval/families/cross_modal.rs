@@ -150,14 +150,14 @@ fn build_row(
         control: instance.control_mean.as_slice().unwrap_or(&[]),
         perturbed_mean: instance.perturbed_mean.as_slice().unwrap_or(&[]),
     };
-    let rna = metrics::score_profiles(&predicted.rna, truth_rna, &rna_refs);
+    let rna = metrics::score_profiles(&predicted.rna, truth_rna, &rna_refs, &instance.perturbed_gene_indices());
     let n = predicted.rna.len();
     let protein = predicted.protein.as_ref().map(|p| {
         let refs = metrics::ProfileReferences {
             control: &coupling.protein_control,
             perturbed_mean: &coupling.protein_control,
         };
-        metrics::score_profiles(p, truth_protein, &refs)
+        metrics::score_profiles(p, truth_protein, &refs, &[])
     });
     let protein_column = |m: Metric| protein.as_ref().map(|s| s.column(m)).unwrap_or_else(|| vec![f64::NAN; n]);
     let columns: Vec<(String, bool, Vec<f64>)> = instance

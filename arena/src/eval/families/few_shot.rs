@@ -29,7 +29,8 @@ fn score_curve(
         control: control.as_slice().unwrap_or(&[]),
         perturbed_mean: perturbed.as_slice().unwrap_or(&[]),
     };
-    let scores: Vec<_> = curve.iter().map(|means| score_profiles(means, truths, &refs)).collect();
+    let perturbed = instance.perturbed_gene_indices();
+    let scores: Vec<_> = curve.iter().map(|means| score_profiles(means, truths, &refs, &perturbed)).collect();
     let pdp: Vec<Vec<f64>> = scores.iter().map(|s| s.column(Metric::PearsonDeltaPert)).collect();
     let mse: Vec<Vec<f64>> = scores.iter().map(|s| s.column(Metric::Mse)).collect();
     let n = truths.len();

@@ -1,14 +1,18 @@
 //! The inverse-design family: "which perturbation takes the start state to this target state?"
 //!
-//! The screen library is every perturbed condition of the dataset (training and held-out alike),
-//! in label order. The runner asks the model for each candidate ONCE, from the task's start
+//! The screen library is the held-out conditions (every target, and nothing from training), in
+//! label order: knowing the public split then tells nothing about which candidate is the answer,
+//! so the training-exclusion probe (every training candidate last, the rest in random order)
+//! lands exactly at chance ([`training_exclusion`]). The runner asks the model for each candidate ONCE, from the task's start
 //! states (test control cells; the zero profile on log-fold-change data), and caches the mean of
 //! the predicted states. For each held-out target, whose truth is the mean of its real cells,
 //! candidates are ranked by the Euclidean distance of their predicted mean to the target
 //! (closest first; ranking deltas against μ_ctrl gives the same order), and the true
 //! perturbation's rank is scored with `metrics::inverse` (normalised rank, hit@1/5/10,
-//! enrichment@10 over random screening; ties count against the model). Each metric's mean over
-//! targets comes with a percentile bootstrap CI, overall and per subgroup.
+//! enrichment@10 over random screening; ties count against the model). Distances leave out every
+//! gene a candidate perturbs ([`without_perturbed_genes`]): its own change would name the
+//! perturbation trivially. Each metric's mean over targets comes with a percentile bootstrap CI,
+//! overall and per subgroup.
 //!
 //! Ceiling: for every candidate its real cells are halved (seeded); half A's mean is the
 //! candidate's "prediction" and half B's mean the target. Candidates with one cell use that cell;
@@ -24,13 +28,58 @@ use tasks::{ConditionId, Model, ModelKind, Observation, QueryBatch, TaskError, T
 
 use super::ScoredModel;
 
-/// The screen library: every perturbed condition, sorted by label.
+/// The screen library: the held-out conditions, sorted by label.
 pub fn candidates(instance: &TaskInstance<'_>) -> Vec<ConditionId> {
     let ds = instance.dataset;
-    let mut c: Vec<ConditionId> =
-        (0..ds.conditions().len() as u32).map(ConditionId).filter(|&c| !ds.condition(c).is_control()).collect();
+    let mut c: Vec<ConditionId> = instance.test_conditions().iter().map(|t| t.condition).collect();
     c.sort_by_key(|&c| ds.condition(c).label());
+    c.dedup();
     c
+}
+
+/// The training-exclusion probe, which uses nothing but the public split: for each target every
+/// training candidate is ranked last and the others in a seeded random order (seed + target
+/// index). Its scores, one per target (order of `split.test`).
+pub fn training_exclusion(instance: &TaskInstance<'_>, seed: u64) -> Result<Vec<ScreenScore>, TaskError> {
+    let library = candidates(instance);
+    let positions = target_positions(instance, &library)?;
+    let training: std::collections::BTreeSet<ConditionId> = instance.split.train.iter().copied().collect();
+    Ok(positions
+        .iter()
+        .enumerate()
+        .map(|(t, &truth)| {
+            let mut order: Vec<usize> = (0..library.len()).filter(|&k| !training.contains(&library[k])).collect();
+            metrics::rng::shuffle(&mut order, &mut metrics::rng::seeded(seed.wrapping_add(t as u64)));
+            order.extend((0..library.len()).filter(|&k| training.contains(&library[k])));
+            // Distance = position in the probe's order, so the scorer ranks exactly that order.
+            let mut distance = vec![0.0; library.len()];
+            for (position, &k) in order.iter().enumerate() {
+                distance[k] = position as f64;
+            }
+            metrics::inverse::score_distances(&distance, truth)
+        })
+        .collect())
+}
+
+/// The training-exclusion probe's expected normalized rank, averaged over targets: a held-out
+/// target ranks uniformly among the H held-out candidates of a library of N, so
+/// E = 1 − (H − 1) / (2 (N − 1)); 1/2 (chance) exactly when no candidate is a training condition.
+pub fn training_exclusion_expected(instance: &TaskInstance<'_>) -> f64 {
+    let library = candidates(instance);
+    let training: std::collections::BTreeSet<ConditionId> = instance.split.train.iter().copied().collect();
+    let n = library.len() as f64;
+    let held_out = library.iter().filter(|c| !training.contains(c)).count() as f64;
+    if n < 2.0 { f64::NAN } else { 1.0 - (held_out - 1.0) / (2.0 * (n - 1.0)) }
+}
+
+/// The training-exclusion probe as a scorecard row (see [`training_exclusion`]).
+pub fn training_exclusion_row(
+    instance: &TaskInstance<'_>,
+    bootstrap: &BootstrapSettings,
+    seed: u64,
+) -> Result<ScoreRow, TaskError> {
+    let scores = training_exclusion(instance, seed)?;
+    Ok(screen_row(instance, "probe: training-exclusion", ModelKind::Baseline, String::new(), &scores, bootstrap))
 }
 
 /// Mean predicted profile of every candidate (order of [`candidates`]) and rows per second.
@@ -88,6 +137,27 @@ pub fn score_targets(predicted: &[Vec<f64>], targets: &[Vec<f64>], positions: &[
     targets.iter().zip(positions).map(|(t, &i)| score_screen(predicted, t, i)).collect()
 }
 
+/// The profiles without the genes any candidate perturbs: a perturbed gene's own change names
+/// its perturbation trivially (a knocked-down target drops), so distances are taken over the
+/// other genes, as the headline profile metrics do.
+pub fn without_perturbed_genes(
+    instance: &TaskInstance<'_>,
+    library: &[ConditionId],
+    profiles: &[Vec<f64>],
+) -> Vec<Vec<f64>> {
+    let perturbed: std::collections::BTreeSet<usize> = library
+        .iter()
+        .flat_map(|&c| {
+            instance.dataset.condition(c).genes().filter_map(|g| instance.dataset.genes.index_of(g)).collect::<Vec<_>>()
+        })
+        .map(|i| i.get())
+        .collect();
+    profiles
+        .iter()
+        .map(|p| p.iter().enumerate().filter(|(g, _)| !perturbed.contains(g)).map(|(_, v)| *v).collect())
+        .collect()
+}
+
 pub fn score_model(
     instance: &TaskInstance<'_>,
     model: &dyn Model,
@@ -96,7 +166,9 @@ pub fn score_model(
     let library = candidates(instance);
     let positions = target_positions(instance, &library)?;
     let (predicted, rows_per_second) = predict_candidates(instance, model, &library)?;
-    let scores = score_targets(&predicted, &instance.truth_means(), &positions);
+    let predicted = without_perturbed_genes(instance, &library, &predicted);
+    let targets = without_perturbed_genes(instance, &library, &instance.truth_means());
+    let scores = score_targets(&predicted, &targets, &positions);
     let row = screen_row(instance, model.name(), model.kind(), model.fingerprint(), &scores, bootstrap);
     Ok(ScoredModel { row, rows_per_second })
 }
@@ -130,6 +202,8 @@ pub fn ceiling(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings, seed:
         }
         targets.push(halves_b[i].clone());
     }
+    let halves_a = without_perturbed_genes(instance, &library, &halves_a);
+    let targets = without_perturbed_genes(instance, &library, &targets);
     let scores = score_targets(&halves_a, &targets, &positions);
     Ok(screen_row(instance, "noise-ceiling", ModelKind::Ceiling, String::new(), &scores, bootstrap))
 }
