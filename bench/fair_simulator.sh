@@ -13,7 +13,9 @@
 # Usage: bash bench/fair_simulator.sh [OUT]   (default bench/results/fair_simulator.md)
 # Environment: ARENA (binary; default target/release/arena), FIDELITIES ("1.0 0.7 0.4"),
 #   COOPS ("0 2 4"), SEEDS (simulator seeds, "0"), EPOCHS (max epochs of train-reference, its default
-#   when empty), DATA_DIR (../shared/data), KEEP (a directory to keep the runs in).
+#   when empty), DATA_DIR (../shared/data), KEEP (a directory to keep the runs in; its cells.jsonl
+#   lists them), CELLS (colon-separated cells.jsonl files of earlier KEEP runs: only write their
+#   table, e.g. when parts of the grid ran as separate processes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-bench/results/fair_simulator.md}
@@ -41,8 +43,9 @@ mismatch() { # fidelity -> drop flip add (prior_mismatch.rs, PriorMismatch::for_
 }
 
 started=$(date -u +%s)
-cards=()
-for seed in $seeds; do
+cells_files=${CELLS:-"$work/cells.jsonl"}
+[ -n "${CELLS:-}" ] && seeds_run="" || seeds_run=$seeds
+for seed in $seeds_run; do
   for fid in $fidelities; do
     read -r drop flip add <<<"$(mismatch "$fid")"
     for c in $coops; do
@@ -72,10 +75,11 @@ TOML
 done
 elapsed=$(( $(date -u +%s) - started ))
 
-python3 - "$work/cells.jsonl" "$out" "$elapsed" "$arena" "$seeds" <<'PY'
+python3 - "$cells_files" "$out" "$elapsed" "$arena" "$seeds" <<'PY'
 import json, sys, datetime, platform, os
 cells_path, out, elapsed, arena, seeds = sys.argv[1:6]
-cells = [json.loads(l) for l in open(cells_path)]
+cells = [json.loads(l) for p in cells_path.split(":") for l in open(p)]
+elapsed = sum(c["seconds"] for c in cells)  # the runs' own time (parts may have run side by side)
 METRIC = "pearson_delta_pert"
 
 def stat(row, group=None):
@@ -90,6 +94,7 @@ def fmt(s):
     return f"{mean:.3f} [{lo:.3f}, {hi:.3f}]" if lo is not None else f"{mean:.3f}"
 
 lines = []
+cells.sort(key=lambda c: (c["seed"], -c["fidelity"], c["cooperativity"]))
 for c in cells:
     card = json.load(open(c["card"]))
     rows = {r["name"]: r for r in card["rows"]}
@@ -100,6 +105,8 @@ for c in cells:
     rank = dict((n, r) for n, r in card["rank_confidence"]["rows"])["reference"]
     r_all, b_all = stat(ref), stat(best)
     r_s2, b_s2 = stat(ref, "combo_seen2"), stat(best2, "combo_seen2")
+    best_u = max(baselines, key=lambda r: (stat(r, "unseen_single") or (-9,))[0])
+    r_u, b_u = stat(ref, "unseen_single"), stat(best_u, "unseen_single")
     verdict = "above" if r_all[1] > b_all[2] else ("below" if r_all[2] < b_all[1] else "overlap")
     verdict2 = "above" if r_s2[1] > b_s2[2] else ("below" if r_s2[2] < b_s2[1] else "overlap")
     group = rank["tie_group"]
@@ -108,7 +115,8 @@ for c in cells:
     lines.append(
         f"| {c['fidelity']} | {c['cooperativity']} | {c['seed']} | {fmt(r_all)} | {best['name']} {fmt(b_all)} | "
         f"{fmt(stat(add)) if add else 'n/a'} | {verdict} | {rank['rank']} ({rank['lower']}–{rank['upper']}), {label} | "
-        f"{fmt(r_s2)} | {best2['name']} {fmt(b_s2)} | {verdict2} | {c['seconds']} |"
+        f"{fmt(r_s2)} | {best2['name']} {fmt(b_s2)} | {verdict2} | {fmt(r_u)} | {best_u['name']} {fmt(b_u)} | "
+        f"{c['seconds']} |"
     )
 
 names = sorted({r["name"] for c in cells for r in json.load(open(c["card"]))["rows"] if r["kind"] == "baseline"})
@@ -117,19 +125,20 @@ with open(out, "w") as f:
     f.write(
         f"`bash bench/fair_simulator.sh` on {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
         f"{os.cpu_count()} cores, binary `{arena}`, simulator seeds {seeds}, task sim-combinatorial (its spec's split "
-        f"seed), {elapsed} s in all. Fidelity = fraction of CollecTRI's edges among the simulated genes that are true "
+        f"seed), {elapsed} s of runs in all. Fidelity = fraction of CollecTRI's edges among the simulated genes that are true "
         "with their sign (drop/flip/add rates: arena/src/simulator/prior_mismatch.rs); the reference model always "
         "reads the unchanged CollecTRI table. Each cell retrains the reference on that simulation's training split "
         "and scores it beside the task's baselines "
         f"({', '.join(names)}). Mean over test perturbations of {METRIC} [95% bootstrap CI, 1000 resamples]; "
         "'vs best' compares the CIs (above: the reference's lower bound is above the best baseline's upper bound); "
-        "rank: the reference's rank among model and baselines with its paired-bootstrap interval and tie group.\n\n"
+        "rank: the reference's rank among the model, the baselines and the noise ceiling, with its paired-bootstrap interval and tie group.\n\n"
     )
     f.write(
         "| fidelity | cooperativity | sim seed | reference | best baseline | additive | vs best | reference rank | "
-        "reference combo_seen2 | best baseline combo_seen2 | vs best (seen2) | seconds |\n"
+        "reference combo_seen2 | best baseline combo_seen2 | vs best (seen2) | reference unseen_single | "
+        "best baseline unseen_single | seconds |\n"
     )
-    f.write("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+    f.write("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
     f.write("\n".join(lines) + "\n")
 print(open(out).read())
 PY

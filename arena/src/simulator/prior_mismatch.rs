@@ -119,8 +119,8 @@ mod tests {
         let mut p = Vec::new();
         for t in 0..200 {
             for s in 0..10 {
-                if (t + s) % 3 == 0 && t != s {
-                    p.push((t, s, if (t * s) % 4 == 0 { -1.0 } else { 1.0 }));
+                if (t + s).is_multiple_of(3) && t != s {
+                    p.push((t, s, if (t * s).is_multiple_of(4) { -1.0 } else { 1.0 }));
                 }
             }
         }
