@@ -117,7 +117,7 @@ mod tests {
 
     fn prior() -> Vec<(usize, usize, f64)> {
         let mut p = Vec::new();
-        for t in 0..200 {
+        for t in 0..200usize {
             for s in 0..10 {
                 if (t + s).is_multiple_of(3) && t != s {
                     p.push((t, s, if (t * s).is_multiple_of(4) { -1.0 } else { 1.0 }));
