@@ -102,5 +102,5 @@ fn a_scorecard_of_an_h5ad_file_needs_that_file() {
     let r = verify(&card, &["--dataset", &other.display().to_string()]).failed();
     assert!(r.stderr.contains("the dataset differs"), "{}", r.stderr);
     let r = verify(&card, &["--dataset", &h5ad_s]).ok();
-    assert!(r.stdout.contains("sim-combinatorial v3 on a"), "{}", r.stdout);
+    assert!(r.stdout.contains("sim-combinatorial v4 on a"), "{}", r.stdout);
 }

@@ -57,12 +57,15 @@ pub fn run(args: DatasetsArgs) -> anyhow::Result<()> {
         "\nsimulator: the embedded default dataset (`arena eval --dataset simulator`), generated from a seed; see `arena simulate`.\n\
          Its variants, generated the same way for the tasks that name them (`arena tasks show ID`):\n\
          - {}: {} action sequences instead of 20 (sim-multi-step)\n\
-         - {}: the CollecTRI network with cooperating regulators and {} doubles (sim-combinatorial)\n\
+         - {}: the CollecTRI network with cooperating regulators and {} doubles (sim-combinatorial v2)\n\
+         - {}: the same with a true network that only partly matches CollecTRI (fidelity {}; sim-combinatorial v3)\n\
          - {}: a second, rewired context with its own controls and singles (sim-few-shot)",
         many_sequences::MANY_SEQUENCES_ID,
         many_sequences::N_SEQUENCES,
         interactions::INTERACTIONS_ID,
         interactions::N_DOUBLES,
+        interactions::FAIR_INTERACTIONS_ID,
+        interactions::FAIR_FIDELITY,
         contexts::TWO_CONTEXT_ID
     );
     if problems > 0 {

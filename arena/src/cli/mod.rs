@@ -152,7 +152,16 @@ pub(crate) fn choose_dataset(task: &str, dataset: &str, registry: &crate::data::
 /// `norman2019` -> `norman2019-pseudobulk`: a dataset key that is not a registry id stands for the
 /// unique dataset of the task specs whose id starts with `key-`.
 pub(crate) fn resolve_dataset_key(key: &str, registry: &crate::data::Registry) -> String {
-    if key == crate::simulator::export::SIMULATOR_ID || registry.get(key).is_ok() {
+    use crate::simulator::{contexts, export, interactions, many_sequences};
+    let simulators = [
+        export::SIMULATOR_ID,
+        many_sequences::MANY_SEQUENCES_ID,
+        interactions::INTERACTIONS_ID,
+        interactions::FAIR_INTERACTIONS_ID,
+        contexts::TWO_CONTEXT_ID,
+    ];
+    // A simulator id names that frozen simulation, never a later one whose id extends it.
+    if simulators.contains(&key) || registry.get(key).is_ok() {
         return key.to_string();
     }
     let prefix = format!("{key}-");

@@ -1,5 +1,6 @@
 //! `arena score`: scores precomputed predictions against real cells, the cell-eval workflow
-//! (results.csv, agg_results.csv, real_de.csv, pred_de.csv + Parquet twins).
+//! (results.csv, agg_results.csv, real_de.csv, pred_de.csv + Parquet twins), with the score-side
+//! audit of the predicted cells printed and written beside them (audit.csv, audit.json).
 
 use std::path::PathBuf;
 
@@ -21,7 +22,15 @@ own control cells, and pseudobulk means are rounded to float32, exactly as cell-
 reproduce cell-eval numbers; note that a submitter can then shift every delta by editing its control cells.\n\n\
 Outputs in --outdir: results.csv (one row per perturbation, one column per metric, cell-eval's names), \
 agg_results.csv (count, null_count, mean, std, min, 25%, 50%, 75%, max per metric), real_de.csv and pred_de.csv \
-(pdex's columns), and a .parquet twin of each. An empty CSV cell means cell-eval has no value there (e.g. \
+(pdex's columns), and a .parquet twin of each, plus the audit: audit.csv (one row per perturbation and \
+the control group: real and predicted cell counts, cells scored, duplicated predicted and real cells, the ratio of \
+the predicted cells' summed gene variance to the real cells', flags) and audit.json (thresholds, policy, flags).\n\n\
+Audit (the exploits of cell-level scoring, which inflate Mann-Whitney significance and the DE metrics): a group is \
+flagged variance_inflated when its predicted/real variance ratio exceeds 2, constant_cells below 0.01, \
+duplicated_cells when its fraction of exact duplicate cells exceeds the real cells' by more than 0.05, and \
+cell_count_inflated when it has more predicted than real cells; the run is flagged when every perturbation has the \
+same predicted mean. A group with more predicted than real cells is CAPPED to the real count before scoring \
+(evenly spaced cells in file order; --keep-all-cells scores them all, as cell-eval does).\n\nAn empty CSV cell means cell-eval has no value there (e.g. \
 de_direction_match of a perturbation without significant real DE genes); NaN means undefined (e.g. a Pearson \
 correlation of a constant vector). clustering_agreement (Leiden clustering) is not computed.",
     after_help = "Examples:\n  arena score --real real.h5ad --pred pred.h5ad\n  \
@@ -52,6 +61,10 @@ pub struct ScoreArgs {
     /// Print the wall time of each phase to stderr.
     #[arg(long)]
     timings: bool,
+    /// Score every predicted cell (cell-eval's behaviour) instead of capping a group with more
+    /// predicted than real cells to the real count; the audit still flags it.
+    #[arg(long)]
+    keep_all_cells: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -74,6 +87,7 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
             ControlsArg::Own => ControlMode::OwnControls,
         },
         timings: args.timings,
+        keep_all_cells: args.keep_all_cells,
     };
     let out = scoring::score(&opts)?;
     let written = scoring::write::write_outputs(&out, &args.outdir)
@@ -96,6 +110,17 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
     );
     for m in means {
         out!("  {m}");
+    }
+    let flags = out.audit.flag_lines();
+    if flags.is_empty() {
+        out!(
+            "Audit of the predicted cells: no flags (variance, duplicates, cell counts, constant or mean predictions)"
+        );
+    } else {
+        out!("Audit of the predicted cells ({} flag(s); per group in audit.csv):", flags.len());
+        for line in flags {
+            out!("  {line}");
+        }
     }
     let names: Vec<String> =
         written.iter().filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).collect();

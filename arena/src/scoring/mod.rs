@@ -9,7 +9,12 @@
 //! prediction's DE, against the REAL control cells; `OwnControls` (cell-eval 0.8.2 compatible)
 //! takes the prediction's Δ and DE against the control cells in the prediction file, and rounds
 //! the pseudobulk means to float32 as cell-eval's polars pseudobulk does.
+//!
+//! Before scoring, [`audit`] checks the predicted cells for the exploits of cell-level scoring
+//! (variance inflation, duplicated cells, more cells than real ones, constant and mean
+//! predictions) and, unless `keep_all_cells`, caps every predicted group to its real cell count.
 
+pub mod audit;
 pub mod de;
 pub mod de_metrics;
 pub mod error;
@@ -39,6 +44,9 @@ pub struct ScoreOptions {
     pub mode: ControlMode,
     /// Print per-phase wall times to stderr.
     pub timings: bool,
+    /// Score every predicted cell, even where a group has more predicted than real cells
+    /// (cell-eval's behaviour); by default such groups are capped to the real count.
+    pub keep_all_cells: bool,
 }
 
 /// The computed outputs (written by [`write::write_outputs`]).
@@ -49,6 +57,8 @@ pub struct ScoreOutput {
     pub pred_de: Option<de::DeTable>,
     pub perts: Vec<String>,
     pub genes: Vec<String>,
+    /// The score-side audit of the predicted cells (written as audit.csv and audit.json).
+    pub audit: audit::ScoreAudit,
 }
 
 /// Loads both files and computes every metric of the profile.
@@ -57,7 +67,12 @@ pub fn score(opts: &ScoreOptions) -> Result<ScoreOutput, ScoreError> {
     let mode = opts.mode;
     let progress = progress::Progress::new(1, opts.timings);
     progress.phase("read");
-    let input = input::load(&opts.real, &opts.pred, &opts.pert_col, &opts.control)?;
+    let mut input = input::load(&opts.real, &opts.pred, &opts.pert_col, &opts.control)?;
+    progress.phase("audit");
+    let audit = audit::audit(&input, !opts.keep_all_cells);
+    if !opts.keep_all_cells {
+        audit::cap_to_real(&mut input);
+    }
     let n = input.perts.len() as u64;
     let columns = profile.columns();
     let edistance = columns.contains(&"pearson_edistance");
@@ -113,5 +128,5 @@ pub fn score(opts: &ScoreOptions) -> Result<ScoreOutput, ScoreError> {
         }
     }
     let agg = results.describe();
-    Ok(ScoreOutput { results, agg, real_de, pred_de, perts: input.perts.clone(), genes: input.genes.clone() })
+    Ok(ScoreOutput { results, agg, real_de, pred_de, perts: input.perts.clone(), genes: input.genes.clone(), audit })
 }

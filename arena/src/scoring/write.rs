@@ -1,5 +1,6 @@
 //! Writes the outputs of `arena score` into the output directory: results, agg_results,
-//! real_de and pred_de as CSV (cell-eval's file names) and Parquet, all files in parallel. Every
+//! real_de and pred_de as CSV (cell-eval's file names) and Parquet, and the score-side audit as
+//! audit.csv and audit.json, all files in parallel. Every
 //! file is written to a temporary name first and renamed into place only when all of them
 //! succeeded, so a failure leaves no partial output.
 
@@ -26,6 +27,8 @@ pub fn write_outputs(out: &ScoreOutput, dir: &Path) -> Result<Vec<PathBuf>, Scor
         jobs.push((format!("{stem}.csv"), Box::new(move |file| write_text(file, &table.to_csv()))));
         jobs.push((format!("{stem}.parquet"), Box::new(move |file| write_parquet(file, &table.to_batch()?))));
     }
+    jobs.push(("audit.csv".into(), Box::new(|file| write_text(file, &out.audit.to_csv()))));
+    jobs.push(("audit.json".into(), Box::new(|file| write_text(file, &out.audit.to_json()))));
     for (stem, de) in [("real_de", &out.real_de), ("pred_de", &out.pred_de)] {
         let Some(de) = de else { continue };
         jobs.push((

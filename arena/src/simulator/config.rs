@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use tasks::Direction;
 
 use super::SimError;
+use super::prior_mismatch::PriorMismatch;
 
 /// Where the regulatory network comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -89,6 +90,10 @@ pub struct SimConfig {
     /// to the sum of its singles; c > 0 makes changes of two same-signed regulators reinforce
     /// each other and opposite ones cancel (synergy and buffering, as Norman 2019 found).
     pub cooperativity: f64,
+    /// CollecTRI networks only: how the true network departs from the CollecTRI table (the prior
+    /// any model may read): fractions of its edges dropped, sign-flipped and added
+    /// (`prior_mismatch.rs`). All 0 (the default): the network is the table's.
+    pub prior_mismatch: PriorMismatch,
 }
 
 impl Default for SimConfig {
@@ -125,6 +130,7 @@ impl Default for SimConfig {
             context_rewire_fraction: 0.0,
             context_basal_log_sd: 0.3,
             cooperativity: 0.0,
+            prior_mismatch: PriorMismatch::default(),
         }
     }
 }
@@ -212,6 +218,15 @@ impl SimConfig {
             return bad(
                 "cooperativity",
                 format!("must be a non-negative number (0: none), got {}", self.cooperativity),
+            );
+        }
+        if let Some((field, v)) = self.prior_mismatch.invalid_field() {
+            return bad(&format!("prior_mismatch.{field}"), format!("must be in [0, 1], got {v}"));
+        }
+        if !self.prior_mismatch.is_none() && matches!(self.grn, GrnSource::Random) {
+            return bad(
+                "prior_mismatch",
+                "applies to a CollecTRI network (grn = { collectri = \"FILE\" } or --collectri); the random network is no model's prior".into(),
             );
         }
         if !(0.0..=1.0).contains(&self.repressing_fraction) {

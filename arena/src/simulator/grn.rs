@@ -11,7 +11,8 @@
 //! Names: the random network calls regulators `TF00`, `TF01`, .. and the other genes `G000`,
 //! `G001`, .. (numbered from 0 among the non-regulators; more digits when needed). The CollecTRI
 //! network uses the real names of the file: the `n_regulators` TFs with most targets (ties by
-//! name), then the genes most often targeted by them (ties by name).
+//! name), then the genes most often targeted by them (ties by name); its edges may depart from
+//! the file's by a [`PriorMismatch`] (the true network only partly matching the prior).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -21,6 +22,7 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use super::SimError;
+use super::prior_mismatch::PriorMismatch;
 use super::rng::{Domain, stream};
 
 /// Maximum summed |weight| of the edges into a regulator.
@@ -95,6 +97,19 @@ impl Grn {
     /// targets; edges between kept genes keep the file's sign (self-loops dropped), magnitudes
     /// are drawn from `seed`.
     pub fn from_collectri(path: &Path, n_genes: usize, n_regulators: usize, seed: u64) -> Result<Self, SimError> {
+        Self::from_collectri_mismatched(path, n_genes, n_regulators, &PriorMismatch::default(), seed)
+    }
+
+    /// [`Grn::from_collectri`] whose edges then depart from the file's as `mismatch` says
+    /// (dropped, sign-flipped and added edges among the kept genes; `prior_mismatch.rs`), before
+    /// the magnitudes are drawn. The gene set is the file's either way.
+    pub fn from_collectri_mismatched(
+        path: &Path,
+        n_genes: usize,
+        n_regulators: usize,
+        mismatch: &PriorMismatch,
+        seed: u64,
+    ) -> Result<Self, SimError> {
         if n_regulators == 0 || n_regulators > n_genes {
             return Err(SimError::Config(format!("n_regulators must be in 1..={n_genes}, got {n_regulators}")));
         }
@@ -181,6 +196,7 @@ impl Grn {
             })
             .collect();
         pairs.sort_by_key(|&(t, s, _)| (t, s));
+        let pairs = mismatch.apply(&pairs, n_genes, n_regulators, seed);
         let mut rng = stream(seed, Domain::Network, 1);
         let edges = pairs
             .into_iter()

@@ -1,7 +1,14 @@
-//! The genetic-interaction simulator dataset of `sim-combinatorial` (`simulator-interactions`):
-//! the network seeded from CollecTRI (real TF names and signs: `collectri` in datasets.toml),
-//! pairwise cooperativity [`COOPERATIVITY`] between each gene's regulators, and [`N_DOUBLES`]
-//! doubles.
+//! The genetic-interaction simulator datasets of the combinatorial tasks, each frozen under its
+//! own id (a change makes a new id, so every scorecard's dataset stays reproducible):
+//! - `simulator-interactions` ([`INTERACTIONS_ID`], the dataset of `sim-combinatorial` v2): the
+//!   network seeded from CollecTRI (real TF names and signs: `collectri` in datasets.toml),
+//!   pairwise cooperativity [`COOPERATIVITY`] between each gene's regulators, and [`N_DOUBLES`]
+//!   doubles. Its true network IS the CollecTRI table a model may read.
+//! - `simulator-interactions-fair-v1` ([`FAIR_INTERACTIONS_ID`], the dataset of
+//!   `sim-combinatorial` v3): the same, except that the true network only partly matches
+//!   CollecTRI: [`FAIR_FIDELITY`] of its edges are true with their sign (20% dropped, 12.5% of the
+//!   rest sign-flipped, as many added as dropped; `prior_mismatch.rs` says where the rates come
+//!   from). A model that reads CollecTRI gets a useful but imperfect prior, as on real data.
 //!
 //! Why not the default simulation: its regulators add up in log space, so a double is the sum of
 //! its singles up to noise (the additive baseline sits at the split-half noise ceiling on
@@ -14,7 +21,7 @@
 
 use std::path::PathBuf;
 
-use super::{GrnSource, SimConfig};
+use super::{GrnSource, PriorMismatch, SimConfig};
 
 /// Registry-style id of the dataset.
 pub const INTERACTIONS_ID: &str = "simulator-interactions";
@@ -33,5 +40,20 @@ pub fn interactions_config(collectri: PathBuf) -> SimConfig {
         cooperativity: COOPERATIVITY,
         n_doubles: N_DOUBLES,
         ..SimConfig::default()
+    }
+}
+
+/// Registry-style id of the fair dataset (the true network only partly matches CollecTRI).
+pub const FAIR_INTERACTIONS_ID: &str = "simulator-interactions-fair-v1";
+
+/// Fraction of CollecTRI's edges (among the simulated genes) that are true with their sign in
+/// the fair dataset.
+pub const FAIR_FIDELITY: f64 = 0.7;
+
+/// [`interactions_config`] with the true network departing from CollecTRI at [`FAIR_FIDELITY`].
+pub fn fair_interactions_config(collectri: PathBuf) -> SimConfig {
+    SimConfig {
+        prior_mismatch: PriorMismatch::for_fidelity(FAIR_FIDELITY).unwrap_or_default(),
+        ..interactions_config(collectri)
     }
 }

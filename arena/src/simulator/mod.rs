@@ -24,6 +24,7 @@ pub mod grn;
 pub mod interactions;
 pub mod many_sequences;
 pub mod noise;
+pub mod prior_mismatch;
 pub mod protein;
 pub mod rng;
 pub mod world;
@@ -43,6 +44,7 @@ use tasks::{Direction, Perturbation};
 pub use config::{GrnSource, SimConfig};
 pub use dynamics::{CellParams, Dynamics};
 pub use grn::{Edge, Grn};
+pub use prior_mismatch::PriorMismatch;
 pub use protein::{ProteinModel, ProteinState};
 pub use world::{CellState, World};
 
@@ -122,7 +124,13 @@ pub fn build_world(config: &SimConfig) -> Result<(Grn, World), SimError> {
             config.repressing_fraction,
             config.seed,
         )?,
-        GrnSource::Collectri(path) => Grn::from_collectri(path, config.n_genes, config.n_regulators, config.seed)?,
+        GrnSource::Collectri(path) => Grn::from_collectri_mismatched(
+            path,
+            config.n_genes,
+            config.n_regulators,
+            &config.prior_mismatch,
+            config.seed,
+        )?,
     };
     let world = World::new(Dynamics::new(&grn, config), config);
     Ok((grn, world))

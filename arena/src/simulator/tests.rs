@@ -414,3 +414,27 @@ fn default_simulation_is_small_and_fast() {
     // 20 sequences of 2, 3, 4, 2, 3, 4, ... actions: 7·2 + 7·3 + 6·4 = 59 observed steps per lineage set.
     assert_eq!(sim.n_cells(), 600 + 60 * (40 + 30 + 59));
 }
+
+#[test]
+fn fair_interactions_network_only_partly_matches_collectri_and_v2_is_unchanged() {
+    use super::interactions::{FAIR_FIDELITY, fair_interactions_config, interactions_config};
+    let path = collectri_path();
+    let (prior, _) = build_world(&interactions_config(path.clone())).unwrap();
+    let (truth, _) = build_world(&fair_interactions_config(path.clone())).unwrap();
+    // The same genes (CollecTRI's names); v2's network is exactly the table's, with or without
+    // the (zero) mismatch field.
+    assert_eq!(prior.genes, truth.genes);
+    assert_eq!(prior, Grn::from_collectri(&path, 100, 20, 0).unwrap());
+    let signs = |g: &Grn| -> HashMap<(usize, usize), f64> {
+        g.edges.iter().map(|e| ((e.source, e.target), e.weight.signum())).collect()
+    };
+    let (p, t) = (signs(&prior), signs(&truth));
+    let same = p.iter().filter(|(k, s)| t.get(k) == Some(s)).count() as f64 / p.len() as f64;
+    assert!((same - FAIR_FIDELITY).abs() < 0.05, "fidelity {same:.3} of {} prior edges", p.len());
+    let flipped = p.iter().filter(|(k, s)| t.get(k).is_some_and(|x| x != *s)).count();
+    let added = t.keys().filter(|k| !p.contains_key(k)).count();
+    assert!(flipped > 0 && added > 0, "flipped {flipped}, added {added}");
+    // A mismatch on the random network (no model's prior) is refused, naming the field.
+    let bad = SimConfig { prior_mismatch: super::PriorMismatch::for_fidelity(0.7).unwrap(), ..SimConfig::default() };
+    assert!(simulate(&bad).unwrap_err().to_string().contains("prior_mismatch"));
+}

@@ -42,8 +42,9 @@ pub struct Loaded {
 }
 
 /// Loads any dataset by key: `simulator` (the embedded default, generated from seed 0) or one of
-/// its variants (`simulator-two-contexts`, `simulator-many-sequences`, `simulator-interactions`:
-/// that one reads the registered CollecTRI table), a registry id, or a path
+/// its variants (`simulator-two-contexts`, `simulator-many-sequences`, `simulator-interactions`
+/// and `simulator-interactions-fair-v1`: those read the registered CollecTRI table), a registry
+/// id, or a path
 /// to an `.h5ad`.
 pub fn load_dataset(key: &str, registry: &Registry, options: &LoadOptions) -> Result<Loaded, DataError> {
     use crate::simulator::{SimConfig, contexts, export, interactions, many_sequences, simulate};
@@ -75,6 +76,20 @@ pub fn load_dataset(key: &str, registry: &Registry, options: &LoadOptions) -> Re
             let config = interactions::interactions_config(registered_path("collectri", registry, options)?);
             let described =
                 format!("CollecTRI network, cooperativity {}, {} doubles", config.cooperativity, config.n_doubles);
+            (config, described)
+        }
+        interactions::FAIR_INTERACTIONS_ID => {
+            let config = interactions::fair_interactions_config(registered_path("collectri", registry, options)?);
+            let m = &config.prior_mismatch;
+            let described = format!(
+                "CollecTRI network at fidelity {} (dropped {}, flipped {}, added {}), cooperativity {}, {} doubles",
+                m.fidelity(),
+                m.drop_fraction,
+                m.flip_fraction,
+                m.add_fraction,
+                config.cooperativity,
+                config.n_doubles
+            );
             (config, described)
         }
         _ => return load_file_dataset(key, registry, options),
