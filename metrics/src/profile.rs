@@ -99,7 +99,7 @@ pub fn score_profiles(pred: &[Vec<f64>], truth: &[Vec<f64>], refs: &ProfileRefer
 /// e.g. the reference itself) carries no information about which genes respond: it scores 0,
 /// not "undefined", so averaging over perturbations cannot hide it. When the *true* delta is
 /// constant the correlation is undefined (NaN), excluded from means and counted.
-fn delta_correlation(p: &[f64], t: &[f64], reference: &[f64]) -> f64 {
+pub fn delta_correlation(p: &[f64], t: &[f64], reference: &[f64]) -> f64 {
     let pd = relative_delta(p, reference);
     let td = relative_delta(t, reference);
     if is_constant(&td) {
