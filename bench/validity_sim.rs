@@ -2,8 +2,8 @@
 //! (run by `bench/ceiling_oracle.sh` and `bench/ci_coverage.sh`; prints a Markdown table).
 //!
 //! `ceiling SEEDS CELLS`: for every simulator profile task and simulator seeds 0..SEEDS, the
-//! expected profile of each test item (the mean of CELLS fresh cells of the same world,
-//! `arena::simulator::oracle`) is scored against the test cells like a model, beside the
+//! expected profile of each test item (the mean of CELLS fresh cells of the same world after the
+//! item's actions, `arena::simulator::oracle`) is scored against the test cells like a model, beside the
 //! ceiling's estimate and the old split-half value; the table gives their means and sds over seeds
 //! and the mean difference estimate − oracle with its standard error.
 //!
@@ -54,10 +54,8 @@ fn ceiling_seed(task: &str, seed: u64, cells: usize) -> Vec<(String, f64, f64, f
     let config = config(task, seed);
     let dataset = snapshot_dataset(&simulate(&config).expect("simulate")).expect("dataset");
     let instance = TaskInstance::build(find_spec(task, None).expect("spec"), &dataset).expect("instance");
-    let profiles = expected_profiles(&config, cells).expect("oracle");
-    let items = instance.eval_items();
-    let predictions: Vec<Vec<f64>> =
-        items.iter().map(|i| profiles.get(&i.label).cloned().expect("an expected profile per item")).collect();
+    let actions: Vec<Vec<tasks::Perturbation>> = instance.eval_items().iter().map(|i| i.actions.clone()).collect();
+    let predictions = expected_profiles(&config, &actions, cells).expect("oracle");
     let truths = instance.truth_means();
     let none = BootstrapSettings { resamples: 0, level: 0.95, seed: 0 };
     let input = |predictions, truths| RowInput {

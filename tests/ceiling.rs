@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use arena::eval::{EvalOptions, evaluate};
-use arena::simulator::{SimConfig, export::snapshot_dataset, oracle::expected_single_profiles, simulate};
+use arena::simulator::{SimConfig, export::snapshot_dataset, oracle::expected_profiles, simulate};
 use ndarray::Array2;
 use tasks::scorecard::{BootstrapSettings, Scorecard};
 use tasks::{Model, ModelKind, QueryBatch, TaskError, TaskInstance, find_spec};
@@ -48,7 +48,10 @@ impl Model for Expected {
 fn unseen_single(config: &SimConfig) -> (tasks::Dataset, Scorecard) {
     let dataset = snapshot_dataset(&simulate(config).unwrap()).unwrap();
     let instance = TaskInstance::build(find_spec("sim-unseen-single", None).unwrap(), &dataset).unwrap();
-    let model = Expected { profiles: expected_single_profiles(config, 2000).unwrap() };
+    let actions: Vec<Vec<tasks::Perturbation>> = instance.eval_items().iter().map(|i| i.actions.clone()).collect();
+    let means = expected_profiles(config, &actions, 2000).unwrap();
+    let profiles = actions.iter().zip(means).map(|(a, m)| (a[0].label(), m)).collect();
+    let model = Expected { profiles };
     let card = evaluate(&instance, Some(&model), "test", &options()).unwrap();
     (dataset, card)
 }

@@ -1,16 +1,20 @@
-//! The simulator's expected profile of every condition: the mean of many fresh cells of the same
-//! simulated world (same network, kinetics, design; [`expected_profiles`]), an estimate of the
-//! population mean that the noise ceiling claims to score. The fresh cells never share a random
-//! stream with the dataset's own cells, so the oracle knows nothing of the test cells' noise.
-//! Used by the ceiling's validation (`tests/ceiling.rs`, `bench/ceiling_oracle.sh`).
+//! The simulator's expected profile of a scored item: the mean log-normalised profile of many
+//! fresh cells of the same simulated world (same network and kinetics) observed after the item's
+//! actions ([`expected_profiles`]), an estimate of the population mean that the noise ceiling
+//! claims to score. The fresh cells draw their random streams after every lineage of the dataset's
+//! own simulation, so the oracle knows nothing of the test cells' noise. Used by the ceiling's
+//! validation (`tests/ceiling.rs`, `bench/validity_sim.rs`).
 
-use std::collections::HashMap;
+use ndarray::Array2;
+use rayon::prelude::*;
+use tasks::Perturbation;
 
-use super::export::snapshot_dataset;
-use super::{SimConfig, SimError, simulate};
+use super::rng::{Domain, stream};
+use super::{SimConfig, SimError, build_world, noise};
+use crate::data::{Matrix, normalize_total_log1p};
 
-/// Lineages `config` simulates (controls, conditions, sequences, context B), an upper bound of
-/// the random streams its cells use.
+/// Lineages `config` simulates (controls, conditions, sequences, context B): every random
+/// stream of its cells has a smaller index.
 fn lineages(config: &SimConfig) -> usize {
     let conditions = config.n_single_targets + config.n_doubles + config.n_sequences;
     let context_b = match config.context_rewire_fraction > 0.0 {
@@ -20,44 +24,40 @@ fn lineages(config: &SimConfig) -> usize {
     config.n_control_cells + conditions * config.cells_per_condition + context_b
 }
 
-/// The mean log-normalised profile of `cells` fresh cells of every perturbed condition of
-/// `config` (singles, doubles) and of every sequence after each of its actions (labels as
-/// `TaskInstance::eval_items` names them: `A`, `A+B`, `A>B>C`). The fresh simulation has the
-/// same world and design; its control lineages are padded so that none of its cells reuses a
-/// random stream of the cells of `config`.
-pub fn expected_profiles(config: &SimConfig, cells: usize) -> Result<HashMap<String, Vec<f64>>, SimError> {
-    expected(config, cells, false)
-}
-
-/// [`expected_profiles`] of the single perturbations only (the design draws the singles before
-/// the doubles and sequences, so they are the same singles; much faster).
-pub fn expected_single_profiles(config: &SimConfig, cells: usize) -> Result<HashMap<String, Vec<f64>>, SimError> {
-    expected(config, cells, true)
-}
-
-fn expected(config: &SimConfig, cells: usize, singles_only: bool) -> Result<HashMap<String, Vec<f64>>, SimError> {
-    let oracle = SimConfig {
-        cells_per_condition: cells,
-        n_control_cells: lineages(config) + config.n_control_cells,
-        context_rewire_fraction: 0.0,
-        n_doubles: if singles_only { 0 } else { config.n_doubles },
-        n_sequences: if singles_only { 0 } else { config.n_sequences },
-        ..config.clone()
-    };
-    let sim = simulate(&oracle)?;
-    let dataset = snapshot_dataset(&sim).map_err(|e| SimError::Config(format!("oracle dataset: {e}")))?;
-    let mut out: HashMap<String, Vec<f64>> = HashMap::new();
-    for (condition, rows) in dataset.conditions().iter().zip(dataset.rows_by_condition()) {
-        if !rows.is_empty() && !condition.is_control() {
-            out.insert(condition.label(), dataset.mean_of_rows(&rows).to_vec());
-        }
-    }
-    if let Some(seq) = &dataset.sequences {
-        for (i, steps) in seq.rows.iter().enumerate() {
-            for (k, rows) in steps.iter().enumerate() {
-                out.insert(seq.label(i, k + 1), tasks::dataset::mean_rows(&seq.expression, rows).to_vec());
-            }
-        }
-    }
-    Ok(out)
+/// For every item (its actions, applied in turn from the control steady state), the mean
+/// log-normalised profile (total 1e4, log1p: as the dataset's cells) of `cells` fresh cells
+/// observed after the last action, in the world of `config` (context A).
+pub fn expected_profiles(
+    config: &SimConfig,
+    items: &[Vec<Perturbation>],
+    cells: usize,
+) -> Result<Vec<Vec<f64>>, SimError> {
+    let (_, world) = build_world(config)?;
+    let first = lineages(config) as u64;
+    items
+        .iter()
+        .enumerate()
+        .map(|(j, actions)| {
+            let counts: Vec<Vec<f32>> = (0..cells)
+                .into_par_iter()
+                .map(|c| {
+                    let mut rng = stream(config.seed, Domain::Cell, first + (j * cells + c) as u64);
+                    let cell = world.dynamics.sample_cell(&mut rng, world.proteins.len());
+                    let mut state = world.steady_state(&cell);
+                    for action in actions {
+                        world.act(&mut state, action, &cell);
+                    }
+                    let library = noise::library_size(&mut rng, config.mean_library_size, config.library_size_log_sd);
+                    noise::rna_counts(&mut rng, &state.mrna, library, config.nb_dispersion)
+                })
+                .collect();
+            let genes = counts.first().map_or(0, Vec::len);
+            let flat: Vec<f32> = counts.into_iter().flatten().collect();
+            let matrix = Array2::from_shape_vec((cells, genes), flat)
+                .map_err(|e| SimError::Config(format!("oracle counts: {e}")))?;
+            let normalized = normalize_total_log1p(&Matrix::Dense(matrix), 1e4);
+            let rows: Vec<usize> = (0..cells).collect();
+            Ok(tasks::dataset::mean_rows(&normalized, &rows).to_vec())
+        })
+        .collect()
 }
