@@ -4,7 +4,8 @@
 # of the same simulated world) is scored against the test cells like a model and compared with
 # the ceiling's estimate (and the old split-half value). Writes bench/results/ceiling_oracle.md.
 #   bash bench/ceiling_oracle.sh [SEEDS] [CELLS]      (defaults: 20 seeds, 2000 cells)
-# Environment: CARGO_PROFILE (default dev; `release` is faster to run, slower to build).
+# Environment: CARGO_PROFILE (default dev; `release` is faster to run, slower to build); TASKS=a,b
+# limits the tasks (default: sim-unseen-single, sim-combinatorial, sim-multi-step).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds=${1:-20}
@@ -17,12 +18,12 @@ start=$(date +%s)
 table=$("target/$dir/examples/validity_sim" ceiling "$seeds" "$cells")
 took=$(( $(date +%s) - start ))
 {
-  echo "# Noise ceiling vs the simulator's expected profile (\`bash bench/ceiling_oracle.sh $seeds $cells\`)"
+  echo "# Noise ceiling vs the simulator's expected profile (\`${TASKS:+TASKS=$TASKS }bash bench/ceiling_oracle.sh $seeds $cells\`)"
   echo
-  echo "Made by \`bash bench/ceiling_oracle.sh $seeds $cells\` ($profile build, $(nproc) cores, ${took} s, $(date -u +%Y-%m-%d))."
+  echo "Made by \`${TASKS:+TASKS=$TASKS }bash bench/ceiling_oracle.sh $seeds $cells\` ($profile build, $(nproc) cores, ${took} s, $(date -u +%Y-%m-%d))."
   echo "The oracle is each test item's expected profile; the ceiling estimate is what \`arena eval\` reports"
   echo "(Spearman–Brown-corrected split-half correlations over 5 splits, the variance of the mean for mse,"
-  echo "its normal-theory absolute error for mae); \"old split-half\" is the previous ceiling (half A scored"
+  echo "the resampled absolute error of the mean for mae); \"old split-half\" is the previous ceiling (half A scored"
   echo "against half B). An unbiased estimate has |estimate − oracle| within about 2 se."
   echo
   echo "$table"

@@ -4,7 +4,7 @@
 # against the true value (the mean per-item value over TRUTH_SEEDS independent datasets).
 # Writes bench/results/ci_coverage.md.
 #   bash bench/ci_coverage.sh [REPLICATES] [TRUTH_SEEDS] [RESAMPLES]   (defaults: 200, 40, 1000)
-# Environment: CARGO_PROFILE (default dev).
+# Environment: CARGO_PROFILE (default dev); TASKS=a,b limits the tasks (default: all three).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 reps=${1:-200}
@@ -18,9 +18,9 @@ start=$(date +%s)
 table=$("target/$dir/examples/validity_sim" coverage "$reps" "$truth" "$resamples")
 took=$(( $(date +%s) - start ))
 {
-  echo "# Coverage of the 95% CIs on the simulator (\`bash bench/ci_coverage.sh $reps $truth $resamples\`)"
+  echo "# Coverage of the 95% CIs on the simulator (\`${TASKS:+TASKS=$TASKS }bash bench/ci_coverage.sh $reps $truth $resamples\`)"
   echo
-  echo "Made by \`bash bench/ci_coverage.sh $reps $truth $resamples\` ($profile build, $(nproc) cores, ${took} s, $(date -u +%Y-%m-%d))."
+  echo "Made by \`${TASKS:+TASKS=$TASKS }bash bench/ci_coverage.sh $reps $truth $resamples\` ($profile build, $(nproc) cores, ${took} s, $(date -u +%Y-%m-%d))."
   echo "\"studentized\" is the interval scorecards report (bootstrap-t over resampling units: perturbations,"
   echo "whole sequences on sim-multi-step; the training controls redrawn in every replicate for"
   echo "pearson_delta); \"percentile\" is the previous interval (percentile bootstrap over items, controls fixed)."

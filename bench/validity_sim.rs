@@ -26,6 +26,14 @@ use tasks::{ModelKind, TaskInstance, find_spec};
 
 const TASKS: [&str; 3] = ["sim-unseen-single", "sim-combinatorial", "sim-multi-step"];
 
+/// The tasks named in `$TASKS` (comma-separated), or all of [`TASKS`].
+fn tasks() -> Vec<&'static str> {
+    match std::env::var("TASKS") {
+        Ok(list) => TASKS.iter().copied().filter(|t| list.split(',').any(|x| x.trim() == *t)).collect(),
+        Err(_) => TASKS.to_vec(),
+    }
+}
+
 fn config(task: &str, seed: u64) -> SimConfig {
     let base = match task {
         "sim-combinatorial" => arena::simulator::interactions::interactions_config(PathBuf::from(concat!(
@@ -87,7 +95,7 @@ fn ceiling_table(seeds: u64, cells: usize) {
         "| task | metric | oracle (expected profile) | ceiling estimate | estimate − oracle (± se) | within 2 se | old split-half |"
     );
     println!("|---|---|---|---|---|---|---|");
-    for task in TASKS {
+    for task in tasks() {
         let per_seed: Vec<Vec<(String, f64, f64, f64)>> =
             (0..seeds).into_par_iter().map(|s| ceiling_seed(task, s, cells)).collect();
         let metrics: Vec<String> = per_seed[0].iter().map(|r| r.0.clone()).collect();
@@ -142,7 +150,7 @@ fn coverage_table(replicates: u64, truth_seeds: u64, resamples: usize) {
         "| task | n units | baseline | metric | true value | coverage, studentized (scorecards) | coverage, percentile | mean width, studentized |"
     );
     println!("|---|---|---|---|---|---|---|---|");
-    for task in TASKS {
+    for task in tasks() {
         let truth_runs: Vec<Scored> =
             (0..truth_seeds).into_par_iter().map(|s| score_replicate(task, 5000 + s, 0)).collect();
         let reps: Vec<Scored> =

@@ -133,3 +133,41 @@ fn multi_step_cis_resample_sequences() {
         metrics::studentized_mean_ci(&values, &(0..values.len()).collect::<Vec<_>>(), b.resamples, b.level, b.seed);
     assert_ne!(by_sequence, by_step);
 }
+
+/// The additive baseline with every predicted value moved by about one f32 rounding step (≤ 1.2e-7
+/// relative): the same predictions up to float rounding.
+struct Rounded(Box<dyn Model>);
+
+impl Model for Rounded {
+    fn name(&self) -> &str {
+        "additive-rounded"
+    }
+    fn kind(&self) -> ModelKind {
+        ModelKind::Predictions
+    }
+    fn fingerprint(&self) -> String {
+        "additive, rounded".into()
+    }
+    fn predict(&self, batch: &QueryBatch<'_>) -> Result<Array2<f32>, TaskError> {
+        Ok(self.0.predict(batch)?.mapv(|x| x * (1.0 + 1.2e-7)))
+    }
+}
+
+/// Predictions equal up to float rounding share the rank and the tie group of the original
+/// (the case: a file differing from the native additive baseline by ≤ 9e-8 was ranked
+/// apart from it).
+#[test]
+fn predictions_equal_up_to_rounding_share_rank_and_group() {
+    let dataset = snapshot_dataset(&simulate(&SimConfig::default()).unwrap()).unwrap();
+    let instance = TaskInstance::build(find_spec("sim-unseen-single", None).unwrap(), &dataset).unwrap();
+    let model = Rounded(arena::baselines::fit("additive", &instance).unwrap());
+    let card = evaluate(&instance, Some(&model), "test", &options()).unwrap();
+    let rc = card.rank_confidence.as_ref().unwrap();
+    let rank = |name: &str| rc.rows.iter().find(|(n, _)| n == name).map(|(_, r)| *r).unwrap();
+    let (rounded, native) = (rank("additive-rounded"), rank("additive"));
+    let means = |name: &str| {
+        card.rows.iter().find(|r| r.name == name).unwrap().metric(&card.primary_metric).unwrap().overall.mean
+    };
+    assert_ne!(means("additive-rounded"), means("additive"), "the rounding changes no value: the test tests nothing");
+    assert_eq!((rounded.rank, rounded.tie_group), (native.rank, native.tie_group), "{rc:?}");
+}

@@ -80,7 +80,7 @@ pub fn render(card: &Scorecard) -> String {
             out,
             "\nnoise ceiling: the estimated score of each test item's population mean against its real test cells \
              (Spearman–Brown-corrected split-half reliability over {} splits for correlations, the sampling variance of \
-             the mean for mse, its normal-theory absolute error for mae); a reference line, never ranked.",
+             the mean for mse, the resampled absolute error of the mean for mae); a reference line, never ranked.",
             super::ceiling::CEILING_SPLITS
         );
     }
