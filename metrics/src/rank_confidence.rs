@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::bootstrap::{draw, unit_members};
-use crate::ranking::{better, tie_groups};
+use crate::ranking::{better, tie_groups, value_scale};
 use crate::rng::seeded;
 
 /// One model's rank on a board.
@@ -66,8 +66,14 @@ fn finite_mean(values: impl Iterator<Item = f64>) -> f64 {
 /// 1-based competition ranks of `means` ("1224": best first, means equal up to the tie tolerance
 /// share the better rank, NaN last): rank = 1 + the number of models better by more than the
 /// tolerance, so identical predictions never get different ranks.
-fn ranks_of(means: &[f64], higher_is_better: bool) -> Vec<usize> {
-    means.iter().map(|&m| 1 + means.iter().filter(|&&other| better(other, m, higher_is_better)).count()).collect()
+fn ranks_of(means: &[f64], scales: &[f64], higher_is_better: bool) -> Vec<usize> {
+    means
+        .iter()
+        .zip(scales)
+        .map(|(&m, &s)| {
+            1 + means.iter().zip(scales).filter(|&(&other, &t)| better(other, m, s.max(t), higher_is_better)).count()
+        })
+        .collect()
 }
 
 /// Rank intervals and tie groups of `models` (per-item values, all in the same item order; NaN =
@@ -84,7 +90,8 @@ pub fn rank_intervals(
 ) -> Vec<RankInterval> {
     let n = models.iter().map(|m| m.len()).min().unwrap_or(0).min(units.len());
     let means: Vec<f64> = models.iter().map(|m| finite_mean(m[..n].iter().copied())).collect();
-    let point = ranks_of(&means, higher_is_better);
+    let scales: Vec<f64> = models.iter().map(|m| value_scale(&m[..n])).collect();
+    let point = ranks_of(&means, &scales, higher_is_better);
     let trimmed: Vec<&[f64]> = models.iter().map(|m| &m[..n]).collect();
     let groups = tie_groups(&trimmed, &units[..n], higher_is_better, n_resamples, level, seed);
     let members = unit_members(&units[..n]);
@@ -95,7 +102,7 @@ pub fn rank_intervals(
             let picks: Vec<usize> =
                 draw(&mut rng, members.len()).into_iter().flat_map(|u| members[u].iter().copied()).collect();
             let resampled: Vec<f64> = trimmed.iter().map(|m| finite_mean(picks.iter().map(|&i| m[i]))).collect();
-            for (k, r) in ranks_of(&resampled, higher_is_better).into_iter().enumerate() {
+            for (k, r) in ranks_of(&resampled, &scales, higher_is_better).into_iter().enumerate() {
                 samples[k].push(r);
             }
         }

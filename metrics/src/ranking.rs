@@ -97,13 +97,22 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 }
 
 /// Relative difference below which two means are the same number: |a − b| ≤ TIE_TOLERANCE ·
-/// max(|a|, |b|). Far above float rounding (a prediction file rounded to f32 moves a metric by
-/// ~1e-7 relative) and far below the third decimal any table shows.
-pub const TIE_TOLERANCE: f64 = 1e-6;
+/// max(|a|, |b|, scale), `scale` the larger of the two models' mean absolute per-item value (so a
+/// correlation averaging near 0 is not held to a near-zero tolerance). f32 predictions carry about
+/// 1e-7 relative rounding, which a delta metric (a small difference of large levels) magnifies to
+/// ~1e-6; this is ten times that, and far below the third decimal any table shows.
+pub const TIE_TOLERANCE: f64 = 1e-5;
 
 /// Whether two means are equal up to [`TIE_TOLERANCE`] (NaN equals only NaN).
-pub fn exact_tie(a: f64, b: f64) -> bool {
-    (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= TIE_TOLERANCE * a.abs().max(b.abs())
+pub fn exact_tie(a: f64, b: f64, scale: f64) -> bool {
+    let scale = if scale.is_finite() { scale } else { 0.0 };
+    (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= TIE_TOLERANCE * a.abs().max(b.abs()).max(scale)
+}
+
+/// Mean absolute value of the finite values (0 when there is none): the scale of [`exact_tie`].
+pub fn value_scale(v: &[f64]) -> f64 {
+    let f: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).map(f64::abs).collect();
+    if f.is_empty() { 0.0 } else { f.iter().sum::<f64>() / f.len() as f64 }
 }
 
 /// Two-sided p-value of "mean(a − b) = 0" over paired items: a paired bootstrap-t over
@@ -121,7 +130,7 @@ pub fn paired_p_value(a: &[f64], b: &[f64], units: &[usize], n_resamples: usize,
         let f: Vec<f64> = v[..len].iter().zip(&diffs).filter(|(_, d)| d.is_finite()).map(|(x, _)| *x).collect();
         f.iter().sum::<f64>() / f.len().max(1) as f64
     };
-    if exact_tie(mean(a), mean(b)) {
+    if exact_tie(mean(a), mean(b), value_scale(&a[..len]).max(value_scale(&b[..len]))) {
         return 1.0;
     }
     if se == 0.0 || n_resamples == 0 {
@@ -164,12 +173,13 @@ pub(crate) fn finite_mean(v: &[f64]) -> f64 {
     if f.is_empty() { f64::NAN } else { f.iter().sum::<f64>() / f.len() as f64 }
 }
 
-/// Whether mean `a` is better than mean `b` by more than [`TIE_TOLERANCE`] (NaN is worst).
-pub(crate) fn better(a: f64, b: f64, higher_is_better: bool) -> bool {
+/// Whether mean `a` is better than mean `b` by more than the tie tolerance at `scale` (NaN is
+/// worst).
+pub(crate) fn better(a: f64, b: f64, scale: f64, higher_is_better: bool) -> bool {
     match (a.is_nan(), b.is_nan()) {
         (_, true) => !a.is_nan(),
         (true, false) => false,
-        _ if exact_tie(a, b) => false,
+        _ if exact_tie(a, b, scale) => false,
         _ if higher_is_better => a > b,
         _ => a < b,
     }
@@ -192,11 +202,13 @@ pub fn tie_groups(
     seed: u64,
 ) -> TieGroups {
     let means: Vec<f64> = models.iter().map(|m| finite_mean(m)).collect();
+    let scales: Vec<f64> = models.iter().map(|m| value_scale(m)).collect();
     let mut order: Vec<usize> = (0..models.len()).collect();
     order.sort_by(|&x, &y| {
-        if better(means[x], means[y], higher_is_better) {
+        let scale = scales[x].max(scales[y]);
+        if better(means[x], means[y], scale, higher_is_better) {
             std::cmp::Ordering::Less
-        } else if better(means[y], means[x], higher_is_better) {
+        } else if better(means[y], means[x], scale, higher_is_better) {
             std::cmp::Ordering::Greater
         } else {
             std::cmp::Ordering::Equal
@@ -214,7 +226,7 @@ pub fn tie_groups(
             .iter()
             .filter(|&&m| group[m] == usize::MAX)
             .map(|&m| {
-                let p = if exact_tie(means[leader], means[m]) {
+                let p = if exact_tie(means[leader], means[m], scales[leader].max(scales[m])) {
                     1.0
                 } else {
                     paired_p_value(models[leader], models[m], units, n_resamples, seed)
