@@ -166,7 +166,15 @@ pub fn studentized_ci_with(
     ts.sort_by(f64::total_cmp);
     let alpha = (1.0 - level) / 2.0;
     let (t_lo, t_hi) = (quantile(&ts, alpha), quantile(&ts, 1.0 - alpha));
-    Interval { mean, lower: mean - t_hi * se, upper: mean - t_lo * se, n, n_undefined }
+    let (lower, upper) = (mean - t_hi * se, mean - t_lo * se);
+    if !(lower.is_finite() && upper.is_finite()) {
+        // Too few distinct units for a t statistic (a replicate with no spread): the range of
+        // the values, never an infinite bound.
+        let finite = values.iter().copied().filter(|v| v.is_finite());
+        let (lo, hi) = finite.fold((mean, mean), |(a, b), v| (a.min(v), b.max(v)));
+        return Interval { mean, lower: lo, upper: hi, n, n_undefined };
+    }
+    Interval { mean, lower, upper, n, n_undefined }
 }
 
 /// One replicate's draw: `n` unit indices with replacement.

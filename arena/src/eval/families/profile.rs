@@ -58,8 +58,11 @@ pub fn ceiling_with_means(
     let (predictions, _) = ceiling::split_halves(instance, seed)?;
     let items = instance.eval_items();
     let subgroups: Vec<tasks::Subgroup> = items.iter().map(|i| i.subgroup).collect();
-    let kept: Vec<(metrics::Metric, &ceiling::CeilingColumn)> =
-        estimates.iter().filter_map(|(m, v)| v.as_ref().ok().map(|v| (*m, v))).collect();
+    let kept: Vec<(metrics::Metric, &ceiling::CeilingColumn)> = estimates
+        .iter()
+        .filter_map(|(m, v)| v.as_ref().ok().map(|v| (*m, v)))
+        .filter(|(_, c)| c.values.iter().any(|v| v.is_finite()))
+        .collect();
     let metrics = kept
         .iter()
         .map(|(m, column)| {
