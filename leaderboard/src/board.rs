@@ -234,7 +234,7 @@ pub struct Board {
     pub notes: Vec<String>,
     /// Models and baselines, best first by the primary metric's rank.
     pub rows: Vec<BoardRow>,
-    /// The split-half noise ceiling.
+    /// The noise ceiling (a reference line, never ranked).
     pub ceiling: Vec<BoardRow>,
 }
 
@@ -259,7 +259,7 @@ pub fn rebuild(db: &Db, task_id: &str) -> Result<(), String> {
         if let Some(r) = &reference {
             for row in &r.rows {
                 let label = match row.kind.as_str() {
-                    "ceiling" => "noise ceiling (split halves)".to_string(),
+                    "ceiling" => "noise ceiling (reference, not ranked)".to_string(),
                     "reference" => "reference model (bundled weights)".to_string(),
                     _ => format!("baseline: {}", row.name),
                 };
@@ -315,10 +315,22 @@ fn assemble(
     // Paired bootstrap over the view's perturbations (aligned by label) on the primary metric.
     let ranked: Vec<usize> = (0..entries.len()).filter(|&i| entries[i].0.kind != "ceiling").collect();
     let mut labels: HashMap<String, usize> = HashMap::new();
+    // Resampling units as the scorecards have them: the steps of a held-out sequence (step_2, …
+    // after its step_1) are one unit, every other item its own.
+    let mut units: Vec<usize> = Vec::new();
     for &i in &ranked {
         for p in headline(&entries[i].0.per_perturbation) {
             let n = labels.len();
-            labels.entry(p.perturbation.clone()).or_insert(n);
+            labels.entry(p.perturbation.clone()).or_insert_with(|| {
+                let later_step = p.subgroup.get("step").and_then(|k| k.as_u64()).is_some_and(|k| k > 1);
+                let unit = match units.last() {
+                    Some(&u) if later_step => u,
+                    Some(&u) => u + 1,
+                    None => 0,
+                };
+                units.push(unit);
+                n
+            });
         }
     }
     let columns: Vec<Vec<f64>> = ranked
@@ -337,7 +349,7 @@ fn assemble(
     let higher = metrics.iter().find(|m| m.name == primary).map(|m| m.higher_is_better).unwrap_or(true);
     let boot = reference.and_then(|r| r.bootstrap.clone()).unwrap_or(DEFAULT_BOOTSTRAP);
     let views: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
-    let ranks = rank_intervals(&views, higher, boot.resamples, boot.level, boot.seed);
+    let ranks = rank_intervals(&views, &units, higher, boot.resamples, boot.level, boot.seed);
     let mut rank_of: HashMap<usize, RankInterval> = ranked.iter().copied().zip(ranks).collect();
 
     let mut rows = Vec::new();

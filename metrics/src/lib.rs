@@ -32,7 +32,7 @@ pub mod stamp;
 pub mod systematic;
 pub mod toward_ceiling;
 
-pub use bootstrap::{Interval, bootstrap_mean_ci};
+pub use bootstrap::{Interval, bootstrap_mean_ci, studentized_ci_with, studentized_mean_ci};
 pub use centroid::centroid_accuracy;
 pub use correlation::pearson;
 pub use de::{Cells, CsrMatrix, DeOptions, DenseMatrix, GroupDe, compare_de, differential_expression};

@@ -139,6 +139,12 @@ pub fn score_profiles(
 }
 
 /// Indices 0..n without `excluded`, ascending.
+/// [`delta_correlation`] over every gene but `excluded` (an item's perturbed genes).
+pub fn delta_correlation_without(p: &[f64], t: &[f64], reference: &[f64], excluded: &[usize]) -> f64 {
+    let keep = kept_genes(p.len(), excluded);
+    delta_correlation(&select(p, &keep), &select(t, &keep), &select(reference, &keep))
+}
+
 fn kept_genes(n: usize, excluded: &[usize]) -> Vec<usize> {
     (0..n).filter(|g| !excluded.contains(g)).collect()
 }
@@ -173,7 +179,7 @@ fn centroid_accuracy_without(pred: &[Vec<f64>], truth: &[Vec<f64>], perturbed: &
 /// e.g. the reference itself) carries no information about which genes respond: it scores 0,
 /// not "undefined", so averaging over perturbations cannot hide it. When the *true* delta is
 /// constant the correlation is undefined (NaN), excluded from means and counted.
-fn delta_correlation(p: &[f64], t: &[f64], reference: &[f64]) -> f64 {
+pub fn delta_correlation(p: &[f64], t: &[f64], reference: &[f64]) -> f64 {
     let pd = relative_delta(p, reference);
     let td = relative_delta(t, reference);
     if is_constant(&td) {

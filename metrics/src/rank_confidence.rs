@@ -1,13 +1,16 @@
 //! Rank confidence of a leaderboard: each model's rank with a bootstrap interval, and tie groups.
-//! Perturbations are resampled jointly for all models (a paired bootstrap: every resample draws
-//! the same perturbations for every model), each resample ranks the models by their mean, and a
-//! model's interval is the percentile range of its resampled ranks. Tie groups come from
-//! [`crate::ranking::tie_groups`] (pairwise paired bootstrap against each group's leader).
+//! Resampling units (perturbations, or whole sequences on multi-step tasks) are resampled jointly
+//! for all models (a paired bootstrap: every resample draws the same units for every model), each
+//! resample ranks the models by their mean, and a model's interval is the percentile range of its
+//! resampled ranks. Means equal up to [`crate::ranking::TIE_TOLERANCE`] share a rank. Tie groups
+//! come from [`crate::ranking::tie_groups`] (Holm-adjusted paired tests against each group's
+//! best model). Reference rows (the noise ceiling) are not models and are never passed here.
 
 use serde::{Deserialize, Serialize};
 
-use crate::ranking::tie_groups;
-use crate::rng::{index, seeded};
+use crate::bootstrap::{draw, unit_members};
+use crate::ranking::{better, tie_groups, value_scale};
+use crate::rng::seeded;
 
 /// One model's rank on a board.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,43 +63,46 @@ fn finite_mean(values: impl Iterator<Item = f64>) -> f64 {
     if n == 0 { f64::NAN } else { sum / n as f64 }
 }
 
-/// 1-based competition ranks of `means` ("1224": best first, equal means share the better rank,
-/// NaN last): rank = 1 + the number of models strictly better, so identical predictions never get
-/// different ranks.
-fn ranks_of(means: &[f64], higher_is_better: bool) -> Vec<usize> {
-    let better = |a: f64, b: f64| match (a.is_nan(), b.is_nan()) {
-        (_, true) => !a.is_nan(),
-        (true, false) => false,
-        _ if higher_is_better => a > b,
-        _ => a < b,
-    };
-    means.iter().map(|&m| 1 + means.iter().filter(|&&other| better(other, m)).count()).collect()
+/// 1-based competition ranks of `means` ("1224": best first, means equal up to the tie tolerance
+/// share the better rank, NaN last): rank = 1 + the number of models better by more than the
+/// tolerance, so identical predictions never get different ranks.
+fn ranks_of(means: &[f64], scales: &[f64], higher_is_better: bool) -> Vec<usize> {
+    means
+        .iter()
+        .zip(scales)
+        .map(|(&m, &s)| {
+            1 + means.iter().zip(scales).filter(|&(&other, &t)| better(other, m, s.max(t), higher_is_better)).count()
+        })
+        .collect()
 }
 
-/// Rank intervals and tie groups of `models` (per-perturbation values, all in the same
-/// perturbation order; NaN = undefined and skipped in a mean). Only the common prefix of the
-/// value lists is used. `n_resamples` = 0 or fewer than two perturbations collapse every interval
-/// to the observed rank. Deterministic for a given `seed`.
+/// Rank intervals and tie groups of `models` (per-item values, all in the same item order; NaN =
+/// undefined and skipped in a mean; `units[i]` is item i's resampling unit). Only the common
+/// prefix of the value lists is used. `n_resamples` = 0 or fewer than two units collapse every
+/// interval to the observed rank. Deterministic for a given `seed`.
 pub fn rank_intervals(
     models: &[&[f64]],
+    units: &[usize],
     higher_is_better: bool,
     n_resamples: usize,
     level: f64,
     seed: u64,
 ) -> Vec<RankInterval> {
-    let n = models.iter().map(|m| m.len()).min().unwrap_or(0);
+    let n = models.iter().map(|m| m.len()).min().unwrap_or(0).min(units.len());
     let means: Vec<f64> = models.iter().map(|m| finite_mean(m[..n].iter().copied())).collect();
-    let point = ranks_of(&means, higher_is_better);
+    let scales: Vec<f64> = models.iter().map(|m| value_scale(&m[..n])).collect();
+    let point = ranks_of(&means, &scales, higher_is_better);
     let trimmed: Vec<&[f64]> = models.iter().map(|m| &m[..n]).collect();
-    let groups = tie_groups(&trimmed, higher_is_better, n_resamples, level, seed);
+    let groups = tie_groups(&trimmed, &units[..n], higher_is_better, n_resamples, level, seed);
+    let members = unit_members(&units[..n]);
     let mut samples: Vec<Vec<usize>> = vec![Vec::with_capacity(n_resamples); models.len()];
-    if n >= 2 {
+    if members.len() >= 2 {
         let mut rng = seeded(seed);
-        let mut picks = vec![0usize; n];
         for _ in 0..n_resamples {
-            picks.iter_mut().for_each(|p| *p = index(&mut rng, n));
+            let picks: Vec<usize> =
+                draw(&mut rng, members.len()).into_iter().flat_map(|u| members[u].iter().copied()).collect();
             let resampled: Vec<f64> = trimmed.iter().map(|m| finite_mean(picks.iter().map(|&i| m[i]))).collect();
-            for (k, r) in ranks_of(&resampled, higher_is_better).into_iter().enumerate() {
+            for (k, r) in ranks_of(&resampled, &scales, higher_is_better).into_iter().enumerate() {
                 samples[k].push(r);
             }
         }
@@ -138,8 +144,9 @@ mod tests {
         let twin_b = noisy(1.0, n, 2.0);
         let worst = noisy(-1.0, n, 0.7);
         let models: Vec<&[f64]> = vec![&twin_a, &worst, &best, &twin_b];
-        let r = rank_intervals(&models, true, 500, 0.95, 4);
-        assert_eq!(r, rank_intervals(&models, true, 500, 0.95, 4), "seeded");
+        let units: Vec<usize> = (0..n).collect();
+        let r = rank_intervals(&models, &units, true, 500, 0.95, 4);
+        assert_eq!(r, rank_intervals(&models, &units, true, 500, 0.95, 4), "seeded");
         assert_eq!((r[2].rank, r[2].lower, r[2].upper, r[2].tie_group), (1, 1, 1, 0));
         assert_eq!((r[1].rank, r[1].lower, r[1].upper), (4, 4, 4));
         for k in [0, 3] {
@@ -151,7 +158,7 @@ mod tests {
             assert!(x.lower <= x.rank && x.rank <= x.upper);
         }
         // Lower is better flips the board.
-        let low = rank_intervals(&models, false, 500, 0.95, 4);
+        let low = rank_intervals(&models, &units, false, 500, 0.95, 4);
         assert_eq!((low[1].rank, low[2].rank), (1, 4));
     }
 
@@ -159,17 +166,21 @@ mod tests {
     fn degenerate_inputs() {
         let a = [1.0];
         let b = [0.5];
-        let r = rank_intervals(&[&a, &b], true, 100, 0.95, 0);
+        let r = rank_intervals(&[&a, &b], &[0], true, 100, 0.95, 0);
         assert_eq!(r.iter().map(|x| (x.rank, x.lower, x.upper)).collect::<Vec<_>>(), vec![(1, 1, 1), (2, 2, 2)]);
         let nan = [f64::NAN, f64::NAN];
         let ok = [0.1, 0.2];
-        let r = rank_intervals(&[&nan, &ok], true, 100, 0.95, 0);
+        let r = rank_intervals(&[&nan, &ok], &[0, 1], true, 100, 0.95, 0);
         assert_eq!((r[0].rank, r[1].rank), (2, 1));
-        assert!(rank_intervals(&[], true, 10, 0.95, 0).is_empty());
+        assert!(rank_intervals(&[], &[], true, 10, 0.95, 0).is_empty());
         // Identical models share their rank in every resample.
         let same = [0.3, 0.1, 0.2];
-        let r = rank_intervals(&[&ok, &same, &same], true, 100, 0.95, 0);
+        let r = rank_intervals(&[&ok, &same, &same], &[0, 1, 2], true, 100, 0.95, 0);
         assert_eq!((r[1].rank, r[1].lower, r[1].upper), (r[2].rank, r[2].lower, r[2].upper));
+        // Values identical up to 1e-9 (relative) share their rank and group.
+        let near: Vec<f64> = same.iter().map(|v| v * (1.0 + 1e-9)).collect();
+        let r = rank_intervals(&[&near, &ok, &same], &[0, 1, 2], true, 100, 0.95, 0);
+        assert_eq!((r[0].rank, r[0].tie_group), (r[2].rank, r[2].tie_group));
         assert_eq!(group_label(0), "A");
         assert_eq!(group_label(25), "Z");
         assert_eq!(group_label(26), "AA");

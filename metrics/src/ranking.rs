@@ -1,6 +1,7 @@
-//! Paired comparison of models over the same perturbations, and leaderboard tie groups. No
-//! single reference implementation: a percentile paired bootstrap (as `crate::bootstrap`, seeded
-//! ChaCha8 via `crate::rng`).
+//! Paired comparison of models over the same items, and leaderboard tie groups: a percentile
+//! paired bootstrap of the mean difference, a paired bootstrap-t test over resampling units, and
+//! Holm-adjusted tie groups against each group's best model, with a numerical tolerance under
+//! which two means are the same number (seeded ChaCha8 via `crate::rng`).
 
 use serde::{Deserialize, Serialize};
 
@@ -95,41 +96,125 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
+/// Relative difference below which two means are the same number: |a − b| ≤ TIE_TOLERANCE ·
+/// max(|a|, |b|, scale), `scale` the larger of the two models' mean absolute per-item value (so a
+/// correlation averaging near 0 is not held to a near-zero tolerance). f32 predictions carry about
+/// 1e-7 relative rounding, which a delta metric (a small difference of large levels) magnifies to
+/// ~1e-6; this is ten times that, and far below the third decimal any table shows.
+pub const TIE_TOLERANCE: f64 = 1e-5;
+
+/// Whether two means are equal up to [`TIE_TOLERANCE`] (NaN equals only NaN).
+pub fn exact_tie(a: f64, b: f64, scale: f64) -> bool {
+    let scale = if scale.is_finite() { scale } else { 0.0 };
+    (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= TIE_TOLERANCE * a.abs().max(b.abs()).max(scale)
+}
+
+/// Mean absolute value of the finite values (0 when there is none): the scale of [`exact_tie`].
+pub fn value_scale(v: &[f64]) -> f64 {
+    let f: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).map(f64::abs).collect();
+    if f.is_empty() { 0.0 } else { f.iter().sum::<f64>() / f.len() as f64 }
+}
+
+/// Two-sided p-value of "mean(a − b) = 0" over paired items: a paired bootstrap-t over
+/// resampling units (`units[i]` is item i's; see [`crate::bootstrap::studentized_mean_ci`]):
+/// t_obs = mean(d)/se(d), t*_b = (mean*_b − mean)/se*_b, p = (1 + #{|t*_b| ≥ |t_obs|})/(B + 1).
+/// Means equal up to [`TIE_TOLERANCE`] give p = 1; pairs with a non-finite value are skipped;
+/// no finite pair gives NaN.
+pub fn paired_p_value(a: &[f64], b: &[f64], units: &[usize], n_resamples: usize, seed: u64) -> f64 {
+    let len = a.len().min(b.len()).min(units.len());
+    let diffs: Vec<f64> =
+        (0..len).map(|i| if a[i].is_finite() && b[i].is_finite() { a[i] - b[i] } else { f64::NAN }).collect();
+    let members = crate::bootstrap::unit_members(&units[..len]);
+    let Some((d, se)) = crate::bootstrap::unit_mean_se(&diffs, &members, 0..members.len()) else { return f64::NAN };
+    let mean = |v: &[f64]| {
+        let f: Vec<f64> = v[..len].iter().zip(&diffs).filter(|(_, d)| d.is_finite()).map(|(x, _)| *x).collect();
+        f.iter().sum::<f64>() / f.len().max(1) as f64
+    };
+    if exact_tie(mean(a), mean(b), value_scale(&a[..len]).max(value_scale(&b[..len]))) {
+        return 1.0;
+    }
+    if se == 0.0 || n_resamples == 0 {
+        return if d == 0.0 { 1.0 } else { 0.0 };
+    }
+    let t_obs = (d / se).abs();
+    let mut rng = seeded(seed);
+    let mut extreme = 0usize;
+    for _ in 0..n_resamples {
+        let drawn = crate::bootstrap::draw(&mut rng, members.len());
+        let Some((m, s)) = crate::bootstrap::unit_mean_se(&diffs, &members, drawn.into_iter()) else { continue };
+        let t = if s > 0.0 {
+            ((m - d) / s).abs()
+        } else if m == d {
+            0.0
+        } else {
+            f64::INFINITY
+        };
+        if t >= t_obs {
+            extreme += 1;
+        }
+    }
+    (1 + extreme) as f64 / (n_resamples + 1) as f64
+}
+
 /// Leaderboard order and tie groups of several models.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TieGroups {
     /// Model indices, best first (by mean of finite values; models without any finite value
-    /// last; equal means keep input order).
+    /// last; means equal up to [`TIE_TOLERANCE`] keep input order).
     pub order: Vec<usize>,
     /// group[m] for each model m in INPUT order; group 0 is the top group, numbers increase down
     /// the board.
     pub group: Vec<usize>,
 }
 
-/// Tie groups, greedily from the top: the best not-yet-grouped model leads a new group; every
-/// other ungrouped model (in board order) whose paired-bootstrap CI of (leader − model) contains
-/// 0 joins the leader's group; repeat. Ties are thus defined against each group's leader only
-/// (not transitively), so a group is "statistically indistinguishable from its best member".
-/// Each comparison uses the same `seed` (common random numbers). A model with no finite value
-/// paired with the leader (CI NaN) is not tied to it. `models[m]` holds model m's
-/// per-perturbation values, all in the same perturbation order.
-pub fn tie_groups(models: &[&[f64]], higher_is_better: bool, n_resamples: usize, level: f64, seed: u64) -> TieGroups {
-    let mean = |v: &[f64]| {
-        let f: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
-        if f.is_empty() { f64::NAN } else { f.iter().sum::<f64>() / f.len() as f64 }
-    };
-    let means: Vec<f64> = models.iter().map(|m| mean(m)).collect();
+/// Mean of the finite values (NaN when there is none).
+pub(crate) fn finite_mean(v: &[f64]) -> f64 {
+    let f: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if f.is_empty() { f64::NAN } else { f.iter().sum::<f64>() / f.len() as f64 }
+}
+
+/// Whether mean `a` is better than mean `b` by more than the tie tolerance at `scale` (NaN is
+/// worst).
+pub(crate) fn better(a: f64, b: f64, scale: f64, higher_is_better: bool) -> bool {
+    match (a.is_nan(), b.is_nan()) {
+        (_, true) => !a.is_nan(),
+        (true, false) => false,
+        _ if exact_tie(a, b, scale) => false,
+        _ if higher_is_better => a > b,
+        _ => a < b,
+    }
+}
+
+/// Tie groups with multiplicity control, from the top: the best not-yet-grouped model leads a
+/// new group; every other ungrouped model is tested against it ([`paired_p_value`], two-sided,
+/// the same `seed` for every test: common random numbers) and the p-values are Holm-adjusted
+/// (family-wise error 1 − `level` within the step); a model joins the leader's group unless
+/// Holm rejects "no difference" for it. Means equal up to [`TIE_TOLERANCE`] always share a group.
+/// Repeat with the models left. A model with no finite value paired with the leader (p NaN) is not
+/// tied to it. `models[m]` holds model m's per-item values, all in the same item order;
+/// `units[i]` is item i's resampling unit.
+pub fn tie_groups(
+    models: &[&[f64]],
+    units: &[usize],
+    higher_is_better: bool,
+    n_resamples: usize,
+    level: f64,
+    seed: u64,
+) -> TieGroups {
+    let means: Vec<f64> = models.iter().map(|m| finite_mean(m)).collect();
+    let scales: Vec<f64> = models.iter().map(|m| value_scale(m)).collect();
     let mut order: Vec<usize> = (0..models.len()).collect();
     order.sort_by(|&x, &y| {
-        let (a, b) = (means[x], means[y]);
-        match (a.is_nan(), b.is_nan()) {
-            (true, true) => std::cmp::Ordering::Equal,
-            (true, false) => std::cmp::Ordering::Greater,
-            (false, true) => std::cmp::Ordering::Less,
-            _ if higher_is_better => b.total_cmp(&a),
-            _ => a.total_cmp(&b),
+        let scale = scales[x].max(scales[y]);
+        if better(means[x], means[y], scale, higher_is_better) {
+            std::cmp::Ordering::Less
+        } else if better(means[y], means[x], scale, higher_is_better) {
+            std::cmp::Ordering::Greater
+        } else {
+            std::cmp::Ordering::Equal
         }
     });
+    let alpha = 1.0 - level;
     let mut group = vec![usize::MAX; models.len()];
     let mut next = 0;
     for (pos, &leader) in order.iter().enumerate() {
@@ -137,12 +222,26 @@ pub fn tie_groups(models: &[&[f64]], higher_is_better: bool, n_resamples: usize,
             continue;
         }
         group[leader] = next;
-        for &m in &order[pos + 1..] {
-            if group[m] != usize::MAX {
-                continue;
-            }
-            let c = paired_bootstrap(models[leader], models[m], higher_is_better, n_resamples, level, seed);
-            if c.lower <= 0.0 && 0.0 <= c.upper {
+        let mut tests: Vec<(usize, f64)> = order[pos + 1..]
+            .iter()
+            .filter(|&&m| group[m] == usize::MAX)
+            .map(|&m| {
+                let p = if exact_tie(means[leader], means[m], scales[leader].max(scales[m])) {
+                    1.0
+                } else {
+                    paired_p_value(models[leader], models[m], units, n_resamples, seed)
+                };
+                (m, p)
+            })
+            .collect();
+        // Holm: the k-th smallest p-value (0-based) is rejected at alpha/(K − k) while every
+        // smaller one was rejected; NaN (nothing paired) is always "different".
+        tests.sort_by(|x, y| x.1.total_cmp(&y.1));
+        let k_total = tests.len();
+        let mut rejecting = true;
+        for (k, &(m, p)) in tests.iter().enumerate() {
+            rejecting = rejecting && (p.is_nan() || p <= alpha / (k_total - k) as f64);
+            if !rejecting && !p.is_nan() {
                 group[m] = next;
             }
         }
@@ -177,7 +276,7 @@ mod tests {
     }
 
     #[test]
-    fn tie_groups_greedy_from_top() {
+    fn tie_groups_from_the_top() {
         let base: Vec<f64> = (0..40).map(|i| ((i * 7919) % 101) as f64 / 100.0).collect();
         let best: Vec<f64> = base.iter().map(|v| v + 0.5).collect();
         let best_twin: Vec<f64> =
@@ -185,15 +284,33 @@ mod tests {
         let worst = base.clone();
         let broken = vec![f64::NAN; 40];
         let models: Vec<&[f64]> = vec![&worst, &best_twin, &broken, &best];
-        let g = tie_groups(&models, true, 500, 0.95, 1);
+        let units = crate::bootstrap::singleton_units(40);
+        let g = tie_groups(&models, &units, true, 500, 0.95, 1);
         assert_eq!(g.order[2..], [0, 2]);
         assert_eq!(g.group[1], 0);
         assert_eq!(g.group[3], 0);
         assert_eq!(g.group[0], 1);
         assert_eq!(g.group[2], 2);
         // Lower is better flips the board.
-        let g = tie_groups(&models, false, 500, 0.95, 1);
+        let g = tie_groups(&models, &units, false, 500, 0.95, 1);
         assert_eq!((g.order[0], g.group[0]), (0, 0));
-        assert!(tie_groups(&[], true, 10, 0.95, 0).order.is_empty());
+        assert!(tie_groups(&[], &[], true, 10, 0.95, 0).order.is_empty());
+    }
+
+    /// Near-identical models (values equal up to 1e-9 relative) share a group even though every
+    /// item favours one of them, and a clearly worse model among several equal ones is separated.
+    #[test]
+    fn rounding_level_differences_are_ties_and_holm_controls_the_family() {
+        let base: Vec<f64> = (0..30).map(|i| 0.4 + 0.2 * ((i * 13) % 7) as f64 / 7.0).collect();
+        let twin: Vec<f64> = base.iter().map(|v| v * (1.0 + 1e-9)).collect();
+        let worse: Vec<f64> = base.iter().map(|v| v - 0.3).collect();
+        let units = crate::bootstrap::singleton_units(30);
+        assert_eq!(paired_p_value(&twin, &base, &units, 200, 0), 1.0);
+        let g = tie_groups(&[&base, &twin, &worse], &units, true, 500, 0.95, 0);
+        assert_eq!(g.group, vec![0, 0, 1]);
+        assert_eq!(g.order, vec![0, 1, 2], "equal means keep input order");
+        let g = tie_groups(&[&twin, &base, &worse], &units, true, 500, 0.95, 0);
+        assert_eq!(g.group, vec![0, 0, 1]);
+        assert!(paired_p_value(&base, &worse, &units, 200, 0) < 0.01);
     }
 }

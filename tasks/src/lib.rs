@@ -22,4 +22,4 @@ pub use instance::{SplitRecord, TaskInstance};
 pub use model::{AdaptationExample, AdaptationSet, Model, ModelKind, QueryBatch};
 pub use perturbation::{DEFAULT_CONTROL_LABELS, Direction, Perturbation};
 pub use spec::{LoadedSpec, SplitRule, TaskSpec, embedded_specs, find_spec};
-pub use split::{Split, Subgroup, TestCondition};
+pub use split::{Split, Subgroup, TestCondition, resampling_units};

@@ -21,6 +21,10 @@ pub struct Scorecard {
     /// The metric that ranks rows (the spec's first).
     pub primary_metric: String,
     pub bootstrap: BootstrapSettings,
+    /// What every bootstrap replicate resamples (units, control cells) and the interval method,
+    /// in words (absent in scorecards written before it was stated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resampling: Option<String>,
     pub hardware: Hardware,
     /// Model, baselines and noise ceiling, in display order.
     pub rows: Vec<ScoreRow>,

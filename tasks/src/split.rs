@@ -54,6 +54,22 @@ impl Subgroup {
     }
 }
 
+/// The resampling unit of every scored item, in item order: the steps of one held-out sequence
+/// (subgroups step_1, step_2, … in a row, as `TaskInstance::eval_items` lists them) are one unit,
+/// since they share their cells' history; every other item is a unit of its own. Bootstrap CIs,
+/// rank intervals and tie groups draw units, not items.
+pub fn resampling_units(subgroups: impl IntoIterator<Item = Subgroup>) -> Vec<usize> {
+    let mut units = Vec::new();
+    let mut next = 0usize;
+    for g in subgroups {
+        if !matches!(g, Subgroup::Step(k) if k > 1) || units.is_empty() {
+            next += 1;
+        }
+        units.push(next - 1);
+    }
+    units
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TestCondition {
     pub condition: ConditionId,
@@ -204,5 +220,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(split_controls(&ds, 0.5, 0), (vec![], vec![]));
+    }
+
+    #[test]
+    fn a_sequences_steps_form_one_unit() {
+        use Subgroup::*;
+        let items = [UnseenSingle, Step(1), Step(2), Step(3), Step(1), Step(2), ComboSeen1];
+        assert_eq!(resampling_units(items), vec![0, 1, 1, 1, 2, 2, 3]);
+        assert_eq!(resampling_units([UnseenSingle, UnseenSingle]), vec![0, 1]);
     }
 }

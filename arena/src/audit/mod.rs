@@ -362,7 +362,11 @@ pub fn audit_scored(
     match scored.ceiling {
         Ok(mut row) => {
             row.name = "noise ceiling".into();
-            rows.push(AuditRow { role: Role::Ceiling, description: "split halves of the real cells".into(), row })
+            rows.push(AuditRow {
+                role: Role::Ceiling,
+                description: "the estimated score of the population mean".into(),
+                row,
+            })
         }
         Err(reason) => notes.push(reason),
     }

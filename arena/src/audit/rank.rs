@@ -1,21 +1,24 @@
-//! Rank confidence of a scorecard: every row's rank on the primary metric with a paired-bootstrap
-//! rank interval and its tie group (`metrics::rank_confidence`), from the rows' per-perturbation
-//! values. Uses the scorecard's bootstrap settings (resamples, level, seed), so it is
-//! deterministic.
+//! Rank confidence of a scorecard: every ranked row's rank on the primary metric with a
+//! paired-bootstrap rank interval and its tie group (`metrics::rank_confidence`), from the rows'
+//! per-perturbation values, resampling units as the CIs do (`tasks::resampling_units`: whole
+//! sequences on multi-step tasks). The noise ceiling is a reference line, never ranked. Uses the
+//! scorecard's bootstrap settings (resamples, level, seed), so it is deterministic.
 
 use metrics::rank_confidence::{RankConfidence, rank_intervals};
 use tasks::scorecard::{BootstrapSettings, ScoreRow};
 
-/// The rank confidence of `rows` on `metric`, or `None` when there is nothing to rank (no rows,
-/// a row without the metric, or rows scored on different perturbations).
+/// The rank confidence of the model and baseline `rows` on `metric` (ceiling rows are skipped),
+/// or `None` when there is nothing to rank (no such rows, a row without the metric, or rows
+/// scored on different perturbations).
 pub fn rank_confidence(rows: &[ScoreRow], metric: &str, bootstrap: &BootstrapSettings) -> Option<RankConfidence> {
-    let first = rows.first()?;
+    let rows: Vec<&ScoreRow> = rows.iter().filter(|r| r.kind != tasks::ModelKind::Ceiling).collect();
+    let first = *rows.first()?;
     let higher_is_better = first.metric(metric)?.higher_is_better;
     let labels: Vec<&str> = first.per_perturbation.iter().map(|p| p.perturbation.as_str()).collect();
     // Ranks come from the headline items (the overall means' items), as the table's means do.
     let subgroups: Vec<tasks::Subgroup> = first.per_perturbation.iter().map(|p| p.subgroup).collect();
     let mut columns: Vec<Vec<f64>> = Vec::with_capacity(rows.len());
-    for row in rows {
+    for row in &rows {
         let k = row.metrics.iter().position(|m| m.metric == metric)?;
         let same_items = row.per_perturbation.len() == labels.len()
             && row.per_perturbation.iter().zip(&labels).all(|(p, l)| p.perturbation == *l);
@@ -27,7 +30,8 @@ pub fn rank_confidence(rows: &[ScoreRow], metric: &str, bootstrap: &BootstrapSet
         columns.push(crate::eval::score::headline_values(&column, &subgroups));
     }
     let views: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
-    let ranks = rank_intervals(&views, higher_is_better, bootstrap.resamples, bootstrap.level, bootstrap.seed);
+    let units = tasks::resampling_units(first.per_perturbation.iter().map(|p| p.subgroup));
+    let ranks = rank_intervals(&views, &units, higher_is_better, bootstrap.resamples, bootstrap.level, bootstrap.seed);
     Some(RankConfidence {
         metric: metric.to_string(),
         higher_is_better,
@@ -38,9 +42,10 @@ pub fn rank_confidence(rows: &[ScoreRow], metric: &str, bootstrap: &BootstrapSet
     })
 }
 
-/// The `rank` cell of a row in the eval table: `1 (1–2), group A`.
-pub fn rank_cell(confidence: &RankConfidence, row: usize) -> String {
-    match confidence.rows.get(row) {
+/// The `rank` cell of the row named `row` in the eval table: `1 (1–2), group A` (empty for a row
+/// that is not ranked).
+pub fn rank_cell(confidence: &RankConfidence, row: &str) -> String {
+    match confidence.rows.iter().find(|(name, _)| name == row) {
         Some((_, r)) => format!(
             "{} ({}–{}), group {}",
             r.rank,
@@ -95,8 +100,14 @@ mod tests {
         assert!(!rc.higher_is_better);
         assert_eq!(rc.rows[0].0, "bad");
         assert_eq!((rc.rows[1].1.rank, rc.rows[1].1.lower, rc.rows[1].1.upper), (1, 1, 1));
-        assert_eq!(rank_cell(&rc, 1), "1 (1–1), group A");
-        assert_eq!(rank_cell(&rc, 0), "2 (2–2), group B");
+        assert_eq!(rank_cell(&rc, "good"), "1 (1–1), group A");
+        assert_eq!(rank_cell(&rc, "bad"), "2 (2–2), group B");
+        // The ceiling is a reference line: never ranked, whatever its values.
+        let mut ceiling = row("noise-ceiling", &[0.0; 6], &labels);
+        ceiling.kind = ModelKind::Ceiling;
+        let with_ceiling = rank_confidence(&[bad.clone(), ceiling, good.clone()], "mae", &settings).unwrap();
+        assert_eq!(with_ceiling, rc);
+        assert_eq!(rank_cell(&with_ceiling, "noise-ceiling"), "");
         assert_eq!(rc, rank_confidence(&[bad.clone(), good.clone()], "mae", &settings).unwrap());
         assert!(rank_confidence(&[bad.clone(), good], "pearson_delta", &settings).is_none());
         let other = row("other", &[0.1; 6], &["a", "b", "c", "d", "e", "g"]);

@@ -57,6 +57,12 @@ pub struct EvalArgs {
     /// Bootstrap resamples for the confidence intervals.
     #[arg(long, default_value_t = 1000)]
     bootstrap: usize,
+    /// Also re-split the task with N split seeds (the spec's seed and the N − 1 after it), refit
+    /// the baselines (and a --baseline under test) on each, and print every row's mean ± sd across
+    /// the splits beside the within-split CI (written to OUT/split_seeds.json). Not for trained
+    /// models or predictions: they have seen other splits' test perturbations.
+    #[arg(long, value_name = "N", conflicts_with_all = ["model", "predictions", "reference", "suite"])]
+    split_seeds: Option<usize>,
     #[command(flatten)]
     registry: super::RegistryArgs,
 }
@@ -147,6 +153,23 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     out!("{}", report::render(&card).trim_end());
     let (json, parquet) =
         write::write_scorecard(&card, &instance.split_record(), &args.out).with_context(|| "writing the scorecard")?;
+    if let Some(n) = args.split_seeds {
+        if n < 2 {
+            anyhow::bail!("--split-seeds {n}: give at least 2 seeds (the spec's own split is one of them)");
+        }
+        let across = crate::eval::split_seeds::across_splits(
+            &instance.spec,
+            &loaded.dataset,
+            args.baseline.as_deref(),
+            n,
+            &options,
+        )?;
+        out!("{}", crate::eval::split_seeds::render(&across, &card).trim_end());
+        let path = args.out.join("split_seeds.json");
+        std::fs::write(&path, serde_json::to_string_pretty(&across)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+        out!("\nwrote {}", path.display());
+    }
     out!("\nwrote {} and {} ({:.1}s)", json.display(), parquet.display(), card.run.wall_seconds);
     Ok(())
 }

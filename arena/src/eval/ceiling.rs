@@ -1,22 +1,54 @@
-//! The split-half noise ceiling: for each test perturbation its real cells are shuffled (seeded)
-//! and halved; half A's mean is scored as the "prediction" of half B's mean. No model can be
-//! expected to beat the agreement of two halves of the same experiment. Needs single cells
-//! (at least two per perturbation); pseudobulk data have no ceiling.
+//! The noise ceiling: an estimate of what the population mean of each test condition (the
+//! perfect model) would score against the mean of the condition's real test cells, the same
+//! truth every model is scored against. The ceiling is a reference line: it is never ranked.
+//!
+//! Per test item with n cells (per gene g: sample variance s²_g of the cells):
+//! - `pearson_delta`, `pearson_delta_pert`: split-half reliability with the Spearman–Brown
+//!   correction. The cells are shuffled (seeded) and halved, the correlation r of the two halves'
+//!   deltas (against the same reference the metric uses: μ_ctrl of the training controls, or μ_pert)
+//!   is averaged over [`CEILING_SPLITS`] splits, ρ = 2r/(1 + r) is the reliability of an n-cell
+//!   mean, and the population mean's correlation with it is √ρ (the index of reliability); 0
+//!   where r ≤ 0. The reference is shared by both halves because every model shares it: its noise
+//!   is part of what even the population mean scores.
+//! - `mse`: the sampling variance of the mean, Σ_g s²_g/n / G (the jackknife variance of a mean),
+//!   which is exactly the expected squared error of the population mean.
+//! - `mae`: the expected absolute error of an n-cell mean, by resampling the item's cells
+//!   ([`MAE_DRAWS`] draws, √(n/(n − 1)) scale correction; no normality assumed).
+//! - every other metric: no ceiling, with the reason ([`no_ceiling_reason`]).
+//!
+//! Half-A means (split-half at half depth) remain available ([`split_halves`]) for families that
+//! add their own metrics on top of the profile metrics. Needs single cells (at least two per
+//! item); pseudobulk data have no ceiling.
 
+use metrics::Metric;
+use metrics::profile::delta_correlation_without;
 use tasks::dataset::mean_rows;
 use tasks::{Observation, TaskInstance};
+
+/// Random half splits averaged by the split-half estimator (as the VCC 2026 replicate anchor).
+pub const CEILING_SPLITS: usize = 5;
 
 /// Half A's and half B's mean profile per test condition.
 pub type Halves = (Vec<Vec<f64>>, Vec<Vec<f64>>);
 
-/// (prediction, truth) profile pairs per test condition, or the reason there is no ceiling.
-pub fn split_halves(instance: &TaskInstance<'_>, seed: u64) -> Result<Halves, String> {
+/// Why a metric has no ceiling estimator (`None`: it has one).
+pub fn no_ceiling_reason(metric: Metric) -> Option<&'static str> {
+    match metric {
+        Metric::CentroidAccuracy => Some(
+            "no ceiling for centroid_accuracy: the population mean's rank among the other items' truths depends on the \
+             noise of every truth at once, and split halves (at half depth, against half-depth truths) have no known \
+             correction",
+        ),
+        _ => None,
+    }
+}
+
+/// The pseudobulk refusal, or the first item with fewer than two cells.
+fn check_cells(instance: &TaskInstance<'_>) -> Result<(), String> {
     if instance.dataset.observation == Observation::Pseudobulk {
         return Err("no noise ceiling: the dataset is pseudobulk (one profile per condition), so there are no cells to split in halves".into());
     }
-    let mut predictions = Vec::new();
-    let mut truths = Vec::new();
-    for (k, item) in instance.eval_items().iter().enumerate() {
+    for item in instance.eval_items() {
         if item.rows.len() < 2 {
             return Err(format!(
                 "no noise ceiling: perturbation '{}' has {} cell(s); two halves need at least 2",
@@ -24,13 +56,155 @@ pub fn split_halves(instance: &TaskInstance<'_>, seed: u64) -> Result<Halves, St
                 item.rows.len()
             ));
         }
-        let mut rows = item.rows.to_vec();
-        metrics::rng::shuffle(&mut rows, &mut metrics::rng::seeded(seed.wrapping_add(k as u64)));
-        let (a, b) = rows.split_at(rows.len() / 2);
-        predictions.push(mean_rows(item.truth, a).to_vec());
-        truths.push(mean_rows(item.truth, b).to_vec());
+    }
+    Ok(())
+}
+
+/// (prediction, truth) profile pairs per test condition, or the reason there is no ceiling.
+pub fn split_halves(instance: &TaskInstance<'_>, seed: u64) -> Result<Halves, String> {
+    check_cells(instance)?;
+    let mut predictions = Vec::new();
+    let mut truths = Vec::new();
+    for (k, item) in instance.eval_items().iter().enumerate() {
+        let (a, b) = halve(item.rows, split_seed(seed, k, 0));
+        predictions.push(mean_rows(item.truth, &a).to_vec());
+        truths.push(mean_rows(item.truth, &b).to_vec());
     }
     Ok((predictions, truths))
+}
+
+/// Seed of split `s` of item `k` (split 0 is the historical single split).
+fn split_seed(seed: u64, k: usize, s: usize) -> u64 {
+    seed.wrapping_add(k as u64).wrapping_add((s as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+/// The rows shuffled by `seed` and cut in two (the extra cell of an odd count goes to B).
+fn halve(rows: &[usize], seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut rows = rows.to_vec();
+    metrics::rng::shuffle(&mut rows, &mut metrics::rng::seeded(seed));
+    let b = rows.split_off(rows.len() / 2);
+    (rows, b)
+}
+
+/// Spearman–Brown-corrected split-half correlation as the population mean's expected correlation
+/// with a full-depth mean: √(2r/(1 + r)), 0 for r ≤ 0, NaN for NaN.
+pub fn corrected_correlation(r_half: f64) -> f64 {
+    if r_half.is_nan() {
+        f64::NAN
+    } else if r_half <= 0.0 {
+        0.0
+    } else {
+        (2.0 * r_half / (1.0 + r_half)).sqrt()
+    }
+}
+
+/// Draws of an item's cells behind the `mae` ceiling.
+pub const MAE_DRAWS: usize = 200;
+
+/// The expected absolute error of an n-cell mean and its sd from draw to draw, by resampling the
+/// item's n cells with replacement [`MAE_DRAWS`] times: mean over draws of Σ_g |m*_g − m_g| / G,
+/// scaled by √(n/(n − 1)) (a resampled mean's spread is √((n − 1)/n) of the sampling spread). No
+/// normality is assumed, so sparse genes whose means are discrete and skewed are estimated right.
+fn bootstrap_mae(truth: &ndarray::Array2<f32>, rows: &[usize], mean: &[f64], keep: &[bool], seed: u64) -> (f64, f64) {
+    let n = rows.len();
+    let kept = keep.iter().filter(|&&k| k).count();
+    let scale = (n as f64 / (n as f64 - 1.0)).sqrt() / kept.max(1) as f64;
+    let mut rng = metrics::rng::seeded(seed);
+    let mut sum = vec![0.0; mean.len()];
+    let draws: Vec<f64> = (0..MAE_DRAWS)
+        .map(|_| {
+            sum.iter_mut().for_each(|x| *x = 0.0);
+            for i in metrics::bootstrap::draw(&mut rng, n) {
+                sum.iter_mut().zip(truth.row(rows[i])).for_each(|(s, &x)| *s += f64::from(x));
+            }
+            sum.iter().zip(mean).zip(keep).filter(|(_, k)| **k).map(|((s, m), _)| (s / n as f64 - m).abs()).sum::<f64>()
+                * scale
+        })
+        .collect();
+    let avg = draws.iter().sum::<f64>() / draws.len() as f64;
+    let sd = (draws.iter().map(|d| (d - avg).powi(2)).sum::<f64>() / (draws.len() - 1) as f64).sqrt();
+    (avg, sd)
+}
+
+/// One metric's ceiling per item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CeilingColumn {
+    /// The estimated expected score of each item's population mean.
+    pub values: Vec<f64>,
+    /// mse and mae: the sd of the population mean's own score from one draw of n test cells to
+    /// the next around that expectation (mse: genes taken as independent normal means, var =
+    /// 2Σ v²/G², v = s²/n; mae: the sd over the resampled draws), so that the ceiling's CI covers
+    /// the score it would get on these cells, not only its expectation.
+    pub draw_sd: Option<Vec<f64>>,
+}
+
+/// The ceiling's per-item values of every metric in `metrics` (item order of
+/// `instance.eval_items()`), or the reason a metric has none; `Err` when the task has no ceiling
+/// at all (pseudobulk data, an item with fewer than two cells).
+pub fn profile_ceiling(
+    instance: &TaskInstance<'_>,
+    metrics: &[Metric],
+    seed: u64,
+) -> Result<Vec<(Metric, Result<CeilingColumn, String>)>, String> {
+    check_cells(instance)?;
+    let control = instance.control_mean.as_slice().unwrap_or(&[]);
+    let perturbed = instance.perturbed_mean.as_slice().unwrap_or(&[]);
+    let items = instance.eval_items();
+    // The headline metrics leave each item's perturbed genes out; so does their ceiling.
+    let excluded = instance.perturbed_gene_indices();
+    let none = Vec::new();
+    let per_item: Vec<[f64; 6]> = items
+        .iter()
+        .enumerate()
+        .map(|(k, item)| {
+            let n = item.rows.len() as f64;
+            let mean = mean_rows(item.truth, item.rows);
+            let out = excluded.get(k).unwrap_or(&none);
+            let keep: Vec<bool> = (0..mean.len()).map(|g| !out.contains(&g)).collect();
+            let mut ss = vec![0.0; mean.len()];
+            for &r in item.rows {
+                for (g, (&x, m)) in item.truth.row(r).iter().zip(mean.iter()).enumerate() {
+                    ss[g] += (f64::from(x) - m).powi(2);
+                }
+            }
+            let var_of_mean: Vec<f64> =
+                ss.iter().zip(&keep).filter(|(_, k)| **k).map(|(s, _)| s / (n - 1.0) / n).collect();
+            let genes = var_of_mean.len().max(1) as f64;
+            let mse = var_of_mean.iter().sum::<f64>() / genes;
+            let mse_sd = (2.0 * var_of_mean.iter().map(|v| v * v).sum::<f64>()).sqrt() / genes;
+            let (mae, mae_sd) =
+                bootstrap_mae(item.truth, item.rows, &mean.to_vec(), &keep, split_seed(seed, k, CEILING_SPLITS));
+            let (mut r_ctrl, mut r_pert) = (Vec::new(), Vec::new());
+            for s in 0..CEILING_SPLITS {
+                let (a, b) = halve(item.rows, split_seed(seed, k, s));
+                let (ma, mb) = (mean_rows(item.truth, &a).to_vec(), mean_rows(item.truth, &b).to_vec());
+                r_ctrl.push(delta_correlation_without(&ma, &mb, control, out));
+                r_pert.push(delta_correlation_without(&ma, &mb, perturbed, out));
+            }
+            let avg = |v: &[f64]| {
+                let f: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+                if f.is_empty() { f64::NAN } else { f.iter().sum::<f64>() / f.len() as f64 }
+            };
+            [corrected_correlation(avg(&r_ctrl)), corrected_correlation(avg(&r_pert)), mae, mse, mae_sd, mse_sd]
+        })
+        .collect();
+    Ok(metrics
+        .iter()
+        .map(|&m| {
+            let column = |j: usize| per_item.iter().map(|v| v[j]).collect::<Vec<f64>>();
+            let plain = |j: usize| Ok(CeilingColumn { values: column(j), draw_sd: None });
+            let with_sd = |j: usize, k: usize| Ok(CeilingColumn { values: column(j), draw_sd: Some(column(k)) });
+            let values = match (m, no_ceiling_reason(m)) {
+                (_, Some(reason)) => Err(reason.to_string()),
+                (Metric::PearsonDelta, _) => plain(0),
+                (Metric::PearsonDeltaPert, _) => plain(1),
+                (Metric::Mae, _) => with_sd(2, 4),
+                (Metric::Mse, _) => with_sd(3, 5),
+                (other, _) => Err(format!("no ceiling for {}: no estimator", other.name())),
+            };
+            (m, values)
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -105,6 +279,39 @@ mod tests {
         for other in &tests[..tests.len() - 1] {
             assert!(!err.contains(&format!("'{other}'")), "{err}");
         }
+    }
+
+    #[test]
+    fn spearman_brown_turns_half_depth_agreement_into_the_population_correlation() {
+        // Signal variance 1, noise variance 1 per n/2 cells: r_half = 1/2, an n-cell mean has
+        // reliability 1/(1 + 1/2) = 2/3 and the population mean correlates √(2/3) with it.
+        assert!((corrected_correlation(0.5) - (2.0f64 / 3.0).sqrt()).abs() < 1e-12);
+        assert_eq!(corrected_correlation(1.0), 1.0);
+        assert_eq!(corrected_correlation(-0.2), 0.0);
+        assert!(corrected_correlation(f64::NAN).is_nan());
+    }
+
+    /// mse's ceiling is the variance of each item's mean (s²/n averaged over genes); centroid
+    /// accuracy has none and says why.
+    #[test]
+    fn squared_error_ceiling_is_the_variance_of_the_mean() {
+        let ds = dataset(Observation::SingleCell, |_| CELLS);
+        let inst = TaskInstance::build(spec(), &ds).unwrap();
+        let got = profile_ceiling(&inst, &[Metric::Mse, Metric::CentroidAccuracy, Metric::Mae], 0).unwrap();
+        let mse = &got[0].1.as_ref().unwrap().values;
+        // Gene 0 holds 2^k in cell k (k < 8), every other gene is constant within a condition.
+        let v: Vec<f64> = (0..CELLS).map(|k| (1u32 << k) as f64).collect();
+        let m = v.iter().sum::<f64>() / CELLS as f64;
+        let s2 = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (CELLS as f64 - 1.0);
+        for value in mse {
+            assert!((value - s2 / CELLS as f64 / N_GENES as f64).abs() < 1e-9, "{value}");
+        }
+        assert!(got[1].1.as_ref().unwrap_err().contains("centroid_accuracy"));
+        // mae: the mean absolute deviation of a resampled mean, positive and below the root of mse.
+        let mae = &got[2].1.as_ref().unwrap().values;
+        let rms = (s2 / CELLS as f64).sqrt() / N_GENES as f64;
+        assert!(mae.iter().all(|&v| v > 0.3 * rms && v < rms * 1.05), "{mae:?} vs {rms}");
+        assert_eq!(profile_ceiling(&inst, &[Metric::Mse], 0).unwrap()[0].1, got[0].1, "deterministic");
     }
 
     #[test]

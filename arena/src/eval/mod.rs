@@ -10,6 +10,7 @@ pub mod predict;
 pub mod provenance;
 pub mod report;
 pub mod score;
+pub mod split_seeds;
 pub mod toward_ceiling;
 pub mod write;
 
@@ -26,7 +27,7 @@ use crate::{audit, baselines};
 #[derive(Debug, Clone)]
 pub struct EvalOptions {
     pub bootstrap: BootstrapSettings,
-    /// Seed of the split-half noise ceiling.
+    /// Seed of the noise ceiling's random half splits.
     pub ceiling_seed: u64,
     /// Seed of the audit's shuffled-perturbation probe (its derangement).
     pub shuffle_seed: u64,
@@ -87,7 +88,10 @@ pub fn evaluate(
     let mut rows: Vec<ScoreRow> = model_row.iter().cloned().chain(fitted.iter().map(|(_, row)| row.clone())).collect();
     let mut notes = Vec::new();
     match &ceiling {
-        Ok(row) => rows.push(row.clone()),
+        Ok(row) => {
+            rows.push(row.clone());
+            notes.extend(families::ceiling_notes(instance));
+        }
         Err(reason) => notes.push(reason.clone()),
     }
     if matches!(instance.spec.spec.split, tasks::SplitRule::InverseDesign { .. }) {
@@ -159,6 +163,7 @@ pub fn evaluate(
         model: model.map(|m| m.name().to_string()),
         primary_metric,
         bootstrap: options.bootstrap.clone(),
+        resampling: Some(score::resampling_note(instance, &options.bootstrap)),
         hardware: provenance::hardware(),
         rows,
         notes,

@@ -29,7 +29,8 @@ pub fn render(card: &Scorecard) -> String {
         "Mean over test perturbations [{level}% bootstrap CI, {} resamples]; ranked by {}; ↑ higher is better, ↓ lower is better.\n",
         card.bootstrap.resamples, card.primary_metric
     );
-    let Some(first) = card.rows.first() else {
+    // The metric columns come from the first ranked row (the ceiling may lack some metrics).
+    let Some(first) = card.rows.iter().find(|r| r.kind != ModelKind::Ceiling).or(card.rows.first()) else {
         let _ = writeln!(out, "(no rows)");
         return out;
     };
@@ -41,11 +42,18 @@ pub fn render(card: &Scorecard) -> String {
     let body: Vec<Vec<String>> = card
         .rows
         .iter()
-        .enumerate()
-        .map(|(i, row)| {
+        .map(|row| {
+            let rank = |r| match row.kind {
+                ModelKind::Ceiling => "reference, not ranked".to_string(),
+                _ => crate::audit::rank::rank_cell(r, &row.name),
+            };
             std::iter::once(row_label(row, card))
-                .chain(ranks.map(|r| crate::audit::rank::rank_cell(r, i)))
-                .chain(row.metrics.iter().map(|m| cell(&m.overall)))
+                .chain(ranks.map(rank))
+                .chain(first.metrics.iter().map(|m| match row.metric(&m.metric) {
+                    Some(m) => cell(&m.overall),
+                    None if row.kind == ModelKind::Ceiling => "no ceiling".to_string(),
+                    None => String::new(),
+                }))
                 .collect()
         })
         .collect();
@@ -53,12 +61,27 @@ pub fn render(card: &Scorecard) -> String {
     if let Some(r) = ranks {
         let _ = writeln!(
             out,
-            "\nrank: on {} (paired bootstrap over perturbations, {} resamples, seed {}): rank (its {}% interval), \
-             tie group (rows whose paired CI against the group's best row contains 0).",
+            "\nrank: on {} (paired bootstrap over the resampling units, {} resamples, seed {}): rank (its {}% interval), \
+             tie group (rows that Holm-adjusted paired bootstrap-t tests at {}% cannot separate from the group's best \
+             row; means equal up to {:e} relative are ties).",
             r.metric,
             r.resamples,
             r.seed,
-            (r.level * 100.0).round()
+            (r.level * 100.0).round(),
+            (100.0 - r.level * 100.0).round(),
+            metrics::ranking::TIE_TOLERANCE
+        );
+    }
+    if let Some(note) = &card.resampling {
+        let _ = writeln!(out, "\nCIs: {note}.");
+    }
+    if card.rows.iter().any(|r| r.kind == ModelKind::Ceiling && r.name == "noise-ceiling") {
+        let _ = writeln!(
+            out,
+            "\nnoise ceiling: the estimated score of each test item's population mean against its real test cells \
+             (Spearman–Brown-corrected split-half reliability over {} splits for correlations, the sampling variance of \
+             the mean for mse, the resampled absolute error of the mean for mae); a reference line, never ranked.",
+            super::ceiling::CEILING_SPLITS
         );
     }
     toward_ceiling_table(&mut out, card);
@@ -118,10 +141,11 @@ pub fn render(card: &Scorecard) -> String {
 /// Every row's means as fractions of the way from the best baseline (0) to the ceiling (1), for
 /// the metrics on which the ceiling is above the best baseline.
 fn toward_ceiling_table(out: &mut String, card: &Scorecard) {
-    let Some(first) = card.rows.first() else { return };
-    let defined: Vec<usize> = (0..first.metrics.len())
-        .filter(|&k| card.rows.iter().any(|r| r.metrics.get(k).is_some_and(|m| m.toward_ceiling.is_some())))
-        .collect();
+    let Some(first) = card.rows.iter().find(|r| r.kind != ModelKind::Ceiling) else { return };
+    let name = |k: usize| first.metrics[k].metric.as_str();
+    let toward = |row: &ScoreRow, k: usize| row.metric(name(k)).and_then(|m| m.toward_ceiling);
+    let defined: Vec<usize> =
+        (0..first.metrics.len()).filter(|&k| card.rows.iter().any(|r| toward(r, k).is_some())).collect();
     if defined.is_empty() {
         return;
     }
@@ -142,7 +166,7 @@ fn toward_ceiling_table(out: &mut String, card: &Scorecard) {
         .iter()
         .map(|row| {
             std::iter::once(row_label(row, card))
-                .chain(defined.iter().map(|&k| match row.metrics.get(k).and_then(|m| m.toward_ceiling) {
+                .chain(defined.iter().map(|&k| match toward(row, k) {
                     Some(v) => format!("{v:.2}"),
                     None => "n/a".to_string(),
                 }))
@@ -178,7 +202,8 @@ fn arrow(higher_is_better: bool) -> &'static str {
 
 fn row_label(row: &ScoreRow, card: &Scorecard) -> String {
     match row.kind {
-        ModelKind::Ceiling => "noise ceiling (split halves)".to_string(),
+        ModelKind::Ceiling if row.name == "noise-ceiling" => "noise ceiling (population mean, estimated)".to_string(),
+        ModelKind::Ceiling => format!("noise ceiling ({})", row.name),
         ModelKind::Baseline if card.model.as_deref() != Some(row.name.as_str()) => format!("baseline: {}", row.name),
         _ => format!("**model: {}**", row.name),
     }

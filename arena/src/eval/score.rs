@@ -1,11 +1,92 @@
 //! Turns predicted and true profiles into a scorecard row: per-perturbation metric values and,
-//! per metric, the mean with a bootstrap CI overall and per subgroup.
+//! per metric, the mean with a studentized bootstrap CI overall and per subgroup. The bootstrap
+//! draws resampling units (`tasks::resampling_units`: test perturbations, whole sequences on
+//! multi-step tasks), and on metrics taken against μ_ctrl (`pearson_delta`) it also redraws the
+//! training control cells behind μ_ctrl in every replicate and recomputes the metric
+//! ([`ControlReplicates`]), so the shared control noise is inside the interval.
 
 use std::collections::BTreeMap;
 
-use metrics::{Metric, ProfileReferences, bootstrap_mean_ci, score_profiles};
+use metrics::profile::delta_correlation_without;
+use metrics::{Metric, ProfileReferences, score_profiles, studentized_ci_with};
+use tasks::dataset::mean_rows;
 use tasks::scorecard::{BootstrapSettings, MetricSummary, PerturbationScore, ScoreRow};
-use tasks::{ModelKind, TaskInstance};
+use tasks::{ModelKind, Scale, TaskInstance};
+
+/// Distinct control redraws per bootstrap; replicate b uses redraw b mod this.
+pub const CONTROL_REDRAWS: usize = 200;
+
+/// μ_ctrl recomputed from the training control cells drawn with replacement, [`CONTROL_REDRAWS`]
+/// times (seeded by the bootstrap seed, so every row of a scorecard sees the same redraws).
+pub struct ControlReplicates {
+    pub means: Vec<Vec<f64>>,
+}
+
+impl ControlReplicates {
+    /// `None` where μ_ctrl is not estimated from cells (log-fold-change data) or no resampling
+    /// is asked for.
+    pub fn new(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings) -> Option<Self> {
+        let rows = &instance.split.control_train_rows;
+        if instance.dataset.scale != Scale::LogNormalized || rows.is_empty() || bootstrap.resamples == 0 {
+            return None;
+        }
+        let mut rng = metrics::rng::seeded(bootstrap.seed ^ 0xC0_17_20_15);
+        let means = (0..CONTROL_REDRAWS.min(bootstrap.resamples))
+            .map(|_| {
+                let drawn: Vec<usize> =
+                    metrics::bootstrap::draw(&mut rng, rows.len()).into_iter().map(|i| rows[i]).collect();
+                mean_rows(instance.dataset.expression(), &drawn).to_vec()
+            })
+            .collect();
+        Some(Self { means })
+    }
+
+    /// The per-item values of `pearson_delta` (each item's perturbed genes left out, as in the
+    /// headline) against every redrawn μ_ctrl.
+    fn pearson_delta(&self, predictions: &[Vec<f64>], truths: &[Vec<f64>], perturbed: &[Vec<usize>]) -> Vec<Vec<f64>> {
+        let none = Vec::new();
+        self.means
+            .iter()
+            .map(|mu| {
+                predictions
+                    .iter()
+                    .zip(truths)
+                    .enumerate()
+                    .map(|(i, (p, t))| delta_correlation_without(p, t, mu, perturbed.get(i).unwrap_or(&none)))
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// What a scorecard's bootstrap resamples, in words (the scorecard's `resampling`).
+pub fn resampling_note(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings) -> String {
+    let items = instance.eval_items();
+    let units = tasks::resampling_units(items.iter().map(|i| i.subgroup));
+    let n_units = units.iter().max().map_or(0, |m| m + 1);
+    let unit = if n_units < items.len() {
+        format!(
+            "{n_units} units (each held-out sequence with all its steps, every other item alone) of {} items",
+            items.len()
+        )
+    } else {
+        format!("{n_units} test items (perturbations)")
+    };
+    let controls = match ControlReplicates::new(instance, bootstrap) {
+        Some(c) => format!(
+            "; in every replicate the {} training control cells behind μ_ctrl are redrawn with replacement ({} distinct \
+             redraws, cycled) and pearson_delta recomputed against the redrawn μ_ctrl",
+            instance.split.control_train_rows.len(),
+            c.means.len()
+        ),
+        None => "; μ_ctrl is not resampled (no control cells: log-fold-change data)".into(),
+    };
+    format!(
+        "studentized bootstrap (bootstrap-t), {} resamples, seed {}: draws {unit} with replacement{controls}; \
+         μ_pert (training centroids) is held fixed",
+        bootstrap.resamples, bootstrap.seed
+    )
+}
 
 pub struct RowInput<'a> {
     pub name: String,
@@ -24,12 +105,28 @@ pub fn score_row(instance: &TaskInstance<'_>, input: RowInput<'_>, bootstrap: &B
     let wanted = instance.spec.spec.metric_list();
     let tests = instance.eval_items();
     let classes = instance.target_classes();
+    let subgroups: Vec<tasks::Subgroup> = tests.iter().map(|t| t.subgroup).collect();
+    let perturbed = instance.perturbed_gene_indices();
+    let controls = match wanted.contains(&Metric::PearsonDelta) {
+        true => ControlReplicates::new(instance, bootstrap),
+        false => None,
+    };
     let metrics = wanted
         .iter()
         .map(|&metric| {
-            let subgroups: Vec<tasks::Subgroup> = tests.iter().map(|t| t.subgroup).collect();
             let column = scores.column(metric);
-            let mut summary = summarize(metric.name(), metric.higher_is_better(), &column, &subgroups, bootstrap);
+            let replicates = match (&controls, metric) {
+                (Some(c), Metric::PearsonDelta) => Some(c.pearson_delta(input.predictions, input.truths, &perturbed)),
+                _ => None,
+            };
+            let mut summary = summarize_with(
+                metric.name(),
+                metric.higher_is_better(),
+                &column,
+                &subgroups,
+                bootstrap,
+                replicates.as_deref(),
+            );
             if let Some(classes) = &classes {
                 add_class_groups(&mut summary, &column, &subgroups, classes, bootstrap);
             }
@@ -56,10 +153,11 @@ pub fn score_row(instance: &TaskInstance<'_>, input: RowInput<'_>, bootstrap: &B
     ScoreRow { name: input.name, kind: input.kind, model_sha256: input.model_sha256, metrics, per_perturbation }
 }
 
-/// One metric's per-item values summarised: the mean with a bootstrap CI overall and per subgroup
-/// (`subgroups[i]` is item i's). The overall summary covers the items of headline subgroups
-/// ([`tasks::Subgroup::in_headline`]; all of them when no item is in one). Every family reports
-/// its metrics through this.
+/// One metric's per-item values summarised: the mean with a studentized bootstrap CI over
+/// resampling units, overall and per subgroup (`subgroups[i]` is item i's; the units follow from
+/// them, see `tasks::resampling_units`). The overall summary covers the items of headline
+/// subgroups ([`tasks::Subgroup::in_headline`]; all of them when no item is in one). Every family
+/// reports its metrics through this.
 pub fn summarize(
     metric: &str,
     higher_is_better: bool,
@@ -67,12 +165,38 @@ pub fn summarize(
     subgroups: &[tasks::Subgroup],
     bootstrap: &BootstrapSettings,
 ) -> MetricSummary {
-    let ci = |values: &[f64]| bootstrap_mean_ci(values, bootstrap.resamples, bootstrap.level, bootstrap.seed);
-    let mut groups: BTreeMap<tasks::Subgroup, Vec<f64>> = BTreeMap::new();
-    for (g, v) in subgroups.iter().zip(column) {
-        groups.entry(*g).or_default().push(*v);
+    summarize_with(metric, higher_is_better, column, subgroups, bootstrap, None)
+}
+
+/// [`summarize`], where replicate b of the bootstrap uses the recomputed values
+/// `replicates[b mod len]` (the same items, e.g. against a redrawn μ_ctrl).
+pub fn summarize_with(
+    metric: &str,
+    higher_is_better: bool,
+    column: &[f64],
+    subgroups: &[tasks::Subgroup],
+    bootstrap: &BootstrapSettings,
+    replicates: Option<&[Vec<f64>]>,
+) -> MetricSummary {
+    let units = tasks::resampling_units(subgroups.iter().copied());
+    let ci = |members: &[usize]| {
+        let values: Vec<f64> = members.iter().map(|&i| column[i]).collect();
+        let units: Vec<usize> = members.iter().map(|&i| units.get(i).copied().unwrap_or(i)).collect();
+        let replicate = |b: usize| -> Vec<f64> {
+            let r = replicates.map(|r| &r[b % r.len()]);
+            members.iter().map(|&i| r.map_or(column[i], |r| r[i])).collect()
+        };
+        let replicate: Option<metrics::bootstrap::ReplicateValues<'_>> =
+            replicates.filter(|r| !r.is_empty()).map(|_| &replicate as _);
+        studentized_ci_with(&values, &units, bootstrap.resamples, bootstrap.level, bootstrap.seed, replicate)
+    };
+    let mut groups: BTreeMap<tasks::Subgroup, Vec<usize>> = BTreeMap::new();
+    for (i, g) in subgroups.iter().enumerate().take(column.len()) {
+        groups.entry(*g).or_default().push(i);
     }
-    let headline = headline_values(column, subgroups);
+    let headline: Vec<usize> =
+        (0..column.len()).filter(|&i| subgroups.get(i).is_none_or(|g| g.in_headline())).collect();
+    let headline = if headline.is_empty() { (0..column.len()).collect() } else { headline };
     MetricSummary {
         metric: metric.to_string(),
         higher_is_better,
@@ -100,7 +224,10 @@ fn add_class_groups(
             .map(|((v, _), _)| *v)
             .collect();
         if !values.is_empty() {
-            let ci = bootstrap_mean_ci(&values, bootstrap.resamples, bootstrap.level, bootstrap.seed);
+            // Each item its own unit: the class groups come from single-perturbation tasks.
+            let units: Vec<usize> = (0..values.len()).collect();
+            let ci =
+                metrics::studentized_mean_ci(&values, &units, bootstrap.resamples, bootstrap.level, bootstrap.seed);
             summary.by_subgroup.push((class, ci));
         }
     }

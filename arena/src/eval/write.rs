@@ -56,21 +56,29 @@ fn write_parquet(file: File, batch: &RecordBatch) -> Result<(), String> {
 
 /// The long-format per-perturbation table.
 pub fn per_perturbation_batch(card: &Scorecard) -> Result<RecordBatch, String> {
-    let metric_names: Vec<String> =
-        card.rows.first().map(|r| r.metrics.iter().map(|m| m.metric.clone()).collect()).unwrap_or_default();
+    // Every metric of any row, in order of first appearance (the ceiling row lacks the metrics it
+    // has no estimator for: null there).
+    let mut metric_names: Vec<String> = Vec::new();
+    for m in card.rows.iter().flat_map(|r| &r.metrics) {
+        if !metric_names.contains(&m.metric) {
+            metric_names.push(m.metric.clone());
+        }
+    }
     let (mut row, mut kind, mut pert, mut subgroup, mut n_truth) = (vec![], vec![], vec![], vec![], vec![]);
     let mut values: Vec<Vec<Option<f64>>> = vec![Vec::new(); metric_names.len()];
     for r in &card.rows {
         let kind_name =
             serde_json::to_value(r.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let columns: Vec<Option<usize>> =
+            metric_names.iter().map(|name| r.metrics.iter().position(|m| &m.metric == name)).collect();
         for p in &r.per_perturbation {
             row.push(r.name.clone());
             kind.push(kind_name.clone());
             pert.push(p.perturbation.clone());
             subgroup.push(p.subgroup.name().to_string());
             n_truth.push(p.n_truth as u64);
-            for (k, v) in p.values.iter().enumerate() {
-                values[k].push(*v);
+            for (k, column) in columns.iter().enumerate() {
+                values[k].push(column.and_then(|c| p.values.get(c).copied().flatten()));
             }
         }
     }

@@ -24,6 +24,7 @@ pub mod grn;
 pub mod interactions;
 pub mod many_sequences;
 pub mod noise;
+pub mod oracle;
 pub mod prior_mismatch;
 pub mod protein;
 pub mod rng;

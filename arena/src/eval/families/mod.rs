@@ -61,3 +61,15 @@ pub fn ceiling(instance: &TaskInstance<'_>, options: &EvalOptions) -> Result<Sco
         SplitRule::FewShot { .. } => few_shot::ceiling(instance, bootstrap, seed),
     }
 }
+
+/// Why some of the task's metrics have no ceiling (the ceiling row leaves them out).
+pub fn ceiling_notes(instance: &TaskInstance<'_>) -> Vec<String> {
+    match instance.spec.spec.split {
+        SplitRule::UnseenSingle { .. }
+        | SplitRule::Combinatorial { .. }
+        | SplitRule::MultiStep { .. }
+        | SplitRule::GeneticInteractions { .. }
+        | SplitRule::OrderConsistency { .. } => profile::ceiling_notes(instance),
+        _ => Vec::new(),
+    }
+}

@@ -1,0 +1,63 @@
+//! The simulator's expected profile of a scored item: the mean log-normalised profile of many
+//! fresh cells of the same simulated world (same network and kinetics) observed after the item's
+//! actions ([`expected_profiles`]), an estimate of the population mean that the noise ceiling
+//! claims to score. The fresh cells draw their random streams after every lineage of the dataset's
+//! own simulation, so the oracle knows nothing of the test cells' noise. Used by the ceiling's
+//! validation (`tests/ceiling.rs`, `bench/validity_sim.rs`).
+
+use ndarray::Array2;
+use rayon::prelude::*;
+use tasks::Perturbation;
+
+use super::rng::{Domain, stream};
+use super::{SimConfig, SimError, build_world, noise};
+use crate::data::{Matrix, normalize_total_log1p};
+
+/// Lineages `config` simulates (controls, conditions, sequences, context B): every random
+/// stream of its cells has a smaller index.
+fn lineages(config: &SimConfig) -> usize {
+    let conditions = config.n_single_targets + config.n_doubles + config.n_sequences;
+    let context_b = match config.context_rewire_fraction > 0.0 {
+        true => config.n_control_cells + config.n_single_targets * config.cells_per_condition,
+        false => 0,
+    };
+    config.n_control_cells + conditions * config.cells_per_condition + context_b
+}
+
+/// For every item (its actions, applied in turn from the control steady state), the mean
+/// log-normalised profile (total 1e4, log1p: as the dataset's cells) of `cells` fresh cells
+/// observed after the last action, in the world of `config` (context A).
+pub fn expected_profiles(
+    config: &SimConfig,
+    items: &[Vec<Perturbation>],
+    cells: usize,
+) -> Result<Vec<Vec<f64>>, SimError> {
+    let (_, world) = build_world(config)?;
+    let first = lineages(config) as u64;
+    items
+        .iter()
+        .enumerate()
+        .map(|(j, actions)| {
+            let counts: Vec<Vec<f32>> = (0..cells)
+                .into_par_iter()
+                .map(|c| {
+                    let mut rng = stream(config.seed, Domain::Cell, first + (j * cells + c) as u64);
+                    let cell = world.dynamics.sample_cell(&mut rng, world.proteins.len());
+                    let mut state = world.steady_state(&cell);
+                    for action in actions {
+                        world.act(&mut state, action, &cell);
+                    }
+                    let library = noise::library_size(&mut rng, config.mean_library_size, config.library_size_log_sd);
+                    noise::rna_counts(&mut rng, &state.mrna, library, config.nb_dispersion)
+                })
+                .collect();
+            let genes = counts.first().map_or(0, Vec::len);
+            let flat: Vec<f32> = counts.into_iter().flatten().collect();
+            let matrix = Array2::from_shape_vec((cells, genes), flat)
+                .map_err(|e| SimError::Config(format!("oracle counts: {e}")))?;
+            let normalized = normalize_total_log1p(&Matrix::Dense(matrix), 1e4);
+            let rows: Vec<usize> = (0..cells).collect();
+            Ok(tasks::dataset::mean_rows(&normalized, &rows).to_vec())
+        })
+        .collect()
+}
