@@ -40,7 +40,8 @@ fn halves() -> Halves {
     let mut rng = TestRng(5);
     let mut order: Vec<usize> = (0..labels.len()).collect();
     rng.shuffle(&mut order);
-    let (mut a, mut b): (BTreeMap<String, Vec<Vec<f32>>>, BTreeMap<String, Vec<Vec<f32>>>) = Default::default();
+    type Groups = BTreeMap<String, Vec<Vec<f32>>>;
+    let (mut a, mut b): (Groups, Groups) = Default::default();
     let mut taken: BTreeMap<&str, usize> = BTreeMap::new();
     for i in order {
         let label = labels[i].as_str();
@@ -53,7 +54,7 @@ fn halves() -> Halves {
         if *n > cap {
             continue;
         }
-        let half = if *n % 2 == 0 { &mut a } else { &mut b };
+        let half = if (*n).is_multiple_of(2) { &mut a } else { &mut b };
         half.entry(label.to_string()).or_default().push(x.row(i).to_vec());
     }
     for p in PERTS {

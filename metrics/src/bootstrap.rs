@@ -264,14 +264,15 @@ mod tests {
     fn replicate_values_enter_the_interval() {
         let values: Vec<f64> = (0..20).map(|i| 0.5 + 0.01 * ((i * 7) % 5) as f64).collect();
         let fixed = studentized_mean_ci(&values, &singleton_units(20), 500, 0.95, 1);
-        let shifted = |b: usize| values.iter().map(|v| v + if b % 2 == 0 { 0.2 } else { -0.2 }).collect();
+        let shifted = |b: usize| values.iter().map(|v| v + if b.is_multiple_of(2) { 0.2 } else { -0.2 }).collect();
         let varying = studentized_ci_with(&values, &singleton_units(20), 500, 0.95, 1, Some(&shifted));
         assert_eq!(fixed.mean, varying.mean);
         assert!(varying.upper - varying.lower > 5.0 * (fixed.upper - fixed.lower), "{fixed:?} {varying:?}");
         // Noise independent from item to item (here ±0.2 alternating by item and replicate)
         // widens it too, although it also inflates every replicate's own standard error.
-        let jitter =
-            |b: usize| values.iter().enumerate().map(|(i, v)| v + if (i + b) % 2 == 0 { 0.2 } else { -0.2 }).collect();
+        let jitter = |b: usize| {
+            values.iter().enumerate().map(|(i, v)| v + if (i + b).is_multiple_of(2) { 0.2 } else { -0.2 }).collect()
+        };
         let noisy = studentized_ci_with(&values, &singleton_units(20), 500, 0.95, 1, Some(&jitter));
         assert!(noisy.upper - noisy.lower > 0.1, "{noisy:?}");
     }

@@ -126,6 +126,9 @@ fn bootstrap_mae(truth: &ndarray::Array2<f32>, rows: &[usize], mean: &[f64], kee
     (avg, sd)
 }
 
+/// A metric with its ceiling column, or the reason it has none.
+pub type MetricCeiling = (Metric, Result<CeilingColumn, String>);
+
 /// One metric's ceiling per item.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CeilingColumn {
@@ -145,7 +148,7 @@ pub fn profile_ceiling(
     instance: &TaskInstance<'_>,
     metrics: &[Metric],
     seed: u64,
-) -> Result<Vec<(Metric, Result<CeilingColumn, String>)>, String> {
+) -> Result<Vec<MetricCeiling>, String> {
     check_cells(instance)?;
     let control = instance.control_mean.as_slice().unwrap_or(&[]);
     let perturbed = instance.perturbed_mean.as_slice().unwrap_or(&[]);

@@ -10,6 +10,7 @@
 //!   working directory, /etc, /proc of other processes — fails with EACCES;
 //! - Landlock scopes (ABI ≥ 6): no signals to, and no abstract Unix sockets of, processes
 //!   outside the sandbox.
+//!
 //! Resource limits (memory, CPU time, file size, no core dumps) and the closed file descriptors
 //! are set by the parent before exec ([`super::limits`]).
 
