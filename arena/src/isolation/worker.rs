@@ -138,17 +138,25 @@ impl JobRunner {
         }
     }
 
-    fn command(&self, task: &str, kind: &str, upload: &Path, folder: &Path) -> Command {
+    /// `arena score-job` in `folder` (working directory and TMPDIR) with a cleared environment,
+    /// no stdin or stdout, and stderr piped: what every job process, the probe included, starts as.
+    fn base_command(&self, folder: &Path) -> Command {
         let mut c = Command::new(&self.exe);
-        c.env_clear();
+        c.env_clear().env("TMPDIR", folder).current_dir(folder).arg("score-job");
+        c.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        c
+    }
+
+    fn command(&self, task: &str, kind: &str, upload: &Path, folder: &Path) -> Command {
+        let mut c = self.base_command(folder);
         for key in KEPT_ENV {
             if let Some(v) = std::env::var_os(key) {
                 c.env(key, v);
             }
         }
         // glibc's per-thread malloc arenas each reserve 64 MiB of address space; RLIMIT_AS counts it.
-        c.env("MALLOC_ARENA_MAX", "2").env("TMPDIR", folder).current_dir(folder);
-        c.arg("score-job").args(["--task", task, "--kind", kind]).arg("--upload").arg(upload);
+        c.env("MALLOC_ARENA_MAX", "2");
+        c.args(["--task", task, "--kind", kind]).arg("--upload").arg(upload);
         c.arg("--out").arg(folder);
         c.args(["--bootstrap", &self.bootstrap.to_string()]);
         c.args(["--onnx-timeout", &self.onnx_timeout.as_secs_f64().to_string()]);
@@ -164,7 +172,6 @@ impl JobRunner {
         if let Some(lib) = &self.onnx_runtime {
             c.env(crate::runners::onnx::runtime::DYLIB_ENV, lib);
         }
-        c.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
         c
     }
 
@@ -172,9 +179,8 @@ impl JobRunner {
     /// --probe`), as `arena serve` does at startup before accepting uploads.
     pub fn probe(&self) -> Result<Enforced, String> {
         let folder = tempfile::tempdir().map_err(|e| format!("creating a probe folder: {e}"))?;
-        let mut c = Command::new(&self.exe);
-        c.env_clear().current_dir(folder.path()).args(["score-job", "--probe", "--out"]).arg(folder.path());
-        c.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        let mut c = self.base_command(folder.path());
+        c.args(["--probe", "--out"]).arg(folder.path());
         // The probe checks the sandbox, not the organiser's limits: the default limits suffice.
         JobLimits::default().apply_to(&mut c);
         let out = c.output().map_err(|e| format!("starting {}: {e}", self.exe.display()))?;
