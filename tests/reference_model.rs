@@ -261,3 +261,43 @@ fn train_reference_takes_the_dataset_options_of_arena_eval() {
     eval_reference(&default_dir, &["--task", "sim-unseen-single"]).ok();
     assert_ne!(config["provenance"]["dataset_sha256"], read_scorecard(&default_dir)["dataset"]["sha256"]);
 }
+
+#[test]
+fn train_reference_without_a_flag_never_touches_the_bundled_weights() {
+    let bundled_files = |task: &str| {
+        let dir = bundled(task);
+        ["weights.safetensors", "config.json"].map(|f| std::fs::read(dir.join(f)).unwrap())
+    };
+    let before = bundled_files("sim-unseen-single");
+    let cwd = tempfile::tempdir().unwrap();
+    let data = data_dir().display().to_string();
+    let mut cmd = arena();
+    cmd.current_dir(cwd.path()).args([
+        "train-reference",
+        "--task",
+        "sim-unseen-single",
+        "--epochs",
+        "1",
+        "--data-dir",
+        &data,
+    ]);
+    let r = run_external(&mut cmd).ok();
+    let written = cwd.path().join("arena-results/reference/sim-unseen-single");
+    assert!(written.join("weights.safetensors").is_file(), "{}", r.stdout);
+    assert!(written.join("config.json").is_file());
+    assert!(r.stdout.contains("arena-results/reference/sim-unseen-single"), "{}", r.stdout);
+    assert_eq!(bundled_files("sim-unseen-single"), before, "the bundled weights changed");
+    // Replacing them takes the explicit flag, which cannot be combined with another split.
+    let mut cmd = arena();
+    cmd.current_dir(cwd.path()).args([
+        "train-reference",
+        "--task",
+        "sim-unseen-single",
+        "--overwrite-bundled",
+        "--split-seed",
+        "3",
+    ]);
+    let r = run_external(&mut cmd).failed();
+    assert!(r.stderr.contains("--split-seed"), "{}", r.stderr);
+    assert_eq!(bundled_files("sim-unseen-single"), before);
+}

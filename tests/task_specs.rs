@@ -106,3 +106,19 @@ fn every_baseline_runs_on_every_task() {
         }
     }
 }
+
+#[test]
+fn tasks_show_lists_the_gene_panel_and_the_test_items_a_submission_needs() {
+    let data = common::data_dir().display().to_string();
+    let genes = common::run(["tasks", "show", "papalexi2021-unseen-single", "--genes", "--data-dir", &data]).ok();
+    let listed: Vec<&str> = genes.stdout.lines().collect();
+    let dataset = load("papalexi2021-thp1-rna");
+    assert_eq!(listed, dataset.genes.names().iter().map(String::as_str).collect::<Vec<_>>());
+    let items = common::run(["tasks", "show", "papalexi2021-unseen-single", "--test-items", "--data-dir", &data]).ok();
+    let spec = embedded_specs().unwrap().into_iter().find(|s| s.spec.id == "papalexi2021-unseen-single").unwrap();
+    let instance = TaskInstance::build(spec, &dataset).unwrap();
+    let expected: Vec<String> =
+        instance.eval_items().iter().map(|i| format!("{}\t{}", i.label, i.subgroup.name())).collect();
+    assert!(!expected.is_empty());
+    assert_eq!(items.stdout.lines().collect::<Vec<_>>(), expected.iter().map(String::as_str).collect::<Vec<_>>());
+}

@@ -104,3 +104,29 @@ fn a_scorecard_of_an_h5ad_file_needs_that_file() {
     let r = verify(&card, &["--dataset", &h5ad_s]).ok();
     assert!(r.stdout.contains("sim-combinatorial v4 on a"), "{}", r.stdout);
 }
+
+#[test]
+fn a_scorecard_split_with_another_seed_records_it_and_verifies_on_that_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let (own, other) = (dir.path().join("own"), dir.path().join("other"));
+    eval(&own, &["--task", "sim-unseen-single", "--baseline", "ridge"]);
+    eval(&other, &["--task", "sim-unseen-single", "--baseline", "ridge", "--seed", "3"]);
+    let (a, b) = (read_scorecard(&own), read_scorecard(&other));
+    assert_eq!(b["task"]["seed"], 3);
+    assert_ne!(a["task"]["seed"], 3);
+    assert_ne!(a["task"]["split_sha256"], b["task"]["split_sha256"], "seed 3 must give another split");
+    let r = verify(&other.join("scorecard.json"), &[]).ok();
+    assert!(r.stdout.contains("bit-identical"), "{}", r.stdout);
+}
+
+#[test]
+fn bundled_reference_weights_are_refused_on_another_split_naming_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, data) = (dir.path().display().to_string(), data_dir().display().to_string());
+    let r =
+        run(["eval", "--reference", "--task", "sim-unseen-single", "--seed", "3", "--out", &out, "--data-dir", &data])
+            .failed();
+    assert!(r.stderr.contains("trained on another split"), "{}", r.stderr);
+    assert!(r.stderr.contains("--split-seed 3"), "{}", r.stderr);
+    assert_no_output(dir.path());
+}

@@ -27,7 +27,8 @@ pub struct EvalArgs {
     /// Give up on the ONNX model after SECONDS of inference in total (an error, never a hang).
     #[arg(long, value_name = "SECONDS", requires = "model")]
     timeout: Option<f64>,
-    /// Score this baseline as the model under test: control-mean, perturbed-mean, additive, linear.
+    /// Score this baseline as the model under test (the list: `arena tasks show ID`; e.g. ridge,
+    /// control-mean, additive).
     #[arg(long, value_name = "NAME")]
     baseline: Option<String>,
     /// Score precomputed predictions: an .h5ad with the task's genes and one group of predicted
@@ -49,6 +50,12 @@ pub struct EvalArgs {
     /// Task id or family (see `arena tasks`).
     #[arg(long, default_value = "unseen-single")]
     task: String,
+    /// Split seed [default: the task spec's own seed, which every published scorecard uses]. The
+    /// scorecard records it and `arena verify` re-splits with it. Bundled reference weights were
+    /// trained on the spec's split, so --reference with another seed needs --weights trained on
+    /// that split.
+    #[arg(long, value_name = "N", conflicts_with = "suite")]
+    seed: Option<u64>,
     #[command(flatten)]
     data: super::dataset_args::DatasetArgs,
     /// Directory for scorecard.json and per_perturbation.parquet.
@@ -128,7 +135,10 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let choice = super::choose_dataset(&args.task, &args.data.dataset, &registry);
     let options = args.data.load_options(args.registry.data_dir.clone());
     let loaded = load_dataset(&choice.key, &registry, &options)?;
-    let spec = find_spec(&args.task, Some(&choice.spec_dataset))?;
+    let mut spec = find_spec(&args.task, Some(&choice.spec_dataset))?;
+    if let Some(seed) = args.seed {
+        spec.spec.seed = seed;
+    }
     let instance = TaskInstance::build(spec, &loaded.dataset)?;
     let device = onnx.as_ref().map(|m| m.device().to_string());
     if let Some(m) = onnx.as_mut() {

@@ -1,4 +1,5 @@
-//! `arena tasks`: one line per task (`--ids`: the ids alone); `arena tasks show ID` explains one.
+//! `arena tasks`: one line per task (`--ids`: the ids alone); `arena tasks show ID` explains one
+//! (`--genes`: its gene panel alone, one name per line, in the dataset's order).
 
 use tasks::{SplitRule, embedded_specs, find_spec};
 
@@ -16,6 +17,15 @@ enum TasksAction {
     /// Explain a task: dataset, split rule and sizes, metrics, baselines.
     Show {
         id: String,
+        /// Print only the task's genes, one per line in the dataset's order: the panel an ONNX
+        /// model's `arena.genes` and a predictions file's var names must hold
+        /// (`arena tasks show ID --genes > genes.txt`).
+        #[arg(long, conflicts_with = "test_items")]
+        genes: bool,
+        /// Print only the test items, one label per line with its subgroup (tab-separated): the
+        /// perturbations a predictions file must hold.
+        #[arg(long)]
+        test_items: bool,
         #[command(flatten)]
         registry: super::RegistryArgs,
     },
@@ -35,7 +45,20 @@ pub fn run(args: TasksArgs) -> anyhow::Result<()> {
                 out!("| {} | {} | {} | {} |", s.spec.id, s.spec.task, s.spec.dataset, s.spec.title);
             }
         }
-        Some(TasksAction::Show { id, registry }) => {
+        Some(TasksAction::Show { id, genes: true, registry, .. }) => {
+            let s = find_spec(&id, None)?;
+            for gene in load(&s, &registry)?.dataset.genes.names() {
+                out!("{gene}");
+            }
+        }
+        Some(TasksAction::Show { id, test_items: true, registry, .. }) => {
+            let s = find_spec(&id, None)?;
+            let loaded = load(&s, &registry)?;
+            for item in tasks::TaskInstance::build(s, &loaded.dataset)?.eval_items() {
+                out!("{}\t{}", item.label, item.subgroup.name());
+            }
+        }
+        Some(TasksAction::Show { id, registry, .. }) => {
             let s = find_spec(&id, None)?;
             let spec = &s.spec;
             out!("{} (v{}, family {}): {}\n", spec.id, spec.version, spec.task, spec.title);
@@ -102,10 +125,15 @@ pub fn run(args: TasksArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The task's dataset, loaded from the registry.
+fn load(spec: &tasks::LoadedSpec, registry: &super::RegistryArgs) -> anyhow::Result<crate::data::load::Loaded> {
+    let load = crate::data::load::LoadOptions { data_dir: registry.data_dir.clone(), ..Default::default() };
+    Ok(crate::data::load::load_dataset(&spec.spec.dataset, &registry.load()?, &load)?)
+}
+
 /// Builds the split on the task's dataset and prints its sizes.
 fn split_sizes(spec: &tasks::LoadedSpec, registry: &super::RegistryArgs) -> anyhow::Result<()> {
-    let load = crate::data::load::LoadOptions { data_dir: registry.data_dir.clone(), ..Default::default() };
-    let loaded = crate::data::load::load_dataset(&spec.spec.dataset, &registry.load()?, &load)?;
+    let loaded = load(spec, registry)?;
     let instance = tasks::TaskInstance::build(spec.clone(), &loaded.dataset)?;
     let mut by_subgroup: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
     for item in instance.eval_items() {

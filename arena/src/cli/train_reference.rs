@@ -1,6 +1,8 @@
 //! `arena train-reference`: fits the reference world model on a task's training view with early
 //! stopping on a validation split of the training conditions, then writes
-//! `weights.safetensors` + `config.json` (command, seed, task spec, split and dataset hashes).
+//! `weights.safetensors` + `config.json` (command, seed, task spec, split and dataset hashes) to
+//! `--out` (default `arena-results/reference/<task>/`). Replacing the bundled weights of the
+//! checkout takes `--overwrite-bundled`.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -24,9 +26,17 @@ pub struct TrainReferenceArgs {
     /// Seed of initialisation, minibatches and the validation split.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Output directory [default: reference-model/weights/<task> of this checkout].
-    #[arg(long)]
+    /// Split seed of the task [default: the spec's own, the split of the bundled weights]; score
+    /// the result with `arena eval --seed N --reference --weights DIR/weights.safetensors`.
+    #[arg(long, value_name = "N")]
+    split_seed: Option<u64>,
+    /// Output directory [default: arena-results/reference/<task>/].
+    #[arg(long, conflicts_with = "overwrite_bundled")]
     out: Option<PathBuf>,
+    /// Write into reference-model/weights/<task>/ of this checkout, replacing the bundled weights
+    /// that `arena eval --reference` scores and the README's tables cite.
+    #[arg(long, conflicts_with = "split_seed")]
+    overwrite_bundled: bool,
     #[command(flatten)]
     data: super::dataset_args::DatasetArgs,
     #[command(flatten)]
@@ -48,7 +58,10 @@ pub fn train_config(n_genes: usize, seed: u64, max_epochs: Option<usize>) -> Tra
 pub fn run(args: TrainReferenceArgs) -> anyhow::Result<()> {
     let registry = args.registry.load()?;
     let choice = super::choose_dataset(&args.task, &args.data.dataset, &registry);
-    let spec = find_spec(&args.task, Some(&choice.spec_dataset))?;
+    let mut spec = find_spec(&args.task, Some(&choice.spec_dataset))?;
+    if let Some(seed) = args.split_seed {
+        spec.spec.seed = seed;
+    }
     let loaded = load_dataset(&choice.key, &registry, &args.data.load_options(args.registry.data_dir.clone()))?;
     let instance = TaskInstance::build(spec, &loaded.dataset)?;
     let edges = collectri_edges(&registry, &args.registry)?;
@@ -87,7 +100,12 @@ pub fn run(args: TrainReferenceArgs) -> anyhow::Result<()> {
     provenance.dataset_sha256 = loaded.dataset.sha256.clone();
     provenance.validation_conditions = prepared.validation_labels.clone();
     provenance.train_seconds = (seconds * 10.0).round() / 10.0;
-    let out = args.out.clone().unwrap_or_else(|| bundled_dir(&instance.spec.spec.id));
+    let task = &instance.spec.spec.id;
+    let out = match (&args.out, args.overwrite_bundled) {
+        (Some(dir), _) => dir.clone(),
+        (None, true) => bundled_dir(task),
+        (None, false) => PathBuf::from("arena-results/reference").join(task),
+    };
     let (weights, config_path) =
         outcome.model.save(&out).with_context(|| format!("writing the weights to {}", out.display()))?;
     out!(

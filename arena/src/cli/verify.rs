@@ -108,6 +108,9 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
             loaded.dataset.sha256
         );
     }
+    // `arena eval --seed` may have split with another seed than the spec's; the scorecard records it.
+    let mut spec = spec;
+    spec.spec.seed = card.task.seed;
     let instance = TaskInstance::build(spec, &loaded.dataset)?;
     if instance.split_sha256() != card.task.split_sha256 {
         bail!(

@@ -33,8 +33,9 @@ pub fn load_for(
             if !p.is_file() {
                 anyhow::bail!(
                     "no bundled reference weights for task '{task}' ({} is missing); train them with \
-                     `arena train-reference --task {task}` or pass --weights FILE",
-                    p.display()
+                     `arena train-reference --task {task} --out DIR` and pass --weights DIR/{}",
+                    p.display(),
+                    reference_model::WEIGHTS_FILE
                 );
             }
             p
@@ -42,11 +43,25 @@ pub fn load_for(
     };
     let model = reference_model::ReferenceModel::load(&path)?;
     model.check_genes(&path, task, instance.dataset.genes.names())?;
+    let trained_on = &model.config.provenance.split_sha256;
+    if !trained_on.is_empty() && *trained_on != instance.split_sha256() {
+        anyhow::bail!(
+            "{} was trained on another split of task '{task}' (split sha256 {}, this one {}; seed {}): its test \
+             perturbations may be among the weights' training conditions. Score weights trained on this split \
+             (`arena train-reference --task {task} --split-seed {} --out DIR`, then --weights DIR/{})",
+            path.display(),
+            &trained_on[..trained_on.len().min(12)],
+            &instance.split_sha256()[..12],
+            instance.spec.spec.seed,
+            instance.spec.spec.seed,
+            reference_model::WEIGHTS_FILE
+        );
+    }
     let proteins = &model.config.proteins;
     if let Some(panel) = instance.dataset.protein.as_ref().filter(|p| !proteins.is_empty() && &p.names != proteins) {
         anyhow::bail!(
             "{} was trained on {} proteins ({}...), task '{task}' measures {} others; use weights trained for this task \
-             (`arena train-reference --task {task}`)",
+             (`arena train-reference --task {task} --out DIR`, then --weights DIR/weights.safetensors)",
             path.display(),
             proteins.len(),
             proteins.iter().take(3).cloned().collect::<Vec<_>>().join(", "),

@@ -127,7 +127,7 @@ impl Model for Predictions {
         for (mut row, p) in out.rows_mut().into_iter().zip(batch.perturbations) {
             let mean = self.means.get(p).ok_or_else(|| TaskError::Model {
                 model: self.name.clone(),
-                reason: format!("the predictions file has no cells for test perturbation '{p}'; predict every test perturbation (see `arena tasks show`)"),
+                reason: format!("the predictions file has no cells for test perturbation '{p}'; predict every test perturbation (`arena tasks show TASK --test-items` lists them)"),
             })?;
             row.iter_mut().zip(mean).for_each(|(o, m)| *o = *m as f32);
         }

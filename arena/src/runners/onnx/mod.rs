@@ -437,7 +437,7 @@ impl OnnxModel {
                 &self.path,
                 format!(
                     "its genes ('{META_GENES}', {} genes) do not match task '{task}' ({} genes): {} missing [{}], \
-                     {} extra [{}]; export the model over exactly the task's genes (`arena tasks show {task}`)",
+                     {} extra [{}]; export the model over exactly the task's genes (`arena tasks show {task} --genes`)",
                     model_genes.len(),
                     task_genes.len(),
                     missing.len(),
