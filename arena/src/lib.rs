@@ -11,4 +11,5 @@ pub mod isolation;
 pub mod reference;
 pub mod runners;
 pub mod scoring;
+pub mod session;
 pub mod simulator;

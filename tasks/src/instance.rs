@@ -106,9 +106,16 @@ impl<'d> TaskInstance<'d> {
             Scale::LogFoldChange => Array1::zeros(dataset.genes.len()),
             Scale::LogNormalized => {
                 if split.control_train_rows.is_empty() || split.control_test_rows.is_empty() {
-                    return Err(impossible(
-                        "it needs control cells for both training and test start states; check the control label (e.g. --control-label non-targeting)".into(),
-                    ));
+                    let n = split.control_train_rows.len() + split.control_test_rows.len();
+                    return Err(impossible(format!(
+                        "it needs control cells for both training and test start states and found {n} control row(s); {}",
+                        if n == 0 {
+                            "check the control label (e.g. --control-label non-targeting)"
+                        } else {
+                            "single-cell data need at least 2 control cells (a pseudobulk file has exactly one row per \
+                             condition, its one control row included)"
+                        }
+                    )));
                 }
                 dataset.mean_of_rows(&split.control_train_rows)
             }

@@ -13,6 +13,7 @@ pub mod scorecard;
 pub mod spec;
 pub mod split;
 pub mod splits;
+pub mod task_file;
 pub mod time;
 
 pub use dataset::{ConditionId, ContextObservations, Dataset, Observation, ProteinPanel, Scale};
@@ -23,3 +24,4 @@ pub use model::{AdaptationExample, AdaptationSet, Model, ModelKind, QueryBatch};
 pub use perturbation::{DEFAULT_CONTROL_LABELS, Direction, Perturbation};
 pub use spec::{LoadedSpec, SplitRule, TaskSpec, embedded_specs, find_spec};
 pub use split::{Split, Subgroup, TestCondition, resampling_units};
+pub use task_file::{family_template, parse_task_file};

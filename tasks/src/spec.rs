@@ -209,8 +209,12 @@ pub fn parse_spec(source_name: &str, text: &str) -> Result<LoadedSpec, TaskError
     if spec.max_start_cells == 0 {
         return Err(invalid("`max_start_cells` must be at least 1".into()));
     }
-    let sha256 = Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-    Ok(LoadedSpec { spec, sha256, source_name: source_name.to_string() })
+    Ok(LoadedSpec { spec, sha256: sha256_hex(text.as_bytes()), source_name: source_name.to_string() })
+}
+
+/// The sha256 of `bytes` in lower-case hex (a spec's identity in scorecards).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A small spec for unit tests and examples: task `toy` on dataset `toy` with the given seed,

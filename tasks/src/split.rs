@@ -140,6 +140,11 @@ impl Split {
 pub fn split_controls(dataset: &Dataset, test_fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
     let Some(ctrl) = dataset.control_id() else { return (Vec::new(), Vec::new()) };
     let mut rows = dataset.rows_by_condition().swap_remove(ctrl.get());
+    // A pseudobulk table has one control profile: the training controls' mean and every query's
+    // start state alike (a control row is never a scored item).
+    if rows.len() == 1 && dataset.observation == crate::dataset::Observation::Pseudobulk {
+        return (rows.clone(), rows);
+    }
     metrics::rng::shuffle(&mut rows, &mut metrics::rng::seeded(seed ^ 0xC0_47_01));
     let n_test = ((rows.len() as f64 * test_fraction).round() as usize)
         .clamp(usize::from(rows.len() > 1), rows.len().saturating_sub(1));

@@ -3,13 +3,14 @@
 
 use std::path::PathBuf;
 
-use tasks::{TaskInstance, find_spec};
+use tasks::TaskInstance;
 
 use crate::audit::{audit, render, supports, write};
 use crate::baselines;
 use crate::data::load::{LoadOptions, load_dataset};
 use crate::eval::EvalOptions;
 use crate::runners::predictions::Predictions;
+use crate::session::TaskChoice;
 
 #[derive(Debug, clap::Args)]
 pub struct AuditArgs {
@@ -50,8 +51,8 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
         anyhow::bail!("unknown baseline '{baseline}'; choose one of: {}", baselines::BASELINES.join(", "));
     }
     let registry = args.registry.load()?;
-    let choice = super::choose_dataset(&args.task, &args.dataset, &registry);
-    let spec = find_spec(&args.task, Some(&choice.spec_dataset))?;
+    let choice = TaskChoice { task: &args.task, task_file: None, dataset: &args.dataset, split_seed: None };
+    let (spec, key) = crate::session::resolve(&choice, &registry)?;
     if !supports(&spec.spec.split) {
         anyhow::bail!(
             "`arena audit` supports the profile families (unseen-single, combinatorial, multi-step); task '{}' is a '{}' task, \
@@ -66,7 +67,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
         control_labels: args.control_labels.clone(),
         direction: None,
     };
-    let loaded = load_dataset(&choice.key, &registry, &options)?;
+    let loaded = load_dataset(&key, &registry, &options)?;
     let instance = TaskInstance::build(spec, &loaded.dataset)?;
     let submission: Box<dyn tasks::Model> = match &args.predictions {
         Some(path) => {

@@ -1,15 +1,39 @@
-//! `arena datasets`: the registry as a table, with the verified sha256 of every local file.
+//! `arena datasets`: the registry as a table, with the verified sha256 of every local file;
+//! `--check ID` loads one dataset fully (its layout, labels and gene panel, not only its checksum).
 
 use crate::data::{LocalStatus, shared_data_dir, verify_local};
 
 #[derive(Debug, clap::Args)]
 pub struct DatasetsArgs {
+    /// Load this dataset (a registry id, or an .h5ad / .npz path) the way a task would and print
+    /// what was read: rows, genes, perturbations, controls. Catches a wrong layout (array names,
+    /// obs column, labels) before a task runs on it.
+    #[arg(long, value_name = "ID")]
+    check: Option<String>,
     #[command(flatten)]
     registry: super::RegistryArgs,
 }
 
 pub fn run(args: DatasetsArgs) -> anyhow::Result<()> {
     let registry = args.registry.load()?;
+    if let Some(id) = &args.check {
+        let options = crate::data::load::LoadOptions { data_dir: args.registry.data_dir.clone(), ..Default::default() };
+        let loaded = crate::data::load::load_dataset(id, &registry, &options)?;
+        let d = &loaded.dataset;
+        let perturbations = d.conditions().iter().filter(|p| !p.is_control()).count();
+        let controls = d.control_id().map_or(0, |c| d.row_conditions().iter().filter(|&&r| r == c).count());
+        out!(
+            "{id}: loaded {} rows x {} genes ({:?}, {:?}); {} perturbations, {controls} control rows; sha256 {}\nsource: {}",
+            d.n_rows(),
+            d.genes.len(),
+            d.observation,
+            d.scale,
+            perturbations,
+            d.sha256,
+            loaded.source
+        );
+        return Ok(());
+    }
     let data_dir = shared_data_dir(args.registry.data_dir.as_deref()).ok();
     out!("| id | modality | observation | where | status | sha256 |");
     out!("|---|---|---|---|---|---|");

@@ -3,14 +3,13 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
-use tasks::{TaskInstance, find_spec};
-
 use crate::baselines;
-use crate::data::load::{LoadOptions, load_dataset};
+use crate::data::load::LoadOptions;
 use crate::eval::{EvalOptions, evaluate, report, write};
 use crate::runners::onnx::{Device, OnnxModel, OnnxOptions};
 use crate::runners::predictions::Predictions;
+use crate::session::{Session, TaskChoice};
+use anyhow::Context;
 
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
@@ -47,9 +46,14 @@ pub struct EvalArgs {
     /// scorecards go to OUT/<task>/.
     #[arg(long, value_name = "NAME", conflicts_with_all = ["model", "predictions", "task", "dataset"])]
     suite: Option<String>,
-    /// Task id or family (see `arena tasks`).
+    /// Task id or family (see `arena tasks`), or the id of a task file in $ARENA_TASKS_DIR.
     #[arg(long, default_value = "unseen-single")]
     task: String,
+    /// A task file (TOML): your own task. `id`, `family` and `dataset` (a registry id, or a path
+    /// relative to the file) are enough; the rest comes from the family's embedded spec
+    /// (`arena tasks new` writes a complete one). Results carry the file's id.
+    #[arg(long, value_name = "FILE", conflicts_with = "suite")]
+    task_file: Option<std::path::PathBuf>,
     /// Split seed [default: the task spec's own seed, which every published scorecard uses]. The
     /// scorecard records it and `arena verify` re-splits with it. Bundled reference weights were
     /// trained on the spec's split, so --reference with another seed needs --weights trained on
@@ -132,14 +136,14 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let choice = super::choose_dataset(&args.task, &args.data.dataset, &registry);
-    let options = args.data.load_options(args.registry.data_dir.clone());
-    let loaded = load_dataset(&choice.key, &registry, &options)?;
-    let mut spec = find_spec(&args.task, Some(&choice.spec_dataset))?;
-    if let Some(seed) = args.seed {
-        spec.spec.seed = seed;
-    }
-    let instance = TaskInstance::build(spec, &loaded.dataset)?;
+    let choice = TaskChoice {
+        task: &args.task,
+        task_file: args.task_file.as_deref(),
+        dataset: &args.data.dataset,
+        split_seed: args.seed,
+    };
+    let session = Session::open(&choice, &registry, &args.data.load_options(args.registry.data_dir.clone()))?;
+    let (instance, loaded) = (session.instance()?, &session.loaded);
     let device = onnx.as_ref().map(|m| m.device().to_string());
     if let Some(m) = onnx.as_mut() {
         m.bind(&instance)?;

@@ -85,7 +85,8 @@ pub enum Command {
 /// Options shared by commands that read the registry.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RegistryArgs {
-    /// A datasets.toml to use instead of the embedded registry.
+    /// A datasets.toml whose entries extend the embedded registry (an entry with an embedded id
+    /// replaces it): your own datasets, in the format of the repository's datasets.toml.
     #[arg(long, value_name = "FILE")]
     pub registry: Option<PathBuf>,
     /// Directory of the registered local files [default: $ARENA_DATA_DIR, else ../shared/data].
@@ -96,7 +97,7 @@ pub struct RegistryArgs {
 impl RegistryArgs {
     pub fn load(&self) -> anyhow::Result<crate::data::Registry> {
         Ok(match &self.registry {
-            Some(path) => crate::data::Registry::from_path(path)?,
+            Some(path) => crate::data::Registry::embedded()?.extended_with(crate::data::Registry::from_path(path)?),
             None => crate::data::Registry::embedded()?,
         })
     }
@@ -120,62 +121,5 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::TrainReference(args) => train_reference::run(args),
         Command::Verify(args) => verify::run(args),
         Command::ScoreJob(args) => score_job::run(args),
-    }
-}
-
-/// What `--task` and `--dataset` load: the dataset key, and the dataset whose task spec scores it
-/// (a user-supplied file is scored under the spec the task names: a task id's own, or the
-/// family's spec on the simulator). With `--dataset` left at its default, a task id (or a family
-/// with no spec on the default simulator) loads the dataset of the spec it names.
-pub(crate) struct DatasetChoice {
-    pub key: String,
-    pub spec_dataset: String,
-}
-
-pub(crate) fn choose_dataset(task: &str, dataset: &str, registry: &crate::data::Registry) -> DatasetChoice {
-    use crate::simulator::export::SIMULATOR_ID;
-    let named = tasks::find_spec(task, None).map(|s| s.spec.dataset);
-    let dataset = match &named {
-        Ok(d) if dataset == SIMULATOR_ID => d.clone(),
-        _ => dataset.to_string(),
-    };
-    let key = resolve_dataset_key(&dataset, registry);
-    let is_path = dataset.ends_with(".h5ad") || std::path::Path::new(&dataset).is_file();
-    let spec_dataset = match named {
-        Ok(d) if is_path => d,
-        _ if is_path => SIMULATOR_ID.to_string(),
-        _ => key.clone(),
-    };
-    DatasetChoice { key, spec_dataset }
-}
-
-/// `norman2019` -> `norman2019-pseudobulk`: a dataset key that is not a registry id stands for the
-/// unique dataset of the task specs whose id starts with `key-`.
-pub(crate) fn resolve_dataset_key(key: &str, registry: &crate::data::Registry) -> String {
-    use crate::simulator::{contexts, export, interactions, many_sequences};
-    let simulators = [
-        export::SIMULATOR_ID,
-        many_sequences::MANY_SEQUENCES_ID,
-        interactions::INTERACTIONS_ID,
-        interactions::FAIR_INTERACTIONS_ID,
-        contexts::TWO_CONTEXT_ID,
-    ];
-    // A simulator id names that frozen simulation, never a later one whose id extends it.
-    if simulators.contains(&key) || registry.get(key).is_ok() {
-        return key.to_string();
-    }
-    let prefix = format!("{key}-");
-    let mut candidates: Vec<String> = tasks::embedded_specs()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|s| s.spec.dataset)
-        // `ID@COLUMN=VALUE` keys (a context split of ID) are not aliases of ID.
-        .filter(|d| d.starts_with(&prefix) && !d.contains('@'))
-        .collect();
-    candidates.sort();
-    candidates.dedup();
-    match candidates.as_slice() {
-        [one] => one.clone(),
-        _ => key.to_string(),
     }
 }

@@ -14,6 +14,22 @@ pub struct TasksArgs {
 
 #[derive(Debug, clap::Subcommand)]
 enum TasksAction {
+    /// Write a complete task file for your own dataset, every field filled from the family's
+    /// embedded spec, ready to edit and run with `arena eval --task-file FILE`.
+    New {
+        /// The family: unseen-single, combinatorial, multi-step, inverse-design, ... (`arena tasks`).
+        #[arg(long)]
+        family: String,
+        /// The dataset: a registry id, or a path (relative to where the file is written).
+        #[arg(long)]
+        dataset: String,
+        /// The task's id [default: <dataset file stem>-<family>].
+        #[arg(long)]
+        id: Option<String>,
+        /// Where to write the file [default: print it].
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+    },
     /// Explain a task: dataset, split rule and sizes, metrics, baselines.
     Show {
         id: String,
@@ -43,6 +59,22 @@ pub fn run(args: TasksArgs) -> anyhow::Result<()> {
             out!("|---|---|---|---|");
             for s in embedded_specs()? {
                 out!("| {} | {} | {} | {} |", s.spec.id, s.spec.task, s.spec.dataset, s.spec.title);
+            }
+        }
+        Some(TasksAction::New { family, dataset, id, out }) => {
+            let text = new_task_file(&family, &dataset, id.as_deref())?;
+            match out {
+                None => out!("{}", text.trim_end()),
+                Some(path) => {
+                    use std::io::Write;
+                    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+                    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+                    tmp.write_all(text.as_bytes())?;
+                    tmp.persist_noclobber(&path).map_err(|e| {
+                        anyhow::anyhow!("writing {}: {} (choose another --out or remove it)", path.display(), e.error)
+                    })?;
+                    out!("wrote {}; run it with `arena eval --task-file {}`", path.display(), path.display());
+                }
             }
         }
         Some(TasksAction::Show { id, genes: true, registry, .. }) => {
@@ -169,4 +201,23 @@ fn split_sizes(spec: &tasks::LoadedSpec, registry: &super::RegistryArgs) -> anyh
         );
     }
     Ok(())
+}
+
+/// A complete task file of `family` on `dataset`: the family's embedded spec with the id, dataset,
+/// version and title replaced; it parses back to the same spec.
+fn new_task_file(family: &str, dataset: &str, id: Option<&str>) -> anyhow::Result<String> {
+    let mut spec = tasks::family_template(family)?.spec;
+    let stem = std::path::Path::new(dataset).file_stem().map_or(dataset.to_string(), |s| s.to_string_lossy().into());
+    spec.id = id.map_or_else(|| format!("{stem}-{family}"), str::to_string);
+    spec.dataset = dataset.to_string();
+    spec.version = 1;
+    spec.title = format!("{} ({family} on {dataset})", spec.id);
+    spec.description = format!("Task file written by `arena tasks new`, starting from the embedded {family} spec.");
+    let body = toml::to_string(&spec)?;
+    let text = format!(
+        "# A task of family {family} on {dataset}. Only id, family (`task`) and dataset are required;\n\
+         # every other field below is the family's default. Run: arena eval --task-file THIS_FILE\n{body}"
+    );
+    tasks::parse_task_file("new task file", &text)?;
+    Ok(text)
 }

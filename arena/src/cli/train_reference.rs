@@ -7,19 +7,20 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use crate::reference::{bundled_dir, features, training};
+use crate::session::{Session, TaskChoice};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use reference_model::{EpochReport, TrainConfig, train_with_early_stopping};
-use tasks::{TaskInstance, find_spec};
-
-use crate::data::load::load_dataset;
-use crate::reference::{bundled_dir, features, training};
 
 #[derive(Debug, clap::Args)]
 pub struct TrainReferenceArgs {
     /// Task id (see `arena tasks`), e.g. sim-unseen-single or norman2019-combinatorial.
-    #[arg(long)]
+    #[arg(long, required_unless_present = "task_file", default_value = "")]
     task: String,
+    /// A task file (TOML) instead of an embedded task (see `arena eval --help`).
+    #[arg(long, value_name = "FILE")]
+    task_file: Option<PathBuf>,
     /// Maximum epochs of the early-stopping search [default: 400].
     #[arg(long)]
     epochs: Option<usize>,
@@ -57,13 +58,14 @@ pub fn train_config(n_genes: usize, seed: u64, max_epochs: Option<usize>) -> Tra
 
 pub fn run(args: TrainReferenceArgs) -> anyhow::Result<()> {
     let registry = args.registry.load()?;
-    let choice = super::choose_dataset(&args.task, &args.data.dataset, &registry);
-    let mut spec = find_spec(&args.task, Some(&choice.spec_dataset))?;
-    if let Some(seed) = args.split_seed {
-        spec.spec.seed = seed;
-    }
-    let loaded = load_dataset(&choice.key, &registry, &args.data.load_options(args.registry.data_dir.clone()))?;
-    let instance = TaskInstance::build(spec, &loaded.dataset)?;
+    let choice = TaskChoice {
+        task: &args.task,
+        task_file: args.task_file.as_deref(),
+        dataset: &args.data.dataset,
+        split_seed: args.split_seed,
+    };
+    let session = Session::open(&choice, &registry, &args.data.load_options(args.registry.data_dir.clone()))?;
+    let (instance, loaded) = (session.instance()?, &session.loaded);
     let edges = collectri_edges(&registry, &args.registry)?;
     let started = Instant::now();
     let prepared = training::prepare(&instance, edges.as_ref(), args.seed);
@@ -101,6 +103,11 @@ pub fn run(args: TrainReferenceArgs) -> anyhow::Result<()> {
     provenance.validation_conditions = prepared.validation_labels.clone();
     provenance.train_seconds = (seconds * 10.0).round() / 10.0;
     let task = &instance.spec.spec.id;
+    if args.overwrite_bundled && args.task_file.is_some() {
+        anyhow::bail!(
+            "--overwrite-bundled replaces the weights of an embedded task; a task file's weights go to --out DIR"
+        );
+    }
     let out = match (&args.out, args.overwrite_bundled) {
         (Some(dir), _) => dir.clone(),
         (None, true) => bundled_dir(task),

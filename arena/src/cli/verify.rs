@@ -13,6 +13,7 @@ use crate::eval::compare::compare;
 use crate::eval::{EvalOptions, evaluate};
 use crate::runners::onnx::{OnnxModel, OnnxOptions};
 use crate::runners::predictions::Predictions;
+use crate::session::{TASKS_DIR_ENV, TaskChoice};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -41,6 +42,9 @@ pub struct VerifyArgs {
     /// Differences to list when the check fails.
     #[arg(long, default_value_t = 20)]
     show: usize,
+    /// The task file of a scorecard of a user task (`arena eval --task-file`); its sha256 must match.
+    #[arg(long, value_name = "FILE")]
+    task_file: Option<PathBuf>,
     /// The dataset [default: the scorecard's dataset id; a scorecard of an .h5ad file needs its path here].
     #[command(flatten)]
     data: super::dataset_args::DatasetArgs,
@@ -63,7 +67,19 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
     let registry = args.registry.load()?;
 
     // The task as this arena defines it must be the one the scorecard used.
-    let dataset_key = if args.data.dataset == crate::simulator::export::SIMULATOR_ID {
+    if args.task_file.is_none() && find_spec(&card.task.id, None).is_err() && std::env::var_os(TASKS_DIR_ENV).is_none()
+    {
+        bail!(
+            "the scorecard's task '{}' is not a task of this arena; pass its task file with --task-file FILE \
+             (its sha256 must be {})",
+            card.task.id,
+            short(&card.task.spec_sha256)
+        );
+    }
+    let dataset_key = if args.data.dataset == crate::simulator::export::SIMULATOR_ID && args.task_file.is_some() {
+        // The task file's own dataset (a registry id, or a path relative to the file).
+        args.data.dataset.clone()
+    } else if args.data.dataset == crate::simulator::export::SIMULATOR_ID {
         let id = &card.dataset.id;
         if !id.starts_with(crate::simulator::export::SIMULATOR_ID) && registry.get(id).is_err() {
             bail!(
@@ -76,8 +92,14 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
     } else {
         args.data.dataset.clone()
     };
-    let choice = super::choose_dataset(&card.task.id, &dataset_key, &registry);
-    let spec = find_spec(&card.task.id, Some(&choice.spec_dataset))?;
+    let choice = TaskChoice {
+        task: &card.task.id,
+        task_file: args.task_file.as_deref(),
+        dataset: &dataset_key,
+        // `arena eval --seed` may have split with another seed than the spec's; the scorecard records it.
+        split_seed: Some(card.task.seed),
+    };
+    let (spec, key) = crate::session::resolve(&choice, &registry)?;
     if spec.sha256 != card.task.spec_sha256 || spec.spec.version != card.task.version {
         bail!(
             "task {} is version {} here (spec sha256 {}), the scorecard used version {} (spec sha256 {}); \
@@ -91,8 +113,8 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
             env!("CARGO_PKG_VERSION")
         );
     }
-    let loaded = load_dataset(&choice.key, &registry, &args.data.load_options(args.registry.data_dir.clone()))
-        .with_context(|| {
+    let loaded =
+        load_dataset(&key, &registry, &args.data.load_options(args.registry.data_dir.clone())).with_context(|| {
             format!(
                 "loading the scorecard's dataset '{}' (a scorecard of an .h5ad file needs it: --dataset PATH)",
                 card.dataset.id
@@ -104,13 +126,10 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
              pass the file that was scored with --dataset PATH",
             card.dataset.id,
             card.dataset.sha256,
-            choice.key,
+            key,
             loaded.dataset.sha256
         );
     }
-    // `arena eval --seed` may have split with another seed than the spec's; the scorecard records it.
-    let mut spec = spec;
-    spec.spec.seed = card.task.seed;
     let instance = TaskInstance::build(spec, &loaded.dataset)?;
     if instance.split_sha256() != card.task.split_sha256 {
         bail!(

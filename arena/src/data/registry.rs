@@ -163,9 +163,50 @@ pub struct DatasetEntry {
     pub file_name: Option<String>,
     /// Free-form notes.
     pub notes: Option<String>,
+    /// Array names of an `npz` bundle (`[dataset.arrays]`); `None` for other formats.
+    pub arrays: Option<NpzArrays>,
+}
+
+/// Which arrays of a pseudobulk `.npz` hold what: log fold changes of singles (rows × genes) with
+/// one label per row, optionally doubles ("A+B" labels), and the gene names of the columns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NpzArrays {
+    pub singles: String,
+    pub single_labels: String,
+    /// (values, labels) of the doubles, when the bundle has them.
+    pub doubles: Option<(String, String)>,
+    pub genes: String,
+}
+
+impl Default for NpzArrays {
+    /// The Norman 2019 bundle's names.
+    fn default() -> Self {
+        Self {
+            singles: "lfc_s".into(),
+            single_labels: "sing_labels".into(),
+            doubles: Some(("lfc_d".into(), "doub_labels".into())),
+            genes: "genes_hvg".into(),
+        }
+    }
+}
+
+/// The raw `[dataset.arrays]` table.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawArrays {
+    singles: Option<String>,
+    single_labels: Option<String>,
+    doubles: Option<String>,
+    double_labels: Option<String>,
+    genes: Option<String>,
 }
 
 impl DatasetEntry {
+    /// The array layout of an `npz` entry (the Norman names where the entry names none).
+    pub fn npz_arrays(&self) -> NpzArrays {
+        self.arrays.clone().unwrap_or_default()
+    }
+
     /// True when a checksum (sha256 or md5) is registered.
     pub fn is_pinned(&self) -> bool {
         self.sha256.is_some() || self.md5.is_some()
@@ -237,6 +278,7 @@ struct RawEntry {
     size_bytes: Option<u64>,
     file_name: Option<String>,
     notes: Option<String>,
+    arrays: Option<RawArrays>,
 }
 
 impl Registry {
@@ -270,6 +312,15 @@ impl Registry {
             entries.push(entry);
         }
         Ok(Self { origin: origin.to_path_buf(), entries })
+    }
+
+    /// This registry with `user`'s entries added (`--registry FILE` extends the embedded one): an
+    /// entry of `user` with an id this one has replaces it. Errors name `user`'s file.
+    pub fn extended_with(self, user: Registry) -> Registry {
+        let mut entries: Vec<DatasetEntry> =
+            self.entries.into_iter().filter(|e| !user.entries.iter().any(|u| u.id == e.id)).collect();
+        entries.extend(user.entries);
+        Registry { origin: user.origin, entries }
     }
 
     /// The file the registry came from (or [`EMBEDDED_NAME`]).
@@ -432,6 +483,38 @@ fn validate(r: RawEntry, index: usize, origin: &Path) -> Result<DatasetEntry, Da
     {
         return Err(field_err(origin, &id, "file_name", "must be a plain file name"));
     }
+    let arrays = match (r.arrays, format) {
+        (None, Format::Npz) => Some(NpzArrays {
+            single_labels: perturbation_column.clone().unwrap_or_else(|| NpzArrays::default().single_labels),
+            ..NpzArrays::default()
+        }),
+        (None, _) => None,
+        (Some(a), Format::Npz) => {
+            let d = NpzArrays::default();
+            let doubles = match (a.doubles, a.double_labels) {
+                (Some(v), Some(l)) => Some((v, l)),
+                (None, None) if a.singles.is_some() => None,
+                (None, None) => d.doubles.clone(),
+                _ => {
+                    return Err(field_err(
+                        origin,
+                        &id,
+                        "arrays",
+                        "give both `doubles` and `double_labels`, or neither (a bundle of singles only)",
+                    ));
+                }
+            };
+            Some(NpzArrays {
+                singles: a.singles.unwrap_or(d.singles),
+                single_labels: a.single_labels.or_else(|| perturbation_column.clone()).unwrap_or(d.single_labels),
+                doubles,
+                genes: a.genes.unwrap_or(d.genes),
+            })
+        }
+        (Some(_), _) => {
+            return Err(field_err(origin, &id, "arrays", "only an npz dataset has array names (format = \"npz\")"));
+        }
+    };
     Ok(DatasetEntry {
         id,
         version,
@@ -450,6 +533,7 @@ fn validate(r: RawEntry, index: usize, origin: &Path) -> Result<DatasetEntry, Da
         size_bytes: r.size_bytes,
         file_name: r.file_name,
         notes: r.notes,
+        arrays,
     })
 }
 

@@ -1,6 +1,7 @@
 //! Turns an AnnData object into a `tasks::Dataset`: reads the perturbation column, parses labels,
 //! normalises counts (normalize_total 1e4 + log1p) when X holds counts, and refuses files whose
-//! labels, controls or values cannot make a valid dataset — naming the file and field.
+//! labels, controls or values cannot make a valid dataset — naming the file and field. A file with
+//! one row per condition (a single control row included) is read as pseudobulk.
 
 use std::path::Path;
 
@@ -98,6 +99,13 @@ pub fn dataset_from_anndata(path: &Path, adata: &AnnData, spec: &AnnDataSpec) ->
             ),
         ));
     }
+    // One row per condition (each perturbation once, the control once) is a pseudobulk table: its
+    // single control row is the training controls' mean and the start state of every query alike.
+    let mut counts: std::collections::HashMap<&Perturbation, usize> = std::collections::HashMap::new();
+    for p in &perturbations {
+        *counts.entry(p).or_default() += 1;
+    }
+    let observation = if counts.values().all(|&n| n == 1) { Observation::Pseudobulk } else { Observation::SingleCell };
     let genes = GenePanel::new(adata.var.index.clone()).map_err(|e| field("var/_index", e.to_string()))?;
     let expression =
         if looks_like_counts(&adata.x) { normalize_total_log1p(&adata.x, 1e4) } else { adata.x.to_dense() };
@@ -107,7 +115,7 @@ pub fn dataset_from_anndata(path: &Path, adata: &AnnData, spec: &AnnDataSpec) ->
         spec.sha256.clone(),
         genes,
         Scale::LogNormalized,
-        Observation::SingleCell,
+        observation,
         expression,
         perturbations,
     )

@@ -2,14 +2,14 @@
 //! validated `tasks::Dataset`. Registered files are sha256-verified before they are read.
 
 mod anndata_dataset;
-mod norman_npz;
+mod pseudobulk_npz;
 
 use std::path::{Path, PathBuf};
 
 use tasks::{Dataset, Direction};
 
 pub use anndata_dataset::{AnnDataSpec, dataset_from_anndata};
-pub use norman_npz::load_norman_pseudobulk;
+pub use pseudobulk_npz::load_pseudobulk_npz;
 
 use super::registry::{self, Format, Registry};
 use super::{DataError, read_h5ad, sha256_file, shared_data_dir, verify_local};
@@ -109,9 +109,12 @@ fn registered_path(name: &str, registry: &Registry, options: &LoadOptions) -> Re
     verify_local(registry.get(name)?, &data_dir)?.into_result()
 }
 
-/// Loads a registered file or an `.h5ad` path (not the simulator: see [`load_dataset`]).
+/// Loads a registered file or an `.h5ad` / `.npz` path (not the simulator: see [`load_dataset`]).
 pub fn load_file_dataset(name: &str, registry: &Registry, options: &LoadOptions) -> Result<Loaded, DataError> {
     let as_path = Path::new(name);
+    if name.ends_with(".npz") {
+        return load_npz_path(as_path, options);
+    }
     if name.ends_with(".h5ad") || as_path.is_file() {
         return load_h5ad_path(as_path, options);
     }
@@ -134,7 +137,7 @@ pub fn load_file_dataset(name: &str, registry: &Registry, options: &LoadOptions)
         }
     };
     let dataset = match entry.format {
-        Format::Npz => load_norman_pseudobulk(&path, &entry.id, &sha256, direction)?,
+        Format::Npz => load_pseudobulk_npz(&path, &entry.id, &sha256, direction, &entry.npz_arrays())?,
         Format::H5ad => {
             let column = entry
                 .perturbation_column
@@ -160,6 +163,23 @@ pub fn load_file_dataset(name: &str, registry: &Registry, options: &LoadOptions)
     Ok(Loaded { dataset, source: format!("{} ({})", path.display(), entry.citation) })
 }
 
+/// An unregistered `.npz` path: a pseudobulk log-fold-change bundle in the Norman 2019 array
+/// layout (other array names need a registry entry with `[dataset.arrays]`).
+fn load_npz_path(path: &Path, options: &LoadOptions) -> Result<Loaded, DataError> {
+    if !path.exists() {
+        return Err(DataError::NotFound { path: path.to_path_buf() });
+    }
+    let id = file_id(path);
+    let direction = options.direction.unwrap_or(Direction::Knockdown);
+    let dataset = load_pseudobulk_npz(path, &id, &sha256_file(path)?, direction, &registry::NpzArrays::default())?;
+    Ok(Loaded { dataset, source: path.display().to_string() })
+}
+
+/// A dataset id for an unregistered file: its name without the extension.
+fn file_id(path: &Path) -> String {
+    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "dataset".into())
+}
+
 fn load_h5ad_path(path: &Path, options: &LoadOptions) -> Result<Loaded, DataError> {
     if !path.exists() {
         return Err(DataError::NotFound { path: path.to_path_buf() });
@@ -175,7 +195,7 @@ fn load_h5ad_path(path: &Path, options: &LoadOptions) -> Result<Loaded, DataErro
         options.control_labels.clone()
     };
     let spec = AnnDataSpec {
-        id: path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "dataset".into()),
+        id: file_id(path),
         sha256: sha256_file(path)?,
         perturbation_column: column,
         control_labels,

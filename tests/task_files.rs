@@ -1,0 +1,259 @@
+//! Bring your own data and task: a user's pseudobulk `.npz` (the Norman array layout, or other
+//! array names declared in a registry entry) scored under a minimal task file (`id`, `family`,
+//! `dataset`), with results under the file's own id, and `arena verify` reproducing them.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+
+use common::*;
+
+/// One `.npy` (format 1.0, C order) of little-endian f32 values.
+fn npy_f32(rows: usize, cols: usize, values: &[f32]) -> Vec<u8> {
+    npy(
+        &format!("'<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), "),
+        values.iter().flat_map(|v| v.to_le_bytes()),
+    )
+}
+
+/// One `.npy` of fixed-width unicode strings (`<U{n}`, UTF-32LE).
+fn npy_strings(values: &[String]) -> Vec<u8> {
+    let width = values.iter().map(|s| s.chars().count()).max().unwrap_or(1).max(1);
+    let data = values.iter().flat_map(|s| {
+        let mut chars: Vec<u32> = s.chars().map(u32::from).collect();
+        chars.resize(width, 0);
+        chars.into_iter().flat_map(u32::to_le_bytes)
+    });
+    npy(&format!("'<U{width}', 'fortran_order': False, 'shape': ({},), ", values.len()), data)
+}
+
+fn npy(fields: &str, data: impl Iterator<Item = u8>) -> Vec<u8> {
+    let mut header = format!("{{'descr': {fields}}}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((header.len() as u16).to_le_bytes());
+    out.extend(header.as_bytes());
+    out.extend(data);
+    out
+}
+
+fn write_npz(path: &Path, arrays: &[(&str, Vec<u8>)]) {
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    for (name, bytes) in arrays {
+        zip.start_file(format!("{name}.npy"), zip::write::SimpleFileOptions::default()).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+/// A small combinatorial screen (not Norman's): 16 targets, their singles and 48 doubles as log
+/// fold changes over 40 genes (the first 16 genes are the targets), doubles ≈ the sum of their
+/// singles plus an interaction. Returns (single rows, single labels, double rows, double labels,
+/// genes).
+#[allow(clippy::type_complexity)]
+fn screen() -> (Vec<f32>, Vec<String>, Vec<f32>, Vec<String>, Vec<String>) {
+    let (n_genes, n_targets) = (40, 16);
+    let genes: Vec<String> = (0..n_genes).map(|g| format!("GENE{g}")).collect();
+    let mut rng = TestRng(7);
+    let effects: Vec<Vec<f32>> = (0..n_targets)
+        .map(|t| {
+            (0..n_genes)
+                .map(|g| if g == t { 1.5 } else { (rng.normal() * if g % 3 == t % 3 { 0.6 } else { 0.1 }) as f32 })
+                .collect()
+        })
+        .collect();
+    let singles: Vec<f32> = effects.iter().flatten().copied().collect();
+    let single_labels: Vec<String> = (0..n_targets).map(|t| genes[t].clone()).collect();
+    let mut doubles = Vec::new();
+    let mut double_labels = Vec::new();
+    for a in 0..n_targets {
+        for b in a + 1..n_targets {
+            if (a * 7 + b * 3) % 5 == 0 || double_labels.len() == 48 {
+                continue;
+            }
+            double_labels.push(format!("{}+{}", genes[a], genes[b]));
+            doubles.extend((0..n_genes).map(|g| effects[a][g] + effects[b][g] + (rng.normal() * 0.2) as f32));
+        }
+    }
+    (singles, single_labels, doubles, double_labels, genes)
+}
+
+fn eval(dir: &Path, args: &[&str]) -> Run {
+    let (out, data) = (dir.join("out").display().to_string(), data_dir().display().to_string());
+    let mut all = vec!["eval", "--bootstrap", "100", "--out", &out, "--data-dir", &data];
+    all.extend(args);
+    run(&all)
+}
+
+#[test]
+fn a_pseudobulk_npz_of_another_screen_runs_under_a_minimal_task_file_with_its_own_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let (singles, single_labels, doubles, double_labels, genes) = screen();
+    let npz = dir.path().join("my_screen.npz");
+    write_npz(
+        &npz,
+        &[
+            ("lfc_s", npy_f32(single_labels.len(), genes.len(), &singles)),
+            ("sing_labels", npy_strings(&single_labels)),
+            ("lfc_d", npy_f32(double_labels.len(), genes.len(), &doubles)),
+            ("doub_labels", npy_strings(&double_labels)),
+            ("genes_hvg", npy_strings(&genes)),
+        ],
+    );
+    let task = dir.path().join("task.toml");
+    std::fs::write(
+        &task,
+        "id = \"my-screen-combinatorial\"\nfamily = \"combinatorial\"\ndataset = \"my_screen.npz\"\n",
+    )
+    .unwrap();
+    let (task_s, npz_s) = (task.display().to_string(), npz.display().to_string());
+    let r = eval(dir.path(), &["--task-file", &task_s, "--dataset", &npz_s]).ok();
+    assert!(r.stdout.contains("my-screen-combinatorial"), "{}", r.stdout);
+    assert!(!r.stdout.contains("sim-combinatorial"), "{}", r.stdout);
+    let card = read_scorecard(&dir.path().join("out"));
+    assert_eq!(card["task"]["id"], "my-screen-combinatorial");
+    assert_eq!(card["task"]["family"], "combinatorial");
+    assert_eq!(card["dataset"]["id"], "my_screen");
+    assert_eq!(card["dataset"]["n_genes"], 40);
+    for name in ["ridge", "additive", "control-mean"] {
+        assert!(metric_mean(row(&card, name), "pearson_delta_pert").is_finite(), "{name}");
+    }
+    // The file's dataset path is relative to the task file: --dataset is not needed.
+    let again = tempfile::tempdir().unwrap();
+    eval(again.path(), &["--task-file", &task_s]).ok();
+    let card_again = read_scorecard(&again.path().join("out"));
+    assert_eq!(card_again["rows"], card["rows"]);
+    // verify needs the task file, and reproduces the scorecard with it.
+    let (scorecard, data) =
+        (dir.path().join("out/scorecard.json").display().to_string(), data_dir().display().to_string());
+    let r = run(["verify", &scorecard, "--data-dir", &data]).failed();
+    assert!(r.stderr.contains("--task-file"), "{}", r.stderr);
+    let r = run(["verify", &scorecard, "--data-dir", &data, "--task-file", &task_s, "--dataset", &npz_s]).ok();
+    assert!(r.stdout.contains("bit-identical"), "{}", r.stdout);
+}
+
+#[test]
+fn an_npz_with_other_array_names_loads_through_its_registry_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let (singles, single_labels, doubles, double_labels, genes) = screen();
+    let npz = data.join("other.npz");
+    write_npz(
+        &npz,
+        &[
+            ("single_effects", npy_f32(single_labels.len(), genes.len(), &singles)),
+            ("single_targets", npy_strings(&single_labels)),
+            ("pair_effects", npy_f32(double_labels.len(), genes.len(), &doubles)),
+            ("pairs", npy_strings(&double_labels)),
+            ("gene_symbols", npy_strings(&genes)),
+        ],
+    );
+    let sha = tasks::spec::sha256_hex(&std::fs::read(&npz).unwrap());
+    let entry = |arrays: &str| {
+        format!(
+            "[[dataset]]\nid = \"other-screen\"\nversion = \"1\"\ntitle = \"another screen\"\nmodality = \"lfc\"\n\
+             format = \"npz\"\nobservation = \"pseudobulk\"\nperturbation_column = \"single_targets\"\n\
+             direction = \"knockdown\"\nlicence = \"CC0\"\ncitation = \"test\"\nlocal = \"other.npz\"\nsha256 = \"{sha}\"\n{arrays}"
+        )
+    };
+    let registry = dir.path().join("datasets.toml");
+    let task = dir.path().join("task.toml");
+    std::fs::write(&task, "id = \"other-combinatorial\"\nfamily = \"combinatorial\"\ndataset = \"other-screen\"\n")
+        .unwrap();
+    let (registry_s, task_s, data_s) =
+        (registry.display().to_string(), task.display().to_string(), data.display().to_string());
+    let args = ["eval", "--task-file", &task_s, "--registry", &registry_s, "--data-dir", &data_s, "--bootstrap", "50"];
+    // Without the array names the error names the file and the array it looked for.
+    std::fs::write(&registry, entry("")).unwrap();
+    let out = dir.path().join("a").display().to_string();
+    let r = run(args.iter().copied().chain(["--out", &out])).failed();
+    assert!(r.stderr.contains("other.npz") && r.stderr.contains("lfc_s"), "{}", r.stderr);
+    std::fs::write(
+        &registry,
+        entry(
+            "\n[dataset.arrays]\nsingles = \"single_effects\"\ndoubles = \"pair_effects\"\ndouble_labels = \"pairs\"\n\
+             genes = \"gene_symbols\"\n",
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("b");
+    let out_s = out.display().to_string();
+    run(args.iter().copied().chain(["--out", &out_s])).ok();
+    let card = read_scorecard(&out);
+    assert_eq!(card["task"]["id"], "other-combinatorial");
+    assert_eq!(card["dataset"]["id"], "other-screen");
+    assert_eq!(card["dataset"]["sha256"], sha.as_str());
+    assert_eq!(card["dataset"]["n_rows"], 64);
+    // The registry extends the embedded one: its datasets stay available.
+    // (The embedded local files are not in this data dir, so the listing reports them missing.)
+    let r = run(["datasets", "--registry", &registry_s, "--data-dir", &data_s]);
+    assert!(r.stdout.contains("other-screen") && r.stdout.contains("norman2019-pseudobulk"), "{}", r.stdout);
+    // --check loads the file through its layout, not only its checksum.
+    let r = run(["datasets", "--registry", &registry_s, "--data-dir", &data_s, "--check", "other-screen"]).ok();
+    assert!(r.stdout.contains("64 rows x 40 genes") && r.stdout.contains("64 perturbations"), "{}", r.stdout);
+}
+
+#[test]
+fn tasks_new_writes_a_complete_file_that_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mine.toml");
+    let file_s = file.display().to_string();
+    let r =
+        run(["tasks", "new", "--family", "unseen-single", "--dataset", "simulator", "--id", "mine", "--out", &file_s])
+            .ok();
+    assert!(r.stdout.contains("arena eval --task-file"), "{}", r.stdout);
+    let text = std::fs::read_to_string(&file).unwrap();
+    for field in ["id = \"mine\"", "task = \"unseen-single\"", "metrics = ", "baselines = ", "[split]"] {
+        assert!(text.contains(field), "{field} missing:\n{text}");
+    }
+    // It never overwrites a file.
+    let r = run(["tasks", "new", "--family", "unseen-single", "--dataset", "simulator", "--out", &file_s]).failed();
+    assert!(r.stderr.contains("mine.toml"), "{}", r.stderr);
+    let r = eval(dir.path(), &["--task-file", &file_s]).ok();
+    assert!(r.stdout.contains("mine"), "{}", r.stdout);
+    assert_eq!(read_scorecard(&dir.path().join("out"))["task"]["id"], "mine");
+}
+
+#[test]
+fn a_pseudobulk_h5ad_with_one_control_row_runs_and_a_single_cell_file_with_one_control_cell_is_told_why() {
+    // 20 perturbed genes and one control row, log1p-scale means (one row per condition).
+    let dir = tempfile::tempdir().unwrap();
+    let n_genes = 30;
+    let genes: Vec<String> = (0..n_genes).map(|g| format!("GENE{g}")).collect();
+    let mut rng = TestRng(11);
+    let base: Vec<f32> = (0..n_genes).map(|_| (1.0 + rng.uniform()) as f32).collect();
+    let mut x = vec![base.clone()];
+    let mut labels = vec!["non-targeting".to_string()];
+    for (t, gene) in genes.iter().enumerate().take(20) {
+        x.push(
+            base.iter()
+                .enumerate()
+                .map(|(g, b)| if g == t { b * 0.3 } else { b + (rng.normal() * 0.1) as f32 })
+                .collect(),
+        );
+        labels.push(gene.clone());
+    }
+    let file = dir.path().join("pseudobulk.h5ad");
+    write_h5ad(&file, &anndata(x.clone(), "target", &labels, &genes));
+    let file_s = file.display().to_string();
+    let r = eval(dir.path(), &["--dataset", &file_s, "--control-label", "non-targeting"]).ok();
+    assert!(r.stdout.contains("ridge"), "{}", r.stdout);
+    let card = read_scorecard(&dir.path().join("out"));
+    assert_eq!(card["dataset"]["observation"], "pseudobulk");
+    assert!(metric_mean(row(&card, "ridge"), "pearson_delta_pert").is_finite());
+    // Two cells of one perturbation make it single-cell data, where one control cell is too few.
+    x.push(x[1].clone());
+    let mut labels2 = labels.clone();
+    labels2.push(genes[0].clone());
+    let file2 = dir.path().join("cells.h5ad");
+    write_h5ad(&file2, &anndata(x, "target", &labels2, &genes));
+    let other = tempfile::tempdir().unwrap();
+    let r =
+        eval(other.path(), &["--dataset", &file2.display().to_string(), "--control-label", "non-targeting"]).failed();
+    assert!(r.stderr.contains("found 1 control row") && r.stderr.contains("at least 2 control cells"), "{}", r.stderr);
+}
