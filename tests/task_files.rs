@@ -257,3 +257,68 @@ fn a_pseudobulk_h5ad_with_one_control_row_runs_and_a_single_cell_file_with_one_c
         eval(other.path(), &["--dataset", &file2.display().to_string(), "--control-label", "non-targeting"]).failed();
     assert!(r.stderr.contains("found 1 control row") && r.stderr.contains("at least 2 control cells"), "{}", r.stderr);
 }
+
+#[test]
+fn a_high_moi_screen_reads_multi_guide_cells_as_combinations_or_leaves_them_out_by_a_stated_rule() {
+    // Cells labelled with their guide targets joined by ';' (several guides per cell, as in
+    // high-MOI screens): controls, singles, doubles, a repeated guide and a triple.
+    let dir = tempfile::tempdir().unwrap();
+    let n_genes = 12;
+    let genes: Vec<String> = (0..n_genes).map(|g| format!("GENE{g}")).collect();
+    let mut rng = TestRng(5);
+    let mut labels = Vec::new();
+    for _ in 0..30 {
+        labels.push("non-targeting".to_string());
+    }
+    for t in 0..8 {
+        for _ in 0..6 {
+            labels.push(format!("GENE{t}"));
+        }
+        for _ in 0..2 {
+            labels.push(format!("GENE{t};GENE{t}")); // two guides, one gene
+            labels.push(format!("non-targeting;GENE{t}"));
+        }
+    }
+    for (a, b) in [(0, 1), (2, 3), (4, 5)] {
+        for _ in 0..4 {
+            labels.push(format!("GENE{a};GENE{b}"));
+        }
+    }
+    for _ in 0..3 {
+        labels.push("GENE0;GENE2;GENE4".to_string());
+    }
+    let x: Vec<Vec<f32>> =
+        labels.iter().map(|_| (0..n_genes).map(|_| (rng.uniform() * 20.0).floor() as f32).collect()).collect();
+    let file = dir.path().join("high_moi.h5ad");
+    write_h5ad(&file, &anndata(x, "guide_targets", &labels, &genes));
+    let file_s = file.display().to_string();
+    let check = |extra: &[&str]| {
+        let mut args = vec![
+            "datasets",
+            "--check",
+            &file_s,
+            "--perturbation-column",
+            "guide_targets",
+            "--control-label",
+            "non-targeting",
+        ];
+        args.extend(extra);
+        run(&args)
+    };
+    // Without the separator a ';' label is one unknown gene name: 8 singles, 8 "GENEk;GENEk", ...
+    let plain = check(&[]).ok();
+    assert!(plain.stdout.contains(&format!("{} rows", labels.len())), "{}", plain.stdout);
+    // With it: 8 singles (repeated guides and non-targeting parts collapse), 3 doubles, 1 triple.
+    let combos = check(&["--guide-separator", ";"]).ok();
+    assert!(combos.stdout.contains(&format!("{} rows", labels.len())), "{}", combos.stdout);
+    assert!(
+        combos.stdout.contains("12 perturbations") && combos.stdout.contains("30 control rows"),
+        "{}",
+        combos.stdout
+    );
+    // The stated rule: at most 2 targets; the 3 triple-guide cells are left out and counted.
+    let capped = check(&["--guide-separator", ";", "--max-targets", "2"]).ok();
+    assert!(capped.stdout.contains(&format!("{} rows", labels.len() - 3)), "{}", capped.stdout);
+    assert!(capped.stdout.contains("11 perturbations"), "{}", capped.stdout);
+    assert!(capped.stdout.contains("3 cells with more than 2 distinct targets left out"), "{}", capped.stdout);
+}

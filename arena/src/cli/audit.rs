@@ -66,6 +66,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
         perturbation_column: args.perturbation_column.clone(),
         control_labels: args.control_labels.clone(),
         direction: None,
+        guides: Default::default(),
     };
     let loaded = load_dataset(&key, &registry, &options)?;
     let instance = TaskInstance::build(spec, &loaded.dataset)?;

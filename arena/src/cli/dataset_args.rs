@@ -1,5 +1,6 @@
-//! The dataset options shared by `arena eval` and `arena train-reference`: which dataset a task
-//! runs on, and how to read an .h5ad path (perturbation column, control labels, direction).
+//! The dataset options shared by `arena eval`, `arena train-reference` and `arena verify`: which
+//! dataset a task runs on (`DatasetArgs`), and how to read a single-cell .h5ad (`ReadArgs`:
+//! perturbation column, control labels, direction, multi-guide cells; also `arena datasets --check`).
 
 use tasks::Direction;
 
@@ -9,9 +10,16 @@ use crate::data::load::LoadOptions;
 pub struct DatasetArgs {
     /// Dataset: `simulator` (the default: the task's own dataset), a registry id or its prefix
     /// (`norman2019`, `papalexi2021`; see `arena datasets`), or a path to an .h5ad (e.g. one
-    /// written by `arena simulate --config`).
+    /// written by `arena simulate --config`) or a pseudobulk .npz.
     #[arg(long, default_value = "simulator")]
     pub dataset: String,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+/// How to read a single-cell .h5ad: labels, controls, direction, multi-guide cells.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReadArgs {
     /// For an .h5ad path: obs column with perturbation labels [default: first of perturbation, condition, target, gene].
     #[arg(long, value_name = "COLUMN")]
     pub perturbation_column: Option<String>,
@@ -21,6 +29,15 @@ pub struct DatasetArgs {
     /// For an .h5ad path: the perturbation direction of the screen.
     #[arg(long, value_enum, default_value = "knockdown")]
     direction: DirectionArg,
+    /// High-MOI screens: the separator between the guide targets of a cell in its label (e.g. ';'
+    /// for "GATA1;TAL1" or '_'); such a cell is the combination of its distinct non-control
+    /// targets. Without it only '+' joins genes.
+    #[arg(long, value_name = "SEP")]
+    pub guide_separator: Option<String>,
+    /// Leave out cells with more than N distinct targets (e.g. 1: single-guide cells and controls
+    /// only; 2: up to doubles); the count left out is printed with the dataset's source.
+    #[arg(long, value_name = "N")]
+    pub max_targets: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -32,6 +49,13 @@ enum DirectionArg {
 impl DatasetArgs {
     /// How to load the dataset, the registered files read from `data_dir`.
     pub fn load_options(&self, data_dir: Option<std::path::PathBuf>) -> LoadOptions {
+        self.read.load_options(data_dir)
+    }
+}
+
+impl ReadArgs {
+    /// How to load a dataset, the registered files read from `data_dir`.
+    pub fn load_options(&self, data_dir: Option<std::path::PathBuf>) -> LoadOptions {
         LoadOptions {
             data_dir,
             perturbation_column: self.perturbation_column.clone(),
@@ -40,6 +64,10 @@ impl DatasetArgs {
                 DirectionArg::Knockdown => Direction::Knockdown,
                 DirectionArg::Activation => Direction::Activation,
             }),
+            guides: crate::data::load::GuideRule {
+                separator: self.guide_separator.clone(),
+                max_targets: self.max_targets,
+            },
         }
     }
 }

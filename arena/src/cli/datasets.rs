@@ -10,6 +10,9 @@ pub struct DatasetsArgs {
     /// obs column, labels) before a task runs on it.
     #[arg(long, value_name = "ID")]
     check: Option<String>,
+    /// How to read an .h5ad given to --check (perturbation column, control labels, guides).
+    #[command(flatten)]
+    read: super::dataset_args::ReadArgs,
     #[command(flatten)]
     registry: super::RegistryArgs,
 }
@@ -17,7 +20,7 @@ pub struct DatasetsArgs {
 pub fn run(args: DatasetsArgs) -> anyhow::Result<()> {
     let registry = args.registry.load()?;
     if let Some(id) = &args.check {
-        let options = crate::data::load::LoadOptions { data_dir: args.registry.data_dir.clone(), ..Default::default() };
+        let options = args.read.load_options(args.registry.data_dir.clone());
         let loaded = crate::data::load::load_dataset(id, &registry, &options)?;
         let d = &loaded.dataset;
         let perturbations = d.conditions().iter().filter(|p| !p.is_control()).count();

@@ -155,8 +155,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         (None, Some(path)) => Some(Box::new(Predictions::for_task(
             path,
             &instance,
-            args.data.perturbation_column.as_deref(),
-            &args.data.control_labels,
+            args.data.read.perturbation_column.as_deref(),
+            &args.data.read.control_labels,
         )?)),
         (None, None) => None,
     };

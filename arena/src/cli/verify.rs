@@ -231,8 +231,8 @@ fn under_test(
             Box::new(Predictions::for_task(
                 file,
                 instance,
-                args.data.perturbation_column.as_deref(),
-                &args.data.control_labels,
+                args.data.read.perturbation_column.as_deref(),
+                &args.data.read.control_labels,
             )?)
         }
         ModelKind::Ceiling => bail!("the scorecard's model row '{name}' is the noise ceiling: the file is damaged"),

@@ -17,6 +17,36 @@ pub struct AnnDataSpec {
     pub perturbation_column: String,
     pub control_labels: Vec<String>,
     pub direction: Direction,
+    /// How a high-MOI screen labels a cell carrying guides for several genes.
+    pub guides: GuideRule,
+}
+
+/// Cells of high-MOI screens (several guides per cell): with a `separator` (e.g. `;` or `_`) a
+/// label lists the cell's guide targets, and the cell is the combination of its distinct
+/// non-control targets (`A;A;ctrl` is the single A); cells with more than `max_targets` distinct
+/// targets are left out (their count is reported). Without a separator only `+` joins genes.
+#[derive(Debug, Clone, Default)]
+pub struct GuideRule {
+    pub separator: Option<String>,
+    pub max_targets: Option<usize>,
+}
+
+impl GuideRule {
+    /// The label in the `+` form [`Perturbation::parse`] reads.
+    fn normalise(&self, label: &str, control_labels: &[String]) -> String {
+        let Some(sep) = self.separator.as_deref().filter(|s| !s.is_empty()) else { return label.to_string() };
+        let mut genes: Vec<&str> = label
+            .split(sep)
+            .map(str::trim)
+            .filter(|g| !g.is_empty() && !control_labels.iter().any(|c| c.eq_ignore_ascii_case(g)))
+            .collect();
+        genes.sort_unstable();
+        genes.dedup();
+        match genes.is_empty() {
+            true => control_labels.first().cloned().unwrap_or_else(|| label.to_string()),
+            false => genes.join("+"),
+        }
+    }
 }
 
 /// Rows observed after a single action from the control state. Files written by `arena simulate`
@@ -52,7 +82,8 @@ pub fn dataset_row_labels(adata: &AnnData, column: &str) -> Result<Vec<String>, 
     Ok(single_step_rows(adata).into_iter().map(|r| values[r].clone()).collect())
 }
 
-pub fn dataset_from_anndata(path: &Path, adata: &AnnData, spec: &AnnDataSpec) -> Result<Dataset, DataError> {
+/// The dataset of `adata`, and how many cells `spec.guides.max_targets` left out.
+pub fn dataset_from_anndata(path: &Path, adata: &AnnData, spec: &AnnDataSpec) -> Result<(Dataset, usize), DataError> {
     let field =
         |field: &str, reason: String| DataError::Field { path: path.to_path_buf(), field: field.into(), reason };
     let obs_field = format!("obs/{}", spec.perturbation_column);
@@ -81,9 +112,17 @@ pub fn dataset_from_anndata(path: &Path, adata: &AnnData, spec: &AnnDataSpec) ->
                 ),
             )
         })?;
-        let p = Perturbation::parse(label, &spec.control_labels, spec.direction)
+        let label = spec.guides.normalise(label, &spec.control_labels);
+        let p = Perturbation::parse(&label, &spec.control_labels, spec.direction)
             .map_err(|e| field(&obs_field, format!("row {row}: {e}")))?;
         perturbations.push(p);
+    }
+    let mut rows = rows;
+    let before = rows.len();
+    if let Some(max) = spec.guides.max_targets {
+        let keep: Vec<bool> = perturbations.iter().map(|p| p.order() <= max).collect();
+        rows = rows.iter().zip(&keep).filter(|(_, k)| **k).map(|(r, _)| *r).collect();
+        perturbations = perturbations.into_iter().zip(&keep).filter(|(_, k)| **k).map(|(p, _)| p).collect();
     }
     if !perturbations.iter().any(Perturbation::is_control) {
         let mut seen: Vec<&str> = labels.iter().flatten().map(String::as_str).collect();
@@ -110,6 +149,7 @@ pub fn dataset_from_anndata(path: &Path, adata: &AnnData, spec: &AnnDataSpec) ->
     let expression =
         if looks_like_counts(&adata.x) { normalize_total_log1p(&adata.x, 1e4) } else { adata.x.to_dense() };
     let expression = if rows.len() == adata.n_obs() { expression } else { expression.select(ndarray::Axis(0), &rows) };
+    let left_out = before - rows.len();
     Dataset::new(
         spec.id.clone(),
         spec.sha256.clone(),
@@ -119,5 +159,6 @@ pub fn dataset_from_anndata(path: &Path, adata: &AnnData, spec: &AnnDataSpec) ->
         expression,
         perturbations,
     )
+    .map(|d| (d, left_out))
     .map_err(|e| DataError::Other(format!("{}: {e}", path.display())))
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use tasks::{Dataset, Direction};
 
-pub use anndata_dataset::{AnnDataSpec, dataset_from_anndata};
+pub use anndata_dataset::{AnnDataSpec, GuideRule, dataset_from_anndata};
 pub use pseudobulk_npz::load_pseudobulk_npz;
 
 use super::registry::{self, Format, Registry};
@@ -25,6 +25,8 @@ pub struct LoadOptions {
     pub control_labels: Vec<String>,
     /// For an `.h5ad` path: knockdown (CRISPRi/KO, default) or activation (CRISPRa).
     pub direction: Option<Direction>,
+    /// For `.h5ad` data: how cells with guides for several genes are labelled (high-MOI screens).
+    pub guides: GuideRule,
 }
 
 /// Dataset keys `ID@COLUMN=VALUE` load `ID` with the cells whose obs `COLUMN` is `VALUE` moved into
@@ -150,8 +152,11 @@ pub fn load_file_dataset(name: &str, registry: &Registry, options: &LoadOptions)
                 perturbation_column: column,
                 control_labels: entry.control_labels.clone(),
                 direction,
+                guides: options.guides.clone(),
             };
-            dataset_from_anndata(&path, &adata, &spec)?
+            let (dataset, left_out) = dataset_from_anndata(&path, &adata, &spec)?;
+            let source = format!("{} ({}){}", path.display(), entry.citation, left_out_note(left_out, &options.guides));
+            return Ok(Loaded { dataset, source });
         }
         Format::Csv => {
             return Err(DataError::Other(format!(
@@ -200,9 +205,18 @@ fn load_h5ad_path(path: &Path, options: &LoadOptions) -> Result<Loaded, DataErro
         perturbation_column: column,
         control_labels,
         direction: options.direction.unwrap_or(Direction::Knockdown),
+        guides: options.guides.clone(),
     };
-    let dataset = dataset_from_anndata(path, &adata, &spec)?;
-    Ok(Loaded { dataset, source: path.display().to_string() })
+    let (dataset, left_out) = dataset_from_anndata(path, &adata, &spec)?;
+    Ok(Loaded { dataset, source: format!("{}{}", path.display(), left_out_note(left_out, &options.guides)) })
+}
+
+/// What the high-MOI rule left out, for the provenance line (empty when nothing was).
+fn left_out_note(left_out: usize, guides: &GuideRule) -> String {
+    match guides.max_targets {
+        Some(max) if left_out > 0 => format!("; {left_out} cells with more than {max} distinct targets left out"),
+        _ => String::new(),
+    }
 }
 
 /// The conventional perturbation columns, in the order they are tried.
