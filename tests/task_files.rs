@@ -322,3 +322,89 @@ fn a_high_moi_screen_reads_multi_guide_cells_as_combinations_or_leaves_them_out_
     assert!(capped.stdout.contains("11 perturbations"), "{}", capped.stdout);
     assert!(capped.stdout.contains("3 cells with more than 2 distinct targets left out"), "{}", capped.stdout);
 }
+
+#[test]
+fn the_public_replogle_task_file_runs_on_a_fixture_in_the_scperturb_layout_from_the_fetch_cache() {
+    // The scPerturb file's layout: obs `perturbation` (categorical; gene symbols, `control`) and
+    // `nperts` (int), gene symbols in var, raw counts in a dense float32 X. The fixture stands in
+    // the cache where `arena fetch replogle2022-k562-essential` puts the real file, registered by a
+    // user registry that pins the fixture's checksum instead of the real file's md5.
+    let dir = tempfile::tempdir().unwrap();
+    let entry_dir = dir.path().join("cache/replogle2022-k562-essential");
+    std::fs::create_dir_all(&entry_dir).unwrap();
+    let n_genes = 40;
+    let genes: Vec<String> = (0..n_genes).map(|g| format!("SYM{g}")).collect();
+    let targets: Vec<&String> = genes.iter().take(20).collect();
+    let mut categories = vec!["control".to_string()];
+    categories.extend(targets.iter().map(|t| t.to_string()));
+    let mut codes = Vec::new();
+    let mut rng = TestRng(3);
+    let mut x = Vec::new();
+    for (k, _) in categories.iter().enumerate() {
+        for _ in 0..if k == 0 { 60 } else { 12 } {
+            codes.push(k as i32);
+            x.push(
+                (0..n_genes)
+                    .map(|g| {
+                        let rate = if k > 0 && g == k - 1 { 1.0 } else { 6.0 + (g % 5) as f64 };
+                        (rate * (0.5 + rng.uniform())).floor() as f32
+                    })
+                    .collect::<Vec<f32>>(),
+            );
+        }
+    }
+    let nperts: Vec<i64> = codes.iter().map(|&c| i64::from(c > 0)).collect();
+    let n_cells = codes.len();
+    let mut adata = anndata(x.clone(), "perturbation", &vec![String::new(); n_cells], &genes);
+    adata.obs.columns = vec![
+        ("perturbation".into(), arena::data::Column::Categorical { codes, categories }),
+        ("nperts".into(), arena::data::Column::Int(nperts)),
+    ];
+    let flat: Vec<f32> = x.into_iter().flatten().collect();
+    adata.x = arena::data::Matrix::Dense(ndarray::Array2::from_shape_vec((n_cells, n_genes), flat).unwrap());
+    let file = entry_dir.join("ReplogleWeissman2022_K562_essential.h5ad");
+    write_h5ad(&file, &adata);
+    let sha = tasks::spec::sha256_hex(&std::fs::read(&file).unwrap());
+    let registry = dir.path().join("fixture.toml");
+    let embedded = std::fs::read_to_string(workspace_root().join("datasets.toml")).unwrap();
+    let start = embedded.find("id = \"replogle2022-k562-essential\"").unwrap();
+    let end = start + embedded[start..].find("\n[[dataset]]").unwrap_or(embedded.len() - start);
+    let entry: String = embedded[start..end]
+        .lines()
+        .filter(|l| !l.starts_with("md5") && !l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&registry, format!("[[dataset]]\n{entry}sha256 = \"{sha}\"\n")).unwrap();
+    let task = workspace_root().join("tasks/public/replogle2022-k562-essential-unseen-single.toml");
+    let out = dir.path().join("out");
+    let mut cmd = arena();
+    cmd.env("ARENA_CACHE_DIR", dir.path().join("cache")).args([
+        "eval",
+        "--task-file",
+        &task.display().to_string(),
+        "--registry",
+        &registry.display().to_string(),
+        "--bootstrap",
+        "50",
+        "--out",
+        &out.display().to_string(),
+    ]);
+    let r = run_external(&mut cmd).ok();
+    assert!(r.stdout.contains("replogle2022-k562-essential-unseen-single"), "{}", r.stdout);
+    let card = read_scorecard(&out);
+    assert_eq!(card["dataset"]["id"], "replogle2022-k562-essential");
+    assert_eq!(card["dataset"]["sha256"], sha.as_str());
+    assert_eq!(card["dataset"]["n_genes"], 40);
+    assert!(metric_mean(row(&card, "ridge"), "pearson_delta_pert").is_finite());
+    // Without the download the error says what to run.
+    let mut cmd = arena();
+    cmd.env("ARENA_CACHE_DIR", dir.path().join("empty")).args([
+        "eval",
+        "--task-file",
+        &task.display().to_string(),
+        "--out",
+        &dir.path().join("none").display().to_string(),
+    ]);
+    let r = run_external(&mut cmd).failed();
+    assert!(r.stderr.contains("arena fetch replogle2022-k562-essential"), "{}", r.stderr);
+}

@@ -121,14 +121,12 @@ pub fn load_file_dataset(name: &str, registry: &Registry, options: &LoadOptions)
         return load_h5ad_path(as_path, options);
     }
     let entry = registry.get(name)?;
-    if !entry.is_local() {
-        return Err(DataError::Other(format!(
-            "dataset '{name}' is not available offline; run `arena fetch {name}` and pass the downloaded file's path"
-        )));
-    }
-    let data_dir = shared_data_dir(options.data_dir.as_deref())?;
-    let path = verify_local(entry, &data_dir)?.into_result()?;
-    let sha256 = entry.sha256.clone().unwrap_or_default();
+    let (path, sha256) = if entry.is_local() {
+        let data_dir = shared_data_dir(options.data_dir.as_deref())?;
+        (verify_local(entry, &data_dir)?.into_result()?, entry.sha256.clone().unwrap_or_default())
+    } else {
+        fetched_file(entry)?
+    };
     let direction = match entry.direction {
         Some(registry::Direction::Activation) => Direction::Activation,
         Some(registry::Direction::Knockdown) => Direction::Knockdown,
@@ -166,6 +164,44 @@ pub fn load_file_dataset(name: &str, registry: &Registry, options: &LoadOptions)
         }
     };
     Ok(Loaded { dataset, source: format!("{} ({})", path.display(), entry.citation) })
+}
+
+/// The verified download of a registered remote dataset (`arena fetch ID` put it in the cache)
+/// and its sha256.
+fn fetched_file(entry: &registry::DatasetEntry) -> Result<(PathBuf, String), DataError> {
+    let cache = super::fetch::cache_dir(None);
+    let path = super::fetch::cached_path(entry, &cache);
+    if !path.is_file() {
+        return Err(DataError::Other(format!(
+            "dataset '{}' is not downloaded yet ({} is missing); run `arena fetch {}` (cache: --cache-dir, ${})",
+            entry.id,
+            path.display(),
+            entry.id,
+            super::fetch::CACHE_DIR_ENV
+        )));
+    }
+    let sha256 = sha256_file(&path)?;
+    let mismatch = |kind: &str, expected: &str, actual: &str| {
+        DataError::Other(format!(
+            "{} does not match the registry's {kind} for '{}' (expected {expected}, found {actual}); delete it and run \
+             `arena fetch {}` again",
+            path.display(),
+            entry.id,
+            entry.id
+        ))
+    };
+    if let Some(expected) = &entry.sha256
+        && *expected != sha256
+    {
+        return Err(mismatch("sha256", expected, &sha256));
+    }
+    if let Some(expected) = entry.md5.as_ref().filter(|_| entry.sha256.is_none()) {
+        let md5 = super::registry::md5_file(&path)?;
+        if *expected != md5 {
+            return Err(mismatch("md5", expected, &md5));
+        }
+    }
+    Ok((path, sha256))
 }
 
 /// An unregistered `.npz` path: a pseudobulk log-fold-change bundle in the Norman 2019 array
