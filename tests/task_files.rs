@@ -324,13 +324,22 @@ fn a_high_moi_screen_reads_multi_guide_cells_as_combinations_or_leaves_them_out_
 }
 
 #[test]
-fn the_public_replogle_task_file_runs_on_a_fixture_in_the_scperturb_layout_from_the_fetch_cache() {
+fn the_public_replogle_task_files_run_on_a_fixture_in_the_scperturb_layout_from_the_fetch_cache() {
+    for (id, file_name) in [
+        ("replogle2022-k562-essential", "ReplogleWeissman2022_K562_essential.h5ad"),
+        ("replogle2022-rpe1", "ReplogleWeissman2022_rpe1.h5ad"),
+    ] {
+        public_task_on_fixture(id, file_name);
+    }
+}
+
+fn public_task_on_fixture(id: &str, file_name: &str) {
     // The scPerturb file's layout: obs `perturbation` (categorical; gene symbols, `control`) and
     // `nperts` (int), gene symbols in var, raw counts in a dense float32 X. The fixture stands in
     // the cache where `arena fetch replogle2022-k562-essential` puts the real file, registered by a
     // user registry that pins the fixture's checksum instead of the real file's md5.
     let dir = tempfile::tempdir().unwrap();
-    let entry_dir = dir.path().join("cache/replogle2022-k562-essential");
+    let entry_dir = dir.path().join("cache").join(id);
     std::fs::create_dir_all(&entry_dir).unwrap();
     let n_genes = 40;
     let genes: Vec<String> = (0..n_genes).map(|g| format!("SYM{g}")).collect();
@@ -362,12 +371,12 @@ fn the_public_replogle_task_file_runs_on_a_fixture_in_the_scperturb_layout_from_
     ];
     let flat: Vec<f32> = x.into_iter().flatten().collect();
     adata.x = arena::data::Matrix::Dense(ndarray::Array2::from_shape_vec((n_cells, n_genes), flat).unwrap());
-    let file = entry_dir.join("ReplogleWeissman2022_K562_essential.h5ad");
+    let file = entry_dir.join(file_name);
     write_h5ad(&file, &adata);
     let sha = tasks::spec::sha256_hex(&std::fs::read(&file).unwrap());
     let registry = dir.path().join("fixture.toml");
     let embedded = std::fs::read_to_string(workspace_root().join("datasets.toml")).unwrap();
-    let start = embedded.find("id = \"replogle2022-k562-essential\"").unwrap();
+    let start = embedded.find(&format!("id = \"{id}\"")).unwrap();
     let end = start + embedded[start..].find("\n[[dataset]]").unwrap_or(embedded.len() - start);
     let entry: String = embedded[start..end]
         .lines()
@@ -375,7 +384,7 @@ fn the_public_replogle_task_file_runs_on_a_fixture_in_the_scperturb_layout_from_
         .map(|l| format!("{l}\n"))
         .collect();
     std::fs::write(&registry, format!("[[dataset]]\n{entry}sha256 = \"{sha}\"\n")).unwrap();
-    let task = workspace_root().join("tasks/public/replogle2022-k562-essential-unseen-single.toml");
+    let task = workspace_root().join(format!("tasks/public/{id}-unseen-single.toml"));
     let out = dir.path().join("out");
     let mut cmd = arena();
     cmd.env("ARENA_CACHE_DIR", dir.path().join("cache")).args([
@@ -390,9 +399,9 @@ fn the_public_replogle_task_file_runs_on_a_fixture_in_the_scperturb_layout_from_
         &out.display().to_string(),
     ]);
     let r = run_external(&mut cmd).ok();
-    assert!(r.stdout.contains("replogle2022-k562-essential-unseen-single"), "{}", r.stdout);
+    assert!(r.stdout.contains(&format!("{id}-unseen-single")), "{}", r.stdout);
     let card = read_scorecard(&out);
-    assert_eq!(card["dataset"]["id"], "replogle2022-k562-essential");
+    assert_eq!(card["dataset"]["id"], id);
     assert_eq!(card["dataset"]["sha256"], sha.as_str());
     assert_eq!(card["dataset"]["n_genes"], 40);
     assert!(metric_mean(row(&card, "ridge"), "pearson_delta_pert").is_finite());
@@ -406,5 +415,5 @@ fn the_public_replogle_task_file_runs_on_a_fixture_in_the_scperturb_layout_from_
         &dir.path().join("none").display().to_string(),
     ]);
     let r = run_external(&mut cmd).failed();
-    assert!(r.stderr.contains("arena fetch replogle2022-k562-essential"), "{}", r.stderr);
+    assert!(r.stderr.contains(&format!("arena fetch {id}")), "{}", r.stderr);
 }
