@@ -588,7 +588,7 @@ mod tests {
                 receipt_sha256: None,
             })
             .unwrap();
-        let job = db.claim_job().unwrap().unwrap();
+        let job = db.claim_job(std::time::Duration::ZERO, 2).unwrap().unwrap();
         assert_eq!(job.submission_id, id);
         record_submission(&db, id, &model).unwrap();
         rebuild(&db, TASK).unwrap();

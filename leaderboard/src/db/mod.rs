@@ -41,6 +41,14 @@ pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
+/// Unix time in milliseconds (job leases and claim order).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct TaskRow {
     pub id: String,
@@ -116,6 +124,44 @@ pub struct Job {
     pub upload_name: String,
     /// How many times the job has been claimed, this time included.
     pub attempts: i64,
+    /// The lease owner written with this claim (random per claim): renewing, retrying and
+    /// finishing the job succeed only while the job still carries it.
+    pub lease: String,
+}
+
+/// A slot asked for before an upload streams ([`Db::reserve_upload`]): the submission row is
+/// written first, counted by the token's quotas and the storage quota at once, so parallel
+/// uploads cannot pass a limit.
+pub struct Reservation<'a> {
+    pub task_id: &'a str,
+    pub token_id: i64,
+    /// (at most this many submissions, in any window of this many seconds), per token.
+    pub limits: &'a [(u32, i64)],
+    /// Bytes held for the upload while it streams (the largest accepted upload).
+    pub reserve_bytes: i64,
+    /// The most bytes all kept uploads plus the uploads streaming may hold, if limited.
+    pub storage_quota: Option<i64>,
+}
+
+/// What [`Db::reserve_upload`] decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reserved {
+    /// The reserved submission's id (status `uploading`, not yet queued).
+    Slot(i64),
+    /// The token made `made` submissions in the last `window_secs` seconds, `max` allowed.
+    RateLimited { made: u32, max: u32, window_secs: i64 },
+    /// Kept and streaming uploads hold `used` bytes; another upload would pass `quota`.
+    StorageFull { used: i64, quota: i64 },
+}
+
+/// The rest of an upload's submission, written when its file is stored ([`Db::complete_upload`]).
+pub struct CompletedUpload<'a> {
+    pub name: &'a str,
+    pub description: &'a str,
+    pub kind: &'a str,
+    pub upload_name: &'a str,
+    pub upload_bytes: i64,
+    pub receipt_sha256: &'a str,
 }
 
 /// What [`Db::requeue_running`] did with the jobs a stopped server left running.
