@@ -174,8 +174,17 @@ impl IntoResponse for HtmlFailure {
             reason: self.0.status.canonical_reason().unwrap_or("").to_string(),
             message: self.0.message,
         };
-        (self.0.status, page).into_response()
+        closing(self.0.status, (self.0.status, page).into_response())
     }
+}
+
+/// A 408 (the client stopped sending) also closes the connection: the rest of that request's
+/// body will not be read.
+fn closing(status: StatusCode, mut response: Response) -> Response {
+    if status == StatusCode::REQUEST_TIMEOUT {
+        response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+    }
+    response
 }
 
 struct JsonFailure(Failure);
@@ -186,7 +195,7 @@ impl From<Failure> for JsonFailure {
 }
 impl IntoResponse for JsonFailure {
     fn into_response(self) -> Response {
-        (self.0.status, Json(serde_json::json!({ "error": self.0.message }))).into_response()
+        closing(self.0.status, (self.0.status, Json(serde_json::json!({ "error": self.0.message }))).into_response())
     }
 }
 
@@ -506,7 +515,7 @@ async fn submit_form(State(state): State<Arc<AppState>>, headers: HeaderMap, mp:
     match accept_draining(&state, mp, bearer(&headers)).await {
         Ok((id, receipt)) => Redirect::to(&format!("/submissions/{id}?receipt={receipt}")).into_response(),
         Err(f) => match submit_page_with(&state, Some(f.message.clone())) {
-            Ok(page) => (f.status, page).into_response(),
+            Ok(page) => closing(f.status, (f.status, page).into_response()),
             Err(e) => HtmlFailure(e).into_response(),
         },
     }

@@ -58,9 +58,43 @@ pub struct ServeArgs {
     /// Largest accepted upload, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     max_upload_mib: u64,
-    /// Submissions allowed per token per hour.
+    /// Submissions allowed per token per hour. Counted when an upload starts (its row is reserved
+    /// before the file streams), so parallel uploads cannot pass it; a failed upload gives its
+    /// place back.
     #[arg(long, value_name = "N", default_value_t = 20)]
     rate_limit: u32,
+    /// Submissions allowed per token in any 24 hours, on top of --rate-limit [default: no daily
+    /// quota].
+    #[arg(long, value_name = "N")]
+    daily_quota: Option<u32>,
+    /// Scoring jobs run at once, each in its own sandboxed process (each may use
+    /// --job-memory-mib). The queue is fair across tokens: the next job goes to the token with
+    /// the fewest running jobs, then round-robin, so one participant cannot hold every worker.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    workers: u16,
+    /// Total disk space for kept uploads, in GiB. While it has no room for one more upload of
+    /// --max-upload-mib, new uploads are refused (507) with a message saying the storage is full
+    /// [default: no quota].
+    #[arg(long, value_name = "GIB")]
+    upload_quota_gib: Option<f64>,
+    /// Delete the upload of a failed submission DAYS after it failed (its row and error text
+    /// stay; checked at start and hourly) [default: keep forever].
+    #[arg(long, value_name = "DAYS")]
+    retention_days: Option<f64>,
+    /// A connection must send a request's complete headers within SECONDS of its first byte.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    header_timeout: u64,
+    /// An upload that delivers no data for SECONDS is refused (408).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    body_timeout: u64,
+    /// A connection that sends and receives nothing for SECONDS (before a request, or between
+    /// keep-alive requests) is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    idle_timeout: u64,
+    /// Connections served at once; more wait in the listen backlog until one closes. With the
+    /// timeouts above, silent or half-open connections cannot starve the server.
+    #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
     /// Give up on an uploaded ONNX model after SECONDS of inference.
     #[arg(long, value_name = "SECONDS", default_value_t = 600.0)]
     onnx_timeout: f64,
@@ -253,7 +287,27 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     config.max_upload_bytes = args.max_upload_mib.saturating_mul(1024 * 1024);
     config.rate_limit = RateLimit { max: args.rate_limit, window_secs: 3600 };
+    config.daily_quota = args.daily_quota;
     config.max_attempts = args.max_attempts;
+    config.workers = usize::from(args.workers);
+    config.storage_quota_bytes = match args.upload_quota_gib {
+        Some(g) if g.is_finite() && g > 0.0 => Some((g * f64::from(1u32 << 30)) as u64),
+        Some(g) => anyhow::bail!("--upload-quota-gib {g}: expected a positive number of GiB"),
+        None => None,
+    };
+    config.retention = match args.retention_days {
+        Some(d) => match Duration::try_from_secs_f64(d * 86_400.0) {
+            Ok(retention) => Some(retention),
+            Err(_) => anyhow::bail!("--retention-days {d}: expected a number of days, 0 or more"),
+        },
+        None => None,
+    };
+    config.timeouts = leaderboard::Timeouts {
+        header_read: Duration::from_secs(args.header_timeout.max(1)),
+        body: Duration::from_secs(args.body_timeout.max(1)),
+        idle: Duration::from_secs(args.idle_timeout.max(1)),
+        max_connections: args.max_connections as usize,
+    };
     let jobs_dir = config.upload_dir.parent().unwrap_or(Path::new(".")).join("jobs");
     let runner = JobRunner {
         exe: std::env::current_exe().context("finding the arena executable (scoring jobs run it)")?,

@@ -18,6 +18,7 @@ mod records;
 pub mod scratch;
 mod session;
 mod sqlite;
+pub mod tls;
 mod url;
 mod value;
 

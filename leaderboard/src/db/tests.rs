@@ -285,7 +285,7 @@ fn postgres_migrations_are_versioned_and_idempotent() {
     drop(db);
     let again = connect(&schema);
     assert_eq!(again.schema_versions().unwrap(), vec![1, 2, 3, 4]);
-    assert_eq!(int_query(&again, "SELECT COUNT(*) FROM schema_migrations", vals![]), 3);
+    assert_eq!(int_query(&again, "SELECT COUNT(*) FROM schema_migrations", vals![]), 4);
 }
 
 fn tokens_are_hashed_at_rest_and_verified(db: &Db) {
@@ -622,4 +622,21 @@ fn parallel_reservations_pass_no_limit_on_sqlite_and_postgres() {
     let schema = scratch();
     parallel_reservations_pass_no_limit(&|| connect(&schema));
     std::fs::remove_dir_all(dir).ok();
+}
+
+/// `sslmode=require` makes a TLS connection whose certificate is verified: the test server's
+/// self-signed certificate (scripts/setup.sh's cluster) is refused as untrusted, where the old
+/// plain-TCP client would have said it has no TLS at all, and `sslmode=disable` connects.
+#[test]
+fn postgres_sslmode_require_verifies_the_server_certificate() {
+    let schema = scratch();
+    let DatabaseUrl::Postgres(server) = schema.url() else { unreachable!("a Postgres scratch schema") };
+    let with = |mode: &str| {
+        let sep = if server.contains('?') { '&' } else { '?' };
+        DatabaseUrl::Postgres(format!("{server}{sep}sslmode={mode}"))
+    };
+    let e = Db::connect(&with("require")).err().expect("an untrusted certificate is refused");
+    assert!(e.contains("certificate") && !e.contains("no TLS implementation"), "{e}");
+    assert!(!e.contains(":arena@"), "the password stays hidden: {e}");
+    Db::connect(&with("disable")).unwrap();
 }
