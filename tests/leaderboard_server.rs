@@ -291,7 +291,8 @@ fn oracle_submission_is_scored_ranked_and_escaped_and_no_route_leaks_hidden_targ
     }
     let model_page = get(s.addr, &format!("/submissions/{id}"));
     assert!(model_page.body.contains("<svg") && model_page.body.contains("<rect"), "inline SVG histogram");
-    let public_label = sim.test_labels.iter().find(|l| view_of(TASK, l) == View::Public).unwrap();
+    let public_label =
+        sim.test_labels.iter().find(|l| view_of(&s.state.db.split_key().unwrap(), TASK, l) == View::Public).unwrap();
     assert!(model_page.body.contains(public_label.as_str()), "per-perturbation table");
 
     // The client's file name was ignored: only a generated name exists, nothing escaped the dir.
@@ -505,9 +506,7 @@ fn parallel_slow_uploads_cannot_pass_the_rate_limit() {
     let token = s.state.db.create_token("racer").unwrap();
     let barrier = std::sync::Barrier::new(12);
     let statuses: Vec<u16> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..12)
-            .map(|_| scope.spawn(|| slow_upload(s.addr, &token, &barrier)))
-            .collect();
+        let handles: Vec<_> = (0..12).map(|_| scope.spawn(|| slow_upload(s.addr, &token, &barrier))).collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let accepted = statuses.iter().filter(|&&c| c == 202).count();
@@ -597,7 +596,9 @@ fn a_stalled_upload_times_out_and_gives_its_place_back() {
     for (name, value) in [("token", token.as_str()), ("task", TASK), ("name", "stall")] {
         body.push_str(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"));
     }
-    body.push_str(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.h5ad\"\r\n\r\n"));
+    body.push_str(&format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.h5ad\"\r\n\r\n"
+    ));
     let head = format!(
         "POST /api/submissions HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: 100000\r\n\r\n",
         s.addr
@@ -786,7 +787,7 @@ fn the_private_view_stays_on_the_server_until_an_organiser_reveals_it() {
     let id = serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["id"].as_i64().unwrap();
     assert_eq!(wait_scored(&s, id)["submission"]["status"], "scored");
     let (public, private): (Vec<&String>, Vec<&String>) =
-        sim.test_labels.iter().partition(|l| view_of(TASK, l) == View::Public);
+        sim.test_labels.iter().partition(|l| view_of(&s.state.db.split_key().unwrap(), TASK, l) == View::Public);
     assert!(!public.is_empty() && !private.is_empty(), "the split has both views");
 
     // Before the reveal: the private view is refused, and no page names a private perturbation.
@@ -802,7 +803,7 @@ fn the_private_view_stays_on_the_server_until_an_organiser_reveals_it() {
     let shown: Vec<&str> =
         sub["per_perturbation"].as_array().unwrap().iter().map(|p| p["perturbation"].as_str().unwrap()).collect();
     assert_eq!(shown.len(), public.len());
-    assert!(shown.iter().all(|l| view_of(TASK, l) == View::Public), "{shown:?}");
+    assert!(shown.iter().all(|l| view_of(&s.state.db.split_key().unwrap(), TASK, l) == View::Public), "{shown:?}");
     assert!(sub["scorecard_rank"].is_null(), "the full-split rank waits for the reveal");
     for (path, body) in all_get_bodies(&s, id) {
         for label in &private {
@@ -911,10 +912,19 @@ fn audit_flags_and_the_way_to_the_ceiling_show_on_the_task_page() {
     leaderboard::store_reference(&s.state.db, &card, "server").unwrap();
     let id = leaderboard::publish_scorecard(&s.state.db, &serde_json::to_string(&card).unwrap(), Some("flagged"), "")
         .unwrap();
-    let lb = get_json(s.addr, &format!("/api/tasks/{TASK}"));
+    // The probes ran on every test perturbation, private ones included: the public view shows
+    // no flag; the private view, once revealed, shows them.
+    let public = get_json(s.addr, &format!("/api/tasks/{TASK}"));
+    let flagged = |lb: &serde_json::Value| {
+        lb["metrics"].as_array().unwrap().iter().any(|m| !m["flags"].as_array().unwrap().is_empty())
+    };
+    assert!(!flagged(&public), "{public}");
+    assert!(!get(s.addr, &format!("/tasks/{TASK}")).body.contains("class=\"warning\" data-metric"));
+    s.state.db.set_revealed(TASK, true).unwrap();
+    let lb = get_json(s.addr, &format!("/api/tasks/{TASK}?view=private"));
     let mae = lb["metrics"].as_array().unwrap().iter().find(|m| m["name"] == "mae").unwrap();
     assert_eq!(mae["flags"][0]["probe"], "control-mean", "{lb}");
-    assert!(mae["flags"][0]["reason"].is_null(), "the public view hides the probe's full-split reason");
+    assert_eq!(mae["flags"][0]["reason"], "beats best baseline");
     let row = lb["rows"].as_array().unwrap().iter().find(|r| r["submission_id"] == id).unwrap();
     assert_eq!(row["flags"][0]["metric"], "mae");
     // The oracle scores as well as the noise ceiling or better on the primary metric.
@@ -922,7 +932,7 @@ fn audit_flags_and_the_way_to_the_ceiling_show_on_the_task_page() {
     let primary = metrics.iter().position(|m| m["name"] == lb["primary_metric"]).unwrap();
     let toward = row["toward_ceiling"][primary].as_f64().expect("toward_ceiling of the primary metric");
     assert!(toward > 0.9, "{toward}");
-    let page = get(s.addr, &format!("/tasks/{TASK}"));
+    let page = get(s.addr, &format!("/tasks/{TASK}?view=private"));
     assert!(page.body.contains("class=\"warning\" data-metric=\"mae\""), "{}", page.body);
     assert!(page.body.contains("to ceiling"), "{}", page.body);
 }

@@ -726,7 +726,8 @@ async fn accept_upload(
             "task" => task = Some(small_text(&mut field, "task", 200, limit, body_timeout).await?.trim().to_string()),
             "name" => name = Some(small_text(&mut field, "name", 800, limit, body_timeout).await?.trim().to_string()),
             "description" => {
-                description = small_text(&mut field, "description", 20_000, limit, body_timeout).await?.trim().to_string()
+                description =
+                    small_text(&mut field, "description", 20_000, limit, body_timeout).await?.trim().to_string()
             }
             "kind" => {
                 let k = small_text(&mut field, "kind", 40, limit, body_timeout).await?;
@@ -738,7 +739,7 @@ async fn accept_upload(
                 })?;
             }
             "file" => {
-let Some(owner) = token.as_ref() else {
+                let Some(owner) = token.as_ref() else {
                     return Err(Failure::new(
                         StatusCode::UNAUTHORIZED,
                         "missing or invalid organiser token: send the `token` field before `file` (or `Authorization: Bearer TOKEN`)",

@@ -38,6 +38,9 @@ pub use url::{DatabaseUrl, parse_database_url};
 
 pub type DbResult<T> = Result<T, String>;
 
+/// The advisory lock (Postgres) under which the first server makes the split key.
+const SPLIT_KEY_LOCK: i64 = 0x7663_615f_6b65_79; // "vca_key"
+
 pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
@@ -177,6 +180,8 @@ pub struct Requeued {
 pub struct Db {
     backend: Backend,
     url: DatabaseUrl,
+    /// The split key, read once (see [`Db::split_key`]).
+    split_key: std::sync::OnceLock<crate::split::SplitKey>,
     /// Bumped on every board or reveal write made through this handle (see [`Db::generation`]).
     writes: AtomicU64,
 }
@@ -196,9 +201,39 @@ impl Db {
                 Backend::Postgres(Mutex::new(pg::Postgres::connect(full, &url.to_string())?))
             }
         };
-        let db = Db { backend, url: url.clone(), writes: AtomicU64::new(0) };
+        let db = Db { backend, url: url.clone(), writes: AtomicU64::new(0), split_key: std::sync::OnceLock::new() };
         migrations::migrate(&db.backend)?;
+        db.split_key()?;
         Ok(db)
+    }
+
+    /// The secret key of the public/private split ([`crate::split`]): 32 random bytes made by the
+    /// first server on this database and shared by every server using it. Making it drops the
+    /// stored per-view scores and boards (split by an older rule); the next start rebuilds them
+    /// (`board::backfill`).
+    pub fn split_key(&self) -> DbResult<crate::split::SplitKey> {
+        if let Some(key) = self.split_key.get() {
+            return Ok(key.clone());
+        }
+        let fresh = crate::auth::random_hex(32)?;
+        let stored = self.backend.exclusive_transaction(SPLIT_KEY_LOCK, |s| {
+            let found = s.query_opt("SELECT value FROM settings WHERE name = 'split_key'", vals![])?;
+            if let Some(mut row) = found {
+                return Ok(row.text(0)?);
+            }
+            s.execute("INSERT INTO settings (name, value) VALUES ('split_key', $1)", vals![fresh.as_str()])?;
+            s.execute("DELETE FROM row_scores", vals![])?;
+            s.execute("DELETE FROM boards", vals![])?;
+            Ok(fresh)
+        })?;
+        let bytes: Vec<u8> = (0..stored.len() / 2)
+            .filter_map(|i| stored.get(2 * i..2 * i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+            .collect();
+        let key: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| "database: the split key in `settings` is not 64 hex characters".to_string())?;
+        self.bump();
+        Ok(self.split_key.get_or_init(|| crate::split::SplitKey(key)).clone())
     }
 
     /// Where the data lives (shown without a password).

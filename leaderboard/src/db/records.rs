@@ -2,7 +2,9 @@
 
 use super::session::SqlError;
 use super::value::{Row, vals};
-use super::{CompletedUpload, Db, DbResult, NewSubmission, Reservation, Reserved, SubmissionRow, TaskRow, TokenRow, now};
+use super::{
+    CompletedUpload, Db, DbResult, NewSubmission, Reservation, Reserved, SubmissionRow, TaskRow, TokenRow, now,
+};
 use crate::auth;
 
 pub(super) const SUBMISSION_COLUMNS: &str = "id, task_id, name, description, kind, source, status, error, scorecard, upload_name, upload_bytes, created, updated, token_id, receipt_sha256";

@@ -96,11 +96,7 @@ impl Backend {
     /// [`Backend::transaction`] that runs alone among every process sharing the database: SQLite
     /// takes its write lock at `BEGIN IMMEDIATE`; Postgres takes the transaction advisory lock
     /// `key` first. For read-check-write sequences (quota reservations).
-    pub fn exclusive_transaction<T>(
-        &self,
-        key: i64,
-        f: impl FnOnce(&mut dyn Session) -> SqlResult<T>,
-    ) -> DbResult<T> {
+    pub fn exclusive_transaction<T>(&self, key: i64, f: impl FnOnce(&mut dyn Session) -> SqlResult<T>) -> DbResult<T> {
         match self.dialect() {
             Dialect::Sqlite => self.transaction_from("BEGIN IMMEDIATE", &[], f),
             Dialect::Postgres => self.transaction_from("BEGIN", &[&format!("SELECT pg_advisory_xact_lock({key})")], f),

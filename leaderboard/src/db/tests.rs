@@ -60,7 +60,10 @@ const LIVE: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// A job as text without its lease owner (random per claim).
 fn job_text(j: &Job) -> String {
-    format!("Job({}, sub {}, {}, {}, {}, attempt {})", j.id, j.submission_id, j.task_id, j.kind, j.upload_name, j.attempts)
+    format!(
+        "Job({}, sub {}, {}, {}, {}, attempt {})",
+        j.id, j.submission_id, j.task_id, j.kind, j.upload_name, j.attempts
+    )
 }
 
 /// The workers holding jobs "crash": every running job's lease expires now.
@@ -539,10 +542,7 @@ fn reservations_hold_the_quotas(db: &Db) {
     };
     let Reserved::Slot(one) = db.reserve_upload(&r(None)).unwrap() else { panic!() };
     let Reserved::Slot(two) = db.reserve_upload(&r(None)).unwrap() else { panic!() };
-    assert_eq!(
-        db.reserve_upload(&r(None)).unwrap(),
-        Reserved::RateLimited { made: 2, max: 2, window_secs: 3600 }
-    );
+    assert_eq!(db.reserve_upload(&r(None)).unwrap(), Reserved::RateLimited { made: 2, max: 2, window_secs: 3600 });
     assert!(db.latest_submissions(10).unwrap().is_empty(), "reservations are not listed");
     assert_eq!(db.storage_used().unwrap(), 200);
     db.release_upload(two).unwrap();
@@ -603,7 +603,13 @@ fn parallel_reservations_pass_no_limit(open: &(dyn Fn() -> Db + Sync)) {
                 scope.spawn(|| {
                     let db = open();
                     let limits = [(2, 3600)];
-                    let r = Reservation { task_id: "t", token_id: token, limits: &limits, reserve_bytes: 1, storage_quota: None };
+                    let r = Reservation {
+                        task_id: "t",
+                        token_id: token,
+                        limits: &limits,
+                        reserve_bytes: 1,
+                        storage_quota: None,
+                    };
                     barrier.wait();
                     db.reserve_upload(&r).unwrap()
                 })
@@ -639,4 +645,30 @@ fn postgres_sslmode_require_verifies_the_server_certificate() {
     assert!(e.contains("certificate") && !e.contains("no TLS implementation"), "{e}");
     assert!(!e.contains(":arena@"), "the password stays hidden: {e}");
     Db::connect(&with("disable")).unwrap();
+}
+
+/// The split key is made once per database, kept across restarts and shared by every handle,
+/// differs between databases, and is never shown; a database split by the old unkeyed rule has
+/// its per-view scores and boards dropped when the key is made (the next start rebuilds them).
+#[test]
+fn the_split_key_is_secret_per_database_and_kept() {
+    let (db, dir) = temp_sqlite();
+    let key = db.split_key().unwrap();
+    let path = db.path().unwrap().to_path_buf();
+    assert_eq!(Db::open(&path).unwrap().split_key().unwrap(), key, "kept across a restart");
+    let (other, other_dir) = temp_sqlite();
+    assert_ne!(other.split_key().unwrap(), key, "each database has its own");
+    assert!(!format!("{key:?}").contains(&auth::hex(&key.0)));
+    // An older database: scores stored, no key yet.
+    db.upsert_task(&task_row("t", "T")).unwrap();
+    db.set_row_scores("t", None, "public", "{}").unwrap();
+    db.set_board("t", "public", "{}").unwrap();
+    db.backend.with(|s| s.execute("DELETE FROM settings", vals![])).unwrap();
+    drop(db);
+    let upgraded = Db::open(&path).unwrap();
+    assert_ne!(upgraded.split_key().unwrap(), key);
+    assert_eq!(upgraded.row_scores("t", None, "public").unwrap(), None);
+    assert_eq!(upgraded.board("t", "public").unwrap(), None);
+    std::fs::remove_dir_all(dir).ok();
+    std::fs::remove_dir_all(other_dir).ok();
 }
