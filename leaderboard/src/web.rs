@@ -473,7 +473,10 @@ fn submit_info(state: &AppState) -> Result<SubmitInfo, Failure> {
         tasks: state.db.tasks().map_err(Failure::internal)?.into_iter().map(|t| t.id).collect(),
         kinds,
         max_upload_bytes: state.config.max_upload_bytes,
-        rate_limit: format!("{} submissions per token per {} s", rl.max, rl.window_secs),
+        rate_limit: match state.config.daily_quota {
+            Some(daily) => format!("{} submissions per token per {} s, {daily} per 24 hours", rl.max, rl.window_secs),
+            None => format!("{} submissions per token per {} s", rl.max, rl.window_secs),
+        },
         fields: vec![
             (
                 "token",
