@@ -183,6 +183,19 @@ pub struct AppState {
     pub wake: tokio::sync::Notify,
     /// Rendered task pages (see [`cache`]).
     pub pages: cache::PageCache,
+    /// A line the home page shows above everything (e.g. that the demo is still being seeded).
+    pub notice: std::sync::RwLock<Option<String>>,
+}
+
+impl AppState {
+    /// Sets (or with `None` clears) the home page's notice.
+    pub fn set_notice(&self, notice: Option<String>) {
+        *self.notice.write().unwrap_or_else(|p| p.into_inner()) = notice;
+    }
+
+    pub fn notice(&self) -> Option<String> {
+        self.notice.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 impl AppState {
@@ -204,6 +217,7 @@ impl AppState {
             config,
             wake: tokio::sync::Notify::new(),
             pages: cache::PageCache::default(),
+            notice: std::sync::RwLock::new(None),
         }))
     }
 }

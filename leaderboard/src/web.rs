@@ -211,10 +211,11 @@ fn task_or_404(state: &AppState, id: &str) -> Result<TaskRow, Failure> {
 #[template(path = "home.html")]
 struct HomePage {
     v: HomeView,
+    notice: Option<String>,
 }
 
 async fn home_page(State(state): State<Arc<AppState>>) -> Result<HomePage, HtmlFailure> {
-    Ok(HomePage { v: views::home(&state.db).map_err(Failure::internal)? })
+    Ok(HomePage { v: views::home(&state.db).map_err(Failure::internal)?, notice: state.notice() })
 }
 
 async fn home_api(State(state): State<Arc<AppState>>) -> Result<Json<HomeView>, JsonFailure> {

@@ -35,7 +35,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     bind: SocketAddr,
     /// Seed every task with the baselines and noise ceiling of `arena eval --suite default`
-    /// (tasks that already have them are kept).
+    /// (tasks that already have them are kept). The server answers at once; the seeding runs in
+    /// the background (about a minute) and the home page says so until it is done.
     #[arg(long)]
     demo: bool,
     /// Create a submission token named NAME, print it once and exit.
@@ -233,6 +234,34 @@ pub fn seed_demo(db: &Db, registry: &Registry, load: &LoadOptions, options: &Eva
     Ok(cards.len())
 }
 
+/// Seeds the demo on a background thread while the server already answers; the home page shows
+/// a notice until it is done (or says why it failed).
+fn start_demo_seeding(state: Arc<AppState>, registry: Registry, load: LoadOptions, options: EvalOptions) {
+    state.set_notice(Some(
+        "The demo is being seeded: the reference model, the baselines and the noise ceiling of every task are being \
+         scored (about a minute); the boards fill in as each task finishes. Reload to see them."
+            .into(),
+    ));
+    eprintln!(
+        "demo: scoring the reference model and the baselines of every task (arena eval --suite default --reference) in the background ..."
+    );
+    let spawned = std::thread::Builder::new().name("arena-demo-seed".into()).spawn(move || {
+        match seed_demo(&state.db, &registry, &load, &options) {
+            Ok(n) => {
+                eprintln!("demo: {n} tasks seeded");
+                state.set_notice(None);
+            }
+            Err(e) => {
+                eprintln!("demo: seeding failed: {e:#}");
+                state.set_notice(Some(format!("Seeding the demo failed: {e:#}")));
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        eprintln!("demo: could not start seeding: {e}");
+    }
+}
+
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let db = open_db(&args.database)?;
     let url = db.url().clone();
@@ -265,21 +294,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let load = LoadOptions { data_dir: args.registry.data_dir.clone(), ..LoadOptions::default() };
     let mut options = EvalOptions { data_dir: args.registry.data_dir.clone(), ..EvalOptions::default() };
     options.bootstrap.resamples = args.bootstrap;
-    if args.demo {
-        let missing = db
-            .tasks()
-            .map_err(anyhow::Error::msg)?
-            .iter()
-            .filter(|t| db.reference(&t.id).ok().flatten().is_none())
-            .count();
-        if missing > 0 {
-            eprintln!(
-                "demo: scoring the reference model and the baselines of every task (arena eval --suite default --reference) ..."
-            );
-            let n = seed_demo(&db, &registry, &load, &options)?;
-            eprintln!("demo: {n} tasks seeded");
-        }
-    }
+    // The demo's tasks still lacking reference rows: seeded in the background once serving.
+    let demo_missing = if args.demo {
+        db.tasks().map_err(anyhow::Error::msg)?.iter().filter(|t| db.reference(&t.id).ok().flatten().is_none()).count()
+    } else {
+        0
+    };
     let beside = db.path().map_or_else(|| PathBuf::from("arena-leaderboard/postgres"), Path::to_path_buf);
     let mut config = Config::beside(&beside);
     if let Some(dir) = args.upload_dir {
@@ -340,6 +360,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let scorer = Arc::new(scorer);
     let state = AppState::new(db, scorer, config).map_err(anyhow::Error::msg)?;
+    if demo_missing > 0 {
+        start_demo_seeding(state.clone(), registry, load, options);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(async move {
         let listener =

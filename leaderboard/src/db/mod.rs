@@ -39,7 +39,7 @@ pub use url::{DatabaseUrl, parse_database_url};
 pub type DbResult<T> = Result<T, String>;
 
 /// The advisory lock (Postgres) under which the first server makes the split key.
-const SPLIT_KEY_LOCK: i64 = 0x7663_615f_6b65_79; // "vca_key"
+const SPLIT_KEY_LOCK: i64 = 0x0076_6361_5f6b_6579; // "vca_key"
 
 pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)

@@ -31,7 +31,7 @@ pub(super) fn submission_from_row(r: &mut Row) -> DbResult<SubmissionRow> {
 }
 
 /// The advisory lock (Postgres) that serialises upload reservations across servers.
-const RESERVE_LOCK: i64 = 0x7663_615f_7265_73; // "vca_res"
+const RESERVE_LOCK: i64 = 0x0076_6361_5f72_6573; // "vca_res"
 
 /// Bytes of kept uploads plus reservations (`upload_bytes` holds the reserved size while streaming).
 const STORAGE_USED: &str = "SELECT CAST(COALESCE(SUM(upload_bytes), 0) AS BIGINT) FROM submissions
