@@ -239,7 +239,7 @@ pub fn seed_demo(db: &Db, registry: &Registry, load: &LoadOptions, options: &Eva
 fn start_demo_seeding(state: Arc<AppState>, registry: Registry, load: LoadOptions, options: EvalOptions) {
     state.set_notice(Some(
         "The demo is being seeded: the reference model, the baselines and the noise ceiling of every task are being \
-         scored (about a minute); the boards fill in as each task finishes. Reload to see them."
+         scored (about a minute); the boards fill in when it is done. Reload to see them."
             .into(),
     ));
     eprintln!(
