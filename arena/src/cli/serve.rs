@@ -24,7 +24,9 @@ pub const DEFAULT_DATABASE: &str = "sqlite:arena-leaderboard/arena.sqlite";
 pub struct ServeArgs {
     /// The database: sqlite:PATH (a file, created with its migrations if missing) or
     /// postgres://USER:PASSWORD@HOST:PORT/DATABASE (a hosted server: the same tables, made by the
-    /// same migrations). Messages show the URL without its password.
+    /// same migrations). Messages show the URL without its password. Add ?sslmode=verify-full (or
+    /// require: TLS with the certificate and host name verified, against the public web roots or
+    /// &sslrootcert=CA.pem) for TLS; prefer uses it when offered; none or disable is plain TCP.
     #[arg(long, value_name = "URL", default_value = DEFAULT_DATABASE)]
     database: String,
     /// Where uploads are stored [default: `uploads` beside the SQLite file; with Postgres,
