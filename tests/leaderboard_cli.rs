@@ -1,5 +1,6 @@
-//! `arena serve --issue-token` and `arena publish` through the binary (no server is started), on
-//! an SQLite file and on a Postgres scratch schema (the test server of scripts/setup.sh).
+//! `arena serve --issue-token` and `arena publish` through the binary, on an SQLite file and on a
+//! Postgres scratch schema (the test server of scripts/setup.sh); and `arena serve --demo`
+//! answering while it seeds.
 
 mod common;
 
@@ -96,4 +97,33 @@ fn the_same_commands_work_on_postgres() {
         common::run(["publish", "x.json", "--database", "postgres://arena:hunter2@127.0.0.1:1/arena_test"]).failed();
     assert!(run.stderr.contains("could not connect") && run.stderr.contains("scripts/setup.sh"), "{}", run.stderr);
     assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
+}
+
+/// `arena serve --demo` answers at once: the home page shows the seeding notice while the demo's
+/// scorecards are computed in the background (it used to answer only once seeding was done,
+/// about 42 s after printing its address).
+#[test]
+fn serve_demo_answers_at_once_with_a_notice_while_it_seeds() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite:{}", dir.path().join("demo.sqlite").display());
+    let mut child = common::arena()
+        .current_dir(common::workspace_root())
+        .args(["serve", "--database", &database, "--bind", "127.0.0.1:0", "--bootstrap", "50", "--demo", "--data-dir"])
+        .arg(common::data_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("starting arena serve --demo");
+    let stdout = child.stdout.take().unwrap();
+    let _server = common::Killed(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("{line:?}"));
+    let home = ureq::get(url).call().unwrap().body_mut().read_to_string().unwrap();
+    assert!(home.contains("id=\"notice\"") && home.contains("The demo is being seeded"), "{home}");
+    // The boards are served meanwhile (empty until their task is seeded).
+    let tasks = ureq::get(&format!("{url}/api/tasks")).call().unwrap().body_mut().read_to_string().unwrap();
+    assert!(tasks.contains("sim-unseen-single"), "{tasks}");
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::card::{CardBootstrap, CardView, FlagView, IntervalView, PertView, RowView};
 use crate::db::Db;
-use crate::split::{View, view_of};
+use crate::split::{SplitKey, View, view_of};
 
 /// Bootstrap settings when a scorecard has none.
 const DEFAULT_BOOTSTRAP: CardBootstrap = CardBootstrap { resamples: 1000, level: 0.95, seed: 0 };
@@ -70,8 +70,9 @@ pub fn cell(i: Option<&IntervalView>) -> Cell {
     }
 }
 
-/// A gaming-probe flag as shown: the probe's value and reason only in the private view (they are
-/// computed on every test perturbation).
+/// A gaming-probe flag as shown. The scorer's audit computes the probes on every test
+/// perturbation, private ones included, so flags are part of the private view only: the public
+/// view (before the reveal) shows none, and no public number depends on a private perturbation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Flag {
     pub metric: String,
@@ -80,14 +81,13 @@ pub struct Flag {
 }
 
 fn flags_for(card: &CardView, view: View) -> Vec<Flag> {
+    if view == View::Public {
+        return Vec::new();
+    }
     card.audit
         .iter()
         .flat_map(|a| a.flags.iter())
-        .map(|f: &FlagView| Flag {
-            metric: f.metric.clone(),
-            probe: f.probe.clone(),
-            reason: (view == View::Private).then(|| f.reason.clone()),
-        })
+        .map(|f: &FlagView| Flag { metric: f.metric.clone(), probe: f.probe.clone(), reason: Some(f.reason.clone()) })
         .collect()
 }
 
@@ -123,9 +123,16 @@ fn headline(items: &[PertView]) -> Vec<&PertView> {
     if kept.is_empty() { items.iter().collect() } else { kept }
 }
 
-fn row_scores(task: &str, row: &RowView, view: View, boot: &CardBootstrap, flags: Vec<Flag>) -> RowScores {
+fn row_scores(
+    key: &SplitKey,
+    task: &str,
+    row: &RowView,
+    view: View,
+    boot: &CardBootstrap,
+    flags: Vec<Flag>,
+) -> RowScores {
     let kept: Vec<PertView> =
-        row.per_perturbation.iter().filter(|p| view_of(task, &p.perturbation) == view).cloned().collect();
+        row.per_perturbation.iter().filter(|p| view_of(key, task, &p.perturbation) == view).cloned().collect();
     let metrics = row
         .metrics
         .iter()
@@ -171,8 +178,9 @@ fn json<T: Serialize>(v: &T) -> Result<String, String> {
 pub fn record_submission(db: &Db, submission_id: i64, card: &CardView) -> Result<(), String> {
     let Some(row) = card.model_row() else { return Ok(()) };
     let boot = card.bootstrap.clone().unwrap_or(DEFAULT_BOOTSTRAP);
+    let key = db.split_key()?;
     for view in View::ALL {
-        let scores = row_scores(&card.task.id, row, view, &boot, flags_for(card, view));
+        let scores = row_scores(&key, &card.task.id, row, view, &boot, flags_for(card, view));
         db.set_row_scores(&card.task.id, Some(submission_id), view.as_str(), &json(&scores)?)?;
     }
     Ok(())
@@ -181,6 +189,7 @@ pub fn record_submission(db: &Db, submission_id: i64, card: &CardView) -> Result
 /// Stores a task's reference rows per view (call before [`rebuild`]).
 pub fn record_reference(db: &Db, card: &CardView, source: &str) -> Result<(), String> {
     let boot = card.bootstrap.clone().unwrap_or(DEFAULT_BOOTSTRAP);
+    let key = db.split_key()?;
     for view in View::ALL {
         let reference = ReferenceScores {
             source: source.to_string(),
@@ -192,7 +201,7 @@ pub fn record_reference(db: &Db, card: &CardView, source: &str) -> Result<(), St
                 .rows
                 .iter()
                 .filter(|r| r.is_arena_row())
-                .map(|r| row_scores(&card.task.id, r, view, &boot, Vec::new()))
+                .map(|r| row_scores(&key, &card.task.id, r, view, &boot, Vec::new()))
                 .collect(),
         };
         db.set_row_scores(&card.task.id, None, view.as_str(), &json(&reference)?)?;
@@ -523,7 +532,7 @@ mod tests {
 
         let public = Board::parse(&db.board(TASK, "public").unwrap().unwrap()).unwrap();
         let private = Board::parse(&db.board(TASK, "private").unwrap().unwrap()).unwrap();
-        let n_public = labels().iter().filter(|l| view_of(TASK, l) == View::Public).count();
+        let n_public = labels().iter().filter(|l| view_of(&db.split_key().unwrap(), TASK, l) == View::Public).count();
         assert_eq!(public.n_perturbations, n_public);
         assert_eq!(private.n_perturbations, 40 - n_public);
 
@@ -532,7 +541,7 @@ mod tests {
         let public_mean: f64 = labels()
             .iter()
             .enumerate()
-            .filter(|(_, l)| view_of(TASK, l) == View::Public)
+            .filter(|(_, l)| view_of(&db.split_key().unwrap(), TASK, l) == View::Public)
             .map(|(i, _)| 0.8 + wave(i))
             .sum::<f64>()
             / n_public as f64;
@@ -550,18 +559,24 @@ mod tests {
             assert!((t[0].unwrap() - 0.6 / 0.7).abs() < 1e-9 && (t[1].unwrap() - 0.6 / 0.7).abs() < 1e-9, "{t:?}");
             assert_eq!(board.ceiling.len(), 1);
             assert!(board.ceiling[0].rank_interval.is_none());
-            // The reference audit flags the metric; the flagged submission carries its flag.
-            assert_eq!(board.metrics[1].flags.len(), 1);
-            assert_eq!(by_id(board, best).flags[0].metric, "mae");
-            assert!(by_id(board, a).flags.is_empty());
         }
-        // The probe's reason (computed on every perturbation) shows only in the private view.
-        assert!(public.metrics[1].flags[0].reason.is_none());
+        // The reference audit flags the metric; the flagged submission carries its flag. The
+        // probes ran on every perturbation, private ones included: only the private view shows them.
+        assert_eq!(private.metrics[1].flags.len(), 1);
+        assert_eq!(by_id(&private, best).flags[0].metric, "mae");
+        assert!(by_id(&private, a).flags.is_empty());
         assert_eq!(private.metrics[1].flags[0].reason.as_deref(), Some("beats best baseline (0.45)"));
+        assert!(public.metrics.iter().all(|m| m.flags.is_empty()), "no flag in the public view");
+        assert!(by_id(&public, best).flags.is_empty());
         // The stored per-perturbation values of a view hold only that view's perturbations.
         let stored: RowScores =
             serde_json::from_str(&db.row_scores(TASK, Some(a), "public").unwrap().unwrap()).unwrap();
-        assert!(stored.per_perturbation.iter().all(|p| view_of(TASK, &p.perturbation) == View::Public));
+        assert!(
+            stored
+                .per_perturbation
+                .iter()
+                .all(|p| view_of(&db.split_key().unwrap(), TASK, &p.perturbation) == View::Public)
+        );
         assert_eq!(stored.per_perturbation.len(), n_public);
         std::fs::remove_dir_all(dir).ok();
     }
@@ -588,7 +603,7 @@ mod tests {
                 receipt_sha256: None,
             })
             .unwrap();
-        let job = db.claim_job().unwrap().unwrap();
+        let job = db.claim_job(std::time::Duration::ZERO, 2).unwrap().unwrap();
         assert_eq!(job.submission_id, id);
         record_submission(&db, id, &model).unwrap();
         rebuild(&db, TASK).unwrap();

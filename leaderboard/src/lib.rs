@@ -20,6 +20,8 @@ pub mod board;
 pub mod cache;
 pub mod card;
 pub mod db;
+pub mod housekeeping;
+pub mod listen;
 pub mod queue;
 pub mod split;
 pub mod views;
@@ -111,11 +113,51 @@ pub struct Config {
     /// A job whose scoring process crashed, or that was interrupted by a restart, this many
     /// times is marked failed instead of being tried again.
     pub max_attempts: i64,
+    /// At most this many submissions per token in any 24 hours (besides `rate_limit`), if set.
+    pub daily_quota: Option<u32>,
+    /// Jobs scored at once (each worker runs one scoring process at a time).
+    pub workers: usize,
+    /// How long a claimed job stays leased to its worker without a renewal; the worker renews
+    /// it every third of that while it scores. A job whose lease expired (its server stopped)
+    /// is claimed again by any server.
+    pub lease: Duration,
+    /// The most bytes kept uploads plus streaming ones may hold; a new upload is refused while
+    /// the quota has no room for one of `max_upload_bytes`.
+    pub storage_quota_bytes: Option<u64>,
+    /// Uploads of failed submissions are deleted this long after the failure (the row and its
+    /// error text stay).
+    pub retention: Option<Duration>,
+    pub timeouts: Timeouts,
+}
+
+/// Connection limits of the HTTP server ([`listen`]).
+#[derive(Debug, Clone)]
+pub struct Timeouts {
+    /// A connection must send a request's complete headers within this time.
+    pub header_read: Duration,
+    /// An upload must deliver more body data within this time (else 408).
+    pub body: Duration,
+    /// A connection that sends and receives nothing for this long is closed.
+    pub idle: Duration,
+    /// Connections served at once; further ones wait in the listen backlog.
+    pub max_connections: usize,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            header_read: Duration::from_secs(10),
+            body: Duration::from_secs(60),
+            idle: Duration::from_secs(120),
+            max_connections: 512,
+        }
+    }
 }
 
 impl Config {
-    /// Defaults beside the database file: uploads in `<db dir>/uploads`, 256 MiB, 20 per hour,
-    /// 2 attempts per job.
+    /// Defaults beside the database file: uploads in `<db dir>/uploads`, 256 MiB, 20 per hour
+    /// and no daily quota, 2 attempts per job, 1 worker with 60 s leases, no storage quota or
+    /// retention, [`Timeouts::default`].
     pub fn beside(db_path: &Path) -> Self {
         let dir = db_path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         Config {
@@ -124,6 +166,12 @@ impl Config {
             rate_limit: RateLimit { max: 20, window_secs: 3600 },
             poll_interval: Duration::from_secs(2),
             max_attempts: 2,
+            daily_quota: None,
+            workers: 1,
+            lease: Duration::from_secs(60),
+            storage_quota_bytes: None,
+            retention: None,
+            timeouts: Timeouts::default(),
         }
     }
 }
@@ -135,6 +183,19 @@ pub struct AppState {
     pub wake: tokio::sync::Notify,
     /// Rendered task pages (see [`cache`]).
     pub pages: cache::PageCache,
+    /// A line the home page shows above everything (e.g. that the demo is still being seeded).
+    pub notice: std::sync::RwLock<Option<String>>,
+}
+
+impl AppState {
+    /// Sets (or with `None` clears) the home page's notice.
+    pub fn set_notice(&self, notice: Option<String>) {
+        *self.notice.write().unwrap_or_else(|p| p.into_inner()) = notice;
+    }
+
+    pub fn notice(&self) -> Option<String> {
+        self.notice.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 impl AppState {
@@ -145,12 +206,18 @@ impl AppState {
         if removed > 0 {
             eprintln!("leaderboard: removed {removed} half-written upload(s) (.part) left by an interrupted server");
         }
+        // Their reservations too (same age rule: a younger one may be another server's upload).
+        let released = db.release_stale_reservations(db::now() - 3600)?;
+        if released > 0 {
+            eprintln!("leaderboard: released {released} upload reservation(s) left by an interrupted server");
+        }
         Ok(Arc::new(AppState {
             db,
             scorer,
             config,
             wake: tokio::sync::Notify::new(),
             pages: cache::PageCache::default(),
+            notice: std::sync::RwLock::new(None),
         }))
     }
 }
@@ -237,11 +304,13 @@ pub fn import_scorecard(db: &Db, json: &str, name: Option<&str>, description: &s
     Ok((id, task.id))
 }
 
-/// Serves `state` on `listener` until the future is dropped, with the scoring worker running.
+/// Serves `state` on `listener` until the future is dropped, with the scoring workers and the
+/// housekeeping (retention) running.
 pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> std::io::Result<()> {
     board::backfill(&state.db).map_err(std::io::Error::other)?;
     queue::start(state.clone())?;
-    axum::serve(listener, router(state)).await
+    housekeeping::start(state.clone());
+    listen::serve(listener, router(state.clone()), state.config.timeouts.clone()).await
 }
 
 #[cfg(test)]

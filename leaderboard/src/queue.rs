@@ -1,9 +1,12 @@
 //! The persistent scoring queue: jobs live in the `jobs` table, so a crash or restart loses no
-//! submission. At startup, jobs left `running` go back to `pending` (or are marked failed once
-//! they have used [`Config::max_attempts`](crate::Config) attempts); one worker then scores the
-//! pending jobs oldest first, on a blocking thread. A job whose scoring process crashed is tried
-//! again while it has attempts left, then marked failed with the reason: no upload can make the
-//! queue loop. Error texts are [`sanitize`]d before they are stored.
+//! submission. [`Config::workers`](crate::Config) workers each claim one job at a time, fairly
+//! across tokens (see `db::jobs`), and score it on a blocking thread while they renew its lease.
+//! A job whose lease expired (its server stopped) is claimed again by any server, and at startup
+//! such jobs go back to `pending` (or are marked failed once they have used
+//! [`Config::max_attempts`](crate::Config) attempts); jobs other servers are still scoring keep
+//! their live lease and are left alone. A job whose scoring process crashed is tried again while
+//! it has attempts left, then marked failed with the reason: no upload can make the queue loop.
+//! Error texts are [`sanitize`]d before they are stored.
 
 use std::sync::Arc;
 
@@ -12,8 +15,8 @@ use crate::{AppState, ScoreError, UploadKind};
 /// The longest error text kept for a submitter (model-derived text is cut there).
 pub const MAX_ERROR_CHARS: usize = 600;
 
-/// Requeues interrupted jobs and spawns the worker on the current tokio runtime.
-pub fn start(state: Arc<AppState>) -> std::io::Result<tokio::task::JoinHandle<()>> {
+/// Requeues interrupted jobs and spawns the workers on the current tokio runtime.
+pub fn start(state: Arc<AppState>) -> std::io::Result<Vec<tokio::task::JoinHandle<()>>> {
     let r = state.db.requeue_running(state.config.max_attempts).map_err(std::io::Error::other)?;
     if r.requeued > 0 {
         eprintln!("leaderboard: resumed {} interrupted scoring job(s)", r.requeued);
@@ -24,7 +27,7 @@ pub fn start(state: Arc<AppState>) -> std::io::Result<tokio::task::JoinHandle<()
             r.failed, state.config.max_attempts
         );
     }
-    Ok(tokio::spawn(run(state)))
+    Ok((0..state.config.workers.max(1)).map(|_| tokio::spawn(run(state.clone()))).collect())
 }
 
 /// An error text as the submitter may see it: absolute paths replaced by `<path>`, control
@@ -69,9 +72,11 @@ async fn run(state: Arc<AppState>) {
     }
 }
 
-/// Scores the oldest pending job, if any; `Ok(true)` when one was processed.
+/// Scores the next job (see `db::jobs` for the order), if any; `Ok(true)` when one was
+/// processed.
 pub async fn run_one(state: &Arc<AppState>) -> Result<bool, String> {
-    let Some(job) = state.db.claim_job()? else {
+    let (lease, max_attempts) = (state.config.lease, state.config.max_attempts);
+    let Some(job) = state.db.claim_job(lease, max_attempts)? else {
         return Ok(false);
     };
     let outcome = match (UploadKind::parse(&job.kind), safe_name(&job.upload_name)) {
@@ -79,7 +84,8 @@ pub async fn run_one(state: &Arc<AppState>) -> Result<bool, String> {
             let path = state.config.upload_dir.join(&job.upload_name);
             let scorer = state.scorer.clone();
             let task = job.task_id.clone();
-            tokio::task::spawn_blocking(move || scorer.score(&task, &path, kind))
+            let scoring = tokio::task::spawn_blocking(move || scorer.score(&task, &path, kind));
+            with_renewed_lease(state, &job, scoring)
                 .await
                 .unwrap_or_else(|e| Err(ScoreError::Crashed(format!("the scorer panicked: {e}"))))
         }
@@ -94,7 +100,9 @@ pub async fn run_one(state: &Arc<AppState>) -> Result<bool, String> {
                 "leaderboard: scoring submission {} crashed (attempt {} of {}): {reason}; trying again",
                 job.submission_id, job.attempts, state.config.max_attempts
             );
-            state.db.retry_job(&job)?;
+            if !state.db.retry_job(&job)? {
+                eprintln!("leaderboard: submission {}: the job's lease was lost to another worker", job.submission_id);
+            }
             return Ok(true);
         }
         Err(ScoreError::Crashed(reason)) => {
@@ -110,7 +118,8 @@ pub async fn run_one(state: &Arc<AppState>) -> Result<bool, String> {
     });
     // Recording rebuilds the task's board (paired bootstrap over every row): off the async threads.
     let state = state.clone();
-    tokio::task::spawn_blocking(move || match outcome {
+    let job_id = job.submission_id;
+    let recorded = tokio::task::spawn_blocking(move || match outcome {
         Ok((card, json)) => {
             // The row first, the status last: the rebuild ranks a running job's stored row, so a
             // client that sees `scored` finds the submission on the board.
@@ -127,17 +136,42 @@ pub async fn run_one(state: &Arc<AppState>) -> Result<bool, String> {
                 Ok(()) => state.db.finish_job(&job, Ok(&json)),
                 Err(e) => state.db.finish_job(&job, Err(&format!("scored, but ranking it failed: {e}"))),
             }
-            .map_err(|e| e.to_string())
         }
         Err(e) => state.db.finish_job(&job, Err(&e)),
     })
     .await
     .map_err(|e| format!("recording a scored job crashed: {e}"))??;
+    if !recorded {
+        eprintln!("leaderboard: submission {}: the job's lease was lost; another worker records it", job_id);
+    }
     Ok(true)
 }
 
+/// Awaits `work` while renewing `job`'s lease every third of the lease period.
+async fn with_renewed_lease<T>(state: &Arc<AppState>, job: &crate::db::Job, work: impl Future<Output = T>) -> T {
+    let every = (state.config.lease / 3).max(std::time::Duration::from_millis(10));
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            out = &mut work => return out,
+            _ = tokio::time::sleep(every) => {
+                let (s, j, lease) = (state.clone(), job.clone(), state.config.lease);
+                match tokio::task::spawn_blocking(move || s.db.renew_lease(&j, lease)).await {
+                    Ok(Ok(true)) => {}
+                    Ok(Ok(false)) => eprintln!(
+                        "leaderboard: submission {}: the job's lease expired and another worker took it",
+                        job.submission_id
+                    ),
+                    Ok(Err(e)) => eprintln!("leaderboard: renewing the lease of submission {}: {e}", job.submission_id),
+                    Err(e) => eprintln!("leaderboard: renewing a lease crashed: {e}"),
+                }
+            }
+        }
+    }
+}
+
 /// Generated upload names only: `[0-9a-f]+.(h5ad|onnx)`.
-fn safe_name(name: &str) -> bool {
+pub(crate) fn safe_name(name: &str) -> bool {
     match name.split_once('.') {
         Some((stem, ext)) => {
             !stem.is_empty() && stem.bytes().all(|b| b.is_ascii_hexdigit()) && (ext == "h5ad" || ext == "onnx")

@@ -14,7 +14,7 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
-use crate::db::{NewSubmission, SubmissionRow, TaskRow, TokenRow};
+use crate::db::{CompletedUpload, SubmissionRow, TaskRow, TokenRow};
 use crate::split::View;
 use crate::views::{self, HomeView, LeaderboardView, SubmissionView};
 use crate::{AppState, UploadKind, auth};
@@ -174,8 +174,17 @@ impl IntoResponse for HtmlFailure {
             reason: self.0.status.canonical_reason().unwrap_or("").to_string(),
             message: self.0.message,
         };
-        (self.0.status, page).into_response()
+        closing(self.0.status, (self.0.status, page).into_response())
     }
+}
+
+/// A 408 (the client stopped sending) also closes the connection: the rest of that request's
+/// body will not be read.
+fn closing(status: StatusCode, mut response: Response) -> Response {
+    if status == StatusCode::REQUEST_TIMEOUT {
+        response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+    }
+    response
 }
 
 struct JsonFailure(Failure);
@@ -186,7 +195,7 @@ impl From<Failure> for JsonFailure {
 }
 impl IntoResponse for JsonFailure {
     fn into_response(self) -> Response {
-        (self.0.status, Json(serde_json::json!({ "error": self.0.message }))).into_response()
+        closing(self.0.status, (self.0.status, Json(serde_json::json!({ "error": self.0.message }))).into_response())
     }
 }
 
@@ -202,10 +211,11 @@ fn task_or_404(state: &AppState, id: &str) -> Result<TaskRow, Failure> {
 #[template(path = "home.html")]
 struct HomePage {
     v: HomeView,
+    notice: Option<String>,
 }
 
 async fn home_page(State(state): State<Arc<AppState>>) -> Result<HomePage, HtmlFailure> {
-    Ok(HomePage { v: views::home(&state.db).map_err(Failure::internal)? })
+    Ok(HomePage { v: views::home(&state.db).map_err(Failure::internal)?, notice: state.notice() })
 }
 
 async fn home_api(State(state): State<Arc<AppState>>) -> Result<Json<HomeView>, JsonFailure> {
@@ -464,13 +474,16 @@ fn submit_info(state: &AppState) -> Result<SubmitInfo, Failure> {
         tasks: state.db.tasks().map_err(Failure::internal)?.into_iter().map(|t| t.id).collect(),
         kinds,
         max_upload_bytes: state.config.max_upload_bytes,
-        rate_limit: format!("{} submissions per token per {} s", rl.max, rl.window_secs),
+        rate_limit: match state.config.daily_quota {
+            Some(daily) => format!("{} submissions per token per {} s, {daily} per 24 hours", rl.max, rl.window_secs),
+            None => format!("{} submissions per token per {} s", rl.max, rl.window_secs),
+        },
         fields: vec![
             (
                 "token",
                 "organiser-issued token (must come before `file`; or `Authorization: Bearer TOKEN` on /api/submissions)",
             ),
-            ("task", "task id"),
+            ("task", "task id (before `file`)"),
             ("name", "model name, 1 to 200 characters"),
             ("description", "optional, up to 5000 characters"),
             ("kind", "predictions (default) or onnx"),
@@ -506,7 +519,7 @@ async fn submit_form(State(state): State<Arc<AppState>>, headers: HeaderMap, mp:
     match accept_draining(&state, mp, bearer(&headers)).await {
         Ok((id, receipt)) => Redirect::to(&format!("/submissions/{id}?receipt={receipt}")).into_response(),
         Err(f) => match submit_page_with(&state, Some(f.message.clone())) {
-            Ok(page) => (f.status, page).into_response(),
+            Ok(page) => closing(f.status, (f.status, page).into_response()),
             Err(e) => HtmlFailure(e).into_response(),
         },
     }
@@ -558,9 +571,10 @@ async fn small_text(
     name: &str,
     cap: usize,
     limit: u64,
+    timeout: std::time::Duration,
 ) -> Result<String, Failure> {
     let mut buf = Vec::new();
-    while let Some(chunk) = field.chunk().await.map_err(|e| multipart_failure(e, limit))? {
+    while let Some(chunk) = next_chunk(field, limit, timeout).await? {
         buf.extend_from_slice(&chunk);
         if buf.len() > cap {
             return Err(Failure::new(
@@ -574,21 +588,85 @@ async fn small_text(
 }
 
 fn check_token(state: &AppState, token: &str) -> Result<TokenRow, Failure> {
-    let row = state.db.verify_token(token).map_err(Failure::internal)?.ok_or_else(|| {
+    state.db.verify_token(token).map_err(Failure::internal)?.ok_or_else(|| {
         Failure::new(StatusCode::UNAUTHORIZED, "missing or invalid organiser token (ask the organisers for one)")
-    })?;
-    let rl = &state.config.rate_limit;
-    let recent = state.db.submissions_since(row.id, crate::db::now() - rl.window_secs).map_err(Failure::internal)?;
-    if recent >= rl.max {
-        return Err(Failure::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "rate limit: token '{}' made {recent} submissions in the last {} s (at most {} allowed); try again later",
-                row.name, rl.window_secs, rl.max
-            ),
-        ));
+    })
+}
+
+/// A reserved submission row ([`crate::db::Db::reserve_upload`]), deleted when dropped unless the
+/// upload completed: a failed or cut-off upload gives its quota back.
+struct Slot<'a> {
+    state: &'a AppState,
+    id: Option<i64>,
+}
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take()
+            && let Err(e) = self.state.db.release_upload(id)
+        {
+            eprintln!("leaderboard: releasing the reservation of submission {id}: {e}");
+        }
     }
-    Ok(row)
+}
+
+/// Reserves the row of `token`'s upload to `task` before its file streams: the per-token limits
+/// and the storage quota are checked and the row written in one exclusive transaction.
+fn reserve<'a>(state: &'a AppState, token: &TokenRow, task: &str) -> Result<Slot<'a>, Failure> {
+    let config = &state.config;
+    let mut limits = vec![(config.rate_limit.max, config.rate_limit.window_secs)];
+    if let Some(max) = config.daily_quota {
+        limits.push((max, 86_400));
+    }
+    let reservation = crate::db::Reservation {
+        task_id: task,
+        token_id: token.id,
+        limits: &limits,
+        reserve_bytes: i64::try_from(config.max_upload_bytes).unwrap_or(i64::MAX),
+        storage_quota: config.storage_quota_bytes.map(|q| i64::try_from(q).unwrap_or(i64::MAX)),
+    };
+    match state.db.reserve_upload(&reservation).map_err(Failure::internal)? {
+        crate::db::Reserved::Slot(id) => Ok(Slot { state, id: Some(id) }),
+        crate::db::Reserved::RateLimited { made, max, window_secs } => {
+            let window = if window_secs == 86_400 { "24 hours".to_string() } else { format!("{window_secs} s") };
+            Err(Failure::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "rate limit: token '{}' made {made} submissions in the last {window} (at most {max} allowed); \
+                     try again later",
+                    token.name
+                ),
+            ))
+        }
+        crate::db::Reserved::StorageFull { used, quota } => Err(Failure::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            format!(
+                "the server's upload storage is full ({:.2} of {:.2} GiB held, and an upload may need {:.2} GiB); \
+                 no new uploads are accepted until the organisers free space or raise the quota — please tell them",
+                gib(used),
+                gib(quota),
+                gib(reservation.reserve_bytes)
+            ),
+        )),
+    }
+}
+
+fn gib(bytes: i64) -> f64 {
+    bytes as f64 / (1u64 << 30) as f64
+}
+
+/// The next chunk of a multipart field, or a 408 when none arrives within the body timeout.
+async fn next_chunk(
+    field: &mut axum::extract::multipart::Field<'_>,
+    limit: u64,
+    timeout: std::time::Duration,
+) -> Result<Option<axum::body::Bytes>, Failure> {
+    match tokio::time::timeout(timeout, field.chunk()).await {
+        Ok(chunk) => chunk.map_err(|e| multipart_failure(e, limit)),
+        Err(_) => Err(Failure::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("the upload stalled: no data arrived for {} s; try again", timeout.as_secs()),
+        )),
+    }
 }
 
 /// [`accept_upload`]; on a refusal the rest of the request body is read and discarded (at most
@@ -599,10 +677,16 @@ async fn accept_draining(
     bearer: Option<String>,
 ) -> Result<(i64, String), Failure> {
     let result = accept_upload(state, &mut mp, bearer).await;
-    if result.is_err() {
-        while let Ok(Some(mut field)) = mp.next_field().await {
-            while let Ok(Some(_)) = field.chunk().await {}
-        }
+    if let Err(f) = &result
+        && f.status != StatusCode::REQUEST_TIMEOUT
+    {
+        // A client that stops sending while its rest is drained is cut off after the body timeout.
+        let drain = async {
+            while let Ok(Some(mut field)) = mp.next_field().await {
+                while let Ok(Some(_)) = field.chunk().await {}
+            }
+        };
+        let _ = tokio::time::timeout(state.config.timeouts.body, drain).await;
     }
     result
 }
@@ -618,6 +702,8 @@ async fn accept_upload(
         return Err(Failure::new(StatusCode::SERVICE_UNAVAILABLE, format!("this server accepts no uploads: {reason}")));
     }
     let limit = state.config.max_upload_bytes;
+    let body_timeout = state.config.timeouts.body;
+    let mut slot: Option<Slot<'_>> = None;
     let mut token = match bearer {
         Some(b) => Some(check_token(state, &b)?),
         None => None,
@@ -625,22 +711,30 @@ async fn accept_upload(
     let (mut task, mut name, mut description, mut kind) = (None, None, String::new(), UploadKind::Predictions);
     let mut cleanup = Cleanup(Vec::new());
     let mut stored: Option<(String, PathBuf, u64, Vec<u8>)> = None;
-    while let Some(mut field) = mp.next_field().await.map_err(|e| multipart_failure(e, limit))? {
+    loop {
+        let next = tokio::time::timeout(body_timeout, mp.next_field()).await.map_err(|_| {
+            Failure::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!("the upload stalled: no data arrived for {} s; try again", body_timeout.as_secs()),
+            )
+        })?;
+        let Some(mut field) = next.map_err(|e| multipart_failure(e, limit))? else { break };
         let field_name = field.name().unwrap_or("").to_string();
         match field_name.as_str() {
             "token" => {
-                let t = small_text(&mut field, "token", 200, limit).await?;
+                let t = small_text(&mut field, "token", 200, limit, body_timeout).await?;
                 if token.is_none() {
                     token = Some(check_token(state, &t)?);
                 }
             }
-            "task" => task = Some(small_text(&mut field, "task", 200, limit).await?.trim().to_string()),
-            "name" => name = Some(small_text(&mut field, "name", 800, limit).await?.trim().to_string()),
+            "task" => task = Some(small_text(&mut field, "task", 200, limit, body_timeout).await?.trim().to_string()),
+            "name" => name = Some(small_text(&mut field, "name", 800, limit, body_timeout).await?.trim().to_string()),
             "description" => {
-                description = small_text(&mut field, "description", 20_000, limit).await?.trim().to_string()
+                description =
+                    small_text(&mut field, "description", 20_000, limit, body_timeout).await?.trim().to_string()
             }
             "kind" => {
-                let k = small_text(&mut field, "kind", 40, limit).await?;
+                let k = small_text(&mut field, "kind", 40, limit, body_timeout).await?;
                 kind = UploadKind::parse(k.trim()).ok_or_else(|| {
                     Failure::new(
                         StatusCode::BAD_REQUEST,
@@ -649,15 +743,19 @@ async fn accept_upload(
                 })?;
             }
             "file" => {
-                if token.is_none() {
+                let Some(owner) = token.as_ref() else {
                     return Err(Failure::new(
                         StatusCode::UNAUTHORIZED,
                         "missing or invalid organiser token: send the `token` field before `file` (or `Authorization: Bearer TOKEN`)",
                     ));
-                }
+                };
                 if stored.is_some() {
                     return Err(Failure::new(StatusCode::BAD_REQUEST, "only one `file` per submission"));
                 }
+                let task_id = task_or_400(state, task.as_deref())?.id;
+                // The row is reserved before a byte of the file is read: quotas hold under
+                // parallel uploads, and a failed upload releases its row (`Slot`).
+                slot = Some(reserve(state, owner, &task_id)?);
                 // The client's file name is never used: the upload is stored under a random name.
                 let stem = auth::random_hex(16).map_err(Failure::internal)?;
                 let part = state.config.upload_dir.join(format!("{stem}.part"));
@@ -666,7 +764,7 @@ async fn accept_upload(
                     .await
                     .map_err(|e| Failure::internal(format!("storing the upload: {e}")))?;
                 let (mut total, mut head) = (0u64, Vec::with_capacity(8));
-                while let Some(chunk) = field.chunk().await.map_err(|e| multipart_failure(e, limit))? {
+                while let Some(chunk) = next_chunk(&mut field, limit, body_timeout).await? {
                     total += chunk.len() as u64;
                     if total > limit {
                         return Err(Failure::new(
@@ -691,12 +789,8 @@ async fn accept_upload(
             }
         }
     }
-    let token = token.ok_or_else(|| Failure::new(StatusCode::UNAUTHORIZED, "missing or invalid organiser token"))?;
-    let task =
-        task.filter(|t| !t.is_empty()).ok_or_else(|| Failure::new(StatusCode::BAD_REQUEST, "no task: choose one"))?;
-    let task = state.db.task(&task).map_err(Failure::internal)?.ok_or_else(|| {
-        Failure::new(StatusCode::BAD_REQUEST, format!("unknown task '{task}'; the tasks are listed at /api/tasks"))
-    })?;
+    token.ok_or_else(|| Failure::new(StatusCode::UNAUTHORIZED, "missing or invalid organiser token"))?;
+    task_or_400(state, task.as_deref())?;
     let name = name.unwrap_or_default();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(Failure::new(StatusCode::BAD_REQUEST, "the model name must be 1 to 200 characters"));
@@ -733,24 +827,36 @@ async fn accept_upload(
     let final_path = state.config.upload_dir.join(&upload_name);
     tokio::fs::rename(&part, &final_path).await.map_err(|e| Failure::internal(format!("storing the upload: {e}")))?;
     cleanup.0 = vec![final_path];
-    let id = state
+    let mut slot = slot.ok_or_else(|| Failure::internal("an upload without a reservation".into()))?;
+    let id = slot.id.ok_or_else(|| Failure::internal("an upload without a reservation".into()))?;
+    state
         .db
-        .insert_submission(&NewSubmission {
-            task_id: &task.id,
-            name: &name,
-            description: &description,
-            kind: kind.as_str(),
-            source: "server",
-            token_id: Some(token.id),
-            scorecard: None,
-            upload_name: Some(&upload_name),
-            upload_bytes: Some(bytes as i64),
-            receipt_sha256: Some(&receipt_hash(&receipt)),
-        })
+        .complete_upload(
+            id,
+            &CompletedUpload {
+                name: &name,
+                description: &description,
+                kind: kind.as_str(),
+                upload_name: &upload_name,
+                upload_bytes: i64::try_from(bytes).unwrap_or(i64::MAX),
+                receipt_sha256: &receipt_hash(&receipt),
+            },
+        )
         .map_err(Failure::internal)?;
+    slot.id = None;
     cleanup.0.clear();
     state.wake.notify_one();
     Ok((id, receipt))
+}
+
+/// The task named by the form's `task` field (which must come before `file`).
+fn task_or_400(state: &AppState, task: Option<&str>) -> Result<TaskRow, Failure> {
+    let task = task.filter(|t| !t.is_empty()).ok_or_else(|| {
+        Failure::new(StatusCode::BAD_REQUEST, "no task: choose one (the `task` field comes before `file`)")
+    })?;
+    state.db.task(task).map_err(Failure::internal)?.ok_or_else(|| {
+        Failure::new(StatusCode::BAD_REQUEST, format!("unknown task '{task}'; the tasks are listed at /api/tasks"))
+    })
 }
 
 // ---- reveal switch (organisers)

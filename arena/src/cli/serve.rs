@@ -24,7 +24,9 @@ pub const DEFAULT_DATABASE: &str = "sqlite:arena-leaderboard/arena.sqlite";
 pub struct ServeArgs {
     /// The database: sqlite:PATH (a file, created with its migrations if missing) or
     /// postgres://USER:PASSWORD@HOST:PORT/DATABASE (a hosted server: the same tables, made by the
-    /// same migrations). Messages show the URL without its password.
+    /// same migrations). Messages show the URL without its password. Add ?sslmode=verify-full (or
+    /// require: TLS with the certificate and host name verified, against the public web roots or
+    /// &sslrootcert=CA.pem) for TLS; prefer uses it when offered; none or disable is plain TCP.
     #[arg(long, value_name = "URL", default_value = DEFAULT_DATABASE)]
     database: String,
     /// Where uploads are stored [default: `uploads` beside the SQLite file; with Postgres,
@@ -35,7 +37,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     bind: SocketAddr,
     /// Seed every task with the baselines and noise ceiling of `arena eval --suite default`
-    /// (tasks that already have them are kept).
+    /// (tasks that already have them are kept). The server answers at once; the seeding runs in
+    /// the background (about a minute) and the home page says so until it is done.
     #[arg(long)]
     demo: bool,
     /// Create a submission token named NAME, print it once and exit.
@@ -58,9 +61,43 @@ pub struct ServeArgs {
     /// Largest accepted upload, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     max_upload_mib: u64,
-    /// Submissions allowed per token per hour.
+    /// Submissions allowed per token per hour. Counted when an upload starts (its row is reserved
+    /// before the file streams), so parallel uploads cannot pass it; a failed upload gives its
+    /// place back.
     #[arg(long, value_name = "N", default_value_t = 20)]
     rate_limit: u32,
+    /// Submissions allowed per token in any 24 hours, on top of --rate-limit [default: no daily
+    /// quota].
+    #[arg(long, value_name = "N")]
+    daily_quota: Option<u32>,
+    /// Scoring jobs run at once, each in its own sandboxed process (each may use
+    /// --job-memory-mib). The queue is fair across tokens: the next job goes to the token with
+    /// the fewest running jobs, then round-robin, so one participant cannot hold every worker.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    workers: u16,
+    /// Total disk space for kept uploads, in GiB. While it has no room for one more upload of
+    /// --max-upload-mib, new uploads are refused (507) with a message saying the storage is full
+    /// [default: no quota].
+    #[arg(long, value_name = "GIB")]
+    upload_quota_gib: Option<f64>,
+    /// Delete the upload of a failed submission DAYS after it failed (its row and error text
+    /// stay; checked at start and hourly) [default: keep forever].
+    #[arg(long, value_name = "DAYS")]
+    retention_days: Option<f64>,
+    /// A connection must send a request's complete headers within SECONDS of its first byte.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    header_timeout: u64,
+    /// An upload that delivers no data for SECONDS is refused (408).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    body_timeout: u64,
+    /// A connection that sends and receives nothing for SECONDS (before a request, or between
+    /// keep-alive requests) is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    idle_timeout: u64,
+    /// Connections served at once; more wait in the listen backlog until one closes. With the
+    /// timeouts above, silent or half-open connections cannot starve the server.
+    #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
     /// Give up on an uploaded ONNX model after SECONDS of inference.
     #[arg(long, value_name = "SECONDS", default_value_t = 600.0)]
     onnx_timeout: f64,
@@ -199,6 +236,34 @@ pub fn seed_demo(db: &Db, registry: &Registry, load: &LoadOptions, options: &Eva
     Ok(cards.len())
 }
 
+/// Seeds the demo on a background thread while the server already answers; the home page shows
+/// a notice until it is done (or says why it failed).
+fn start_demo_seeding(state: Arc<AppState>, registry: Registry, load: LoadOptions, options: EvalOptions) {
+    state.set_notice(Some(
+        "The demo is being seeded: the reference model, the baselines and the noise ceiling of every task are being \
+         scored (about a minute); the boards fill in when it is done. Reload to see them."
+            .into(),
+    ));
+    eprintln!(
+        "demo: scoring the reference model and the baselines of every task (arena eval --suite default --reference) in the background ..."
+    );
+    let spawned = std::thread::Builder::new().name("arena-demo-seed".into()).spawn(move || {
+        match seed_demo(&state.db, &registry, &load, &options) {
+            Ok(n) => {
+                eprintln!("demo: {n} tasks seeded");
+                state.set_notice(None);
+            }
+            Err(e) => {
+                eprintln!("demo: seeding failed: {e:#}");
+                state.set_notice(Some(format!("Seeding the demo failed: {e:#}")));
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        eprintln!("demo: could not start seeding: {e}");
+    }
+}
+
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let db = open_db(&args.database)?;
     let url = db.url().clone();
@@ -231,21 +296,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let load = LoadOptions { data_dir: args.registry.data_dir.clone(), ..LoadOptions::default() };
     let mut options = EvalOptions { data_dir: args.registry.data_dir.clone(), ..EvalOptions::default() };
     options.bootstrap.resamples = args.bootstrap;
-    if args.demo {
-        let missing = db
-            .tasks()
-            .map_err(anyhow::Error::msg)?
-            .iter()
-            .filter(|t| db.reference(&t.id).ok().flatten().is_none())
-            .count();
-        if missing > 0 {
-            eprintln!(
-                "demo: scoring the reference model and the baselines of every task (arena eval --suite default --reference) ..."
-            );
-            let n = seed_demo(&db, &registry, &load, &options)?;
-            eprintln!("demo: {n} tasks seeded");
-        }
-    }
+    // The demo's tasks still lacking reference rows: seeded in the background once serving.
+    let demo_missing = if args.demo {
+        db.tasks().map_err(anyhow::Error::msg)?.iter().filter(|t| db.reference(&t.id).ok().flatten().is_none()).count()
+    } else {
+        0
+    };
     let beside = db.path().map_or_else(|| PathBuf::from("arena-leaderboard/postgres"), Path::to_path_buf);
     let mut config = Config::beside(&beside);
     if let Some(dir) = args.upload_dir {
@@ -253,7 +309,27 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     config.max_upload_bytes = args.max_upload_mib.saturating_mul(1024 * 1024);
     config.rate_limit = RateLimit { max: args.rate_limit, window_secs: 3600 };
+    config.daily_quota = args.daily_quota;
     config.max_attempts = args.max_attempts;
+    config.workers = usize::from(args.workers);
+    config.storage_quota_bytes = match args.upload_quota_gib {
+        Some(g) if g.is_finite() && g > 0.0 => Some((g * f64::from(1u32 << 30)) as u64),
+        Some(g) => anyhow::bail!("--upload-quota-gib {g}: expected a positive number of GiB"),
+        None => None,
+    };
+    config.retention = match args.retention_days {
+        Some(d) => match Duration::try_from_secs_f64(d * 86_400.0) {
+            Ok(retention) => Some(retention),
+            Err(_) => anyhow::bail!("--retention-days {d}: expected a number of days, 0 or more"),
+        },
+        None => None,
+    };
+    config.timeouts = leaderboard::Timeouts {
+        header_read: Duration::from_secs(args.header_timeout.max(1)),
+        body: Duration::from_secs(args.body_timeout.max(1)),
+        idle: Duration::from_secs(args.idle_timeout.max(1)),
+        max_connections: args.max_connections as usize,
+    };
     let jobs_dir = config.upload_dir.parent().unwrap_or(Path::new(".")).join("jobs");
     let runner = JobRunner {
         exe: std::env::current_exe().context("finding the arena executable (scoring jobs run it)")?,
@@ -286,6 +362,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let scorer = Arc::new(scorer);
     let state = AppState::new(db, scorer, config).map_err(anyhow::Error::msg)?;
+    if demo_missing > 0 {
+        start_demo_seeding(state.clone(), registry, load, options);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(async move {
         let listener =

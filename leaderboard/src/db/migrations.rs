@@ -91,6 +91,18 @@ CREATE TABLE boards (
 ALTER TABLE submissions ADD COLUMN receipt_sha256 TEXT;
 "#,
     ),
+    (
+        4,
+        r#"
+ALTER TABLE jobs ADD COLUMN lease_owner TEXT;
+ALTER TABLE jobs ADD COLUMN lease_expires_ms INTEGER;
+ALTER TABLE jobs ADD COLUMN claimed_ms INTEGER;
+CREATE TABLE settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#,
+    ),
 ];
 
 /// A migration's SQL in `dialect`. Postgres: `id INTEGER PRIMARY KEY` becomes an identity

@@ -18,6 +18,7 @@ mod records;
 pub mod scratch;
 mod session;
 mod sqlite;
+pub mod tls;
 mod url;
 mod value;
 
@@ -37,8 +38,19 @@ pub use url::{DatabaseUrl, parse_database_url};
 
 pub type DbResult<T> = Result<T, String>;
 
+/// The advisory lock (Postgres) under which the first server makes the split key.
+const SPLIT_KEY_LOCK: i64 = 0x0076_6361_5f6b_6579; // "vca_key"
+
 pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// Unix time in milliseconds (job leases and claim order).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -116,6 +128,44 @@ pub struct Job {
     pub upload_name: String,
     /// How many times the job has been claimed, this time included.
     pub attempts: i64,
+    /// The lease owner written with this claim (random per claim): renewing, retrying and
+    /// finishing the job succeed only while the job still carries it.
+    pub lease: String,
+}
+
+/// A slot asked for before an upload streams ([`Db::reserve_upload`]): the submission row is
+/// written first, counted by the token's quotas and the storage quota at once, so parallel
+/// uploads cannot pass a limit.
+pub struct Reservation<'a> {
+    pub task_id: &'a str,
+    pub token_id: i64,
+    /// (at most this many submissions, in any window of this many seconds), per token.
+    pub limits: &'a [(u32, i64)],
+    /// Bytes held for the upload while it streams (the largest accepted upload).
+    pub reserve_bytes: i64,
+    /// The most bytes all kept uploads plus the uploads streaming may hold, if limited.
+    pub storage_quota: Option<i64>,
+}
+
+/// What [`Db::reserve_upload`] decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reserved {
+    /// The reserved submission's id (status `uploading`, not yet queued).
+    Slot(i64),
+    /// The token made `made` submissions in the last `window_secs` seconds, `max` allowed.
+    RateLimited { made: u32, max: u32, window_secs: i64 },
+    /// Kept and streaming uploads hold `used` bytes; another upload would pass `quota`.
+    StorageFull { used: i64, quota: i64 },
+}
+
+/// The rest of an upload's submission, written when its file is stored ([`Db::complete_upload`]).
+pub struct CompletedUpload<'a> {
+    pub name: &'a str,
+    pub description: &'a str,
+    pub kind: &'a str,
+    pub upload_name: &'a str,
+    pub upload_bytes: i64,
+    pub receipt_sha256: &'a str,
 }
 
 /// What [`Db::requeue_running`] did with the jobs a stopped server left running.
@@ -130,6 +180,8 @@ pub struct Requeued {
 pub struct Db {
     backend: Backend,
     url: DatabaseUrl,
+    /// The split key, read once (see [`Db::split_key`]).
+    split_key: std::sync::OnceLock<crate::split::SplitKey>,
     /// Bumped on every board or reveal write made through this handle (see [`Db::generation`]).
     writes: AtomicU64,
 }
@@ -149,9 +201,39 @@ impl Db {
                 Backend::Postgres(Mutex::new(pg::Postgres::connect(full, &url.to_string())?))
             }
         };
-        let db = Db { backend, url: url.clone(), writes: AtomicU64::new(0) };
+        let db = Db { backend, url: url.clone(), writes: AtomicU64::new(0), split_key: std::sync::OnceLock::new() };
         migrations::migrate(&db.backend)?;
+        db.split_key()?;
         Ok(db)
+    }
+
+    /// The secret key of the public/private split ([`crate::split`]): 32 random bytes made by the
+    /// first server on this database and shared by every server using it. Making it drops the
+    /// stored per-view scores and boards (split by an older rule); the next start rebuilds them
+    /// (`board::backfill`).
+    pub fn split_key(&self) -> DbResult<crate::split::SplitKey> {
+        if let Some(key) = self.split_key.get() {
+            return Ok(key.clone());
+        }
+        let fresh = crate::auth::random_hex(32)?;
+        let stored = self.backend.exclusive_transaction(SPLIT_KEY_LOCK, |s| {
+            let found = s.query_opt("SELECT value FROM settings WHERE name = 'split_key'", vals![])?;
+            if let Some(mut row) = found {
+                return Ok(row.text(0)?);
+            }
+            s.execute("INSERT INTO settings (name, value) VALUES ('split_key', $1)", vals![fresh.as_str()])?;
+            s.execute("DELETE FROM row_scores", vals![])?;
+            s.execute("DELETE FROM boards", vals![])?;
+            Ok(fresh)
+        })?;
+        let bytes: Vec<u8> = (0..stored.len() / 2)
+            .filter_map(|i| stored.get(2 * i..2 * i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+            .collect();
+        let key: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| "database: the split key in `settings` is not 64 hex characters".to_string())?;
+        self.bump();
+        Ok(self.split_key.get_or_init(|| crate::split::SplitKey(key)).clone())
     }
 
     /// Where the data lives (shown without a password).

@@ -3,7 +3,8 @@
 //! lives on one dedicated thread: [`Postgres`] sends it each statement over a channel and waits
 //! for the reply, which is safe from any thread, async or not. That thread prepares each
 //! statement once, and after a lost connection (a failed statement, then a failed liveness
-//! check) reconnects before the next statement outside a transaction.
+//! check) reconnects before the next statement outside a transaction. Connections use TLS as the
+//! URL's `sslmode` asks (see [`super::tls`]).
 
 use std::collections::HashMap;
 use std::error::Error as _;
@@ -12,12 +13,14 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use bytes::BytesMut;
+use postgres::config::SslMode;
 use postgres::error::SqlState;
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, Config, NoTls, Statement};
 
 use super::DbResult;
 use super::session::{Session, SqlError, SqlResult};
+use super::tls::{MakeRustls, client_config, split_tls_options};
 use super::value::{Row, Value};
 
 enum Request {
@@ -42,18 +45,24 @@ pub struct Postgres {
 impl Postgres {
     /// Connects to `url`; `shown` is the URL with its password hidden, for messages.
     pub fn connect(url: &str, shown: &str) -> DbResult<Self> {
+        let (url, tls_options) = split_tls_options(url, shown)?;
         let mut config: Config = url.parse().map_err(|e| {
             format!("--database {shown}: {}; expected postgres://USER:PASSWORD@HOST:PORT/DATABASE", describe(&e))
         })?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
+        config.ssl_mode(tls_options.mode);
+        let tls = match tls_options.mode {
+            SslMode::Disable => Tls::Plain,
+            _ => Tls::Rustls(MakeRustls(client_config(&tls_options)?)),
+        };
         let (requests, inbox) = channel();
         let (outbox, replies) = channel();
         let shown = shown.to_string();
         let thread = std::thread::Builder::new()
             .name("arena-postgres".into())
-            .spawn(move || serve(config, &shown, inbox, outbox))
+            .spawn(move || serve(config, tls, &shown, inbox, outbox))
             .map_err(|e| format!("starting the database thread: {e}"))?;
         let mut pg = Postgres { requests: Some(requests), replies, thread: Some(thread) };
         // The thread's first reply is the outcome of connecting.
@@ -119,8 +128,18 @@ fn error(e: postgres::Error) -> SqlError {
     }
 }
 
-fn connect(config: &Config, shown: &str) -> SqlResult<Client> {
-    config.connect(NoTls).map_err(|e| {
+/// How connections are made: plain TCP, or rustls with verified certificates.
+enum Tls {
+    Plain,
+    Rustls(MakeRustls),
+}
+
+fn connect(config: &Config, tls: &Tls, shown: &str) -> SqlResult<Client> {
+    let client = match tls {
+        Tls::Plain => config.connect(NoTls),
+        Tls::Rustls(make) => config.connect(make.clone()),
+    };
+    client.map_err(|e| {
         SqlError::Other(format!(
             "could not connect to {shown}: {}; is the server running and are the user, password and database right? \
              (scripts/setup.sh starts a local one with role arena, password arena, database arena_test)",
@@ -130,8 +149,8 @@ fn connect(config: &Config, shown: &str) -> SqlResult<Client> {
 }
 
 /// The connection thread: one client, statements prepared once, requests answered in order.
-fn serve(config: Config, shown: &str, inbox: Receiver<Request>, outbox: Sender<SqlResult<Reply>>) {
-    let mut client = match connect(&config, shown) {
+fn serve(config: Config, tls: Tls, shown: &str, inbox: Receiver<Request>, outbox: Sender<SqlResult<Reply>>) {
+    let mut client = match connect(&config, &tls, shown) {
         Ok(c) => c,
         Err(e) => {
             let _ = outbox.send(Err(e));
@@ -147,7 +166,7 @@ fn serve(config: Config, shown: &str, inbox: Receiver<Request>, outbox: Sender<S
     for request in inbox {
         // A lost connection (server restart) is replaced between transactions, never inside one.
         if (broken || client.is_closed()) && !in_transaction {
-            match connect(&config, shown) {
+            match connect(&config, &tls, shown) {
                 Ok(c) => {
                     client = c;
                     statements.clear();

@@ -2,7 +2,9 @@
 
 use super::session::SqlError;
 use super::value::{Row, vals};
-use super::{Db, DbResult, NewSubmission, SubmissionRow, TaskRow, TokenRow, now};
+use super::{
+    CompletedUpload, Db, DbResult, NewSubmission, Reservation, Reserved, SubmissionRow, TaskRow, TokenRow, now,
+};
 use crate::auth;
 
 pub(super) const SUBMISSION_COLUMNS: &str = "id, task_id, name, description, kind, source, status, error, scorecard, upload_name, upload_bytes, created, updated, token_id, receipt_sha256";
@@ -27,6 +29,13 @@ pub(super) fn submission_from_row(r: &mut Row) -> DbResult<SubmissionRow> {
         receipt_sha256: r.opt_text(14)?,
     })
 }
+
+/// The advisory lock (Postgres) that serialises upload reservations across servers.
+const RESERVE_LOCK: i64 = 0x0076_6361_5f72_6573; // "vca_res"
+
+/// Bytes of kept uploads plus reservations (`upload_bytes` holds the reserved size while streaming).
+const STORAGE_USED: &str = "SELECT CAST(COALESCE(SUM(upload_bytes), 0) AS BIGINT) FROM submissions
+     WHERE upload_name IS NOT NULL OR status = 'uploading'";
 
 const TASK_COLUMNS: &str = "id, family, dataset, title, description, metrics_json, spec_sha256, revealed";
 
@@ -153,6 +162,103 @@ impl Db {
         u32::try_from(n).map_err(|e| format!("database: submission count {n}: {e}"))
     }
 
+    // ---- upload reservations
+
+    /// Reserves a submission row (status `uploading`) for an upload about to stream, after
+    /// checking, in the same exclusive transaction, every per-token limit (rows of any status
+    /// count, reserved ones included) and the storage quota (bytes of kept uploads plus
+    /// `reserve_bytes` per upload still streaming). Nothing is written when a limit refuses.
+    pub fn reserve_upload(&self, r: &Reservation<'_>) -> DbResult<Reserved> {
+        let t = now();
+        self.backend.exclusive_transaction(RESERVE_LOCK, |s| {
+            for &(max, window_secs) in r.limits {
+                let made = s
+                    .query_one(
+                        "SELECT COUNT(*) FROM submissions WHERE token_id = $1 AND created >= $2",
+                        vals![r.token_id, t - window_secs],
+                    )?
+                    .int(0)?;
+                let made = u32::try_from(made).unwrap_or(u32::MAX);
+                if made >= max {
+                    return Ok(Reserved::RateLimited { made, max, window_secs });
+                }
+            }
+            if let Some(quota) = r.storage_quota {
+                let used = s.query_one(STORAGE_USED, vals![])?.int(0)?;
+                if used.saturating_add(r.reserve_bytes) > quota {
+                    return Ok(Reserved::StorageFull { used, quota });
+                }
+            }
+            let id = s
+                .query_one(
+                    "INSERT INTO submissions (task_id, name, description, kind, source, token_id, status, upload_bytes, created, updated)
+                     VALUES ($1, '', '', 'predictions', 'server', $2, 'uploading', $3, $4, $4) RETURNING id",
+                    vals![r.task_id, r.token_id, r.reserve_bytes, t],
+                )?
+                .int(0)?;
+            Ok(Reserved::Slot(id))
+        })
+    }
+
+    /// Turns a reserved row into a queued submission with its pending job (one transaction).
+    pub fn complete_upload(&self, id: i64, u: &CompletedUpload<'_>) -> DbResult<()> {
+        let t = now();
+        self.backend.transaction(|s| {
+            let n = s.execute(
+                "UPDATE submissions SET name = $2, description = $3, kind = $4, upload_name = $5, upload_bytes = $6,
+                   receipt_sha256 = $7, status = 'queued', updated = $8
+                 WHERE id = $1 AND status = 'uploading'",
+                vals![id, u.name, u.description, u.kind, u.upload_name, u.upload_bytes, u.receipt_sha256, t],
+            )?;
+            if n == 0 {
+                return Err(format!("database: the reservation of submission {id} is gone").into());
+            }
+            s.execute("INSERT INTO jobs (submission_id, status, created) VALUES ($1, 'pending', $2)", vals![id, t])?;
+            Ok(())
+        })
+    }
+
+    /// Deletes a reservation whose upload failed: it no longer counts toward any quota.
+    pub fn release_upload(&self, id: i64) -> DbResult<()> {
+        self.backend.with(|s| {
+            s.execute("DELETE FROM submissions WHERE id = $1 AND status = 'uploading'", vals![id])?;
+            Ok(())
+        })
+    }
+
+    /// Deletes reservations made before unix time `before` (uploads cut off by a stopped
+    /// server); returns how many.
+    pub fn release_stale_reservations(&self, before: i64) -> DbResult<u64> {
+        self.backend
+            .with(|s| s.execute("DELETE FROM submissions WHERE status = 'uploading' AND created < $1", vals![before]))
+    }
+
+    /// Bytes held in the upload folder: kept uploads plus the reservations of streaming ones.
+    pub fn storage_used(&self) -> DbResult<i64> {
+        self.backend.with(|s| Ok(s.query_one(STORAGE_USED, vals![])?.int(0)?))
+    }
+
+    /// Failed submissions, last changed before unix time `before`, whose upload is still kept:
+    /// (id, upload name).
+    pub fn failed_uploads_before(&self, before: i64) -> DbResult<Vec<(i64, String)>> {
+        let rows = self.backend.with(|s| {
+            s.query(
+                "SELECT id, upload_name FROM submissions
+                 WHERE status = 'failed' AND upload_name IS NOT NULL AND updated < $1 ORDER BY id",
+                vals![before],
+            )
+        })?;
+        rows.into_iter().map(|mut r| Ok((r.int(0)?, r.text(1)?))).collect()
+    }
+
+    /// Records that a submission's upload file was deleted (its row, status and error stay).
+    pub fn forget_upload(&self, id: i64) -> DbResult<()> {
+        self.backend.with(|s| {
+            s.execute("UPDATE submissions SET upload_name = NULL WHERE id = $1", vals![id])?;
+            Ok(())
+        })
+    }
+
     // ---- submissions
 
     /// Inserts a submission; one without a scorecard gets a pending job in the same transaction.
@@ -212,7 +318,9 @@ impl Db {
     /// The newest submissions of any task and status.
     pub fn latest_submissions(&self, limit: u32) -> DbResult<Vec<SubmissionRow>> {
         self.submissions_where(
-            &format!("SELECT {SUBMISSION_COLUMNS} FROM submissions ORDER BY id DESC LIMIT $1"),
+            &format!(
+                "SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE status <> 'uploading' ORDER BY id DESC LIMIT $1"
+            ),
             vals![limit],
         )
     }

@@ -90,9 +90,29 @@ impl Backend {
 
     /// Runs `f` inside one transaction: committed if it returns `Ok`, rolled back otherwise.
     pub fn transaction<T>(&self, f: impl FnOnce(&mut dyn Session) -> SqlResult<T>) -> DbResult<T> {
+        self.transaction_from("BEGIN", &[], f)
+    }
+
+    /// [`Backend::transaction`] that runs alone among every process sharing the database: SQLite
+    /// takes its write lock at `BEGIN IMMEDIATE`; Postgres takes the transaction advisory lock
+    /// `key` first. For read-check-write sequences (quota reservations).
+    pub fn exclusive_transaction<T>(&self, key: i64, f: impl FnOnce(&mut dyn Session) -> SqlResult<T>) -> DbResult<T> {
+        match self.dialect() {
+            Dialect::Sqlite => self.transaction_from("BEGIN IMMEDIATE", &[], f),
+            Dialect::Postgres => self.transaction_from("BEGIN", &[&format!("SELECT pg_advisory_xact_lock({key})")], f),
+        }
+    }
+
+    fn transaction_from<T>(
+        &self,
+        begin: &str,
+        then: &[&str],
+        f: impl FnOnce(&mut dyn Session) -> SqlResult<T>,
+    ) -> DbResult<T> {
         self.with(|s| {
-            s.batch("BEGIN")?;
-            let result = f(s).and_then(|v| s.batch("COMMIT").map(|()| v));
+            s.batch(begin)?;
+            let result = then.iter().try_for_each(|sql| s.batch(sql)).and_then(|()| f(s));
+            let result = result.and_then(|v| s.batch("COMMIT").map(|()| v));
             if result.is_err() {
                 let _ = s.batch("ROLLBACK");
             }
