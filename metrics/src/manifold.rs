@@ -30,10 +30,13 @@ pub const STABILITY_STEPS: [usize; 6] = [1, 2, 5, 10, 20, 50];
 /// The metric catalog of the stability family (name, higher is better), for every t of
 /// [`STABILITY_STEPS`]: `stability_gap_t{t}`, the two-sided [`stability_gap`] of the predicted
 /// cells after t repeated actions from the real cells of the item (0 = like real cells; lower is
-/// better), and `trajectory_rmse_t{t}`, the root-mean-square error over genes of the predicted
-/// mean after t actions against the true expected profile after t actions (known only on the
-/// simulator; lower is better).
-pub const STABILITY_METRICS: [(&str, bool); 12] = [
+/// better); `trajectory_rmse_t{t}`, the root-mean-square error over genes of the predicted mean
+/// after t actions against the true expected profile after t actions; and
+/// `trajectory_energy_t{t}`, the energy distance ([`crate::distributional::energy_distance`])
+/// between the predicted cells after t actions and true cells after t actions (a collapsed, a
+/// static and a drifting rollout all pay). The trajectory metrics need the true trajectory, known
+/// only on the simulator; lower is better.
+pub const STABILITY_METRICS: [(&str, bool); 18] = [
     ("stability_gap_t1", false),
     ("stability_gap_t2", false),
     ("stability_gap_t5", false),
@@ -46,6 +49,12 @@ pub const STABILITY_METRICS: [(&str, bool); 12] = [
     ("trajectory_rmse_t10", false),
     ("trajectory_rmse_t20", false),
     ("trajectory_rmse_t50", false),
+    ("trajectory_energy_t1", false),
+    ("trajectory_energy_t2", false),
+    ("trajectory_energy_t5", false),
+    ("trajectory_energy_t10", false),
+    ("trajectory_energy_t20", false),
+    ("trajectory_energy_t50", false),
 ];
 
 /// Root-mean-square distance of the rows of `cells` to their own centroid (0 for a collapsed
@@ -179,12 +188,14 @@ mod tests {
 
     #[test]
     fn metric_names_follow_the_steps() {
-        let (gaps, trajectories) = STABILITY_METRICS.split_at(STABILITY_STEPS.len());
-        for (((gap, up), (traj, up2)), t) in gaps.iter().zip(trajectories).zip(STABILITY_STEPS) {
-            assert_eq!(*gap, format!("stability_gap_t{t}"));
-            assert_eq!(*traj, format!("trajectory_rmse_t{t}"));
-            assert!(!up && !up2);
+        let n = STABILITY_STEPS.len();
+        assert_eq!(STABILITY_METRICS.len(), 3 * n);
+        for (k, t) in STABILITY_STEPS.iter().enumerate() {
+            assert_eq!(STABILITY_METRICS[k].0, format!("stability_gap_t{t}"));
+            assert_eq!(STABILITY_METRICS[n + k].0, format!("trajectory_rmse_t{t}"));
+            assert_eq!(STABILITY_METRICS[2 * n + k].0, format!("trajectory_energy_t{t}"));
         }
+        assert!(STABILITY_METRICS.iter().all(|(_, up)| !up));
     }
 
     #[test]

@@ -191,7 +191,7 @@ pub fn parse_spec(source_name: &str, text: &str) -> Result<LoadedSpec, TaskError
             }
             if let Some(m) = spec.metrics.iter().find(|m| Metric::from_name(m).is_some()) {
                 return Err(invalid(format!(
-                    "'{m}' is a profile metric; stability tasks score stability_gap_t{{t}} and trajectory_rmse_t{{t}} (t = 1, 2, 5, 10, 20, 50)"
+                    "'{m}' is a profile metric; stability tasks score stability_gap_t{{t}}, trajectory_rmse_t{{t}} and trajectory_energy_t{{t}} (t = 1, 2, 5, 10, 20, 50)"
                 )));
             }
             vec![*test_fraction, *control_test_fraction]

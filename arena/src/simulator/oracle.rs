@@ -85,7 +85,7 @@ pub fn expected_trajectory(
     rollouts: &[Perturbation],
     checkpoints: &[usize],
     cells: usize,
-) -> Result<Vec<Vec<Vec<f64>>>, SimError> {
+) -> Result<Vec<Vec<Array2<f32>>>, SimError> {
     let (_, world) = build_world(config)?;
     let first = lineages(config) as u64 + (rollouts.len() * cells) as u64;
     let last = checkpoints.iter().copied().max().unwrap_or(0);
@@ -121,9 +121,7 @@ pub fn expected_trajectory(
                     let flat: Vec<f32> = counts.iter().flat_map(|c| c[s].iter().copied()).collect();
                     let matrix = Array2::from_shape_vec((cells, genes), flat)
                         .map_err(|e| SimError::Config(format!("oracle counts: {e}")))?;
-                    let normalized = normalize_total_log1p(&Matrix::Dense(matrix), 1e4);
-                    let rows: Vec<usize> = (0..cells).collect();
-                    Ok(tasks::dataset::mean_rows(&normalized, &rows).to_vec())
+                    Ok(normalize_total_log1p(&Matrix::Dense(matrix), 1e4))
                 })
                 .collect()
         })

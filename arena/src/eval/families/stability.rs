@@ -9,10 +9,13 @@
 //!   cells score 0; a rollout collapsed onto the control mean pays its missing dispersion (≥ 1)
 //!   although it sits closer to the manifold than real cells do; a drifting rollout pays its
 //!   excess distance.
-//! - `trajectory_rmse_t{t}` (embedded simulator datasets only, [`oracle::config_of`]): the RMSE
-//!   over genes of the predicted mean after t actions against the simulator's expected profile
-//!   after t actions ([`oracle::expected_trajectory`], [`TRAJECTORY_CELLS`] fresh cells). Real
-//!   data have no true trajectory: n/a there.
+//! - `trajectory_rmse_t{t}` and `trajectory_energy_t{t}` (embedded simulator datasets only,
+//!   [`oracle::config_of`]): the RMSE over genes of the predicted mean after t actions against the
+//!   simulator's expected profile after t actions, and the energy distance between the predicted
+//!   cells and [`TRAJECTORY_CELLS`] fresh true cells after t actions
+//!   ([`oracle::expected_trajectory`]). The energy distance is what the task ranks by: a collapsed
+//!   rollout (no spread), doing nothing (the wrong place) and a drifting rollout all pay. Real data
+//!   have no true trajectory: n/a there.
 //!
 //! Reference and held-out real cells come from [`tasks::splits::stability::manifold_rows`] (start
 //! cells are in neither). The reference row (never ranked) is the split-half agreement of real
@@ -21,6 +24,7 @@
 
 use std::time::Instant;
 
+use metrics::distributional::energy_distance;
 use metrics::manifold::{
     STABILITY_METRICS, STABILITY_STEPS, dispersion, manifold_ratio, real_scale, rmse, stability_gap,
 };
@@ -90,8 +94,9 @@ impl Manifold {
     }
 }
 
-/// `trajectories[item][s]`: the true expected profile of an item after `STABILITY_STEPS[s]` actions.
-type Trajectories = std::sync::Arc<Vec<Vec<Vec<f64>>>>;
+/// `trajectories[item][s]`: true cells of an item after `STABILITY_STEPS[s]` actions (f64, cells ×
+/// genes) and their mean.
+type Trajectories = std::sync::Arc<Vec<Vec<(Array2<f64>, Vec<f64>)>>>;
 
 /// The true expected profile of every item after every t of [`STABILITY_STEPS`], when the dataset
 /// is an embedded simulation (`None` otherwise). Deterministic, so computed once per dataset and
@@ -114,7 +119,21 @@ pub fn true_trajectories(instance: &TaskInstance<'_>) -> Result<Option<Trajector
                 dataset: instance.dataset.id.clone(),
                 reason: format!("the simulator's true trajectories: {e}"),
             })?;
-    let computed = std::sync::Arc::new(computed);
+    let computed: Trajectories = std::sync::Arc::new(
+        computed
+            .into_iter()
+            .map(|steps| {
+                steps
+                    .into_iter()
+                    .map(|cells| {
+                        let cells = cells.mapv(f64::from);
+                        let mean = cells.mean_axis(Axis(0)).map(|m| m.to_vec()).unwrap_or_default();
+                        (cells, mean)
+                    })
+                    .collect()
+            })
+            .collect(),
+    );
     cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, computed.clone());
     Ok(Some(computed))
 }
@@ -135,15 +154,18 @@ pub fn score_model(
     let mut values = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let mut state = start.clone();
-        let mut row = vec![f64::NAN; 2 * n_steps];
+        let mut row = vec![f64::NAN; 3 * n_steps];
         for (t, action) in item.actions.iter().enumerate().take(ROLLOUT_LENGTH) {
             state = predict::step(instance, model, &state, action)?;
             predicted_rows += state.nrows();
             if let Some(s) = STABILITY_STEPS.iter().position(|&k| k == t + 1) {
                 row[s] = manifold.gap(&state, real[i]);
                 if let Some(truth) = &truth {
-                    let mean = state.mapv(f64::from).mean_axis(Axis(0)).map(|m| m.to_vec()).unwrap_or_default();
-                    row[n_steps + s] = rmse(&mean, &truth[i][s]);
+                    let (true_cells, true_mean) = &truth[i][s];
+                    let cells = state.mapv(f64::from);
+                    let mean = cells.mean_axis(Axis(0)).map(|m| m.to_vec()).unwrap_or_default();
+                    row[n_steps + s] = rmse(&mean, true_mean);
+                    row[2 * n_steps + s] = energy_distance(cells.view(), true_cells.view());
                 }
             }
         }
@@ -155,8 +177,8 @@ pub fn score_model(
 }
 
 /// Split-half agreement of real cells: half A of each item's held-out cells (seeded) scored
-/// against half B's values (and, on the simulator, half A's mean against the true profile at
-/// t = 1, the only step real cells were observed at). The same at every t.
+/// against half B's values (and, on the simulator, half A against the true cells at t = 1, the
+/// only step real cells were observed at). The same at every t.
 pub fn ceiling(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings, seed: u64) -> Result<ScoreRow, String> {
     let manifold = Manifold::new(instance);
     let truth = true_trajectories(instance).map_err(|e| e.to_string())?;
@@ -176,11 +198,16 @@ pub fn ceiling(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings, seed:
         let half_b = RealValues { ratio: manifold.ratio(&b), dispersion: dispersion(b.view()) };
         let gap = manifold.gap(&a, half_b);
         let mut row = vec![gap; n_steps];
+        // Real cells were observed after one action only: the trajectory metrics at t = 1.
         let t1 = truth.as_ref().map(|t| {
-            let mean = a.mapv(f64::from).mean_axis(Axis(0)).map(|m| m.to_vec()).unwrap_or_default();
-            rmse(&mean, &t[k][0])
+            let (true_cells, true_mean) = &t[k][0];
+            let cells = a.mapv(f64::from);
+            let mean = cells.mean_axis(Axis(0)).map(|m| m.to_vec()).unwrap_or_default();
+            (rmse(&mean, true_mean), energy_distance(cells.view(), true_cells.view()))
         });
-        row.extend((0..n_steps).map(|s| if s == 0 { t1.unwrap_or(f64::NAN) } else { f64::NAN }));
+        let at_t1 = |v: Option<f64>| (0..n_steps).map(move |s| if s == 0 { v.unwrap_or(f64::NAN) } else { f64::NAN });
+        row.extend(at_t1(t1.map(|t| t.0)));
+        row.extend(at_t1(t1.map(|t| t.1)));
         values.push(row);
     }
     Ok(build_row(instance, "real-cells-split-half".into(), ModelKind::Ceiling, String::new(), &values, bootstrap))
@@ -195,9 +222,9 @@ pub fn reference_note(instance: &TaskInstance<'_>) -> String {
     let mean = ratios.iter().sum::<f64>() / ratios.len().max(1) as f64;
     let trajectory = match oracle::config_of(&instance.dataset.id) {
         Some(_) => format!(
-            "trajectory_rmse_t{{t}}: against the simulator's expected profile after t actions ({TRAJECTORY_CELLS} fresh cells per point)"
+            "trajectory_energy_t{{t}} / trajectory_rmse_t{{t}}: energy distance of the predicted cells to / RMSE of their mean against {TRAJECTORY_CELLS} fresh true simulated cells after t actions"
         ),
-        None => "trajectory_rmse_t{t}: n/a (no true trajectory outside the embedded simulator)".into(),
+        None => "trajectory_*_t{t}: n/a (no true trajectory outside the embedded simulator)".into(),
     };
     format!(
         "target (real held-out cells of each item): manifold ratio {mean:.3} on average (items {lo:.3}–{hi:.3}), dispersion ratio 1; \
