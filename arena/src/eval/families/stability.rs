@@ -24,7 +24,7 @@
 
 use std::time::Instant;
 
-use metrics::distributional::energy_distance;
+use metrics::distributional::{energy_distance_with_sigma_y, mean_pairwise_distance};
 use metrics::manifold::{
     STABILITY_METRICS, STABILITY_STEPS, dispersion, manifold_ratio, real_scale, rmse, stability_gap,
 };
@@ -94,9 +94,17 @@ impl Manifold {
     }
 }
 
-/// `trajectories[item][s]`: true cells of an item after `STABILITY_STEPS[s]` actions (f64, cells ×
-/// genes) and their mean.
-type Trajectories = std::sync::Arc<Vec<Vec<(Array2<f64>, Vec<f64>)>>>;
+/// True cells of an item after some number of actions.
+pub struct TruePoint {
+    /// Cells × genes.
+    pub cells: Array2<f64>,
+    pub mean: Vec<f64>,
+    /// Their mean pairwise distance (σ_y of the energy distance).
+    pub spread: f64,
+}
+
+/// `trajectories[item][s]`: the true cells of an item after `STABILITY_STEPS[s]` actions.
+type Trajectories = std::sync::Arc<Vec<Vec<TruePoint>>>;
 
 /// The true expected profile of every item after every t of [`STABILITY_STEPS`], when the dataset
 /// is an embedded simulation (`None` otherwise). Deterministic, so computed once per dataset and
@@ -128,7 +136,8 @@ pub fn true_trajectories(instance: &TaskInstance<'_>) -> Result<Option<Trajector
                     .map(|cells| {
                         let cells = cells.mapv(f64::from);
                         let mean = cells.mean_axis(Axis(0)).map(|m| m.to_vec()).unwrap_or_default();
-                        (cells, mean)
+                        let spread = mean_pairwise_distance(cells.view());
+                        TruePoint { cells, mean, spread }
                     })
                     .collect()
             })
@@ -151,6 +160,11 @@ pub fn score_model(
     let started = Instant::now();
     let mut predicted_rows = 0usize;
     let n_steps = STABILITY_STEPS.len();
+    // Only the steps some metric of the spec reads are measured.
+    let wanted = |s: usize| {
+        let t = STABILITY_STEPS[s];
+        instance.spec.spec.metrics.iter().any(|m| m.rsplit_once("_t").is_some_and(|(_, k)| k == t.to_string()))
+    };
     let mut values = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let mut state = start.clone();
@@ -158,14 +172,14 @@ pub fn score_model(
         for (t, action) in item.actions.iter().enumerate().take(ROLLOUT_LENGTH) {
             state = predict::step(instance, model, &state, action)?;
             predicted_rows += state.nrows();
-            if let Some(s) = STABILITY_STEPS.iter().position(|&k| k == t + 1) {
+            if let Some(s) = STABILITY_STEPS.iter().position(|&k| k == t + 1).filter(|&s| wanted(s)) {
                 row[s] = manifold.gap(&state, real[i]);
                 if let Some(truth) = &truth {
-                    let (true_cells, true_mean) = &truth[i][s];
+                    let point = &truth[i][s];
                     let cells = state.mapv(f64::from);
                     let mean = cells.mean_axis(Axis(0)).map(|m| m.to_vec()).unwrap_or_default();
-                    row[n_steps + s] = rmse(&mean, true_mean);
-                    row[2 * n_steps + s] = energy_distance(cells.view(), true_cells.view());
+                    row[n_steps + s] = rmse(&mean, &point.mean);
+                    row[2 * n_steps + s] = energy_distance_with_sigma_y(cells.view(), point.cells.view(), point.spread);
                 }
             }
         }
@@ -200,10 +214,10 @@ pub fn ceiling(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings, seed:
         let mut row = vec![gap; n_steps];
         // Real cells were observed after one action only: the trajectory metrics at t = 1.
         let t1 = truth.as_ref().map(|t| {
-            let (true_cells, true_mean) = &t[k][0];
+            let point = &t[k][0];
             let cells = a.mapv(f64::from);
             let mean = cells.mean_axis(Axis(0)).map(|m| m.to_vec()).unwrap_or_default();
-            (rmse(&mean, true_mean), energy_distance(cells.view(), true_cells.view()))
+            (rmse(&mean, &point.mean), energy_distance_with_sigma_y(cells.view(), point.cells.view(), point.spread))
         });
         let at_t1 = |v: Option<f64>| (0..n_steps).map(move |s| if s == 0 { v.unwrap_or(f64::NAN) } else { f64::NAN });
         row.extend(at_t1(t1.map(|t| t.0)));
