@@ -533,8 +533,7 @@ fn rule_is_kept_or_flagged(card: &tasks::scorecard::Scorecard) -> Vec<String> {
 /// and the validity rule is kept or its violation flagged on a task of each.
 #[test]
 fn every_family_carries_the_audit_and_the_validity_rule_is_kept_or_flagged() {
-    let mut options = EvalOptions::default();
-    options.data_dir = Some(data_dir());
+    let options = EvalOptions { data_dir: Some(data_dir()), ..EvalOptions::default() };
     let simulator = arena::simulator::export::snapshot_dataset(
         &arena::simulator::simulate(&arena::simulator::SimConfig::default()).unwrap(),
     )

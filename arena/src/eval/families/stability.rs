@@ -113,7 +113,9 @@ type Trajectories = std::sync::Arc<Vec<Vec<TruePoint>>>;
 pub fn true_trajectories(instance: &TaskInstance<'_>) -> Result<Option<Trajectories>, TaskError> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
-    static CACHE: OnceLock<Mutex<HashMap<(String, Vec<String>), Trajectories>>> = OnceLock::new();
+    /// Keyed by the dataset's sha256 and the items' action labels.
+    type Cache = Mutex<HashMap<(String, Vec<String>), Trajectories>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
     let Some(config) = oracle::config_of(&instance.dataset.id) else { return Ok(None) };
     let actions: Vec<Perturbation> = instance.eval_items().iter().map(|i| i.actions[0].clone()).collect();
     let key = (instance.dataset.sha256.clone(), actions.iter().map(Perturbation::label).collect::<Vec<_>>());
