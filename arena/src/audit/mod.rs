@@ -8,6 +8,14 @@
 //! the baselines and the ceiling ([`audit`]); `arena eval` calls it with the rows its scorecard
 //! already holds and embeds [`Audit::section`] in the scorecard.
 //!
+//! Every family but inverse design is audited, each on its own metrics: the probes go through
+//! `families::score_model` like any model. Where every item repeats one action and no two items
+//! share it (single-step families, stability) the oracle probes answer by action ([`probes::Lookup`]);
+//! on multi-step and order-consistency items they are scored from their means on the profile
+//! metrics. On cross-modal tasks the constant probes predict a constant protein too (the
+//! training-control protein mean), the shuffled probe the true protein mean of σ(i). Few-shot tasks
+//! get no derived probes (the submission's per-shot adaptation cannot be rebuilt here).
+//!
 //! Flag rules (per metric, on the mean over test perturbations, respecting higher/lower-is-better,
 //! with a 1e-8 tolerance for "equal"):
 //! - an independent probe (perturbed-mean, control-mean, shuffled, target-only, perturbed-mean +
