@@ -160,7 +160,7 @@ fn audit_norman_pseudobulk() {
 }
 
 #[test]
-fn audit_refuses_non_profile_families() {
+fn audit_refuses_inverse_design() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let r = run([
@@ -173,7 +173,7 @@ fn audit_refuses_non_profile_families() {
         data_dir().to_str().unwrap(),
     ])
     .failed();
-    assert!(r.stderr.contains("profile families"), "{}", r.stderr);
+    assert!(r.stderr.contains("every family but inverse design"), "{}", r.stderr);
     assert_no_output(&out);
 }
 

@@ -220,12 +220,12 @@ fn cli_runs_the_new_families_by_spec_id_and_explains_them() {
     let out = dir.path().join("cm");
     let r =
         common::run(["eval", "--baseline", "linear", "--task", "sim-cross-modal", "--out", out.to_str().unwrap()]).ok();
-    assert!(r.stdout.contains("coherence ↑") && r.stdout.contains("protein_pearson_delta"), "{}", r.stdout);
+    assert!(r.stdout.contains("coherence_gap ↓") && r.stdout.contains("protein_pearson_delta"), "{}", r.stdout);
 
     let r = common::run(["tasks", "show", "sim-few-shot"]).ok();
     assert!(r.stdout.contains("new context 'B'") && r.stdout.contains("k = [0, 1, 5, 20]"), "{}", r.stdout);
     let r = common::run(["tasks", "show", "sim-cross-modal"]).ok();
-    assert!(r.stdout.contains("coupling"), "{}", r.stdout);
+    assert!(r.stdout.contains("coupling") && r.stdout.contains("two-sided"), "{}", r.stdout);
     // `--dataset papalexi2021` still names the whole dataset, not its replicate split.
     let out = dir.path().join("pap");
     common::run(["eval", "--dataset", "papalexi2021", "--baseline", "additive", "--out", out.to_str().unwrap()]).ok();

@@ -165,7 +165,7 @@ fn the_cross_modal_weights_predict_proteins_from_the_shared_latent() {
     eval_reference(dir.path(), &["--task", "sim-cross-modal"]).ok();
     let card = read_scorecard(dir.path());
     let reference = row(&card, "reference");
-    for metric in ["coherence", "protein_pearson_delta", "protein_mse"] {
+    for metric in ["coherence_gap", "protein_pearson_delta", "protein_mse"] {
         let (mean, lower, upper) = ci(reference, metric);
         assert!(mean.is_finite() && lower <= mean && mean <= upper, "{metric}: {mean} [{lower}, {upper}]");
     }

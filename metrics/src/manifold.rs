@@ -10,8 +10,16 @@
 //!   ratio(x) = d_k(x; R) / median_{q ∈ Q} d_k(q; R),
 //!
 //! so a typical real cell scores 1, a predicted cell on the manifold ≈ 1 and a cell drifting off
-//! it more (lower is better). [`manifold_ratio`] summarises P by the median ratio. Everything is
-//! pure math over dense `ArrayView2<f32>` (cells × genes); distances accumulate in f64.
+//! it more. [`manifold_ratio`] summarises P by the median ratio.
+//!
+//! The ratio alone is one-sided in the wrong way: a set of cells collapsed onto a dense point of
+//! the manifold (every cell = the control mean) sits *closer* to the reference than real cells do
+//! (ratio < 1). Stability is therefore scored two-sided, as the distance from the real cells'
+//! values ([`stability_gap`]): the gap in manifold ratio plus the gap in [`dispersion`] (the
+//! cells' root-mean-square distance to their own centroid), relative to the real cells of the
+//! same item. Real cells score 0, a collapsed prediction at least 1 (its dispersion is 0), a
+//! drifting rollout its excess ratio. Everything is pure math over dense `ArrayView2<f32>`
+//! (cells × genes); distances accumulate in f64.
 
 use ndarray::ArrayView2;
 use rayon::prelude::*;
@@ -19,16 +27,74 @@ use rayon::prelude::*;
 /// Rollout steps at which stability is scored.
 pub const STABILITY_STEPS: [usize; 6] = [1, 2, 5, 10, 20, 50];
 
-/// `stability_t{t}` for every t of [`STABILITY_STEPS`] (name, higher is better): the median ratio
-/// of the predicted cells after t repeated actions (1 ≈ on the manifold; lower is better).
-pub const STABILITY_METRICS: [(&str, bool); 6] = [
-    ("stability_t1", false),
-    ("stability_t2", false),
-    ("stability_t5", false),
-    ("stability_t10", false),
-    ("stability_t20", false),
-    ("stability_t50", false),
+/// The metric catalog of the stability family (name, higher is better), for every t of
+/// [`STABILITY_STEPS`]: `stability_gap_t{t}`, the two-sided [`stability_gap`] of the predicted
+/// cells after t repeated actions from the real cells of the item (0 = like real cells; lower is
+/// better); `trajectory_rmse_t{t}`, the root-mean-square error over genes of the predicted mean
+/// after t actions against the true expected profile after t actions; and
+/// `trajectory_energy_t{t}`, the energy distance ([`crate::distributional::energy_distance`])
+/// between the predicted cells after t actions and true cells after t actions (a collapsed, a
+/// static and a drifting rollout all pay). The trajectory metrics need the true trajectory, known
+/// only on the simulator; lower is better.
+pub const STABILITY_METRICS: [(&str, bool); 18] = [
+    ("stability_gap_t1", false),
+    ("stability_gap_t2", false),
+    ("stability_gap_t5", false),
+    ("stability_gap_t10", false),
+    ("stability_gap_t20", false),
+    ("stability_gap_t50", false),
+    ("trajectory_rmse_t1", false),
+    ("trajectory_rmse_t2", false),
+    ("trajectory_rmse_t5", false),
+    ("trajectory_rmse_t10", false),
+    ("trajectory_rmse_t20", false),
+    ("trajectory_rmse_t50", false),
+    ("trajectory_energy_t1", false),
+    ("trajectory_energy_t2", false),
+    ("trajectory_energy_t5", false),
+    ("trajectory_energy_t10", false),
+    ("trajectory_energy_t20", false),
+    ("trajectory_energy_t50", false),
 ];
+
+/// Root-mean-square distance of the rows of `cells` to their own centroid (0 for a collapsed
+/// set; NaN without cells).
+pub fn dispersion(cells: ArrayView2<'_, f32>) -> f64 {
+    let n = cells.nrows();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let mut centroid = vec![0.0f64; cells.ncols()];
+    for row in cells.rows() {
+        centroid.iter_mut().zip(row).for_each(|(c, &v)| *c += f64::from(v));
+    }
+    centroid.iter_mut().for_each(|c| *c /= n as f64);
+    let total: f64 = cells
+        .rows()
+        .into_iter()
+        .map(|row| row.iter().zip(&centroid).map(|(&v, c)| (f64::from(v) - c).powi(2)).sum::<f64>())
+        .sum();
+    (total / n as f64).sqrt()
+}
+
+/// The two-sided stability score of a set of predicted cells against the real cells of the same
+/// item: |ratio − ratio_real| + |dispersion / dispersion_real − 1|, where ratio is
+/// [`manifold_ratio`] and dispersion [`dispersion`]. 0 = the real cells' values; NaN when the real
+/// dispersion is not a positive finite number.
+pub fn stability_gap(ratio: f64, dispersion: f64, real_ratio: f64, real_dispersion: f64) -> f64 {
+    if !(real_dispersion.is_finite() && real_dispersion > 0.0) {
+        return f64::NAN;
+    }
+    (ratio - real_ratio).abs() + (dispersion / real_dispersion - 1.0).abs()
+}
+
+/// Root-mean-square difference of two profiles (NaN for different lengths or no genes).
+pub fn rmse(predicted: &[f64], truth: &[f64]) -> f64 {
+    if predicted.len() != truth.len() || truth.is_empty() {
+        return f64::NAN;
+    }
+    (predicted.iter().zip(truth).map(|(p, t)| (p - t).powi(2)).sum::<f64>() / truth.len() as f64).sqrt()
+}
 
 /// d_k(x; R) for every row x of `queries` (see the module docs). NaN for every query when the
 /// reference is empty or k is 0.
@@ -122,10 +188,34 @@ mod tests {
 
     #[test]
     fn metric_names_follow_the_steps() {
-        for ((name, up), t) in STABILITY_METRICS.iter().zip(STABILITY_STEPS) {
-            assert_eq!(*name, format!("stability_t{t}"));
-            assert!(!up);
+        let n = STABILITY_STEPS.len();
+        assert_eq!(STABILITY_METRICS.len(), 3 * n);
+        for (k, t) in STABILITY_STEPS.iter().enumerate() {
+            assert_eq!(STABILITY_METRICS[k].0, format!("stability_gap_t{t}"));
+            assert_eq!(STABILITY_METRICS[n + k].0, format!("trajectory_rmse_t{t}"));
+            assert_eq!(STABILITY_METRICS[2 * n + k].0, format!("trajectory_energy_t{t}"));
         }
+        assert!(STABILITY_METRICS.iter().all(|(_, up)| !up));
+    }
+
+    #[test]
+    fn the_gap_is_zero_for_real_values_and_penalises_collapse_and_drift_both_ways() {
+        let cells = array![[0.0f32, 0.0], [2.0, 0.0], [0.0, 2.0], [2.0, 2.0]];
+        // Centroid (1, 1): every cell at sqrt(2).
+        assert!((dispersion(cells.view()) - 2f64.sqrt()).abs() < 1e-12);
+        let collapsed = array![[1.0f32, 1.0], [1.0, 1.0]];
+        assert_eq!(dispersion(collapsed.view()), 0.0);
+        assert!(dispersion(cells.slice(ndarray::s![..0, ..])).is_nan());
+        let real = (1.0, 2.0);
+        assert_eq!(stability_gap(1.0, 2.0, real.0, real.1), 0.0);
+        // Closer to the manifold than real cells (a collapse) is as far off as farther from it.
+        assert!((stability_gap(0.9, 2.0, real.0, real.1) - stability_gap(1.1, 2.0, real.0, real.1)).abs() < 1e-12);
+        // A collapsed set pays its whole dispersion: at least 1.
+        assert!(stability_gap(0.97, 0.0, real.0, real.1) >= 1.0);
+        assert!((stability_gap(3.0, 4.0, real.0, real.1) - 3.0).abs() < 1e-12);
+        assert!(stability_gap(1.0, 1.0, 1.0, 0.0).is_nan());
+        assert!((rmse(&[1.0, 3.0], &[1.0, 1.0]) - 2f64.sqrt()).abs() < 1e-12);
+        assert!(rmse(&[1.0], &[1.0, 2.0]).is_nan());
     }
 
     #[test]

@@ -68,7 +68,9 @@ pub enum SplitRule {
     /// Stability (multi-step 3c): a seeded `test_fraction` of the singles is held out (as in
     /// `unseen-single`); each held-out single and the no-op are applied repeatedly for 50 steps and
     /// the predicted cells' kNN distance (`neighbours`) to real one-step cells (a seeded subsample
-    /// of at most `max_reference_cells`) is scored relative to real held-out cells.
+    /// of at most `max_reference_cells`) and their dispersion are scored by their distance from
+    /// the real held-out cells' values (two-sided); on the simulator, the rollout is also scored
+    /// against the true expected trajectory.
     Stability {
         test_fraction: f64,
         control_test_fraction: f64,
@@ -76,8 +78,9 @@ pub enum SplitRule {
         max_reference_cells: usize,
     },
     /// Cross-modal coherence: the `unseen-single` split of a dataset with paired proteins; the
-    /// model predicts RNA and protein of each start cell, scored per modality and by the
-    /// coherence of the two through the RNA→protein coupling of real training cells.
+    /// model predicts RNA and protein of each start cell, scored per modality and by how far the
+    /// coherence of the two (through the RNA→protein coupling of real training cells) is from
+    /// the real test cells' coherence.
     CrossModal {
         test_fraction: f64,
         control_test_fraction: f64,
@@ -188,7 +191,7 @@ pub fn parse_spec(source_name: &str, text: &str) -> Result<LoadedSpec, TaskError
             }
             if let Some(m) = spec.metrics.iter().find(|m| Metric::from_name(m).is_some()) {
                 return Err(invalid(format!(
-                    "'{m}' is a profile metric; stability tasks score stability_t1 ... stability_t50"
+                    "'{m}' is a profile metric; stability tasks score stability_gap_t{{t}}, trajectory_rmse_t{{t}} and trajectory_energy_t{{t}} (t = 1, 2, 5, 10, 20, 50)"
                 )));
             }
             vec![*test_fraction, *control_test_fraction]

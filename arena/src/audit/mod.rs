@@ -8,6 +8,14 @@
 //! the baselines and the ceiling ([`audit`]); `arena eval` calls it with the rows its scorecard
 //! already holds and embeds [`Audit::section`] in the scorecard.
 //!
+//! Every family but inverse design is audited, each on its own metrics: the probes go through
+//! `families::score_model` like any model. Where every item repeats one action and no two items
+//! share it (single-step families, stability) the oracle probes answer by action ([`probes::Lookup`]);
+//! on multi-step and order-consistency items they are scored from their means on the profile
+//! metrics. On cross-modal tasks the constant probes predict a constant protein too (the
+//! training-control protein mean), the shuffled probe the true protein mean of σ(i). Few-shot tasks
+//! get no derived probes (the submission's per-shot adaptation cannot be rebuilt here).
+//!
 //! Flag rules (per metric, on the mean over test perturbations, respecting higher/lower-is-better,
 //! with a 1e-8 tolerance for "equal"):
 //! - an independent probe (perturbed-mean, control-mean, shuffled, target-only, perturbed-mean +
@@ -158,9 +166,26 @@ pub struct Scored<'a> {
     pub ceiling: Result<ScoreRow, String>,
 }
 
-/// True for the families the audit supports (profile metrics on predicted means).
+/// True for the families the audit supports: every family but inverse design, which ranks
+/// candidates rather than predicting cells and has its own probe (training-exclusion, in the
+/// notes of its scorecards).
 pub fn supports(rule: &SplitRule) -> bool {
+    !matches!(rule, SplitRule::InverseDesign { .. })
+}
+
+/// True for the families scored by the profile metrics alone (their oracle probes are scored
+/// from means directly).
+fn profile_family(rule: &SplitRule) -> bool {
     matches!(rule, SplitRule::UnseenSingle { .. } | SplitRule::Combinatorial { .. } | SplitRule::MultiStep { .. })
+}
+
+/// The true protein mean of every item on cross-modal tasks (`None` elsewhere).
+fn item_protein_means(instance: &TaskInstance<'_>, items: &[tasks::instance::EvalItem<'_>]) -> Option<Vec<Vec<f64>>> {
+    if !matches!(instance.spec.spec.split, SplitRule::CrossModal { .. }) {
+        return None;
+    }
+    let protein = &instance.dataset.protein.as_ref()?.values;
+    Some(items.iter().map(|i| tasks::dataset::mean_rows(protein, i.rows).to_vec()).collect())
 }
 
 fn mean_of(row: &ScoreRow, metric: &str) -> f64 {
@@ -213,7 +238,7 @@ fn check_supported(instance: &TaskInstance<'_>, submission: &str) -> Result<(), 
     Err(TaskError::Model {
         model: submission.to_string(),
         reason: format!(
-            "`arena audit` supports the profile families (unseen-single, combinatorial, multi-step); task '{}' is a '{}' task",
+            "`arena audit` supports every family but inverse design (its scorecards carry the training-exclusion probe instead); task '{}' is a '{}' task",
             spec.id, spec.task
         ),
     })
@@ -239,22 +264,40 @@ pub fn audit_scored(
         rows.push(AuditRow { role: Role::Baseline, description: baselines::describe(name).into(), row });
     }
 
-    // Independent probes.
-    let constant = probes::Constant::new("probe: perturbed-mean", instance.perturbed_mean.as_slice().unwrap_or(&[]));
+    // Independent probes. On cross-modal tasks the constant probes collapse the proteins too
+    // (the training-control protein mean for every cell).
+    let protein_control = match spec.split {
+        SplitRule::CrossModal { .. } => {
+            tasks::splits::cross_modal::Coupling::fit(instance).ok().map(|c| c.protein_control)
+        }
+        _ => None,
+    };
+    let with_protein = |c: probes::Constant| match &protein_control {
+        Some(p) => c.with_protein(p),
+        None => c,
+    };
+    let constant =
+        with_protein(probes::Constant::new("probe: perturbed-mean", instance.perturbed_mean.as_slice().unwrap_or(&[])));
     rows.push(AuditRow {
         role: Role::Probe,
         description: "the constant μ_pert (mean of the training perturbation centroids) for every cell".into(),
         row: score(&constant)?,
     });
-    let control = probes::Constant::new("probe: control-mean", instance.control_mean.as_slice().unwrap_or(&[]));
+    let control =
+        with_protein(probes::Constant::new("probe: control-mean", instance.control_mean.as_slice().unwrap_or(&[])));
     rows.push(AuditRow {
         role: Role::Probe,
-        description: "the constant μ_ctrl (mean of the training controls) for every cell".into(),
+        description: "the constant μ_ctrl (mean of the training controls) for every cell: a collapse".into(),
         row: score(&control)?,
     });
     let items = instance.eval_items();
     let truths = instance.truth_means();
     let n = items.len();
+    // Every item repeats one action, and no two items share it: a probe can answer by action.
+    let by_action = {
+        let mut seen = std::collections::HashSet::new();
+        items.iter().all(|i| i.actions.iter().all(|a| *a == i.actions[0]) && seen.insert(i.actions[0].clone()))
+    };
     let sigma = metrics::systematic::derangement(n, options.shuffle_seed);
     let shuffled_from: Vec<String> = sigma.iter().map(|&j| items[j].label.clone()).collect();
     if n >= 2 {
@@ -262,15 +305,18 @@ pub fn audit_scored(
             "ORACLE: item i is answered with the true mean of another test item (seeded derangement, seed {})",
             options.shuffle_seed
         );
-        let one_step_distinct = items.iter().all(|i| i.actions.len() == 1) && {
-            let mut seen = std::collections::HashSet::new();
-            items.iter().all(|i| seen.insert(i.actions[0].clone()))
-        };
-        let row = if one_step_distinct {
-            let lookup = probes::Lookup::new(
+        let row = if by_action {
+            let protein_means = item_protein_means(instance, &items);
+            let mut lookup = probes::Lookup::new(
                 "probe: shuffled",
                 items.iter().zip(&sigma).map(|(i, &j)| (i.actions[0].clone(), truths[j].clone())).collect(),
             );
+            if let Some(p) = &protein_means {
+                // Per action its own shuffled protein mean: a Lookup of proteins by action.
+                lookup = lookup.with_proteins(
+                    items.iter().zip(&sigma).map(|(i, &j)| (i.actions[0].clone(), p[j].clone())).collect(),
+                );
+            }
             score(&lookup)?
         } else {
             // Multi-step items share actions: score the permuted truths directly.
@@ -306,58 +352,71 @@ pub fn audit_scored(
         ),
     ] {
         let predictions = probes::with_true_targets(base, &truths, &perturbed);
-        let input = RowInput {
-            name: name.into(),
-            kind: tasks::ModelKind::Baseline,
-            model_sha256: String::new(),
-            predictions: &predictions,
-            truths: &truths,
+        let row = if profile_family(&spec.split) || !by_action {
+            let input = RowInput {
+                name: name.into(),
+                kind: tasks::ModelKind::Baseline,
+                model_sha256: String::new(),
+                predictions: &predictions,
+                truths: &truths,
+            };
+            score_row(instance, input, bootstrap)
+        } else {
+            // Families with their own metrics: the oracle answers each item's action.
+            let mut lookup =
+                probes::Lookup::new(name, items.iter().map(|i| i.actions[0].clone()).zip(predictions).collect());
+            if let Some(p) = &protein_control {
+                lookup = lookup.with_protein(p);
+            }
+            score(&lookup)?
         };
-        rows.push(AuditRow {
-            role: Role::Probe,
-            description: description.into(),
-            row: score_row(instance, input, bootstrap),
-        });
+        rows.push(AuditRow { role: Role::Probe, description: description.into(), row });
     }
 
     // Probes derived from the submission: single-step items replay its recorded outputs (the
-    // same queries in the same order); multi-step rollouts feed the manipulated states back, so
-    // they run the model.
-    let block = instance.start_states().nrows();
-    let replayed = scored.outputs.as_deref().filter(|_| items.iter().all(|i| i.actions.len() == 1));
-    let replays = [(); 4].map(|_| replayed.map(|o| probes::Tape::replay(submission, o)));
-    let source = |k: usize| -> &dyn Model { replays[k].as_ref().map_or(submission, |r| r as &dyn Model) };
-    let inflated = probes::VarianceInflated {
-        inner: source(0),
-        factor: INFLATION,
-        block,
-        name: "probe: variance-inflated".into(),
-    };
-    rows.push(AuditRow {
-        role: Role::DerivedProbe,
-        description: format!(
-            "the submission with each predicted cell's deviation from its predicted mean ×{INFLATION} (means unchanged)"
-        ),
-        row: score(&inflated)?,
-    });
-    if block < 2 {
-        notes.push(format!(
-            "the variance-inflated probe is the submission itself here: {block} start state per item, so no cell-to-cell spread to inflate"
-        ));
-    }
-    let log1p = probes::Log1p { inner: source(1), name: "probe: log1p".into() };
-    rows.push(AuditRow {
-        role: Role::DerivedProbe,
-        description: "log1p of the submission's output (sign-preserving for negative values)".into(),
-        row: score(&log1p)?,
-    });
-    for (k, factor) in [(2, 0.5), (3, 2.0)] {
-        let scaled = probes::Scaled { inner: source(k), factor, name: format!("probe: effect ×{factor}") };
+    // same queries in the same order); multi-step rollouts (and stability's repeated actions) feed
+    // the manipulated states back, so they run the model.
+    if matches!(spec.split, SplitRule::FewShot { .. }) {
+        notes.push(
+            "no derived probes on few-shot tasks: they would manipulate the submission as adapted at every shot count, which the audit cannot rebuild".into(),
+        );
+    } else {
+        let block = instance.start_states().nrows();
+        let replayed = scored.outputs.as_deref().filter(|_| items.iter().all(|i| i.actions.len() == 1));
+        let replays = [(); 4].map(|_| replayed.map(|o| probes::Tape::replay(submission, o)));
+        let source = |k: usize| -> &dyn Model { replays[k].as_ref().map_or(submission, |r| r as &dyn Model) };
+        let inflated = probes::VarianceInflated {
+            inner: source(0),
+            factor: INFLATION,
+            block,
+            name: "probe: variance-inflated".into(),
+        };
         rows.push(AuditRow {
             role: Role::DerivedProbe,
-            description: format!("the submission's predicted change from each start cell ×{factor}"),
-            row: score(&scaled)?,
+            description: format!(
+                "the submission with each predicted cell's deviation from its predicted mean ×{INFLATION} (means unchanged)"
+            ),
+            row: score(&inflated)?,
         });
+        if block < 2 {
+            notes.push(format!(
+                "the variance-inflated probe is the submission itself here: {block} start state per item, so no cell-to-cell spread to inflate"
+            ));
+        }
+        let log1p = probes::Log1p { inner: source(1), name: "probe: log1p".into() };
+        rows.push(AuditRow {
+            role: Role::DerivedProbe,
+            description: "log1p of the submission's output (sign-preserving for negative values)".into(),
+            row: score(&log1p)?,
+        });
+        for (k, factor) in [(2, 0.5), (3, 2.0)] {
+            let scaled = probes::Scaled { inner: source(k), factor, name: format!("probe: effect ×{factor}") };
+            rows.push(AuditRow {
+                role: Role::DerivedProbe,
+                description: format!("the submission's predicted change from each start cell ×{factor}"),
+                row: score(&scaled)?,
+            });
+        }
     }
     match scored.ceiling {
         Ok(mut row) => {

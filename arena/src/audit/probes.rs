@@ -4,11 +4,15 @@
 //!
 //! - `probe: perturbed-mean` — the constant μ_pert (training perturbation centroids' mean) for
 //!   every cell, whatever was asked (Systema's systematic-variation-only prediction);
-//! - `probe: control-mean` — the constant μ_ctrl (training controls' mean): "nothing happens";
+//! - `probe: control-mean` — the constant μ_ctrl (training controls' mean) for every cell: a
+//!   collapse onto "nothing happens" (on cross-modal tasks with the constant training-control
+//!   protein mean). Doing nothing with the real spread kept (x' = x) is the `control-mean`
+//!   baseline of every task;
 //! - `probe: shuffled` — right effects, wrong labels: item i is answered with the TRUE mean
 //!   profile of another test item σ(i) (σ a seeded derangement). It reads held-out truth, so it is
 //!   an oracle: it exists only to measure what a metric gives for realistic effects attached to
 //!   the wrong perturbation;
+//!   On cross-modal tasks it predicts the true protein mean of σ(i) for every cell;
 //! - `probe: variance-inflated` — the submission with every predicted cell's deviation from its
 //!   item's predicted mean multiplied by 3 (means preserved exactly, see [`VarianceInflated`]);
 //! - `probe: log1p` — log1p of the submission's output (sign-preserving for negative values such
@@ -17,7 +21,10 @@
 //!   cell scaled ([`Scaled`]): a metric that rewards shrinking or inflating an effect;
 //! - `probe: target-only`, `probe: perturbed-mean + target` (built in `audit_scored` from means)
 //!   — μ_ctrl or μ_pert with each item's perturbed genes set to their TRUE values (oracles of the
-//!   target's own change, and nothing else).
+//!   target's own change, and nothing else; a [`Lookup`] on the families with their own metrics).
+//!
+//! The derived probes manipulate the RNA output; on cross-modal tasks they pass the submission's
+//! predicted proteins through unchanged.
 //!
 //! The derived probes need the submission's per-cell output, not just its means: a [`Tape`]
 //! records that output while the submission is scored and replays it to the derived probes, so
@@ -32,10 +39,12 @@ use tasks::{Model, ModelKind, Perturbation, QueryBatch, TaskError};
 
 use crate::baselines::fingerprint;
 
-/// A constant profile for every query row.
+/// A constant profile for every query row (and, with [`Constant::with_protein`], a constant
+/// protein profile on cross-modal tasks: both modalities collapsed).
 pub struct Constant {
     name: String,
     profile: Vec<f32>,
+    protein: Option<Vec<f32>>,
     sha256: String,
 }
 
@@ -44,9 +53,25 @@ impl Constant {
         Self {
             name: name.to_string(),
             profile: profile.iter().map(|&v| v as f32).collect(),
+            protein: None,
             sha256: fingerprint(name, &[profile]),
         }
     }
+
+    /// The same probe predicting `protein` for every cell as well.
+    pub fn with_protein(mut self, protein: &[f64]) -> Self {
+        self.protein = Some(protein.iter().map(|&v| v as f32).collect());
+        self
+    }
+}
+
+/// `rows` copies of `profile`.
+fn repeated(rows: usize, profile: &[f32]) -> Array2<f32> {
+    let mut out = Array2::<f32>::zeros((rows, profile.len()));
+    for mut row in out.rows_mut() {
+        row.iter_mut().zip(profile).for_each(|(o, v)| *o = *v);
+    }
+    out
 }
 
 impl Model for Constant {
@@ -66,12 +91,19 @@ impl Model for Constant {
         }
         Ok(out)
     }
+    fn predict_protein(&self, batch: &QueryBatch<'_>) -> Result<Option<Array2<f32>>, TaskError> {
+        Ok(self.protein.as_ref().map(|p| repeated(batch.start.nrows(), p)))
+    }
 }
 
-/// Answers each perturbation with a fixed profile (the shuffled probe: another item's truth).
+/// Answers each perturbation with a fixed profile (the shuffled probe: another item's truth; the
+/// target oracles on families with their own metrics), whatever the start state, and with
+/// [`Lookup::with_protein`] a fixed protein profile for every cell.
 pub struct Lookup {
     name: String,
     profiles: HashMap<Perturbation, Vec<f32>>,
+    protein: Option<Vec<f32>>,
+    proteins: HashMap<Perturbation, Vec<f32>>,
     sha256: String,
 }
 
@@ -80,7 +112,19 @@ impl Lookup {
         let params: Vec<&[f64]> = profiles.iter().map(|(_, p)| p.as_slice()).collect();
         let sha256 = fingerprint(name, &params);
         let profiles = profiles.into_iter().map(|(p, v)| (p, v.into_iter().map(|x| x as f32).collect())).collect();
-        Self { name: name.to_string(), profiles, sha256 }
+        Self { name: name.to_string(), profiles, protein: None, proteins: HashMap::new(), sha256 }
+    }
+
+    /// The same probe predicting, for each perturbation, its own protein profile for every cell.
+    pub fn with_proteins(mut self, proteins: Vec<(Perturbation, Vec<f64>)>) -> Self {
+        self.proteins = proteins.into_iter().map(|(p, v)| (p, v.into_iter().map(|x| x as f32).collect())).collect();
+        self
+    }
+
+    /// The same probe predicting `protein` for every cell as well.
+    pub fn with_protein(mut self, protein: &[f64]) -> Self {
+        self.protein = Some(protein.iter().map(|&v| v as f32).collect());
+        self
     }
 }
 
@@ -104,6 +148,14 @@ impl Model for Lookup {
             row.iter_mut().zip(profile).for_each(|(o, v)| *o = *v);
         }
         Ok(out)
+    }
+    fn predict_protein(&self, batch: &QueryBatch<'_>) -> Result<Option<Array2<f32>>, TaskError> {
+        let by_action = batch.perturbations.first().and_then(|p| self.proteins.get(p));
+        let all_same = batch.perturbations.iter().all(|p| Some(p) == batch.perturbations.first());
+        match by_action {
+            Some(p) if all_same => Ok(Some(repeated(batch.start.nrows(), p))),
+            _ => Ok(self.protein.as_ref().map(|p| repeated(batch.start.nrows(), p))),
+        }
     }
 }
 
@@ -146,6 +198,10 @@ impl Model for VarianceInflated<'_> {
             }
         }
         Ok(out)
+    }
+    /// Proteins as the submission predicted them (the manipulation is of the RNA output).
+    fn predict_protein(&self, batch: &QueryBatch<'_>) -> Result<Option<Array2<f32>>, TaskError> {
+        self.inner.predict_protein(batch)
     }
 }
 
@@ -300,6 +356,10 @@ impl Model for Scaled<'_> {
         });
         Ok(scaled)
     }
+    /// Proteins as the submission predicted them (the manipulation is of the RNA output).
+    fn predict_protein(&self, batch: &QueryBatch<'_>) -> Result<Option<Array2<f32>>, TaskError> {
+        self.inner.predict_protein(batch)
+    }
 }
 
 /// Each item's prediction is `base` with the item's perturbed genes set to the item's true
@@ -343,6 +403,10 @@ impl Model for Log1p<'_> {
     }
     fn predict(&self, batch: &QueryBatch<'_>) -> Result<Array2<f32>, TaskError> {
         Ok(self.inner.predict(batch)?.mapv(signed_log1p))
+    }
+    /// Proteins as the submission predicted them (the manipulation is of the RNA output).
+    fn predict_protein(&self, batch: &QueryBatch<'_>) -> Result<Option<Array2<f32>>, TaskError> {
+        self.inner.predict_protein(batch)
     }
 }
 

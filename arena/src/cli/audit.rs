@@ -1,5 +1,6 @@
-//! `arena audit`: score the probe panel beside a submission on a profile task, flag the metrics a
-//! probe games, report the dataset's systematic variation, write audit.json.
+//! `arena audit`: score the probe panel beside a submission on a task (every family but inverse
+//! design), flag the metrics a probe games, report the dataset's systematic variation, write
+//! audit.json.
 
 use std::path::PathBuf;
 
@@ -14,7 +15,7 @@ use crate::session::TaskChoice;
 
 #[derive(Debug, clap::Args)]
 pub struct AuditArgs {
-    /// Task id or family (profile families: unseen-single, combinatorial, multi-step).
+    /// Task id or family (every family but inverse design).
     #[arg(long, default_value = "unseen-single")]
     task: String,
     /// Dataset: `simulator`, a registry id or its prefix (`norman2019`, `papalexi2021`), or an .h5ad path.
@@ -55,8 +56,8 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
     let (spec, key) = crate::session::resolve(&choice, &registry)?;
     if !supports(&spec.spec.split) {
         anyhow::bail!(
-            "`arena audit` supports the profile families (unseen-single, combinatorial, multi-step); task '{}' is a '{}' task, \
-             whose metrics are not profile metrics on predicted means",
+            "`arena audit` supports every family but inverse design; task '{}' is a '{}' task, which ranks candidates \
+             instead of predicting cells: its `arena eval` scorecard notes the training-exclusion probe",
             spec.spec.id,
             spec.spec.task
         );

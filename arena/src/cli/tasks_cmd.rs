@@ -128,14 +128,14 @@ pub fn run(args: TasksArgs) -> anyhow::Result<()> {
                     seen2_train_fraction * 100.0
                 ),
                 SplitRule::Stability { test_fraction, neighbours, max_reference_cells, .. } => out!(
-                    "split:     stability, {:.0}% of singles held out; each and the no-op repeated {} times; {}-NN distance to at most {} real cells",
+                    "split:     stability, {:.0}% of singles held out; each and the no-op repeated {} times; scored two-sided against the real cells of the same condition ({}-NN distance to at most {} real cells, and dispersion), and on the simulator against the true expected trajectory",
                     test_fraction * 100.0,
                     tasks::splits::stability::ROLLOUT_LENGTH,
                     neighbours,
                     max_reference_cells
                 ),
                 SplitRule::CrossModal { test_fraction, .. } => out!(
-                    "split:     unseen-single ({:.0}% of perturbed genes held out) with paired proteins; coherence through the RNA→protein coupling of real training cells",
+                    "split:     unseen-single ({:.0}% of perturbed genes held out) with paired proteins; coherence through the RNA→protein coupling of real training cells, scored as its distance from the real test cells' coherence (two-sided)",
                     test_fraction * 100.0
                 ),
                 SplitRule::FewShot { test_fraction, .. } => out!(

@@ -3,7 +3,9 @@
 //! actions ([`expected_profiles`]), an estimate of the population mean that the noise ceiling
 //! claims to score. The fresh cells draw their random streams after every lineage of the dataset's
 //! own simulation, so the oracle knows nothing of the test cells' noise. Used by the ceiling's
-//! validation (`tests/ceiling.rs`, `bench/validity_sim.rs`).
+//! validation (`tests/ceiling.rs`, `bench/validity_sim.rs`). [`expected_trajectory`] is the same
+//! along a rollout (one action repeated), the truth the stability family scores rollouts against;
+//! [`config_of`] names the configuration behind an embedded simulator dataset id.
 
 use ndarray::Array2;
 use rayon::prelude::*;
@@ -58,6 +60,70 @@ pub fn expected_profiles(
             let normalized = normalize_total_log1p(&Matrix::Dense(matrix), 1e4);
             let rows: Vec<usize> = (0..cells).collect();
             Ok(tasks::dataset::mean_rows(&normalized, &rows).to_vec())
+        })
+        .collect()
+}
+
+/// The configuration of an embedded simulator dataset (`simulator`, `simulator-many-sequences`),
+/// or `None` for any other dataset (real data, files, the CollecTRI-based variants).
+pub fn config_of(dataset_id: &str) -> Option<SimConfig> {
+    match dataset_id {
+        super::export::SIMULATOR_ID => Some(SimConfig::default()),
+        super::many_sequences::MANY_SEQUENCES_ID => Some(super::many_sequences::many_sequences_config()),
+        _ => None,
+    }
+}
+
+/// The true trajectory of a rollout: `cells` fresh cells (streams after every lineage of the
+/// dataset, and after those [`expected_profiles`] would use for `rollouts.len()` items) start at
+/// the control steady state, take `prefix` (the start cells' own history: one control action for
+/// the observed controls), then `rollouts[j]` repeatedly; `out[j][s]` is the mean log-normalised
+/// profile after `checkpoints[s]` repetitions (checkpoints ascending, ≥ 1).
+pub fn expected_trajectory(
+    config: &SimConfig,
+    prefix: &[Perturbation],
+    rollouts: &[Perturbation],
+    checkpoints: &[usize],
+    cells: usize,
+) -> Result<Vec<Vec<Array2<f32>>>, SimError> {
+    let (_, world) = build_world(config)?;
+    let first = lineages(config) as u64 + (rollouts.len() * cells) as u64;
+    let last = checkpoints.iter().copied().max().unwrap_or(0);
+    rollouts
+        .iter()
+        .enumerate()
+        .map(|(j, action)| {
+            // counts[c][s]: cell c's counts at checkpoint s.
+            let counts: Vec<Vec<Vec<f32>>> = (0..cells)
+                .into_par_iter()
+                .map(|c| {
+                    let mut rng = stream(config.seed, Domain::Cell, first + (j * cells + c) as u64);
+                    let cell = world.dynamics.sample_cell(&mut rng, world.proteins.len());
+                    let mut state = world.steady_state(&cell);
+                    for a in prefix {
+                        world.act(&mut state, a, &cell);
+                    }
+                    let mut out = Vec::with_capacity(checkpoints.len());
+                    for t in 1..=last {
+                        world.act(&mut state, action, &cell);
+                        if checkpoints.contains(&t) {
+                            let library =
+                                noise::library_size(&mut rng, config.mean_library_size, config.library_size_log_sd);
+                            out.push(noise::rna_counts(&mut rng, &state.mrna, library, config.nb_dispersion));
+                        }
+                    }
+                    out
+                })
+                .collect();
+            (0..checkpoints.len())
+                .map(|s| {
+                    let genes = counts.first().and_then(|c| c.get(s)).map_or(0, Vec::len);
+                    let flat: Vec<f32> = counts.iter().flat_map(|c| c[s].iter().copied()).collect();
+                    let matrix = Array2::from_shape_vec((cells, genes), flat)
+                        .map_err(|e| SimError::Config(format!("oracle counts: {e}")))?;
+                    Ok(normalize_total_log1p(&Matrix::Dense(matrix), 1e4))
+                })
+                .collect()
         })
         .collect()
 }

@@ -62,7 +62,8 @@ pub fn ceiling(instance: &TaskInstance<'_>, options: &EvalOptions) -> Result<Sco
     }
 }
 
-/// Why some of the task's metrics have no ceiling (the ceiling row leaves them out).
+/// Why some of the task's metrics have no ceiling (the ceiling row leaves them out), and, for the
+/// two-sided families (stability, cross-modal), the real cells' values the gaps are measured from.
 pub fn ceiling_notes(instance: &TaskInstance<'_>) -> Vec<String> {
     match instance.spec.spec.split {
         SplitRule::UnseenSingle { .. }
@@ -70,6 +71,8 @@ pub fn ceiling_notes(instance: &TaskInstance<'_>) -> Vec<String> {
         | SplitRule::MultiStep { .. }
         | SplitRule::GeneticInteractions { .. }
         | SplitRule::OrderConsistency { .. } => profile::ceiling_notes(instance),
+        SplitRule::Stability { .. } => vec![stability::reference_note(instance)],
+        SplitRule::CrossModal { .. } => cross_modal::reference_note(instance).into_iter().collect(),
         _ => Vec::new(),
     }
 }
