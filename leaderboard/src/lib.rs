@@ -13,7 +13,10 @@
 //! never served. The test perturbations are split into a public and a private view
 //! ([`split`]): until the organisers flip a task's reveal switch, only public-view scores (means,
 //! CIs, ranks and per-perturbation values of the public perturbations) leave the server.
-//! What is public: task specs and the public view of every scored row.
+//! What is public: task specs and the public view of every scored row. Each task page says
+//! whether the task's test data themselves are public (published data, or the simulator at its
+//! public seed) or hidden (a simulator world drawn from an organiser secret, or a private dataset
+//! file), and hidden tasks offer their training download ([`test_data`]).
 
 pub mod auth;
 pub mod board;
@@ -22,6 +25,7 @@ pub mod card;
 pub mod db;
 pub mod queue;
 pub mod split;
+pub mod test_data;
 pub mod views;
 pub mod web;
 
@@ -111,6 +115,8 @@ pub struct Config {
     /// A job whose scoring process crashed, or that was interrupted by a restart, this many
     /// times is marked failed instead of being tried again.
     pub max_attempts: i64,
+    /// Per task, how its test data are held ([`test_data`]); a task not listed is public.
+    pub test_data: std::collections::BTreeMap<String, test_data::TestData>,
 }
 
 impl Config {
@@ -124,6 +130,7 @@ impl Config {
             rate_limit: RateLimit { max: 20, window_secs: 3600 },
             poll_interval: Duration::from_secs(2),
             max_attempts: 2,
+            test_data: Default::default(),
         }
     }
 }
