@@ -57,6 +57,10 @@ pub struct EvalArgs {
     /// Bootstrap resamples for the confidence intervals.
     #[arg(long, default_value_t = 1000)]
     bootstrap: usize,
+    /// Build the task's split from seed S instead of the spec's own (a new partition, e.g. a
+    /// held-out split for a robustness check; the scorecard records the seed used).
+    #[arg(long, value_name = "S", conflicts_with_all = ["split_seeds", "suite"])]
+    split_seed: Option<u64>,
     /// Also re-split the task with N split seeds (the spec's seed and the N − 1 after it), refit
     /// the baselines (and a --baseline under test) on each, and print every row's mean ± sd across
     /// the splits beside the within-split CI (written to OUT/split_seeds.json). Not for trained
@@ -131,7 +135,10 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let choice = super::choose_dataset(&args.task, &args.data.dataset, &registry);
     let options = args.data.load_options(args.registry.data_dir.clone());
     let loaded = load_dataset(&choice.key, &registry, &options)?;
-    let spec = find_spec(&args.task, Some(&choice.spec_dataset))?;
+    let mut spec = find_spec(&args.task, Some(&choice.spec_dataset))?;
+    if let Some(seed) = args.split_seed {
+        spec.spec.seed = seed;
+    }
     let instance = TaskInstance::build(spec, &loaded.dataset)?;
     let device = onnx.as_ref().map(|m| m.device().to_string());
     if let Some(m) = onnx.as_mut() {

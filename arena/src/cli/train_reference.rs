@@ -24,6 +24,10 @@ pub struct TrainReferenceArgs {
     /// Seed of initialisation, minibatches and the validation split.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Build the task's split from seed S instead of the spec's own (a new partition, e.g. a
+    /// held-out split for a robustness check; the scorecard records the seed used).
+    #[arg(long, value_name = "S")]
+    split_seed: Option<u64>,
     /// Output directory [default: reference-model/weights/<task> of this checkout].
     #[arg(long)]
     out: Option<PathBuf>,
@@ -48,7 +52,10 @@ pub fn train_config(n_genes: usize, seed: u64, max_epochs: Option<usize>) -> Tra
 pub fn run(args: TrainReferenceArgs) -> anyhow::Result<()> {
     let registry = args.registry.load()?;
     let choice = super::choose_dataset(&args.task, &args.data.dataset, &registry);
-    let spec = find_spec(&args.task, Some(&choice.spec_dataset))?;
+    let mut spec = find_spec(&args.task, Some(&choice.spec_dataset))?;
+    if let Some(seed) = args.split_seed {
+        spec.spec.seed = seed;
+    }
     let loaded = load_dataset(&choice.key, &registry, &args.data.load_options(args.registry.data_dir.clone()))?;
     let instance = TaskInstance::build(spec, &loaded.dataset)?;
     let edges = collectri_edges(&registry, &args.registry)?;
