@@ -90,14 +90,8 @@ fn the_hidden_world_differs_from_arena_simulate_seed_0_and_its_training_download
     let path = dir.path().join("training.h5ad");
     let summary = write_training_h5ad(&hidden, &path).unwrap();
     let adata = common::read_h5ad(&path);
-    let obs: Vec<String> = adata
-        .obs
-        .column("perturbation")
-        .and_then(|c| c.as_labels())
-        .unwrap()
-        .into_iter()
-        .map(Option::unwrap)
-        .collect();
+    let obs: Vec<String> =
+        adata.obs.column("perturbation").and_then(|c| c.as_labels()).unwrap().into_iter().map(Option::unwrap).collect();
     assert_eq!(obs.len(), hidden.training_rows().len());
     assert_eq!(summary.n_cells, obs.len());
     let test_set: BTreeSet<&String> = hidden_labels.iter().collect();
@@ -105,7 +99,11 @@ fn the_hidden_world_differs_from_arena_simulate_seed_0_and_its_training_download
     assert_eq!(obs.iter().filter(|l| *l == "ctrl").count(), hidden.split.control_train_rows.len());
     assert!(!hidden.split.control_test_rows.is_empty());
     let x = adata.x.to_dense();
-    assert_eq!(x, loaded.dataset.select_rows(&hidden.training_rows()), "the download holds the training cells as scored");
+    assert_eq!(
+        x,
+        loaded.dataset.select_rows(&hidden.training_rows()),
+        "the download holds the training cells as scored"
+    );
     let mut held_out = hidden_test_rows.clone();
     held_out.extend(&hidden.split.control_test_rows);
     let held_out = row_keys(&loaded.dataset.select_rows(&held_out));
@@ -139,8 +137,7 @@ fn start() -> Server {
     settings.validate().unwrap();
     let mut options = EvalOptions { data_dir: Some(common::data_dir()), ..EvalOptions::default() };
     options.bootstrap.resamples = 50;
-    let prepared =
-        serve_worlds::prepare(&db, dir.path(), &settings, &registry(), &load_options(), &options).unwrap();
+    let prepared = serve_worlds::prepare(&db, dir.path(), &settings, &registry(), &load_options(), &options).unwrap();
     assert_eq!(prepared.world_files.keys().collect::<Vec<_>>(), [PRIVATE_TASK, HIDDEN_TASK]);
     let runner = JobRunner {
         exe: common::arena_bin().to_path_buf(),
@@ -326,9 +323,15 @@ fn the_leaderboard_scores_the_hidden_world_and_never_returns_the_secret_or_its_s
     wait_done(&s, c["id"].as_i64().unwrap());
     let error = get_json(s.addr, c["url"].as_str().unwrap());
     assert!(error["error"].as_str().is_some_and(|e| !e.is_empty()), "the submitter sees why: {error}");
+    let ha = primary_mean(&va);
+    assert!(ha > 0.9, "the hidden world's oracle scores {ha}");
+    // The public world's oracle either misses the hidden test conditions (refused) or scores far lower.
     if vb["submission"]["status"] == "scored" {
-        let (ha, hb) = (primary_mean(&va), primary_mean(&vb));
-        assert!(ha > 0.9 && ha > hb + 0.3, "hidden oracle {ha} vs public oracle {hb}");
+        let hb = primary_mean(&vb);
+        assert!(ha > hb + 0.3, "hidden oracle {ha} vs public oracle {hb}");
+    } else {
+        let why = get_json(s.addr, b["url"].as_str().unwrap());
+        assert!(why["error"].as_str().is_some_and(|e| !e.is_empty()), "{why}");
     }
     let stored = s.state.db.submission(a["id"].as_i64().unwrap()).unwrap().unwrap().scorecard.unwrap();
     let card: serde_json::Value = serde_json::from_str(&stored).unwrap();
@@ -343,7 +346,10 @@ fn the_leaderboard_scores_the_hidden_world_and_never_returns_the_secret_or_its_s
     let public_lb = get_json(s.addr, &format!("/api/tasks/{PUBLIC_TASK}"));
     assert_eq!(public_lb["test_data"]["test_data_public"], true);
     let public_page = get(s.addr, &format!("/tasks/{PUBLIC_TASK}")).text();
-    assert!(public_page.contains("Public test data.") && public_page.contains("papalexi2021-thp1-rna"), "{public_page}");
+    assert!(
+        public_page.contains("Public test data.") && public_page.contains("papalexi2021-thp1-rna"),
+        "{public_page}"
+    );
     assert!(get(s.addr, &format!("/tasks/{HIDDEN_TASK}")).text().contains("Hidden test data."));
 
     // Every GET route, on every task and every submission (with its receipt), and every file the
@@ -382,8 +388,13 @@ fn the_leaderboard_scores_the_hidden_world_and_never_returns_the_secret_or_its_s
     for f in files.iter().filter(|f| !f.to_string_lossy().ends_with(".sqlite")) {
         bodies.push((f.display().to_string(), std::fs::read(f).unwrap()));
     }
-    let forbidden =
-        [SECRET.to_string(), world_seed.to_string(), split_seed.to_string(), format!("{world_seed:x}"), format!("{split_seed:x}")];
+    let forbidden = [
+        SECRET.to_string(),
+        world_seed.to_string(),
+        split_seed.to_string(),
+        format!("{world_seed:x}"),
+        format!("{split_seed:x}"),
+    ];
     assert!(bodies.len() > 40, "{} bodies", bodies.len());
     for (what, body) in &bodies {
         for f in &forbidden {
@@ -400,4 +411,49 @@ fn the_leaderboard_scores_the_hidden_world_and_never_returns_the_secret_or_its_s
     for f in &forbidden {
         assert!(!db_bytes.windows(f.len()).any(|w| w == f.as_bytes()), "the database contains '{f}'");
     }
+}
+
+#[test]
+fn arena_serve_refuses_a_short_secret_and_a_secret_file_that_scoring_jobs_could_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("arena.db").display());
+    let short = dir.path().join("short.txt");
+    std::fs::write(&short, "tiny-secret\n").unwrap();
+    let r = common::run(["serve", "--database", &db, "--secret-file", short.to_str().unwrap()]).failed();
+    assert!(r.stderr.contains("at least 16") && r.stderr.contains("short.txt"), "{}", r.stderr);
+    assert!(!r.stderr.contains("tiny-secret") && !r.stdout.contains("tiny-secret"), "{}", r.stderr);
+
+    // A secret inside the data folder (which every scoring job may read) is refused at start.
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let inside = data.join("secret.txt");
+    std::fs::write(&inside, SECRET).unwrap();
+    let r = common::run([
+        "serve",
+        "--database",
+        &db,
+        "--secret-file",
+        inside.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--bind",
+        "127.0.0.1:0",
+    ])
+    .failed();
+    assert!(r.stderr.contains("secret file") && r.stderr.contains("scoring jobs may read"), "{}", r.stderr);
+    assert!(!r.stderr.contains(SECRET) && !r.stdout.contains(SECRET));
+    // A hidden task must be a simulator task.
+    let outside = dir.path().join("secret.txt");
+    std::fs::write(&outside, SECRET).unwrap();
+    let r = common::run([
+        "serve",
+        "--database",
+        &db,
+        "--secret-file",
+        outside.to_str().unwrap(),
+        "--hidden-task",
+        PUBLIC_TASK,
+    ])
+    .failed();
+    assert!(r.stderr.contains("not simulated") && r.stderr.contains("--private-dataset"), "{}", r.stderr);
 }

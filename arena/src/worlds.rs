@@ -56,8 +56,9 @@ impl Secret {
 
     /// Reads a secret file. Errors name the file, never its content.
     pub fn read(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("reading the secret file {}: {e}; pass --secret-file PATH of a text file", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            format!("reading the secret file {}: {e}; pass --secret-file PATH of a text file", path.display())
+        })?;
         Secret::new(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
@@ -115,7 +116,12 @@ impl TaskWorld {
 
     /// The dataset and the spec a task is scored with in this world (a hidden world replaces the
     /// spec's split seed; the spec's hash is unchanged, it names the task's design).
-    pub fn load(&self, spec: &LoadedSpec, registry: &Registry, load: &LoadOptions) -> Result<(Loaded, LoadedSpec), String> {
+    pub fn load(
+        &self,
+        spec: &LoadedSpec,
+        registry: &Registry,
+        load: &LoadOptions,
+    ) -> Result<(Loaded, LoadedSpec), String> {
         let mut spec = spec.clone();
         let key = spec.spec.dataset.clone();
         let loaded = match self {
@@ -137,8 +143,8 @@ impl TaskWorld {
                     };
                 }
                 let path_text = path.display().to_string();
-                let mut loaded = load_file_dataset(&path_text, registry, &options)
-                    .map_err(|e| self.scrub(&e.to_string()))?;
+                let mut loaded =
+                    load_file_dataset(&path_text, registry, &options).map_err(|e| self.scrub(&e.to_string()))?;
                 loaded.dataset.id = key.clone();
                 loaded.source = "a private dataset held by the organisers".into();
                 loaded
@@ -170,9 +176,11 @@ impl TaskWorld {
             *note = self.scrub(note);
         }
         card.notes.push(match self {
-            TaskWorld::HiddenSimulator { .. } => "hidden world: the simulator and split seeds of this task derive from the \
+            TaskWorld::HiddenSimulator { .. } => {
+                "hidden world: the simulator and split seeds of this task derive from the \
                 organiser secret of the leaderboard and are not disclosed (task.seed reads 0)"
-                .into(),
+                    .into()
+            }
             _ => "private dataset: the test cells come from a file held by the organisers".into(),
         });
     }
@@ -276,7 +284,10 @@ mod tests {
         let b = Secret::new("0123456789abcdef-two").unwrap();
         assert_ne!(a.world("sim-unseen-single"), b.world("sim-unseen-single"));
         assert_ne!(a.world("sim-unseen-single"), a.world("sim-few-shot"));
-        assert_eq!(a.world("sim-unseen-single"), Secret::new("  0123456789abcdef-one\n").unwrap().world("sim-unseen-single"));
+        assert_eq!(
+            a.world("sim-unseen-single"),
+            Secret::new("  0123456789abcdef-one\n").unwrap().world("sim-unseen-single")
+        );
         let TaskWorld::HiddenSimulator { world_seed, split_seed } = a.world("sim-unseen-single") else { panic!() };
         assert_ne!(world_seed, split_seed);
         let shown = format!("{a:?} {:?}", a.world("sim-unseen-single"));

@@ -262,7 +262,10 @@ fn leaderboard(state: &AppState, id: &str, q: &LbQuery) -> Result<LeaderboardVie
 
 // ---- training download of a hidden or private task
 
-async fn training_download(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Result<Response, HtmlFailure> {
+async fn training_download(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Response, HtmlFailure> {
     let task = task_or_404(&state, &id)?;
     let Some(file) = state.config.test_data.get(&task.id).and_then(TestData::training_file) else {
         return Err(Failure::new(
@@ -280,10 +283,7 @@ async fn training_download(State(state): State<Arc<AppState>>, Path(id): Path<St
         Failure::internal(format!("the training download of '{}' is not available on this server", task.id))
     })?;
     let disposition = format!("attachment; filename=\"{}-training.h5ad\"", task.id);
-    Ok((
-        [(header::CONTENT_TYPE, "application/x-hdf5".to_string()), (header::CONTENT_DISPOSITION, disposition)],
-        bytes,
-    )
+    Ok(([(header::CONTENT_TYPE, "application/x-hdf5".to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes)
         .into_response())
 }
 

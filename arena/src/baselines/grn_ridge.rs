@@ -85,8 +85,8 @@ impl GrnRidge {
             gains.0[j] = (a22 * r1 - s12 * r2) / det;
             gains.1[j] = (a11 * r2 - s12 * r1) / det;
         }
-        let network = &z1 * &gains.0.view().insert_axis(ndarray::Axis(0))
-            + &z2 * &gains.1.view().insert_axis(ndarray::Axis(0));
+        let network =
+            &z1 * &gains.0.view().insert_axis(ndarray::Axis(0)) + &z2 * &gains.1.view().insert_axis(ndarray::Axis(0));
         let residual = Ridge::fit_effects(&conditions, y - network);
         GrnRidge { profiles, gains, residual, n_edges }
     }
@@ -106,7 +106,11 @@ impl GrnRidge {
 }
 
 /// z₁(p), z₂(p): the signed profiles of p's regulators, summed with their directions' signs.
-fn propagate(profiles: &HashMap<String, (Array1<f64>, Array1<f64>)>, p: &Perturbation, n: usize) -> (Array1<f64>, Array1<f64>) {
+fn propagate(
+    profiles: &HashMap<String, (Array1<f64>, Array1<f64>)>,
+    p: &Perturbation,
+    n: usize,
+) -> (Array1<f64>, Array1<f64>) {
     let (mut a, mut b) = (Array1::<f64>::zeros(n), Array1::<f64>::zeros(n));
     for (g, d) in p.targets() {
         if let Some((one, two)) = profiles.get(g) {

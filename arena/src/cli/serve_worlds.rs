@@ -40,7 +40,8 @@ pub struct WorldSettings<'a> {
 
 impl WorldSettings<'_> {
     fn world(&self, task: &str, dataset: &str) -> TaskWorld {
-        let secret = self.secret.filter(|_| self.hidden_tasks.is_empty() || self.hidden_tasks.iter().any(|t| t == task));
+        let secret =
+            self.secret.filter(|_| self.hidden_tasks.is_empty() || self.hidden_tasks.iter().any(|t| t == task));
         TaskWorld::choose(task, dataset, secret, self.private.get(task).map(PathBuf::as_path))
     }
 
@@ -97,7 +98,8 @@ pub fn prepare(
             std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
         }
         let (loaded, spec) = world.load(&spec, registry, load).map_err(|e| anyhow::anyhow!("task {id}: {e}"))?;
-        let instance = TaskInstance::build(spec, &loaded.dataset).map_err(|e| anyhow::anyhow!("task {id}: {}", world.scrub(&e.to_string())))?;
+        let instance = TaskInstance::build(spec, &loaded.dataset)
+            .map_err(|e| anyhow::anyhow!("task {id}: {}", world.scrub(&e.to_string())))?;
         let training = std::path::absolute(training_dir.join(format!("{id}.h5ad")))?;
         let summary = write_training_h5ad(&instance, &training).map_err(|e| anyhow::anyhow!(world.scrub(&e)))?;
         let world_file = std::path::absolute(worlds_dir.join(format!("{id}.json")))?;

@@ -86,7 +86,8 @@ pub fn load_dataset_seeded(
         config
     };
     // The source line names the seed only for public worlds.
-    let seed_text = |seed: u64| if world_seed.is_some() { "an undisclosed seed".to_string() } else { format!("seed {seed}") };
+    let seed_text =
+        |seed: u64| if world_seed.is_some() { "an undisclosed seed".to_string() } else { format!("seed {seed}") };
     if key == contexts::TWO_CONTEXT_ID {
         let config = reseed(contexts::two_context_config());
         let sim = simulate(&config).map_err(|e| DataError::Other(format!("simulator: {e}")))?;
