@@ -1,6 +1,6 @@
 //! The `arena` library behind the `arena` binary: data layer (h5ad/npz, registry, fetch, loaders),
-//! the mechanistic simulator, baselines, evaluation and scorecards, and the isolated scoring jobs of
-//! the leaderboard.
+//! the mechanistic simulator, baselines, evaluation and scorecards, the isolated scoring jobs of
+//! the leaderboard and the worlds (public, hidden, private) its tasks are scored on.
 
 pub mod audit;
 pub mod baselines;
@@ -13,3 +13,4 @@ pub mod runners;
 pub mod scoring;
 pub mod session;
 pub mod simulator;
+pub mod worlds;

@@ -13,7 +13,10 @@
 //! never served. The test perturbations are split into a public and a private view
 //! ([`split`]): until the organisers flip a task's reveal switch, only public-view scores (means,
 //! CIs, ranks and per-perturbation values of the public perturbations) leave the server.
-//! What is public: task specs and the public view of every scored row.
+//! What is public: task specs and the public view of every scored row. Each task page says
+//! whether the task's test data themselves are public (published data, or the simulator at its
+//! public seed) or hidden (a simulator world drawn from an organiser secret, or a private dataset
+//! file), and hidden tasks offer their training download ([`test_data`]).
 
 pub mod auth;
 pub mod board;
@@ -24,6 +27,7 @@ pub mod housekeeping;
 pub mod listen;
 pub mod queue;
 pub mod split;
+pub mod test_data;
 pub mod views;
 pub mod web;
 
@@ -128,6 +132,8 @@ pub struct Config {
     /// error text stay).
     pub retention: Option<Duration>,
     pub timeouts: Timeouts,
+    /// Per task, how its test data are held ([`test_data`]); a task not listed is public.
+    pub test_data: std::collections::BTreeMap<String, test_data::TestData>,
 }
 
 /// Connection limits of the HTTP server ([`listen`]).
@@ -172,6 +178,7 @@ impl Config {
             storage_quota_bytes: None,
             retention: None,
             timeouts: Timeouts::default(),
+            test_data: Default::default(),
         }
     }
 }

@@ -62,6 +62,8 @@ pub struct LeaderboardView {
     pub reference_source: Option<String>,
     pub bootstrap: Option<String>,
     pub notes: Vec<String>,
+    /// Whether the task's test data are public, and the training download of a hidden task.
+    pub test_data: Option<crate::test_data::TestDataNote>,
 }
 
 /// What a leaderboard request asks for.
@@ -195,6 +197,7 @@ pub fn leaderboard(db: &Db, task: TaskRow, q: &LbRequest<'_>) -> Result<Result<L
             )
         }),
         notes: board.notes,
+        test_data: None,
         task,
     }))
 }

@@ -16,6 +16,7 @@ use tokio::io::AsyncWriteExt;
 
 use crate::db::{CompletedUpload, SubmissionRow, TaskRow, TokenRow};
 use crate::split::View;
+use crate::test_data::{self, TestData};
 use crate::views::{self, HomeView, LeaderboardView, SubmissionView};
 use crate::{AppState, UploadKind, auth};
 
@@ -36,6 +37,12 @@ pub const ROUTES: &[Route] = &[
         path: "/tasks/{id}",
         format: "html",
         description: "A task's leaderboard: models, baselines and the noise ceiling, mean [bootstrap CI], rank interval and tie group; ?view=public|private (private only once revealed)&sort=METRIC&order=asc|desc&kind=all|predictions|onnx|baseline|self-reported&page=N.",
+    },
+    Route {
+        method: "GET",
+        path: "/tasks/{id}/training.h5ad",
+        format: "h5ad",
+        description: "The training download of a task with hidden test data (a simulator world drawn from the organiser secret, or a private dataset): the cells of the training conditions and the training controls, obs `perturbation`, uns `test_conditions` (the labels to predict); never a test cell. 404 for tasks with public test data.",
     },
     Route {
         method: "GET",
@@ -99,6 +106,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(home_page))
         .route("/tasks/{id}", get(task_page))
+        .route("/tasks/{id}/training.h5ad", get(training_download))
         .route("/submissions/{id}", get(submission_page))
         .route("/submit", get(submit_page).post(submit_form).layer(DefaultBodyLimit::max(limit)))
         .route("/docs", get(docs_page))
@@ -254,9 +262,39 @@ fn leaderboard(state: &AppState, id: &str, q: &LbQuery) -> Result<LeaderboardVie
         kind: q.kind.as_deref(),
         page: q.page,
     };
-    views::leaderboard(&state.db, task, &request)
+    let mut v = views::leaderboard(&state.db, task, &request)
         .map_err(Failure::internal)?
-        .map_err(|hidden| Failure::new(StatusCode::FORBIDDEN, hidden))
+        .map_err(|hidden| Failure::new(StatusCode::FORBIDDEN, hidden))?;
+    let data = state.config.test_data.get(&v.task.id).unwrap_or(&TestData::Public);
+    v.test_data = Some(test_data::note(&v.task.id, &v.task.dataset, data));
+    Ok(v)
+}
+
+// ---- training download of a hidden or private task
+
+async fn training_download(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Response, HtmlFailure> {
+    let task = task_or_404(&state, &id)?;
+    let Some(file) = state.config.test_data.get(&task.id).and_then(TestData::training_file) else {
+        return Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            format!(
+                "task '{}' has public test data and no training download here: `arena eval --task {}` loads its dataset \
+                 and writes its split",
+                task.id, task.id
+            ),
+        )
+        .into());
+    };
+    let bytes = tokio::fs::read(file).await.map_err(|e| {
+        eprintln!("leaderboard: reading the training download of {}: {e}", task.id);
+        Failure::internal(format!("the training download of '{}' is not available on this server", task.id))
+    })?;
+    let disposition = format!("attachment; filename=\"{}-training.h5ad\"", task.id);
+    Ok(([(header::CONTENT_TYPE, "application/x-hdf5".to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes)
+        .into_response())
 }
 
 struct SortLink {

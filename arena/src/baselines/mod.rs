@@ -5,11 +5,14 @@
 //! `ridge` (training effects regressed on the perturbation indicator, off-panel targets included)
 //! and the target-aware `control-mean+target`, `perturbed-mean+target`, `additive+target`, which
 //! also move each perturbed gene itself by its own (or the typical) training change.
+//! `grn-ridge` (ridge plus the propagation of each target's signed CollecTRI edges, the prior the
+//! reference model reads) is run on request (`--baseline grn-ridge`, [`PRIOR_BASELINES`]).
 //! On cross-modal tasks each also predicts proteins (`protein_head.rs`); on few-shot tasks the
 //! family refits them at every k on the pooled training view.
 
 mod additive;
 mod control_mean;
+mod grn_ridge;
 pub(crate) mod linalg;
 mod linear;
 mod perturbed_mean;
@@ -23,6 +26,7 @@ use tasks::{Model, TaskError, TaskInstance};
 
 pub use additive::Additive;
 pub use control_mean::ControlMean;
+pub use grn_ridge::GrnRidge;
 pub use linear::Linear;
 pub use perturbed_mean::PerturbedMean;
 pub use ridge::Ridge;
@@ -39,6 +43,15 @@ pub const BASELINES: &[&str] = &[
     "perturbed-mean+target",
     "additive+target",
 ];
+
+/// Baselines that read a prior network (the registered CollecTRI table, as the reference model
+/// does): accepted by `--baseline`, not listed in the task specs.
+pub const PRIOR_BASELINES: &[&str] = &["grn-ridge"];
+
+/// Whether `name` is a baseline `--baseline` accepts.
+pub fn is_baseline(name: &str) -> bool {
+    BASELINES.contains(&name) || PRIOR_BASELINES.contains(&name)
+}
 
 /// Suffix of the target-aware variant of a mean baseline.
 const TARGET_SUFFIX: &str = "+target";
@@ -60,6 +73,9 @@ pub fn describe(name: &str) -> &'static str {
             "the perturbed mean, with each perturbed gene moved by its own (or the typical) training change"
         }
         "additive+target" => "additive, with each perturbed gene moved by its own (or the typical) training change",
+        "grn-ridge" => {
+            "ridge plus each target's signed CollecTRI edges (one and two steps, per-gene gains fitted on training): the prior the reference model reads"
+        }
         _ => "unknown",
     }
 }
@@ -67,7 +83,21 @@ pub fn describe(name: &str) -> &'static str {
 /// Fits the named baseline on the task's training view; on cross-modal tasks with the protein
 /// head of [`protein_head`] (start protein plus the coupling of the predicted RNA change).
 pub fn fit(name: &str, instance: &TaskInstance<'_>) -> Result<Box<dyn Model>, TaskError> {
-    let model = fit_rna(name, instance)?;
+    fit_with_data(name, instance, None)
+}
+
+/// [`fit`], reading a prior baseline's network from `data_dir` (`--data-dir`; `None`: the
+/// default data folder).
+pub fn fit_with_data(
+    name: &str,
+    instance: &TaskInstance<'_>,
+    data_dir: Option<&std::path::Path>,
+) -> Result<Box<dyn Model>, TaskError> {
+    let model = if name == "grn-ridge" {
+        Box::new(GrnRidge::fit(instance, &prior_edges(data_dir)?)) as Box<dyn Model>
+    } else {
+        fit_rna(name, instance)?
+    };
     if matches!(instance.spec.spec.split, tasks::SplitRule::CrossModal { .. }) {
         let coupling = tasks::splits::cross_modal::Coupling::fit(instance)?;
         return Ok(Box::new(protein_head::WithProteinHead::new(model, coupling)));
@@ -92,6 +122,19 @@ fn fit_rna(name: &str, instance: &TaskInstance<'_>) -> Result<Box<dyn Model>, Ta
             });
         }
     })
+}
+
+/// The registered CollecTRI table (sha256-verified), as `arena train-reference` reads it.
+fn prior_edges(data_dir: Option<&std::path::Path>) -> Result<crate::reference::features::Edges, TaskError> {
+    let fail = |reason: String| TaskError::Model { model: "grn-ridge".into(), reason };
+    let registry = crate::data::Registry::embedded().map_err(|e| fail(e.to_string()))?;
+    let dir = crate::data::shared_data_dir(data_dir).map_err(|e| fail(e.to_string()))?;
+    let entry = registry.get("collectri").map_err(|e| fail(e.to_string()))?;
+    let path = crate::data::verify_local(entry, &dir)
+        .map_err(|e| fail(e.to_string()))?
+        .into_result()
+        .map_err(|e| fail(format!("{e}; grn-ridge reads the CollecTRI table (pass --data-dir)")))?;
+    crate::reference::features::read_edges(&path).map_err(|e| fail(e.to_string()))
 }
 
 /// sha256 of a baseline's name and fitted parameters (f64 bytes), its model fingerprint.

@@ -37,10 +37,19 @@ pub struct Ridge {
 
 impl Ridge {
     pub fn fit(instance: &TaskInstance<'_>) -> Self {
-        let n_genes = instance.dataset.genes.len();
         let conditions: Vec<&Perturbation> = instance.train_means.iter().map(|(p, _)| p).collect();
+        let mut y = Array2::<f64>::zeros((conditions.len(), instance.dataset.genes.len()));
+        for (i, (_, m)) in instance.train_means.iter().enumerate() {
+            y.row_mut(i).assign(&(m - &instance.control_mean));
+        }
+        Self::fit_effects(&conditions, y)
+    }
+
+    /// The same regression on given effects `y` (one row per condition of `conditions`).
+    pub fn fit_effects(conditions: &[&Perturbation], y: Array2<f64>) -> Self {
+        let n_genes = y.ncols();
         let mut axis = BTreeMap::new();
-        for p in &conditions {
+        for p in conditions {
             for (g, d) in p.targets() {
                 let next = axis.len();
                 axis.entry((g.to_string(), d)).or_insert(next);
@@ -56,10 +65,6 @@ impl Ridge {
             for (g, d) in p.targets() {
                 x[[i, axis[&(g.to_string(), d)]]] = 1.0;
             }
-        }
-        let mut y = Array2::<f64>::zeros((n, n_genes));
-        for (i, (_, m)) in instance.train_means.iter().enumerate() {
-            y.row_mut(i).assign(&(m - &instance.control_mean));
         }
         let design_mean = x.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(axis.len()));
         let offset = y.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(n_genes));

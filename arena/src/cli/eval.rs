@@ -58,7 +58,7 @@ pub struct EvalArgs {
     /// scorecard records it and `arena verify` re-splits with it. Bundled reference weights were
     /// trained on the spec's split, so --reference with another seed needs --weights trained on
     /// that split.
-    #[arg(long, value_name = "N", conflicts_with = "suite")]
+    #[arg(long, visible_alias = "split-seed", value_name = "N", conflicts_with = "suite")]
     seed: Option<u64>,
     #[command(flatten)]
     data: super::dataset_args::DatasetArgs,
@@ -108,10 +108,13 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         None => None,
     };
     if let Some(name) = &args.baseline
-        && !baselines::BASELINES.contains(&name.as_str())
+        && !baselines::is_baseline(name)
     {
-        let list: Vec<String> =
-            baselines::BASELINES.iter().map(|b| format!("  {b}: {}", baselines::describe(b))).collect();
+        let list: Vec<String> = baselines::BASELINES
+            .iter()
+            .chain(baselines::PRIOR_BASELINES)
+            .map(|b| format!("  {b}: {}", baselines::describe(b)))
+            .collect();
         anyhow::bail!("unknown baseline '{name}'; choose one of:\n{}", list.join("\n"));
     }
     let registry = args.registry.load()?;
@@ -151,7 +154,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let model: Option<Box<dyn tasks::Model>> = match (&args.baseline, &args.predictions) {
         _ if onnx.is_some() => onnx.take().map(|m| Box::new(m) as Box<dyn tasks::Model>),
         _ if args.reference => Some(Box::new(crate::reference::load_for(&instance, args.weights.as_deref())?)),
-        (Some(name), _) => Some(baselines::fit(name, &instance)?),
+        (Some(name), _) => Some(baselines::fit_with_data(name, &instance, args.registry.data_dir.as_deref())?),
         (None, Some(path)) => Some(Box::new(Predictions::for_task(
             path,
             &instance,

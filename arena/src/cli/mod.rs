@@ -24,6 +24,7 @@ mod publish;
 mod score;
 mod score_job;
 pub mod serve;
+pub mod serve_worlds;
 mod simulate;
 mod suite;
 mod tasks_cmd;

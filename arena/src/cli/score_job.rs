@@ -3,7 +3,9 @@
 //! controls, scores the upload with `evaluate` (the code of `arena eval`), and writes
 //! `result.json` into `--out`: the scorecard, or a message for the submitter, and what the
 //! sandbox enforced. `--probe` only enters the sandbox, tries to read each `--probe-read` path
-//! and reports (the server's startup check, and the isolation tests).
+//! and reports (the server's startup check, and the isolation tests). `--world FILE` scores the
+//! task's hidden or private world ([`crate::worlds`]); seeds and private paths are scrubbed from
+//! the scorecard and from every message.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -13,12 +15,13 @@ use anyhow::Context;
 use tasks::scorecard::Scorecard;
 use tasks::{TaskInstance, embedded_specs};
 
-use crate::data::load::{LoadOptions, load_dataset};
+use crate::data::load::LoadOptions;
 use crate::eval::{EvalOptions, evaluate};
 use crate::isolation::sandbox::{self, Policy};
 use crate::isolation::worker::{JobOutcome, JobResult, RESULT_FILE};
 use crate::runners::onnx::{Device, OnnxModel, OnnxOptions};
 use crate::runners::predictions::Predictions;
+use crate::worlds::{TaskWorld, WorldFile};
 
 #[derive(Debug, clap::Args)]
 pub struct ScoreJobArgs {
@@ -31,6 +34,10 @@ pub struct ScoreJobArgs {
     /// The uploaded file (the only file of the submitter's the job may read).
     #[arg(long, required_unless_present = "probe")]
     upload: Option<PathBuf>,
+    /// The task's world file, written by the server (a hidden simulator world's derived seeds, or
+    /// a private dataset's path); without it the task's public dataset is scored.
+    #[arg(long)]
+    world: Option<PathBuf>,
     /// The job's folder: the only place it may write; result.json goes there.
     #[arg(long)]
     out: PathBuf,
@@ -52,10 +59,15 @@ pub struct ScoreJobArgs {
     registry: super::RegistryArgs,
 }
 
-/// Everything a job may read: the upload, the data it is scored against, ONNX Runtime.
-fn policy(args: &ScoreJobArgs) -> Policy {
+/// Everything a job may read: the upload, the data it is scored against (with its world file and
+/// a private dataset), ONNX Runtime.
+fn policy(args: &ScoreJobArgs, world: &TaskWorld) -> Policy {
     let mut read: Vec<PathBuf> = Vec::new();
     read.extend(args.upload.clone());
+    read.extend(args.world.clone());
+    if let TaskWorld::PrivateDataset { path } = world {
+        read.push(path.clone());
+    }
     read.extend(args.registry.registry.clone());
     read.extend(crate::data::shared_data_dir(args.registry.data_dir.as_deref()).ok());
     read.push(crate::data::fetch::cache_dir(None));
@@ -66,14 +78,28 @@ fn policy(args: &ScoreJobArgs) -> Policy {
 }
 
 pub fn run(args: ScoreJobArgs) -> anyhow::Result<()> {
+    // The world file is the server's, not the submitter's: read before the sandbox.
+    let world = match &args.world {
+        Some(path) => {
+            let file = WorldFile::read(path).map_err(anyhow::Error::msg)?;
+            if args.task.as_deref().is_some_and(|t| t != file.task) {
+                anyhow::bail!("the world file {} is for task '{}'", path.display(), file.task);
+            }
+            file.world
+        }
+        None => TaskWorld::Public,
+    };
     // Nothing the upload controls is opened, and no thread is started, before this line.
-    let enforced = sandbox::enter(&policy(&args)).context("entering the job sandbox")?;
+    let enforced = sandbox::enter(&policy(&args, &world)).context("entering the job sandbox")?;
     let outcome = if args.probe {
         JobOutcome::Rejected(probe(&args.probe_read, &args.probe_connect))
     } else {
-        match score(&args) {
-            Ok(card) => JobOutcome::Scorecard(Box::new(card)),
-            Err(message) => JobOutcome::Rejected(message),
+        match score(&args, &world) {
+            Ok(mut card) => {
+                world.scrub_card(&mut card);
+                JobOutcome::Scorecard(Box::new(card))
+            }
+            Err(message) => JobOutcome::Rejected(world.scrub(&message)),
         }
     };
     write_result(&args.out, &JobResult { enforced, outcome })
@@ -113,7 +139,7 @@ fn write_result(dir: &Path, result: &JobResult) -> anyhow::Result<()> {
 
 /// Scores the upload; `Err` is the message for its submitter (no server path: the upload is
 /// named "the uploaded file").
-fn score(args: &ScoreJobArgs) -> Result<Scorecard, String> {
+fn score(args: &ScoreJobArgs, world: &TaskWorld) -> Result<Scorecard, String> {
     let (Some(task), Some(kind), Some(upload)) = (&args.task, &args.kind, &args.upload) else {
         return Err("score-job needs --task, --kind and --upload".into());
     };
@@ -125,7 +151,7 @@ fn score(args: &ScoreJobArgs) -> Result<Scorecard, String> {
         .find(|s| s.spec.id == *task)
         .ok_or_else(|| format!("unknown task '{task}'"))?;
     let load = LoadOptions { data_dir: args.registry.data_dir.clone(), ..LoadOptions::default() };
-    let loaded = load_dataset(&spec.spec.dataset, &registry, &load).map_err(|e| format!("dataset: {e}"))?;
+    let (loaded, spec) = world.load(&spec, &registry, &load).map_err(|e| format!("dataset: {e}"))?;
     let instance = TaskInstance::build(spec, &loaded.dataset).map_err(|e| e.to_string())?;
     let model: Box<dyn tasks::Model> = match kind.as_str() {
         "predictions" => {

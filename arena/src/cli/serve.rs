@@ -3,7 +3,11 @@
 //! ([`crate::isolation`]). `--demo` seeds every task with the scorecards of
 //! `arena eval --suite default --reference` (the reference world model, the baselines, the ceiling); `--issue-token NAME [--admin]` creates a token and exits;
 //! `--reveal TASK` / `--hide TASK` flip a task's private-leaderboard switch and exit.
+//! `--secret-file` scores simulator tasks on hidden worlds and `--private-dataset` attaches an
+//! organiser's file to a task ([`super::serve_worlds`]); every other task page says that its
+//! test data are public.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,6 +21,9 @@ use crate::data::Registry;
 use crate::data::load::LoadOptions;
 use crate::eval::EvalOptions;
 use crate::isolation::{Enforced, JobFailure, JobLimits, JobRunner};
+use crate::worlds::Secret;
+
+use super::serve_worlds::{self, WorldSettings};
 
 pub const DEFAULT_DATABASE: &str = "sqlite:arena-leaderboard/arena.sqlite";
 
@@ -121,8 +128,29 @@ pub struct ServeArgs {
     /// Bootstrap resamples for the confidence intervals.
     #[arg(long, default_value_t = 1000)]
     bootstrap: usize,
+    /// The organiser secret (a text file of at least 16 random characters, e.g. `openssl rand -hex
+    /// 32`): every simulator task (or those named by --hidden-task) is then scored on a world drawn
+    /// from seeds derived from it, which the public binary cannot regenerate; participants train on
+    /// the task's training download (/tasks/TASK/training.h5ad). Keep the file outside the repository
+    /// and the data folders; the secret is never shown, logged or given to scoring jobs.
+    #[arg(long, value_name = "PATH")]
+    secret_file: Option<PathBuf>,
+    /// With --secret-file: hide only this simulator task (repeatable) [default: every simulator task].
+    #[arg(long, value_name = "TASK", requires = "secret_file")]
+    hidden_task: Vec<String>,
+    /// Score TASK on the organisers' own .h5ad (same layout as the task's dataset) instead of its
+    /// public dataset; its test cells are never served, its training cells are the task's
+    /// training download (repeatable).
+    #[arg(long, value_name = "TASK=PATH", value_parser = parse_private_dataset)]
+    private_dataset: Vec<(String, PathBuf)>,
     #[command(flatten)]
     registry: super::RegistryArgs,
+}
+
+fn parse_private_dataset(text: &str) -> Result<(String, PathBuf), String> {
+    let (task, path) = text.split_once('=').ok_or_else(|| format!("'{text}': expected TASK=PATH"))?;
+    let path = std::path::absolute(path).map_err(|e| format!("'{path}': {e}"))?;
+    Ok((task.to_string(), path))
 }
 
 /// Scores each upload in its own sandboxed `arena score-job` process ([`JobRunner`]); the server
@@ -177,12 +205,22 @@ impl Scorer for ArenaScorer {
     }
 }
 
-/// Refuses to serve when a scoring job could read the database or the uploads: they must not lie
-/// inside a folder jobs may read (the data folder, the dataset cache, the registry).
-fn check_job_reach(runner: &JobRunner, database: Option<&Path>, upload_dir: &Path) -> anyhow::Result<()> {
+/// Refuses to serve when a scoring job could read the database, the uploads or the organiser
+/// secret: they must not lie inside a folder jobs may read (the data folder, the dataset cache,
+/// the registry).
+fn check_job_reach(
+    runner: &JobRunner,
+    database: Option<&Path>,
+    upload_dir: &Path,
+    secret: Option<&Path>,
+) -> anyhow::Result<()> {
     let readable: Vec<PathBuf> =
         runner.data_dir.iter().chain(runner.cache_dir.iter()).filter_map(|p| p.canonicalize().ok()).collect();
-    let guarded = database.into_iter().map(|d| ("database", d)).chain([("upload folder", upload_dir)]);
+    let guarded = database
+        .into_iter()
+        .map(|d| ("database", d))
+        .chain([("upload folder", upload_dir)])
+        .chain(secret.map(|s| ("secret file", s)));
     for (what, path) in guarded {
         let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let path = path
@@ -192,7 +230,7 @@ fn check_job_reach(runner: &JobRunner, database: Option<&Path>, upload_dir: &Pat
         if let Some(dir) = readable.iter().find(|dir| path.starts_with(dir)) {
             anyhow::bail!(
                 "the {what} {} lies inside {}, which scoring jobs may read; keep the leaderboard's files outside the data \
-                 folder and the dataset cache (--database, --upload-dir)",
+                 folder and the dataset cache (--database, --upload-dir, --secret-file)",
                 path.display(),
                 dir.display()
             );
@@ -292,6 +330,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     if !(args.onnx_timeout.is_finite() && args.onnx_timeout > 0.0) {
         anyhow::bail!("--onnx-timeout {}: expected a positive number of seconds", args.onnx_timeout);
     }
+    let secret = args.secret_file.as_deref().map(Secret::read).transpose().map_err(anyhow::Error::msg)?;
+    let private: BTreeMap<String, PathBuf> = args.private_dataset.iter().cloned().collect();
+    let settings = WorldSettings { secret: secret.as_ref(), hidden_tasks: &args.hidden_task, private: &private };
+    settings.validate()?;
     let registry = args.registry.load()?;
     let load = LoadOptions { data_dir: args.registry.data_dir.clone(), ..LoadOptions::default() };
     let mut options = EvalOptions { data_dir: args.registry.data_dir.clone(), ..EvalOptions::default() };
@@ -330,8 +372,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         idle: Duration::from_secs(args.idle_timeout.max(1)),
         max_connections: args.max_connections as usize,
     };
-    let jobs_dir = config.upload_dir.parent().unwrap_or(Path::new(".")).join("jobs");
-    let runner = JobRunner {
+    let server_dir = config.upload_dir.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let jobs_dir = server_dir.join("jobs");
+    let mut runner = JobRunner {
         exe: std::env::current_exe().context("finding the arena executable (scoring jobs run it)")?,
         registry: args.registry.registry.as_deref().map(std::path::absolute).transpose()?,
         data_dir: crate::data::shared_data_dir(args.registry.data_dir.as_deref())
@@ -350,8 +393,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
         jobs_dir: std::path::absolute(jobs_dir)?,
         allow_unsandboxed: args.unsafe_no_sandbox,
+        worlds: BTreeMap::new(),
     };
-    check_job_reach(&runner, db.path(), &config.upload_dir)?;
+    check_job_reach(&runner, db.path(), &config.upload_dir, args.secret_file.as_deref())?;
+    let prepared = serve_worlds::prepare(&db, &server_dir, &settings, &registry, &load, &options)?;
+    drop(secret);
+    runner.worlds = prepared.world_files;
+    config.test_data = prepared.test_data;
     let scorer = ArenaScorer::new(runner);
     match (&scorer.enforced, scorer.refusal()) {
         (_, Some(reason)) => eprintln!("leaderboard: uploads are refused: {reason}"),

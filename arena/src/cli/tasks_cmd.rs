@@ -149,6 +149,9 @@ pub fn run(args: TasksArgs) -> anyhow::Result<()> {
             for b in &spec.baselines {
                 out!("  {b}: {}", crate::baselines::describe(b));
             }
+            for b in crate::baselines::PRIOR_BASELINES {
+                out!("  also on request (`arena eval --baseline {b}`): {b}: {}", crate::baselines::describe(b));
+            }
             out!("headline profile metrics leave out each item's perturbed genes; *_with_target metrics keep them");
             out!("spec sha256: {}", s.sha256);
             split_sizes(&s, &registry)?;

@@ -71,6 +71,9 @@ pub struct JobRunner {
     pub jobs_dir: PathBuf,
     /// Run jobs even where the sandbox cannot be enforced (`--unsafe-no-sandbox`).
     pub allow_unsandboxed: bool,
+    /// Per task, the world file of a hidden or private world ([`crate::worlds::WorldFile`]);
+    /// tasks not listed are scored on their public dataset.
+    pub worlds: std::collections::BTreeMap<String, PathBuf>,
 }
 
 impl JobRunner {
@@ -158,6 +161,9 @@ impl JobRunner {
         c.env("MALLOC_ARENA_MAX", "2");
         c.args(["--task", task, "--kind", kind]).arg("--upload").arg(upload);
         c.arg("--out").arg(folder);
+        if let Some(world) = self.worlds.get(task) {
+            c.arg("--world").arg(world);
+        }
         c.args(["--bootstrap", &self.bootstrap.to_string()]);
         c.args(["--onnx-timeout", &self.onnx_timeout.as_secs_f64().to_string()]);
         if let Some(r) = &self.registry {

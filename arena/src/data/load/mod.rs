@@ -49,14 +49,55 @@ pub struct Loaded {
 /// id, or a path
 /// to an `.h5ad`.
 pub fn load_dataset(key: &str, registry: &Registry, options: &LoadOptions) -> Result<Loaded, DataError> {
+    load_dataset_seeded(key, registry, options, None)
+}
+
+/// Whether `key` names one of the simulator's datasets (whose whole world a seed determines).
+pub fn is_simulator_key(key: &str) -> bool {
+    use crate::simulator::{contexts, export, interactions, many_sequences};
+    [
+        export::SIMULATOR_ID,
+        contexts::TWO_CONTEXT_ID,
+        many_sequences::MANY_SEQUENCES_ID,
+        interactions::INTERACTIONS_ID,
+        interactions::FAIR_INTERACTIONS_ID,
+    ]
+    .contains(&key)
+}
+
+/// [`load_dataset`], with `world_seed` (when given) replacing the simulator's seed: a simulator
+/// dataset key then yields another world of the same design (network, kinetics, conditions and
+/// cells all drawn from that seed); the leaderboard's hidden worlds are made this way. A seed for
+/// a key that is not a simulator dataset is an error.
+pub fn load_dataset_seeded(
+    key: &str,
+    registry: &Registry,
+    options: &LoadOptions,
+    world_seed: Option<u64>,
+) -> Result<Loaded, DataError> {
     use crate::simulator::{SimConfig, contexts, export, interactions, many_sequences, simulate};
+    if world_seed.is_some() && !is_simulator_key(key) {
+        return Err(DataError::Other(format!(
+            "dataset '{key}' is not a simulator dataset; only simulator datasets take a world seed"
+        )));
+    }
+    let reseed = |mut config: SimConfig| {
+        if let Some(seed) = world_seed {
+            config.seed = seed;
+        }
+        config
+    };
+    // The source line names the seed only for public worlds.
+    let seed_text =
+        |seed: u64| if world_seed.is_some() { "an undisclosed seed".to_string() } else { format!("seed {seed}") };
     if key == contexts::TWO_CONTEXT_ID {
-        let config = contexts::two_context_config();
+        let config = reseed(contexts::two_context_config());
         let sim = simulate(&config).map_err(|e| DataError::Other(format!("simulator: {e}")))?;
         let dataset = contexts::two_context_dataset(&sim).map_err(|e| DataError::Other(format!("simulator: {e}")))?;
         let source = format!(
-            "arena simulator, default config with context B (rewired {}), seed {}",
-            config.context_rewire_fraction, config.seed
+            "arena simulator, default config with context B (rewired {}), {}",
+            config.context_rewire_fraction,
+            seed_text(config.seed)
         );
         return Ok(Loaded { dataset, source });
     }
@@ -96,10 +137,11 @@ pub fn load_dataset(key: &str, registry: &Registry, options: &LoadOptions) -> Re
         }
         _ => return load_file_dataset(key, registry, options),
     };
+    let config = reseed(config);
     let sim = simulate(&config).map_err(|e| DataError::Other(format!("simulator: {e}")))?;
     let mut dataset = export::snapshot_dataset(&sim).map_err(|e| DataError::Other(format!("simulator: {e}")))?;
     dataset.id = key.to_string();
-    Ok(Loaded { dataset, source: format!("arena simulator, {described}, seed {}", config.seed) })
+    Ok(Loaded { dataset, source: format!("arena simulator, {described}, {}", seed_text(config.seed)) })
 }
 
 /// The verified local path of a registered `.h5ad` (or the path itself).
