@@ -495,7 +495,8 @@ fn ridge_fits_targets_outside_the_panel_on_norman() {
 }
 
 /// On Papalexi's small tasks (5–10 test perturbations) every reported CI lies inside its metric's
-/// range (correlations in [−1, 1], accuracies in [0, 1], errors ≥ 0) and contains its mean.
+/// range (correlations in [−1, 1], accuracies in [0, 1], errors ≥ 0) and contains its mean, except
+/// pearson_delta's, whose centre the control redraws move by the shared-control bias they measure.
 #[test]
 fn papalexi_intervals_stay_in_their_metric_range() {
     let dataset = load(PAPALEXI);
@@ -516,8 +517,9 @@ fn papalexi_intervals_stay_in_their_metric_range() {
                     if ci.mean.is_nan() {
                         continue;
                     }
+                    let contains = m.metric == "pearson_delta" || (ci.lower <= ci.mean && ci.mean <= ci.upper);
                     assert!(
-                        lo <= ci.lower && ci.lower <= ci.mean && ci.mean <= ci.upper && ci.upper <= hi,
+                        lo <= ci.lower && ci.lower <= ci.upper && ci.upper <= hi && contains,
                         "{} {} {}: {ci:?} leaves [{lo}, {hi}] or misses its mean",
                         card.task.id,
                         row.name,
