@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Coverage of the scorecards' 95% CIs (issue 16): REPLICATES simulated datasets per simulator
-# profile task are scored with the task's baselines; every baseline's CI per metric is checked
-# against the true value (the mean per-item value over TRUTH_SEEDS independent datasets).
+# Coverage of the scorecards' 95% CIs (issue 16). Per simulator profile task, one fixed world with
+# a pool of test perturbations; the baselines are fitted once and held fixed; each replicate
+# draws every cell fresh (SimConfig::cell_seed) and n test units at random from the pool, and
+# every interval method is checked against the true value (the pool's expected score, from
+# TRUTH further fresh-cell datasets, pearson_delta against the population μ_ctrl).
 # Writes bench/results/ci_coverage.md.
-#   bash bench/ci_coverage.sh [REPLICATES] [TRUTH_SEEDS] [RESAMPLES]   (defaults: 200, 40, 1000)
+#   bash bench/ci_coverage.sh [REPLICATES] [TRUTH] [RESAMPLES]   (defaults: 200, 200, 1000)
 # Environment: CARGO_PROFILE (default dev); TASKS=a,b limits the tasks (default: all three).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 reps=${1:-200}
-truth=${2:-40}
+truth=${2:-200}
 resamples=${3:-1000}
 profile=${CARGO_PROFILE:-dev}
 mkdir -p bench/results
@@ -21,9 +23,10 @@ took=$(( $(date +%s) - start ))
   echo "# Coverage of the 95% CIs on the simulator (\`${TASKS:+TASKS=$TASKS }bash bench/ci_coverage.sh $reps $truth $resamples\`)"
   echo
   echo "Made by \`${TASKS:+TASKS=$TASKS }bash bench/ci_coverage.sh $reps $truth $resamples\` ($profile build, $(nproc) cores, ${took} s, $(date -u +%Y-%m-%d))."
-  echo "\"studentized\" is the interval scorecards report (bootstrap-t over resampling units: perturbations,"
-  echo "whole sequences on sim-multi-step; the training controls redrawn in every replicate for"
-  echo "pearson_delta); \"percentile\" is the previous interval (percentile bootstrap over items, controls fixed)."
+  echo "Methods, all over the same resampling units (perturbations; whole sequences on sim-multi-step) with"
+  echo "the training controls redrawn for pearson_delta: \"Student t, metric's scale\" is what scorecards report"
+  echo "(t interval on atanh / logit / log scale, bias-corrected by the control redraws); \"bootstrap-t\" on"
+  echo "that scale and on the raw scale (the previous scorecard interval); BCa; percentile."
   echo
   echo "$table"
 } > bench/results/ci_coverage.md

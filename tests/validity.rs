@@ -613,4 +613,42 @@ fn every_family_carries_the_audit_and_the_validity_rule_is_kept_or_flagged() {
     // task", the same 1000 resamples).
     assert!(beyond.values().all(Vec::is_empty), "{beyond:?}");
     eprintln!("probes beyond the best baseline's CI: {beyond:?}");
+
+/// On Papalexi's small tasks (5–10 test perturbations) every reported CI lies inside its metric's
+/// range (correlations in [−1, 1], accuracies in [0, 1], errors ≥ 0) and contains its mean, except
+/// pearson_delta's, whose centre the control redraws move by the shared-control bias they measure.
+#[test]
+fn papalexi_intervals_stay_in_their_metric_range() {
+    let dataset = load(PAPALEXI);
+    let load_options = LoadOptions { data_dir: Some(data_dir()), ..LoadOptions::default() };
+    let few_shot_spec = find_spec("papalexi2021-few-shot", None).unwrap();
+    let registry = Registry::embedded().unwrap();
+    let few_shot = load_dataset(&few_shot_spec.spec.dataset, &registry, &load_options).unwrap().dataset;
+    let mut checked = 0;
+    for (spec, dataset) in
+        [(find_spec("papalexi2021-unseen-single", None).unwrap(), &dataset), (few_shot_spec, &few_shot)]
+    {
+        let instance = TaskInstance::build(spec, dataset).unwrap();
+        let card = evaluate(&instance, None, "test", &options()).unwrap();
+        for row in &card.rows {
+            for m in &row.metrics {
+                let (lo, hi) = metrics::Bounds::of_metric(&m.metric).range();
+                for ci in std::iter::once(&m.overall).chain(m.by_subgroup.iter().map(|(_, c)| c)) {
+                    if ci.mean.is_nan() {
+                        continue;
+                    }
+                    let contains = m.metric == "pearson_delta" || (ci.lower <= ci.mean && ci.mean <= ci.upper);
+                    assert!(
+                        lo <= ci.lower && ci.lower <= ci.upper && ci.upper <= hi && contains,
+                        "{} {} {}: {ci:?} leaves [{lo}, {hi}] or misses its mean",
+                        card.task.id,
+                        row.name,
+                        m.metric
+                    );
+                    checked += usize::from(lo.is_finite() && hi.is_finite());
+                }
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} bounded intervals checked");
 }

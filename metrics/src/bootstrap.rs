@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::bounds::Bounds;
 use crate::rng::{ChaCha8Rng, index, seeded};
 
 /// A mean with its bootstrap interval. `n` counts the finite values used; NaN values
@@ -98,45 +99,26 @@ pub(crate) fn unit_mean_se(
     Some((mean, (ss * c / (c - 1.0)).sqrt() / count))
 }
 
-/// [`studentized_ci_with`] with fixed item values.
+/// [`studentized_ci_with`] with fixed item values, on an unbounded scale.
 pub fn studentized_mean_ci(values: &[f64], units: &[usize], n_resamples: usize, level: f64, seed: u64) -> Interval {
-    studentized_ci_with(values, units, n_resamples, level, seed, None)
+    studentized_ci_with(values, units, n_resamples, level, seed, Bounds::Unbounded, None)
 }
 
 /// Recomputes every item's value for replicate b (e.g. against a resampled control mean).
 pub type ReplicateValues<'a> = &'a dyn Fn(usize) -> Vec<f64>;
 
-/// Mean of the finite `values` with a studentized (bootstrap-t) CI over resampling units:
-/// replicate b draws as many units as there are, with replacement (ChaCha8 seeded by `seed`),
-/// takes the replicate's values (`values`, or `replicate(b)` when given: the same items,
-/// recomputed), and forms t*_b = (mean*_b − mean) / se*_b from the drawn units' mean and
-/// standard error. The CI is [mean − t*_(1+level)/2 · se, mean − t*_(1−level)/2 · se] with se the
-/// observed standard error, or with recomputed values the larger of it and the root mean square
-/// of the se*_b (item-to-item noise of the recomputation is in se*_b but not in the observed se). A replicate with se* = 0 counts as t* = 0 when its mean equals the
-/// observed one and ±∞ otherwise. NaN values are excluded and counted in `n_undefined`; with no
-/// finite value everything is NaN; with fewer than two units holding a finite value the interval
-/// collapses to the mean.
-pub fn studentized_ci_with(
+/// The bootstrap replicates of a mean over units: replicate b draws as many units as there are,
+/// with replacement (ChaCha8 seeded by `seed`), takes the replicate's values (`values`, or
+/// `replicate(b)` when given: the same items, recomputed) and gives the drawn units' (mean*, se*).
+fn replicate_stats(
     values: &[f64],
-    units: &[usize],
+    members: &[Vec<usize>],
     n_resamples: usize,
-    level: f64,
     seed: u64,
     replicate: Option<ReplicateValues<'_>>,
-) -> Interval {
-    let n = values.iter().filter(|v| v.is_finite()).count();
-    let n_undefined = values.len() - n;
-    let members = unit_members(&units[..values.len().min(units.len())]);
-    let Some((mean, se)) = unit_mean_se(values, &members, 0..members.len()) else {
-        return Interval { mean: f64::NAN, lower: f64::NAN, upper: f64::NAN, n, n_undefined };
-    };
-    let live = members.iter().filter(|m| m.iter().any(|&i| values[i].is_finite())).count();
-    if live < 2 || n_resamples == 0 {
-        return Interval { mean, lower: mean, upper: mean, n, n_undefined };
-    }
+) -> Vec<(f64, f64)> {
     let mut rng = seeded(seed);
-    let mut ts: Vec<f64> = Vec::with_capacity(n_resamples);
-    let mut se2_sum = 0.0;
+    let mut out = Vec::with_capacity(n_resamples);
     for b in 0..n_resamples {
         let drawn = draw(&mut rng, members.len());
         let owned;
@@ -147,34 +129,284 @@ pub fn studentized_ci_with(
             }
             None => values,
         };
-        let Some((m, s)) = unit_mean_se(vals, &members, drawn.into_iter()) else { continue };
-        se2_sum += s * s;
-        ts.push(if s > 0.0 {
-            (m - mean) / s
-        } else if m == mean {
-            0.0
-        } else {
-            (m - mean).signum() * f64::INFINITY
-        });
+        if let Some(stats) = unit_mean_se(vals, members, drawn.into_iter()) {
+            out.push(stats);
+        }
     }
-    if ts.is_empty() || se == 0.0 {
-        return Interval { mean, lower: mean, upper: mean, n, n_undefined };
+    out
+}
+
+/// Mean of the finite `values` with a studentized (bootstrap-t) CI over resampling units, computed
+/// on the variance-stabilising scale g of `bounds` ([`Bounds::to_line`]: atanh for correlations,
+/// logit for fractions, log for errors) and mapped back, so the interval lies inside the metric's
+/// range. Replicate b ([`replicate_stats`]) gives t*_b = (g(mean*_b) − g(mean)) / (g′(mean*_b) se*_b);
+/// the CI is g⁻¹[g(mean) − t*_(1+level)/2 · se_g, g(mean) − t*_(1−level)/2 · se_g] with
+/// se_g = g′(mean) se, the observed standard error on that scale, or with recomputed values the
+/// larger of it and the root mean square of the replicates' (item-to-item noise of the
+/// recomputation is in se*_b but not in the observed se). A replicate with se* = 0 counts as
+/// t* = 0 when its mean equals the observed one and ±∞ otherwise; an infinite bound falls back
+/// to the range of the values. NaN values are excluded and counted in `n_undefined`; with no
+/// finite value everything is NaN; with fewer than two units holding a finite value, or a mean
+/// at an end of the range, the interval collapses to the mean.
+pub fn studentized_ci_with(
+    values: &[f64],
+    units: &[usize],
+    n_resamples: usize,
+    level: f64,
+    seed: u64,
+    bounds: Bounds,
+    replicate: Option<ReplicateValues<'_>>,
+) -> Interval {
+    let n = values.iter().filter(|v| v.is_finite()).count();
+    let n_undefined = values.len() - n;
+    let members = unit_members(&units[..values.len().min(units.len())]);
+    let Some((mean, se)) = unit_mean_se(values, &members, 0..members.len()) else {
+        return Interval { mean: f64::NAN, lower: f64::NAN, upper: f64::NAN, n, n_undefined };
+    };
+    let collapsed = Interval { mean, lower: mean, upper: mean, n, n_undefined };
+    let live = members.iter().filter(|m| m.iter().any(|&i| values[i].is_finite())).count();
+    let z = bounds.to_line(mean);
+    if live < 2 || n_resamples == 0 || se == 0.0 || !z.is_finite() {
+        return collapsed;
+    }
+    let stats = replicate_stats(values, &members, n_resamples, seed, replicate);
+    let mut ts: Vec<f64> = Vec::with_capacity(stats.len());
+    let mut se2_sum = 0.0;
+    for &(m, s) in &stats {
+        let (zm, sz) = (bounds.to_line(m), bounds.slope(m) * s);
+        if s > 0.0 && zm.is_finite() && sz.is_finite() && sz > 0.0 {
+            se2_sum += sz * sz;
+            ts.push((zm - z) / sz);
+        } else {
+            ts.push(if m == mean { 0.0 } else { (m - mean).signum() * f64::INFINITY });
+        }
+    }
+    if ts.is_empty() {
+        return collapsed;
     }
     // With recomputed values, noise that differs from item to item (not only a shift shared by
     // all) is in every se*: the interval scales by the standard error the replicates see.
-    let se = if replicate.is_some() { (se2_sum / ts.len() as f64).sqrt().max(se) } else { se };
+    let se_z = bounds.slope(mean) * se;
+    let se_z = if replicate.is_some() { (se2_sum / ts.len() as f64).sqrt().max(se_z) } else { se_z };
     ts.sort_by(f64::total_cmp);
     let alpha = (1.0 - level) / 2.0;
     let (t_lo, t_hi) = (quantile(&ts, alpha), quantile(&ts, 1.0 - alpha));
-    let (lower, upper) = (mean - t_hi * se, mean - t_lo * se);
-    if !(lower.is_finite() && upper.is_finite()) {
+    let (z_lower, z_upper) = (z - t_hi * se_z, z - t_lo * se_z);
+    if !(z_lower.is_finite() && z_upper.is_finite()) {
         // Too few distinct units for a t statistic (a replicate with no spread): the range of
         // the values, never an infinite bound.
         let finite = values.iter().copied().filter(|v| v.is_finite());
         let (lo, hi) = finite.fold((mean, mean), |(a, b), v| (a.min(v), b.max(v)));
         return Interval { mean, lower: lo, upper: hi, n, n_undefined };
     }
-    Interval { mean, lower, upper, n, n_undefined }
+    let (lo, hi) = bounds.range();
+    let back = |z: f64| bounds.from_line(z).clamp(lo, hi);
+    Interval { mean, lower: back(z_lower), upper: back(z_upper), n, n_undefined }
+}
+
+/// Mean of the finite `values` with the percentile interval of the replicate means
+/// ([`replicate_stats`]: units drawn with replacement, values recomputed when `replicate` is
+/// given); inside the values' range whatever it is. The comparison interval of
+/// `bench/ci_coverage.sh`.
+pub fn percentile_ci_with(
+    values: &[f64],
+    units: &[usize],
+    n_resamples: usize,
+    level: f64,
+    seed: u64,
+    replicate: Option<ReplicateValues<'_>>,
+) -> Interval {
+    let n = values.iter().filter(|v| v.is_finite()).count();
+    let n_undefined = values.len() - n;
+    let members = unit_members(&units[..values.len().min(units.len())]);
+    let Some((mean, _)) = unit_mean_se(values, &members, 0..members.len()) else {
+        return Interval { mean: f64::NAN, lower: f64::NAN, upper: f64::NAN, n, n_undefined };
+    };
+    let mut means: Vec<f64> =
+        replicate_stats(values, &members, n_resamples, seed, replicate).into_iter().map(|(m, _)| m).collect();
+    if means.is_empty() {
+        return Interval { mean, lower: mean, upper: mean, n, n_undefined };
+    }
+    means.sort_by(f64::total_cmp);
+    let alpha = (1.0 - level) / 2.0;
+    Interval { mean, lower: quantile(&means, alpha), upper: quantile(&means, 1.0 - alpha), n, n_undefined }
+}
+
+/// The interval scorecards report for a mean over resampling units: [`t_interval_with`] (Student t
+/// on the metric's variance-stabilising scale, the standard error over units widened by the
+/// recomputed replicates where given). Chosen by the coverage measured in `bench/ci_coverage.sh`
+/// (bench/results/ci_coverage.md) against bootstrap-t on either scale, BCa and percentile.
+pub fn scorecard_ci(
+    values: &[f64],
+    units: &[usize],
+    n_resamples: usize,
+    level: f64,
+    seed: u64,
+    bounds: Bounds,
+    replicate: Option<ReplicateValues<'_>>,
+) -> Interval {
+    t_interval_with(values, units, n_resamples, level, seed, bounds, replicate)
+}
+
+/// Mean of the finite `values` with a Student-t interval on the variance-stabilising scale g of
+/// `bounds`: g⁻¹[g(mean) ± t_(C−1, (1+level)/2) · se_g], C the units holding a finite value, se_g
+/// = g′(mean) se the delta-method standard error over units, or with recomputed values
+/// (`replicate`, e.g. a redrawn μ_ctrl) the larger of it and the root mean square of the
+/// replicates' se*_g ([`replicate_stats`]: the recomputation's item-to-item noise), and the
+/// centre then moved by the bootstrap's bias estimate, g(mean) − (mean of g(mean*_b) − g(mean))
+/// (a reference shared by prediction and truth, such as μ_ctrl, inflates a correlation; its
+/// redraws inflate the replicates by as much again). Inside the metric's range by construction; no bootstrap quantile, so no blow-up when a replicate's units
+/// happen to agree. Collapses to the mean with fewer than two units, se = 0 or a mean at an end
+/// of the range.
+pub fn t_interval_with(
+    values: &[f64],
+    units: &[usize],
+    n_resamples: usize,
+    level: f64,
+    seed: u64,
+    bounds: Bounds,
+    replicate: Option<ReplicateValues<'_>>,
+) -> Interval {
+    let n = values.iter().filter(|v| v.is_finite()).count();
+    let n_undefined = values.len() - n;
+    let members = unit_members(&units[..values.len().min(units.len())]);
+    let Some((mean, se)) = unit_mean_se(values, &members, 0..members.len()) else {
+        return Interval { mean: f64::NAN, lower: f64::NAN, upper: f64::NAN, n, n_undefined };
+    };
+    let collapsed = Interval { mean, lower: mean, upper: mean, n, n_undefined };
+    let live = members.iter().filter(|m| m.iter().any(|&i| values[i].is_finite())).count();
+    let z = bounds.to_line(mean);
+    if live < 2 || se == 0.0 || !z.is_finite() {
+        return collapsed;
+    }
+    let (mut se_z, mut centre) = (bounds.slope(mean) * se, z);
+    if replicate.is_some() && n_resamples > 0 {
+        let stats = replicate_stats(values, &members, n_resamples, seed, replicate);
+        let on_line: Vec<(f64, f64)> = stats
+            .iter()
+            .map(|&(m, s)| (bounds.to_line(m), bounds.slope(m) * s))
+            .filter(|(zm, sz)| zm.is_finite() && sz.is_finite())
+            .collect();
+        if !on_line.is_empty() {
+            let k = on_line.len() as f64;
+            se_z = se_z.max((on_line.iter().map(|(_, v)| v * v).sum::<f64>() / k).sqrt());
+            // The bootstrap's bias estimate: a redrawn reference moves every replicate the way
+            // the observed reference's own noise moved the observed mean.
+            centre = z - (on_line.iter().map(|(zm, _)| zm).sum::<f64>() / k - z);
+        }
+    }
+    let half = student_t_quantile((1.0 + level) / 2.0, (live - 1) as f64) * se_z;
+    let (lo, hi) = bounds.range();
+    let back = |z: f64| bounds.from_line(z).clamp(lo, hi);
+    Interval { mean, lower: back(centre - half), upper: back(centre + half), n, n_undefined }
+}
+
+/// The p-quantile of Student's t with `df` degrees of freedom (Cornish–Fisher expansion around
+/// the normal quantile, four terms; error < 0.002 for df ≥ 3 at p = 0.975).
+pub fn student_t_quantile(p: f64, df: f64) -> f64 {
+    let z = normal_quantile(p);
+    let (z3, z5, z7, z9) = (z.powi(3), z.powi(5), z.powi(7), z.powi(9));
+    let g1 = (z3 + z) / 4.0;
+    let g2 = (5.0 * z5 + 16.0 * z3 + 3.0 * z) / 96.0;
+    let g3 = (3.0 * z7 + 19.0 * z5 + 17.0 * z3 - 15.0 * z) / 384.0;
+    let g4 = (79.0 * z9 + 776.0 * z7 + 1482.0 * z5 - 1920.0 * z3 - 945.0 * z) / 92160.0;
+    z + g1 / df + g2 / df.powi(2) + g3 / df.powi(3) + g4 / df.powi(4)
+}
+
+/// Mean of the finite `values` with the BCa interval (bias-corrected and accelerated percentile,
+/// Efron 1987) of the replicate means ([`replicate_stats`]): the bias correction z0 = Φ⁻¹(share
+/// of replicate means below the mean), the acceleration from the jackknife over units (each unit
+/// left out in turn), and the percentile levels Φ(z0 + (z0 + z)/(1 − a(z0 + z))) for
+/// z = Φ⁻¹((1 ∓ level)/2). A quantile of replicate means lies inside the range of the values.
+pub fn bca_ci_with(
+    values: &[f64],
+    units: &[usize],
+    n_resamples: usize,
+    level: f64,
+    seed: u64,
+    replicate: Option<ReplicateValues<'_>>,
+) -> Interval {
+    let n = values.iter().filter(|v| v.is_finite()).count();
+    let n_undefined = values.len() - n;
+    let members = unit_members(&units[..values.len().min(units.len())]);
+    let Some((mean, _)) = unit_mean_se(values, &members, 0..members.len()) else {
+        return Interval { mean: f64::NAN, lower: f64::NAN, upper: f64::NAN, n, n_undefined };
+    };
+    let collapsed = Interval { mean, lower: mean, upper: mean, n, n_undefined };
+    let mut means: Vec<f64> =
+        replicate_stats(values, &members, n_resamples, seed, replicate).into_iter().map(|(m, _)| m).collect();
+    if means.is_empty() {
+        return collapsed;
+    }
+    means.sort_by(f64::total_cmp);
+    let below =
+        means.iter().filter(|&&m| m < mean).count() as f64 + 0.5 * means.iter().filter(|&&m| m == mean).count() as f64;
+    let share = (below / means.len() as f64).clamp(0.5 / means.len() as f64, 1.0 - 0.5 / means.len() as f64);
+    let z0 = normal_quantile(share);
+    let jack: Vec<f64> = (0..members.len())
+        .filter_map(|left| unit_mean_se(values, &members, (0..members.len()).filter(|&u| u != left)).map(|(m, _)| m))
+        .collect();
+    let jm = jack.iter().sum::<f64>() / jack.len().max(1) as f64;
+    let (num, den) = jack.iter().fold((0.0, 0.0), |(a, b), &j| (a + (jm - j).powi(3), b + (jm - j).powi(2)));
+    let accel = if den > 0.0 { num / (6.0 * den.powf(1.5)) } else { 0.0 };
+    let level_at = |z: f64| normal_cdf(z0 + (z0 + z) / (1.0 - accel * (z0 + z)));
+    let alpha = (1.0 - level) / 2.0;
+    let (qa, qb) = (level_at(normal_quantile(alpha)), level_at(normal_quantile(1.0 - alpha)));
+    Interval { mean, lower: quantile(&means, qa), upper: quantile(&means, qb), n, n_undefined }
+}
+
+/// Φ, the standard normal distribution function (Abramowitz–Stegun 7.1.26 through erf; error < 1.5e-7).
+pub fn normal_cdf(z: f64) -> f64 {
+    let x = z.abs() / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.327_591_1 * x);
+    let poly =
+        t * (0.254_829_592 + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let erf = 1.0 - poly * (-x * x).exp();
+    if z >= 0.0 { 0.5 * (1.0 + erf) } else { 0.5 * (1.0 - erf) }
+}
+
+/// Φ⁻¹ (Acklam's rational approximation, relative error < 1.2e-9), for p in (0, 1).
+pub fn normal_quantile(p: f64) -> f64 {
+    const A: [f64; 6] = [
+        -39.696_830_286_653_76,
+        220.946_098_424_520_5,
+        -275.928_510_446_968_7,
+        138.357_751_867_269,
+        -30.664_798_066_147_16,
+        2.506_628_277_459_239,
+    ];
+    const B: [f64; 5] = [
+        -54.476_098_798_224_06,
+        161.585_836_858_040_9,
+        -155.698_979_859_886_6,
+        66.801_311_887_719_72,
+        -13.280_681_552_885_72,
+    ];
+    const C: [f64; 6] = [
+        -0.007_784_894_002_430_293,
+        -0.322_396_458_041_136_4,
+        -2.400_758_277_161_838,
+        -2.549_732_539_343_734,
+        4.374_664_141_464_968,
+        2.938_163_982_698_783,
+    ];
+    const D: [f64; 4] =
+        [0.007_784_695_709_041_462, 0.322_467_129_070_039_8, 2.445_134_137_142_996, 3.754_408_661_907_416];
+    let tail = |q: f64| {
+        let q = (-2.0 * q.ln()).sqrt();
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    };
+    if p < 0.02425 {
+        tail(p)
+    } else if p > 1.0 - 0.02425 {
+        -tail(1.0 - p)
+    } else {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    }
 }
 
 /// One replicate's draw: `n` unit indices with replacement.
@@ -223,6 +455,18 @@ mod tests {
     }
 
     #[test]
+    fn normal_quantile_inverts_the_cdf() {
+        for p in [0.001, 0.025, 0.3, 0.5, 0.9, 0.975, 0.999] {
+            assert!((normal_cdf(normal_quantile(p)) - p).abs() < 1e-6, "{p}");
+        }
+        assert!((normal_quantile(0.975) - 1.959_964).abs() < 1e-5);
+        // Student's t: 2.776 (4 df), 2.201 (11 df), 2.045 (29 df).
+        for (df, t) in [(4.0, 2.776), (11.0, 2.201), (29.0, 2.045)] {
+            assert!((student_t_quantile(0.975, df) - t).abs() < 2e-3, "{df}");
+        }
+    }
+
+    #[test]
     fn quantile_interpolates() {
         assert_eq!(quantile(&[0.0, 10.0], 0.25), 2.5);
         assert_eq!(quantile(&[1.0, 2.0, 3.0], 0.5), 2.0);
@@ -265,7 +509,8 @@ mod tests {
         let values: Vec<f64> = (0..20).map(|i| 0.5 + 0.01 * ((i * 7) % 5) as f64).collect();
         let fixed = studentized_mean_ci(&values, &singleton_units(20), 500, 0.95, 1);
         let shifted = |b: usize| values.iter().map(|v| v + if b.is_multiple_of(2) { 0.2 } else { -0.2 }).collect();
-        let varying = studentized_ci_with(&values, &singleton_units(20), 500, 0.95, 1, Some(&shifted));
+        let varying =
+            studentized_ci_with(&values, &singleton_units(20), 500, 0.95, 1, Bounds::Unbounded, Some(&shifted));
         assert_eq!(fixed.mean, varying.mean);
         assert!(varying.upper - varying.lower > 5.0 * (fixed.upper - fixed.lower), "{fixed:?} {varying:?}");
         // Noise independent from item to item (here ±0.2 alternating by item and replicate)
@@ -273,7 +518,28 @@ mod tests {
         let jitter = |b: usize| {
             values.iter().enumerate().map(|(i, v)| v + if (i + b).is_multiple_of(2) { 0.2 } else { -0.2 }).collect()
         };
-        let noisy = studentized_ci_with(&values, &singleton_units(20), 500, 0.95, 1, Some(&jitter));
+        let noisy = studentized_ci_with(&values, &singleton_units(20), 500, 0.95, 1, Bounds::Unbounded, Some(&jitter));
         assert!(noisy.upper - noisy.lower > 0.1, "{noisy:?}");
+    }
+
+    /// A small skewed sample of correlations (most near 1, one far below): the studentized
+    /// interval on the raw scale leaves [−1, 1]; on Fisher's z scale it stays inside and still
+    /// contains the mean.
+    #[test]
+    fn correlation_interval_stays_in_range() {
+        let values = [0.97, 0.95, -0.9, 0.98, 0.96, 0.99, 0.94];
+        let units = singleton_units(values.len());
+        let raw = studentized_mean_ci(&values, &units, 2000, 0.95, 4);
+        assert!(raw.lower < -1.0 || raw.upper > 1.0, "the raw-scale interval was expected to leave the range: {raw:?}");
+        for seed in 0..20 {
+            let ci = studentized_ci_with(&values, &units, 2000, 0.95, seed, Bounds::Correlation, None);
+            assert!(-1.0 <= ci.lower && ci.lower <= ci.mean && ci.mean <= ci.upper && ci.upper <= 1.0, "{ci:?}");
+            assert!(ci.upper - ci.lower > 0.05, "{ci:?}");
+        }
+        let errors = [0.01, 0.02, 0.015, 0.9, 0.012];
+        let ci = studentized_ci_with(&errors, &singleton_units(5), 2000, 0.95, 1, Bounds::NonNegative, None);
+        assert!(0.0 <= ci.lower && ci.lower <= ci.mean && ci.mean <= ci.upper, "{ci:?}");
+        let p = percentile_ci_with(&values, &units, 2000, 0.95, 1, None);
+        assert!(-1.0 <= p.lower && p.upper <= 1.0, "{p:?}");
     }
 }

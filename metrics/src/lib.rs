@@ -11,6 +11,7 @@
 //! - `toward_ceiling`: a score as the fraction of the way from the best baseline to the ceiling.
 
 pub mod bootstrap;
+pub mod bounds;
 pub mod centroid;
 pub mod correlation;
 pub mod de;
@@ -32,7 +33,11 @@ pub mod stamp;
 pub mod systematic;
 pub mod toward_ceiling;
 
-pub use bootstrap::{Interval, bootstrap_mean_ci, studentized_ci_with, studentized_mean_ci};
+pub use bootstrap::{
+    Interval, bca_ci_with, bootstrap_mean_ci, percentile_ci_with, scorecard_ci, studentized_ci_with,
+    studentized_mean_ci, t_interval_with,
+};
+pub use bounds::Bounds;
 pub use centroid::centroid_accuracy;
 pub use correlation::pearson;
 pub use de::{Cells, CsrMatrix, DeOptions, DenseMatrix, GroupDe, compare_de, differential_expression};

@@ -1,14 +1,16 @@
 //! Turns predicted and true profiles into a scorecard row: per-perturbation metric values and,
-//! per metric, the mean with a studentized bootstrap CI overall and per subgroup. The bootstrap
-//! draws resampling units (`tasks::resampling_units`: test perturbations, whole sequences on
-//! multi-step tasks), and on metrics taken against μ_ctrl (`pearson_delta`) it also redraws the
-//! training control cells behind μ_ctrl in every replicate and recomputes the metric
-//! ([`ControlReplicates`]), so the shared control noise is inside the interval.
+//! per metric, the mean with its CI overall and per subgroup ([`metrics::scorecard_ci`]: a Student
+//! t interval on the metric's variance-stabilising scale, inside the metric's range). The standard
+//! error is over resampling units (`tasks::resampling_units`: test perturbations, whole sequences
+//! on multi-step tasks); on metrics taken against μ_ctrl (`pearson_delta`) bootstrap replicates
+//! also redraw the training control cells behind μ_ctrl and recompute the metric
+//! ([`ControlReplicates`]): their spread widens the interval and their shift corrects the bias
+//! the shared control noise gives the mean.
 
 use std::collections::BTreeMap;
 
 use metrics::profile::delta_correlation_without;
-use metrics::{Metric, ProfileReferences, score_profiles, studentized_ci_with};
+use metrics::{Metric, ProfileReferences, score_profiles, scorecard_ci};
 use tasks::dataset::mean_rows;
 use tasks::scorecard::{BootstrapSettings, MetricSummary, PerturbationScore, ScoreRow};
 use tasks::{ModelKind, Scale, TaskInstance};
@@ -43,7 +45,12 @@ impl ControlReplicates {
 
     /// The per-item values of `pearson_delta` (each item's perturbed genes left out, as in the
     /// headline) against every redrawn μ_ctrl.
-    fn pearson_delta(&self, predictions: &[Vec<f64>], truths: &[Vec<f64>], perturbed: &[Vec<usize>]) -> Vec<Vec<f64>> {
+    pub fn pearson_delta(
+        &self,
+        predictions: &[Vec<f64>],
+        truths: &[Vec<f64>],
+        perturbed: &[Vec<usize>],
+    ) -> Vec<Vec<f64>> {
         let none = Vec::new();
         self.means
             .iter()
@@ -74,19 +81,38 @@ pub fn resampling_note(instance: &TaskInstance<'_>, bootstrap: &BootstrapSetting
     };
     let controls = match ControlReplicates::new(instance, bootstrap) {
         Some(c) => format!(
-            "; in every replicate the {} training control cells behind μ_ctrl are redrawn with replacement ({} distinct \
-             redraws, cycled) and pearson_delta recomputed against the redrawn μ_ctrl",
+            "; for pearson_delta, bootstrap replicates draw the units with replacement and redraw the {} training control \
+             cells behind μ_ctrl ({} distinct redraws, cycled), recomputing it against the redrawn μ_ctrl: their spread \
+             widens the interval and their shift corrects the bias of the shared control noise",
             instance.split.control_train_rows.len(),
             c.means.len()
         ),
         None => "; μ_ctrl is not resampled (no control cells: log-fold-change data)".into(),
     };
+    let small = match n_units < FULL_COVERAGE_UNITS {
+        true => format!(
+            "; with {n_units} units (< {FULL_COVERAGE_UNITS}) a 95% interval covers less: measured on the simulator {} \
+             (bench/results/ci_coverage.md)",
+            SMALL_N_COVERAGE.iter().map(|(n, c)| format!("{c} at n = {n}")).collect::<Vec<_>>().join(", ")
+        ),
+        false => String::new(),
+    };
     format!(
-        "studentized bootstrap (bootstrap-t), {} resamples, seed {}: draws {unit} with replacement{controls}; \
-         μ_pert (training centroids) is held fixed",
+        "Student t interval on the metric's scale (atanh for correlations, logit for fractions, log for errors; \
+         inside the metric's range), standard error over {unit}{controls}; bootstrap {} resamples, seed {}; μ_pert \
+         (training centroids) is held fixed{small}",
         bootstrap.resamples, bootstrap.seed
     )
 }
+
+/// Resampling units from which the scorecard's 95% interval covers at least 0.93 on the simulator
+/// (bench/results/ci_coverage.md).
+pub const FULL_COVERAGE_UNITS: usize = 12;
+
+/// The lowest coverage of the scorecard's 95% interval measured at small n on the simulator
+/// (bench/results/ci_coverage.md: sim-unseen-single, 40 replicates, over its baselines and the
+/// headline metrics pearson_delta_pert, mae, mse, centroid_accuracy).
+pub const SMALL_N_COVERAGE: [(usize, &str); 2] = [(5, "as low as 0.58"), (8, "as low as 0.80")];
 
 pub struct RowInput<'a> {
     pub name: String,
@@ -179,6 +205,7 @@ pub fn summarize_with(
     replicates: Option<&[Vec<f64>]>,
 ) -> MetricSummary {
     let units = tasks::resampling_units(subgroups.iter().copied());
+    let bounds = metrics::Bounds::of_metric(metric);
     let ci = |members: &[usize]| {
         let values: Vec<f64> = members.iter().map(|&i| column[i]).collect();
         let units: Vec<usize> = members.iter().map(|&i| units.get(i).copied().unwrap_or(i)).collect();
@@ -188,7 +215,7 @@ pub fn summarize_with(
         };
         let replicate: Option<metrics::bootstrap::ReplicateValues<'_>> =
             replicates.filter(|r| !r.is_empty()).map(|_| &replicate as _);
-        studentized_ci_with(&values, &units, bootstrap.resamples, bootstrap.level, bootstrap.seed, replicate)
+        scorecard_ci(&values, &units, bootstrap.resamples, bootstrap.level, bootstrap.seed, bounds, replicate)
     };
     let mut groups: BTreeMap<tasks::Subgroup, Vec<usize>> = BTreeMap::new();
     for (i, g) in subgroups.iter().enumerate().take(column.len()) {
@@ -226,8 +253,8 @@ fn add_class_groups(
         if !values.is_empty() {
             // Each item its own unit: the class groups come from single-perturbation tasks.
             let units: Vec<usize> = (0..values.len()).collect();
-            let ci =
-                metrics::studentized_mean_ci(&values, &units, bootstrap.resamples, bootstrap.level, bootstrap.seed);
+            let (b, bounds) = (bootstrap, metrics::Bounds::of_metric(&summary.metric));
+            let ci = scorecard_ci(&values, &units, b.resamples, b.level, b.seed, bounds, None);
             summary.by_subgroup.push((class, ci));
         }
     }

@@ -24,8 +24,14 @@ pub enum GrnSource {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SimConfig {
-    /// Master seed; every random choice derives from it (see `rng::stream`).
+    /// Master seed; every random choice derives from it (see `rng::stream`), the cells' through
+    /// `cell_seed` when that is set.
     pub seed: u64,
+    /// Seed of the cells' random streams (each cell's kinetics and its counts); unset (the
+    /// default), the master seed. Another value redraws every cell of the same world (network,
+    /// kinetics, design): fresh replicate datasets of one world, as `bench/ci_coverage.sh` uses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cell_seed: Option<u64>,
     pub n_genes: usize,
     /// Transcription factors; they are genes `0..n_regulators` and the only sources of edges.
     pub n_regulators: usize,
@@ -100,6 +106,7 @@ impl Default for SimConfig {
     fn default() -> Self {
         Self {
             seed: 0,
+            cell_seed: None,
             n_genes: 100,
             n_regulators: 20,
             regulators_per_gene: 3,
@@ -136,6 +143,11 @@ impl Default for SimConfig {
 }
 
 impl SimConfig {
+    /// The seed of the cells' random streams: `cell_seed`, else the master seed.
+    pub fn cell_stream_seed(&self) -> u64 {
+        self.cell_seed.unwrap_or(self.seed)
+    }
+
     /// Checks the settings are consistent; the error names the offending field.
     pub fn validate(&self) -> Result<(), SimError> {
         let bad = |field: &str, why: String| Err(SimError::Config(format!("{field}: {why}")));

@@ -13,7 +13,8 @@
 //! label `a1>a2`); both observations share the lineage's `trajectory` id. Doubles apply both
 //! genes at once. Output rows are in lineage order: controls, singles, doubles, sequences.
 //!
-//! Determinism: lineage i draws only from `rng::stream(seed, Cell, i)`, so the output is
+//! Determinism: lineage i draws only from `rng::stream(cell seed, Cell, i)` (the cell seed is
+//! `SimConfig::cell_stream_seed`: the master seed unless `cell_seed` is set), so the output is
 //! bit-identical for any number of threads.
 
 pub mod config;
@@ -216,7 +217,7 @@ struct Observation {
 }
 
 fn run_lineage(world: &World, config: &SimConfig, lineage: &Lineage, id: usize) -> Vec<Observation> {
-    let mut rng = stream(config.seed, Domain::Cell, id as u64);
+    let mut rng = stream(config.cell_stream_seed(), Domain::Cell, id as u64);
     let cell = world.dynamics.sample_cell(&mut rng, world.proteins.len());
     let mut state = world.steady_state(&cell);
     let mut out = Vec::with_capacity(lineage.actions.len());

@@ -34,16 +34,29 @@ pub fn expected_profiles(
     items: &[Vec<Perturbation>],
     cells: usize,
 ) -> Result<Vec<Vec<f64>>, SimError> {
+    Ok(expected_profile_parts(config, items, cells, 1)?.swap_remove(0))
+}
+
+/// [`expected_profiles`] of `parts` independent sets of `cells` fresh cells each (`out[k][j]`:
+/// part k's mean of item j), e.g. two halves whose disagreement measures the oracle's own
+/// sampling noise. Part 0 of one part is [`expected_profiles`].
+pub fn expected_profile_parts(
+    config: &SimConfig,
+    items: &[Vec<Perturbation>],
+    cells: usize,
+    parts: usize,
+) -> Result<Vec<Vec<Vec<f64>>>, SimError> {
     let (_, world) = build_world(config)?;
     let first = lineages(config) as u64;
-    items
+    let total = cells * parts;
+    let per_item: Vec<Vec<Vec<f64>>> = items
         .iter()
         .enumerate()
         .map(|(j, actions)| {
-            let counts: Vec<Vec<f32>> = (0..cells)
+            let counts: Vec<Vec<f32>> = (0..total)
                 .into_par_iter()
                 .map(|c| {
-                    let mut rng = stream(config.seed, Domain::Cell, first + (j * cells + c) as u64);
+                    let mut rng = stream(config.cell_stream_seed(), Domain::Cell, first + (j * total + c) as u64);
                     let cell = world.dynamics.sample_cell(&mut rng, world.proteins.len());
                     let mut state = world.steady_state(&cell);
                     for action in actions {
@@ -55,13 +68,18 @@ pub fn expected_profiles(
                 .collect();
             let genes = counts.first().map_or(0, Vec::len);
             let flat: Vec<f32> = counts.into_iter().flatten().collect();
-            let matrix = Array2::from_shape_vec((cells, genes), flat)
+            let matrix = Array2::from_shape_vec((total, genes), flat)
                 .map_err(|e| SimError::Config(format!("oracle counts: {e}")))?;
             let normalized = normalize_total_log1p(&Matrix::Dense(matrix), 1e4);
-            let rows: Vec<usize> = (0..cells).collect();
-            Ok(tasks::dataset::mean_rows(&normalized, &rows).to_vec())
+            Ok((0..parts)
+                .map(|k| {
+                    let rows: Vec<usize> = (k * cells..(k + 1) * cells).collect();
+                    tasks::dataset::mean_rows(&normalized, &rows).to_vec()
+                })
+                .collect())
         })
-        .collect()
+        .collect::<Result<_, SimError>>()?;
+    Ok((0..parts).map(|k| per_item.iter().map(|p| p[k].clone()).collect()).collect())
 }
 
 /// The configuration of an embedded simulator dataset (`simulator`, `simulator-many-sequences`),
