@@ -613,6 +613,7 @@ fn every_family_carries_the_audit_and_the_validity_rule_is_kept_or_flagged() {
     // task", the same 1000 resamples).
     assert!(beyond.values().all(Vec::is_empty), "{beyond:?}");
     eprintln!("probes beyond the best baseline's CI: {beyond:?}");
+}
 
 /// On Papalexi's small tasks (5–10 test perturbations) every reported CI lies inside its metric's
 /// range (correlations in [−1, 1], accuracies in [0, 1], errors ≥ 0) and contains its mean, except
