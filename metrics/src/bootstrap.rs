@@ -99,6 +99,29 @@ pub(crate) fn unit_mean_se(
     Some((mean, (ss * c / (c - 1.0)).sqrt() / count))
 }
 
+/// What every interval over resampling units starts from: the units' members, the mean over
+/// units and its standard error, the interval collapsed to the mean (with the finite and NaN
+/// item counts), and how many units hold a finite value. `Err` is the all-NaN interval.
+struct Start {
+    members: Vec<Vec<usize>>,
+    mean: f64,
+    se: f64,
+    collapsed: Interval,
+    live: usize,
+}
+
+fn start(values: &[f64], units: &[usize]) -> Result<Start, Interval> {
+    let n = values.iter().filter(|v| v.is_finite()).count();
+    let n_undefined = values.len() - n;
+    let members = unit_members(&units[..values.len().min(units.len())]);
+    let Some((mean, se)) = unit_mean_se(values, &members, 0..members.len()) else {
+        return Err(Interval { mean: f64::NAN, lower: f64::NAN, upper: f64::NAN, n, n_undefined });
+    };
+    let live = members.iter().filter(|m| m.iter().any(|&i| values[i].is_finite())).count();
+    let collapsed = Interval { mean, lower: mean, upper: mean, n, n_undefined };
+    Ok(Start { members, mean, se, collapsed, live })
+}
+
 /// [`studentized_ci_with`] with fixed item values, on an unbounded scale.
 pub fn studentized_mean_ci(values: &[f64], units: &[usize], n_resamples: usize, level: f64, seed: u64) -> Interval {
     studentized_ci_with(values, units, n_resamples, level, seed, Bounds::Unbounded, None)
@@ -157,14 +180,10 @@ pub fn studentized_ci_with(
     bounds: Bounds,
     replicate: Option<ReplicateValues<'_>>,
 ) -> Interval {
-    let n = values.iter().filter(|v| v.is_finite()).count();
-    let n_undefined = values.len() - n;
-    let members = unit_members(&units[..values.len().min(units.len())]);
-    let Some((mean, se)) = unit_mean_se(values, &members, 0..members.len()) else {
-        return Interval { mean: f64::NAN, lower: f64::NAN, upper: f64::NAN, n, n_undefined };
+    let Start { members, mean, se, collapsed, live } = match start(values, units) {
+        Ok(start) => start,
+        Err(undefined) => return undefined,
     };
-    let collapsed = Interval { mean, lower: mean, upper: mean, n, n_undefined };
-    let live = members.iter().filter(|m| m.iter().any(|&i| values[i].is_finite())).count();
     let z = bounds.to_line(mean);
     if live < 2 || n_resamples == 0 || se == 0.0 || !z.is_finite() {
         return collapsed;
@@ -197,11 +216,11 @@ pub fn studentized_ci_with(
         // the values, never an infinite bound.
         let finite = values.iter().copied().filter(|v| v.is_finite());
         let (lo, hi) = finite.fold((mean, mean), |(a, b), v| (a.min(v), b.max(v)));
-        return Interval { mean, lower: lo, upper: hi, n, n_undefined };
+        return Interval { lower: lo, upper: hi, ..collapsed };
     }
     let (lo, hi) = bounds.range();
     let back = |z: f64| bounds.from_line(z).clamp(lo, hi);
-    Interval { mean, lower: back(z_lower), upper: back(z_upper), n, n_undefined }
+    Interval { lower: back(z_lower), upper: back(z_upper), ..collapsed }
 }
 
 /// Mean of the finite `values` with the percentile interval of the replicate means
@@ -216,20 +235,18 @@ pub fn percentile_ci_with(
     seed: u64,
     replicate: Option<ReplicateValues<'_>>,
 ) -> Interval {
-    let n = values.iter().filter(|v| v.is_finite()).count();
-    let n_undefined = values.len() - n;
-    let members = unit_members(&units[..values.len().min(units.len())]);
-    let Some((mean, _)) = unit_mean_se(values, &members, 0..members.len()) else {
-        return Interval { mean: f64::NAN, lower: f64::NAN, upper: f64::NAN, n, n_undefined };
+    let Start { members, collapsed, .. } = match start(values, units) {
+        Ok(start) => start,
+        Err(undefined) => return undefined,
     };
     let mut means: Vec<f64> =
         replicate_stats(values, &members, n_resamples, seed, replicate).into_iter().map(|(m, _)| m).collect();
     if means.is_empty() {
-        return Interval { mean, lower: mean, upper: mean, n, n_undefined };
+        return collapsed;
     }
     means.sort_by(f64::total_cmp);
     let alpha = (1.0 - level) / 2.0;
-    Interval { mean, lower: quantile(&means, alpha), upper: quantile(&means, 1.0 - alpha), n, n_undefined }
+    Interval { lower: quantile(&means, alpha), upper: quantile(&means, 1.0 - alpha), ..collapsed }
 }
 
 /// The interval scorecards report for a mean over resampling units: [`t_interval_with`] (Student t
@@ -267,14 +284,10 @@ pub fn t_interval_with(
     bounds: Bounds,
     replicate: Option<ReplicateValues<'_>>,
 ) -> Interval {
-    let n = values.iter().filter(|v| v.is_finite()).count();
-    let n_undefined = values.len() - n;
-    let members = unit_members(&units[..values.len().min(units.len())]);
-    let Some((mean, se)) = unit_mean_se(values, &members, 0..members.len()) else {
-        return Interval { mean: f64::NAN, lower: f64::NAN, upper: f64::NAN, n, n_undefined };
+    let Start { members, mean, se, collapsed, live } = match start(values, units) {
+        Ok(start) => start,
+        Err(undefined) => return undefined,
     };
-    let collapsed = Interval { mean, lower: mean, upper: mean, n, n_undefined };
-    let live = members.iter().filter(|m| m.iter().any(|&i| values[i].is_finite())).count();
     let z = bounds.to_line(mean);
     if live < 2 || se == 0.0 || !z.is_finite() {
         return collapsed;
@@ -298,7 +311,7 @@ pub fn t_interval_with(
     let half = student_t_quantile((1.0 + level) / 2.0, (live - 1) as f64) * se_z;
     let (lo, hi) = bounds.range();
     let back = |z: f64| bounds.from_line(z).clamp(lo, hi);
-    Interval { mean, lower: back(centre - half), upper: back(centre + half), n, n_undefined }
+    Interval { lower: back(centre - half), upper: back(centre + half), ..collapsed }
 }
 
 /// The p-quantile of Student's t with `df` degrees of freedom (Cornish–Fisher expansion around
@@ -326,13 +339,10 @@ pub fn bca_ci_with(
     seed: u64,
     replicate: Option<ReplicateValues<'_>>,
 ) -> Interval {
-    let n = values.iter().filter(|v| v.is_finite()).count();
-    let n_undefined = values.len() - n;
-    let members = unit_members(&units[..values.len().min(units.len())]);
-    let Some((mean, _)) = unit_mean_se(values, &members, 0..members.len()) else {
-        return Interval { mean: f64::NAN, lower: f64::NAN, upper: f64::NAN, n, n_undefined };
+    let Start { members, mean, collapsed, .. } = match start(values, units) {
+        Ok(start) => start,
+        Err(undefined) => return undefined,
     };
-    let collapsed = Interval { mean, lower: mean, upper: mean, n, n_undefined };
     let mut means: Vec<f64> =
         replicate_stats(values, &members, n_resamples, seed, replicate).into_iter().map(|(m, _)| m).collect();
     if means.is_empty() {
@@ -352,7 +362,7 @@ pub fn bca_ci_with(
     let level_at = |z: f64| normal_cdf(z0 + (z0 + z) / (1.0 - accel * (z0 + z)));
     let alpha = (1.0 - level) / 2.0;
     let (qa, qb) = (level_at(normal_quantile(alpha)), level_at(normal_quantile(1.0 - alpha)));
-    Interval { mean, lower: quantile(&means, qa), upper: quantile(&means, qb), n, n_undefined }
+    Interval { lower: quantile(&means, qa), upper: quantile(&means, qb), ..collapsed }
 }
 
 /// Φ, the standard normal distribution function (Abramowitz–Stegun 7.1.26 through erf; error < 1.5e-7).
