@@ -19,7 +19,7 @@ use arena::cli::serve_worlds::{self, WorldSettings};
 use arena::data::Registry;
 use arena::data::load::{LoadOptions, load_file_dataset};
 use arena::eval::EvalOptions;
-use arena::isolation::{JobLimits, JobRunner};
+use arena::isolation::JobRunner;
 use arena::worlds::{Secret, TaskWorld, write_training_h5ad};
 use leaderboard::{AppState, Config, Db, Scorer};
 use tasks::TaskInstance;
@@ -139,19 +139,7 @@ fn start() -> Server {
     options.bootstrap.resamples = 50;
     let prepared = serve_worlds::prepare(&db, dir.path(), &settings, &registry(), &load_options(), &options).unwrap();
     assert_eq!(prepared.world_files.keys().collect::<Vec<_>>(), [PRIVATE_TASK, HIDDEN_TASK]);
-    let runner = JobRunner {
-        exe: common::arena_bin().to_path_buf(),
-        registry: None,
-        data_dir: Some(common::data_dir().canonicalize().unwrap()),
-        cache_dir: None,
-        onnx_runtime: arena::runners::onnx::runtime::library_path().ok(),
-        bootstrap: 50,
-        onnx_timeout: Duration::from_secs(60),
-        limits: JobLimits::default(),
-        jobs_dir: std::env::temp_dir().join("arena-test-jobs"),
-        allow_unsandboxed: false,
-        worlds: prepared.world_files,
-    };
+    let runner = JobRunner { worlds: prepared.world_files, ..common::job_runner() };
     let scorer = ArenaScorer::new(runner);
     assert_eq!(scorer.refusal(), None, "the sandbox must be enforceable on the test machine");
     let mut config = Config::beside(&dir.path().join("arena.sqlite"));

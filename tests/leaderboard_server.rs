@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 use arena::cli::serve::ArenaScorer;
 use arena::data::load::LoadOptions;
 use arena::eval::EvalOptions;
-use arena::isolation::{JobLimits, JobRunner};
 use leaderboard::db::scratch::ScratchSchema;
 use leaderboard::split::{View, view_of};
 use leaderboard::{AppState, Config, Db, RateLimit, Scorer, UploadKind};
@@ -33,25 +32,9 @@ struct Server {
 
 /// The server's scorer: each upload in its own sandboxed `arena score-job` process.
 fn scorer() -> Arc<ArenaScorer> {
-    let scorer = ArenaScorer::new(job_runner());
+    let scorer = ArenaScorer::new(common::job_runner());
     assert_eq!(scorer.refusal(), None, "the sandbox must be enforceable on the test machine");
     Arc::new(scorer)
-}
-
-fn job_runner() -> JobRunner {
-    JobRunner {
-        exe: common::arena_bin().to_path_buf(),
-        registry: None,
-        data_dir: Some(common::data_dir().canonicalize().unwrap()),
-        cache_dir: None,
-        onnx_runtime: arena::runners::onnx::runtime::library_path().ok(),
-        bootstrap: 50,
-        onnx_timeout: Duration::from_secs(60),
-        limits: JobLimits::default(),
-        jobs_dir: std::env::temp_dir().join("arena-test-jobs"),
-        allow_unsandboxed: false,
-        worlds: Default::default(),
-    }
 }
 
 fn config(dir: &Path) -> Config {
@@ -1095,7 +1078,7 @@ fn a_job_that_crashes_is_retried_then_failed_without_taking_the_server_down() {
     let db = Db::open(&dir.path().join("arena.sqlite")).unwrap();
     let config = config(dir.path());
     // 64 MiB of address space: every scoring process dies (an allocation fails and Rust aborts).
-    let mut runner = job_runner();
+    let mut runner = common::job_runner();
     runner.limits.memory_bytes = 64 << 20;
     let scorer = Arc::new(ArenaScorer::new(runner));
     let s = start_scoring_with(db, dir, config, scorer);

@@ -462,3 +462,21 @@ pub fn start_serve(database: &str) -> (Killed, String) {
         .to_string();
     (server, url)
 }
+
+/// The scoring-job runner of the leaderboard tests: this build's `arena`, the real data
+/// directory, 50 bootstrap resamples, the sandbox required, no hidden worlds.
+pub fn job_runner() -> arena::isolation::JobRunner {
+    arena::isolation::JobRunner {
+        exe: arena_bin().to_path_buf(),
+        registry: None,
+        data_dir: Some(data_dir().canonicalize().unwrap()),
+        cache_dir: None,
+        onnx_runtime: arena::runners::onnx::runtime::library_path().ok(),
+        bootstrap: 50,
+        onnx_timeout: std::time::Duration::from_secs(60),
+        limits: arena::isolation::JobLimits::default(),
+        jobs_dir: std::env::temp_dir().join("arena-test-jobs"),
+        allow_unsandboxed: false,
+        worlds: Default::default(),
+    }
+}
