@@ -7,12 +7,12 @@
 
 mod common;
 
+use common::{Server, get, get_json, request, wait_done};
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use arena::cli::serve::ArenaScorer;
 use arena::cli::serve_worlds::{self, WorldSettings};
@@ -114,13 +114,6 @@ fn the_hidden_world_differs_from_arena_simulate_seed_0_and_its_training_download
 
 // ---- the server
 
-struct Server {
-    addr: SocketAddr,
-    state: Arc<AppState>,
-    dir: tempfile::TempDir,
-    _rt: tokio::runtime::Runtime,
-}
-
 /// A leaderboard with `HIDDEN_TASK` on the secret's world and `PRIVATE_TASK` on an organiser's
 /// file (another simulation), prepared as `arena serve --secret-file --hidden-task
 /// --private-dataset` does.
@@ -145,60 +138,7 @@ fn start() -> Server {
     let mut config = Config::beside(&dir.path().join("arena.sqlite"));
     config.poll_interval = Duration::from_millis(100);
     config.test_data = prepared.test_data;
-    let state = AppState::new(db, Arc::new(scorer), config).unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let s = state.clone();
-    rt.spawn(async move { leaderboard::serve(listener, s).await });
-    Server { addr, state, dir, _rt: rt }
-}
-
-struct Resp {
-    status: u16,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-fn request(addr: SocketAddr, head: &str, body: &[u8]) -> Resp {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
-    let _ = s.write_all(head.as_bytes());
-    let _ = s.write_all(body);
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("an HTTP response");
-    let headers = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
-    let status = headers.split(' ').nth(1).unwrap().parse().unwrap();
-    let mut body = raw[split + 4..].to_vec();
-    if headers.contains("transfer-encoding: chunked") {
-        let (mut out, mut rest) = (Vec::new(), body.as_slice());
-        while let Some(end) = rest.windows(2).position(|w| w == b"\r\n") {
-            let size = usize::from_str_radix(std::str::from_utf8(&rest[..end]).unwrap().trim(), 16).unwrap_or(0);
-            if size == 0 {
-                break;
-            }
-            out.extend_from_slice(&rest[end + 2..end + 2 + size]);
-            rest = &rest[end + 4 + size..];
-        }
-        body = out;
-    }
-    Resp { status, body }
-}
-
-fn get(addr: SocketAddr, path: &str) -> Resp {
-    request(addr, &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"), b"")
-}
-
-fn get_json(addr: SocketAddr, path: &str) -> serde_json::Value {
-    let r = get(addr, path);
-    assert_eq!(r.status, 200, "GET {path}: {}", r.text());
-    serde_json::from_slice(&r.body).unwrap()
+    common::serve(AppState::new(db, Arc::new(scorer), config).unwrap(), dir)
 }
 
 /// Uploads `file` as predictions for `task`; returns the upload's JSON answer (id, url, receipt).
@@ -224,21 +164,8 @@ fn submit(s: &Server, token: &str, task: &str, name: &str, file: &[u8]) -> serde
         body.len()
     );
     let r = request(s.addr, &head, &body);
-    assert_eq!(r.status, 202, "{}", r.text());
-    serde_json::from_slice(&r.body).unwrap()
-}
-
-fn wait_done(s: &Server, id: i64) -> serde_json::Value {
-    let started = Instant::now();
-    loop {
-        let v = get_json(s.addr, &format!("/api/submissions/{id}"));
-        let status = v["submission"]["status"].as_str().unwrap().to_string();
-        if status == "scored" || status == "failed" {
-            return v;
-        }
-        assert!(started.elapsed() < Duration::from_secs(300), "submission {id} still {status}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    assert_eq!(r.status, 202, "{}", r.body);
+    serde_json::from_slice(&r.bytes).unwrap()
 }
 
 /// Predictions h5ad: one profile per label.
@@ -282,17 +209,17 @@ fn the_leaderboard_scores_the_hidden_world_and_never_returns_the_secret_or_its_s
 
     // The training download is the hidden world's training cells, with the labels to predict.
     let download = get(s.addr, &format!("/tasks/{HIDDEN_TASK}/training.h5ad"));
-    assert_eq!(download.status, 200, "{}", download.text());
+    assert_eq!(download.status, 200, "{}", download.body);
     let file = s.dir.path().join("download.h5ad");
-    std::fs::write(&file, &download.body).unwrap();
+    std::fs::write(&file, &download.bytes).unwrap();
     let adata = common::read_h5ad(&file);
     assert_eq!(adata.n_obs(), hidden.training_rows().len());
     assert_eq!(adata.uns_strings("test_conditions").unwrap(), labels.as_slice());
     let private_download = get(s.addr, &format!("/tasks/{PRIVATE_TASK}/training.h5ad"));
-    assert_eq!(private_download.status, 200, "{}", private_download.text());
+    assert_eq!(private_download.status, 200, "{}", private_download.body);
     let public_download = get(s.addr, &format!("/tasks/{PUBLIC_TASK}/training.h5ad"));
     assert_eq!(public_download.status, 404);
-    assert!(public_download.text().contains("public test data"), "{}", public_download.text());
+    assert!(public_download.body.contains("public test data"), "{}", public_download.body);
 
     // The hidden world's oracle (its true test means) is scored on the hidden world: it beats the
     // public world's oracle (what `arena simulate --seed 0` gives), which the server scores as
@@ -305,10 +232,10 @@ fn the_leaderboard_scores_the_hidden_world_and_never_returns_the_secret_or_its_s
     let wrong_genes: Vec<String> = (0..genes.len()).map(|i| format!("NOT_A_GENE_{i}")).collect();
     let wrong = predictions(s.dir.path(), "wrong.h5ad", &labels[..1], &hidden.truth_means()[..1], &wrong_genes);
     let c = submit(&s, &token, HIDDEN_TASK, "wrong-genes", &wrong);
-    let va = wait_done(&s, a["id"].as_i64().unwrap());
+    let va = wait_done(s.addr, a["id"].as_i64().unwrap(), Duration::from_secs(300));
     assert_eq!(va["submission"]["status"], "scored", "{va}");
-    let vb = wait_done(&s, b["id"].as_i64().unwrap());
-    wait_done(&s, c["id"].as_i64().unwrap());
+    let vb = wait_done(s.addr, b["id"].as_i64().unwrap(), Duration::from_secs(300));
+    wait_done(s.addr, c["id"].as_i64().unwrap(), Duration::from_secs(300));
     let error = get_json(s.addr, c["url"].as_str().unwrap());
     assert!(error["error"].as_str().is_some_and(|e| !e.is_empty()), "the submitter sees why: {error}");
     let ha = primary_mean(&va);
@@ -333,12 +260,12 @@ fn the_leaderboard_scores_the_hidden_world_and_never_returns_the_secret_or_its_s
     assert_eq!(get_json(s.addr, &format!("/api/tasks/{PRIVATE_TASK}"))["test_data"]["kind"], "private-dataset");
     let public_lb = get_json(s.addr, &format!("/api/tasks/{PUBLIC_TASK}"));
     assert_eq!(public_lb["test_data"]["test_data_public"], true);
-    let public_page = get(s.addr, &format!("/tasks/{PUBLIC_TASK}")).text();
+    let public_page = get(s.addr, &format!("/tasks/{PUBLIC_TASK}")).body;
     assert!(
         public_page.contains("Public test data.") && public_page.contains("papalexi2021-thp1-rna"),
         "{public_page}"
     );
-    assert!(get(s.addr, &format!("/tasks/{HIDDEN_TASK}")).text().contains("Hidden test data."));
+    assert!(get(s.addr, &format!("/tasks/{HIDDEN_TASK}")).body.contains("Hidden test data."));
 
     // Every GET route, on every task and every submission (with its receipt), and every file the
     // server keeps besides the jobs' world files: no secret, no seed derived from it.
@@ -365,11 +292,11 @@ fn the_leaderboard_scores_the_hidden_world_and_never_returns_the_secret_or_its_s
             paths.push(route.path.to_string());
         }
         for p in paths {
-            bodies.push((p.clone(), get(s.addr, &p).body));
+            bodies.push((p.clone(), get(s.addr, &p).bytes));
         }
     }
     for p in ["/tasks/nope", "/api/tasks/nope", "/tasks/nope/training.h5ad", "/api/submissions/999"] {
-        bodies.push((p.to_string(), get(s.addr, p).body));
+        bodies.push((p.to_string(), get(s.addr, p).bytes));
     }
     let mut files = Vec::new();
     files_under(s.dir.path(), &mut files);

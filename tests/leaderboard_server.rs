@@ -8,6 +8,8 @@
 
 mod common;
 
+use common::{Resp, Server, get, get_json, request};
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -22,13 +24,6 @@ use leaderboard::split::{View, view_of};
 use leaderboard::{AppState, Config, Db, RateLimit, Scorer, UploadKind};
 
 const TASK: &str = "sim-unseen-single";
-
-struct Server {
-    addr: SocketAddr,
-    state: Arc<AppState>,
-    dir: tempfile::TempDir,
-    _rt: tokio::runtime::Runtime,
-}
 
 /// The server's scorer: each upload in its own sandboxed `arena score-job` process.
 fn scorer() -> Arc<ArenaScorer> {
@@ -56,13 +51,7 @@ fn start_on(db: Db, dir: tempfile::TempDir, config: Config) -> Server {
 /// Starts a server on `db` whose uploads are scored by `scorer`.
 fn start_scoring_with(db: Db, dir: tempfile::TempDir, config: Config, scorer: Arc<ArenaScorer>) -> Server {
     leaderboard::sync_tasks(&db).unwrap();
-    let state = AppState::new(db, scorer, config).unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let s = state.clone();
-    rt.spawn(async move { leaderboard::serve(listener, s).await });
-    Server { addr, state, dir, _rt: rt }
+    common::serve(AppState::new(db, scorer, config).unwrap(), dir)
 }
 
 fn start(tweak: impl FnOnce(&mut Config)) -> Server {
@@ -72,49 +61,6 @@ fn start(tweak: impl FnOnce(&mut Config)) -> Server {
     start_in(dir, c)
 }
 
-struct Resp {
-    status: u16,
-    headers: String,
-    body: String,
-}
-
-fn dechunk(body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut rest = body;
-    while let Some(line_end) = rest.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(std::str::from_utf8(&rest[..line_end]).unwrap().trim(), 16).unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        let start = line_end + 2;
-        out.extend_from_slice(&rest[start..start + size]);
-        rest = &rest[start + size + 2..];
-    }
-    out
-}
-
-fn request(addr: SocketAddr, head: &str, body: &[u8]) -> Resp {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    s.set_write_timeout(Some(Duration::from_secs(60))).unwrap();
-    let _ = s.write_all(head.as_bytes());
-    let _ = s.write_all(body);
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("an HTTP response");
-    let headers = String::from_utf8_lossy(&raw[..split]).to_string();
-    let status = headers.split(' ').nth(1).unwrap().parse().unwrap();
-    let mut body = raw[split + 4..].to_vec();
-    if headers.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-        body = dechunk(&body);
-    }
-    Resp { status, headers, body: String::from_utf8_lossy(&body).to_string() }
-}
-
-fn get(addr: SocketAddr, path: &str) -> Resp {
-    request(addr, &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"), b"")
-}
-
 fn post_empty(addr: SocketAddr, path: &str, bearer: Option<&str>) -> Resp {
     let auth = bearer.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
     request(
@@ -122,12 +68,6 @@ fn post_empty(addr: SocketAddr, path: &str, bearer: Option<&str>) -> Resp {
         &format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Length: 0\r\n\r\n"),
         b"",
     )
-}
-
-fn get_json(addr: SocketAddr, path: &str) -> serde_json::Value {
-    let r = get(addr, path);
-    assert_eq!(r.status, 200, "GET {path}: {}", r.body);
-    serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("GET {path}: {e}: {}", r.body))
 }
 
 enum Part<'a> {
@@ -191,16 +131,7 @@ fn oracle_predictions(dir: &Path) -> (Vec<u8>, common::SimTask) {
 }
 
 fn wait_scored(s: &Server, id: i64) -> serde_json::Value {
-    let started = Instant::now();
-    loop {
-        let v = get_json(s.addr, &format!("/api/submissions/{id}"));
-        let status = v["submission"]["status"].as_str().unwrap().to_string();
-        if status == "scored" || status == "failed" {
-            return v;
-        }
-        assert!(started.elapsed() < Duration::from_secs(180), "submission {id} still {status}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    common::wait_done(s.addr, id, Duration::from_secs(180))
 }
 
 /// The error text of the submission whose upload answered `upload_body`, as its submitter sees

@@ -480,3 +480,91 @@ pub fn job_runner() -> arena::isolation::JobRunner {
         worlds: Default::default(),
     }
 }
+
+// ---- the leaderboard over HTTP: an in-process server and a minimal HTTP/1.1 client
+
+/// A leaderboard serving `state` on 127.0.0.1 (port 0) inside the test process.
+pub struct Server {
+    pub addr: std::net::SocketAddr,
+    pub state: std::sync::Arc<leaderboard::AppState>,
+    pub dir: tempfile::TempDir,
+    _rt: tokio::runtime::Runtime,
+}
+
+/// Serves `state` on a fresh port; `dir` holds the server's files and lives as long as it.
+pub fn serve(state: std::sync::Arc<leaderboard::AppState>, dir: tempfile::TempDir) -> Server {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let s = state.clone();
+    rt.spawn(async move { leaderboard::serve(listener, s).await });
+    Server { addr, state, dir, _rt: rt }
+}
+
+/// A response: status, raw header text, the (de-chunked) body as bytes and as lossy text.
+pub struct Resp {
+    pub status: u16,
+    pub headers: String,
+    pub body: String,
+    pub bytes: Vec<u8>,
+}
+
+fn dechunk(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut rest = body;
+    while let Some(line_end) = rest.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(std::str::from_utf8(&rest[..line_end]).unwrap().trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = line_end + 2;
+        out.extend_from_slice(&rest[start..start + size]);
+        rest = &rest[start + size + 2..];
+    }
+    out
+}
+
+/// Sends `head` and `body` on a new connection and reads the whole response.
+pub fn request(addr: std::net::SocketAddr, head: &str, body: &[u8]) -> Resp {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(5)).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(120))).unwrap();
+    s.set_write_timeout(Some(std::time::Duration::from_secs(60))).unwrap();
+    let _ = s.write_all(head.as_bytes());
+    let _ = s.write_all(body);
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("an HTTP response");
+    let headers = String::from_utf8_lossy(&raw[..split]).to_string();
+    let status = headers.split(' ').nth(1).unwrap().parse().unwrap();
+    let mut bytes = raw[split + 4..].to_vec();
+    if headers.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        bytes = dechunk(&bytes);
+    }
+    Resp { status, headers, body: String::from_utf8_lossy(&bytes).to_string(), bytes }
+}
+
+pub fn get(addr: std::net::SocketAddr, path: &str) -> Resp {
+    request(addr, &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"), b"")
+}
+
+/// GET `path`, which must answer 200 with JSON.
+pub fn get_json(addr: std::net::SocketAddr, path: &str) -> serde_json::Value {
+    let r = get(addr, path);
+    assert_eq!(r.status, 200, "GET {path}: {}", r.body);
+    serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("GET {path}: {e}: {}", r.body))
+}
+
+/// Polls submission `id` until it is scored or failed; panics after `deadline`.
+pub fn wait_done(addr: std::net::SocketAddr, id: i64, deadline: std::time::Duration) -> serde_json::Value {
+    let started = std::time::Instant::now();
+    loop {
+        let v = get_json(addr, &format!("/api/submissions/{id}"));
+        let status = v["submission"]["status"].as_str().unwrap().to_string();
+        if status == "scored" || status == "failed" {
+            return v;
+        }
+        assert!(started.elapsed() < deadline, "submission {id} still {status}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
