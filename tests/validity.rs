@@ -157,6 +157,19 @@ fn a_model_between_the_best_baseline_and_the_truth_lands_between_0_and_1() {
     assert!(line.is_some_and(|l| l.contains(&format!("{between:.2}"))), "{text}");
 }
 
+/// The audit's probes on a profile family, in the order the audit reports them.
+const PROFILE_PROBES: [&str; 9] = [
+    "probe: perturbed-mean",
+    "probe: control-mean",
+    "probe: shuffled",
+    "probe: target-only",
+    "probe: perturbed-mean + target",
+    "probe: variance-inflated",
+    "probe: log1p",
+    "probe: effect ×0.5",
+    "probe: effect ×2",
+];
+
 fn flags(v: &Value) -> Vec<(String, String, f64)> {
     let mut f: Vec<(String, String, f64)> = v["flags"]
         .as_array()
@@ -183,20 +196,7 @@ fn assert_section_is_the_audit(section: &Value, audit: &Value) {
     assert_eq!(flags(section), flags(audit), "scorecard flags differ from `arena audit`");
     let probes = section["probes"].as_array().unwrap();
     let names: Vec<&str> = probes.iter().map(|p| p["probe"].as_str().unwrap()).collect();
-    assert_eq!(
-        names,
-        [
-            "probe: perturbed-mean",
-            "probe: control-mean",
-            "probe: shuffled",
-            "probe: target-only",
-            "probe: perturbed-mean + target",
-            "probe: variance-inflated",
-            "probe: log1p",
-            "probe: effect ×0.5",
-            "probe: effect ×2"
-        ]
-    );
+    assert_eq!(names, PROFILE_PROBES);
     for p in probes {
         let row = audit["rows"].as_array().unwrap().iter().find(|r| r["name"] == p["probe"]).unwrap();
         assert_eq!(p["description"], row["description"]);
@@ -543,17 +543,7 @@ fn every_family_carries_the_audit_and_the_validity_rule_is_kept_or_flagged() {
         arena::simulator::contexts::two_context_dataset(&arena::simulator::simulate(&config).unwrap()).unwrap()
     };
     let norman = load(NORMAN);
-    let all = [
-        "probe: perturbed-mean",
-        "probe: control-mean",
-        "probe: shuffled",
-        "probe: target-only",
-        "probe: perturbed-mean + target",
-        "probe: variance-inflated",
-        "probe: log1p",
-        "probe: effect ×0.5",
-        "probe: effect ×2",
-    ];
+    let all = PROFILE_PROBES;
     let mut beyond = std::collections::BTreeMap::new();
     for (task, dataset) in [
         ("norman2019-genetic-interactions", &norman),
