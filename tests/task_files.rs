@@ -324,45 +324,88 @@ fn a_high_moi_screen_reads_multi_guide_cells_as_combinations_or_leaves_them_out_
 }
 
 #[test]
-fn the_public_replogle_task_files_run_on_a_fixture_in_the_scperturb_layout_from_the_fetch_cache() {
+fn the_public_scperturb_single_knockdown_task_files_run_on_a_fixture_in_the_file_layout_from_the_fetch_cache() {
+    let singles: Vec<String> = (0..20).map(|g| format!("SYM{g}")).collect();
     for (id, file_name) in [
         ("replogle2022-k562-essential", "ReplogleWeissman2022_K562_essential.h5ad"),
         ("replogle2022-rpe1", "ReplogleWeissman2022_rpe1.h5ad"),
+        ("adamson2016-upr", "AdamsonWeissman2016_GSM2406681_10X010.h5ad"),
     ] {
-        public_task_on_fixture(id, file_name);
+        let card = public_task_on_fixture(id, file_name, &format!("{id}-unseen-single"), &singles);
+        assert!(metric_mean(row(&card, "ridge"), "pearson_delta_pert").is_finite());
     }
 }
 
-fn public_task_on_fixture(id: &str, file_name: &str) {
-    // The scPerturb file's layout: obs `perturbation` (categorical; gene symbols, `control`) and
-    // `nperts` (int), gene symbols in var, raw counts in a dense float32 X. The fixture stands in
-    // the cache where `arena fetch replogle2022-k562-essential` puts the real file, registered by a
-    // user registry that pins the fixture's checksum instead of the real file's md5.
+#[test]
+fn the_public_norman_single_cell_task_file_reads_scperturb_doubles_and_runs_the_gears_split() {
+    // scPerturb's Norman file joins the two genes of a double with '_'; the registry entry's
+    // guide_separator makes `SYM0_SYM1` the double SYM0+SYM1, so every subgroup of the GEARS split
+    // is filled.
+    let mut labels: Vec<String> = (0..10).map(|g| format!("SYM{g}")).collect();
+    for a in 0..10 {
+        for b in (a + 1)..10 {
+            labels.push(format!("SYM{a}_SYM{b}"));
+        }
+    }
+    let id = "norman2019-scperturb";
+    let card =
+        public_task_on_fixture(id, "NormanWeissman2019_filtered.h5ad", "norman2019-scperturb-combinatorial", &labels);
+    assert_eq!(card["task"]["family"], "combinatorial", "{}", card["task"]);
+    let additive = row(&card, "additive");
+    assert!(metric_mean(additive, "pearson_delta_pert").is_finite());
+    let text = card.to_string();
+    for subgroup in ["combo_seen0", "combo_seen1", "combo_seen2"] {
+        assert!(text.contains(subgroup), "no {subgroup} in the scorecard: {text:.2000}");
+    }
+    assert!(!text.contains("SYM0_SYM"), "a '_' double was read as one gene: {text:.2000}");
+}
+
+/// Runs the public task file `tasks/public/{task}.toml` on a fixture in scPerturb's layout (obs
+/// `perturbation`, categorical: `labels` and `control`; `nperts`, int; gene symbols in var; raw
+/// counts in a dense float32 X). The fixture stands in the cache where `arena fetch {id}` puts the
+/// real file, registered by a user registry that copies the embedded entry but pins the fixture's
+/// checksum instead of the real file's md5. Returns the scorecard; also checks that without the
+/// download the error says what to run.
+fn public_task_on_fixture(id: &str, file_name: &str, task: &str, labels: &[String]) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let entry_dir = dir.path().join("cache").join(id);
     std::fs::create_dir_all(&entry_dir).unwrap();
     let n_genes = 40;
     let genes: Vec<String> = (0..n_genes).map(|g| format!("SYM{g}")).collect();
-    let targets: Vec<&String> = genes.iter().take(20).collect();
     let mut categories = vec!["control".to_string()];
-    categories.extend(targets.iter().map(|t| t.to_string()));
+    categories.extend(labels.iter().cloned());
     let mut codes = Vec::new();
     let mut rng = TestRng(3);
     let mut x = Vec::new();
-    for (k, _) in categories.iter().enumerate() {
+    for (k, label) in categories.iter().enumerate() {
+        let targets: Vec<usize> = if k == 0 {
+            Vec::new()
+        } else {
+            label.split('_').map(|t| genes.iter().position(|g| g == t).unwrap()).collect()
+        };
         for _ in 0..if k == 0 { 60 } else { 12 } {
             codes.push(k as i32);
             x.push(
                 (0..n_genes)
                     .map(|g| {
-                        let rate = if k > 0 && g == k - 1 { 1.0 } else { 6.0 + (g % 5) as f64 };
-                        (rate * (0.5 + rng.uniform())).floor() as f32
+                        let shift = targets.iter().map(|&t| {
+                            if g == t {
+                                -5.0
+                            } else if g == (t + 7) % n_genes {
+                                3.0
+                            } else {
+                                0.0
+                            }
+                        });
+                        let rate = 6.0 + (g % 5) as f64 + shift.sum::<f64>();
+                        (rate.max(0.5) * (0.5 + rng.uniform())).floor() as f32
                     })
                     .collect::<Vec<f32>>(),
             );
         }
     }
-    let nperts: Vec<i64> = codes.iter().map(|&c| i64::from(c > 0)).collect();
+    let nperts: Vec<i64> =
+        codes.iter().map(|&c| if c == 0 { 0 } else { categories[c as usize].split('_').count() as i64 }).collect();
     let n_cells = codes.len();
     let mut adata = anndata(x.clone(), "perturbation", &vec![String::new(); n_cells], &genes);
     adata.obs.columns = vec![
@@ -384,13 +427,13 @@ fn public_task_on_fixture(id: &str, file_name: &str) {
         .map(|l| format!("{l}\n"))
         .collect();
     std::fs::write(&registry, format!("[[dataset]]\n{entry}sha256 = \"{sha}\"\n")).unwrap();
-    let task = workspace_root().join(format!("tasks/public/{id}-unseen-single.toml"));
+    let task_file = workspace_root().join(format!("tasks/public/{task}.toml"));
     let out = dir.path().join("out");
     let mut cmd = arena();
     cmd.env("ARENA_CACHE_DIR", dir.path().join("cache")).args([
         "eval",
         "--task-file",
-        &task.display().to_string(),
+        &task_file.display().to_string(),
         "--registry",
         &registry.display().to_string(),
         "--bootstrap",
@@ -399,21 +442,21 @@ fn public_task_on_fixture(id: &str, file_name: &str) {
         &out.display().to_string(),
     ]);
     let r = run_external(&mut cmd).ok();
-    assert!(r.stdout.contains(&format!("{id}-unseen-single")), "{}", r.stdout);
+    assert!(r.stdout.contains(task), "{}", r.stdout);
     let card = read_scorecard(&out);
     assert_eq!(card["dataset"]["id"], id);
     assert_eq!(card["dataset"]["sha256"], sha.as_str());
     assert_eq!(card["dataset"]["n_genes"], 40);
-    assert!(metric_mean(row(&card, "ridge"), "pearson_delta_pert").is_finite());
     // Without the download the error says what to run.
     let mut cmd = arena();
     cmd.env("ARENA_CACHE_DIR", dir.path().join("empty")).args([
         "eval",
         "--task-file",
-        &task.display().to_string(),
+        &task_file.display().to_string(),
         "--out",
         &dir.path().join("none").display().to_string(),
     ]);
     let r = run_external(&mut cmd).failed();
     assert!(r.stderr.contains(&format!("arena fetch {id}")), "{}", r.stderr);
+    card
 }

@@ -392,6 +392,7 @@ mod tests {
             size_bytes: None,
             file_name: None,
             notes: None,
+            guide_separator: None,
             arrays: None,
         }
     }

@@ -165,6 +165,9 @@ pub struct DatasetEntry {
     pub notes: Option<String>,
     /// Array names of an `npz` bundle (`[dataset.arrays]`); `None` for other formats.
     pub arrays: Option<NpzArrays>,
+    /// How an `.h5ad` label joins the targets of a multi-gene cell besides `+` (scPerturb's
+    /// Norman 2019 writes `CBL_CNN1`): the default of `--guide-separator` for this dataset.
+    pub guide_separator: Option<String>,
 }
 
 /// Which arrays of a pseudobulk `.npz` hold what: log fold changes of singles (rows × genes) with
@@ -279,6 +282,7 @@ struct RawEntry {
     file_name: Option<String>,
     notes: Option<String>,
     arrays: Option<RawArrays>,
+    guide_separator: Option<String>,
 }
 
 impl Registry {
@@ -515,6 +519,16 @@ fn validate(r: RawEntry, index: usize, origin: &Path) -> Result<DatasetEntry, Da
             return Err(field_err(origin, &id, "arrays", "only an npz dataset has array names (format = \"npz\")"));
         }
     };
+    let guide_separator = match (r.guide_separator, format) {
+        (Some(s), _) if s.trim().is_empty() || s == "+" => {
+            return Err(field_err(origin, &id, "guide_separator", "must be a non-empty string other than '+'"));
+        }
+        (Some(s), Format::H5ad) => Some(s),
+        (Some(_), _) => {
+            return Err(field_err(origin, &id, "guide_separator", "only an h5ad dataset has cell labels to split"));
+        }
+        (None, _) => None,
+    };
     Ok(DatasetEntry {
         id,
         version,
@@ -534,6 +548,7 @@ fn validate(r: RawEntry, index: usize, origin: &Path) -> Result<DatasetEntry, Da
         file_name: r.file_name,
         notes: r.notes,
         arrays,
+        guide_separator,
     })
 }
 
@@ -757,6 +772,17 @@ urls = ["https://example.org/files/a.h5ad?download=1"]
         assert!(msg.contains("modality (dataset \"a\")") && msg.contains("rna+protein"), "{msg}");
         let msg = err_text(&GOOD.replace("direction = \"knockdown\"\n", ""));
         assert!(msg.contains("direction (dataset \"a\")"), "{msg}");
+    }
+
+    #[test]
+    fn guide_separator_is_kept_for_h5ad_and_refused_where_it_cannot_apply() {
+        let reg = parse(&format!("{GOOD}guide_separator = \"_\"\n")).expect("valid");
+        assert_eq!(reg.get("a").expect("present").guide_separator.as_deref(), Some("_"));
+        let msg = err_text(&format!("{GOOD}guide_separator = \"+\"\n"));
+        assert!(msg.contains("guide_separator (dataset \"a\")") && msg.contains("other than '+'"), "{msg}");
+        let npz = GOOD.replace("format = \"h5ad\"", "format = \"npz\"");
+        let msg = err_text(&format!("{npz}guide_separator = \";\"\n"));
+        assert!(msg.contains("guide_separator (dataset \"a\")") && msg.contains("only an h5ad"), "{msg}");
     }
 
     #[test]

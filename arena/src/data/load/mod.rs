@@ -186,16 +186,20 @@ pub fn load_file_dataset(name: &str, registry: &Registry, options: &LoadOptions)
                 .clone()
                 .ok_or_else(|| DataError::Other(format!("registry entry '{name}' has no perturbation_column")))?;
             let adata = read_h5ad(&path)?;
+            let mut guides = options.guides.clone();
+            if guides.separator.is_none() {
+                guides.separator = entry.guide_separator.clone();
+            }
             let spec = AnnDataSpec {
                 id: entry.id.clone(),
                 sha256,
                 perturbation_column: column,
                 control_labels: entry.control_labels.clone(),
                 direction,
-                guides: options.guides.clone(),
+                guides,
             };
             let (dataset, left_out) = dataset_from_anndata(&path, &adata, &spec)?;
-            let source = format!("{} ({}){}", path.display(), entry.citation, left_out_note(left_out, &options.guides));
+            let source = format!("{} ({}){}", path.display(), entry.citation, left_out_note(left_out, &spec.guides));
             return Ok(Loaded { dataset, source });
         }
         Format::Csv => {
