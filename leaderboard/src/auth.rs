@@ -11,7 +11,7 @@ pub fn random_bytes(n: usize) -> Result<Vec<u8>, String> {
 }
 
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 /// `n` random bytes as lowercase hex (2n characters).

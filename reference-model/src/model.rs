@@ -95,7 +95,7 @@ impl ReferenceModel {
     /// Recomputes what is cached from the parameters (after training changed them).
     pub(crate) fn refresh(&mut self) -> candle_core::Result<()> {
         self.direct = self.net.direct_coefficients(&self.direct_inputs)?.detach();
-        self.fingerprint = Sha256::digest(self.to_safetensors()?).iter().map(|b| format!("{b:02x}")).collect();
+        self.fingerprint = hex::encode(Sha256::digest(self.to_safetensors()?));
         Ok(())
     }
 

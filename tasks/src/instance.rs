@@ -297,7 +297,7 @@ impl<'d> TaskInstance<'d> {
     /// sha256 of the split record's JSON, recorded in every scorecard.
     pub fn split_sha256(&self) -> String {
         let json = serde_json::to_vec(&self.split_record()).unwrap_or_default();
-        Sha256::digest(&json).iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(Sha256::digest(&json))
     }
 }
 

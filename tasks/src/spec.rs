@@ -217,7 +217,7 @@ pub fn parse_spec(source_name: &str, text: &str) -> Result<LoadedSpec, TaskError
 
 /// The sha256 of `bytes` in lower-case hex (a spec's identity in scorecards).
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// A small spec for unit tests and examples: task `toy` on dataset `toy` with the given seed,

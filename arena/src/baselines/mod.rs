@@ -146,5 +146,5 @@ pub(crate) fn fingerprint(name: &str, params: &[&[f64]]) -> String {
             h.update(v.to_le_bytes());
         }
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(h.finalize())
 }

@@ -11,8 +11,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sha2::{Digest, Sha256};
 
 use super::error::DataError;
-use super::md5::Md5;
-use super::registry::{DatasetEntry, Source, md5_file, sha256_file, to_hex};
+use super::registry::{DatasetEntry, Source, md5_file, sha256_file};
+use md5::Md5;
 
 /// Environment variable naming the download cache.
 pub const CACHE_DIR_ENV: &str = "ARENA_CACHE_DIR";
@@ -264,7 +264,7 @@ fn download_one(
             ),
         });
     }
-    let sha_hex = to_hex(&sha.finalize());
+    let sha_hex = hex::encode(sha.finalize());
     if let Some(expected) = &entry.sha256
         && &sha_hex != expected
     {
@@ -276,7 +276,7 @@ fn download_one(
         });
     }
     if let (Some(expected), Some(m)) = (&entry.md5, md5) {
-        let actual = m.finalize_hex();
+        let actual = hex::encode(m.finalize());
         if &actual != expected {
             return Err(DataError::DownloadChecksum {
                 url: url.to_string(),
@@ -370,7 +370,7 @@ mod tests {
     }
 
     fn sha_hex(data: &[u8]) -> String {
-        to_hex(&Sha256::digest(data))
+        hex::encode(Sha256::digest(data))
     }
 
     fn entry(urls: Vec<String>, sha256: Option<String>, md5: Option<String>) -> DatasetEntry {
@@ -427,7 +427,7 @@ mod tests {
         let e = entry(
             vec![format!("{base}/files/fixture.h5ad?download=1")],
             Some(sha_hex(&data)),
-            Some(crate::data::md5::md5_hex(&data)),
+            Some(hex::encode(Md5::digest(&data))),
         );
         let cache = tempfile::tempdir().expect("tempdir");
         let path = fetch(&e, cache.path(), &quiet()).expect("download succeeds");

@@ -8,7 +8,6 @@ pub mod fetch;
 pub mod gi_fits;
 pub mod h5ad;
 pub mod load;
-pub mod md5;
 pub mod normalize;
 pub mod npz;
 pub mod registry;

@@ -9,7 +9,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use super::error::DataError;
 
@@ -633,25 +633,23 @@ pub fn verify_local(entry: &DatasetEntry, data_dir: &Path) -> Result<LocalStatus
     }
 }
 
-/// Lower-case hex of bytes.
-pub fn to_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 0xf) as usize] as char);
-    }
-    s
-}
-
 /// The sha256 of a file as lower-case hex, read in 1 MiB chunks.
 pub fn sha256_file(path: &Path) -> Result<String, DataError> {
+    digest_file::<Sha256>(path)
+}
+
+/// The md5 of a file as lower-case hex, read in 1 MiB chunks (Zenodo publishes md5 checksums).
+pub fn md5_file(path: &Path) -> Result<String, DataError> {
+    digest_file::<md5::Md5>(path)
+}
+
+fn digest_file<D: sha2::Digest>(path: &Path) -> Result<String, DataError> {
     let read_err = |e: std::io::Error| DataError::Read { path: path.to_path_buf(), reason: e.to_string() };
     let mut file = File::open(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => DataError::NotFound { path: path.to_path_buf() },
         _ => read_err(e),
     })?;
-    let mut hasher = Sha256::new();
+    let mut hasher = D::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = file.read(&mut buf).map_err(read_err)?;
@@ -660,23 +658,7 @@ pub fn sha256_file(path: &Path) -> Result<String, DataError> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(to_hex(&hasher.finalize()))
-}
-
-/// The md5 of a file as lower-case hex, read in 1 MiB chunks.
-pub fn md5_file(path: &Path) -> Result<String, DataError> {
-    let read_err = |e: std::io::Error| DataError::Read { path: path.to_path_buf(), reason: e.to_string() };
-    let mut file = File::open(path).map_err(read_err)?;
-    let mut hasher = super::md5::Md5::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).map_err(read_err)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hasher.finalize_hex())
+    Ok(hex::encode(hasher.finalize()))
 }
 
 #[cfg(test)]

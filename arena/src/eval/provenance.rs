@@ -1,6 +1,5 @@
 //! Provenance of a run: suite version, hardware, UTC timestamp, sha256 helpers.
 
-use sha2::{Digest, Sha256};
 use tasks::scorecard::Hardware;
 
 pub const SUITE_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -21,10 +20,6 @@ pub fn hardware() -> Hardware {
         os: std::env::consts::OS.to_string(),
         arch: std::env::consts::ARCH.to_string(),
     }
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Current time as RFC 3339 UTC (second precision).

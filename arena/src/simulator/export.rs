@@ -33,7 +33,7 @@ pub fn content_sha256(sim: &Simulation) -> String {
     for v in sim.counts.iter().chain(sim.protein_counts.iter()) {
         h.update(v.to_le_bytes());
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(h.finalize())
 }
 
 /// Rows observed after a single action from control (step ≤ 1, lineage observed once).

@@ -24,7 +24,6 @@ use std::time::{Duration, Instant};
 use ndarray::{Array2, ArrayView2, Axis, s};
 use ort::session::{RunOptions, Session};
 use ort::value::TensorRef;
-use sha2::{Digest, Sha256};
 use tasks::{GenePanel, Model, ModelKind, Perturbation, QueryBatch, TaskError, TaskInstance};
 
 pub use signature::{CONTRACT, META_GENES, META_PERTURBATION_GENES, Signature};
@@ -162,10 +161,6 @@ fn explain_run_error(message: &str) -> String {
     } else {
         format!("ONNX Runtime failed while running the model: {message}")
     }
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn warn(message: &str) {
@@ -388,7 +383,7 @@ impl OnnxModel {
         let model = Self {
             name,
             path: path.to_path_buf(),
-            sha256: sha256_hex(&bytes),
+            sha256: tasks::spec::sha256_hex(&bytes),
             perturbation_index,
             signature,
             batch_size,
