@@ -473,10 +473,10 @@ fn error_for(s: &SubmissionRow, submitter: bool) -> Option<String> {
 
 /// Unix seconds -> `YYYY-MM-DD HH:MM UTC`.
 pub fn fmt_time(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    let (y, m, d) = tasks::time::civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", secs / 3600, (secs % 3600) / 60)
+    match chrono::DateTime::from_timestamp(unix, 0) {
+        Some(t) => t.format("%Y-%m-%d %H:%M UTC").to_string(),
+        None => format!("{unix} (unix seconds, out of range)"),
+    }
 }
 
 #[cfg(test)]

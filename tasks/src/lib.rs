@@ -14,7 +14,6 @@ pub mod spec;
 pub mod split;
 pub mod splits;
 pub mod task_file;
-pub mod time;
 
 pub use dataset::{ConditionId, ContextObservations, Dataset, Observation, ProteinPanel, Scale};
 pub use error::TaskError;
