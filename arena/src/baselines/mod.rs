@@ -134,7 +134,7 @@ fn prior_edges(data_dir: Option<&std::path::Path>) -> Result<crate::reference::f
         .map_err(|e| fail(e.to_string()))?
         .into_result()
         .map_err(|e| fail(format!("{e}; grn-ridge reads the CollecTRI table (pass --data-dir)")))?;
-    crate::reference::features::read_edges(&path).map_err(|e| fail(e.to_string()))
+    crate::data::collectri::read_signed_edges(&path).map_err(|e| fail(e.to_string()))
 }
 
 /// sha256 of a baseline's name and fitted parameters (f64 bytes), its model fingerprint.

@@ -142,7 +142,7 @@ pub fn collectri_edges(
         .and_then(|dir| registry.get("collectri").ok().map(|e| (e, dir)))
         .and_then(|(entry, dir)| crate::data::registry::verify_local(entry, &dir).ok()?.into_result().ok());
     match path {
-        Some(p) => Ok(Some(features::read_edges(&p)?)),
+        Some(p) => Ok(Some(crate::data::collectri::read_signed_edges(&p)?)),
         None => {
             eprintln!(
                 "note: the CollecTRI network (`collectri` in datasets.toml) is not available; training without graph features"

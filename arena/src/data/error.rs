@@ -13,6 +13,8 @@ pub enum DataError {
     Read { path: PathBuf, reason: String },
     #[error("{path}: cannot write: {reason}")]
     Write { path: PathBuf, reason: String },
+    #[error("{path}, line {line}: {reason}")]
+    Line { path: PathBuf, line: u64, reason: String },
     #[error("{path}: field '{field}': {reason}")]
     Field { path: PathBuf, field: String, reason: String },
     #[error(
@@ -41,4 +43,20 @@ pub enum DataError {
     Unpinned { id: String },
     #[error("{0}")]
     Other(String),
+}
+
+impl DataError {
+    /// A `csv` crate error while reading `path`: the line when the reader knows it, "not found"
+    /// for a missing file.
+    pub fn csv(path: &std::path::Path, e: csv::Error) -> Self {
+        let path = path.to_path_buf();
+        match e.position() {
+            Some(p) => DataError::Line { path, line: p.line(), reason: e.to_string() },
+            None => match e.into_kind() {
+                csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound => DataError::NotFound { path },
+                csv::ErrorKind::Io(io) => DataError::Read { path, reason: io.to_string() },
+                kind => DataError::Read { path, reason: format!("{kind:?}") },
+            },
+        }
+    }
 }

@@ -81,22 +81,22 @@ pub fn load_gi_fits(id: &str, registry: &Registry, data_dir: Option<&Path>) -> R
 pub fn parse_gi_fits(text: &str, path: &Path) -> Result<Vec<GiFit>, DataError> {
     let field =
         |field: &str, reason: String| DataError::Field { path: path.to_path_buf(), field: field.into(), reason };
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header: Vec<&str> =
-        lines.next().ok_or_else(|| field("header", "the file is empty".into()))?.split(',').collect();
-    let col = |name: &str| header.iter().position(|h| h.trim() == name);
+    let csv_err = |e: csv::Error| DataError::csv(path, e);
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
+    let header = reader.headers().map_err(csv_err)?.clone();
+    if header.is_empty() {
+        return Err(field("header", "the file is empty".into()));
+    }
+    let col = |name: &str| header.iter().position(|h| h == name);
     let need =
         |name: &str| col(name).ok_or_else(|| field(name, format!("missing column; the header has {}", header.len())));
     let (i_name, i_c1, i_c2) = (need("name")?, need("coef_first")?, need("coef_second")?);
     let (i_norm, i_corr) = (col("coef_norm2"), col("corr_fit"));
     let mut fits = Vec::new();
-    for (k, line) in lines.enumerate() {
-        let cells: Vec<&str> = line.split(',').collect();
+    for (k, record) in reader.records().enumerate() {
+        let cells = record.map_err(csv_err)?;
         let at = |i: usize, name: &str| -> Result<&str, DataError> {
-            cells
-                .get(i)
-                .map(|c| c.trim())
-                .ok_or_else(|| field(name, format!("data line {} has {} cells", k + 1, cells.len())))
+            cells.get(i).ok_or_else(|| field(name, format!("data line {} has {} cells", k + 1, cells.len())))
         };
         let number = |i: usize, name: &str| -> Result<f64, DataError> {
             let raw = at(i, name)?;

@@ -3,6 +3,7 @@
 //! `tasks::Dataset`.
 
 pub mod anndata;
+pub mod collectri;
 pub mod error;
 pub mod fetch;
 pub mod gi_fits;

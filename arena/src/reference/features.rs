@@ -11,7 +11,6 @@
 //! (zero for a gene without one) and the effect itself (the model's additive path).
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::Path;
 
 use ndarray::{Array1, Array2, Axis};
 use reference_model::FeatureTable;
@@ -25,25 +24,7 @@ const EFFECT_AXES: usize = 16;
 /// Control cells used for the co-expression (the first ones of the training controls).
 const MAX_CONTROL_CELLS: usize = 600;
 
-/// Signed TF -> target edges (CollecTRI).
-pub type Edges = Vec<(String, String, f32)>;
-
-/// Reads a CollecTRI CSV (`"source","target","weight"`).
-pub fn read_edges(path: &Path) -> anyhow::Result<Edges> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("reading {}: {e}; check --data-dir or run `arena datasets`", path.display()))?;
-    let mut edges = Vec::new();
-    for (i, line) in text.lines().enumerate().skip(1) {
-        let fields: Vec<&str> = line.split(',').map(|f| f.trim().trim_matches('"')).collect();
-        if let [s, t, w, ..] = fields.as_slice() {
-            let w: f32 = w
-                .parse()
-                .map_err(|_| anyhow::anyhow!("{} line {}: weight {w:?} is not a number", path.display(), i + 1))?;
-            edges.push((s.to_string(), t.to_string(), w.signum()));
-        }
-    }
-    Ok(edges)
-}
+pub use crate::data::collectri::Edges;
 
 /// Every gene a perturbation of the dataset targets, plus the panel: the rows of the table.
 pub fn feature_genes(dataset: &Dataset) -> Vec<String> {

@@ -113,44 +113,12 @@ impl Grn {
         if n_regulators == 0 || n_regulators > n_genes {
             return Err(SimError::Config(format!("n_regulators must be in 1..={n_genes}, got {n_regulators}")));
         }
-        let text = std::fs::read_to_string(path).map_err(|source| SimError::Io { path: path.to_path_buf(), source })?;
-        let parse_err = |line: usize, reason: String| SimError::Parse { path: path.to_path_buf(), line, reason };
-        let mut lines = text.lines().enumerate();
-        let (_, header) = lines.next().ok_or_else(|| parse_err(1, "the file is empty".into()))?;
-        let header = split_csv_line(header).map_err(|r| parse_err(1, r))?;
-        let col = |name: &str| {
-            header
-                .iter()
-                .position(|h| h == name)
-                .ok_or_else(|| parse_err(1, format!("no column \"{name}\" in the header {header:?}")))
-        };
-        let (ci_s, ci_t, ci_w) = (col("source")?, col("target")?, col("weight")?);
-        // (source, target) -> sign, in file order of first appearance
+        // (source, target) -> sign; a repeated pair keeps its first sign, self-loops are dropped
         let mut signs: BTreeMap<(String, String), f64> = BTreeMap::new();
-        for (i, line) in lines {
-            let lineno = i + 1;
-            if line.trim().is_empty() {
-                continue;
+        for (s, t, sign) in crate::data::collectri::read_signed_edges(path)? {
+            if s != t {
+                signs.entry((s, t)).or_insert(f64::from(sign));
             }
-            let fields = split_csv_line(line).map_err(|r| parse_err(lineno, r))?;
-            let get = |c: usize| {
-                fields.get(c).ok_or_else(|| {
-                    parse_err(lineno, format!("expected {} fields, found {}", header.len(), fields.len()))
-                })
-            };
-            let (s, t, w) = (get(ci_s)?, get(ci_t)?, get(ci_w)?);
-            if s.is_empty() || t.is_empty() {
-                return Err(parse_err(lineno, "empty source or target".into()));
-            }
-            let w: f64 = w.trim().parse().map_err(|_| parse_err(lineno, format!("weight {w:?} is not a number")))?;
-            if !w.is_finite() || w == 0.0 {
-                return Err(parse_err(lineno, format!("weight {w} must be a non-zero number")));
-            }
-            if s == t {
-                continue;
-            }
-            // a repeated pair keeps its first sign
-            signs.entry((s.clone(), t.clone())).or_insert(w.signum());
         }
 
         let mut n_targets: HashMap<&str, usize> = HashMap::new();
@@ -284,62 +252,9 @@ fn digits(n: usize) -> usize {
     n.to_string().len()
 }
 
-/// Splits one CSV line with optional double-quoted fields (`""` inside quotes is a quote).
-fn split_csv_line(line: &str) -> Result<Vec<String>, String> {
-    let line = line.strip_suffix('\r').unwrap_or(line);
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut chars = line.chars().peekable();
-    let mut in_quotes = false;
-    let mut was_quoted = false;
-    while let Some(c) = chars.next() {
-        match (in_quotes, c) {
-            (true, '"') => {
-                if chars.peek() == Some(&'"') {
-                    chars.next();
-                    field.push('"');
-                } else {
-                    in_quotes = false;
-                }
-            }
-            (true, c) => field.push(c),
-            (false, '"') => {
-                if was_quoted || !field.trim().is_empty() {
-                    return Err("a quote in the middle of an unquoted field".into());
-                }
-                field.clear();
-                in_quotes = true;
-                was_quoted = true;
-            }
-            (false, ',') => {
-                fields.push(std::mem::take(&mut field));
-                was_quoted = false;
-            }
-            (false, c) => {
-                if was_quoted && !c.is_whitespace() {
-                    return Err("text after a closing quote".into());
-                }
-                field.push(c);
-            }
-        }
-    }
-    if in_quotes {
-        return Err("an unterminated quoted field".into());
-    }
-    fields.push(field);
-    Ok(fields.into_iter().map(|f| f.trim().to_string()).collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn splits_quoted_csv() {
-        assert_eq!(split_csv_line(r#""MYC","TERT",1"#).unwrap(), vec!["MYC", "TERT", "1"]);
-        assert_eq!(split_csv_line(r#""a,b","c""d",-1"#).unwrap(), vec!["a,b", "c\"d", "-1"]);
-        assert!(split_csv_line(r#""MYC,TERT,1"#).is_err());
-    }
 
     #[test]
     fn random_network_has_the_asked_shape() {

@@ -35,7 +35,6 @@ pub mod world;
 mod tests;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use ndarray::{Array1, Array2};
 use rand::RngExt;
@@ -56,14 +55,8 @@ use rng::{Domain, stream};
 pub enum SimError {
     #[error("invalid simulator configuration: {0}")]
     Config(String),
-    #[error("cannot read {}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{}, line {line}: {reason}", path.display())]
-    Parse { path: PathBuf, line: usize, reason: String },
+    #[error(transparent)]
+    Network(#[from] crate::data::DataError),
     #[error("perturbation '{label}' targets genes not in the network: {}", genes.join(", "))]
     UnknownGenes { label: String, genes: Vec<String> },
 }
