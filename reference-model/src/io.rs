@@ -1,7 +1,7 @@
 //! Saving and loading: `weights.safetensors` (every parameter, the normalisation and the feature
 //! table) and `config.json` (gene lists, dimensions, training settings, provenance) side by side.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use candle_core::{Device, Tensor};
 use ndarray::{Array1, Array2};
@@ -34,20 +34,12 @@ impl ReferenceModel {
             .map_err(|e| candle_core::Error::Msg(format!("serialising the weights: {e}")))
     }
 
-    /// Writes `weights.safetensors` and `config.json` into `dir` (created if needed).
-    pub fn save(&self, dir: &Path) -> Result<(PathBuf, PathBuf), ReferenceError> {
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| ReferenceError::Io { path, source }
-        };
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let weights = dir.join(WEIGHTS_FILE);
-        let config = dir.join(CONFIG_FILE);
-        std::fs::write(&weights, self.to_safetensors()?).map_err(io(&weights))?;
+    /// The two files of the weights, `(file name, bytes)`: `weights.safetensors` and
+    /// `config.json`. The caller writes them (the arena writes both as one atomic set).
+    pub fn files(&self) -> Result<[(&'static str, Vec<u8>); 2], ReferenceError> {
         let json =
             serde_json::to_string_pretty(&self.config).map_err(|e| ReferenceError::InvalidData(e.to_string()))?;
-        std::fs::write(&config, json + "\n").map_err(io(&config))?;
-        Ok((weights, config))
+        Ok([(WEIGHTS_FILE, self.to_safetensors()?), (CONFIG_FILE, (json + "\n").into_bytes())])
     }
 
     /// Loads `weights` and the `config.json` beside it.

@@ -9,7 +9,6 @@ use std::time::Instant;
 
 use crate::reference::{bundled_dir, features, training};
 use crate::session::{Session, TaskChoice};
-use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use reference_model::{EpochReport, TrainConfig, train_with_early_stopping};
 
@@ -113,8 +112,14 @@ pub fn run(args: TrainReferenceArgs) -> anyhow::Result<()> {
         (None, true) => bundled_dir(task),
         (None, false) => PathBuf::from("arena-results/reference").join(task),
     };
-    let (weights, config_path) =
-        outcome.model.save(&out).with_context(|| format!("writing the weights to {}", out.display()))?;
+    let files = outcome.model.files()?;
+    let staged = files
+        .iter()
+        .map(|(name, bytes)| crate::data::output::stage_bytes(&out.join(name), bytes))
+        .collect::<Result<Vec<_>, _>>()?;
+    let [weights, config_path]: [PathBuf; 2] = crate::data::output::commit(staged)?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("the reference model wrote other than two files"))?;
     out!(
         "trained the reference model on {} ({} training conditions, {} sequences; {} held out for validation): \
 best validation loss {:.4} at epoch {}, final fit {} epochs, {seconds:.1}s\nwrote {} and {}",

@@ -293,6 +293,7 @@ fn download_one(
         );
     }
     tmp.as_file().sync_all().map_err(write_err)?;
+    super::output::set_readable(tmp.path()).map_err(write_err)?;
     let parent = target.parent().unwrap_or(cache_dir);
     fs::create_dir_all(parent).map_err(|e| DataError::Write { path: parent.to_path_buf(), reason: e.to_string() })?;
     tmp.persist(target).map_err(|e| DataError::Write { path: target.to_path_buf(), reason: e.error.to_string() })?;

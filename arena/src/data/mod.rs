@@ -11,6 +11,7 @@ pub mod h5ad;
 pub mod load;
 pub mod normalize;
 pub mod npz;
+pub mod output;
 pub mod registry;
 
 pub use anndata::{AnnData, Column, Frame, Matrix, SparseMatrix};

@@ -1,19 +1,16 @@
 //! Writes a scorecard: `scorecard.json`, `per_perturbation.parquet` (one row per model row x
 //! test perturbation, one nullable Float64 column per metric) and `split.json` (the split record
-//! a paper can cite and reload). All are written to temporary files first and renamed into place
-//! only when all succeeded, so a failure leaves no partial output.
+//! a paper can cite and reload), as one set of `data::output` (all in place or none).
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
-use parquet::arrow::ArrowWriter;
 use tasks::SplitRecord;
 use tasks::scorecard::Scorecard;
 
-use crate::data::DataError;
+use crate::data::{DataError, output};
 
 pub const SCORECARD_FILE: &str = "scorecard.json";
 pub const PER_PERTURBATION_FILE: &str = "per_perturbation.parquet";
@@ -23,35 +20,18 @@ pub const SPLIT_FILE: &str = "split.json";
 /// table's paths.
 pub fn write_scorecard(card: &Scorecard, split: &SplitRecord, dir: &Path) -> Result<(PathBuf, PathBuf), DataError> {
     let fail = |path: &Path, reason: String| DataError::Write { path: path.to_path_buf(), reason };
-    std::fs::create_dir_all(dir).map_err(|e| fail(dir, format!("{e}; choose another --out directory")))?;
     let json_path = dir.join(SCORECARD_FILE);
     let parquet_path = dir.join(PER_PERTURBATION_FILE);
-
-    let json = serde_json::to_vec_pretty(card).map_err(|e| fail(&json_path, e.to_string()))?;
-    let mut json_tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(dir, e.to_string()))?;
-    std::io::Write::write_all(&mut json_tmp, &json).map_err(|e| fail(&json_path, e.to_string()))?;
-
-    let parquet_tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(dir, e.to_string()))?;
-    let batch = per_perturbation_batch(card).map_err(|e| fail(&parquet_path, e))?;
-    let file = parquet_tmp.reopen().map_err(|e| fail(&parquet_path, e.to_string()))?;
-    write_parquet(file, &batch).map_err(|e| fail(&parquet_path, e))?;
-
     let split_path = dir.join(SPLIT_FILE);
+    let json = serde_json::to_vec_pretty(card).map_err(|e| fail(&json_path, e.to_string()))?;
     let split_json = serde_json::to_vec_pretty(split).map_err(|e| fail(&split_path, e.to_string()))?;
-    let mut split_tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(dir, e.to_string()))?;
-    std::io::Write::write_all(&mut split_tmp, &split_json).map_err(|e| fail(&split_path, e.to_string()))?;
-
-    split_tmp.persist(&split_path).map_err(|e| fail(&split_path, e.to_string()))?;
-    json_tmp.persist(&json_path).map_err(|e| fail(&json_path, e.to_string()))?;
-    parquet_tmp.persist(&parquet_path).map_err(|e| fail(&parquet_path, e.to_string()))?;
+    let batch = per_perturbation_batch(card).map_err(|e| fail(&parquet_path, e))?;
+    output::commit(vec![
+        output::stage_bytes(&split_path, &split_json)?,
+        output::stage_bytes(&json_path, &json)?,
+        output::stage(&parquet_path, |file| output::write_parquet(file, &batch))?,
+    ])?;
     Ok((json_path, parquet_path))
-}
-
-fn write_parquet(file: File, batch: &RecordBatch) -> Result<(), String> {
-    let mut writer = ArrowWriter::try_new(file, batch.schema(), None).map_err(|e| e.to_string())?;
-    writer.write(batch).map_err(|e| e.to_string())?;
-    writer.close().map_err(|e| e.to_string())?;
-    Ok(())
 }
 
 /// The long-format per-perturbation table.

@@ -131,7 +131,7 @@ impl DeTable {
     }
 
     /// Writes the table as Parquet, one record batch per perturbation.
-    pub fn write_parquet(&self, perts: &[String], genes: &[String], file: std::fs::File) -> Result<(), String> {
+    pub fn write_parquet(&self, perts: &[String], genes: &[String], file: impl Write + Send) -> Result<(), String> {
         let f = |n: &str| Field::new(n, DataType::Float64, true);
         let i = |n: &str| Field::new(n, DataType::Int64, false);
         let schema = Arc::new(Schema::new(vec![

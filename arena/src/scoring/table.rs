@@ -4,7 +4,6 @@
 //! CSV/Parquet writers. CSV floats are written the way polars writes them (shortest round-trip
 //! digits, `1.0` not `1`, exponent below 1e-5 and from 1e16, `NaN`, `inf`, empty for null).
 
-use std::io::Write;
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
@@ -186,19 +185,6 @@ pub fn push_sci(out: &mut String, v: impl std::fmt::LowerExp) {
 /// A CSV field, quoted when it holds a comma, quote or line break.
 pub fn csv_str(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
-}
-
-/// Writes a record batch as Parquet (snappy-compressed by default settings).
-pub fn write_parquet(file: std::fs::File, batch: &RecordBatch) -> Result<(), String> {
-    let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).map_err(|e| e.to_string())?;
-    writer.write(batch).map_err(|e| e.to_string())?;
-    writer.close().map_err(|e| e.to_string())?;
-    Ok(())
-}
-
-/// Writes `text` into an open file.
-pub fn write_text(mut file: std::fs::File, text: &str) -> Result<(), String> {
-    file.write_all(text.as_bytes()).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

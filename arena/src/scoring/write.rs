@@ -1,27 +1,28 @@
 //! Writes the outputs of `arena score` into the output directory: results, agg_results,
 //! real_de and pred_de as CSV (cell-eval's file names) and Parquet, and the score-side audit as
-//! audit.csv and audit.json, all files in parallel. Every
-//! file is written to a temporary name first and renamed into place only when all of them
-//! succeeded, so a failure leaves no partial output.
+//! audit.csv and audit.json, all files in parallel, as one set of `data::output` (all in place or
+//! none).
 
-use std::io::BufWriter;
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use tempfile::NamedTempFile;
 
 use super::ScoreOutput;
 use super::error::ScoreError;
-use super::table::{write_parquet, write_text};
+use crate::data::output::{self, Staged, write_parquet};
 
 /// Writes one output file into an open temporary file.
-type WriteJob<'a> = Box<dyn Fn(std::fs::File) -> Result<(), String> + Sync + 'a>;
+type WriteJob<'a> = Box<dyn Fn(&mut File) -> Result<(), String> + Sync + 'a>;
+
+fn write_text(file: &mut File, text: &str) -> Result<(), String> {
+    file.write_all(text.as_bytes()).map_err(|e| e.to_string())
+}
 
 /// Writes every output file into `dir` (created if missing), all in parallel; returns the paths
 /// written.
 pub fn write_outputs(out: &ScoreOutput, dir: &Path) -> Result<Vec<PathBuf>, ScoreError> {
-    let fail = |path: &Path, reason: String| ScoreError::Write { path: path.to_path_buf(), reason };
-    std::fs::create_dir_all(dir).map_err(|e| fail(dir, format!("{e}; choose another --outdir")))?;
     let mut jobs: Vec<(String, WriteJob)> = Vec::new();
     for (stem, table) in [("results", &out.results), ("agg_results", &out.agg)] {
         jobs.push((format!("{stem}.csv"), Box::new(move |file| write_text(file, &table.to_csv()))));
@@ -41,32 +42,9 @@ pub fn write_outputs(out: &ScoreOutput, dir: &Path) -> Result<Vec<PathBuf>, Scor
         ));
         jobs.push((format!("{stem}.parquet"), Box::new(move |file| de.write_parquet(&out.perts, &out.genes, file))));
     }
-    let pending = jobs
+    let staged = jobs
         .par_iter()
-        .map(|(name, job)| {
-            let path = dir.join(name);
-            let t = NamedTempFile::new_in(dir).map_err(|e| fail(dir, e.to_string()))?;
-            let file = t.reopen().map_err(|e| fail(&path, e.to_string()))?;
-            job(file).map_err(|e| fail(&path, e))?;
-            Ok((t, path))
-        })
-        .collect::<Result<Vec<(NamedTempFile, PathBuf)>, ScoreError>>()?;
-    let mut written = Vec::new();
-    for (t, path) in pending {
-        set_readable(t.path());
-        t.persist(&path).map_err(|e| fail(&path, e.to_string()))?;
-        written.push(path);
-    }
-    Ok(written)
-}
-
-/// Temporary files are created 0600; give the outputs the usual 0644.
-fn set_readable(p: &Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o644));
-    }
-    #[cfg(not(unix))]
-    let _ = p;
+        .map(|(name, job)| output::stage(&dir.join(name), |file| job(file)))
+        .collect::<Result<Vec<Staged>, _>>()?;
+    Ok(output::commit(staged)?)
 }

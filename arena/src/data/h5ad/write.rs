@@ -38,20 +38,8 @@ pub fn write_h5ad(path: &Path, adata: &AnnData) -> Result<(), DataError> {
     let file = hdf5::File::create(&tmp).map_err(|e| w.io(format!("cannot create HDF5 file: {e}")))?;
     w.write_all(&file, adata)?;
     file.close().map_err(|e| w.io(format!("cannot close HDF5 file: {e}")))?;
-    set_readable(&tmp).map_err(|e| w.io(format!("cannot set permissions: {e}")))?;
+    crate::data::output::set_readable(&tmp).map_err(|e| w.io(format!("cannot set permissions: {e}")))?;
     tmp.persist(path).map_err(|e| w.io(format!("cannot move the finished file into place: {e}")))?;
-    Ok(())
-}
-
-/// Temporary files are created 0600; give the finished file the usual 0644.
-#[cfg(unix)]
-fn set_readable(p: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o644))
-}
-
-#[cfg(not(unix))]
-fn set_readable(_: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
