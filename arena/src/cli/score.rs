@@ -49,9 +49,25 @@ pub struct ScoreArgs {
     /// obs column with the perturbation labels.
     #[arg(long, default_value = "target")]
     pert_col: String,
-    /// Metric profile (cell-eval's full, vcc, minimal, de, anndata, pds; or the arena's systema).
+    /// Metric profile (cell-eval's full, vcc, minimal, de, anndata, pds; the arena's systema; or
+    /// cell-eval2's vcc2026, which reads RAW COUNTS, see below).
     #[arg(long, value_enum, default_value = "full")]
     profile: Profile,
+    /// Scoring standard: v1 = cell-eval 0.8.2 (every profile but vcc2026), v2 = cell-eval2's v2
+    /// conventions (the vcc2026 profile; see the README for what v2 covers).
+    #[arg(long, value_enum)]
+    standard: Option<StandardArg>,
+    /// vcc2026: also compute the baseline b, the 5-split replicate anchor r and the scaled score
+    /// s = (u - b)/(r - b) (written to anchor.csv).
+    #[arg(long)]
+    anchor: bool,
+    /// vcc2026 --anchor: seed of the replicate splits and of the baseline's emitted cells.
+    #[arg(long, default_value_t = 0, value_name = "SEED")]
+    anchor_seed: u64,
+    /// vcc2026 --anchor: use the fixed split in this obs column of --real (cells 'a' and 'b';
+    /// others unused) instead of the 5 seeded splits.
+    #[arg(long, value_name = "COL")]
+    anchor_split_col: Option<String>,
     /// Which control cells the prediction's deltas use: real (arena) or own (cell-eval compatible).
     #[arg(long, value_enum, default_value = "real")]
     controls: ControlsArg,
@@ -67,6 +83,14 @@ pub struct ScoreArgs {
     keep_all_cells: bool,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum StandardArg {
+    /// cell-eval 0.8.2 (the arena's behaviour for the log1p profiles).
+    V1,
+    /// cell-eval2 0.20.0's v2 conventions (raw counts; the vcc2026 profile).
+    V2,
+}
+
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum ControlsArg {
     /// Every delta against the real control cells (arena default).
@@ -76,6 +100,25 @@ enum ControlsArg {
 }
 
 pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
+    let standard =
+        args.standard.unwrap_or(if args.profile == Profile::Vcc2026 { StandardArg::V2 } else { StandardArg::V1 });
+    if args.profile == Profile::Vcc2026 {
+        anyhow::ensure!(
+            standard == StandardArg::V2,
+            "--profile vcc2026 is defined by the v2 standard (cell-eval2); drop --standard v1 or choose another profile"
+        );
+        return run_vcc2026(&args);
+    }
+    anyhow::ensure!(
+        standard == StandardArg::V1,
+        "--standard v2 is implemented for --profile vcc2026 only (raw counts); the log1p profiles ({}) follow \
+cell-eval 0.8.2 (v1). See the README, section `arena score`, for what v2 covers",
+        args.profile.name()
+    );
+    anyhow::ensure!(
+        !args.anchor && args.anchor_split_col.is_none(),
+        "--anchor and --anchor-split-col belong to --profile vcc2026"
+    );
     let opts = ScoreOptions {
         real: args.real,
         pred: args.pred,
@@ -120,6 +163,47 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
         out!("Audit of the predicted cells ({} flag(s); per group in audit.csv):", flags.len());
         for line in flags {
             out!("  {line}");
+        }
+    }
+    let names: Vec<String> =
+        written.iter().filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).collect();
+    out!("wrote {} into {}", names.join(", "), args.outdir.display());
+    Ok(())
+}
+
+fn run_vcc2026(args: &ScoreArgs) -> anyhow::Result<()> {
+    use crate::scoring::vcc2026::{Vcc2026Options, score_vcc2026, write_vcc2026};
+    anyhow::ensure!(
+        args.anchor || args.anchor_split_col.is_none(),
+        "--anchor-split-col sets the split of --anchor; pass --anchor too"
+    );
+    let opts = Vcc2026Options {
+        real: args.real.clone(),
+        pred: args.pred.clone(),
+        control: args.control_pert.clone(),
+        pert_col: args.pert_col.clone(),
+        anchor: args.anchor,
+        anchor_seed: args.anchor_seed,
+        anchor_split_col: args.anchor_split_col.clone(),
+    };
+    let out = score_vcc2026(&opts)?;
+    let written = write_vcc2026(&out, &args.outdir)
+        .with_context(|| format!("writing the results into {}", args.outdir.display()))?;
+    out!(
+        "Scored {} perturbations x {} genes (profile vcc2026, standard v2, raw counts, real controls); panel values:",
+        out.perts.len(),
+        out.genes.len()
+    );
+    for (name, v) in &out.scores.aggregate {
+        out!("  {name} = {}", if v.is_nan() { "NaN".to_string() } else { format!("{v:.4}") });
+    }
+    if let Some(rows) = &out.anchor {
+        out!("Scaled scores s = (u - b)/(r - b) (b = mean-response baseline, r = replicate anchor):");
+        for r in rows {
+            out!("  {} = {:.4} (u {:.4}, b {:.4}, r {:.4})", r.metric, r.scaled, r.user, r.baseline, r.replicate);
+        }
+        if let Some(avg) = out.avg_score() {
+            out!("  avg_score = {avg:.4}");
         }
     }
     let names: Vec<String> =
