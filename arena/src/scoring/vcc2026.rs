@@ -4,7 +4,8 @@
 //! and the replicate r, and the scaled score s = (u − b)/(r − b)), and writes results.csv (long:
 //! perturbation, metric, value, as cell-eval2 writes it), agg_results.csv (wide: count,
 //! null_count, mean, std, min, max, median per member; the ratio of sums in the `mean` row of
-//! `expr_mse_unbiased_capped_norm`), and with `--anchor` anchor.csv. No metric math lives here.
+//! `expr_mse_unbiased_capped_norm`), real_de.csv and pred_de.csv (cell-eval2's `--write-degenes`
+//! columns), and with `--anchor` anchor.csv. No metric math lives here.
 
 use std::path::{Path, PathBuf};
 
@@ -330,12 +331,38 @@ pub fn anchor_csv(rows: &[AnchorRow]) -> String {
     s
 }
 
-/// Writes results.csv, agg_results.csv (and anchor.csv) into `dir`, each through a temporary
+/// A DE table as CSV with cell-eval2's `--write-degenes` columns: target, feature,
+/// log2_fold_change, p_value, p_adj (tested genes only).
+pub fn de_csv(t: &metrics::vcc2026::wilcoxon::DeTable, perts: &[String], genes: &[String]) -> String {
+    let mut s = String::from("target,feature,log2_fold_change,p_value,p_adj\n");
+    let genes_q: Vec<String> = t.kept.iter().map(|&g| csv_str(&genes[g])).collect();
+    for (p, g) in perts.iter().zip(&t.groups) {
+        let pq = csv_str(p);
+        for (i, gene) in genes_q.iter().enumerate() {
+            s.push_str(&pq);
+            s.push(',');
+            s.push_str(gene);
+            for v in [g.log2_fold_change[i], g.p_value[i], g.p_adj[i]] {
+                s.push(',');
+                push_float(&mut s, v);
+            }
+            s.push('\n');
+        }
+    }
+    s
+}
+
+/// Writes results.csv, agg_results.csv, real_de.csv, pred_de.csv (and anchor.csv) into `dir`, each through a temporary
 /// file renamed into place only when all were written.
 pub fn write_vcc2026(out: &Vcc2026Output, dir: &Path) -> Result<Vec<PathBuf>, ScoreError> {
     let fail = |path: &Path, reason: String| ScoreError::Write { path: path.to_path_buf(), reason };
     std::fs::create_dir_all(dir).map_err(|e| fail(dir, format!("{e}; choose another --outdir")))?;
-    let mut files = vec![("results.csv", results_csv(out)), ("agg_results.csv", agg_csv(out))];
+    let mut files = vec![
+        ("results.csv", results_csv(out)),
+        ("agg_results.csv", agg_csv(out)),
+        ("real_de.csv", de_csv(&out.scores.real_de, &out.perts, &out.genes)),
+        ("pred_de.csv", de_csv(&out.scores.pred_de, &out.perts, &out.genes)),
+    ];
     if let Some(a) = &out.anchor {
         files.push(("anchor.csv", anchor_csv(a)));
     }
