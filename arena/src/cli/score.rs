@@ -1,6 +1,7 @@
 //! `arena score`: scores precomputed predictions against real cells, the cell-eval workflow
 //! (results.csv, agg_results.csv, real_de.csv, pred_de.csv + Parquet twins), with the score-side
-//! audit of the predicted cells printed and written beside them (audit.csv, audit.json).
+//! audit of the predicted cells printed and written beside them (audit.csv, audit.json); and,
+//! with `--profile vcc2026`, cell-eval2's VCC 2026 standard on raw counts (`scoring::vcc2026`).
 
 use std::path::PathBuf;
 
@@ -8,9 +9,9 @@ use anyhow::Context;
 
 use crate::scoring::{self, ControlMode, Profile, ScoreOptions};
 
-#[derive(Debug, clap::Args)]
-#[command(
-    long_about = "Score precomputed predictions against real cells, as `cell-eval run` does: differential \
+/// The long `--help` of `arena score` (also set on the subcommand in `cli/mod.rs`, whose doc
+/// comment would otherwise replace it).
+pub const LONG_ABOUT: &str = "Score precomputed predictions against real cells, as `cell-eval run` does: differential \
 expression of every perturbation against the control cells (pdex-exact Mann-Whitney U, BH FDR, log2FC), the \
 metrics of --profile per perturbation, and their describe() aggregate.\n\nBoth files must be log1p-normalised \
 AnnData (.h5ad) with the same genes in the same order, a perturbation column (--pert-col) with the control label \
@@ -32,15 +33,34 @@ cell_count_inflated when it has more predicted than real cells; the run is flagg
 same predicted mean. A group with more predicted than real cells is CAPPED to the real count before scoring \
 (evenly spaced cells in file order; --keep-all-cells scores them all, as cell-eval does).\n\nAn empty CSV cell means cell-eval has no value there (e.g. \
 de_direction_match of a perturbation without significant real DE genes); NaN means undefined (e.g. a Pearson \
-correlation of a constant vector). clustering_agreement (Leiden clustering) is not computed.",
+correlation of a constant vector). clustering_agreement (Leiden clustering) is not computed.\n\n\
+--profile vcc2026 (the VCC 2026 standard, cell-eval2 0.20.0 `--preset vcc2026`, standard v2): both files hold RAW \
+COUNTS (non-negative integers, no cell above 1e6 counts; refused otherwise, naming the file and field), the \
+prediction with the reference's genes in the same order and exactly its labels, control included. Scores \
+pds_cosine, expr_mse_unbiased_capped_norm, de_wilcoxon_direction_fidelity_yield_raw, de_wilcoxon_direction_reach_raw \
+(P0 = 0.9), de_wilcoxon_sig_jaccard and de_wilcoxon_lfc_nmae (gate >= 10 genes), plus the diagnostics \
+expr_mse_unbiased, expr_mse_unbiased_capped, expr_distance_unbiased, expr_real_mass_ratio: real controls, \
+Wilcoxon DE of log1p(CPM) with the 5-CPM control-only gene gate and per-perturbation BH, bulks log1p(5e4 x \
+summed counts / total), each perturbation's own target gene left out. Writes results.csv (long: perturbation, \
+metric, value), agg_results.csv (count, null_count, mean, std, min, max, median; the ratio of sums in the mean row \
+of expr_mse_unbiased_capped_norm), real_de.csv and pred_de.csv. --anchor adds anchor.csv: the mean-response \
+baseline b, the replicate r (5 disjoint splits of the reference, each half with its own controls) and the scaled \
+score s = (u - b)/(r - b) per member (clamped only where cell-eval2 declares it: the capped norm to [0, 1], \
+lfc_nmae at -6) and avg_score, their mean.";
+
+#[derive(Debug, clap::Args)]
+#[command(
+    long_about = LONG_ABOUT,
     after_help = "Examples:\n  arena score --real real.h5ad --pred pred.h5ad\n  \
-arena score --real real.h5ad --pred pred.h5ad --profile vcc --controls own --outdir cell-eval-outdir"
+arena score --real real.h5ad --pred pred.h5ad --profile vcc --controls own --outdir cell-eval-outdir\n  \
+arena score --real real_counts.h5ad --pred pred_counts.h5ad --profile vcc2026 --anchor --outdir vcc2026"
 )]
 pub struct ScoreArgs {
-    /// Real cells (.h5ad, log1p-normalised).
+    /// Real cells (.h5ad, log1p-normalised; raw counts for --profile vcc2026).
     #[arg(long, value_name = "FILE")]
     real: PathBuf,
-    /// Predicted cells (.h5ad, log1p-normalised, same genes in the same order).
+    /// Predicted cells (.h5ad, log1p-normalised, same genes in the same order; raw counts for
+    /// --profile vcc2026).
     #[arg(long, value_name = "FILE")]
     pred: PathBuf,
     /// Label of the control cells in --pert-col.
