@@ -3,6 +3,8 @@
 
   run REAL PRED OUT CONTROL  `cell-eval2 run --preset vcc2026 --write-degenes` into OUT, with the
                              DE tables also written as OUT/de_real.csv and OUT/de_pred.csv
+  run-v1 REAL PRED OUT CONTROL
+                             `cell-eval2 run --preset v1` (log1p input) into OUT
   split-anchor REAL COL OUT CONTROL
                              cell-eval2's replicate anchor (`anchor.compute_replicate_anchor`,
                              one split) on the FIXED split in obs column COL of REAL (cells 'a'
@@ -24,6 +26,12 @@ def run(real, pred, out, control):
         df = pl.read_parquet(os.path.join(out, f"de_{side}.parquet"))
         df.select("target", "feature", "log2_fold_change", "p_value", "p_adj").write_csv(
             os.path.join(out, f"de_{side}.csv"), float_precision=None)
+
+
+def run_v1(real, pred, out, control):
+    exe = os.path.join(os.path.dirname(sys.executable), "cell-eval2")
+    subprocess.run([exe, "run", "-ar", real, "-ap", pred, "--preset", "v1",
+                    "--control", control, "-o", out], check=True)
 
 
 def split_anchor(real, col, out, control):
@@ -55,6 +63,8 @@ if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "run":
         run(*sys.argv[2:6])
+    elif cmd == "run-v1":
+        run_v1(*sys.argv[2:6])
     elif cmd == "split-anchor":
         split_anchor(*sys.argv[2:6])
     else:

@@ -8,6 +8,12 @@
 //!   all 299 genes; the prediction is an imperfect count matrix (two perturbations swapped, cells
 //!   binomially thinned, sparse noise, fewer cells than the reference);
 //! - simulated counts (singles and doubles, `arena::simulator`) with a prediction built the same way;
+//! - the v1 preset: the Papalexi case normalised (normalize_total 1e4 + log1p), cell-eval2
+//!   `--preset v1` against `arena score --profile full --controls own` (the arena's v1, cell-eval
+//!   0.8.2). cell-eval2's v1 reproduces cell-eval 0.6.6 / pdex 0.1.27 (its
+//!   docs/parity/v1-parity-divergences.md): global FDR and fold-change clipping change its DE
+//!   metrics, so only the pseudobulk metrics (`PAIR_SHARED`) are compared, within 1e-6; the DE
+//!   members differ by design (README);
 //! - the replicate anchor's estimator on one FIXED split of the simulated reference: arena's
 //!   `--anchor --anchor-split-col` against cell-eval2's `compute_replicate_anchor` with its
 //!   splitter replaced by the same split (the seeded splits themselves use different generators).
@@ -327,6 +333,77 @@ fn cross_check(name: &str, case: &Case) {
     );
     let shown: Vec<&String> = problems.iter().take(40).collect();
     assert!(problems.is_empty(), "{name}: {} disagreements with cell-eval2:\n{shown:#?}", problems.len());
+}
+
+/// Metrics whose v1 meaning is the same in cell-eval 0.8.2 (the arena's v1) and cell-eval2's v1.
+const PAIR_SHARED: [&str; 8] = [
+    "pearson_delta",
+    "mse",
+    "mae",
+    "mse_delta",
+    "mae_delta",
+    "discrimination_score_l1",
+    "discrimination_score_l2",
+    "discrimination_score_cosine",
+];
+
+#[test]
+fn v1_preset_pseudobulk_metrics_agree_with_cell_eval2() {
+    let case = papalexi_counts_case();
+    let log1p = |rows: &[Vec<f32>]| -> Vec<Vec<f32>> {
+        let m = common::csr_from_rows(rows, case.genes.len());
+        let x = arena::data::normalize_total_log1p(&m, 1e4);
+        (0..x.nrows()).map(|i| x.row(i).to_vec()).collect()
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let real_path = dir.path().join("real.h5ad");
+    let pred_path = dir.path().join("pred.h5ad");
+    write_h5ad(&real_path, &sparse_anndata(&log1p(&case.rows), "target", &case.labels, &case.genes));
+    let (pred_rows, pred_labels) = case.prediction(11);
+    write_h5ad(&pred_path, &sparse_anndata(&log1p(&pred_rows), "target", &pred_labels, &case.genes));
+    let ce_out = dir.path().join("cell-eval2");
+    oracle(&[
+        "run-v1".as_ref(),
+        real_path.as_os_str(),
+        pred_path.as_os_str(),
+        ce_out.as_os_str(),
+        case.control.as_ref(),
+    ]);
+    let ar_out = dir.path().join("arena");
+    common::run([
+        "score".as_ref(),
+        "--real".as_ref(),
+        real_path.as_os_str(),
+        "--pred".as_ref(),
+        pred_path.as_os_str(),
+        "--profile".as_ref(),
+        "full".as_ref(),
+        "--controls".as_ref(),
+        "own".as_ref(),
+        "--outdir".as_ref(),
+        ar_out.as_os_str(),
+    ] as [&std::ffi::OsStr; 11])
+    .ok();
+    let (r, o) = (Csv::read(&ce_out.join("results.csv")), Csv::read(&ar_out.join("results.csv")));
+    let (pi, mi, vi) = (r.col("perturbation").unwrap(), r.col("metric").unwrap(), r.col("value").unwrap());
+    let op = o.col("perturbation").unwrap();
+    let mut worst: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for row in r.rows.iter().filter(|row| PAIR_SHARED.contains(&row[mi].as_str())) {
+        let orow = o.rows.iter().find(|x| x[op] == row[pi]).expect("arena row for every perturbation");
+        let (a, b) = (csv_number(&row[vi]), csv_number(&orow[o.col(&row[mi]).expect("arena column")]));
+        if !same(a, b, 1e-6, 0.0) {
+            problems.push(format!("{} {}: cell-eval2 v1 {a:?} arena {b:?}", row[pi], row[mi]));
+        }
+        if let (Some(x), Some(y)) = (a, b) {
+            let name = PAIR_SHARED.iter().find(|m| **m == row[mi]).unwrap();
+            let w = worst.entry(name).or_default();
+            *w = w.max((x - y).abs());
+        }
+    }
+    eprintln!("v1 preset: max |diff| per metric {worst:?}");
+    assert_eq!(worst.len(), PAIR_SHARED.len(), "every shared metric compared: {worst:?}");
+    assert!(problems.is_empty(), "{} disagreements with cell-eval2 --preset v1:\n{problems:#?}", problems.len());
 }
 
 #[test]
