@@ -5,6 +5,13 @@
                              DE tables also written as OUT/de_real.csv and OUT/de_pred.csv
   run-v1 REAL PRED OUT CONTROL
                              `cell-eval2 run --preset v1` (log1p input) into OUT
+  baseline REAL BASELINE OUT CONTROL
+                             checks that the arena's baseline prediction BASELINE (`--anchor-baseline-out`)
+                             is cell-eval2's construction (`baseline.generic_response_profile`,
+                             `_emission_scale`: every emitted cell is a real control cell times the
+                             per-gene scale, in float32; group sizes and control cells as the
+                             reference), then scores it as cell-eval2's `baseline` does
+                             (`--preset vcc2026`, fractional counts allowed) into OUT
   split-anchor REAL COL OUT CONTROL
                              cell-eval2's replicate anchor (`anchor.compute_replicate_anchor`,
                              one split) on the FIXED split in obs column COL of REAL (cells 'a'
@@ -32,6 +39,30 @@ def run_v1(real, pred, out, control):
     exe = os.path.join(os.path.dirname(sys.executable), "cell-eval2")
     subprocess.run([exe, "run", "-ar", real, "-ap", pred, "--preset", "v1",
                     "--control", control, "-o", out], check=True)
+
+
+def baseline(real, base, out, control):
+    import anndata as ad
+    import numpy as np
+    from cell_eval2.baseline import _emission_scale, generic_response_profile
+    r, b = ad.read_h5ad(real), ad.read_h5ad(base)
+    genes = np.asarray(r.var_names).astype(str)
+    assert (np.asarray(b.var_names).astype(str) == genes).all(), "genes differ"
+    prof = generic_response_profile(r, pert_col="target", control=control)
+    rl, bl = r.obs["target"].astype(str).to_numpy(), b.obs["target"].astype(str).to_numpy()
+    ctrl = r.X[rl == control].toarray().astype(np.float64)
+    scale, _ = _emission_scale(prof.values, ctrl.mean(axis=0), genes)
+    emitted = {(row * scale).astype(np.float32).tobytes() for row in ctrl}
+    bx = b.X.toarray().astype(np.float32)
+    for label in sorted(set(rl)):
+        assert (rl == label).sum() == (bl == label).sum(), f"group size of {label} differs"
+    for i in np.flatnonzero(bl != control):
+        assert bx[i].tobytes() in emitted, f"baseline cell {i} ({bl[i]}) is not a scaled control cell"
+    same_ctrl = sorted(x.tobytes() for x in ctrl.astype(np.float32))
+    assert sorted(x.tobytes() for x in bx[bl == control]) == same_ctrl, "control cells differ"
+    exe = os.path.join(os.path.dirname(sys.executable), "cell-eval2")
+    subprocess.run([exe, "run", "-ar", real, "-ap", base, "--preset", "vcc2026", "--control", control,
+                    "--set", "allow_fractional_counts=true", "-o", out], check=True)
 
 
 def split_anchor(real, col, out, control):
@@ -65,6 +96,8 @@ if __name__ == "__main__":
         run(*sys.argv[2:6])
     elif cmd == "run-v1":
         run_v1(*sys.argv[2:6])
+    elif cmd == "baseline":
+        baseline(*sys.argv[2:6])
     elif cmd == "split-anchor":
         split_anchor(*sys.argv[2:6])
     else:

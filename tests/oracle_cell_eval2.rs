@@ -14,6 +14,10 @@
 //!   docs/parity/v1-parity-divergences.md): global FDR and fold-change clipping change its DE
 //!   metrics, so only the pseudobulk metrics (`PAIR_SHARED`) are compared, within 1e-6; the DE
 //!   members differ by design (README);
+//! - the anchor's baseline b: the arena's baseline prediction (`--anchor-baseline-out`) is
+//!   cell-eval2's construction (every emitted cell a real control cell times cell-eval2's own
+//!   per-gene scale, in float32; the draws themselves use different generators), and cell-eval2
+//!   scoring those cells gives the arena's b within 1e-6;
 //! - the replicate anchor's estimator on one FIXED split of the simulated reference: arena's
 //!   `--anchor --anchor-split-col` against cell-eval2's `compute_replicate_anchor` with its
 //!   splitter replaced by the same split (the seeded splits themselves use different generators).
@@ -463,4 +467,30 @@ fn anchor_replicate_estimator_matches_cell_eval2_on_a_fixed_split() {
         assert!(same(want, *got, 1e-6, 0.0), "{}: replicate cell-eval2 {want:?} arena {got:?}", row[0]);
     }
     assert_eq!(compared, 6, "every scored member has a replicate value on both sides");
+}
+
+/// The anchor's baseline: cell-eval2's construction, and cell-eval2's score of it is the arena's b.
+#[test]
+fn anchor_baseline_is_cell_eval2s_construction_and_score() {
+    let case = simulator_counts_case(40);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let real_path = dir.path().join("real.h5ad");
+    write_h5ad(&real_path, &sparse_anndata(&case.rows, "target", &case.labels, &case.genes));
+    let base = dir.path().join("baseline.h5ad");
+    let ar_out = dir.path().join("arena");
+    let base_arg = base.to_string_lossy().into_owned();
+    arena_vcc2026(&real_path, &real_path, &case.control, &ar_out, &["--anchor", "--anchor-baseline-out", &base_arg]);
+    let ce_out = dir.path().join("cell-eval2");
+    oracle(&["baseline".as_ref(), real_path.as_os_str(), base.as_os_str(), ce_out.as_os_str(), case.control.as_ref()]);
+    let (r, o) = (Csv::read(&ce_out.join("agg_results.csv")), Csv::read(&ar_out.join("anchor.csv")));
+    let mean = r.rows.iter().find(|row| row[0] == "mean").expect("mean row");
+    let bcol = o.col("baseline").unwrap();
+    let rows: Vec<&Vec<String>> = o.rows.iter().filter(|row| row[0] != "avg_score").collect();
+    assert_eq!(rows.len(), 6);
+    for row in rows {
+        let want = csv_number(&mean[r.col(&row[0]).expect("cell-eval2 column")]);
+        let got = csv_number(&row[bcol]);
+        eprintln!("baseline {}: cell-eval2 {want:?} arena {got:?}", row[0]);
+        assert!(same(want, got, 1e-6, 0.0), "baseline {}: cell-eval2 {want:?} arena {got:?}", row[0]);
+    }
 }

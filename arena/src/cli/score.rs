@@ -88,6 +88,10 @@ pub struct ScoreArgs {
     /// others unused) instead of the 5 seeded splits.
     #[arg(long, value_name = "COL")]
     anchor_split_col: Option<String>,
+    /// vcc2026 --anchor: also write the mean-response baseline prediction (the cells b scores)
+    /// to this .h5ad.
+    #[arg(long, value_name = "FILE")]
+    anchor_baseline_out: Option<PathBuf>,
     /// Which control cells the prediction's deltas use: real (arena) or own (cell-eval compatible).
     #[arg(long, value_enum, default_value = "real")]
     controls: ControlsArg,
@@ -136,8 +140,8 @@ cell-eval 0.8.2 (v1). See the README, section `arena score`, for what v2 covers"
         args.profile.name()
     );
     anyhow::ensure!(
-        !args.anchor && args.anchor_split_col.is_none(),
-        "--anchor and --anchor-split-col belong to --profile vcc2026"
+        !args.anchor && args.anchor_split_col.is_none() && args.anchor_baseline_out.is_none(),
+        "--anchor, --anchor-split-col and --anchor-baseline-out belong to --profile vcc2026"
     );
     let opts = ScoreOptions {
         real: args.real,
@@ -194,8 +198,8 @@ cell-eval 0.8.2 (v1). See the README, section `arena score`, for what v2 covers"
 fn run_vcc2026(args: &ScoreArgs) -> anyhow::Result<()> {
     use crate::scoring::vcc2026::{Vcc2026Options, score_vcc2026, write_vcc2026};
     anyhow::ensure!(
-        args.anchor || args.anchor_split_col.is_none(),
-        "--anchor-split-col sets the split of --anchor; pass --anchor too"
+        args.anchor || (args.anchor_split_col.is_none() && args.anchor_baseline_out.is_none()),
+        "--anchor-split-col and --anchor-baseline-out belong to --anchor; pass --anchor too"
     );
     let opts = Vcc2026Options {
         real: args.real.clone(),
@@ -205,6 +209,7 @@ fn run_vcc2026(args: &ScoreArgs) -> anyhow::Result<()> {
         anchor: args.anchor,
         anchor_seed: args.anchor_seed,
         anchor_split_col: args.anchor_split_col.clone(),
+        baseline_out: args.anchor_baseline_out.clone(),
     };
     let out = score_vcc2026(&opts)?;
     let written = write_vcc2026(&out, &args.outdir)

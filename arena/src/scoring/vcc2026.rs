@@ -33,6 +33,8 @@ pub struct Vcc2026Options {
     /// Use the reference's fixed split in this obs column ('a' / 'b'; other values unused)
     /// instead of the seeded splits (one split).
     pub anchor_split_col: Option<String>,
+    /// Also write the baseline prediction (raw-count-scale cells, obs `pert_col`) to this .h5ad.
+    pub baseline_out: Option<PathBuf>,
 }
 
 /// One member's anchor: the user's aggregate u, the baseline b, the replicate r (mean over
@@ -212,6 +214,42 @@ fn baseline_prediction(
     (CsrMatrix { n_rows: row, n_cols: n_genes, indptr, indices, data }, groups, control)
 }
 
+/// Writes the baseline prediction as .h5ad: cells in row order, labels in `pert_col`.
+fn write_baseline(
+    path: &Path,
+    x: &CsrMatrix,
+    groups: &[Vec<usize>],
+    control: &[usize],
+    input: &CountsInput,
+    opts: &Vcc2026Options,
+) -> Result<(), ScoreError> {
+    use crate::data::{AnnData, Column, Frame, Matrix, SparseMatrix};
+    let mut labels = vec![String::new(); x.n_rows];
+    for (p, rows) in input.perts.iter().zip(groups) {
+        rows.iter().for_each(|&r| labels[r] = p.clone());
+    }
+    control.iter().for_each(|&r| labels[r] = opts.control.clone());
+    let adata = AnnData {
+        x: Matrix::Csr(SparseMatrix {
+            shape: (x.n_rows, x.n_cols),
+            data: x.data.clone(),
+            indices: x.indices.clone(),
+            indptr: x.indptr.clone(),
+        }),
+        obs: Frame {
+            index_name: "_index".into(),
+            index: (0..x.n_rows).map(|i| format!("baseline{i}")).collect(),
+            columns: vec![(opts.pert_col.clone(), Column::Strings(labels))],
+        },
+        var: Frame { index_name: "_index".into(), index: input.genes.clone(), columns: vec![] },
+        layers: vec![],
+        obsm: vec![],
+        uns_strings: vec![],
+    };
+    crate::data::write_h5ad(path, &adata)
+        .map_err(|e| ScoreError::Write { path: path.to_path_buf(), reason: e.to_string() })
+}
+
 fn anchor(
     input: &CountsInput,
     targets: &[Option<usize>],
@@ -219,6 +257,9 @@ fn anchor(
     opts: &Vcc2026Options,
 ) -> Result<Vec<AnchorRow>, ScoreError> {
     let (bx, bgroups, bcontrol) = baseline_prediction(&input.real, targets, opts.anchor_seed);
+    if let Some(path) = &opts.baseline_out {
+        write_baseline(path, &bx, &bgroups, &bcontrol, input, opts)?;
+    }
     let base_side = CountsSide { x: &bx, groups: &bgroups, control: &bcontrol };
     let baseline =
         score(&side(&input.real), &base_side, targets, &input.genes, ControlSource::Real).map_err(invalid)?;
