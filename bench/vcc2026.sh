@@ -84,8 +84,7 @@ PY
 )
 build=$(case "$arena" in *release*) echo "release build";; *debug*) echo "dev-profile build (workspace crates at opt-level 1, slower than release)";; *) echo "binary $arena";; esac)
 ratio=$(awk -v a="$ce_s" -v b="$ar_s" 'BEGIN{printf "%.1f", a/b}')
-mbuild=$(case "$arena" in *release*) echo "release build";; *debug*) echo "dev-profile build (workspace crates at opt-level 1, slower than release)";; *) echo "binary $arena";; esac)
-ratio=$(awk -v a="$ar_m" -v b="$ce_m" 'BEGIN{printf "%.2f", a/b}')
+mratio=$(awk -v a="$ar_m" -v b="$ce_m" 'BEGIN{printf "%.2f", a/b}')
 cat > bench/results/vcc2026.md <<MD
 # \`arena score --profile vcc2026\` vs cell-eval2 0.20.0 (\`--preset vcc2026\`, CPU)
 

@@ -119,6 +119,19 @@ fn runs(sorted: &[f64]) -> u128 {
     t
 }
 
+/// The first index at or after `from` whose value is not below `v` (`sorted[..from]` all below
+/// `v`): an exponential then a binary search, O(log gap) per placed value.
+fn lower_bound_from(sorted: &[f64], from: usize, v: f64) -> usize {
+    let (mut lo, mut hi, mut step) = (from, from, 1);
+    while hi < sorted.len() && sorted[hi] < v {
+        lo = hi + 1;
+        hi += step;
+        step *= 2;
+    }
+    let hi = hi.min(sorted.len());
+    lo + sorted[lo..hi].partition_point(|&x| x < v)
+}
+
 /// Rank sum of the group and tie term of the pooled sample for one gene; both sides' values are
 /// positive and sorted, zeros counted apart as one tie block of rank (zeros + 1)/2.
 fn rank_sum(grp: &[f64], grp_zeros: usize, r: &RefGene) -> (f64, f64) {
@@ -133,7 +146,7 @@ fn rank_sum(grp: &[f64], grp_zeros: usize, r: &RefGene) -> (f64, f64) {
         while j < grp.len() && grp[j] == v {
             j += 1;
         }
-        let lo = done + r.sorted[done..].partition_point(|&x| x < v);
+        let lo = lower_bound_from(&r.sorted, done, v);
         let mut hi = lo;
         while hi < r.sorted.len() && r.sorted[hi] == v {
             hi += 1;
