@@ -1,6 +1,6 @@
 //! Oracle cross-check of `arena score --profile vcc2026` against cell-eval2 0.20.0 (`--preset
 //! vcc2026`, CPU backend pdex) from `.venv` (requirements-ci.txt), through
-//! scripts/cell_eval2_oracle.py. Three cases, written as raw-count h5ad files in a temporary
+//! scripts/oracle/cell_eval2_vcc2026.py. Five checks, on h5ad files written in a temporary
 //! directory:
 //!
 //! - Papalexi 2021 THP-1 raw UMIs (../shared/data): ten perturbations (seven name a measured
@@ -47,7 +47,7 @@ fn venv_python() -> PathBuf {
 }
 
 fn oracle(args: &[&std::ffi::OsStr]) {
-    let script = common::workspace_root().join("scripts/cell_eval2_oracle.py");
+    let script = common::workspace_root().join("scripts/oracle/cell_eval2_vcc2026.py");
     let r = run_external(Command::new(venv_python()).arg(script).args(args));
     assert!(r.success(), "cell-eval2 oracle {args:?} failed:\n{}\n{}", r.stdout, r.stderr);
 }

@@ -46,7 +46,10 @@ pub struct AnchorRow {
     pub baseline: f64,
     pub replicate: f64,
     pub splits: Vec<f64>,
+    /// s with cell-eval2's clamps (the capped norm to [0, 1], lfc_nmae at −6).
     pub scaled: f64,
+    /// s = (u − b)/(r − b) with no clamp at all.
+    pub unclipped: f64,
 }
 
 /// The computed outputs.
@@ -281,6 +284,7 @@ fn anchor(
                 replicate,
                 splits: values,
                 scaled: scale::scaled(m, u, b, replicate),
+                unclipped: scale::unclipped(u, b, replicate),
             }
         })
         .collect())
@@ -349,17 +353,18 @@ pub fn agg_csv(out: &Vcc2026Output) -> String {
     s
 }
 
-/// anchor.csv: per scored member u, b, r (and each split), s; then the average score.
+/// anchor.csv: per scored member u, b, r, s (cell-eval2's clamps), s unclipped, and each split's
+/// r; then `avg_score`, the mean of both score columns.
 pub fn anchor_csv(rows: &[AnchorRow]) -> String {
     let n_splits = rows.first().map_or(0, |r| r.splits.len());
-    let mut s = String::from("metric,user,baseline,replicate,scaled");
+    let mut s = String::from("metric,user,baseline,replicate,scaled,scaled_unclipped");
     for i in 0..n_splits {
         s.push_str(&format!(",replicate_split_{i}"));
     }
     s.push('\n');
     for r in rows {
         s.push_str(r.metric);
-        for v in [r.user, r.baseline, r.replicate, r.scaled].into_iter().chain(r.splits.iter().copied()) {
+        for v in [r.user, r.baseline, r.replicate, r.scaled, r.unclipped].into_iter().chain(r.splits.iter().copied()) {
             s.push(',');
             push_float(&mut s, v);
         }
@@ -367,6 +372,8 @@ pub fn anchor_csv(rows: &[AnchorRow]) -> String {
     }
     s.push_str("avg_score,,,,");
     push_float(&mut s, rows.iter().map(|r| r.scaled).sum::<f64>() / rows.len() as f64);
+    s.push(',');
+    push_float(&mut s, rows.iter().map(|r| r.unclipped).sum::<f64>() / rows.len() as f64);
     s.push_str(&",".repeat(n_splits));
     s.push('\n');
     s

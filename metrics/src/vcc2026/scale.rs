@@ -18,6 +18,12 @@ pub fn clamp_of(metric: &str) -> (f64, f64) {
     }
 }
 
+/// s = (u − b)/(r − b) without any clamp; NaN when r = b or u is not finite.
+pub fn unclipped(user: f64, baseline: f64, replicate: f64) -> f64 {
+    let span = replicate - baseline;
+    if span.is_finite() && span != 0.0 { (user - baseline) / span } else { f64::NAN }
+}
+
 /// s = (u − b)/(r − b), clamped per [`clamp_of`]; NaN when r = b (no scale).
 pub fn scaled(metric: &str, user: f64, baseline: f64, replicate: f64) -> f64 {
     let (low, high) = clamp_of(metric);
@@ -78,6 +84,8 @@ mod tests {
         assert_eq!(scaled("de_wilcoxon_lfc_nmae", f64::NAN, 1.0, 0.5), -6.0);
         assert_eq!(scaled("de_wilcoxon_sig_jaccard", f64::NAN, 0.2, 0.4), -1.0);
         assert!(scaled("pds_cosine", 0.7, 0.5, 0.5).is_nan());
+        assert_eq!(unclipped(1.5, 1.0, 0.0), -0.5);
+        assert_eq!(unclipped(100.0, 1.0, 0.5), -198.0);
     }
 
     #[test]
