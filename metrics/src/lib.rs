@@ -8,7 +8,8 @@
 //! - `pair`: cell-eval's pseudobulk and cell-level "anndata pair" metrics;
 //! - `gears`, `stamp`, `distributional`, `sparse_distance`: GEARS, STAMP and distributional metrics;
 //! - `bootstrap`, `ranking`, `scaled`: CIs, paired-bootstrap tie groups, baseline-scaled scores;
-//! - `toward_ceiling`: a score as the fraction of the way from the best baseline to the ceiling.
+//! - `toward_ceiling`: a score as the fraction of the way from the best baseline to the ceiling;
+//! - `vcc2026`: cell-eval2's VCC 2026 standard on raw counts (v2 DE, the six scored members, the anchor scale).
 
 pub mod bootstrap;
 pub mod bounds;
@@ -32,6 +33,7 @@ pub mod sparse_distance;
 pub mod stamp;
 pub mod systematic;
 pub mod toward_ceiling;
+pub mod vcc2026;
 
 pub use bootstrap::{
     Interval, bca_ci_with, bootstrap_mean_ci, percentile_ci_with, scorecard_ci, studentized_ci_with,

@@ -63,6 +63,7 @@ pub enum Command {
     /// Download a registered dataset into the cache, verifying its checksum.
     Fetch(fetch::FetchArgs),
     /// Score precomputed predictions against real cells (the cell-eval workflow).
+    #[command(long_about = score::LONG_ABOUT)]
     Score(score::ScoreArgs),
     /// Run the mechanistic simulator and write an .h5ad (RNA, protein, perturbations, steps).
     Simulate(simulate::SimulateArgs),

@@ -24,6 +24,8 @@ pub mod profile;
 pub mod progress;
 pub mod systema;
 pub mod table;
+pub mod vcc2026;
+pub mod vcc2026_input;
 pub mod write;
 
 use std::path::PathBuf;
@@ -64,6 +66,9 @@ pub struct ScoreOutput {
 /// Loads both files and computes every metric of the profile.
 pub fn score(opts: &ScoreOptions) -> Result<ScoreOutput, ScoreError> {
     let profile = opts.profile;
+    if profile == Profile::Vcc2026 {
+        return Err(ScoreError::Invalid("the vcc2026 profile scores raw counts through scoring::vcc2026".into()));
+    }
     let mode = opts.mode;
     let progress = progress::Progress::new(1, opts.timings);
     progress.phase("read");

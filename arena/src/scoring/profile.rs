@@ -20,6 +20,9 @@ pub enum Profile {
     Pds,
     /// Systema: PearsonΔ vs μ_pert over all genes and the top-20 DE genes, centroid accuracy.
     Systema,
+    /// The VCC 2026 standard of cell-eval2 0.20.0 on raw counts (six scored members, four
+    /// diagnostics; scored by `scoring::vcc2026`, not by the columns below).
+    Vcc2026,
 }
 
 /// DE-comparison metrics in cell-eval's registry order (`de_nsig_counts` expands to `_real`/`_pred`).
@@ -71,6 +74,7 @@ impl Profile {
             Profile::Anndata => "anndata",
             Profile::Pds => "pds",
             Profile::Systema => "systema",
+            Profile::Vcc2026 => "vcc2026",
         }
     }
 
@@ -93,6 +97,9 @@ impl Profile {
             Profile::Vcc => vec!["overlap_at_N", "mae", "discrimination_score_l1"],
             Profile::Pds => vec!["discrimination_score_l1"],
             Profile::Systema => SYSTEMA_METRICS.to_vec(),
+            Profile::Vcc2026 => {
+                metrics::vcc2026::SCORED.iter().chain(&metrics::vcc2026::DIAGNOSTICS).copied().collect()
+            }
         }
     }
 
