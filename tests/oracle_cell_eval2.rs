@@ -46,9 +46,17 @@ fn venv_python() -> PathBuf {
     python
 }
 
+/// numpy's names for its AVX-512 dispatch targets (numpy 2.4: X86_V4 and the AVX512_* groups).
+const NUMPY_AVX512: &str = "X86_V4 AVX512_ICL AVX512_SPR AVX512F AVX512_SKX";
+
 fn oracle(args: &[&std::ffi::OsStr]) {
     let script = common::workspace_root().join("scripts/oracle/cell_eval2_vcc2026.py");
-    let r = run_external(Command::new(venv_python()).arg(script).args(args));
+    // numpy's AVX-512 log1p (SVML) rounds differently from libm's, and log1p(CPM) of cells whose
+    // CPMs are mathematically equal then ties or not depending on the CPU, which moves
+    // Mann–Whitney p-values by up to ~1e-3 relative (measured: STAT2/STAT1 0.0379137 with it,
+    // 0.0378779 without, on Papalexi). The oracle runs numpy's libm path, as the arena's `ln_1p` does.
+    let r =
+        run_external(Command::new(venv_python()).env("NPY_DISABLE_CPU_FEATURES", NUMPY_AVX512).arg(script).args(args));
     assert!(r.success(), "cell-eval2 oracle {args:?} failed:\n{}\n{}", r.stdout, r.stderr);
 }
 

@@ -16,7 +16,7 @@ use metrics::vcc2026::{
 };
 
 use super::error::ScoreError;
-use super::table::{csv_str, push_float, write_text};
+use super::table::{csv_str, push_float};
 use super::vcc2026_input::{CountsFile, CountsInput, load_counts};
 
 /// What `arena score --profile vcc2026` needs to know.
@@ -400,11 +400,9 @@ pub fn de_csv(t: &metrics::vcc2026::wilcoxon::DeTable, perts: &[String], genes: 
     s
 }
 
-/// Writes results.csv, agg_results.csv, real_de.csv, pred_de.csv (and anchor.csv) into `dir`, each through a temporary
-/// file renamed into place only when all were written.
+/// Writes results.csv, agg_results.csv, real_de.csv, pred_de.csv (and anchor.csv) into `dir`, as one
+/// set of `data::output` (all in place or none).
 pub fn write_vcc2026(out: &Vcc2026Output, dir: &Path) -> Result<Vec<PathBuf>, ScoreError> {
-    let fail = |path: &Path, reason: String| ScoreError::Write { path: path.to_path_buf(), reason };
-    std::fs::create_dir_all(dir).map_err(|e| fail(dir, format!("{e}; choose another --outdir")))?;
     let mut files = vec![
         ("results.csv", results_csv(out)),
         ("agg_results.csv", agg_csv(out)),
@@ -414,23 +412,9 @@ pub fn write_vcc2026(out: &Vcc2026Output, dir: &Path) -> Result<Vec<PathBuf>, Sc
     if let Some(a) = &out.anchor {
         files.push(("anchor.csv", anchor_csv(a)));
     }
-    let mut pending = Vec::new();
-    for (name, text) in files {
-        let path = dir.join(name);
-        let t = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(dir, e.to_string()))?;
-        let file = t.reopen().map_err(|e| fail(&path, e.to_string()))?;
-        write_text(file, &text).map_err(|e| fail(&path, e))?;
-        pending.push((t, path));
-    }
-    let mut written = Vec::new();
-    for (t, path) in pending {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o644));
-        }
-        t.persist(&path).map_err(|e| fail(&path, e.to_string()))?;
-        written.push(path);
-    }
-    Ok(written)
+    let staged = files
+        .iter()
+        .map(|(name, text)| crate::data::output::stage_bytes(&dir.join(name), text.as_bytes()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(crate::data::output::commit(staged)?)
 }
