@@ -13,6 +13,9 @@
 //! plain percentile interval over perturbations) is checked against the true value: the mean
 //! per-item value over TRUTH_SEEDS further datasets (seeds 5000..), a test set that many times
 //! larger.
+//!
+//! `pdiag` and `cdiag`: the diagnostics behind the readings of those tables (pearson_delta's
+//! parts in the coverage worlds; the ceiling per test item of one seed).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -380,12 +383,17 @@ fn main() {
             cdiag(args.get(2).map_or("sim-unseen-single", String::as_str), arg(3, 0), arg(4, 2000) as usize)
         }
         _ => eprintln!(
-            "usage: validity_sim ceiling [SEEDS] [CELLS] | coverage [REPLICATES] [TRUTH_REPLICATES] [RESAMPLES]"
+            "usage: validity_sim ceiling [SEEDS] [CELLS] | coverage [REPLICATES] [TRUTH_REPLICATES] [RESAMPLES] | pdiag \
+             [REPLICATES] | cdiag [TASK] [SEED] [CELLS]"
         ),
     }
 }
 
-/// Diagnostic (not in a bench table): pearson_delta's parts at n = 20 units, raw scale.
+/// `pdiag REPLICATES`: pearson_delta's parts at n = 20 units of the coverage worlds, raw scale,
+/// means over replicates: the truth (against the population μ_ctrl), the scored value's and the
+/// population-μ_ctrl value's differences from it, the mean shift of the values against redrawn
+/// μ_ctrl, the sd over replicates of (scored − population-μ_ctrl value), the mean sd over
+/// redraws, the standard error over units, the sd of the scored value.
 fn pdiag(replicates: u64) {
     use metrics::profile::delta_correlation_without;
     println!(
@@ -456,7 +464,8 @@ fn pdiag(replicates: u64) {
     }
 }
 
-/// Diagnostic: per item of one seed, the ceiling's pearson_delta vs the oracle's.
+/// `cdiag TASK SEED CELLS`: per test item of one simulator seed, the ceiling's value of every
+/// metric that has one beside the expected profile's (CELLS fresh cells) score.
 fn cdiag(task: &str, seed: u64, cells: usize) {
     let config = config(task, seed);
     let dataset = snapshot_dataset(&simulate(&config).expect("simulate")).expect("dataset");
