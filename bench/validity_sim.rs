@@ -389,6 +389,10 @@ fn main() {
     }
 }
 
+/// One baseline's pearson_delta parts in one replicate: (scored, population-μ_ctrl value, the
+/// same over the whole pool, mean shift over redraws, sd over redraws, standard error over units).
+type Parts = (f64, f64, f64, f64, f64, f64);
+
 /// `pdiag REPLICATES`: pearson_delta's parts at n = 20 units of the coverage worlds, raw scale,
 /// means over replicates: the truth (against the population μ_ctrl), the scored value's and the
 /// population-μ_ctrl value's differences from it, the mean shift of the values against redrawn
@@ -402,7 +406,7 @@ fn pdiag(replicates: u64) {
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for task in tasks() {
         let world = pool_world(task);
-        let per_rep: Vec<Vec<(f64, f64, f64, f64, f64, f64)>> = (0..replicates)
+        let per_rep: Vec<Vec<Parts>> = (0..replicates)
             .into_par_iter()
             .map(|r| {
                 let cell_seed = REPLICATE_CELL_SEEDS + r;
@@ -443,9 +447,7 @@ fn pdiag(replicates: u64) {
             })
             .collect();
         for (k, (name, _)) in world.predictions.iter().enumerate() {
-            let col = |f: &dyn Fn(&(f64, f64, f64, f64, f64, f64)) -> f64| {
-                per_rep.iter().map(|r| f(&r[k])).collect::<Vec<_>>()
-            };
+            let col = |f: &dyn Fn(&Parts) -> f64| per_rep.iter().map(|r| f(&r[k])).collect::<Vec<_>>();
             let truth = finite_mean(&col(&|x| x.2));
             let obs = mean_sd(&col(&|x| x.0));
             let pop = finite_mean(&col(&|x| x.1));
