@@ -13,6 +13,9 @@
 //! plain percentile interval over perturbations) is checked against the true value: the mean
 //! per-item value over TRUTH_SEEDS further datasets (seeds 5000..), a test set that many times
 //! larger.
+//!
+//! `pdiag` and `cdiag`: the diagnostics behind the readings of those tables (pearson_delta's
+//! parts in the coverage worlds; the ceiling per test item of one seed).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -250,6 +253,7 @@ fn score_replicate(task: &str, world: &PoolWorld, cell_seed: u64, resamples: usi
         };
         let row = score_row(&instance, input, &none);
         let redraws = controls.as_ref().map(|c| c.pearson_delta(predictions, &truths, &perturbed));
+        let shared = controls.as_ref().map(|c| c.corrected_pearson_delta(predictions, &truths, &perturbed));
         for (k, m) in row.metrics.iter().enumerate() {
             let column: Vec<f64> = row.per_perturbation.iter().map(|p| p.values[k].unwrap_or(f64::NAN)).collect();
             if truth_run {
@@ -276,7 +280,19 @@ fn score_replicate(task: &str, world: &PoolWorld, cell_seed: u64, resamples: usi
                     metrics::studentized_ci_with(&values, &units, b, 0.95, seed, metrics::Bounds::Unbounded, replicate);
                 let bca = metrics::bca_ci_with(&values, &units, b, 0.95, seed, replicate);
                 let pct = metrics::percentile_ci_with(&values, &units, b, 0.95, seed, replicate);
-                let st = metrics::t_interval_with(&values, &units, b, 0.95, seed, bounds, replicate);
+                // What scorecards report: for pearson_delta the shared-reference interval.
+                let st = match (&shared, m.metric == "pearson_delta") {
+                    (Some(shared), true) => {
+                        let corrected: Vec<f64> = chosen.iter().map(|&i| shared.corrected[i]).collect();
+                        let redraw_means: Vec<f64> = shared
+                            .redraws
+                            .iter()
+                            .map(|r| finite_mean(&chosen.iter().map(|&i| r[i]).collect::<Vec<_>>()))
+                            .collect();
+                        metrics::t_interval_shared_reference(&values, &corrected, &units, 0.95, bounds, &redraw_means)
+                    }
+                    _ => metrics::scorecard_ci(&values, &units, b, 0.95, seed, bounds, None),
+                };
                 let cis = vec![
                     (st.lower, st.upper),
                     (t.lower, t.upper),
@@ -362,8 +378,122 @@ fn main() {
     match args.get(1).map(String::as_str) {
         Some("ceiling") => ceiling_table(arg(2, 20), arg(3, 2000) as usize),
         Some("coverage") => coverage_table(arg(2, 200), arg(3, 200), arg(4, 1000) as usize),
+        Some("pdiag") => pdiag(arg(2, 20)),
+        Some("cdiag") => {
+            cdiag(args.get(2).map_or("sim-unseen-single", String::as_str), arg(3, 0), arg(4, 2000) as usize)
+        }
         _ => eprintln!(
-            "usage: validity_sim ceiling [SEEDS] [CELLS] | coverage [REPLICATES] [TRUTH_REPLICATES] [RESAMPLES]"
+            "usage: validity_sim ceiling [SEEDS] [CELLS] | coverage [REPLICATES] [TRUTH_REPLICATES] [RESAMPLES] | pdiag \
+             [REPLICATES] | cdiag [TASK] [SEED] [CELLS]"
         ),
+    }
+}
+
+/// One baseline's pearson_delta parts in one replicate: (scored, population-μ_ctrl value, the
+/// same over the whole pool, mean shift over redraws, sd over redraws, standard error over units).
+type Parts = (f64, f64, f64, f64, f64, f64);
+
+/// `pdiag REPLICATES`: pearson_delta's parts at n = 20 units of the coverage worlds, raw scale,
+/// means over replicates: the truth (against the population μ_ctrl), the scored value's and the
+/// population-μ_ctrl value's differences from it, the mean shift of the values against redrawn
+/// μ_ctrl, the sd over replicates of (scored − population-μ_ctrl value), the mean sd over
+/// redraws, the standard error over units, the sd of the scored value.
+fn pdiag(replicates: u64) {
+    use metrics::profile::delta_correlation_without;
+    println!(
+        "| task | baseline | truth | obs − truth | pop − truth | mean shift | sd(obs − pop) | sd over redraws | se items | sd(obs) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for task in tasks() {
+        let world = pool_world(task);
+        let per_rep: Vec<Vec<Parts>> = (0..replicates)
+            .into_par_iter()
+            .map(|r| {
+                let cell_seed = REPLICATE_CELL_SEEDS + r;
+                let dataset = fresh(&world.config, cell_seed);
+                let instance = instance_of(task, &dataset);
+                let bootstrap = BootstrapSettings { resamples: 200, level: 0.95, seed: cell_seed };
+                let truths = instance.truth_means();
+                let perturbed = instance.perturbed_gene_indices();
+                let controls = arena::eval::score::ControlReplicates::new(&instance, &bootstrap).unwrap();
+                let (_, pool) = headline_units(&instance);
+                let mut rng = metrics::rng::seeded(cell_seed ^ 0x5EED);
+                let mut order: Vec<usize> = (0..pool.len()).collect();
+                metrics::rng::shuffle(&mut order, &mut rng);
+                let chosen: Vec<usize> = order[..20].iter().flat_map(|&p| pool[p].iter().copied()).collect();
+                let all: Vec<usize> = pool.iter().flatten().copied().collect();
+                let mu = instance.control_mean.to_vec();
+                let pop = world.population_control.to_vec();
+                world
+                    .predictions
+                    .iter()
+                    .map(|(_, predictions)| {
+                        let pd = |i: usize, m: &[f64]| {
+                            delta_correlation_without(&predictions[i], &truths[i], m, &perturbed[i])
+                        };
+                        let obs: Vec<f64> = chosen.iter().map(|&i| pd(i, &mu)).collect();
+                        let popv = finite_mean(&chosen.iter().map(|&i| pd(i, &pop)).collect::<Vec<_>>());
+                        let pop_all = finite_mean(&all.iter().map(|&i| pd(i, &pop)).collect::<Vec<_>>());
+                        let redraws = controls.pearson_delta(predictions, &truths, &perturbed);
+                        let rm: Vec<f64> = redraws
+                            .iter()
+                            .map(|r| finite_mean(&chosen.iter().map(|&i| r[i]).collect::<Vec<_>>()))
+                            .collect();
+                        let (o, s) = mean_sd(&obs);
+                        let (rmean, rsd) = mean_sd(&rm);
+                        (o, popv, pop_all, rmean - o, rsd, s / (obs.len() as f64).sqrt())
+                    })
+                    .collect()
+            })
+            .collect();
+        for (k, (name, _)) in world.predictions.iter().enumerate() {
+            let col = |f: &dyn Fn(&Parts) -> f64| per_rep.iter().map(|r| f(&r[k])).collect::<Vec<_>>();
+            let truth = finite_mean(&col(&|x| x.2));
+            let obs = mean_sd(&col(&|x| x.0));
+            let pop = finite_mean(&col(&|x| x.1));
+            let shift = finite_mean(&col(&|x| x.3));
+            let d = mean_sd(&col(&|x| x.0 - x.1));
+            let rsd = finite_mean(&col(&|x| x.4));
+            let se = finite_mean(&col(&|x| x.5));
+            println!(
+                "| {task} | {name} | {truth:.4} | {:+.4} | {:+.4} | {shift:+.4} | {:.4} | {rsd:.4} | {se:.4} | {:.4} |",
+                obs.0 - truth,
+                pop - truth,
+                d.1,
+                obs.1
+            );
+        }
+    }
+}
+
+/// `cdiag TASK SEED CELLS`: per test item of one simulator seed, the ceiling's value of every
+/// metric that has one beside the expected profile's (CELLS fresh cells) score.
+fn cdiag(task: &str, seed: u64, cells: usize) {
+    let config = config(task, seed);
+    let dataset = snapshot_dataset(&simulate(&config).expect("simulate")).expect("dataset");
+    let instance = TaskInstance::build(find_spec(task, None).expect("spec"), &dataset).expect("instance");
+    let actions: Vec<Vec<tasks::Perturbation>> = instance.eval_items().iter().map(|i| i.actions.clone()).collect();
+    let full = arena::simulator::oracle::expected_profiles(&config, &actions, cells).expect("oracle");
+    let truths = instance.truth_means();
+    let none = BootstrapSettings { resamples: 0, level: 0.95, seed: 0 };
+    let input = RowInput {
+        name: "x".into(),
+        kind: ModelKind::Predictions,
+        model_sha256: String::new(),
+        predictions: &full,
+        truths: &truths,
+    };
+    let oracle = score_row(&instance, input, &none);
+    let wanted = instance.spec.spec.metric_list();
+    let estimate = ceiling::profile_ceiling(&instance, &wanted, 0).expect("ceiling");
+    for (m, values) in estimate {
+        let Ok(values) = values else { continue };
+        let k = oracle.metrics.iter().position(|x| x.metric == m.name()).unwrap();
+        println!("## {}", m.name());
+        for (i, item) in instance.eval_items().iter().enumerate() {
+            let o = oracle.per_perturbation[i].values[k].unwrap_or(f64::NAN);
+            println!("{} n={} ceiling={:.4} oracle={:.4}", item.label, item.rows.len(), values.values[i], o);
+        }
+        println!("mean ceiling={:.4} oracle={:.4}", finite_mean(&values.values), oracle.metrics[k].overall.mean);
     }
 }

@@ -45,21 +45,27 @@ impl Model for Expected {
     }
 }
 
-fn unseen_single(config: &SimConfig) -> (tasks::Dataset, Scorecard) {
+fn unseen_single(config: &SimConfig, options: &EvalOptions) -> (tasks::Dataset, Scorecard) {
     let dataset = snapshot_dataset(&simulate(config).unwrap()).unwrap();
     let instance = TaskInstance::build(find_spec("sim-unseen-single", None).unwrap(), &dataset).unwrap();
     let actions: Vec<Vec<tasks::Perturbation>> = instance.eval_items().iter().map(|i| i.actions.clone()).collect();
     let means = expected_profiles(config, &actions, 2000).unwrap();
     let profiles = actions.iter().zip(means).map(|(a, m)| (a[0].label(), m)).collect();
     let model = Expected { profiles };
-    let card = evaluate(&instance, Some(&model), "test", &options()).unwrap();
+    let card = evaluate(&instance, Some(&model), "test", options).unwrap();
     (dataset, card)
 }
+
+/// The way to the ceiling is a property of the estimator, not of one draw: on 12 test items the
+/// ceiling's estimate moves from seed to seed by about 0.03 on pearson_delta (sd across seeds in
+/// bench/results/ceiling_oracle.md), 0.06 of the way, so "at most its way" is checked on the mean
+/// over simulator seeds 0..4 (seed 0 alone reads 1.15 on pearson_delta, a 2-sd draw).
+const TOWARD_SEEDS: u64 = 4;
 
 /// Also: the ceiling row has no rank and no tie group.
 #[test]
 fn the_expected_profile_scores_within_the_ceiling_and_at_most_its_way() {
-    let (_, card) = unseen_single(&SimConfig::default());
+    let (_, card) = unseen_single(&SimConfig::default(), &options());
     let model = &card.rows[0];
     assert_eq!(model.name, "expected-profile");
     let ceiling = card.rows.iter().find(|r| r.kind == ModelKind::Ceiling).expect("a ceiling row");
@@ -68,16 +74,30 @@ fn the_expected_profile_scores_within_the_ceiling_and_at_most_its_way() {
         let m = model.metric(&c.metric).unwrap();
         let (v, ci) = (m.overall.mean, c.overall);
         assert!(ci.lower <= v && v <= ci.upper, "{}: expected profile {v} outside the ceiling's CI {ci:?}", c.metric);
-        // Toward the ceiling <= 1 (with 0.1 for the oracle's own noise) where the estimate is tight.
-        // pearson_delta with each item's targets left out is not: on this seed its ceiling is
-        // 0.618 [0.288, 0.842] over 12 items and the oracle's 0.688 reads 1.16 of the way; whether
-        // that is noise or a bias is for bench/ceiling_oracle.sh over 20 seeds to tell (open).
-        if let Some(t) = m.toward_ceiling.filter(|_| c.metric != "pearson_delta") {
-            assert!(t <= 1.0 + 0.1, "{}: toward the ceiling {t} (expected profile {v}, ceiling {ci:?})", c.metric);
-        }
         checked.push(c.metric.clone());
     }
     assert_eq!(checked, ["pearson_delta_pert", "pearson_delta", "mae", "mse"]);
+    // Toward the ceiling <= 1 (with 0.1 for the oracle's own noise), on average over seeds.
+    let mut light = options();
+    light.bootstrap.resamples = 20;
+    let mut toward: HashMap<String, Vec<f64>> = HashMap::new();
+    for seed in 0..TOWARD_SEEDS {
+        let card = match seed {
+            0 => card.clone(),
+            _ => unseen_single(&SimConfig { seed, ..SimConfig::default() }, &light).1,
+        };
+        for m in &card.rows[0].metrics {
+            if let Some(t) = m.toward_ceiling {
+                toward.entry(m.metric.clone()).or_default().push(t);
+            }
+        }
+    }
+    for metric in &checked {
+        let t = &toward[metric];
+        let mean = t.iter().sum::<f64>() / t.len() as f64;
+        assert_eq!(t.len() as u64, TOWARD_SEEDS, "{metric}: toward the ceiling undefined on a seed: {t:?}");
+        assert!(mean <= 1.0 + 0.1, "{metric}: toward the ceiling {mean} on average over seeds ({t:?})");
+    }
     // Centroid accuracy has no estimator; the scorecard says why.
     assert!(ceiling.metric("centroid_accuracy").is_none());
     assert!(card.notes.iter().any(|n| n.starts_with("no ceiling for centroid_accuracy")), "{:?}", card.notes);

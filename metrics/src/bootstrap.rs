@@ -273,8 +273,9 @@ pub fn scorecard_ci(
 /// centre then moved by the bootstrap's bias estimate, g(mean) − (mean of g(mean*_b) − g(mean))
 /// (a reference shared by prediction and truth, such as μ_ctrl, inflates a correlation; its
 /// redraws inflate the replicates by as much again). Inside the metric's range by construction; no bootstrap quantile, so no blow-up when a replicate's units
-/// happen to agree. Collapses to the mean with fewer than two units, se = 0 or a mean at an end
-/// of the range.
+/// happen to agree. For fractions ([`Bounds::Fraction`]) the union with the [`wilson`] interval
+/// over the units. Collapses to the mean with fewer than two units, and (but for fractions) with
+/// se = 0 or a mean at an end of the range.
 pub fn t_interval_with(
     values: &[f64],
     units: &[usize],
@@ -289,6 +290,11 @@ pub fn t_interval_with(
         Err(undefined) => return undefined,
     };
     let z = bounds.to_line(mean);
+    if live >= 2 && bounds == Bounds::Fraction && (se == 0.0 || !z.is_finite()) {
+        // Every unit at the same value, or at an end of [0, 1]: the Wilson interval alone.
+        let (lower, upper) = wilson(mean, live, level);
+        return Interval { lower, upper, ..collapsed };
+    }
     if live < 2 || se == 0.0 || !z.is_finite() {
         return collapsed;
     }
@@ -311,7 +317,75 @@ pub fn t_interval_with(
     let half = student_t_quantile((1.0 + level) / 2.0, (live - 1) as f64) * se_z;
     let (lo, hi) = bounds.range();
     let back = |z: f64| bounds.from_line(z).clamp(lo, hi);
-    Interval { lower: back(centre - half), upper: back(centre + half), ..collapsed }
+    let (lower, upper) = (back(centre - half), back(centre + half));
+    if bounds == Bounds::Fraction {
+        let (w_lower, w_upper) = wilson(mean, live, level);
+        return Interval { lower: lower.min(w_lower), upper: upper.max(w_upper), ..collapsed };
+    }
+    Interval { lower, upper, ..collapsed }
+}
+
+/// The Wilson score interval of a mean `p` of `n` values in [0, 1], each counted as one trial:
+/// a value in [0, 1] with mean p has variance at most p(1 − p) (v² ≤ v), so this is the widest
+/// the interval of such a mean needs to be. A fraction's interval ([`t_interval_with`]) is the
+/// union of it and the t interval: a mean near 0 or 1 of a few units, most of them at the end of
+/// the range, shows almost no spread although the rare units away from it move the mean a lot.
+/// The price: where units agree closely away from the ends, the union is wider than needed.
+pub fn wilson(p: f64, n: usize, level: f64) -> (f64, f64) {
+    let (n, z) = (n as f64, normal_quantile((1.0 + level) / 2.0));
+    let p = p.clamp(0.0, 1.0);
+    let denominator = 1.0 + z * z / n;
+    let centre = (p + z * z / (2.0 * n)) / denominator;
+    let half = z / denominator * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt();
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+/// The interval of a metric taken against a reference shared by prediction and truth and
+/// estimated from cells (`pearson_delta` against μ_ctrl; [`crate::reference_noise`]). `values`
+/// are the metric as scored (the interval's `mean`, `n`, `n_undefined`); `corrected` are the same
+/// items' values with the reference's noise removed, the estimate of what they would be against
+/// the population reference, on which the interval is centred; `redraw_means` holds, per redraw
+/// of the reference's cells, the mean of the corrected values over the same items. A Student t
+/// interval on the variance-stabilising scale g of `bounds`:
+/// g⁻¹[g(c̄) ± t_(C−1, (1+level)/2) · √((g′(c̄) se_c)² + var_k g(r̄_k))], c̄ and se_c the mean and
+/// standard error over units of the corrected values, var_k the variance over the redraws (the
+/// reference's noise moves every item at once, so it does not shrink with the number of units).
+/// The interval need not contain `mean`: the scored value carries the shared noise's inflation.
+/// Collapses to the corrected mean with fewer than two units or no spread at all.
+pub fn t_interval_shared_reference(
+    values: &[f64],
+    corrected: &[f64],
+    units: &[usize],
+    level: f64,
+    bounds: Bounds,
+    redraw_means: &[f64],
+) -> Interval {
+    let reported = match start(values, units) {
+        Ok(start) => start.collapsed,
+        Err(undefined) => return undefined,
+    };
+    let Ok(Start { mean, se, live, .. }) = start(corrected, units) else {
+        return reported;
+    };
+    let (lo, hi) = bounds.range();
+    // A corrected mean at an end of the range is moved just inside it, where g is finite.
+    let inside = if bounds == Bounds::Unbounded { mean } else { mean.clamp(lo + 1e-9, hi - 1e-9) };
+    let z = bounds.to_line(inside);
+    let on_line: Vec<f64> = redraw_means.iter().map(|&m| bounds.to_line(m)).filter(|z| z.is_finite()).collect();
+    let var_redraws = match on_line.len() {
+        0 | 1 => 0.0,
+        k => {
+            let m = on_line.iter().sum::<f64>() / k as f64;
+            on_line.iter().map(|z| (z - m).powi(2)).sum::<f64>() / (k - 1) as f64
+        }
+    };
+    let se_z = ((bounds.slope(inside) * se).powi(2) + var_redraws).sqrt();
+    if live < 2 || !z.is_finite() || !se_z.is_finite() {
+        return Interval { lower: mean, upper: mean, ..reported };
+    }
+    let half = student_t_quantile((1.0 + level) / 2.0, (live - 1) as f64) * se_z;
+    let back = |z: f64| bounds.from_line(z).clamp(lo, hi);
+    Interval { lower: back(z - half), upper: back(z + half), ..reported }
 }
 
 /// The p-quantile of Student's t with `df` degrees of freedom (Cornish–Fisher expansion around
@@ -530,6 +604,46 @@ mod tests {
         };
         let noisy = studentized_ci_with(&values, &singleton_units(20), 500, 0.95, 1, Bounds::Unbounded, Some(&jitter));
         assert!(noisy.upper - noisy.lower > 0.1, "{noisy:?}");
+    }
+
+    /// The shared-reference interval is centred on the corrected values (not on the scored mean),
+    /// reports the scored mean, and keeps the redraws' spread however many units there are.
+    #[test]
+    fn shared_reference_interval_centres_on_corrected_values() {
+        let scored: Vec<f64> = (0..40).map(|i| 0.3 + 0.01 * ((i * 7) % 5) as f64).collect();
+        let corrected: Vec<f64> = scored.iter().map(|v| v - 0.25).collect();
+        let units = singleton_units(40);
+        let still = [0.07; 50];
+        let ci = t_interval_shared_reference(&scored, &corrected, &units, 0.95, Bounds::Correlation, &still);
+        assert!((ci.mean - 0.32).abs() < 1e-12, "{ci:?}");
+        assert!(ci.lower < 0.07 && 0.07 < ci.upper && ci.upper < 0.1, "{ci:?}");
+        let moving: Vec<f64> = (0..50).map(|k| 0.07 + if k % 2 == 0 { 0.05 } else { -0.05 }).collect();
+        let wide = t_interval_shared_reference(&scored, &corrected, &units, 0.95, Bounds::Correlation, &moving);
+        // ± t · 0.05 on Fisher's z at least, whatever the number of units.
+        assert!(wide.upper - wide.lower > 0.18, "{wide:?}");
+        let few =
+            t_interval_shared_reference(&scored[..1], &corrected[..1], &units[..1], 0.95, Bounds::Correlation, &moving);
+        assert_eq!((few.mean, few.lower, few.upper), (scored[0], corrected[0], corrected[0]));
+    }
+
+    /// A fraction's interval is at least the Wilson interval: twelve units all at 1 give no spread
+    /// but not a point (Wilson's lower end 12/(12 + z²) ≈ 0.757); a spread-out sample keeps its t interval.
+    #[test]
+    fn fraction_interval_is_at_least_wilson() {
+        let (lower, upper) = wilson(1.0, 12, 0.95);
+        assert!((lower - 12.0 / (12.0 + 1.959_964f64.powi(2))).abs() < 1e-6 && upper == 1.0, "{lower} {upper}");
+        let ones = t_interval_with(&[1.0; 12], &singleton_units(12), 100, 0.95, 0, Bounds::Fraction, None);
+        assert_eq!((ones.mean, ones.lower, ones.upper), (1.0, lower, 1.0));
+        let skewed = [1.0, 1.0, 1.0, 0.99, 1.0, 1.0, 0.98, 1.0, 1.0, 1.0, 1.0, 0.99];
+        let ci = t_interval_with(&skewed, &singleton_units(12), 100, 0.95, 0, Bounds::Fraction, None);
+        let (w_lower, _) = wilson(ci.mean, 12, 0.95);
+        assert!(ci.lower <= w_lower && ci.upper <= 1.0, "{ci:?}");
+        // Units at both ends: the variance is p(1 − p) already, and the t interval (t quantile
+        // 2.20 against z = 1.96) is the wider.
+        let spread: Vec<f64> = (0..12).map(|i| if i == 0 { 0.5 } else { (i % 2) as f64 }).collect();
+        let t = t_interval_with(&spread, &singleton_units(12), 100, 0.95, 0, Bounds::Fraction, None);
+        let w = wilson(t.mean, 12, 0.95);
+        assert!(t.lower < w.0 && t.upper > w.1, "the t interval of a spread-out sample is wider: {t:?} {w:?}");
     }
 
     /// A small skewed sample of correlations (most near 1, one far below): the studentized

@@ -27,6 +27,7 @@ pub mod pair;
 pub mod profile;
 pub mod rank_confidence;
 pub mod ranking;
+pub mod reference_noise;
 pub mod rng;
 pub mod scaled;
 pub mod sparse_distance;
@@ -37,7 +38,7 @@ pub mod vcc2026;
 
 pub use bootstrap::{
     Interval, bca_ci_with, bootstrap_mean_ci, percentile_ci_with, scorecard_ci, studentized_ci_with,
-    studentized_mean_ci, t_interval_with,
+    studentized_mean_ci, t_interval_shared_reference, t_interval_with, wilson,
 };
 pub use bounds::Bounds;
 pub use centroid::centroid_accuracy;

@@ -3,13 +3,16 @@
 //! truth every model is scored against. The ceiling is a reference line: it is never ranked.
 //!
 //! Per test item with n cells (per gene g: sample variance s²_g of the cells):
-//! - `pearson_delta`, `pearson_delta_pert`: split-half reliability with the Spearman–Brown
-//!   correction. The cells are shuffled (seeded) and halved, the correlation r of the two halves'
-//!   deltas (against the same reference the metric uses: μ_ctrl of the training controls, or μ_pert)
-//!   is averaged over [`CEILING_SPLITS`] splits, ρ = 2r/(1 + r) is the reliability of an n-cell
-//!   mean, and the population mean's correlation with it is √ρ (the index of reliability); 0
-//!   where r ≤ 0. The reference is shared by both halves because every model shares it: its noise
-//!   is part of what even the population mean scores.
+//! - `pearson_delta`, `pearson_delta_pert`: the index of reliability. The item's delta (mean
+//!   against the same reference the metric uses: μ_ctrl of the training controls, or μ_pert)
+//!   spreads over genes by its signal plus the mean's sampling noise (the cells' spread around
+//!   the mean, centred over genes the same way, / n(n − 1)); ρ = 1 − noise /
+//!   spread is the reliability of an n-cell mean and the population mean's correlation with it is
+//!   √ρ (0 where ρ ≤ 0). It is the value the Spearman–Brown-corrected split-half correlation
+//!   estimates, from all n cells at once rather than two halves (whose correlation is noisy and,
+//!   clamped at 0 and passed through √, biased low for items with little signal). The reference is
+//!   shared by the population mean and the cells because every model shares it: its noise is part
+//!   of what even the population mean scores.
 //! - `mse`: the sampling variance of the mean, Σ_g s²_g/n / G (the jackknife variance of a mean),
 //!   which is exactly the expected squared error of the population mean.
 //! - `mae`: the expected absolute error of an n-cell mean, by resampling the item's cells
@@ -21,12 +24,11 @@
 //! item); pseudobulk data have no ceiling.
 
 use metrics::Metric;
-use metrics::profile::delta_correlation_without;
 use tasks::dataset::mean_rows;
 use tasks::{Observation, TaskInstance};
 
-/// Random half splits averaged by the split-half estimator (as the VCC 2026 replicate anchor).
-pub const CEILING_SPLITS: usize = 5;
+/// The seed slot of an item's mae draws ([`split_seed`]; slot 0 is [`split_halves`]' split).
+const MAE_SEED_SLOT: usize = 5;
 
 /// Half A's and half B's mean profile per test condition.
 pub type Halves = (Vec<Vec<f64>>, Vec<Vec<f64>>);
@@ -66,7 +68,7 @@ pub fn split_halves(instance: &TaskInstance<'_>, seed: u64) -> Result<Halves, St
     let mut predictions = Vec::new();
     let mut truths = Vec::new();
     for (k, item) in instance.eval_items().iter().enumerate() {
-        let (a, b) = halve(item.rows, split_seed(seed, k, 0));
+        let (a, b) = halve(item.rows, split_seed(seed, k, MAE_SEED_SLOT));
         predictions.push(mean_rows(item.truth, &a).to_vec());
         truths.push(mean_rows(item.truth, &b).to_vec());
     }
@@ -86,16 +88,28 @@ fn halve(rows: &[usize], seed: u64) -> (Vec<usize>, Vec<usize>) {
     (rows, b)
 }
 
-/// Spearman–Brown-corrected split-half correlation as the population mean's expected correlation
-/// with a full-depth mean: √(2r/(1 + r)), 0 for r ≤ 0, NaN for NaN.
-pub fn corrected_correlation(r_half: f64) -> f64 {
-    if r_half.is_nan() {
-        f64::NAN
-    } else if r_half <= 0.0 {
-        0.0
-    } else {
-        (2.0 * r_half / (1.0 + r_half)).sqrt()
+/// The population mean's expected correlation of deltas with an n-cell mean, from the variance
+/// components of the item's delta d = mean − reference over the kept genes: its spread over genes
+/// V = Σ (d_g − d̄)² is the signal's plus `noise`, the mean's sampling noise centred the same way
+/// (from the cells' spread around the mean), so the n-cell mean's reliability is ρ = 1 − noise/V
+/// and the population mean correlates √ρ with it (the index of reliability; 0 where ρ ≤ 0, NaN
+/// without a reference or a spread). This is the value Spearman–Brown gives from a split-half
+/// correlation (every split's r estimates (V − noise)/(V + noise)), without the noise of
+/// splitting n cells into two halves.
+fn reliability_index(mean: &[f64], reference: &[f64], keep: &[bool], noise: f64) -> f64 {
+    if reference.len() != mean.len() {
+        return f64::NAN;
     }
+    let d: Vec<f64> = mean.iter().zip(reference).zip(keep).filter(|(_, k)| **k).map(|((m, r), _)| m - r).collect();
+    if d.len() < 2 {
+        return f64::NAN;
+    }
+    let centre = d.iter().sum::<f64>() / d.len() as f64;
+    let spread: f64 = d.iter().map(|x| (x - centre).powi(2)).sum();
+    if spread == 0.0 {
+        return f64::NAN;
+    }
+    (1.0 - noise / spread).max(0.0).sqrt()
 }
 
 /// Draws of an item's cells behind the `mae` ceiling.
@@ -164,31 +178,32 @@ pub fn profile_ceiling(
             let mean = mean_rows(item.truth, item.rows);
             let out = excluded.get(k).unwrap_or(&none);
             let keep: Vec<bool> = (0..mean.len()).map(|g| !out.contains(&g)).collect();
-            let mut ss = vec![0.0; mean.len()];
+            let kept = keep.iter().filter(|&&k| k).count().max(1) as f64;
+            let (mut ss, mut centred) = (vec![0.0; mean.len()], 0.0);
             for &r in item.rows {
-                for (g, (&x, m)) in item.truth.row(r).iter().zip(mean.iter()).enumerate() {
-                    ss[g] += (f64::from(x) - m).powi(2);
+                let dev: Vec<f64> = item.truth.row(r).iter().zip(mean.iter()).map(|(&x, m)| f64::from(x) - m).collect();
+                let cell_centre = dev.iter().zip(&keep).filter(|(_, k)| **k).map(|(d, _)| d).sum::<f64>() / kept;
+                for (g, d) in dev.iter().enumerate() {
+                    ss[g] += d * d;
+                    if keep[g] {
+                        centred += (d - cell_centre).powi(2);
+                    }
                 }
             }
+            // The sampling noise of the mean's delta centred over the kept genes (any covariance
+            // between genes included): Σ_g var(ē_g − mean_g ē).
+            let noise = centred / (n - 1.0) / n;
             let var_of_mean: Vec<f64> =
                 ss.iter().zip(&keep).filter(|(_, k)| **k).map(|(s, _)| s / (n - 1.0) / n).collect();
             let genes = var_of_mean.len().max(1) as f64;
             let mse = var_of_mean.iter().sum::<f64>() / genes;
             let mse_sd = (2.0 * var_of_mean.iter().map(|v| v * v).sum::<f64>()).sqrt() / genes;
             let (mae, mae_sd) =
-                bootstrap_mae(item.truth, item.rows, &mean.to_vec(), &keep, split_seed(seed, k, CEILING_SPLITS));
-            let (mut r_ctrl, mut r_pert) = (Vec::new(), Vec::new());
-            for s in 0..CEILING_SPLITS {
-                let (a, b) = halve(item.rows, split_seed(seed, k, s));
-                let (ma, mb) = (mean_rows(item.truth, &a).to_vec(), mean_rows(item.truth, &b).to_vec());
-                r_ctrl.push(delta_correlation_without(&ma, &mb, control, out));
-                r_pert.push(delta_correlation_without(&ma, &mb, perturbed, out));
-            }
-            let avg = |v: &[f64]| {
-                let f: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
-                if f.is_empty() { f64::NAN } else { f.iter().sum::<f64>() / f.len() as f64 }
-            };
-            [corrected_correlation(avg(&r_ctrl)), corrected_correlation(avg(&r_pert)), mae, mse, mae_sd, mse_sd]
+                bootstrap_mae(item.truth, item.rows, &mean.to_vec(), &keep, split_seed(seed, k, MAE_SEED_SLOT));
+            let mean = mean.to_vec();
+            let (r_ctrl, r_pert) =
+                (reliability_index(&mean, control, &keep, noise), reliability_index(&mean, perturbed, &keep, noise));
+            [r_ctrl, r_pert, mae, mse, mae_sd, mse_sd]
         })
         .collect();
     Ok(metrics
@@ -285,13 +300,20 @@ mod tests {
     }
 
     #[test]
-    fn spearman_brown_turns_half_depth_agreement_into_the_population_correlation() {
-        // Signal variance 1, noise variance 1 per n/2 cells: r_half = 1/2, an n-cell mean has
-        // reliability 1/(1 + 1/2) = 2/3 and the population mean correlates √(2/3) with it.
-        assert!((corrected_correlation(0.5) - (2.0f64 / 3.0).sqrt()).abs() < 1e-12);
-        assert_eq!(corrected_correlation(1.0), 1.0);
-        assert_eq!(corrected_correlation(-0.2), 0.0);
-        assert!(corrected_correlation(f64::NAN).is_nan());
+    fn the_reliability_index_is_the_population_mean_s_correlation() {
+        // The delta spreads 4.5 over 4 genes; with sampling noise 0.9, ρ = 1 − 0.9/4.5 = 0.8.
+        let mean = [1.5, -1.5, 0.0, 0.0];
+        let reference = [0.0; 4];
+        let keep = [true; 4];
+        assert!((reliability_index(&mean, &reference, &keep, 0.9) - 0.8f64.sqrt()).abs() < 1e-12);
+        // No noise: 1; noise above the spread: 0; a left-out gene does not count; no reference or
+        // no spread: NaN.
+        assert_eq!(reliability_index(&mean, &reference, &keep, 0.0), 1.0);
+        assert_eq!(reliability_index(&mean, &reference, &keep, 5.0), 0.0);
+        let last_out = [true, true, true, false];
+        assert!((reliability_index(&[1.5, -1.5, 0.0, 9.0], &reference, &last_out, 0.9) - 0.8f64.sqrt()).abs() < 1e-12);
+        assert!(reliability_index(&mean, &[], &keep, 0.9).is_nan());
+        assert!(reliability_index(&[0.0; 4], &reference, &keep, 0.9).is_nan());
     }
 
     /// mse's ceiling is the variance of each item's mean (s²/n averaged over genes); centroid

@@ -79,9 +79,9 @@ pub fn render(card: &Scorecard) -> String {
         let _ = writeln!(
             out,
             "\nnoise ceiling: the estimated score of each test item's population mean against its real test cells \
-             (Spearman–Brown-corrected split-half reliability over {} splits for correlations, the sampling variance of \
-             the mean for mse, the resampled absolute error of the mean for mae); a reference line, never ranked.",
-            super::ceiling::CEILING_SPLITS
+             (for correlations the index of reliability √ρ, ρ = 1 − sampling variance of the mean / spread of the \
+             delta over genes, the Spearman–Brown value without the noise of a split; the sampling variance of the mean \
+             for mse; the resampled absolute error of the mean for mae); a reference line, never ranked."
         );
     }
     toward_ceiling_table(&mut out, card);

@@ -2,14 +2,15 @@
 //! per metric, the mean with its CI overall and per subgroup ([`metrics::scorecard_ci`]: a Student
 //! t interval on the metric's variance-stabilising scale, inside the metric's range). The standard
 //! error is over resampling units (`tasks::resampling_units`: test perturbations, whole sequences
-//! on multi-step tasks); on metrics taken against μ_ctrl (`pearson_delta`) bootstrap replicates
-//! also redraw the training control cells behind μ_ctrl and recompute the metric
-//! ([`ControlReplicates`]): their spread widens the interval and their shift corrects the bias
-//! the shared control noise gives the mean.
+//! on multi-step tasks). `pearson_delta` is taken against μ_ctrl, whose sampling noise prediction
+//! and truth share ([`ControlReplicates`]): its interval is centred on the values with that noise
+//! removed (`metrics::reference_noise`) and widened by the spread over redraws of the training
+//! control cells ([`metrics::t_interval_shared_reference`]).
 
 use std::collections::BTreeMap;
 
 use metrics::profile::delta_correlation_without;
+use metrics::reference_noise::corrected_delta_correlation;
 use metrics::{Metric, ProfileReferences, score_profiles, scorecard_ci};
 use tasks::dataset::mean_rows;
 use tasks::scorecard::{BootstrapSettings, MetricSummary, PerturbationScore, ScoreRow};
@@ -18,33 +19,48 @@ use tasks::{ModelKind, Scale, TaskInstance};
 /// Distinct control redraws per bootstrap; replicate b uses redraw b mod this.
 pub const CONTROL_REDRAWS: usize = 200;
 
-/// μ_ctrl recomputed from the training control cells drawn with replacement, [`CONTROL_REDRAWS`]
-/// times (seeded by the bootstrap seed, so every row of a scorecard sees the same redraws).
+/// μ_ctrl's sampling noise and its redraws: the per-gene variance of μ_ctrl (s²/m over the m
+/// training control cells) and μ_ctrl recomputed from those cells drawn with replacement,
+/// [`CONTROL_REDRAWS`] times (seeded by the bootstrap seed, so every row of a scorecard sees the
+/// same redraws).
 pub struct ControlReplicates {
+    pub control: Vec<f64>,
+    pub variance: Vec<f64>,
     pub means: Vec<Vec<f64>>,
+    cells: usize,
 }
 
 impl ControlReplicates {
-    /// `None` where μ_ctrl is not estimated from cells (log-fold-change data) or no resampling
-    /// is asked for.
+    /// `None` where μ_ctrl is not estimated from cells (log-fold-change data), from fewer than two
+    /// cells, or no resampling is asked for.
     pub fn new(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings) -> Option<Self> {
         let rows = &instance.split.control_train_rows;
-        if instance.dataset.scale != Scale::LogNormalized || rows.is_empty() || bootstrap.resamples == 0 {
+        if instance.dataset.scale != Scale::LogNormalized || rows.len() < 2 || bootstrap.resamples == 0 {
             return None;
         }
+        let x = instance.dataset.expression();
+        let control = mean_rows(x, rows).to_vec();
+        let mut ss = vec![0.0; control.len()];
+        for &r in rows {
+            for ((s, &v), m) in ss.iter_mut().zip(x.row(r)).zip(&control) {
+                *s += (f64::from(v) - m).powi(2);
+            }
+        }
+        let m = rows.len() as f64;
+        let variance = ss.iter().map(|s| s / (m - 1.0) / m).collect();
         let mut rng = metrics::rng::seeded(bootstrap.seed ^ 0xC0_17_20_15);
         let means = (0..CONTROL_REDRAWS.min(bootstrap.resamples))
             .map(|_| {
                 let drawn: Vec<usize> =
                     metrics::bootstrap::draw(&mut rng, rows.len()).into_iter().map(|i| rows[i]).collect();
-                mean_rows(instance.dataset.expression(), &drawn).to_vec()
+                mean_rows(x, &drawn).to_vec()
             })
             .collect();
-        Some(Self { means })
+        Some(Self { control, variance, means, cells: rows.len() })
     }
 
     /// The per-item values of `pearson_delta` (each item's perturbed genes left out, as in the
-    /// headline) against every redrawn μ_ctrl.
+    /// headline) against every redrawn μ_ctrl, as scored (the shared noise not removed).
     pub fn pearson_delta(
         &self,
         predictions: &[Vec<f64>],
@@ -64,6 +80,51 @@ impl ControlReplicates {
             })
             .collect()
     }
+
+    /// `pearson_delta` with μ_ctrl's noise removed ([`metrics::reference_noise`]), per item: the
+    /// observed values, and the values against every redrawn μ_ctrl (whose noise is the observed
+    /// one plus the redraw's, (m − 1)/m of it).
+    pub fn corrected_pearson_delta(
+        &self,
+        predictions: &[Vec<f64>],
+        truths: &[Vec<f64>],
+        perturbed: &[Vec<usize>],
+    ) -> SharedReference {
+        let none = Vec::new();
+        let column = |mu: &[f64], multiple: f64| -> Vec<f64> {
+            predictions
+                .iter()
+                .zip(truths)
+                .enumerate()
+                .map(|(i, (p, t))| {
+                    let out = perturbed.get(i).unwrap_or(&none);
+                    corrected_delta_correlation(p, t, mu, &self.variance, out, multiple)
+                })
+                .collect()
+        };
+        let m = self.cells as f64;
+        SharedReference {
+            corrected: column(&self.control, 1.0),
+            redraws: self.means.iter().map(|mu| column(mu, 1.0 + (m - 1.0) / m)).collect(),
+        }
+    }
+}
+
+/// A metric against a reference shared by prediction and truth: per item, its value with the
+/// reference's noise removed, and the same against every redrawn reference
+/// ([`metrics::t_interval_shared_reference`]).
+pub struct SharedReference {
+    pub corrected: Vec<f64>,
+    pub redraws: Vec<Vec<f64>>,
+}
+
+/// What a metric's interval recomputes beside its per-item values.
+#[derive(Clone, Copy)]
+pub enum Replicates<'a> {
+    /// Replicate b of the bootstrap uses `draws[b mod len]` (the same items, recomputed).
+    Draws(&'a [Vec<f64>]),
+    /// The interval is centred on the corrected values and widened by the redraws' spread.
+    SharedReference(&'a SharedReference),
 }
 
 /// What a scorecard's bootstrap resamples, in words (the scorecard's `resampling`).
@@ -81,9 +142,11 @@ pub fn resampling_note(instance: &TaskInstance<'_>, bootstrap: &BootstrapSetting
     };
     let controls = match ControlReplicates::new(instance, bootstrap) {
         Some(c) => format!(
-            "; for pearson_delta, bootstrap replicates draw the units with replacement and redraw the {} training control \
-             cells behind μ_ctrl ({} distinct redraws, cycled), recomputing it against the redrawn μ_ctrl: their spread \
-             widens the interval and their shift corrects the bias of the shared control noise",
+            "; for pearson_delta, the interval is for the value against the population μ_ctrl: centred on the per-item \
+             values with the sampling noise of μ_ctrl (mean of {} training control cells) removed (errors-in-variables \
+             correction; it assumes the predictions do not reuse those cells), widened by its spread over {} redraws of \
+             the training control cells behind μ_ctrl; the scored mean keeps the shared noise's inflation and can lie \
+             above the interval",
             instance.split.control_train_rows.len(),
             c.means.len()
         ),
@@ -142,7 +205,9 @@ pub fn score_row(instance: &TaskInstance<'_>, input: RowInput<'_>, bootstrap: &B
         .map(|&metric| {
             let column = scores.column(metric);
             let replicates = match (&controls, metric) {
-                (Some(c), Metric::PearsonDelta) => Some(c.pearson_delta(input.predictions, input.truths, &perturbed)),
+                (Some(c), Metric::PearsonDelta) => {
+                    Some(c.corrected_pearson_delta(input.predictions, input.truths, &perturbed))
+                }
                 _ => None,
             };
             let mut summary = summarize_with(
@@ -151,7 +216,7 @@ pub fn score_row(instance: &TaskInstance<'_>, input: RowInput<'_>, bootstrap: &B
                 &column,
                 &subgroups,
                 bootstrap,
-                replicates.as_deref(),
+                replicates.as_ref().map(Replicates::SharedReference),
             );
             if let Some(classes) = &classes {
                 add_class_groups(&mut summary, &column, &subgroups, classes, bootstrap);
@@ -194,28 +259,42 @@ pub fn summarize(
     summarize_with(metric, higher_is_better, column, subgroups, bootstrap, None)
 }
 
-/// [`summarize`], where replicate b of the bootstrap uses the recomputed values
-/// `replicates[b mod len]` (the same items, e.g. against a redrawn μ_ctrl).
+/// [`summarize`] with what the interval recomputes ([`Replicates`]): draws of the items' values
+/// (replicate b of the bootstrap uses `draws[b mod len]`), or a shared reference's corrected
+/// values and redraws.
 pub fn summarize_with(
     metric: &str,
     higher_is_better: bool,
     column: &[f64],
     subgroups: &[tasks::Subgroup],
     bootstrap: &BootstrapSettings,
-    replicates: Option<&[Vec<f64>]>,
+    replicates: Option<Replicates<'_>>,
 ) -> MetricSummary {
     let units = tasks::resampling_units(subgroups.iter().copied());
     let bounds = metrics::Bounds::of_metric(metric);
     let ci = |members: &[usize]| {
         let values: Vec<f64> = members.iter().map(|&i| column[i]).collect();
         let units: Vec<usize> = members.iter().map(|&i| units.get(i).copied().unwrap_or(i)).collect();
-        let replicate = |b: usize| -> Vec<f64> {
-            let r = replicates.map(|r| &r[b % r.len()]);
-            members.iter().map(|&i| r.map_or(column[i], |r| r[i])).collect()
-        };
-        let replicate: Option<metrics::bootstrap::ReplicateValues<'_>> =
-            replicates.filter(|r| !r.is_empty()).map(|_| &replicate as _);
-        scorecard_ci(&values, &units, bootstrap.resamples, bootstrap.level, bootstrap.seed, bounds, replicate)
+        let (b, level, seed) = (bootstrap.resamples, bootstrap.level, bootstrap.seed);
+        match replicates {
+            Some(Replicates::SharedReference(shared)) if b > 0 => {
+                let corrected: Vec<f64> = members.iter().map(|&i| shared.corrected[i]).collect();
+                let redraw_means: Vec<f64> = shared
+                    .redraws
+                    .iter()
+                    .map(|r| {
+                        let finite: Vec<f64> = members.iter().map(|&i| r[i]).filter(|v| v.is_finite()).collect();
+                        finite.iter().sum::<f64>() / finite.len().max(1) as f64
+                    })
+                    .collect();
+                metrics::t_interval_shared_reference(&values, &corrected, &units, level, bounds, &redraw_means)
+            }
+            Some(Replicates::Draws(draws)) if !draws.is_empty() => {
+                let replicate = |b: usize| -> Vec<f64> { members.iter().map(|&i| draws[b % draws.len()][i]).collect() };
+                scorecard_ci(&values, &units, b, level, seed, bounds, Some(&replicate))
+            }
+            _ => scorecard_ci(&values, &units, b, level, seed, bounds, None),
+        }
     };
     let mut groups: BTreeMap<tasks::Subgroup, Vec<usize>> = BTreeMap::new();
     for (i, g) in subgroups.iter().enumerate().take(column.len()) {

@@ -67,7 +67,8 @@ pub fn ceiling_with_means(
         .iter()
         .map(|(m, column)| {
             let draws = column.draw_sd.as_ref().map(|sd| draw_replicates(&column.values, sd, bootstrap));
-            summarize_with(m.name(), m.higher_is_better(), &column.values, &subgroups, bootstrap, draws.as_deref())
+            let draws = draws.as_deref().map(crate::eval::score::Replicates::Draws);
+            summarize_with(m.name(), m.higher_is_better(), &column.values, &subgroups, bootstrap, draws)
         })
         .collect();
     let per_perturbation = items
