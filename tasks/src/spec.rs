@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::TaskError;
-use metrics::Metric;
+use metrics::{Metric, MetricInfo};
 
 const EMBEDDED: &[(&str, &str)] = &[
     ("sim-unseen-single.toml", include_str!("../specs/sim-unseen-single.toml")),
@@ -96,9 +96,9 @@ pub enum SplitRule {
 }
 
 impl SplitRule {
-    /// Metric names of a family with its own metrics, beside the profile metrics (name, higher is
-    /// better); empty for the profile families.
-    pub fn family_metrics(&self) -> &'static [(&'static str, bool)] {
+    /// The metrics of a family with its own metrics, beside the profile metrics; empty for the
+    /// profile families.
+    pub fn family_metrics(&self) -> &'static [&'static MetricInfo] {
         match self {
             SplitRule::InverseDesign { .. } => &metrics::inverse::SCREEN_METRICS,
             SplitRule::GeneticInteractions { .. } => &metrics::interaction::GI_METRICS,
@@ -154,9 +154,9 @@ pub fn parse_spec(source_name: &str, text: &str) -> Result<LoadedSpec, TaskError
         return Err(invalid("`metrics` is empty; list at least one (the first ranks models)".into()));
     }
     for m in &spec.metrics {
-        let family_metric = spec.split.family_metrics().iter().any(|(n, _)| n == m);
+        let family_metric = spec.split.family_metrics().iter().any(|f| f.name == m);
         if matches!(spec.split, SplitRule::InverseDesign { .. }) && !family_metric {
-            let known: Vec<&str> = spec.split.family_metrics().iter().map(|(n, _)| *n).collect();
+            let known: Vec<&str> = spec.split.family_metrics().iter().map(|f| f.name).collect();
             return Err(invalid(format!("unknown inverse-design metric '{m}'; known: {}", known.join(", "))));
         }
         if Metric::from_name(m).is_none() && !family_metric {

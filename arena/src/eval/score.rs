@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use metrics::profile::delta_correlation_without;
-use metrics::{Metric, ProfileReferences, score_profiles, scorecard_ci};
+use metrics::{Metric, MetricInfo, ProfileReferences, score_profiles, scorecard_ci};
 use tasks::dataset::mean_rows;
 use tasks::scorecard::{BootstrapSettings, MetricSummary, PerturbationScore, ScoreRow};
 use tasks::{ModelKind, Scale, TaskInstance};
@@ -146,8 +146,7 @@ pub fn score_row(instance: &TaskInstance<'_>, input: RowInput<'_>, bootstrap: &B
                 _ => None,
             };
             let mut summary = summarize_with(
-                metric.name(),
-                metric.higher_is_better(),
+                metric.info(),
                 &column,
                 &subgroups,
                 bootstrap,
@@ -185,27 +184,25 @@ pub fn score_row(instance: &TaskInstance<'_>, input: RowInput<'_>, bootstrap: &B
 /// subgroups ([`tasks::Subgroup::in_headline`]; all of them when no item is in one). Every family
 /// reports its metrics through this.
 pub fn summarize(
-    metric: &str,
-    higher_is_better: bool,
+    metric: &MetricInfo,
     column: &[f64],
     subgroups: &[tasks::Subgroup],
     bootstrap: &BootstrapSettings,
 ) -> MetricSummary {
-    summarize_with(metric, higher_is_better, column, subgroups, bootstrap, None)
+    summarize_with(metric, column, subgroups, bootstrap, None)
 }
 
 /// [`summarize`], where replicate b of the bootstrap uses the recomputed values
 /// `replicates[b mod len]` (the same items, e.g. against a redrawn μ_ctrl).
 pub fn summarize_with(
-    metric: &str,
-    higher_is_better: bool,
+    metric: &MetricInfo,
     column: &[f64],
     subgroups: &[tasks::Subgroup],
     bootstrap: &BootstrapSettings,
     replicates: Option<&[Vec<f64>]>,
 ) -> MetricSummary {
     let units = tasks::resampling_units(subgroups.iter().copied());
-    let bounds = metrics::Bounds::of_metric(metric);
+    let bounds = metric.interval;
     let ci = |members: &[usize]| {
         let values: Vec<f64> = members.iter().map(|&i| column[i]).collect();
         let units: Vec<usize> = members.iter().map(|&i| units.get(i).copied().unwrap_or(i)).collect();
@@ -225,8 +222,8 @@ pub fn summarize_with(
         (0..column.len()).filter(|&i| subgroups.get(i).is_none_or(|g| g.in_headline())).collect();
     let headline = if headline.is_empty() { (0..column.len()).collect() } else { headline };
     MetricSummary {
-        metric: metric.to_string(),
-        higher_is_better,
+        metric: metric.name.to_string(),
+        better: metric.direction(),
         overall: ci(&headline),
         by_subgroup: groups.into_iter().map(|(g, v)| (g, ci(&v))).collect(),
         toward_ceiling: None,

@@ -67,7 +67,7 @@ pub fn ceiling_with_means(
         .iter()
         .map(|(m, column)| {
             let draws = column.draw_sd.as_ref().map(|sd| draw_replicates(&column.values, sd, bootstrap));
-            summarize_with(m.name(), m.higher_is_better(), &column.values, &subgroups, bootstrap, draws.as_deref())
+            summarize_with(m.info(), &column.values, &subgroups, bootstrap, draws.as_deref())
         })
         .collect();
     let per_perturbation = items
