@@ -169,6 +169,8 @@ const CORR: (f64, f64) = (-1.0, 1.0);
 const UNIT: (f64, f64) = (0.0, 1.0);
 const NONNEG: (f64, f64) = (0.0, f64::INFINITY);
 
+/// An entry with no aliases (every field of [`MetricInfo`], in order).
+#[allow(clippy::too_many_arguments)]
 const fn entry(
     scorer: Scorer,
     name: &'static str,

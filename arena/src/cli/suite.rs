@@ -79,10 +79,8 @@ pub fn render_summary(cards: &[Scorecard]) -> String {
                 .map(|m| format!("{} [{}, {}]", value(m.overall.mean), value(m.overall.lower), value(m.overall.upper)))
                 .unwrap_or_else(|| "n/a".into());
             let first = card.rows.first().and_then(|r| r.metric(&card.primary_metric)).map(|m| m.better);
-            let others: Vec<String> = others
-                .iter()
-                .map(|m| format!("{}{} {}", m.metric, m.better.arrow(), value(m.overall.mean)))
-                .collect();
+            let others: Vec<String> =
+                others.iter().map(|m| format!("{}{} {}", m.metric, m.better.arrow(), value(m.overall.mean))).collect();
             out.push_str(&format!(
                 "| {} | {} | {}{} | {} | {} |\n",
                 card.task.id,

@@ -155,11 +155,7 @@ fn toward_ceiling_table(out: &mut String, card: &Scorecard) {
          on the metrics where the ceiling is above the best baseline:\n"
     );
     let headers: Vec<String> = std::iter::once("row".to_string())
-        .chain(
-            defined
-                .iter()
-                .map(|&k| format!("{} {}", first.metrics[k].metric, first.metrics[k].better.arrow())),
-        )
+        .chain(defined.iter().map(|&k| format!("{} {}", first.metrics[k].metric, first.metrics[k].better.arrow())))
         .collect();
     let body: Vec<Vec<String>> = card
         .rows

@@ -145,13 +145,7 @@ pub fn score_row(instance: &TaskInstance<'_>, input: RowInput<'_>, bootstrap: &B
                 (Some(c), Metric::PearsonDelta) => Some(c.pearson_delta(input.predictions, input.truths, &perturbed)),
                 _ => None,
             };
-            let mut summary = summarize_with(
-                metric.info(),
-                &column,
-                &subgroups,
-                bootstrap,
-                replicates.as_deref(),
-            );
+            let mut summary = summarize_with(metric.info(), &column, &subgroups, bootstrap, replicates.as_deref());
             if let Some(classes) = &classes {
                 add_class_groups(&mut summary, &column, &subgroups, classes, bootstrap);
             }
@@ -350,8 +344,8 @@ mod tests {
         assert!((overall("pearson_delta").mean - 1.0).abs() < 1e-12);
         assert_eq!((overall("mae").mean, overall("centroid_accuracy").mean), (0.0, 1.0));
         assert_eq!(overall("mae").n, inst.test_conditions().len());
-        assert!(r.metric("mae").map(|m| !m.higher_is_better).unwrap());
-        assert!(r.metric("pearson_delta").map(|m| m.higher_is_better).unwrap());
+        assert!(r.metric("mae").map(|m| m.better == metrics::Better::Lower).unwrap());
+        assert!(r.metric("pearson_delta").map(|m| m.better.is_higher()).unwrap());
     }
 
     #[test]

@@ -33,12 +33,7 @@ pub fn anchors<'a>(baselines: impl IntoIterator<Item = &'a ScoreRow> + Clone, ce
                 .filter_map(|r| r.metric(&c.metric).map(|m| m.overall.mean))
                 .filter(|v| v.is_finite())
                 .reduce(|a, b| if direction.is_better(b, a) { b } else { a })?;
-            Some(Anchor {
-                metric: c.metric.clone(),
-                better: direction,
-                best_baseline: best,
-                ceiling: c.overall.mean,
-            })
+            Some(Anchor { metric: c.metric.clone(), better: direction, best_baseline: best, ceiling: c.overall.mean })
         })
         .collect()
 }

@@ -266,9 +266,7 @@ fn build_row(
         .spec
         .metrics
         .iter()
-        .filter_map(|m| {
-            STABILITY_METRICS.iter().position(|s| s.name == m).map(|k| (k, STABILITY_METRICS[k]))
-        })
+        .filter_map(|m| STABILITY_METRICS.iter().position(|s| s.name == m).map(|k| (k, STABILITY_METRICS[k])))
         .collect();
     let subgroups: Vec<tasks::Subgroup> = items.iter().map(|i| i.subgroup).collect();
     let metrics = wanted
