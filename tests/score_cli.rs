@@ -126,6 +126,23 @@ fn systema_and_vcc_profiles() {
 }
 
 #[test]
+fn every_profile_prints_only_catalogued_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let (real, pred) = (dir.path().join("real.h5ad"), dir.path().join("pred.h5ad"));
+    write(&real, 1, 0.0);
+    write(&pred, 3, 0.0);
+    for profile in ["full", "vcc", "minimal", "de", "anndata", "pds", "systema"] {
+        score(dir.path(), &real, &pred, &["--profile", profile]).ok();
+        for table in ["results", "agg_results"] {
+            let t = Csv::read(&dir.path().join(format!("out/{table}.csv")));
+            for name in &t.header[1..] {
+                assert!(metrics::catalog::score(name).is_some(), "{profile} {table}: `{name}` is not in metrics::catalog");
+            }
+        }
+    }
+}
+
+#[test]
 fn refusals_name_the_file_and_field() {
     let dir = tempfile::tempdir().unwrap();
     let real = dir.path().join("real.h5ad");

@@ -268,6 +268,24 @@ pub fn find_spec(task: &str, dataset: Option<&str>) -> Result<LoadedSpec, TaskEr
 mod tests {
     use super::*;
 
+    /// The catalog's `arena eval` entries are exactly the profile metrics and the families' own,
+    /// and every embedded spec names only those.
+    #[test]
+    fn specs_and_families_name_exactly_the_catalogued_eval_metrics() {
+        use metrics::catalog::{CATALOG, Scorer};
+        let specs = embedded_specs().unwrap();
+        let mut reachable: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+        for spec in &specs {
+            reachable.extend(spec.spec.split.family_metrics().iter().map(|m| m.name));
+            for m in &spec.spec.metrics {
+                assert!(metrics::catalog::eval(m).is_some(), "{}: `{m}` is not in metrics::catalog", spec.spec.id);
+            }
+        }
+        for m in CATALOG.iter().filter(|m| m.scorer == Scorer::Eval) {
+            assert!(reachable.contains(&m.name), "catalog entry `{}` is printed by no profile or family", m.name);
+        }
+    }
+
     #[test]
     fn embedded_specs_parse_and_hash_their_bytes() {
         let specs = embedded_specs().unwrap();

@@ -122,3 +122,27 @@ impl Profile {
         self.columns().contains(&metric)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+    use metrics::catalog::{CATALOG, Scorer};
+
+    use super::*;
+
+    /// Every column resolves to its own `arena score` catalog entry, and every such entry is a
+    /// column of some profile.
+    #[test]
+    fn profiles_print_exactly_the_catalogued_score_metrics() {
+        let mut printed = Vec::new();
+        for p in Profile::value_variants() {
+            for m in p.metrics() {
+                assert_eq!(catalog::score(m.name), Some(m), "{}: {}", p.name(), m.name);
+                printed.push(m.name);
+            }
+        }
+        for m in CATALOG.iter().filter(|m| m.scorer == Scorer::Score) {
+            assert!(printed.contains(&m.name), "catalog entry `{}` is printed by no profile", m.name);
+        }
+    }
+}
