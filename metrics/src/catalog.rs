@@ -590,6 +590,63 @@ pub const SYSTEMA_CENTROID_ACCURACY: MetricInfo = score_up(
     "Fraction of the other perturbations whose real centroid is strictly farther from the prediction than its own, over every gene (arena eval's `centroid_accuracy` leaves out perturbed genes).",
 );
 
+// ---- arena score: the `stamp` profile ----
+
+const STAMP: &str = "Gao et al. (STAMP, subtask-decomposition benchmark); github.com/bm2-lab/STAMP (stamp/STAMP.py)";
+
+pub const STAMP_DEG_ROC_AUC: MetricInfo = MetricInfo {
+    aliases: &["ROC_AUC_1"],
+    ..score_up(
+        "stamp_deg_roc_auc",
+        Kind::Accuracy,
+        UNIT,
+        STAMP,
+        "STAMP level 1: ROC-AUC of the predicted DE p-value (smaller first) against the real DEGs (real FDR ≤ 0.01), pooled over every (perturbation, gene) pair of the run.",
+    )
+};
+pub const STAMP_DEG_PR_AUC: MetricInfo = MetricInfo {
+    aliases: &["PR_AUC_1"],
+    ..score_up(
+        "stamp_deg_pr_auc",
+        Kind::Accuracy,
+        UNIT,
+        STAMP,
+        "STAMP level 1: trapezoid area under the precision–recall curve of the same (sklearn `auc(recall, precision)`, not average precision).",
+    )
+};
+pub const STAMP_DIRECTION_ROC_AUC: MetricInfo = MetricInfo {
+    aliases: &["ROC_AUC_2"],
+    ..score_up(
+        "stamp_direction_roc_auc",
+        Kind::Accuracy,
+        UNIT,
+        STAMP,
+        "STAMP level 2: ROC-AUC of the predicted log2 fold change against \"up\" (real fold change ≥ 1) over the real DEGs.",
+    )
+};
+pub const STAMP_DIRECTION_PR_AUC: MetricInfo = MetricInfo {
+    aliases: &["PR_AUC_2"],
+    ..score_up("stamp_direction_pr_auc", Kind::Accuracy, UNIT, STAMP, "STAMP level 2: trapezoid PR-AUC of the same.")
+};
+pub const STAMP_MAGNITUDE_PEARSON: MetricInfo = MetricInfo {
+    aliases: &["COR_3"],
+    ..score_up(
+        "stamp_magnitude_pearson",
+        Kind::Correlation,
+        CORR,
+        STAMP,
+        "STAMP level 3: Pearson r of predicted and real fold change (linear) over the real DEGs.",
+    )
+};
+pub const STAMP_MAGNITUDE_MSE: MetricInfo = MetricInfo {
+    aliases: &["mse_3"],
+    ..score_err(
+        "stamp_magnitude_mse",
+        STAMP,
+        "STAMP level 3: mean squared error of predicted and real fold change over the real DEGs.",
+    )
+};
+
 /// Every metric, `arena eval` first, each scorer in report order.
 pub const CATALOG: &[MetricInfo] = &[
     PEARSON_DELTA,
@@ -671,6 +728,12 @@ pub const CATALOG: &[MetricInfo] = &[
     SYSTEMA_PEARSON_DELTA_PERT,
     SYSTEMA_PEARSON_DELTA_PERT_DE20,
     SYSTEMA_CENTROID_ACCURACY,
+    STAMP_DEG_ROC_AUC,
+    STAMP_DEG_PR_AUC,
+    STAMP_DIRECTION_ROC_AUC,
+    STAMP_DIRECTION_PR_AUC,
+    STAMP_MAGNITUDE_PEARSON,
+    STAMP_MAGNITUDE_MSE,
 ];
 
 /// The metric `scorer` prints as `name` (or under an alias).

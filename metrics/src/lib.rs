@@ -7,6 +7,7 @@
 //! - `de`: differential expression exactly as cell-eval 0.8.2 / pdex 0.3.0, and the DE metrics;
 //! - `pair`: cell-eval's pseudobulk and cell-level "anndata pair" metrics;
 //! - `gears`, `distributional`, `sparse_distance`: GEARS' Δ correlations and the energy distance;
+//! - `stamp`: STAMP's DEG identification, direction and magnitude scores of a group;
 //! - `bootstrap`, `ranking`: CIs and paired-bootstrap tie groups;
 //! - `catalog`: every metric the arena prints, with its direction ([`Better`]), range and reference;
 //! - `toward_ceiling`: a score as the fraction of the way from the best baseline to the ceiling.
@@ -30,6 +31,7 @@ pub mod rank_confidence;
 pub mod ranking;
 pub mod rng;
 pub mod sparse_distance;
+pub mod stamp;
 pub mod systematic;
 pub mod toward_ceiling;
 

@@ -49,7 +49,7 @@ pub struct ScoreArgs {
     /// obs column with the perturbation labels.
     #[arg(long, default_value = "target")]
     pert_col: String,
-    /// Metric profile (cell-eval's full, vcc, minimal, de, anndata, pds; or the arena's systema).
+    /// Metric profile (cell-eval's full, vcc, minimal, de, anndata, pds; the arena's systema; STAMP's stamp).
     #[arg(long, value_enum, default_value = "full")]
     profile: Profile,
     /// Which control cells the prediction's deltas use: real (arena) or own (cell-eval compatible).

@@ -23,6 +23,8 @@ pub enum Profile {
     Pds,
     /// Systema: PearsonΔ vs μ_pert over all genes and the top-20 DE genes, centroid accuracy.
     Systema,
+    /// STAMP: DEG identification, direction and magnitude, pooled over perturbations × genes.
+    Stamp,
 }
 
 /// DE-comparison metrics in cell-eval's registry order (`de_nsig_counts` expands to `_real`/`_pred`).
@@ -61,6 +63,16 @@ pub const PAIR_METRICS: [&MetricInfo; 9] = [
     &catalog::PEARSON_EDISTANCE,
 ];
 
+/// STAMP metrics of the `stamp` profile (levels 1–3, in STAMP's order).
+pub const STAMP_METRICS: [&MetricInfo; 6] = [
+    &catalog::STAMP_DEG_ROC_AUC,
+    &catalog::STAMP_DEG_PR_AUC,
+    &catalog::STAMP_DIRECTION_ROC_AUC,
+    &catalog::STAMP_DIRECTION_PR_AUC,
+    &catalog::STAMP_MAGNITUDE_PEARSON,
+    &catalog::STAMP_MAGNITUDE_MSE,
+];
+
 /// Systema metrics of the `systema` profile.
 pub const SYSTEMA_METRICS: [&MetricInfo; 3] = [
     &catalog::SYSTEMA_PEARSON_DELTA_PERT,
@@ -78,6 +90,7 @@ impl Profile {
             Profile::Anndata => "anndata",
             Profile::Pds => "pds",
             Profile::Systema => "systema",
+            Profile::Stamp => "stamp",
         }
     }
 
@@ -100,6 +113,7 @@ impl Profile {
             Profile::Vcc => vec![&catalog::OVERLAP_AT_N, &catalog::CELL_EVAL_MAE, &catalog::DISCRIMINATION_SCORE_L1],
             Profile::Pds => vec![&catalog::DISCRIMINATION_SCORE_L1],
             Profile::Systema => SYSTEMA_METRICS.to_vec(),
+            Profile::Stamp => STAMP_METRICS.to_vec(),
         }
     }
 
