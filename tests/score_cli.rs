@@ -148,8 +148,8 @@ fn stamp_profile_scores_the_truth_perfectly() {
     let value = |t: &Csv, c: &str| -> f64 { t.rows[0][t.col(c).unwrap()].parse().unwrap() };
     for c in &columns[..5] {
         assert_eq!(value(&t, c), 1.0, "{c}");
-        assert!(t.rows.iter().all(|r| r == &t.rows[0]), "one value per run, repeated on every row");
     }
+    assert!(t.rows.iter().all(|r| r[1..] == t.rows[0][1..]), "one value per run, repeated on every row");
     assert_eq!(value(&t, "stamp_magnitude_mse"), 0.0);
     score(dir.path(), &real, &pred, &["--profile", "stamp"]).ok();
     let t = Csv::read(&dir.path().join("out/results.csv"));
