@@ -159,7 +159,7 @@ impl MetricInfo {
 }
 
 const CELL_EVAL: &str =
-    "Adduri et al. 2025 (State, bioRxiv 2025.06.26.661135); github.com/ArcInstitute/cell-eval (0.8.2)";
+    "Arc Institute Virtual Cell Challenge (Roohani et al. 2025, Cell); github.com/ArcInstitute/cell-eval 0.8.2";
 const SYSTEMA: &str = "Viñas Torné et al. 2025 (Systema, Nat. Biotechnol.); github.com/mlbio-epfl/systema";
 const ARENA: &str = "this arena (see README)";
 const NORMAN: &str = "Norman et al. 2019 (Science 365:786); github.com/thomasmaxwellnorman/Perturbseq_GI";
