@@ -1,5 +1,6 @@
 //! Every embedded task spec, built on its real or simulated dataset: the leakage rules hold, the
-//! split is rebuilt identically from (dataset, seed), and every baseline runs on it.
+//! split is rebuilt identically from (dataset, seed), and every baseline runs on it, printing
+//! only catalogued metrics.
 
 mod common;
 
@@ -103,6 +104,14 @@ fn every_baseline_runs_on_every_task() {
             assert!(primary.overall.n > 0, "{} {name}: {:?}", spec.spec.id, primary.overall);
             assert!(primary.overall.mean.is_finite(), "{} {name}: {:?}", spec.spec.id, primary.overall);
             assert!(!row.per_perturbation.is_empty());
+        }
+        // Every metric a scorecard prints is in the catalog, with the direction the card states.
+        for row in &card.rows {
+            for m in &row.metrics {
+                let info = metrics::catalog::eval(&m.metric)
+                    .unwrap_or_else(|| panic!("{}: `{}` is not in metrics::catalog", spec.spec.id, m.metric));
+                assert_eq!(info.better, Some(m.better), "{}: {}", spec.spec.id, m.metric);
+            }
         }
     }
 }

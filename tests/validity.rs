@@ -506,17 +506,13 @@ fn rule_is_kept_or_flagged(card: &tasks::scorecard::Scorecard) -> Vec<String> {
     let best = baselines
         .filter_map(|r| r.metric(primary))
         .filter(|m| m.overall.mean.is_finite())
-        .reduce(|a, b| {
-            let better =
-                if a.higher_is_better { b.overall.mean > a.overall.mean } else { b.overall.mean < a.overall.mean };
-            if better { b } else { a }
-        })
+        .reduce(|a, b| if a.better.is_better(b.overall.mean, a.overall.mean) { b } else { a })
         .unwrap_or_else(|| panic!("{}: no baseline scores {primary}", card.task.id));
     let ci = &best.overall;
     let mut beyond = Vec::new();
     for probe in &audit.probes {
         let Some(v) = probe.means.iter().find(|(m, _)| m == primary).and_then(|(_, v)| *v) else { continue };
-        let out = if best.higher_is_better { v > ci.upper + 1e-8 } else { v < ci.lower - 1e-8 };
+        let out = if best.better.is_higher() { v > ci.upper + 1e-8 } else { v < ci.lower - 1e-8 };
         let flagged = audit.flags.iter().any(|f| {
             &f.metric == primary && f.probe == probe.probe && f.reason.contains("beyond the best baseline's 95% CI")
         });

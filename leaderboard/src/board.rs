@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 
+use metrics::Better;
 use metrics::rank_confidence::{RankInterval, group_label, rank_intervals};
 use serde::{Deserialize, Serialize};
 
@@ -21,19 +22,24 @@ const DEFAULT_BOOTSTRAP: CardBootstrap = CardBootstrap { resamples: 1000, level:
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MetricCol {
     pub name: String,
-    pub higher_is_better: bool,
+    #[serde(rename = "higher_is_better")]
+    pub better: Better,
     pub arrow: String,
+    /// The metric's one-line definition from the catalog (empty for a name outside it).
+    #[serde(default)]
+    pub doc: String,
     /// Gaming-probe flags of this metric on the task (from the reference scorecard's audit).
     #[serde(default)]
     pub flags: Vec<Flag>,
 }
 
 impl MetricCol {
-    pub fn new(name: &str, higher_is_better: bool) -> Self {
+    pub fn new(name: &str, better: Better) -> Self {
         MetricCol {
             name: name.to_string(),
-            higher_is_better,
-            arrow: if higher_is_better { "↑" } else { "↓" }.to_string(),
+            better,
+            arrow: better.arrow().to_string(),
+            doc: metrics::catalog::eval(name).map_or(String::new(), |m| m.doc.to_string()),
             flags: Vec::new(),
         }
     }
@@ -95,7 +101,8 @@ fn flags_for(card: &CardView, view: View) -> Vec<Flag> {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Summary {
     pub metric: String,
-    pub higher_is_better: bool,
+    #[serde(rename = "higher_is_better")]
+    pub better: Better,
     pub overall: IntervalView,
 }
 
@@ -143,7 +150,7 @@ fn row_scores(
             let i = metrics::bootstrap_mean_ci(&values, boot.resamples, boot.level, boot.seed);
             Summary {
                 metric: m.metric.clone(),
-                higher_is_better: m.higher_is_better,
+                better: m.better,
                 overall: IntervalView { mean: finite(i.mean), lower: finite(i.lower), upper: finite(i.upper), n: i.n },
             }
         })
@@ -290,7 +297,7 @@ fn assemble(
     for (row, ..) in &entries {
         for m in &row.metrics {
             if !metrics.iter().any(|c| c.name == m.metric) {
-                metrics.push(MetricCol::new(&m.metric, m.higher_is_better));
+                metrics.push(MetricCol::new(&m.metric, m.better));
             }
         }
     }
@@ -310,7 +317,7 @@ fn assemble(
     let anchors: Vec<Option<(f64, f64)>> = metrics
         .iter()
         .map(|m| {
-            let better = |a: f64, b: f64| if m.higher_is_better { a.max(b) } else { a.min(b) };
+            let better = |a: f64, b: f64| m.better.best_of(a, b);
             let best = entries
                 .iter()
                 .filter(|(r, ..)| r.kind == "baseline")
@@ -355,10 +362,10 @@ fn assemble(
             col
         })
         .collect();
-    let higher = metrics.iter().find(|m| m.name == primary).map(|m| m.higher_is_better).unwrap_or(true);
+    let direction = metrics.iter().find(|m| m.name == primary).map_or(Better::Higher, |m| m.better);
     let boot = reference.and_then(|r| r.bootstrap.clone()).unwrap_or(DEFAULT_BOOTSTRAP);
     let views: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
-    let ranks = rank_intervals(&views, &units, higher, boot.resamples, boot.level, boot.seed);
+    let ranks = rank_intervals(&views, &units, direction, boot.resamples, boot.level, boot.seed);
     let mut rank_of: HashMap<usize, RankInterval> = ranked.iter().copied().zip(ranks).collect();
 
     let mut rows = Vec::new();
@@ -373,7 +380,7 @@ fn assemble(
             .zip(&anchors)
             .map(|(m, t)| {
                 let (best, ceiling) = (*t)?;
-                metrics::toward_ceiling::fraction(mean_of(&row, &m.name)?, best, ceiling, m.higher_is_better)
+                metrics::toward_ceiling::fraction(mean_of(&row, &m.name)?, best, ceiling, m.better)
             })
             .collect();
         let rank = rank_of.remove(&i).filter(|_| mean_of(&row, &primary).is_some());

@@ -2,6 +2,7 @@
 //! never computes metrics: it only reads what `evaluate` wrote. Undefined values (NaN, written as
 //! JSON `null`) read as `None`.
 
+use metrics::Better;
 use metrics::rank_confidence::RankConfidence;
 use serde::{Deserialize, Serialize};
 
@@ -81,7 +82,8 @@ pub struct RowView {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MetricView {
     pub metric: String,
-    pub higher_is_better: bool,
+    #[serde(rename = "higher_is_better")]
+    pub better: Better,
     pub overall: IntervalView,
     /// Fraction of the way from the best baseline (0) to the noise ceiling (1), when present.
     #[serde(default)]

@@ -143,7 +143,7 @@ pub fn leaderboard(db: &Db, task: TaskRow, q: &LbRequest<'_>) -> Result<Result<L
         })
         .map(|r| lb_row(r, &metrics))
         .collect();
-    let higher = metrics.get(sort_idx).map(|m| m.higher_is_better).unwrap_or(true);
+    let higher = metrics.get(sort_idx).is_none_or(|m| m.better.is_higher());
     let order = match q.order {
         Some("asc") => "asc",
         Some("desc") => "desc",
@@ -390,7 +390,7 @@ pub fn submission(
     };
     let on_board = board.as_ref().and_then(|b| b.rows.iter().find(|r| r.submission_id == Some(s.id)));
     let metrics: Vec<MetricCol> =
-        row.iter().flat_map(|r| r.metrics.iter()).map(|m| MetricCol::new(&m.metric, m.higher_is_better)).collect();
+        row.iter().flat_map(|r| r.metrics.iter()).map(|m| MetricCol::new(&m.metric, m.better)).collect();
     let cells: Vec<Cell> = row.iter().flat_map(|r| r.metrics.iter()).map(|m| cell(Some(&m.overall))).collect();
     let shown = metrics
         .iter()

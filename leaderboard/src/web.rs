@@ -300,6 +300,8 @@ async fn training_download(
 struct SortLink {
     name: String,
     arrow: String,
+    /// The metric's definition from the catalog (the header's tooltip).
+    doc: String,
     /// Gaming probes that flag this metric on the task (empty: none).
     flags: String,
     href: String,
@@ -361,7 +363,7 @@ fn render_task_page(state: &AppState, id: &str, q: &LbQuery) -> Result<String, F
         .iter()
         .map(|m| {
             let current = m.name == v.sort;
-            let order = match (current, v.order.as_str(), m.higher_is_better) {
+            let order = match (current, v.order.as_str(), m.better.is_higher()) {
                 (true, "desc", _) => "asc",
                 (true, _, _) => "desc",
                 (false, _, true) => "desc",
@@ -370,6 +372,7 @@ fn render_task_page(state: &AppState, id: &str, q: &LbQuery) -> Result<String, F
             SortLink {
                 name: m.name.clone(),
                 arrow: m.arrow.clone(),
+                doc: m.doc.clone(),
                 flags: m.flags.iter().map(|f| f.probe.clone()).collect::<Vec<_>>().join(", "),
                 href: format!("{base}?view={}&sort={}&order={order}&kind={}", v.view, m.name, v.kind),
                 current,

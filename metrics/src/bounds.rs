@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::profile::Metric;
+use crate::catalog;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -32,11 +32,10 @@ impl Bounds {
         }
     }
 
-    /// The bounds of a scorecard metric by its name: the profile metrics (and their protein
-    /// twins of the cross-modal family) by [`Metric::bounds`]; any other name is unbounded.
+    /// The scale a scorecard metric's interval is computed on, from its catalog entry
+    /// ([`catalog::MetricInfo::interval`]); a name outside the catalog is unbounded.
     pub fn of_metric(name: &str) -> Bounds {
-        let profile = name.strip_prefix("protein_").unwrap_or(name);
-        Metric::from_name(profile).map_or(Bounds::Unbounded, Metric::bounds)
+        catalog::eval(name).map_or(Bounds::Unbounded, |m| m.interval)
     }
 
     /// The map g onto the real line (±∞ at a closed end).
@@ -69,20 +68,6 @@ impl Bounds {
             Bounds::Fraction => 1.0 / (x * (1.0 - x)),
             Bounds::NonNegative => 1.0 / x,
             Bounds::Unbounded => 1.0,
-        }
-    }
-}
-
-impl Metric {
-    /// The range of the metric's per-item values.
-    pub fn bounds(self) -> Bounds {
-        match self {
-            Metric::PearsonDelta
-            | Metric::PearsonDeltaPert
-            | Metric::PearsonDeltaWithTarget
-            | Metric::PearsonDeltaPertWithTarget => Bounds::Correlation,
-            Metric::CentroidAccuracy => Bounds::Fraction,
-            Metric::Mae | Metric::Mse | Metric::MaeWithTarget | Metric::MseWithTarget => Bounds::NonNegative,
         }
     }
 }

@@ -18,6 +18,7 @@
 //!   i.e. the band [1.179, 1.697]).
 
 use crate::bootstrap::Interval;
+use crate::catalog::{self, MetricInfo};
 use crate::rng::{index, seeded};
 
 /// Magnitude of a purely additive double (c1 = c2 = 1).
@@ -26,13 +27,13 @@ pub const ADDITIVE_MAGNITUDE: f64 = std::f64::consts::SQRT_2;
 /// Default relative half-width of the additive band (see the module docs).
 pub const DEFAULT_ADDITIVE_TOLERANCE: f64 = 0.2;
 
-/// Metric names of the genetic-interaction scoring, with "higher is better", in report order.
-pub const GI_METRICS: [(&str, bool); 3] =
-    [("gi_magnitude_spearman", true), ("gi_class_balanced_accuracy", true), ("gi_synergy_balanced_accuracy", true)];
+/// The genetic-interaction family's metrics, in report order.
+pub const GI_METRICS: [&MetricInfo; 3] =
+    [&catalog::GI_MAGNITUDE_SPEARMAN, &catalog::GI_CLASS_BALANCED_ACCURACY, &catalog::GI_SYNERGY_BALANCED_ACCURACY];
 
 /// Whether `name` is one of [`GI_METRICS`].
 pub fn is_gi_metric(name: &str) -> bool {
-    GI_METRICS.iter().any(|(n, _)| *n == name)
+    GI_METRICS.iter().any(|m| m.name == name)
 }
 
 /// The fitted linear interaction model of one double.

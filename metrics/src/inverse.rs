@@ -8,19 +8,21 @@
 //! `1 + #{j ≠ true : d_j ≤ d_true}`, so a model predicting the same profile for every candidate
 //! ranks the truth last, never first. A NaN distance is treated as +∞.
 
-/// Metric names of the inverse-design family, with "higher is better", in report order.
-pub const SCREEN_METRICS: [(&str, bool); 6] = [
-    ("normalized_rank", true),
-    ("hit_at_1", true),
-    ("hit_at_5", true),
-    ("hit_at_10", true),
-    ("enrichment_at_10", true),
-    ("rank", false),
+use crate::catalog::{self, MetricInfo};
+
+/// The inverse-design family's metrics, in report order.
+pub const SCREEN_METRICS: [&MetricInfo; 6] = [
+    &catalog::NORMALIZED_RANK,
+    &catalog::HIT_AT_1,
+    &catalog::HIT_AT_5,
+    &catalog::HIT_AT_10,
+    &catalog::ENRICHMENT_AT_10,
+    &catalog::RANK,
 ];
 
 /// Whether `name` is one of [`SCREEN_METRICS`].
 pub fn is_screen_metric(name: &str) -> bool {
-    SCREEN_METRICS.iter().any(|(n, _)| *n == name)
+    SCREEN_METRICS.iter().any(|m| m.name == name)
 }
 
 /// The outcome of ranking one target's candidates.
@@ -168,7 +170,7 @@ mod tests {
     #[test]
     fn metric_names_resolve() {
         let s = score_distances(&[0.1, 0.2], 0);
-        for (name, _) in SCREEN_METRICS {
+        for name in SCREEN_METRICS.map(|m| m.name) {
             assert!(is_screen_metric(name));
             assert!(s.value(name).is_finite(), "{name}");
         }

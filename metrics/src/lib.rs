@@ -6,13 +6,17 @@
 //! - `profile`, `centroid`: the arena's profile-level headline metrics (Systema, cell-eval);
 //! - `de`: differential expression exactly as cell-eval 0.8.2 / pdex 0.3.0, and the DE metrics;
 //! - `pair`: cell-eval's pseudobulk and cell-level "anndata pair" metrics;
-//! - `gears`, `stamp`, `distributional`, `sparse_distance`: GEARS, STAMP and distributional metrics;
-//! - `bootstrap`, `ranking`, `scaled`: CIs, paired-bootstrap tie groups, baseline-scaled scores;
+//! - `gears`, `distributional`, `sparse_distance`: GEARS' Δ correlations and the energy distance;
+//! - `stamp`: STAMP's DEG identification, direction and magnitude scores of a group;
+//! - `bootstrap`, `ranking`: CIs and paired-bootstrap tie groups;
+//! - `catalog`: every metric the arena prints, with its direction ([`Better`]), range and reference;
 //! - `toward_ceiling`: a score as the fraction of the way from the best baseline to the ceiling;
+//! - `reference_noise`: the reference's own noise behind the ceiling and the pearson_delta interval;
 //! - `vcc2026`: cell-eval2's VCC 2026 standard on raw counts (v2 DE, the six scored members, the anchor scale).
 
 pub mod bootstrap;
 pub mod bounds;
+pub mod catalog;
 pub mod centroid;
 pub mod correlation;
 pub mod de;
@@ -29,7 +33,6 @@ pub mod rank_confidence;
 pub mod ranking;
 pub mod reference_noise;
 pub mod rng;
-pub mod scaled;
 pub mod sparse_distance;
 pub mod stamp;
 pub mod systematic;
@@ -41,6 +44,7 @@ pub use bootstrap::{
     studentized_mean_ci, t_interval_shared_reference, t_interval_with, wilson,
 };
 pub use bounds::Bounds;
+pub use catalog::{Better, MetricInfo, Scorer};
 pub use centroid::centroid_accuracy;
 pub use correlation::pearson;
 pub use de::{Cells, CsrMatrix, DeOptions, DenseMatrix, GroupDe, compare_de, differential_expression};
@@ -48,4 +52,3 @@ pub use distance::{mae, mse};
 pub use pair::{BulkPair, ControlMode};
 pub use profile::{Metric, ProfileReferences, ProfileScores, score_profiles};
 pub use ranking::{PairedComparison, TieGroups, paired_bootstrap, tie_groups};
-pub use scaled::{BestValue, ScaledScore, scaled_score};

@@ -24,37 +24,38 @@
 use ndarray::ArrayView2;
 use rayon::prelude::*;
 
+use crate::catalog::{self, MetricInfo};
+
 /// Rollout steps at which stability is scored.
 pub const STABILITY_STEPS: [usize; 6] = [1, 2, 5, 10, 20, 50];
 
-/// The metric catalog of the stability family (name, higher is better), for every t of
-/// [`STABILITY_STEPS`]: `stability_gap_t{t}`, the two-sided [`stability_gap`] of the predicted
-/// cells after t repeated actions from the real cells of the item (0 = like real cells; lower is
-/// better); `trajectory_rmse_t{t}`, the root-mean-square error over genes of the predicted mean
-/// after t actions against the true expected profile after t actions; and
-/// `trajectory_energy_t{t}`, the energy distance ([`crate::distributional::energy_distance`])
-/// between the predicted cells after t actions and true cells after t actions (a collapsed, a
-/// static and a drifting rollout all pay). The trajectory metrics need the true trajectory, known
-/// only on the simulator; lower is better.
-pub const STABILITY_METRICS: [(&str, bool); 18] = [
-    ("stability_gap_t1", false),
-    ("stability_gap_t2", false),
-    ("stability_gap_t5", false),
-    ("stability_gap_t10", false),
-    ("stability_gap_t20", false),
-    ("stability_gap_t50", false),
-    ("trajectory_rmse_t1", false),
-    ("trajectory_rmse_t2", false),
-    ("trajectory_rmse_t5", false),
-    ("trajectory_rmse_t10", false),
-    ("trajectory_rmse_t20", false),
-    ("trajectory_rmse_t50", false),
-    ("trajectory_energy_t1", false),
-    ("trajectory_energy_t2", false),
-    ("trajectory_energy_t5", false),
-    ("trajectory_energy_t10", false),
-    ("trajectory_energy_t20", false),
-    ("trajectory_energy_t50", false),
+/// The stability family's metrics, for every t of [`STABILITY_STEPS`]: `stability_gap_t{t}`, the
+/// two-sided [`stability_gap`] of the predicted cells after t repeated actions from the real
+/// cells of the item (0 = like real cells; lower is better); `trajectory_rmse_t{t}`, the
+/// root-mean-square error over genes of the predicted mean after t actions against the true
+/// expected profile after t actions; and `trajectory_energy_t{t}`, the energy distance
+/// ([`crate::distributional::energy_distance`]) between the predicted cells after t actions and
+/// true cells after t actions (a collapsed, a static and a drifting rollout all pay). The
+/// trajectory metrics need the true trajectory, known only on the simulator; lower is better.
+pub const STABILITY_METRICS: [&MetricInfo; 18] = [
+    &catalog::STABILITY_GAP_T1,
+    &catalog::STABILITY_GAP_T2,
+    &catalog::STABILITY_GAP_T5,
+    &catalog::STABILITY_GAP_T10,
+    &catalog::STABILITY_GAP_T20,
+    &catalog::STABILITY_GAP_T50,
+    &catalog::TRAJECTORY_RMSE_T1,
+    &catalog::TRAJECTORY_RMSE_T2,
+    &catalog::TRAJECTORY_RMSE_T5,
+    &catalog::TRAJECTORY_RMSE_T10,
+    &catalog::TRAJECTORY_RMSE_T20,
+    &catalog::TRAJECTORY_RMSE_T50,
+    &catalog::TRAJECTORY_ENERGY_T1,
+    &catalog::TRAJECTORY_ENERGY_T2,
+    &catalog::TRAJECTORY_ENERGY_T5,
+    &catalog::TRAJECTORY_ENERGY_T10,
+    &catalog::TRAJECTORY_ENERGY_T20,
+    &catalog::TRAJECTORY_ENERGY_T50,
 ];
 
 /// Root-mean-square distance of the rows of `cells` to their own centroid (0 for a collapsed
@@ -191,11 +192,11 @@ mod tests {
         let n = STABILITY_STEPS.len();
         assert_eq!(STABILITY_METRICS.len(), 3 * n);
         for (k, t) in STABILITY_STEPS.iter().enumerate() {
-            assert_eq!(STABILITY_METRICS[k].0, format!("stability_gap_t{t}"));
-            assert_eq!(STABILITY_METRICS[n + k].0, format!("trajectory_rmse_t{t}"));
-            assert_eq!(STABILITY_METRICS[2 * n + k].0, format!("trajectory_energy_t{t}"));
+            assert_eq!(STABILITY_METRICS[k].name, format!("stability_gap_t{t}"));
+            assert_eq!(STABILITY_METRICS[n + k].name, format!("trajectory_rmse_t{t}"));
+            assert_eq!(STABILITY_METRICS[2 * n + k].name, format!("trajectory_energy_t{t}"));
         }
-        assert!(STABILITY_METRICS.iter().all(|(_, up)| !up));
+        assert!(STABILITY_METRICS.iter().all(|m| m.better == Some(crate::Better::Lower)));
     }
 
     #[test]

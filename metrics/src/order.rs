@@ -13,8 +13,10 @@
 //! biologically (real sequential biology can depend on order); on simultaneous doubles it
 //! measures whether the model composes actions consistently.
 
-/// The order-consistency task's own metric (name, higher is better), beside the profile metrics.
-pub const ORDER_METRICS: [(&str, bool); 1] = [("order_inconsistency", false)];
+use crate::catalog::{self, MetricInfo};
+
+/// The order-consistency task's own metric, beside the profile metrics.
+pub const ORDER_METRICS: [&MetricInfo; 1] = [&catalog::ORDER_INCONSISTENCY];
 
 /// I (see the module docs); 0 when the gap is within single-precision rounding (1e-6 of ‖x‖ + ‖ab‖ + ‖ba‖). NaN if the profiles have different lengths or a non-finite value.
 pub fn order_inconsistency(start: &[f64], ab: &[f64], ba: &[f64]) -> f64 {

@@ -8,6 +8,7 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::{self, Better, MetricInfo};
 use crate::centroid::centroid_accuracy;
 use crate::correlation::pearson;
 use crate::distance::{euclidean, mae, mse};
@@ -53,22 +54,27 @@ impl Metric {
         Metric::MseWithTarget,
     ];
 
-    pub fn name(self) -> &'static str {
+    /// The metric's catalog entry.
+    pub fn info(self) -> &'static MetricInfo {
         match self {
-            Metric::PearsonDelta => "pearson_delta",
-            Metric::PearsonDeltaPert => "pearson_delta_pert",
-            Metric::Mae => "mae",
-            Metric::Mse => "mse",
-            Metric::CentroidAccuracy => "centroid_accuracy",
-            Metric::PearsonDeltaWithTarget => "pearson_delta_with_target",
-            Metric::PearsonDeltaPertWithTarget => "pearson_delta_pert_with_target",
-            Metric::MaeWithTarget => "mae_with_target",
-            Metric::MseWithTarget => "mse_with_target",
+            Metric::PearsonDelta => &catalog::PEARSON_DELTA,
+            Metric::PearsonDeltaPert => &catalog::PEARSON_DELTA_PERT,
+            Metric::Mae => &catalog::MAE,
+            Metric::Mse => &catalog::MSE,
+            Metric::CentroidAccuracy => &catalog::CENTROID_ACCURACY,
+            Metric::PearsonDeltaWithTarget => &catalog::PEARSON_DELTA_WITH_TARGET,
+            Metric::PearsonDeltaPertWithTarget => &catalog::PEARSON_DELTA_PERT_WITH_TARGET,
+            Metric::MaeWithTarget => &catalog::MAE_WITH_TARGET,
+            Metric::MseWithTarget => &catalog::MSE_WITH_TARGET,
         }
     }
 
-    pub fn higher_is_better(self) -> bool {
-        !matches!(self, Metric::Mae | Metric::Mse | Metric::MaeWithTarget | Metric::MseWithTarget)
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    pub fn better(self) -> Better {
+        self.info().direction()
     }
 
     pub fn from_name(name: &str) -> Option<Metric> {
@@ -268,7 +274,7 @@ mod tests {
         };
         assert_eq!(ca(&perturbed), vec![1.0, 1.0]);
         assert_eq!(ca(&[]), vec![0.0, 1.0]);
-        assert!(!Metric::MseWithTarget.higher_is_better());
+        assert_eq!(Metric::MseWithTarget.better(), Better::Lower);
         assert_eq!(Metric::from_name("pearson_delta_pert_with_target"), Some(Metric::PearsonDeltaPertWithTarget));
     }
 }

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::bootstrap::{draw, unit_members};
+use crate::catalog::Better;
 use crate::ranking::{better, tie_groups, value_scale};
 use crate::rng::seeded;
 
@@ -32,7 +33,8 @@ pub struct RankInterval {
 pub struct RankConfidence {
     /// The metric ranked on (the scorecard's primary metric).
     pub metric: String,
-    pub higher_is_better: bool,
+    #[serde(rename = "higher_is_better")]
+    pub direction: Better,
     pub resamples: usize,
     pub level: f64,
     pub seed: u64,
@@ -66,12 +68,12 @@ fn finite_mean(values: impl Iterator<Item = f64>) -> f64 {
 /// 1-based competition ranks of `means` ("1224": best first, means equal up to the tie tolerance
 /// share the better rank, NaN last): rank = 1 + the number of models better by more than the
 /// tolerance, so identical predictions never get different ranks.
-fn ranks_of(means: &[f64], scales: &[f64], higher_is_better: bool) -> Vec<usize> {
+fn ranks_of(means: &[f64], scales: &[f64], direction: Better) -> Vec<usize> {
     means
         .iter()
         .zip(scales)
         .map(|(&m, &s)| {
-            1 + means.iter().zip(scales).filter(|&(&other, &t)| better(other, m, s.max(t), higher_is_better)).count()
+            1 + means.iter().zip(scales).filter(|&(&other, &t)| better(other, m, s.max(t), direction)).count()
         })
         .collect()
 }
@@ -83,7 +85,7 @@ fn ranks_of(means: &[f64], scales: &[f64], higher_is_better: bool) -> Vec<usize>
 pub fn rank_intervals(
     models: &[&[f64]],
     units: &[usize],
-    higher_is_better: bool,
+    direction: Better,
     n_resamples: usize,
     level: f64,
     seed: u64,
@@ -91,9 +93,9 @@ pub fn rank_intervals(
     let n = models.iter().map(|m| m.len()).min().unwrap_or(0).min(units.len());
     let means: Vec<f64> = models.iter().map(|m| finite_mean(m[..n].iter().copied())).collect();
     let scales: Vec<f64> = models.iter().map(|m| value_scale(&m[..n])).collect();
-    let point = ranks_of(&means, &scales, higher_is_better);
+    let point = ranks_of(&means, &scales, direction);
     let trimmed: Vec<&[f64]> = models.iter().map(|m| &m[..n]).collect();
-    let groups = tie_groups(&trimmed, &units[..n], higher_is_better, n_resamples, level, seed);
+    let groups = tie_groups(&trimmed, &units[..n], direction, n_resamples, level, seed);
     let members = unit_members(&units[..n]);
     let mut samples: Vec<Vec<usize>> = vec![Vec::with_capacity(n_resamples); models.len()];
     if members.len() >= 2 {
@@ -102,7 +104,7 @@ pub fn rank_intervals(
             let picks: Vec<usize> =
                 draw(&mut rng, members.len()).into_iter().flat_map(|u| members[u].iter().copied()).collect();
             let resampled: Vec<f64> = trimmed.iter().map(|m| finite_mean(picks.iter().map(|&i| m[i]))).collect();
-            for (k, r) in ranks_of(&resampled, &scales, higher_is_better).into_iter().enumerate() {
+            for (k, r) in ranks_of(&resampled, &scales, direction).into_iter().enumerate() {
                 samples[k].push(r);
             }
         }
@@ -145,8 +147,8 @@ mod tests {
         let worst = noisy(-1.0, n, 0.7);
         let models: Vec<&[f64]> = vec![&twin_a, &worst, &best, &twin_b];
         let units: Vec<usize> = (0..n).collect();
-        let r = rank_intervals(&models, &units, true, 500, 0.95, 4);
-        assert_eq!(r, rank_intervals(&models, &units, true, 500, 0.95, 4), "seeded");
+        let r = rank_intervals(&models, &units, Better::Higher, 500, 0.95, 4);
+        assert_eq!(r, rank_intervals(&models, &units, Better::Higher, 500, 0.95, 4), "seeded");
         assert_eq!((r[2].rank, r[2].lower, r[2].upper, r[2].tie_group), (1, 1, 1, 0));
         assert_eq!((r[1].rank, r[1].lower, r[1].upper), (4, 4, 4));
         for k in [0, 3] {
@@ -158,7 +160,7 @@ mod tests {
             assert!(x.lower <= x.rank && x.rank <= x.upper);
         }
         // Lower is better flips the board.
-        let low = rank_intervals(&models, &units, false, 500, 0.95, 4);
+        let low = rank_intervals(&models, &units, Better::Lower, 500, 0.95, 4);
         assert_eq!((low[1].rank, low[2].rank), (1, 4));
     }
 
@@ -166,20 +168,20 @@ mod tests {
     fn degenerate_inputs() {
         let a = [1.0];
         let b = [0.5];
-        let r = rank_intervals(&[&a, &b], &[0], true, 100, 0.95, 0);
+        let r = rank_intervals(&[&a, &b], &[0], Better::Higher, 100, 0.95, 0);
         assert_eq!(r.iter().map(|x| (x.rank, x.lower, x.upper)).collect::<Vec<_>>(), vec![(1, 1, 1), (2, 2, 2)]);
         let nan = [f64::NAN, f64::NAN];
         let ok = [0.1, 0.2];
-        let r = rank_intervals(&[&nan, &ok], &[0, 1], true, 100, 0.95, 0);
+        let r = rank_intervals(&[&nan, &ok], &[0, 1], Better::Higher, 100, 0.95, 0);
         assert_eq!((r[0].rank, r[1].rank), (2, 1));
-        assert!(rank_intervals(&[], &[], true, 10, 0.95, 0).is_empty());
+        assert!(rank_intervals(&[], &[], Better::Higher, 10, 0.95, 0).is_empty());
         // Identical models share their rank in every resample.
         let same = [0.3, 0.1, 0.2];
-        let r = rank_intervals(&[&ok, &same, &same], &[0, 1, 2], true, 100, 0.95, 0);
+        let r = rank_intervals(&[&ok, &same, &same], &[0, 1, 2], Better::Higher, 100, 0.95, 0);
         assert_eq!((r[1].rank, r[1].lower, r[1].upper), (r[2].rank, r[2].lower, r[2].upper));
         // Values identical up to 1e-9 (relative) share their rank and group.
         let near: Vec<f64> = same.iter().map(|v| v * (1.0 + 1e-9)).collect();
-        let r = rank_intervals(&[&near, &ok, &same], &[0, 1, 2], true, 100, 0.95, 0);
+        let r = rank_intervals(&[&near, &ok, &same], &[0, 1, 2], Better::Higher, 100, 0.95, 0);
         assert_eq!((r[0].rank, r[0].tie_group), (r[2].rank, r[2].tie_group));
         assert_eq!(group_label(0), "A");
         assert_eq!(group_label(25), "Z");

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::Better;
 use crate::rng::{index, seeded};
 
 /// Model A against model B on paired per-perturbation values.
@@ -27,13 +28,13 @@ pub struct PairedComparison {
 /// resampled with replacement `n_resamples` times (same indices for A and B); each resample's
 /// mean difference d* = mean(a − b). CI = the (1−level)/2 and (1+level)/2 quantiles of d* (linear
 /// interpolation, numpy default); prob_a_better = (#{d* better} + ½#{d* = 0}) / n_resamples where
-/// better is d* > 0 if `higher_is_better`, else d* < 0. Edge cases: no finite pair → all NaN;
+/// better is d* > 0 for [`Better::Higher`], else d* < 0. Edge cases: no finite pair → all NaN;
 /// one pair or `n_resamples` = 0 → CI collapses to the observed difference and prob_a_better is
 /// 1, 0 or ½ from its sign. Length mismatch: only the common prefix is paired.
 pub fn paired_bootstrap(
     a: &[f64],
     b: &[f64],
-    higher_is_better: bool,
+    direction: Better,
     n_resamples: usize,
     level: f64,
     seed: u64,
@@ -53,7 +54,7 @@ pub fn paired_bootstrap(
         };
     }
     let better = |d: f64| -> f64 {
-        let signed = if higher_is_better { d } else { -d };
+        let signed = direction.orient(d);
         if signed > 0.0 {
             1.0
         } else if signed == 0.0 {
@@ -175,13 +176,12 @@ pub(crate) fn finite_mean(v: &[f64]) -> f64 {
 
 /// Whether mean `a` is better than mean `b` by more than the tie tolerance at `scale` (NaN is
 /// worst).
-pub(crate) fn better(a: f64, b: f64, scale: f64, higher_is_better: bool) -> bool {
+pub(crate) fn better(a: f64, b: f64, scale: f64, direction: Better) -> bool {
     match (a.is_nan(), b.is_nan()) {
         (_, true) => !a.is_nan(),
         (true, false) => false,
         _ if exact_tie(a, b, scale) => false,
-        _ if higher_is_better => a > b,
-        _ => a < b,
+        _ => direction.is_better(a, b),
     }
 }
 
@@ -196,7 +196,7 @@ pub(crate) fn better(a: f64, b: f64, scale: f64, higher_is_better: bool) -> bool
 pub fn tie_groups(
     models: &[&[f64]],
     units: &[usize],
-    higher_is_better: bool,
+    direction: Better,
     n_resamples: usize,
     level: f64,
     seed: u64,
@@ -206,9 +206,9 @@ pub fn tie_groups(
     let mut order: Vec<usize> = (0..models.len()).collect();
     order.sort_by(|&x, &y| {
         let scale = scales[x].max(scales[y]);
-        if better(means[x], means[y], scale, higher_is_better) {
+        if better(means[x], means[y], scale, direction) {
             std::cmp::Ordering::Less
-        } else if better(means[y], means[x], scale, higher_is_better) {
+        } else if better(means[y], means[x], scale, direction) {
             std::cmp::Ordering::Greater
         } else {
             std::cmp::Ordering::Equal
@@ -258,21 +258,21 @@ mod tests {
     fn clear_winner_and_seeded() {
         let a: Vec<f64> = (0..30).map(|i| 0.6 + 0.01 * (i as f64).sin()).collect();
         let b: Vec<f64> = (0..30).map(|i| 0.4 + 0.01 * (i as f64).cos()).collect();
-        let c = paired_bootstrap(&a, &b, true, 500, 0.95, 3);
-        assert_eq!(c, paired_bootstrap(&a, &b, true, 500, 0.95, 3));
+        let c = paired_bootstrap(&a, &b, Better::Higher, 500, 0.95, 3);
+        assert_eq!(c, paired_bootstrap(&a, &b, Better::Higher, 500, 0.95, 3));
         assert!(c.lower > 0.0 && c.prob_a_better == 1.0, "{c:?}");
-        let lower_better = paired_bootstrap(&a, &b, false, 500, 0.95, 3);
+        let lower_better = paired_bootstrap(&a, &b, Better::Lower, 500, 0.95, 3);
         assert_eq!(lower_better.prob_a_better, 0.0);
     }
 
     #[test]
     fn identical_models_tie_and_degenerate_inputs() {
         let a = [0.1, 0.5, f64::NAN, 0.3];
-        let c = paired_bootstrap(&a, &a, true, 200, 0.95, 0);
+        let c = paired_bootstrap(&a, &a, Better::Higher, 200, 0.95, 0);
         assert_eq!((c.mean_diff, c.lower, c.upper, c.prob_a_better, c.n, c.n_undefined), (0.0, 0.0, 0.0, 0.5, 3, 1));
-        let one = paired_bootstrap(&[1.0], &[0.5], true, 200, 0.95, 0);
+        let one = paired_bootstrap(&[1.0], &[0.5], Better::Higher, 200, 0.95, 0);
         assert_eq!((one.lower, one.upper, one.prob_a_better), (0.5, 0.5, 1.0));
-        assert!(paired_bootstrap(&[f64::NAN], &[1.0], true, 200, 0.95, 0).mean_diff.is_nan());
+        assert!(paired_bootstrap(&[f64::NAN], &[1.0], Better::Higher, 200, 0.95, 0).mean_diff.is_nan());
     }
 
     #[test]
@@ -285,16 +285,16 @@ mod tests {
         let broken = vec![f64::NAN; 40];
         let models: Vec<&[f64]> = vec![&worst, &best_twin, &broken, &best];
         let units = crate::bootstrap::singleton_units(40);
-        let g = tie_groups(&models, &units, true, 500, 0.95, 1);
+        let g = tie_groups(&models, &units, Better::Higher, 500, 0.95, 1);
         assert_eq!(g.order[2..], [0, 2]);
         assert_eq!(g.group[1], 0);
         assert_eq!(g.group[3], 0);
         assert_eq!(g.group[0], 1);
         assert_eq!(g.group[2], 2);
         // Lower is better flips the board.
-        let g = tie_groups(&models, &units, false, 500, 0.95, 1);
+        let g = tie_groups(&models, &units, Better::Lower, 500, 0.95, 1);
         assert_eq!((g.order[0], g.group[0]), (0, 0));
-        assert!(tie_groups(&[], &[], true, 10, 0.95, 0).order.is_empty());
+        assert!(tie_groups(&[], &[], Better::Higher, 10, 0.95, 0).order.is_empty());
     }
 
     /// Near-identical models (values equal up to 1e-9 relative) share a group even though every
@@ -306,10 +306,10 @@ mod tests {
         let worse: Vec<f64> = base.iter().map(|v| v - 0.3).collect();
         let units = crate::bootstrap::singleton_units(30);
         assert_eq!(paired_p_value(&twin, &base, &units, 200, 0), 1.0);
-        let g = tie_groups(&[&base, &twin, &worse], &units, true, 500, 0.95, 0);
+        let g = tie_groups(&[&base, &twin, &worse], &units, Better::Higher, 500, 0.95, 0);
         assert_eq!(g.group, vec![0, 0, 1]);
         assert_eq!(g.order, vec![0, 1, 2], "equal means keep input order");
-        let g = tie_groups(&[&twin, &base, &worse], &units, true, 500, 0.95, 0);
+        let g = tie_groups(&[&twin, &base, &worse], &units, Better::Higher, 500, 0.95, 0);
         assert_eq!(g.group, vec![0, 0, 1]);
         assert!(paired_p_value(&base, &worse, &units, 200, 0) < 0.01);
     }

@@ -3,6 +3,7 @@
 //! much of a metric a constant prediction already earns, and the seeded derangement behind the
 //! shuffled-perturbation probe with its chance level under centroid accuracy.
 
+use crate::catalog::Better;
 use crate::rng::{index, seeded};
 
 /// cos(a, b) = a·b / (‖a‖‖b‖); NaN when either vector is zero (or lengths differ).
@@ -35,8 +36,11 @@ pub fn systematic_cosines(truths: &[Vec<f64>], control: &[f64], perturbed_mean: 
 /// probe / reference for higher-is-better metrics, reference / probe for lower-is-better (errors),
 /// so 1 means "as good as the reference" and smaller means worse in both cases. NaN when the
 /// ratio is undefined (a zero denominator or a non-finite input).
-pub fn earned_fraction(probe: f64, reference: f64, higher_is_better: bool) -> f64 {
-    let (num, den) = if higher_is_better { (probe, reference) } else { (reference, probe) };
+pub fn earned_fraction(probe: f64, reference: f64, direction: Better) -> f64 {
+    let (num, den) = match direction {
+        Better::Higher => (probe, reference),
+        Better::Lower => (reference, probe),
+    };
     if !num.is_finite() || !den.is_finite() || den == 0.0 { f64::NAN } else { num / den }
 }
 
@@ -96,10 +100,10 @@ mod tests {
 
     #[test]
     fn earned_fraction_respects_direction() {
-        assert_eq!(earned_fraction(0.2, 0.4, true), 0.5);
-        assert_eq!(earned_fraction(0.2, 0.1, false), 0.5);
-        assert!(earned_fraction(0.2, 0.0, true).is_nan());
-        assert!(earned_fraction(f64::NAN, 0.3, true).is_nan());
+        assert_eq!(earned_fraction(0.2, 0.4, Better::Higher), 0.5);
+        assert_eq!(earned_fraction(0.2, 0.1, Better::Lower), 0.5);
+        assert!(earned_fraction(0.2, 0.0, Better::Higher).is_nan());
+        assert!(earned_fraction(f64::NAN, 0.3, Better::Higher).is_nan());
     }
 
     #[test]

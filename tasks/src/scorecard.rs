@@ -2,7 +2,7 @@
 //! `run` is a pure function of the inputs (bit-identical on the same machine); `run` holds what
 //! legitimately varies between runs (wall time, throughput, timestamp).
 
-use metrics::Interval;
+use metrics::{Better, Interval};
 use serde::{Deserialize, Serialize};
 
 use crate::model::ModelKind;
@@ -134,7 +134,9 @@ impl ScoreRow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricSummary {
     pub metric: String,
-    pub higher_is_better: bool,
+    /// Written as the boolean `higher_is_better`.
+    #[serde(rename = "higher_is_better")]
+    pub better: Better,
     /// Mean over test perturbations with a bootstrap CI.
     pub overall: Interval,
     /// The same per subgroup (combo_seen0/1/2, unseen_single).

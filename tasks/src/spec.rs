@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::TaskError;
-use metrics::Metric;
+use metrics::{Metric, MetricInfo};
 
 const EMBEDDED: &[(&str, &str)] = &[
     ("sim-unseen-single.toml", include_str!("../specs/sim-unseen-single.toml")),
@@ -96,9 +96,9 @@ pub enum SplitRule {
 }
 
 impl SplitRule {
-    /// Metric names of a family with its own metrics, beside the profile metrics (name, higher is
-    /// better); empty for the profile families.
-    pub fn family_metrics(&self) -> &'static [(&'static str, bool)] {
+    /// The metrics of a family with its own metrics, beside the profile metrics; empty for the
+    /// profile families.
+    pub fn family_metrics(&self) -> &'static [&'static MetricInfo] {
         match self {
             SplitRule::InverseDesign { .. } => &metrics::inverse::SCREEN_METRICS,
             SplitRule::GeneticInteractions { .. } => &metrics::interaction::GI_METRICS,
@@ -154,9 +154,9 @@ pub fn parse_spec(source_name: &str, text: &str) -> Result<LoadedSpec, TaskError
         return Err(invalid("`metrics` is empty; list at least one (the first ranks models)".into()));
     }
     for m in &spec.metrics {
-        let family_metric = spec.split.family_metrics().iter().any(|(n, _)| n == m);
+        let family_metric = spec.split.family_metrics().iter().any(|f| f.name == m);
         if matches!(spec.split, SplitRule::InverseDesign { .. }) && !family_metric {
-            let known: Vec<&str> = spec.split.family_metrics().iter().map(|(n, _)| *n).collect();
+            let known: Vec<&str> = spec.split.family_metrics().iter().map(|f| f.name).collect();
             return Err(invalid(format!("unknown inverse-design metric '{m}'; known: {}", known.join(", "))));
         }
         if Metric::from_name(m).is_none() && !family_metric {
@@ -267,6 +267,24 @@ pub fn find_spec(task: &str, dataset: Option<&str>) -> Result<LoadedSpec, TaskEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The catalog's `arena eval` entries are exactly the profile metrics and the families' own,
+    /// and every embedded spec names only those.
+    #[test]
+    fn specs_and_families_name_exactly_the_catalogued_eval_metrics() {
+        use metrics::catalog::{CATALOG, Scorer};
+        let specs = embedded_specs().unwrap();
+        let mut reachable: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+        for spec in &specs {
+            reachable.extend(spec.spec.split.family_metrics().iter().map(|m| m.name));
+            for m in &spec.spec.metrics {
+                assert!(metrics::catalog::eval(m).is_some(), "{}: `{m}` is not in metrics::catalog", spec.spec.id);
+            }
+        }
+        for m in CATALOG.iter().filter(|m| m.scorer == Scorer::Eval) {
+            assert!(reachable.contains(&m.name), "catalog entry `{}` is printed by no profile or family", m.name);
+        }
+    }
 
     #[test]
     fn embedded_specs_parse_and_hash_their_bytes() {

@@ -31,6 +31,7 @@
 pub mod probes;
 pub mod rank;
 
+use metrics::Better;
 use ndarray::Array2;
 use serde::Serialize;
 use tasks::scorecard::{AuditSection, BootstrapSettings, ProbeFlag, ProbeScores, ScoreRow};
@@ -71,7 +72,8 @@ pub struct AuditRow {
 #[derive(Debug, Clone, Serialize)]
 pub struct EarnedByConstant {
     pub metric: String,
-    pub higher_is_better: bool,
+    #[serde(rename = "higher_is_better")]
+    pub better: Better,
     pub constant_value: f64,
     pub best_baseline: String,
     pub best_baseline_value: f64,
@@ -193,18 +195,21 @@ fn mean_of(row: &ScoreRow, metric: &str) -> f64 {
 }
 
 /// `a` better than `b` by more than EPS.
-fn better(a: f64, b: f64, higher: bool) -> bool {
-    if higher { a > b + EPS } else { a < b - EPS }
+fn better(a: f64, b: f64, direction: Better) -> bool {
+    direction.orient(a) > direction.orient(b) + EPS
 }
 
 /// `v` better than the whole interval `ci` (above its upper bound, or below its lower one).
-fn beyond(v: f64, ci: &metrics::Interval, higher: bool) -> bool {
-    if higher { v > ci.upper + EPS } else { v < ci.lower - EPS }
+fn beyond(v: f64, ci: &metrics::Interval, direction: Better) -> bool {
+    match direction {
+        Better::Higher => v > ci.upper + EPS,
+        Better::Lower => v < ci.lower - EPS,
+    }
 }
 
 /// `a` at least as good as `b` (within EPS).
-fn at_least(a: f64, b: f64, higher: bool) -> bool {
-    if higher { a >= b - EPS } else { a <= b + EPS }
+fn at_least(a: f64, b: f64, direction: Better) -> bool {
+    direction.orient(a) >= direction.orient(b) - EPS
 }
 
 /// Runs the audit of `submission` on `instance`: scores the submission, the spec's baselines and
@@ -440,8 +445,7 @@ pub fn audit_scored(
 
     // Flags.
     let primary = spec.metrics.first().cloned().unwrap_or_default();
-    let metric_list: Vec<(String, bool)> =
-        rows[0].row.metrics.iter().map(|m| (m.metric.clone(), m.higher_is_better)).collect();
+    let metric_list: Vec<(String, Better)> = rows[0].row.metrics.iter().map(|m| (m.metric.clone(), m.better)).collect();
     let mut best_baseline = Vec::new();
     let mut flags = Vec::new();
     for (metric, higher) in &metric_list {
@@ -524,7 +528,7 @@ pub fn audit_scored(
             let c = constant_row.as_ref().map(|r| mean_of(r, metric)).unwrap_or(f64::NAN);
             Some(EarnedByConstant {
                 metric: metric.clone(),
-                higher_is_better: *higher,
+                better: *higher,
                 constant_value: c,
                 best_baseline: name.clone(),
                 best_baseline_value: *best,
@@ -586,10 +590,9 @@ pub fn render(a: &Audit) -> String {
         (a.bootstrap.level * 100.0).round()
     );
     let Some(first) = a.rows.first() else { return out };
-    let metrics: Vec<(String, bool)> =
-        first.row.metrics.iter().map(|m| (m.metric.clone(), m.higher_is_better)).collect();
+    let metrics: Vec<(String, Better)> = first.row.metrics.iter().map(|m| (m.metric.clone(), m.better)).collect();
     let mut header = vec!["row".to_string(), "role".to_string()];
-    header.extend(metrics.iter().map(|(m, h)| format!("{m} {}", if *h { "↑" } else { "↓" })));
+    header.extend(metrics.iter().map(|(m, b)| format!("{m} {}", b.arrow())));
     let mut body = Vec::new();
     for r in &a.rows {
         let role = match r.role {
@@ -640,7 +643,7 @@ pub fn render(a: &Audit) -> String {
         .iter()
         .map(|e| {
             vec![
-                format!("{} {}", e.metric, if e.higher_is_better { "↑" } else { "↓" }),
+                format!("{} {}", e.metric, e.better.arrow()),
                 format!("{:.3}", e.constant_value),
                 format!("{} ({:.3})", e.best_baseline, e.best_baseline_value),
                 if e.fraction.is_finite() { format!("{:.2}", e.fraction) } else { "n/a".into() },

@@ -13,7 +13,7 @@ use tasks::scorecard::{BootstrapSettings, ScoreRow};
 pub fn rank_confidence(rows: &[ScoreRow], metric: &str, bootstrap: &BootstrapSettings) -> Option<RankConfidence> {
     let rows: Vec<&ScoreRow> = rows.iter().filter(|r| r.kind != tasks::ModelKind::Ceiling).collect();
     let first = *rows.first()?;
-    let higher_is_better = first.metric(metric)?.higher_is_better;
+    let direction = first.metric(metric)?.better;
     let labels: Vec<&str> = first.per_perturbation.iter().map(|p| p.perturbation.as_str()).collect();
     // Ranks come from the headline items (the overall means' items), as the table's means do.
     let subgroups: Vec<tasks::Subgroup> = first.per_perturbation.iter().map(|p| p.subgroup).collect();
@@ -31,10 +31,10 @@ pub fn rank_confidence(rows: &[ScoreRow], metric: &str, bootstrap: &BootstrapSet
     }
     let views: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
     let units = tasks::resampling_units(first.per_perturbation.iter().map(|p| p.subgroup));
-    let ranks = rank_intervals(&views, &units, higher_is_better, bootstrap.resamples, bootstrap.level, bootstrap.seed);
+    let ranks = rank_intervals(&views, &units, direction, bootstrap.resamples, bootstrap.level, bootstrap.seed);
     Some(RankConfidence {
         metric: metric.to_string(),
-        higher_is_better,
+        direction,
         resamples: bootstrap.resamples,
         level: bootstrap.level,
         seed: bootstrap.seed,
@@ -72,7 +72,7 @@ mod tests {
             model_sha256: String::new(),
             metrics: vec![MetricSummary {
                 metric: "mae".into(),
-                higher_is_better: false,
+                better: metrics::Better::Lower,
                 overall: Interval { mean, lower: mean, upper: mean, n: values.len(), n_undefined: 0 },
                 by_subgroup: vec![],
                 toward_ceiling: None,
@@ -97,7 +97,7 @@ mod tests {
         let good = row("good", &[0.1, 0.12, 0.09, 0.11, 0.1, 0.13], &labels);
         let bad = row("bad", &[0.9, 0.8, 0.95, 0.85, 0.9, 0.88], &labels);
         let rc = rank_confidence(&[bad.clone(), good.clone()], "mae", &settings).unwrap();
-        assert!(!rc.higher_is_better);
+        assert_eq!(rc.direction, metrics::Better::Lower);
         assert_eq!(rc.rows[0].0, "bad");
         assert_eq!((rc.rows[1].1.rank, rc.rows[1].1.lower, rc.rows[1].1.upper), (1, 1, 1));
         assert_eq!(rank_cell(&rc, "good"), "1 (1–1), group A");

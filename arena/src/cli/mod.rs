@@ -20,6 +20,7 @@ mod dataset_args;
 mod datasets;
 mod eval;
 mod fetch;
+mod metrics_cmd;
 mod publish;
 mod score;
 mod score_job;
@@ -69,6 +70,8 @@ pub enum Command {
     Simulate(simulate::SimulateArgs),
     /// List the tasks, or explain one (`arena tasks show ID`).
     Tasks(tasks_cmd::TasksArgs),
+    /// List every metric the arena prints (catalog: name, direction, range, perfect value, reference) as Markdown.
+    Metrics(metrics_cmd::MetricsArgs),
     /// Print the ONNX model contract (arena-onnx-v1) with a PyTorch export example.
     Contract(contract::ContractArgs),
     /// Serve the web leaderboard (submissions, hidden test splits, CIs); `--demo` seeds the baselines.
@@ -118,6 +121,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Simulate(args) => simulate::run(args),
         Command::Tasks(args) => tasks_cmd::run(args),
         Command::Contract(args) => contract::run(args),
+        Command::Metrics(args) => metrics_cmd::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Publish(args) => publish::run(args),
         Command::TrainReference(args) => train_reference::run(args),

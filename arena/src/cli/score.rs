@@ -69,8 +69,8 @@ pub struct ScoreArgs {
     /// obs column with the perturbation labels.
     #[arg(long, default_value = "target")]
     pert_col: String,
-    /// Metric profile (cell-eval's full, vcc, minimal, de, anndata, pds; the arena's systema; or
-    /// cell-eval2's vcc2026, which reads RAW COUNTS, see below).
+    /// Metric profile (cell-eval's full, vcc, minimal, de, anndata, pds; the arena's systema;
+    /// STAMP's stamp; or cell-eval2's vcc2026, which reads RAW COUNTS, see below).
     #[arg(long, value_enum, default_value = "full")]
     profile: Profile,
     /// Scoring standard: v1 = cell-eval 0.8.2 (every profile but vcc2026), v2 = cell-eval2's v2

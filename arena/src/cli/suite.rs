@@ -78,18 +78,15 @@ pub fn render_summary(cards: &[Scorecard]) -> String {
                 .first()
                 .map(|m| format!("{} [{}, {}]", value(m.overall.mean), value(m.overall.lower), value(m.overall.upper)))
                 .unwrap_or_else(|| "n/a".into());
-            let arrow = |up: bool| if up { "↑" } else { "↓" };
-            let first = card.rows.first().and_then(|r| r.metric(&card.primary_metric)).map(|m| m.higher_is_better);
-            let others: Vec<String> = others
-                .iter()
-                .map(|m| format!("{}{} {}", m.metric, arrow(m.higher_is_better), value(m.overall.mean)))
-                .collect();
+            let first = card.rows.first().and_then(|r| r.metric(&card.primary_metric)).map(|m| m.better);
+            let others: Vec<String> =
+                others.iter().map(|m| format!("{}{} {}", m.metric, m.better.arrow(), value(m.overall.mean))).collect();
             out.push_str(&format!(
                 "| {} | {} | {}{} | {} | {} |\n",
                 card.task.id,
                 row.name,
                 card.primary_metric,
-                first.map(arrow).unwrap_or(""),
+                first.map_or("", metrics::Better::arrow),
                 primary,
                 others.join(", ")
             ));

@@ -183,7 +183,7 @@ fn best_on<'a>(rows: impl Iterator<Item = &'a ScoreRow>, metric: &str) -> Option
     let mut best: Option<(usize, f64)> = None;
     for (i, row) in rows.enumerate() {
         let Some(m) = row.metric(metric).filter(|m| m.overall.mean.is_finite()) else { continue };
-        let v = if m.higher_is_better { m.overall.mean } else { -m.overall.mean };
+        let v = m.better.orient(m.overall.mean);
         if best.is_none_or(|(_, b)| v > b) {
             best = Some((i, v));
         }

@@ -37,7 +37,7 @@ pub fn render(card: &Scorecard) -> String {
     let ranks = card.rank_confidence.as_ref();
     let headers: Vec<String> = std::iter::once("row".to_string())
         .chain(ranks.map(|_| "rank".to_string()))
-        .chain(first.metrics.iter().map(|m| format!("{} {}", m.metric, arrow(m.higher_is_better))))
+        .chain(first.metrics.iter().map(|m| format!("{} {}", m.metric, m.better.arrow())))
         .collect();
     let body: Vec<Vec<String>> = card
         .rows
@@ -155,11 +155,7 @@ fn toward_ceiling_table(out: &mut String, card: &Scorecard) {
          on the metrics where the ceiling is above the best baseline:\n"
     );
     let headers: Vec<String> = std::iter::once("row".to_string())
-        .chain(
-            defined
-                .iter()
-                .map(|&k| format!("{} {}", first.metrics[k].metric, arrow(first.metrics[k].higher_is_better))),
-        )
+        .chain(defined.iter().map(|&k| format!("{} {}", first.metrics[k].metric, first.metrics[k].better.arrow())))
         .collect();
     let body: Vec<Vec<String>> = card
         .rows
@@ -194,10 +190,6 @@ fn audit_flags(out: &mut String, card: &Scorecard) {
     for note in a.notes.iter().filter(|n| !card.notes.contains(n)) {
         let _ = writeln!(out, "- note: {note}");
     }
-}
-
-fn arrow(higher_is_better: bool) -> &'static str {
-    if higher_is_better { "↑" } else { "↓" }
 }
 
 fn row_label(row: &ScoreRow, card: &Scorecard) -> String {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use metrics::profile::delta_correlation_without;
 use metrics::reference_noise::corrected_delta_correlation;
-use metrics::{Metric, ProfileReferences, score_profiles, scorecard_ci};
+use metrics::{Metric, MetricInfo, ProfileReferences, score_profiles, scorecard_ci};
 use tasks::dataset::mean_rows;
 use tasks::scorecard::{BootstrapSettings, MetricSummary, PerturbationScore, ScoreRow};
 use tasks::{ModelKind, Scale, TaskInstance};
@@ -211,8 +211,7 @@ pub fn score_row(instance: &TaskInstance<'_>, input: RowInput<'_>, bootstrap: &B
                 _ => None,
             };
             let mut summary = summarize_with(
-                metric.name(),
-                metric.higher_is_better(),
+                metric.info(),
                 &column,
                 &subgroups,
                 bootstrap,
@@ -250,28 +249,26 @@ pub fn score_row(instance: &TaskInstance<'_>, input: RowInput<'_>, bootstrap: &B
 /// subgroups ([`tasks::Subgroup::in_headline`]; all of them when no item is in one). Every family
 /// reports its metrics through this.
 pub fn summarize(
-    metric: &str,
-    higher_is_better: bool,
+    metric: &MetricInfo,
     column: &[f64],
     subgroups: &[tasks::Subgroup],
     bootstrap: &BootstrapSettings,
 ) -> MetricSummary {
-    summarize_with(metric, higher_is_better, column, subgroups, bootstrap, None)
+    summarize_with(metric, column, subgroups, bootstrap, None)
 }
 
 /// [`summarize`] with what the interval recomputes ([`Replicates`]): draws of the items' values
 /// (replicate b of the bootstrap uses `draws[b mod len]`), or a shared reference's corrected
 /// values and redraws.
 pub fn summarize_with(
-    metric: &str,
-    higher_is_better: bool,
+    metric: &MetricInfo,
     column: &[f64],
     subgroups: &[tasks::Subgroup],
     bootstrap: &BootstrapSettings,
     replicates: Option<Replicates<'_>>,
 ) -> MetricSummary {
     let units = tasks::resampling_units(subgroups.iter().copied());
-    let bounds = metrics::Bounds::of_metric(metric);
+    let bounds = metric.interval;
     let ci = |members: &[usize]| {
         let values: Vec<f64> = members.iter().map(|&i| column[i]).collect();
         let units: Vec<usize> = members.iter().map(|&i| units.get(i).copied().unwrap_or(i)).collect();
@@ -304,8 +301,8 @@ pub fn summarize_with(
         (0..column.len()).filter(|&i| subgroups.get(i).is_none_or(|g| g.in_headline())).collect();
     let headline = if headline.is_empty() { (0..column.len()).collect() } else { headline };
     MetricSummary {
-        metric: metric.to_string(),
-        higher_is_better,
+        metric: metric.name.to_string(),
+        better: metric.direction(),
         overall: ci(&headline),
         by_subgroup: groups.into_iter().map(|(g, v)| (g, ci(&v))).collect(),
         toward_ceiling: None,
@@ -432,8 +429,8 @@ mod tests {
         assert!((overall("pearson_delta").mean - 1.0).abs() < 1e-12);
         assert_eq!((overall("mae").mean, overall("centroid_accuracy").mean), (0.0, 1.0));
         assert_eq!(overall("mae").n, inst.test_conditions().len());
-        assert!(r.metric("mae").map(|m| !m.higher_is_better).unwrap());
-        assert!(r.metric("pearson_delta").map(|m| m.higher_is_better).unwrap());
+        assert!(r.metric("mae").map(|m| m.better == metrics::Better::Lower).unwrap());
+        assert!(r.metric("pearson_delta").map(|m| m.better.is_higher()).unwrap());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! fraction is undefined (`None`): there is no headroom to measure progress in. The formula is
 //! [`metrics::toward_ceiling::fraction`]; this module picks the anchors from scorecard rows.
 
+use metrics::Better;
 use metrics::toward_ceiling::fraction;
 use tasks::scorecard::ScoreRow;
 
@@ -14,7 +15,7 @@ use tasks::scorecard::ScoreRow;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Anchor {
     pub metric: String,
-    pub higher_is_better: bool,
+    pub better: Better,
     pub best_baseline: f64,
     pub ceiling: f64,
 }
@@ -25,19 +26,14 @@ pub fn anchors<'a>(baselines: impl IntoIterator<Item = &'a ScoreRow> + Clone, ce
         .metrics
         .iter()
         .filter_map(|c| {
-            let higher = c.higher_is_better;
+            let direction = c.better;
             let best = baselines
                 .clone()
                 .into_iter()
                 .filter_map(|r| r.metric(&c.metric).map(|m| m.overall.mean))
                 .filter(|v| v.is_finite())
-                .reduce(|a, b| if (higher && b > a) || (!higher && b < a) { b } else { a })?;
-            Some(Anchor {
-                metric: c.metric.clone(),
-                higher_is_better: higher,
-                best_baseline: best,
-                ceiling: c.overall.mean,
-            })
+                .reduce(|a, b| if direction.is_better(b, a) { b } else { a })?;
+            Some(Anchor { metric: c.metric.clone(), better: direction, best_baseline: best, ceiling: c.overall.mean })
         })
         .collect()
 }
@@ -48,7 +44,7 @@ pub fn annotate(row: &mut ScoreRow, anchors: &[Anchor]) {
         m.toward_ceiling = anchors
             .iter()
             .find(|a| a.metric == m.metric)
-            .and_then(|a| fraction(m.overall.mean, a.best_baseline, a.ceiling, a.higher_is_better));
+            .and_then(|a| fraction(m.overall.mean, a.best_baseline, a.ceiling, a.better));
     }
 }
 
@@ -82,7 +78,7 @@ mod tests {
                 .iter()
                 .map(|&(metric, higher_is_better, mean)| MetricSummary {
                     metric: metric.into(),
-                    higher_is_better,
+                    better: Better::from_higher(higher_is_better),
                     overall: Interval { mean, lower: mean, upper: mean, n: 1, n_undefined: 0 },
                     by_subgroup: Vec::new(),
                     toward_ceiling: None,

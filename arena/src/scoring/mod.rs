@@ -22,6 +22,7 @@ pub mod input;
 pub mod pair;
 pub mod profile;
 pub mod progress;
+pub mod stamp;
 pub mod systema;
 pub mod table;
 pub mod vcc2026;
@@ -117,6 +118,15 @@ pub fn score(opts: &ScoreOptions) -> Result<ScoreOutput, ScoreError> {
             r.groups.iter().map(|g| systema::top_de_genes(&g.p_value, &g.log2_fold_change, systema::TOP_DE)).collect();
         for (name, v) in systema::systema_metrics(&bulk, &top) {
             computed.push((name, some(v)));
+        }
+    }
+    if profile == Profile::Stamp {
+        let (r, p) = real_de
+            .as_ref()
+            .zip(pred_de.as_ref())
+            .ok_or_else(|| ScoreError::Invalid("stamp needs both DE tables".into()))?;
+        for (name, v) in stamp::stamp_metrics(r, p) {
+            computed.push((name, vec![Some(v); input.perts.len()]));
         }
     }
     if edistance {

@@ -38,7 +38,8 @@ pub fn systema_metrics(bulk: &Bulk, top_de: &[Vec<usize>]) -> Vec<(String, Vec<f
         })
         .collect();
     let ca = centroid_accuracy(&bulk.pred, &bulk.real);
-    vec![("pearson_delta_pert".into(), all), ("pearson_delta_pert_de20".into(), de), ("centroid_accuracy".into(), ca)]
+    let [all_info, de_info, ca_info] = super::profile::SYSTEMA_METRICS;
+    vec![(all_info.name.into(), all), (de_info.name.into(), de), (ca_info.name.into(), ca)]
 }
 
 /// Indices of the `k` genes with the smallest p-values (ties: larger |lfc| first, then index);

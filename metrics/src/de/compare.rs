@@ -160,8 +160,9 @@ pub fn numpy_sum(a: &[f64]) -> f64 {
     0.0 + super::table::numpy_pairwise(a)
 }
 
-/// sklearn `_binary_clf_curve`: (fps, tps) at each distinct score, scores descending.
-fn clf_curve(labels: &[bool], scores: &[f32]) -> (Vec<f64>, Vec<f64>) {
+/// sklearn `_binary_clf_curve`: (fps, tps) at each distinct score, scores descending. f32 scores
+/// convert to f64 exactly, so order and ties are those of the f32 values.
+fn clf_curve(labels: &[bool], scores: &[f64]) -> (Vec<f64>, Vec<f64>) {
     let mut idx: Vec<usize> = (0..scores.len()).collect();
     idx.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
     let (mut fps, mut tps) = (Vec::new(), Vec::new());
@@ -179,12 +180,33 @@ fn clf_curve(labels: &[bool], scores: &[f32]) -> (Vec<f64>, Vec<f64>) {
     (fps, tps)
 }
 
+fn widen(scores: &[f32]) -> Vec<f64> {
+    scores.iter().map(|&x| f64::from(x)).collect()
+}
+
+/// sklearn `auc(recall, precision)` of `precision_recall_curve(labels, scores)` (the trapezoid
+/// rule over the PR points at each distinct score, every threshold kept, (R=0, P=1) appended), as
+/// STAMP computes its PR-AUC. NaN without both a positive and a negative label (STAMP reports
+/// "Nan" there: its `roc_auc_score` in the same `try` raises).
+pub fn pr_auc_trapezoid(labels: &[bool], scores: &[f64]) -> f64 {
+    if labels.len() != scores.len() || !labels.contains(&true) || !labels.contains(&false) {
+        return f64::NAN;
+    }
+    let (fps, tps) = clf_curve(labels, scores);
+    let total = *tps.last().unwrap_or(&0.0);
+    let mut points: Vec<(f64, f64)> =
+        tps.iter().zip(&fps).map(|(&t, &f)| (t / total, if t + f != 0.0 { t / (t + f) } else { 0.0 })).rev().collect();
+    points.push((0.0, 1.0));
+    let terms: Vec<f64> = points.windows(2).map(|w| (w[0].0 - w[1].0) * (w[0].1 + w[1].1) / 2.0).collect();
+    numpy_sum(&terms)
+}
+
 /// sklearn `average_precision_score(labels, scores)` (step-wise, no interpolation):
 /// AP = max(0, −Σ diff(recall)·precision[:-1]) over the reversed PR curve with (P=1, R=0) appended,
 /// P = tp/(tp+fp), R = tp/tp_total at each distinct score; tied scores form one step.
 /// Caller guarantees at least one positive and one negative.
 pub fn average_precision(labels: &[bool], scores: &[f32]) -> f64 {
-    let (fps, tps) = clf_curve(labels, scores);
+    let (fps, tps) = clf_curve(labels, &widen(scores));
     let total = *tps.last().unwrap();
     let mut precision: Vec<f64> =
         tps.iter().zip(&fps).map(|(&t, &f)| if t + f != 0.0 { t / (t + f) } else { 0.0 }).collect();
@@ -203,6 +225,11 @@ pub fn average_precision(labels: &[bool], scores: &[f32]) -> f64 {
 /// tpr = tp/tp_total, trapezoid area Σ Δfpr·(tpr_i + tpr_{i−1})/2 (numpy summation).
 /// Caller guarantees at least one positive and one negative.
 pub fn roc_auc(labels: &[bool], scores: &[f32]) -> f64 {
+    roc_auc_f64(labels, &widen(scores))
+}
+
+/// [`roc_auc`] of f64 scores (sklearn `roc_auc_score`).
+pub fn roc_auc_f64(labels: &[bool], scores: &[f64]) -> f64 {
     let (mut fps, mut tps) = clf_curve(labels, scores);
     if fps.len() > 2 {
         let keep: Vec<usize> = (0..fps.len())

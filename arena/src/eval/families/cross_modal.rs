@@ -13,7 +13,7 @@
 
 use std::time::Instant;
 
-use metrics::Metric;
+use metrics::{Metric, MetricInfo};
 use ndarray::{Array2, Axis};
 use tasks::dataset::mean_rows;
 use tasks::scorecard::{BootstrapSettings, PerturbationScore, ScoreRow};
@@ -193,21 +193,21 @@ fn build_row(
         metrics::score_profiles(p, truth_protein, &refs, &[])
     });
     let protein_column = |m: Metric| protein.as_ref().map(|s| s.column(m)).unwrap_or_else(|| vec![f64::NAN; n]);
-    let columns: Vec<(String, bool, Vec<f64>)> = instance
+    let columns: Vec<(&'static MetricInfo, Vec<f64>)> = instance
         .spec
         .spec
         .metrics
         .iter()
         .filter_map(|m| {
-            let family = CROSS_MODAL_METRICS.iter().find(|(f, _)| f == m).map(|&(f, up)| {
-                let values = match f {
+            let family = CROSS_MODAL_METRICS.iter().find(|f| f.name == m).map(|&f| {
+                let values = match f.name {
                     "coherence_gap" => predicted.coherence.clone(),
                     "protein_pearson_delta" => protein_column(Metric::PearsonDelta),
                     _ => protein_column(Metric::Mse),
                 };
-                (f.to_string(), up, values)
+                (f, values)
             });
-            family.or_else(|| Metric::from_name(m).map(|p| (m.clone(), p.higher_is_better(), rna.column(p))))
+            family.or_else(|| Metric::from_name(m).map(|p| (p.info(), rna.column(p))))
         })
         .collect();
     columns_row(instance, (name, kind, model_sha256), &columns, bootstrap)
@@ -218,14 +218,14 @@ fn build_row(
 pub(super) fn columns_row(
     instance: &TaskInstance<'_>,
     (name, kind, model_sha256): (String, ModelKind, String),
-    columns: &[(String, bool, Vec<f64>)],
+    columns: &[(&'static MetricInfo, Vec<f64>)],
     bootstrap: &BootstrapSettings,
 ) -> ScoreRow {
     let items = instance.eval_items();
     let subgroups: Vec<tasks::Subgroup> = items.iter().map(|i| i.subgroup).collect();
     let metrics = columns
         .iter()
-        .map(|(metric, up, values)| crate::eval::score::summarize(metric, *up, values, &subgroups, bootstrap))
+        .map(|(metric, values)| crate::eval::score::summarize(metric, values, &subgroups, bootstrap))
         .collect();
     let per_perturbation = items
         .iter()
@@ -234,7 +234,7 @@ pub(super) fn columns_row(
             perturbation: item.label.clone(),
             subgroup: item.subgroup,
             n_truth: item.rows.len(),
-            values: columns.iter().map(|(_, _, v)| v.get(i).copied().filter(|x| x.is_finite())).collect(),
+            values: columns.iter().map(|(_, v)| v.get(i).copied().filter(|x| x.is_finite())).collect(),
         })
         .collect();
     ScoreRow { name, kind, model_sha256, metrics, per_perturbation }

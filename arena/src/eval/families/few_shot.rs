@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use metrics::{Metric, ProfileReferences, score_profiles};
+use metrics::{Metric, MetricInfo, ProfileReferences, score_profiles};
 use tasks::scorecard::{BootstrapSettings, ScoreRow};
 use tasks::splits::few_shot::{FEW_SHOT_METRICS, SHOTS, adaptation_set, adapted_instance, context_references};
 use tasks::{Model, ModelKind, TaskError, TaskInstance};
@@ -23,7 +23,7 @@ fn score_curve(
     instance: &TaskInstance<'_>,
     curve: &[Vec<Vec<f64>>],
     truths: &[Vec<f64>],
-) -> Result<Vec<(String, bool, Vec<f64>)>, TaskError> {
+) -> Result<Vec<(&'static MetricInfo, Vec<f64>)>, TaskError> {
     let (control, perturbed) = context_references(instance)?;
     let refs = ProfileReferences {
         control: control.as_slice().unwrap_or(&[]),
@@ -51,8 +51,8 @@ fn score_curve(
         .spec
         .metrics
         .iter()
-        .filter_map(|m| FEW_SHOT_METRICS.iter().find(|(f, _)| f == m))
-        .map(|&(m, up)| (m.to_string(), up, by_name(m)))
+        .filter_map(|m| FEW_SHOT_METRICS.iter().find(|f| f.name == m))
+        .map(|&f| (f, by_name(f.name)))
         .collect())
 }
 

@@ -28,6 +28,7 @@
 use tasks::scorecard::{BootstrapSettings, MetricSummary, ScoreRow};
 use tasks::{Direction, Model, Perturbation, SplitRule, TaskError, TaskInstance};
 
+use metrics::MetricInfo;
 use metrics::interaction::{
     DEFAULT_ADDITIVE_TOLERANCE, GI_METRICS, balanced_accuracy, bootstrap_statistic_ci, classify, fit_pair,
     is_synergy_norman, spearman,
@@ -200,12 +201,13 @@ pub fn append_gi_metrics(
     let predicted = magnitudes(instance, items, profiles);
     let published: Vec<f64> = items.iter().map(|i| i.published).collect();
     let refit: Vec<f64> = items.iter().map(|i| i.refit).collect();
-    let wanted: Vec<(&str, bool)> =
-        instance.spec.spec.metrics.iter().filter_map(|m| GI_METRICS.iter().find(|(n, _)| n == m).copied()).collect();
+    let wanted: Vec<&MetricInfo> =
+        instance.spec.spec.metrics.iter().filter_map(|m| GI_METRICS.iter().find(|g| g.name == m).copied()).collect();
     let mut subgroups: Vec<tasks::Subgroup> = items.iter().map(|i| i.subgroup).collect();
     subgroups.sort();
     subgroups.dedup();
-    for &(metric, higher_is_better) in &wanted {
+    for &info in &wanted {
+        let metric = info.name;
         let summary = |idx: &[usize]| {
             let p: Vec<f64> = idx.iter().map(|&i| predicted[i]).collect();
             if metric == "gi_magnitude_spearman" {
@@ -226,7 +228,7 @@ pub fn append_gi_metrics(
             .collect();
         row.metrics.push(MetricSummary {
             metric: metric.to_string(),
-            higher_is_better,
+            better: info.direction(),
             overall: summary(&all),
             by_subgroup,
             toward_ceiling: None,

@@ -20,6 +20,7 @@
 
 use std::time::Instant;
 
+use metrics::MetricInfo;
 use metrics::inverse::{ScreenScore, score_screen};
 use ndarray::{Array2, Axis};
 use tasks::dataset::mean_rows;
@@ -219,19 +220,19 @@ pub fn screen_row(
     bootstrap: &BootstrapSettings,
 ) -> ScoreRow {
     let tests = instance.test_conditions();
-    let wanted: Vec<(&str, bool)> = instance
+    let wanted: Vec<&MetricInfo> = instance
         .spec
         .spec
         .metrics
         .iter()
-        .filter_map(|m| metrics::inverse::SCREEN_METRICS.iter().find(|(n, _)| n == m).copied())
+        .filter_map(|m| metrics::inverse::SCREEN_METRICS.iter().find(|s| s.name == m).copied())
         .collect();
     let subgroups: Vec<tasks::Subgroup> = tests.iter().map(|t| t.subgroup).collect();
     let metrics = wanted
         .iter()
-        .map(|&(metric, higher_is_better)| {
-            let column: Vec<f64> = scores.iter().map(|s| s.value(metric)).collect();
-            crate::eval::score::summarize(metric, higher_is_better, &column, &subgroups, bootstrap)
+        .map(|&metric| {
+            let column: Vec<f64> = scores.iter().map(|s| s.value(metric.name)).collect();
+            crate::eval::score::summarize(metric, &column, &subgroups, bootstrap)
         })
         .collect();
     let per_perturbation = tests
@@ -242,7 +243,7 @@ pub fn screen_row(
             perturbation: t.label.clone(),
             subgroup: t.subgroup,
             n_truth: rows.len(),
-            values: wanted.iter().map(|(m, _)| Some(s.value(m)).filter(|v| v.is_finite())).collect(),
+            values: wanted.iter().map(|m| Some(s.value(m.name)).filter(|v| v.is_finite())).collect(),
         })
         .collect();
     ScoreRow { name: name.to_string(), kind, model_sha256, metrics, per_perturbation }

@@ -47,8 +47,8 @@ fn add_order_metric(
     means: &[Vec<f64>],
     bootstrap: &BootstrapSettings,
 ) {
-    let (name, higher_is_better) = ORDER_METRICS[0];
-    if !instance.spec.spec.metrics.iter().any(|m| m == name) {
+    let metric = ORDER_METRICS[0];
+    if !instance.spec.spec.metrics.iter().any(|m| m == metric.name) {
         return;
     }
     let items = instance.eval_items();
@@ -56,7 +56,7 @@ fn add_order_metric(
     let values = per_double(instance, means);
     let subgroups: Vec<tasks::Subgroup> = pairs.iter().map(|(ab, _, _)| items[*ab].subgroup).collect();
     let column: Vec<f64> = values.iter().map(|(_, v)| *v).collect();
-    row.metrics.push(crate::eval::score::summarize(name, higher_is_better, &column, &subgroups, bootstrap));
+    row.metrics.push(crate::eval::score::summarize(metric, &column, &subgroups, bootstrap));
     let mut per_item = vec![None; items.len()];
     for ((ab, ba, _), (_, v)) in pairs.iter().zip(&values) {
         per_item[*ab] = Some(*v).filter(|v| v.is_finite());

@@ -68,7 +68,7 @@ pub fn ceiling_with_means(
         .map(|(m, column)| {
             let draws = column.draw_sd.as_ref().map(|sd| draw_replicates(&column.values, sd, bootstrap));
             let draws = draws.as_deref().map(crate::eval::score::Replicates::Draws);
-            summarize_with(m.name(), m.higher_is_better(), &column.values, &subgroups, bootstrap, draws)
+            summarize_with(m.info(), &column.values, &subgroups, bootstrap, draws)
         })
         .collect();
     let per_perturbation = items

@@ -24,6 +24,7 @@
 
 use std::time::Instant;
 
+use metrics::MetricInfo;
 use metrics::distributional::{energy_distance_with_sigma_y, mean_pairwise_distance};
 use metrics::manifold::{
     STABILITY_METRICS, STABILITY_STEPS, dispersion, manifold_ratio, real_scale, rmse, stability_gap,
@@ -260,24 +261,19 @@ fn build_row(
     bootstrap: &BootstrapSettings,
 ) -> ScoreRow {
     let items = instance.eval_items();
-    let wanted: Vec<(usize, &str, bool)> = instance
+    let wanted: Vec<(usize, &MetricInfo)> = instance
         .spec
         .spec
         .metrics
         .iter()
-        .filter_map(|m| {
-            STABILITY_METRICS
-                .iter()
-                .position(|(n, _)| n == m)
-                .map(|k| (k, STABILITY_METRICS[k].0, STABILITY_METRICS[k].1))
-        })
+        .filter_map(|m| STABILITY_METRICS.iter().position(|s| s.name == m).map(|k| (k, STABILITY_METRICS[k])))
         .collect();
     let subgroups: Vec<tasks::Subgroup> = items.iter().map(|i| i.subgroup).collect();
     let metrics = wanted
         .iter()
-        .map(|&(k, metric, higher_is_better)| {
+        .map(|&(k, metric)| {
             let column: Vec<f64> = values.iter().map(|v| v.get(k).copied().unwrap_or(f64::NAN)).collect();
-            crate::eval::score::summarize(metric, higher_is_better, &column, &subgroups, bootstrap)
+            crate::eval::score::summarize(metric, &column, &subgroups, bootstrap)
         })
         .collect();
     let per_perturbation = items
@@ -287,7 +283,7 @@ fn build_row(
             perturbation: item.label.clone(),
             subgroup: item.subgroup,
             n_truth: item.rows.len(),
-            values: wanted.iter().map(|&(k, _, _)| v.get(k).copied().filter(|x| x.is_finite())).collect(),
+            values: wanted.iter().map(|&(k, _)| v.get(k).copied().filter(|x| x.is_finite())).collect(),
         })
         .collect();
     ScoreRow { name, kind, model_sha256, metrics, per_perturbation }
