@@ -91,12 +91,32 @@ fn flags_for(card: &CardView, view: View) -> Vec<Flag> {
         .collect()
 }
 
-/// One metric of one row in one view: the mean over the view's perturbations with its CI.
+/// One metric of one row in one view: the mean over the view's perturbations with its CI, overall
+/// and per subgroup of the view's items (`combo_seen0`, `step_2`, ...).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Summary {
     pub metric: String,
     pub higher_is_better: bool,
     pub overall: IntervalView,
+    /// Per subgroup present in the view, in [`subgroup_order`].
+    #[serde(default)]
+    pub by_subgroup: Vec<SubgroupSummary>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SubgroupSummary {
+    pub subgroup: String,
+    pub interval: IntervalView,
+}
+
+/// Sorts subgroup names by their text, then by a trailing number (`step_2` before `step_10`).
+pub fn subgroup_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let split = |s: &str| {
+        let digits = s.len() - s.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        let (text, number) = s.split_at(s.len() - digits);
+        (text.to_string(), number.parse::<u64>().unwrap_or(0))
+    };
+    split(a).cmp(&split(b))
 }
 
 /// One scored row restricted to one view.
@@ -116,10 +136,15 @@ fn finite(v: f64) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 
+fn interval(values: &[f64], boot: &CardBootstrap) -> IntervalView {
+    let i = metrics::bootstrap_mean_ci(values, boot.resamples, boot.level, boot.seed);
+    IntervalView { mean: finite(i.mean), lower: finite(i.lower), upper: finite(i.upper), n: i.n }
+}
+
 /// The items that count toward the headline: all but the first step of held-out sequences (a
 /// condition also in training, reported apart as `step_1`), or all items when only those exist.
 fn headline(items: &[PertView]) -> Vec<&PertView> {
-    let kept: Vec<&PertView> = items.iter().filter(|p| p.subgroup != "step_1").collect();
+    let kept: Vec<&PertView> = items.iter().filter(|p| p.subgroup_name() != "step_1").collect();
     if kept.is_empty() { items.iter().collect() } else { kept }
 }
 
@@ -133,18 +158,26 @@ fn row_scores(
 ) -> RowScores {
     let kept: Vec<PertView> =
         row.per_perturbation.iter().filter(|p| view_of(key, task, &p.perturbation) == view).cloned().collect();
+    let mut groups: Vec<String> = kept.iter().map(PertView::subgroup_name).filter(|g| !g.is_empty()).collect();
+    groups.sort_by(|a, b| subgroup_order(a, b));
+    groups.dedup();
     let metrics = row
         .metrics
         .iter()
         .enumerate()
         .map(|(k, m)| {
-            let values: Vec<f64> =
-                headline(&kept).iter().map(|p| p.values.get(k).copied().flatten().unwrap_or(f64::NAN)).collect();
-            let i = metrics::bootstrap_mean_ci(&values, boot.resamples, boot.level, boot.seed);
+            let value = |p: &PertView| p.values.get(k).copied().flatten().unwrap_or(f64::NAN);
+            let values: Vec<f64> = headline(&kept).iter().map(|p| value(p)).collect();
+            let mut by_subgroup = Vec::new();
+            for g in &groups {
+                let values: Vec<f64> = kept.iter().filter(|p| &p.subgroup_name() == g).map(value).collect();
+                by_subgroup.push(SubgroupSummary { subgroup: g.clone(), interval: interval(&values, boot) });
+            }
             Summary {
                 metric: m.metric.clone(),
                 higher_is_better: m.higher_is_better,
-                overall: IntervalView { mean: finite(i.mean), lower: finite(i.lower), upper: finite(i.upper), n: i.n },
+                overall: interval(&values, boot),
+                by_subgroup,
             }
         })
         .collect();
@@ -228,6 +261,21 @@ pub struct BoardRow {
     pub tie_group: Option<String>,
     /// Metrics this row's scorecard audit flags.
     pub flags: Vec<Flag>,
+    /// The row's name among the task's reference rows (baselines, reference model, ceiling): its
+    /// page is `/tasks/TASK/rows/NAME`; `None` for submissions (`/submissions/ID`).
+    #[serde(default)]
+    pub reference_row: Option<String>,
+    /// The primary metric per subgroup column of the board ([`Board::subgroups`]).
+    #[serde(default)]
+    pub subgroup_cells: Vec<Cell>,
+}
+
+/// A subgroup column of a board: the primary metric over the view's items of one subgroup.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SubgroupCol {
+    pub name: String,
+    /// The view's test items in the subgroup.
+    pub n: usize,
 }
 
 /// A task's leaderboard in one view, as stored.
@@ -245,6 +293,10 @@ pub struct Board {
     pub rows: Vec<BoardRow>,
     /// The noise ceiling (a reference line, never ranked).
     pub ceiling: Vec<BoardRow>,
+    /// Subgroup columns (combinatorial: combo_seen0/1/2; multi-step: step_1, step_2, ...), shown
+    /// when the view's items fall in two or more subgroups.
+    #[serde(default)]
+    pub subgroups: Vec<SubgroupCol>,
 }
 
 impl Board {
@@ -355,6 +407,24 @@ fn assemble(
             col
         })
         .collect();
+    // Subgroup columns: each subgroup of the view's items, with how many items it holds.
+    let mut subgroup_of: HashMap<&str, String> = HashMap::new();
+    for (row, ..) in &entries {
+        for p in &row.per_perturbation {
+            subgroup_of.entry(p.perturbation.as_str()).or_insert_with(|| p.subgroup_name());
+        }
+    }
+    let mut subgroups: Vec<SubgroupCol> = Vec::new();
+    for g in subgroup_of.values().filter(|g| !g.is_empty()) {
+        match subgroups.iter_mut().find(|c| &c.name == g) {
+            Some(c) => c.n += 1,
+            None => subgroups.push(SubgroupCol { name: g.clone(), n: 1 }),
+        }
+    }
+    subgroups.sort_by(|a, b| subgroup_order(&a.name, &b.name));
+    if subgroups.len() < 2 {
+        subgroups.clear();
+    }
     let higher = metrics.iter().find(|m| m.name == primary).map(|m| m.higher_is_better).unwrap_or(true);
     let boot = reference.and_then(|r| r.bootstrap.clone()).unwrap_or(DEFAULT_BOOTSTRAP);
     let views: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
@@ -377,6 +447,12 @@ fn assemble(
             })
             .collect();
         let rank = rank_of.remove(&i).filter(|_| mean_of(&row, &primary).is_some());
+        let by_subgroup = row.metrics.iter().find(|m| m.metric == primary).map(|m| m.by_subgroup.as_slice());
+        let subgroup_cells = subgroups
+            .iter()
+            .map(|g| cell(by_subgroup.unwrap_or_default().iter().find(|s| s.subgroup == g.name).map(|s| &s.interval)))
+            .collect();
+        let reference_row = (id.is_none() && source == "reference").then(|| row.name.clone());
         let out = BoardRow {
             label,
             kind: row.kind.clone(),
@@ -387,6 +463,8 @@ fn assemble(
             tie_group: rank.map(|r| group_label(r.tie_group)),
             rank_interval: rank,
             flags: row.flags,
+            reference_row,
+            subgroup_cells,
         };
         if out.kind == "ceiling" { ceiling.push(out) } else { rows.push(out) }
     }
@@ -401,6 +479,7 @@ fn assemble(
         notes: reference.map(|r| r.notes.clone()).unwrap_or_default(),
         rows,
         ceiling,
+        subgroups,
     }
 }
 
@@ -579,6 +658,72 @@ mod tests {
         );
         assert_eq!(stored.per_perturbation.len(), n_public);
         std::fs::remove_dir_all(dir).ok();
+    }
+
+    /// A row over items in subgroups: `groups[i % groups.len()]` is item i's subgroup.
+    fn grouped_row(
+        name: &str,
+        kind: &str,
+        groups: &[serde_json::Value],
+        f: impl Fn(usize) -> f64,
+    ) -> serde_json::Value {
+        let mut r = row(name, kind, f);
+        for (i, p) in r["per_perturbation"].as_array_mut().unwrap().iter_mut().enumerate() {
+            p["subgroup"] = groups[i % groups.len()].clone();
+        }
+        r
+    }
+
+    #[test]
+    fn combinatorial_and_multi_step_boards_get_a_column_per_subgroup() {
+        let (db, dir) = temp_db();
+        let combos = [json!("combo_seen0"), json!("combo_seen1"), json!("combo_seen2")];
+        let reference = card(None, vec![grouped_row("mean", "baseline", &combos, |_| 0.1)], json!([]));
+        record_reference(&db, &reference, "server").unwrap();
+        // The model scores 0.2 on combo_seen0 items, 0.5 on seen1, 0.8 on seen2.
+        let model =
+            card(Some("m"), vec![grouped_row("m", "predictions", &combos, |i| [0.2, 0.5, 0.8][i % 3])], json!([]));
+        let id = submit(&db, "m", &model);
+        rebuild(&db, TASK).unwrap();
+        let key = db.split_key().unwrap();
+        for view in View::ALL {
+            let board = Board::parse(&db.board(TASK, view.as_str()).unwrap().unwrap()).unwrap();
+            let names: Vec<&str> = board.subgroups.iter().map(|g| g.name.as_str()).collect();
+            assert_eq!(names, ["combo_seen0", "combo_seen1", "combo_seen2"]);
+            let in_view = |g: usize| {
+                labels().iter().enumerate().filter(|(i, l)| i % 3 == g && view_of(&key, TASK, l) == view).count()
+            };
+            let counts: Vec<usize> = board.subgroups.iter().map(|g| g.n).collect();
+            assert_eq!(counts, [in_view(0), in_view(1), in_view(2)], "{view:?}");
+            let m = board.rows.iter().find(|r| r.submission_id == Some(id)).unwrap();
+            let means: Vec<f64> = m.subgroup_cells.iter().map(|c| c.mean.unwrap()).collect();
+            assert!((means[0] - 0.2).abs() < 1e-12 && (means[1] - 0.5).abs() < 1e-12 && (means[2] - 0.8).abs() < 1e-12);
+            let baseline = board.rows.iter().find(|r| r.kind == "baseline").unwrap();
+            assert_eq!(baseline.reference_row.as_deref(), Some("mean"), "reference rows name their page");
+            assert_eq!(m.reference_row, None);
+        }
+
+        // Multi-step: step_1 (one action from control, also in training) is a column of its own
+        // but not in the headline mean; steps sort by number.
+        let (db, dir2) = temp_db();
+        let steps: Vec<serde_json::Value> = (1..=10).map(|k| json!({"step": k})).collect();
+        let value = |i: usize| if i % 10 == 0 { 1.0 } else { 0.3 };
+        let reference = card(None, vec![grouped_row("mean", "baseline", &steps, |_| 0.1)], json!([]));
+        record_reference(&db, &reference, "server").unwrap();
+        let id = submit(&db, "m", &card(Some("m"), vec![grouped_row("m", "predictions", &steps, value)], json!([])));
+        rebuild(&db, TASK).unwrap();
+        let board = Board::parse(&db.board(TASK, "public").unwrap().unwrap()).unwrap();
+        let names: Vec<&str> = board.subgroups.iter().map(|g| g.name.as_str()).collect();
+        let present: Vec<String> =
+            (1..=10).map(|k| format!("step_{k}")).filter(|n| names.contains(&n.as_str())).collect();
+        assert_eq!(names, present.iter().map(String::as_str).collect::<Vec<_>>(), "step_2 before step_10");
+        let m = board.rows.iter().find(|r| r.submission_id == Some(id)).unwrap();
+        assert!((m.cells[0].mean.unwrap() - 0.3).abs() < 1e-12, "step_1 items (1.0) stay out of the headline");
+        if names.first() == Some(&"step_1") {
+            assert!((m.subgroup_cells[0].mean.unwrap() - 1.0).abs() < 1e-12);
+        }
+        std::fs::remove_dir_all(dir).ok();
+        std::fs::remove_dir_all(dir2).ok();
     }
 
     #[test]

@@ -109,6 +109,19 @@ pub struct PertView {
 }
 
 impl PertView {
+    /// The subgroup as the scorecard names it: `unseen_single`, `combo_seen1`, `step_2`, ... (empty
+    /// when the item has none).
+    pub fn subgroup_name(&self) -> String {
+        match &self.subgroup {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Object(m) => {
+                m.iter().map(|(k, v)| format!("{k}_{}", v.as_str().map_or(v.to_string(), str::to_string))).collect()
+            }
+            serde_json::Value::Null => String::new(),
+            other => other.to_string(),
+        }
+    }
+
     /// `unseen_single`, `combo_seen1`, `step 2`, ...
     pub fn subgroup_label(&self) -> String {
         match &self.subgroup {
