@@ -70,9 +70,11 @@ pub fn cell(i: Option<&IntervalView>) -> Cell {
     }
 }
 
-/// A gaming-probe flag as shown. The scorer's audit computes the probes on every test
-/// perturbation, private ones included, so flags are part of the private view only: the public
-/// view (before the reveal) shows none, and no public number depends on a private perturbation.
+/// A gaming-probe flag as shown. A view shows the flags its scoring job computed on that view's
+/// perturbations only (the audit section's `views`), so the public board's flags depend on no
+/// private perturbation, and the private view's wait for the reveal like every private number. A
+/// scorecard without per-view flags (self-reported, or scored before they existed) has only
+/// flags over every test perturbation: the private view shows those, the public view none.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Flag {
     pub metric: String,
@@ -81,13 +83,15 @@ pub struct Flag {
 }
 
 fn flags_for(card: &CardView, view: View) -> Vec<Flag> {
-    if view == View::Public {
-        return Vec::new();
-    }
-    card.audit
+    let Some(audit) = &card.audit else { return Vec::new() };
+    let shown: &[FlagView] = match audit.views.iter().find(|v| v.view == view.as_str()) {
+        Some(v) => &v.flags,
+        None if view == View::Private => &audit.flags,
+        None => &[],
+    };
+    shown
         .iter()
-        .flat_map(|a| a.flags.iter())
-        .map(|f: &FlagView| Flag { metric: f.metric.clone(), probe: f.probe.clone(), reason: Some(f.reason.clone()) })
+        .map(|f| Flag { metric: f.metric.clone(), probe: f.probe.clone(), reason: Some(f.reason.clone()) })
         .collect()
 }
 

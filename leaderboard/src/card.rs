@@ -34,6 +34,21 @@ pub struct CardView {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AuditView {
+    /// Over every test perturbation, private ones included.
+    #[serde(default)]
+    pub flags: Vec<FlagView>,
+    /// Recomputed per view of this server's split by the scoring job (absent in self-reported
+    /// scorecards and in those scored before it existed).
+    #[serde(default)]
+    pub views: Vec<ViewFlagsView>,
+}
+
+/// The audit's flags on one view (`public`, `private`) of the server's split.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ViewFlagsView {
+    pub view: String,
+    #[serde(default)]
+    pub n_items: usize,
     #[serde(default)]
     pub flags: Vec<FlagView>,
 }

@@ -478,6 +478,7 @@ pub fn job_runner() -> arena::isolation::JobRunner {
         jobs_dir: std::env::temp_dir().join("arena-test-jobs"),
         allow_unsandboxed: false,
         worlds: Default::default(),
+        split_key: None,
     }
 }
 
