@@ -711,7 +711,7 @@ mod tests {
         // but not in the headline mean; steps sort by number.
         let (db, dir2) = temp_db();
         let steps: Vec<serde_json::Value> = (1..=10).map(|k| json!({"step": k})).collect();
-        let value = |i: usize| if i % 10 == 0 { 1.0 } else { 0.3 };
+        let value = |i: usize| if i.is_multiple_of(10) { 1.0 } else { 0.3 };
         let reference = card(None, vec![grouped_row("mean", "baseline", &steps, |_| 0.1)], json!([]));
         record_reference(&db, &reference, "server").unwrap();
         let id = submit(&db, "m", &card(Some("m"), vec![grouped_row("m", "predictions", &steps, value)], json!([])));

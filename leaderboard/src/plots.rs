@@ -117,7 +117,7 @@ pub fn histogram(metric: &str, values: &[Option<f64>]) -> Histogram {
     let (width, height, left, right, top, bottom) = (540.0, 250.0, 60.0, 520.0, 12.0, 190.0);
     let (lo, hi) = finite.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
     let x = if finite.is_empty() { Scale::new(0.0, 1.0, left, right) } else { Scale::new(lo, hi, left, right) };
-    let mut counts = vec![0usize; BINS];
+    let mut counts = [0usize; BINS];
     for v in &finite {
         let k = (((v - x.lo) / (x.hi - x.lo)) * BINS as f64).floor() as usize;
         counts[k.min(BINS - 1)] += 1;

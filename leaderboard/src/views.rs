@@ -74,6 +74,8 @@ pub struct LeaderboardView {
     pub subgroups: Vec<SubgroupCol>,
     /// Per metric, the means and CIs of this page's rows and the ceiling.
     pub forests: Vec<Forest>,
+    /// Gaming-probe flags on the metric columns (this view's).
+    pub n_flags: usize,
 }
 
 /// What a leaderboard request asks for.
@@ -189,6 +191,7 @@ pub fn leaderboard(db: &Db, task: TaskRow, q: &LbRequest<'_>) -> Result<Result<L
     let page = q.page.unwrap_or(1).clamp(1, pages);
     let rows: Vec<LbRow> = rows.into_iter().skip((page - 1) * PAGE_SIZE).take(PAGE_SIZE).collect();
     let level = board.bootstrap.as_ref().map_or(0.95, |b| b.level);
+    let n_flags = metrics.iter().map(|m| m.flags.len()).sum();
     // The sorted metric first.
     let plot_order: Vec<usize> =
         std::iter::once(sort_idx).chain((0..metrics.len()).filter(|&k| k != sort_idx)).collect();
@@ -243,6 +246,7 @@ pub fn leaderboard(db: &Db, task: TaskRow, q: &LbRequest<'_>) -> Result<Result<L
         test_data: None,
         subgroups: board.subgroups,
         forests,
+        n_flags,
         task,
     }))
 }
@@ -384,7 +388,8 @@ fn best_baseline(board: &Board) -> Option<String> {
 }
 
 /// Builds a row page's detail from the row's stored scores in `view` and the stored board.
-/// `own_reference` is the row's reference name (a baseline is not compared with itself).
+/// `own_reference` is the row's reference name (a baseline is not compared with itself);
+/// `shown_name` names the row on the plots.
 #[allow(clippy::too_many_arguments)]
 fn row_detail(
     db: &Db,
@@ -396,6 +401,7 @@ fn row_detail(
     metric: Option<&str>,
     primary: Option<&str>,
     own_reference: Option<&str>,
+    shown_name: &str,
 ) -> Result<RowDetail, String> {
     let board = stored_board(db, task, view)?;
     let on_board = board.as_ref().and_then(|b| b.rows.iter().chain(&b.ceiling).find(|r| on_board(r)));
@@ -478,7 +484,7 @@ fn row_detail(
                         (p.perturbation.clone(), p.values.get(k).copied().flatten(), x)
                     })
                     .collect();
-                Some(scatter(&metrics[k].name, &r.name, &format!("baseline: {best}"), &pairs))
+                Some(scatter(&metrics[k].name, shown_name, &format!("baseline: {best}"), &pairs))
             })
         }
         _ => None,
@@ -551,6 +557,7 @@ pub fn submission(
         metric,
         primary.as_deref(),
         None,
+        &s.name,
     )?;
     let scorecard_rank = card.as_ref().filter(|_| view == View::Private).and_then(|c| {
         let rc = c.rank_confidence.as_ref()?;
@@ -651,6 +658,7 @@ pub fn reference_row(
         metric,
         Some(&reference.primary_metric),
         Some(name),
+        &label,
     )?;
     Ok(Ok(ReferenceRowView {
         name: name.to_string(),

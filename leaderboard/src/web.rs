@@ -487,9 +487,12 @@ struct SubmissionPage {
     view_links: Vec<(String, String)>,
 }
 
+/// (label, href) links.
+type Links = Vec<(String, String)>;
+
 /// The metric and view links of a row page at `base` (a path without query); `extra` is
 /// appended to each (`&receipt=...`).
-fn row_links(base: &str, d: &views::RowDetail, extra: &str) -> (Vec<(String, String)>, Vec<(String, String)>) {
+fn row_links(base: &str, d: &views::RowDetail, extra: &str) -> (Links, Links) {
     let metric_links = d
         .metrics
         .iter()
