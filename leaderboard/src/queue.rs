@@ -116,7 +116,7 @@ pub async fn run_one(state: &Arc<AppState>) -> Result<bool, String> {
         let json = serde_json::to_string(&card).map_err(|e| e.to_string())?;
         Ok((card, json))
     });
-    // Recording rebuilds the task's board (paired bootstrap over every row): off the async threads.
+    // Recording ranks the row on the task's boards (paired bootstrap over every row): off the async threads.
     let state = state.clone();
     let job_id = job.submission_id;
     let recorded = tokio::task::spawn_blocking(move || match outcome {
@@ -126,10 +126,11 @@ pub async fn run_one(state: &Arc<AppState>) -> Result<bool, String> {
             let ranked = crate::card::CardView::parse(&json)
                 .and_then(|view| crate::board::record_submission(&state.db, job.submission_id, &view))
                 // A task without reference rows takes the baselines and ceiling just computed on
-                // the hidden split; one that has them (the demo's reference world model among
-                // them) keeps them. Either way the board is rebuilt with the new row.
+                // the hidden split (and its board is built); one that has them (the demo's
+                // reference world model among them) keeps them, and the new row is added to its
+                // boards, every rank recomputed, without rebuilding the other rows.
                 .and_then(|()| match state.db.reference(&job.task_id)? {
-                    Some(_) => crate::board::rebuild(&state.db, &job.task_id),
+                    Some(_) => crate::board::add_row(&state.db, &job.task_id, job.submission_id),
                     None => crate::store_reference(&state.db, &card, "server"),
                 });
             match ranked {
