@@ -123,6 +123,7 @@ pub async fn run_one(state: &Arc<AppState>) -> Result<bool, String> {
         Ok((card, json)) => {
             // The row first, the status last: the rebuild ranks a running job's stored row, so a
             // client that sees `scored` finds the submission on the board.
+            let started = std::time::Instant::now();
             let ranked = crate::card::CardView::parse(&json)
                 .and_then(|view| crate::board::record_submission(&state.db, job.submission_id, &view))
                 // A task without reference rows takes the baselines and ceiling just computed on
@@ -134,7 +135,15 @@ pub async fn run_one(state: &Arc<AppState>) -> Result<bool, String> {
                     None => crate::store_reference(&state.db, &card, "server"),
                 });
             match ranked {
-                Ok(()) => state.db.finish_job(&job, Ok(&json)),
+                Ok(()) => {
+                    eprintln!(
+                        "leaderboard: submission {} ranked on the boards of {} in {} ms",
+                        job.submission_id,
+                        job.task_id,
+                        started.elapsed().as_millis()
+                    );
+                    state.db.finish_job(&job, Ok(&json))
+                }
                 Err(e) => state.db.finish_job(&job, Err(&format!("scored, but ranking it failed: {e}"))),
             }
         }
