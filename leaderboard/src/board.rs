@@ -320,6 +320,11 @@ pub fn rebuild(db: &Db, task_id: &str) -> Result<(), String> {
 /// How often a board write that lost a race with another writer is recomputed and tried again.
 const WRITE_ATTEMPTS: usize = 8;
 
+/// Board writes of this process, one at a time: ranking a large board takes seconds, and two
+/// workers computing at once would make one of them compute again (the compare-and-swap below
+/// still guards against other servers on the same database).
+static BOARD_WRITES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Stores a board computed by `make` from the stored state it read (board JSON, rank inputs
 /// JSON), unless another writer stored one in between (compare-and-swap on the board's revision):
 /// then it reads and computes again.
@@ -329,6 +334,7 @@ fn store_with_retries(
     view: View,
     mut make: impl FnMut(Option<(&str, &str)>) -> Result<(Board, RankInputs), String>,
 ) -> Result<(), String> {
+    let _one_at_a_time = BOARD_WRITES.lock().unwrap_or_else(|p| p.into_inner());
     for _ in 0..WRITE_ATTEMPTS {
         let state = db.board_state(task_id, view.as_str())?;
         let revision = state.as_ref().map(|s| s.revision);

@@ -117,9 +117,12 @@ pub async fn run_one(state: &Arc<AppState>) -> Result<bool, String> {
         Ok((card, json))
     });
     // Recording ranks the row on the task's boards (paired bootstrap over every row): off the async threads.
+    // The lease is renewed while the row is ranked too: ranking a large board takes longer than
+    // a lease, and an expired lease would let another worker score the job again.
+    let (outer, leased) = (state.clone(), job.clone());
     let state = state.clone();
     let job_id = job.submission_id;
-    let recorded = tokio::task::spawn_blocking(move || match outcome {
+    let recording = tokio::task::spawn_blocking(move || match outcome {
         Ok((card, json)) => {
             // The row first, the status last: the rebuild ranks a running job's stored row, so a
             // client that sees `scored` finds the submission on the board.
@@ -148,9 +151,10 @@ pub async fn run_one(state: &Arc<AppState>) -> Result<bool, String> {
             }
         }
         Err(e) => state.db.finish_job(&job, Err(&e)),
-    })
-    .await
-    .map_err(|e| format!("recording a scored job crashed: {e}"))??;
+    });
+    let recorded = with_renewed_lease(&outer, &leased, recording)
+        .await
+        .map_err(|e| format!("recording a scored job crashed: {e}"))??;
     if !recorded {
         eprintln!("leaderboard: submission {}: the job's lease was lost; another worker records it", job_id);
     }
