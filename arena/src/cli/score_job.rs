@@ -126,7 +126,8 @@ pub fn for_the_web(message: &str) -> String {
         ("inference ran past --timeout ", "inference ran past this server's inference time limit of "),
         (
             "(`arena tasks show TASK --test-items` lists them)",
-            "(the task's test perturbations are listed by `arena tasks show TASK --test-items`, and in uns              `test_conditions` of a hidden task's training download)",
+            "(the task's test perturbations are listed by `arena tasks show TASK --test-items`, and in uns \
+             `test_conditions` of a hidden task's training download)",
         ),
     ];
     let mut out = message.to_string();
