@@ -3,11 +3,16 @@
 # loopback with N self-reported submissions on sim-unseen-single in its SQLite database (N copies
 # of a real `arena eval` scorecard, each model row renamed and its per-perturbation values shifted
 # by a seeded offset, imported with one `arena publish`), then
-#   1. 20 concurrent ONNX uploads (examples/linear.onnx) over HTTP: all must be accepted and scored;
+#   1. U concurrent ONNX uploads (examples/linear.onnx) over HTTP, scored by --workers W: all must
+#      be accepted and scored. Each finished job adds its row to the stored boards and recomputes
+#      every rank (incremental boards); the server logs how long each took, summarised here beside
+#      one full rebuild of the same board (`arena publish` of one more scorecard, process start
+#      included);
 #   2. `wrk` against the task leaderboard page (HTML) and its JSON twin: requests/s and p99 latency.
+# The machine may be shared: the load average before and after is written with the results.
 # Targets (issue 7): >= 2,000 req/s and p99 < 50 ms on 2 cores. wrk runs on the same machine.
 # Writes bench/results/leaderboard_load.md (SQLite) or leaderboard_load_postgres.md.
-#   Usage: bash bench/leaderboard_load.sh [SUBMISSIONS=1000] [SECONDS=20] [CONNECTIONS=64]
+#   Usage: bash bench/leaderboard_load.sh [SUBMISSIONS=1000] [SECONDS=20] [CONNECTIONS=64] [UPLOADS=100] [WORKERS=2]
 #   (ARENA_BIN=path skips the release build and uses that binary; ARENA_BENCH_POSTGRES=1 runs on a
 #   fresh database of the local PostgreSQL server that scripts/setup.sh provisions, dropped after.)
 set -euo pipefail
@@ -15,7 +20,10 @@ cd "$(dirname "$0")/.."
 n_subs=${1:-1000}
 duration=${2:-20}
 conns=${3:-64}
+n_uploads=${4:-100}
+workers=${5:-2}
 task=sim-unseen-single
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 command -v curl >/dev/null || { echo "curl is missing: apt-get install curl" >&2; exit 1; }
 if [ -z "${ARENA_BIN:-}" ]; then cargo build --release -p arena >&2; fi
@@ -67,16 +75,17 @@ start=$(date +%s.%N)
 seed_s=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")
 token=$("$arena" serve --database "$db" --issue-token bench | tail -n 1)
 
-"$arena" serve --database "$db" --bind 127.0.0.1:0 --data-dir "$data" --upload-dir "$work/uploads" >"$work/serve.out" 2>"$work/serve.err" &
+"$arena" serve --database "$db" --bind 127.0.0.1:0 --data-dir "$data" --upload-dir "$work/uploads" \
+  --rate-limit "$n_uploads" --workers "$workers" >"$work/serve.out" 2>"$work/serve.err" &
 server=$!
 for _ in $(seq 300); do grep -q "leaderboard on" "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
 url=$(grep -o 'http://[0-9.:]*' "$work/serve.out" | head -n 1)
 [ -n "$url" ] || { cat "$work/serve.err" >&2; echo "arena serve did not start" >&2; exit 1; }
 
-# 20 concurrent uploads, then wait for every job.
+# U concurrent uploads, then wait for every job.
 start=$(date +%s.%N)
 pids=()
-for i in $(seq 20); do
+for i in $(seq "$n_uploads"); do
   curl -s -o "$work/up$i.json" -w '%{http_code}\n' -H "Authorization: Bearer $token" \
     -F task=$task -F name="upload-$i" -F kind=onnx -F file=@examples/linear.onnx "$url/api/submissions" \
     >"$work/code$i" &
@@ -99,6 +108,28 @@ for id in $ids; do
 done
 uploads_s=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")
 rows=$(curl -s "$url/api/tasks/$task" | python3 -c "import json,sys; print(json.load(sys.stdin)['total_rows'])")
+# Board updates per job (from the server log), and one full rebuild of the same board.
+ranked=$(python3 - "$work/serve.err" <<'PY'
+import re, statistics, sys
+ms = sorted(int(m) for m in re.findall(r"ranked on the boards of \S+ in (\d+) ms", open(sys.argv[1]).read()))
+if ms:
+    p90 = ms[min(len(ms) - 1, int(0.9 * len(ms)))]
+    print(f"{len(ms)} board updates: median {statistics.median(ms):.0f} ms, p90 {p90} ms, max {ms[-1]} ms")
+else:
+    print("no board update logged")
+PY
+)
+python3 - "$work/cards/card-0000.json" "$work/extra.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+name = "model-extra"
+next(r for r in c["rows"] if r["name"] == c["model"])["name"] = name
+c["model"] = name
+json.dump(c, open(sys.argv[2], "w"))
+PY
+start=$(date +%s.%N)
+"$arena" publish "$work/extra.json" --database "$db" >/dev/null
+rebuild_s=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$start" "$(date +%s.%N)")
 
 # wrk: the HTML page and its JSON twin.
 run_wrk() {
@@ -117,8 +148,9 @@ mkdir -p bench/results
 {
   echo "# Leaderboard load benchmark"
   echo
-  echo "\`bash bench/leaderboard_load.sh $n_subs $duration $conns\` on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(date -u +%Y-%m-%d)."
-  echo "Database: $storage, $n_subs self-reported submissions + 20 uploads on \`$task\` ($rows leaderboard rows, 100 per page; page $bytes bytes)."
+  echo "\`bash bench/leaderboard_load.sh $n_subs $duration $conns $n_uploads $workers\` on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(date -u +%Y-%m-%d), binary \`${arena#"$PWD/"}\`."
+  echo "Machine load average (1, 5, 15 min; the machine is shared): $load_before before, $(cut -d' ' -f1-3 /proc/loadavg) after."
+  echo "Database: $storage, $n_subs self-reported submissions + $n_uploads uploads on \`$task\` ($rows leaderboard rows, 100 per page; page $bytes bytes)."
   echo "Seeding ($n_subs scorecards, one \`arena publish\`, board rebuilt once): ${seed_s} s."
   echo
   echo "| request (wrk -t2 -c$conns -d${duration}s, loopback) | requests/s | p99 latency | errors |"
@@ -126,6 +158,8 @@ mkdir -p bench/results
   echo "$html_row"
   echo "$json_row"
   echo
-  echo "20 concurrent ONNX uploads: $accepted accepted (HTTP 202), $scored scored, $failed failed, all done in ${uploads_s} s (each job rebuilds the board of $rows rows)."
+  echo "$n_uploads concurrent ONNX uploads, $workers workers: $accepted accepted (HTTP 202), $scored scored, $failed failed, all done in ${uploads_s} s."
+  echo "Incremental boards (each finished job adds its row to both views' boards and recomputes every rank): $ranked."
+  echo "One full rebuild of both views of the same board ($rows rows; \`arena publish\` of one scorecard, process start included): ${rebuild_s} s."
 } >"$out"
 cat "$out"

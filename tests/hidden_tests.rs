@@ -279,8 +279,10 @@ fn the_leaderboard_scores_the_hidden_world_and_never_returns_the_secret_or_its_s
         let mut paths = Vec::new();
         if route.path.contains("/tasks/{id}") {
             for t in &tasks {
-                paths.push(route.path.replace("{id}", t));
-                paths.push(format!("{}?view=private&sort=mae", route.path.replace("{id}", t)));
+                // Reference row pages: a baseline every simulator task has.
+                let path = route.path.replace("{id}", t).replace("{row}", "linear");
+                paths.push(path.clone());
+                paths.push(format!("{path}?view=private&sort=mae"));
             }
         } else if route.path.contains("{id}") {
             for (id, receipt) in &receipts {

@@ -221,7 +221,8 @@ fn oracle_submission_is_scored_ranked_and_escaped_and_no_route_leaks_hidden_targ
     // The training download (format h5ad) exists only for hidden tasks: tests/hidden_tests.rs.
     for route in leaderboard::ROUTES.iter().filter(|r| r.method == "GET" && r.format != "h5ad") {
         let paths: Vec<String> = if route.path.contains("/tasks/{id}") {
-            vec![route.path.replace("{id}", TASK), format!("{}?sort=mae&kind=all", route.path.replace("{id}", TASK))]
+            let p = route.path.replace("{id}", TASK).replace("{row}", "linear");
+            vec![p.clone(), format!("{p}?sort=mae&kind=all")]
         } else if route.path.contains("{id}") {
             let p = route.path.replace("{id}", &id.to_string());
             vec![p.clone(), format!("{p}?metric=mae")]
@@ -685,9 +686,15 @@ fn all_get_bodies(s: &Server, id: i64) -> Vec<(String, String)> {
     let mut bodies = Vec::new();
     // The training download (format h5ad) exists only for hidden tasks: tests/hidden_tests.rs.
     for route in leaderboard::ROUTES.iter().filter(|r| r.method == "GET" && r.format != "h5ad") {
-        let path = route.path.replace("/tasks/{id}", &format!("/tasks/{TASK}")).replace("{id}", &id.to_string());
+        let path = route
+            .path
+            .replace("/tasks/{id}", &format!("/tasks/{TASK}"))
+            .replace("{id}", &id.to_string())
+            .replace("{row}", "linear");
         let r = get(s.addr, &path);
-        assert_eq!(r.status, 200, "GET {path}: {}", r.body);
+        // A reference row's page exists once a scored job has given the task its reference rows.
+        let no_rows = route.path.contains("{row}") && s.state.db.reference(TASK).unwrap().is_none();
+        assert_eq!(r.status, if no_rows { 404 } else { 200 }, "GET {path}: {}", r.body);
         bodies.push((path, r.body));
     }
     bodies
@@ -852,6 +859,124 @@ fn audit_flags_and_the_way_to_the_ceiling_show_on_the_task_page() {
     let page = get(s.addr, &format!("/tasks/{TASK}?view=private"));
     assert!(page.body.contains("class=\"warning\" data-metric=\"mae\""), "{}", page.body);
     assert!(page.body.contains("to ceiling"), "{}", page.body);
+}
+
+#[test]
+fn public_probe_flags_come_from_the_public_half_and_every_row_has_a_page_and_a_csv_line() {
+    // A scorer that knows this database's split key, as `arena serve` sets it up.
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("arena.sqlite")).unwrap();
+    let key = db.split_key().unwrap();
+    let runner = arena::isolation::JobRunner { split_key: Some(key.clone()), ..common::job_runner() };
+    let scorer = ArenaScorer::new(runner);
+    assert_eq!(scorer.refusal(), None);
+    let config = config(dir.path());
+    let s = start_scoring_with(db, dir, config, Arc::new(scorer));
+    let token = s.state.db.create_token("organiser").unwrap();
+    let model = std::fs::read(common::workspace_root().join("examples/linear.onnx")).unwrap();
+    let parts = [
+        Part::Text("task", TASK),
+        Part::Text("name", "linear onnx"),
+        Part::Text("kind", "onnx"),
+        Part::File("file", "linear.onnx", &model),
+    ];
+    let r = post_multipart(s.addr, "/api/submissions", &parts, Some(&token));
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["id"].as_i64().unwrap();
+    assert_eq!(wait_scored(&s, id)["submission"]["status"], "scored");
+
+    // The job computed the flags on each half of the keyed split.
+    let card: serde_json::Value =
+        serde_json::from_str(&s.state.db.submission(id).unwrap().unwrap().scorecard.unwrap()).unwrap();
+    let views = card["audit"]["views"].as_array().expect("per-view flags in the stored scorecard");
+    let half = |v: &str| views.iter().find(|x| x["view"] == v).unwrap_or_else(|| panic!("no {v} view: {views:?}"));
+    let sim = common::sim_task();
+    let n_public = sim.test_labels.iter().filter(|l| view_of(&key, TASK, l) == View::Public).count();
+    assert_eq!(half("public")["n_items"].as_u64(), Some(n_public as u64));
+    assert_eq!(half("private")["n_items"].as_u64(), Some((sim.test_labels.len() - n_public) as u64));
+    let pairs = |flags: &serde_json::Value| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = flags
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["metric"].as_str().unwrap().to_string(), f["probe"].as_str().unwrap().to_string()))
+            .collect();
+        v.sort();
+        v
+    };
+    let (public_flags, private_flags) = (pairs(&half("public")["flags"]), pairs(&half("private")["flags"]));
+    assert!(!public_flags.is_empty() || !private_flags.is_empty(), "linear is flagged on some metric: {views:?}");
+    // The public board shows exactly the public half's flags, on the row and on the metric columns
+    // (the task's reference rows came from the same job).
+    let lb = get_json(s.addr, &format!("/api/tasks/{TASK}"));
+    let row = lb["rows"].as_array().unwrap().iter().find(|r| r["submission_id"] == id).unwrap();
+    assert_eq!(pairs(&row["flags"]), public_flags, "{row}");
+    let mut columns: Vec<(String, String)> =
+        lb["metrics"].as_array().unwrap().iter().flat_map(|m| pairs(&m["flags"])).collect();
+    columns.sort();
+    assert_eq!(columns, public_flags);
+    // The private half's flags wait for the reveal.
+    assert_eq!(get(s.addr, &format!("/api/tasks/{TASK}?view=private")).status, 403);
+    s.state.db.set_revealed(TASK, true).unwrap();
+    let lb = get_json(s.addr, &format!("/api/tasks/{TASK}?view=private"));
+    let row = lb["rows"].as_array().unwrap().iter().find(|r| r["submission_id"] == id).unwrap();
+    assert_eq!(pairs(&row["flags"]), private_flags);
+    s.state.db.set_revealed(TASK, false).unwrap();
+
+    // Every board row links a page: submissions theirs, baselines and the ceiling a reference row page.
+    let lb = get_json(s.addr, &format!("/api/tasks/{TASK}"));
+    let rows: Vec<&serde_json::Value> =
+        lb["rows"].as_array().unwrap().iter().chain(lb["ceiling"].as_array().unwrap()).collect();
+    for r in &rows {
+        let href = r["href"].as_str().unwrap_or_else(|| panic!("no page for {r}"));
+        let page = get(s.addr, href);
+        assert_eq!(page.status, 200, "{href}: {}", page.body);
+        assert!(page.body.contains("class=\"histogram\""), "{href}");
+        if r["kind"] == "baseline" {
+            let name = r["reference_row"].as_str().unwrap();
+            let json = get_json(s.addr, &format!("/api/tasks/{TASK}/rows/{}", leaderboard::views::path_segment(name)));
+            assert_eq!((json["kind"].as_str(), json["name"].as_str()), (Some("baseline"), Some(name)));
+            assert_eq!(json["per_perturbation"].as_array().unwrap().len(), n_public, "the public half only");
+        }
+    }
+    let ceiling =
+        get_json(s.addr, lb["ceiling"][0]["href"].as_str().unwrap().replacen("/tasks/", "/api/tasks/", 1).as_str());
+    assert_eq!(ceiling["kind"], "ceiling");
+    // The model's page compares it with the best baseline per perturbation.
+    let sub = get_json(s.addr, &format!("/api/submissions/{id}"));
+    let scatter = &sub["comparison"];
+    assert!(scatter["baseline"].as_str().unwrap().starts_with("baseline: "), "{scatter}");
+    assert_eq!(scatter["points"].as_array().unwrap().len() + scatter["n_missing"].as_u64().unwrap() as usize, n_public);
+    let missing = get(s.addr, &format!("/tasks/{TASK}/rows/no-such-row"));
+    assert_eq!(missing.status, 404);
+    assert!(missing.body.contains("linear"), "the 404 lists the rows: {}", missing.body);
+    assert_eq!(get(s.addr, &format!("/tasks/{TASK}/rows/linear?view=private")).status, 403);
+
+    // The CSV holds every row of the board, the ceiling last, one column per metric statistic.
+    let csv = get(s.addr, &format!("/tasks/{TASK}/board.csv"));
+    assert_eq!(csv.status, 200);
+    assert!(csv.headers.to_ascii_lowercase().contains("content-type: text/csv"), "{}", csv.headers);
+    let lines: Vec<&str> = csv.body.lines().collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    assert_eq!(&header[..6], ["view", "rank", "rank_lower", "rank_upper", "tie_group", "row"]);
+    for m in lb["metrics"].as_array().unwrap() {
+        let name = m["name"].as_str().unwrap();
+        for part in ["mean", "ci_lower", "ci_upper", "toward_ceiling"] {
+            assert!(header.contains(&format!("{name}_{part}").as_str()), "{name}_{part} in {header:?}");
+        }
+    }
+    assert_eq!(lines.len() - 1, rows.len(), "{}", csv.body);
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let ours = lines.iter().find(|l| l.contains("linear onnx")).expect("the model's line");
+    let fields: Vec<&str> = ours.split(',').collect();
+    let board_row = lb["rows"].as_array().unwrap().iter().find(|r| r["submission_id"] == id).unwrap();
+    let primary = lb["primary_metric"].as_str().unwrap();
+    let k = lb["metrics"].as_array().unwrap().iter().position(|m| m["name"] == primary).unwrap();
+    let mean: f64 = fields[col(&format!("{primary}_mean"))].parse().unwrap();
+    assert_eq!(mean, board_row["cells"][k]["mean"].as_f64().unwrap(), "the CSV holds the stored value");
+    assert_eq!(fields[col("rank")], board_row["rank_interval"]["rank"].to_string());
+    assert!(lines.last().unwrap().contains("ceiling"));
+    assert_eq!(get(s.addr, &format!("/tasks/{TASK}/board.csv?view=private")).status, 403);
 }
 
 #[test]

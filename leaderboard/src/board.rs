@@ -76,9 +76,11 @@ pub fn cell(i: Option<&IntervalView>) -> Cell {
     }
 }
 
-/// A gaming-probe flag as shown. The scorer's audit computes the probes on every test
-/// perturbation, private ones included, so flags are part of the private view only: the public
-/// view (before the reveal) shows none, and no public number depends on a private perturbation.
+/// A gaming-probe flag as shown. A view shows the flags its scoring job computed on that view's
+/// perturbations only (the audit section's `views`), so the public board's flags depend on no
+/// private perturbation, and the private view's wait for the reveal like every private number. A
+/// scorecard without per-view flags (self-reported, or scored before they existed) has only
+/// flags over every test perturbation: the private view shows those, the public view none.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Flag {
     pub metric: String,
@@ -87,23 +89,45 @@ pub struct Flag {
 }
 
 fn flags_for(card: &CardView, view: View) -> Vec<Flag> {
-    if view == View::Public {
-        return Vec::new();
-    }
-    card.audit
+    let Some(audit) = &card.audit else { return Vec::new() };
+    let shown: &[FlagView] = match audit.views.iter().find(|v| v.view == view.as_str()) {
+        Some(v) => &v.flags,
+        None if view == View::Private => &audit.flags,
+        None => &[],
+    };
+    shown
         .iter()
-        .flat_map(|a| a.flags.iter())
-        .map(|f: &FlagView| Flag { metric: f.metric.clone(), probe: f.probe.clone(), reason: Some(f.reason.clone()) })
+        .map(|f| Flag { metric: f.metric.clone(), probe: f.probe.clone(), reason: Some(f.reason.clone()) })
         .collect()
 }
 
-/// One metric of one row in one view: the mean over the view's perturbations with its CI.
+/// One metric of one row in one view: the mean over the view's perturbations with its CI, overall
+/// and per subgroup of the view's items (`combo_seen0`, `step_2`, ...).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Summary {
     pub metric: String,
     #[serde(rename = "higher_is_better")]
     pub better: Better,
     pub overall: IntervalView,
+    /// Per subgroup present in the view, in [`subgroup_order`].
+    #[serde(default)]
+    pub by_subgroup: Vec<SubgroupSummary>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SubgroupSummary {
+    pub subgroup: String,
+    pub interval: IntervalView,
+}
+
+/// Sorts subgroup names by their text, then by a trailing number (`step_2` before `step_10`).
+pub fn subgroup_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let split = |s: &str| {
+        let digits = s.len() - s.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        let (text, number) = s.split_at(s.len() - digits);
+        (text.to_string(), number.parse::<u64>().unwrap_or(0))
+    };
+    split(a).cmp(&split(b))
 }
 
 /// One scored row restricted to one view.
@@ -123,10 +147,15 @@ fn finite(v: f64) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 
+fn interval(values: &[f64], boot: &CardBootstrap) -> IntervalView {
+    let i = metrics::bootstrap_mean_ci(values, boot.resamples, boot.level, boot.seed);
+    IntervalView { mean: finite(i.mean), lower: finite(i.lower), upper: finite(i.upper), n: i.n }
+}
+
 /// The items that count toward the headline: all but the first step of held-out sequences (a
 /// condition also in training, reported apart as `step_1`), or all items when only those exist.
 fn headline(items: &[PertView]) -> Vec<&PertView> {
-    let kept: Vec<&PertView> = items.iter().filter(|p| p.subgroup != "step_1").collect();
+    let kept: Vec<&PertView> = items.iter().filter(|p| p.subgroup_name() != "step_1").collect();
     if kept.is_empty() { items.iter().collect() } else { kept }
 }
 
@@ -140,19 +169,22 @@ fn row_scores(
 ) -> RowScores {
     let kept: Vec<PertView> =
         row.per_perturbation.iter().filter(|p| view_of(key, task, &p.perturbation) == view).cloned().collect();
+    let mut groups: Vec<String> = kept.iter().map(PertView::subgroup_name).filter(|g| !g.is_empty()).collect();
+    groups.sort_by(|a, b| subgroup_order(a, b));
+    groups.dedup();
     let metrics = row
         .metrics
         .iter()
         .enumerate()
         .map(|(k, m)| {
-            let values: Vec<f64> =
-                headline(&kept).iter().map(|p| p.values.get(k).copied().flatten().unwrap_or(f64::NAN)).collect();
-            let i = metrics::bootstrap_mean_ci(&values, boot.resamples, boot.level, boot.seed);
-            Summary {
-                metric: m.metric.clone(),
-                better: m.better,
-                overall: IntervalView { mean: finite(i.mean), lower: finite(i.lower), upper: finite(i.upper), n: i.n },
+            let value = |p: &PertView| p.values.get(k).copied().flatten().unwrap_or(f64::NAN);
+            let values: Vec<f64> = headline(&kept).iter().map(|p| value(p)).collect();
+            let mut by_subgroup = Vec::new();
+            for g in &groups {
+                let values: Vec<f64> = kept.iter().filter(|p| &p.subgroup_name() == g).map(value).collect();
+                by_subgroup.push(SubgroupSummary { subgroup: g.clone(), interval: interval(&values, boot) });
             }
+            Summary { metric: m.metric.clone(), better: m.better, overall: interval(&values, boot), by_subgroup }
         })
         .collect();
     RowScores {
@@ -235,6 +267,21 @@ pub struct BoardRow {
     pub tie_group: Option<String>,
     /// Metrics this row's scorecard audit flags.
     pub flags: Vec<Flag>,
+    /// The row's name among the task's reference rows (baselines, reference model, ceiling): its
+    /// page is `/tasks/TASK/rows/NAME`; `None` for submissions (`/submissions/ID`).
+    #[serde(default)]
+    pub reference_row: Option<String>,
+    /// The primary metric per subgroup column of the board ([`Board::subgroups`]).
+    #[serde(default)]
+    pub subgroup_cells: Vec<Cell>,
+}
+
+/// A subgroup column of a board: the primary metric over the view's items of one subgroup.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SubgroupCol {
+    pub name: String,
+    /// The view's test items in the subgroup.
+    pub n: usize,
 }
 
 /// A task's leaderboard in one view, as stored.
@@ -252,6 +299,10 @@ pub struct Board {
     pub rows: Vec<BoardRow>,
     /// The noise ceiling (a reference line, never ranked).
     pub ceiling: Vec<BoardRow>,
+    /// Subgroup columns (combinatorial: combo_seen0/1/2; multi-step: step_1, step_2, ...), shown
+    /// when the view's items fall in two or more subgroups.
+    #[serde(default)]
+    pub subgroups: Vec<SubgroupCol>,
 }
 
 impl Board {
@@ -263,36 +314,274 @@ impl Board {
 /// Recomputes and stores both views of a task's board from the stored row scores.
 pub fn rebuild(db: &Db, task_id: &str) -> Result<(), String> {
     for view in View::ALL {
-        let reference: Option<ReferenceScores> = match db.row_scores(task_id, None, view.as_str())? {
-            Some(j) => Some(serde_json::from_str(&j).map_err(|e| format!("stored reference scores: {e}"))?),
-            None => None,
-        };
-        let mut entries: Vec<(RowScores, String, String, Option<i64>)> = Vec::new();
-        for (s, j) in db.task_row_scores(task_id, view.as_str())? {
-            let scores: RowScores = serde_json::from_str(&j).map_err(|e| format!("stored scores of {}: {e}", s.id))?;
-            entries.push((scores, s.name, s.source, Some(s.id)));
-        }
-        if let Some(r) = &reference {
-            for row in &r.rows {
-                let label = match row.kind.as_str() {
-                    "ceiling" => "noise ceiling (reference, not ranked)".to_string(),
-                    "reference" => "reference model (bundled weights)".to_string(),
-                    _ => format!("baseline: {}", row.name),
-                };
-                entries.push((row.clone(), label, "reference".into(), None));
-            }
-        }
-        let board = assemble(view, reference.as_ref(), entries);
-        db.set_board(task_id, view.as_str(), &json(&board)?)?;
+        store_with_retries(db, task_id, view, |_| compute(db, task_id, view))?;
     }
     Ok(())
+}
+
+/// How often a board write that lost a race with another writer is recomputed and tried again.
+const WRITE_ATTEMPTS: usize = 8;
+
+/// Board writes of this process, one at a time: ranking a large board takes seconds, and two
+/// workers computing at once would make one of them compute again (the compare-and-swap below
+/// still guards against other servers on the same database).
+static BOARD_WRITES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Stores a board computed by `make` from the stored state it read (board JSON, rank inputs
+/// JSON), unless another writer stored one in between (compare-and-swap on the board's revision):
+/// then it reads and computes again.
+fn store_with_retries(
+    db: &Db,
+    task_id: &str,
+    view: View,
+    mut make: impl FnMut(Option<(&str, &str)>) -> Result<(Board, RankInputs), String>,
+) -> Result<(), String> {
+    let _one_at_a_time = BOARD_WRITES.lock().unwrap_or_else(|p| p.into_inner());
+    for _ in 0..WRITE_ATTEMPTS {
+        let state = db.board_state(task_id, view.as_str())?;
+        let revision = state.as_ref().map(|s| s.revision);
+        let stored = state.as_ref().and_then(|s| Some((s.board.as_str(), s.ranks.as_deref()?)));
+        let (board, ranks) = make(stored)?;
+        if db.swap_board(task_id, view.as_str(), revision, &json(&board)?, &json(&ranks)?)? {
+            return Ok(());
+        }
+    }
+    Err(format!("the {} board of '{task_id}' kept changing under {WRITE_ATTEMPTS} writes; try again", view.as_str()))
+}
+
+/// Every stored row of a task in one view, read and assembled into its board.
+fn compute(db: &Db, task_id: &str, view: View) -> Result<(Board, RankInputs), String> {
+    let reference: Option<ReferenceScores> = match db.row_scores(task_id, None, view.as_str())? {
+        Some(j) => Some(serde_json::from_str(&j).map_err(|e| format!("stored reference scores: {e}"))?),
+        None => None,
+    };
+    let mut entries: Vec<(RowScores, String, String, Option<i64>)> = Vec::new();
+    for (s, j) in db.task_row_scores(task_id, view.as_str())? {
+        let scores: RowScores = serde_json::from_str(&j).map_err(|e| format!("stored scores of {}: {e}", s.id))?;
+        entries.push((scores, s.name, s.source, Some(s.id)));
+    }
+    if let Some(r) = &reference {
+        for row in &r.rows {
+            let label = match row.kind.as_str() {
+                "ceiling" => "noise ceiling (reference, not ranked)".to_string(),
+                "reference" => "reference model (bundled weights)".to_string(),
+                _ => format!("baseline: {}", row.name),
+            };
+            entries.push((row.clone(), label, "reference".into(), None));
+        }
+    }
+    Ok(assemble(view, reference.as_ref(), entries))
+}
+
+/// Puts one newly scored submission on its task's boards: its row is added to (or replaces its
+/// old row on) each stored board, and every row's rank interval and tie group is recomputed
+/// from the stored rank inputs, without reading or reassembling the other rows. Falls back to
+/// [`rebuild`]'s full computation where the stored board cannot take the row as it is (no rank
+/// inputs stored yet, another metric list, a test item the board does not have).
+pub fn add_row(db: &Db, task_id: &str, submission_id: i64) -> Result<(), String> {
+    let s = db.submission(submission_id)?.ok_or_else(|| format!("no submission {submission_id}"))?;
+    for view in View::ALL {
+        let Some(j) = db.row_scores(task_id, Some(submission_id), view.as_str())? else { continue };
+        let row: RowScores = serde_json::from_str(&j).map_err(|e| format!("stored scores of {submission_id}: {e}"))?;
+        store_with_retries(db, task_id, view, |stored| {
+            if let Some((board, ranks)) = stored {
+                let board = Board::parse(board)?;
+                let ranks: RankInputs = serde_json::from_str(ranks).map_err(|e| format!("stored rank inputs: {e}"))?;
+                if let Some(done) = insert(board, ranks, row.clone(), &s.name, &s.source, submission_id) {
+                    return Ok(done);
+                }
+            }
+            compute(db, task_id, view)
+        })?;
+    }
+    Ok(())
+}
+
+/// Which board row a rank column belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowKey {
+    Submission(i64),
+    /// A reference row (baseline, reference model) by name.
+    Reference(String),
+}
+
+impl RowKey {
+    fn of(row: &BoardRow) -> Option<RowKey> {
+        match (&row.submission_id, &row.reference_row) {
+            (Some(id), _) => Some(RowKey::Submission(*id)),
+            (None, Some(name)) => Some(RowKey::Reference(name.clone())),
+            _ => None,
+        }
+    }
+}
+
+/// What ranking a board takes besides its rows' cells, stored beside it: the view's headline
+/// items (labels) with their resampling units, and per ranked row (submissions by id, then the
+/// reference rows) its primary-metric value on each item. With it a new row is ranked against
+/// every other without reading their scores again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RankInputs {
+    pub labels: Vec<String>,
+    pub units: Vec<usize>,
+    #[serde(rename = "higher_is_better")]
+    pub better: Better,
+    pub bootstrap: CardBootstrap,
+    pub keys: Vec<RowKey>,
+    /// `columns[r][i]`: row `keys[r]`'s value on item `labels[i]` (`None`: undefined or absent).
+    pub columns: Vec<Vec<Option<f64>>>,
+}
+
+impl RankInputs {
+    fn intervals(&self) -> Vec<RankInterval> {
+        let columns: Vec<Vec<f64>> =
+            self.columns.iter().map(|c| c.iter().map(|v| v.unwrap_or(f64::NAN)).collect()).collect();
+        let views: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
+        let b = &self.bootstrap;
+        rank_intervals(&views, &self.units, self.better, b.resamples, b.level, b.seed)
+    }
+}
+
+/// Best baseline and ceiling mean per metric of a board, for the way toward the ceiling.
+fn anchors_of(board: &Board) -> Vec<Option<(f64, f64)>> {
+    board
+        .metrics
+        .iter()
+        .enumerate()
+        .map(|(k, m)| {
+            let better = |a: f64, b: f64| m.better.best_of(a, b);
+            let mean = |r: &BoardRow| r.cells.get(k).and_then(|c| c.mean);
+            let best = board.rows.iter().filter(|r| r.kind == "baseline").filter_map(mean).reduce(better)?;
+            let ceiling = board.ceiling.iter().find(|r| r.kind == "ceiling").and_then(mean)?;
+            Some((best, ceiling))
+        })
+        .collect()
+}
+
+/// `board` with submission `id`'s row added (or replaced), every rank recomputed; `None` where
+/// the row does not fit the stored board (then the board is rebuilt in full).
+fn insert(
+    mut board: Board,
+    mut ranks: RankInputs,
+    row: RowScores,
+    name: &str,
+    source: &str,
+    id: i64,
+) -> Option<(Board, RankInputs)> {
+    let same_metrics = row.metrics.len() == board.metrics.len()
+        && row.metrics.iter().zip(&board.metrics).all(|(a, b)| a.metric == b.name && a.better == b.better);
+    if !same_metrics || ranks.keys.len() != ranks.columns.len() {
+        return None;
+    }
+    let index: HashMap<&str, usize> = ranks.labels.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
+    let k = row.metrics.iter().position(|m| m.metric == board.primary_metric)?;
+    let mut column = vec![None; ranks.labels.len()];
+    for p in headline(&row.per_perturbation) {
+        column[*index.get(p.perturbation.as_str())?] = p.values.get(k).copied().flatten().filter(|v| v.is_finite());
+    }
+    let known: std::collections::HashSet<&str> = board.subgroups.iter().map(|g| g.name.as_str()).collect();
+    if !board.subgroups.is_empty() && row.per_perturbation.iter().any(|p| !known.contains(p.subgroup_name().as_str())) {
+        return None;
+    }
+    // Out with the row's old version, in with the new one (submissions in id order, then the
+    // reference rows, as the full computation orders them).
+    let key = RowKey::Submission(id);
+    if let Some(at) = ranks.keys.iter().position(|k| *k == key) {
+        ranks.keys.remove(at);
+        ranks.columns.remove(at);
+    }
+    board.rows.retain(|r| r.submission_id != Some(id));
+    let at = ranks
+        .keys
+        .iter()
+        .position(|k| match k {
+            RowKey::Submission(other) => *other > id,
+            RowKey::Reference(_) => true,
+        })
+        .unwrap_or(ranks.keys.len());
+    ranks.keys.insert(at, key);
+    ranks.columns.insert(at, column);
+    let anchors = anchors_of(&board);
+    let new = board_row(
+        row,
+        name.to_string(),
+        source.to_string(),
+        Some(id),
+        &board.metrics,
+        &anchors,
+        &board.primary_metric,
+        &board.subgroups,
+        None,
+    );
+    board.rows.push(new);
+    let intervals = ranks.intervals();
+    let primary_k = board.metrics.iter().position(|m| m.name == board.primary_metric);
+    let position = |r: &BoardRow| RowKey::of(r).and_then(|key| ranks.keys.iter().position(|k| *k == key));
+    for r in &mut board.rows {
+        let has_mean = primary_k.and_then(|k| r.cells.get(k)).is_some_and(|c| c.mean.is_some());
+        let rank = position(r).map(|p| intervals[p]).filter(|_| has_mean);
+        r.tie_group = rank.map(|x| group_label(x.tie_group));
+        r.rank_interval = rank;
+    }
+    board
+        .rows
+        .sort_by_key(|r| (r.rank_interval.map(|k| k.rank).unwrap_or(usize::MAX), position(r).unwrap_or(usize::MAX)));
+    Some((board, ranks))
+}
+
+/// One board row from a row's scores in a view.
+#[allow(clippy::too_many_arguments)]
+fn board_row(
+    row: RowScores,
+    label: String,
+    source: String,
+    id: Option<i64>,
+    metrics: &[MetricCol],
+    anchors: &[Option<(f64, f64)>],
+    primary: &str,
+    subgroups: &[SubgroupCol],
+    rank: Option<RankInterval>,
+) -> BoardRow {
+    let mean_of = |row: &RowScores, metric: &str| row.metrics.iter().find(|m| m.metric == metric)?.overall.mean;
+    let cells = metrics
+        .iter()
+        .map(|m| cell(row.metrics.iter().find(|x| x.metric == m.name).map(|x| &x.overall)))
+        .collect::<Vec<_>>();
+    let toward_ceiling = metrics
+        .iter()
+        .zip(anchors)
+        .map(|(m, t)| {
+            let (best, ceiling) = (*t)?;
+            metrics::toward_ceiling::fraction(mean_of(&row, &m.name)?, best, ceiling, m.better)
+        })
+        .collect();
+    let rank = rank.filter(|_| mean_of(&row, primary).is_some());
+    let by_subgroup = row.metrics.iter().find(|m| m.metric == primary).map(|m| m.by_subgroup.as_slice());
+    let subgroup_cells = subgroups
+        .iter()
+        .map(|g| cell(by_subgroup.unwrap_or_default().iter().find(|s| s.subgroup == g.name).map(|s| &s.interval)))
+        .collect();
+    let reference_row = (id.is_none() && source == "reference").then(|| row.name.clone());
+    BoardRow {
+        label,
+        kind: row.kind.clone(),
+        source,
+        submission_id: id,
+        cells,
+        toward_ceiling,
+        tie_group: rank.map(|r| group_label(r.tie_group)),
+        rank_interval: rank,
+        flags: row.flags,
+        reference_row,
+        subgroup_cells,
+    }
 }
 
 fn assemble(
     view: View,
     reference: Option<&ReferenceScores>,
     entries: Vec<(RowScores, String, String, Option<i64>)>,
-) -> Board {
+) -> (Board, RankInputs) {
     let mut metrics: Vec<MetricCol> = Vec::new();
     for (row, ..) in &entries {
         for m in &row.metrics {
@@ -362,43 +651,57 @@ fn assemble(
             col
         })
         .collect();
+    // Subgroup columns: each subgroup of the view's items, with how many items it holds.
+    let mut subgroup_of: HashMap<&str, String> = HashMap::new();
+    for (row, ..) in &entries {
+        for p in &row.per_perturbation {
+            subgroup_of.entry(p.perturbation.as_str()).or_insert_with(|| p.subgroup_name());
+        }
+    }
+    let mut subgroups: Vec<SubgroupCol> = Vec::new();
+    for g in subgroup_of.values().filter(|g| !g.is_empty()) {
+        match subgroups.iter_mut().find(|c| &c.name == g) {
+            Some(c) => c.n += 1,
+            None => subgroups.push(SubgroupCol { name: g.clone(), n: 1 }),
+        }
+    }
+    subgroups.sort_by(|a, b| subgroup_order(&a.name, &b.name));
+    if subgroups.len() < 2 {
+        subgroups.clear();
+    }
     let direction = metrics.iter().find(|m| m.name == primary).map_or(Better::Higher, |m| m.better);
     let boot = reference.and_then(|r| r.bootstrap.clone()).unwrap_or(DEFAULT_BOOTSTRAP);
     let views: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
     let ranks = rank_intervals(&views, &units, direction, boot.resamples, boot.level, boot.seed);
     let mut rank_of: HashMap<usize, RankInterval> = ranked.iter().copied().zip(ranks).collect();
 
+    let mut ordered = vec![String::new(); labels.len()];
+    for (l, &i) in &labels {
+        ordered[i] = l.clone();
+    }
+    let rank_inputs = RankInputs {
+        labels: ordered,
+        units: units.clone(),
+        better: direction,
+        bootstrap: boot.clone(),
+        keys: ranked
+            .iter()
+            .map(|&i| match entries[i].3 {
+                Some(id) => RowKey::Submission(id),
+                None => RowKey::Reference(entries[i].0.name.clone()),
+            })
+            .collect(),
+        columns: columns.iter().map(|c| c.iter().map(|v| Some(*v).filter(|v| v.is_finite())).collect()).collect(),
+    };
     let mut rows = Vec::new();
     let mut ceiling = Vec::new();
     for (i, (row, label, source, id)) in entries.into_iter().enumerate() {
-        let cells = metrics
-            .iter()
-            .map(|m| cell(row.metrics.iter().find(|x| x.metric == m.name).map(|x| &x.overall)))
-            .collect::<Vec<_>>();
-        let toward_ceiling = metrics
-            .iter()
-            .zip(&anchors)
-            .map(|(m, t)| {
-                let (best, ceiling) = (*t)?;
-                metrics::toward_ceiling::fraction(mean_of(&row, &m.name)?, best, ceiling, m.better)
-            })
-            .collect();
-        let rank = rank_of.remove(&i).filter(|_| mean_of(&row, &primary).is_some());
-        let out = BoardRow {
-            label,
-            kind: row.kind.clone(),
-            source,
-            submission_id: id,
-            cells,
-            toward_ceiling,
-            tie_group: rank.map(|r| group_label(r.tie_group)),
-            rank_interval: rank,
-            flags: row.flags,
-        };
+        let rank = rank_of.remove(&i);
+        let out = board_row(row, label, source, id, &metrics, &anchors, &primary, &subgroups, rank);
         if out.kind == "ceiling" { ceiling.push(out) } else { rows.push(out) }
     }
     rows.sort_by_key(|r| r.rank_interval.map(|k| k.rank).unwrap_or(usize::MAX));
-    Board {
+    let board = Board {
         view: view.as_str().to_string(),
         primary_metric: primary,
         metrics,
@@ -408,7 +711,9 @@ fn assemble(
         notes: reference.map(|r| r.notes.clone()).unwrap_or_default(),
         rows,
         ceiling,
-    }
+        subgroups,
+    };
+    (board, rank_inputs)
 }
 
 /// Fills in view scores and boards missing from a database written before they existed.
@@ -585,6 +890,150 @@ mod tests {
                 .all(|p| view_of(&db.split_key().unwrap(), TASK, &p.perturbation) == View::Public)
         );
         assert_eq!(stored.per_perturbation.len(), n_public);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    /// A row over items in subgroups: `groups[i % groups.len()]` is item i's subgroup.
+    fn grouped_row(
+        name: &str,
+        kind: &str,
+        groups: &[serde_json::Value],
+        f: impl Fn(usize) -> f64,
+    ) -> serde_json::Value {
+        let mut r = row(name, kind, f);
+        for (i, p) in r["per_perturbation"].as_array_mut().unwrap().iter_mut().enumerate() {
+            p["subgroup"] = groups[i % groups.len()].clone();
+        }
+        r
+    }
+
+    #[test]
+    fn combinatorial_and_multi_step_boards_get_a_column_per_subgroup() {
+        let (db, dir) = temp_db();
+        let combos = [json!("combo_seen0"), json!("combo_seen1"), json!("combo_seen2")];
+        let reference = card(None, vec![grouped_row("mean", "baseline", &combos, |_| 0.1)], json!([]));
+        record_reference(&db, &reference, "server").unwrap();
+        // The model scores 0.2 on combo_seen0 items, 0.5 on seen1, 0.8 on seen2.
+        let model =
+            card(Some("m"), vec![grouped_row("m", "predictions", &combos, |i| [0.2, 0.5, 0.8][i % 3])], json!([]));
+        let id = submit(&db, "m", &model);
+        rebuild(&db, TASK).unwrap();
+        let key = db.split_key().unwrap();
+        for view in View::ALL {
+            let board = Board::parse(&db.board(TASK, view.as_str()).unwrap().unwrap()).unwrap();
+            let names: Vec<&str> = board.subgroups.iter().map(|g| g.name.as_str()).collect();
+            assert_eq!(names, ["combo_seen0", "combo_seen1", "combo_seen2"]);
+            let in_view = |g: usize| {
+                labels().iter().enumerate().filter(|(i, l)| i % 3 == g && view_of(&key, TASK, l) == view).count()
+            };
+            let counts: Vec<usize> = board.subgroups.iter().map(|g| g.n).collect();
+            assert_eq!(counts, [in_view(0), in_view(1), in_view(2)], "{view:?}");
+            let m = board.rows.iter().find(|r| r.submission_id == Some(id)).unwrap();
+            let means: Vec<f64> = m.subgroup_cells.iter().map(|c| c.mean.unwrap()).collect();
+            assert!((means[0] - 0.2).abs() < 1e-12 && (means[1] - 0.5).abs() < 1e-12 && (means[2] - 0.8).abs() < 1e-12);
+            let baseline = board.rows.iter().find(|r| r.kind == "baseline").unwrap();
+            assert_eq!(baseline.reference_row.as_deref(), Some("mean"), "reference rows name their page");
+            assert_eq!(m.reference_row, None);
+        }
+
+        // Multi-step: step_1 (one action from control, also in training) is a column of its own
+        // but not in the headline mean; steps sort by number.
+        let (db, dir2) = temp_db();
+        let steps: Vec<serde_json::Value> = (1..=10).map(|k| json!({"step": k})).collect();
+        let value = |i: usize| if i.is_multiple_of(10) { 1.0 } else { 0.3 };
+        let reference = card(None, vec![grouped_row("mean", "baseline", &steps, |_| 0.1)], json!([]));
+        record_reference(&db, &reference, "server").unwrap();
+        let id = submit(&db, "m", &card(Some("m"), vec![grouped_row("m", "predictions", &steps, value)], json!([])));
+        rebuild(&db, TASK).unwrap();
+        let board = Board::parse(&db.board(TASK, "public").unwrap().unwrap()).unwrap();
+        let names: Vec<&str> = board.subgroups.iter().map(|g| g.name.as_str()).collect();
+        let present: Vec<String> =
+            (1..=10).map(|k| format!("step_{k}")).filter(|n| names.contains(&n.as_str())).collect();
+        assert_eq!(names, present.iter().map(String::as_str).collect::<Vec<_>>(), "step_2 before step_10");
+        let m = board.rows.iter().find(|r| r.submission_id == Some(id)).unwrap();
+        assert!((m.cells[0].mean.unwrap() - 0.3).abs() < 1e-12, "step_1 items (1.0) stay out of the headline");
+        if names.first() == Some(&"step_1") {
+            assert!((m.subgroup_cells[0].mean.unwrap() - 1.0).abs() < 1e-12);
+        }
+        std::fs::remove_dir_all(dir).ok();
+        std::fs::remove_dir_all(dir2).ok();
+    }
+
+    #[test]
+    fn adding_a_row_gives_the_board_a_full_rebuild_gives() {
+        let (db, dir) = temp_db();
+        let reference = card(
+            None,
+            vec![row("mean", "baseline", |i| 0.2 + wave(i)), row("ceiling", "ceiling", |i| 0.9 + wave(i))],
+            json!([]),
+        );
+        record_reference(&db, &reference, "server").unwrap();
+        let model = |name: &str, shift: f64, phase: usize| {
+            card(Some(name), vec![row(name, "predictions", move |i| 0.4 + shift + wave(i + phase))], json!([]))
+        };
+        submit(&db, "a", &model("a", 0.1, 0));
+        let b = submit(&db, "b", &model("b", 0.0, 3));
+        rebuild(&db, TASK).unwrap();
+        let boards =
+            |db: &Db| -> Vec<String> { View::ALL.map(|v| db.board(TASK, v.as_str()).unwrap().unwrap()).to_vec() };
+        // The stored board is read back from JSON, whose float parsing may differ from the
+        // written value in the last bit: numbers agree to 1e-12, everything else exactly.
+        fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+            use serde_json::Value::{Array, Number, Object};
+            match (a, b) {
+                (Number(x), Number(y)) => {
+                    let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+                    (x - y).abs() <= 1e-12 * x.abs().max(1.0)
+                }
+                (Array(x), Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y)),
+                (Object(x), Object(y)) => {
+                    x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+                }
+                _ => a == b,
+            }
+        }
+        let added_then_rebuilt = |db: &Db| {
+            let added = boards(db);
+            rebuild(db, TASK).unwrap();
+            for (a, b) in added.iter().zip(boards(db)) {
+                let (a, b): (serde_json::Value, serde_json::Value) =
+                    (serde_json::from_str(a).unwrap(), serde_json::from_str(&b).unwrap());
+                assert!(same(&a, &b), "the incremental board equals the rebuilt one:\n{a}\n{b}");
+            }
+        };
+        // A new row between the others, then one at the top.
+        let c = submit(&db, "c", &model("c", 0.05, 5));
+        add_row(&db, TASK, c).unwrap();
+        let board = Board::parse(&boards(&db)[0]).unwrap();
+        assert_eq!(board.rows.len(), 4, "a, b, c and the baseline");
+        assert!(board.rows.iter().all(|r| r.rank_interval.is_some()));
+        added_then_rebuilt(&db);
+        let d = submit(&db, "d", &model("d", 0.4, 1));
+        add_row(&db, TASK, d).unwrap();
+        assert_eq!(Board::parse(&boards(&db)[0]).unwrap().rows[0].submission_id, Some(d), "d ranks first");
+        added_then_rebuilt(&db);
+        // A re-scored row replaces its old version.
+        let rescored = model("b", 0.6, 3);
+        record_submission(&db, b, &rescored).unwrap();
+        add_row(&db, TASK, b).unwrap();
+        let board = Board::parse(&boards(&db)[0]).unwrap();
+        assert_eq!(board.rows.iter().filter(|r| r.submission_id == Some(b)).count(), 1);
+        assert_eq!(board.rows[0].submission_id, Some(b));
+        added_then_rebuilt(&db);
+        // A board stored without rank inputs is rebuilt in full.
+        for v in View::ALL {
+            let stored = db.board(TASK, v.as_str()).unwrap().unwrap();
+            db.set_board(TASK, v.as_str(), &stored).unwrap();
+            assert!(db.board_state(TASK, v.as_str()).unwrap().unwrap().ranks.is_none());
+        }
+        let e = submit(&db, "e", &model("e", -0.2, 2));
+        add_row(&db, TASK, e).unwrap();
+        assert!(db.board_state(TASK, "public").unwrap().unwrap().ranks.is_some());
+        added_then_rebuilt(&db);
+        // A write that lost the race is refused: the revision moved on.
+        let state = db.board_state(TASK, "public").unwrap().unwrap();
+        assert!(!db.swap_board(TASK, "public", Some(state.revision - 1), "{}", "{}").unwrap());
+        assert!(db.swap_board(TASK, "public", Some(state.revision), &state.board, "{}").unwrap());
         std::fs::remove_dir_all(dir).ok();
     }
 

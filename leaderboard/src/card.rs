@@ -35,6 +35,21 @@ pub struct CardView {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AuditView {
+    /// Over every test perturbation, private ones included.
+    #[serde(default)]
+    pub flags: Vec<FlagView>,
+    /// Recomputed per view of this server's split by the scoring job (absent in self-reported
+    /// scorecards and in those scored before it existed).
+    #[serde(default)]
+    pub views: Vec<ViewFlagsView>,
+}
+
+/// The audit's flags on one view (`public`, `private`) of the server's split.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ViewFlagsView {
+    pub view: String,
+    #[serde(default)]
+    pub n_items: usize,
     #[serde(default)]
     pub flags: Vec<FlagView>,
 }
@@ -111,6 +126,19 @@ pub struct PertView {
 }
 
 impl PertView {
+    /// The subgroup as the scorecard names it: `unseen_single`, `combo_seen1`, `step_2`, ... (empty
+    /// when the item has none).
+    pub fn subgroup_name(&self) -> String {
+        match &self.subgroup {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Object(m) => {
+                m.iter().map(|(k, v)| format!("{k}_{}", v.as_str().map_or(v.to_string(), str::to_string))).collect()
+            }
+            serde_json::Value::Null => String::new(),
+            other => other.to_string(),
+        }
+    }
+
     /// `unseen_single`, `combo_seen1`, `step 2`, ...
     pub fn subgroup_label(&self) -> String {
         match &self.subgroup {

@@ -25,6 +25,7 @@ pub mod card;
 pub mod db;
 pub mod housekeeping;
 pub mod listen;
+pub mod plots;
 pub mod queue;
 pub mod split;
 pub mod test_data;

@@ -116,31 +116,45 @@ pub async fn run_one(state: &Arc<AppState>) -> Result<bool, String> {
         let json = serde_json::to_string(&card).map_err(|e| e.to_string())?;
         Ok((card, json))
     });
-    // Recording rebuilds the task's board (paired bootstrap over every row): off the async threads.
+    // Recording ranks the row on the task's boards (paired bootstrap over every row): off the async threads.
+    // The lease is renewed while the row is ranked too: ranking a large board takes longer than
+    // a lease, and an expired lease would let another worker score the job again.
+    let (outer, leased) = (state.clone(), job.clone());
     let state = state.clone();
     let job_id = job.submission_id;
-    let recorded = tokio::task::spawn_blocking(move || match outcome {
+    let recording = tokio::task::spawn_blocking(move || match outcome {
         Ok((card, json)) => {
             // The row first, the status last: the rebuild ranks a running job's stored row, so a
             // client that sees `scored` finds the submission on the board.
+            let started = std::time::Instant::now();
             let ranked = crate::card::CardView::parse(&json)
                 .and_then(|view| crate::board::record_submission(&state.db, job.submission_id, &view))
                 // A task without reference rows takes the baselines and ceiling just computed on
-                // the hidden split; one that has them (the demo's reference world model among
-                // them) keeps them. Either way the board is rebuilt with the new row.
+                // the hidden split (and its board is built); one that has them (the demo's
+                // reference world model among them) keeps them, and the new row is added to its
+                // boards, every rank recomputed, without rebuilding the other rows.
                 .and_then(|()| match state.db.reference(&job.task_id)? {
-                    Some(_) => crate::board::rebuild(&state.db, &job.task_id),
+                    Some(_) => crate::board::add_row(&state.db, &job.task_id, job.submission_id),
                     None => crate::store_reference(&state.db, &card, "server"),
                 });
             match ranked {
-                Ok(()) => state.db.finish_job(&job, Ok(&json)),
+                Ok(()) => {
+                    eprintln!(
+                        "leaderboard: submission {} ranked on the boards of {} in {} ms",
+                        job.submission_id,
+                        job.task_id,
+                        started.elapsed().as_millis()
+                    );
+                    state.db.finish_job(&job, Ok(&json))
+                }
                 Err(e) => state.db.finish_job(&job, Err(&format!("scored, but ranking it failed: {e}"))),
             }
         }
         Err(e) => state.db.finish_job(&job, Err(&e)),
-    })
-    .await
-    .map_err(|e| format!("recording a scored job crashed: {e}"))??;
+    });
+    let recorded = with_renewed_lease(&outer, &leased, recording)
+        .await
+        .map_err(|e| format!("recording a scored job crashed: {e}"))??;
     if !recorded {
         eprintln!("leaderboard: submission {}: the job's lease was lost; another worker records it", job_id);
     }

@@ -48,6 +48,24 @@ impl View {
 #[derive(Clone, PartialEq, Eq)]
 pub struct SplitKey(pub [u8; 32]);
 
+impl SplitKey {
+    /// The key as 64 hex digits (how the server hands it to a scoring job, in a file).
+    pub fn to_hex(&self) -> String {
+        crate::auth::hex(&self.0)
+    }
+
+    pub fn from_hex(text: &str) -> Option<Self> {
+        if text.len() != 64 || !text.is_ascii() {
+            return None;
+        }
+        let mut key = [0u8; 32];
+        for (k, pair) in key.iter_mut().zip(text.as_bytes().chunks(2)) {
+            *k = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+        }
+        Some(SplitKey(key))
+    }
+}
+
 impl std::fmt::Debug for SplitKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SplitKey(***)")
@@ -92,6 +110,8 @@ mod tests {
         };
         assert!(labels.iter().filter(|l| view_of(&key, "t", l) != unkeyed(l)).count() > 100);
         assert_eq!(format!("{key:?}"), "SplitKey(***)");
+        assert_eq!(SplitKey::from_hex(&key.to_hex()), Some(key.clone()));
+        assert_eq!(SplitKey::from_hex("07"), None);
         assert!(View::Public.visible(false) && !View::Private.visible(false) && View::Private.visible(true));
         assert_eq!(View::default_for(true), View::Private);
         assert_eq!(View::parse("private"), Some(View::Private));

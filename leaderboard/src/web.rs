@@ -40,6 +40,18 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "GET",
+        path: "/tasks/{id}/board.csv",
+        format: "csv",
+        description: "The task's whole board in one view as CSV (every row, the ceiling last): rank and its interval, tie group, row, kind, source, per metric mean, CI bounds and the way to the ceiling, the primary metric per subgroup, the probe flags; ?view=public|private.",
+    },
+    Route {
+        method: "GET",
+        path: "/tasks/{id}/rows/{row}",
+        format: "html",
+        description: "A reference row's page (a baseline, the reference model, the noise ceiling; {row} is its name, e.g. linear): the same scores, per-subgroup and per-perturbation tables and plots as a submission's page; ?view=public|private&metric=NAME.",
+    },
+    Route {
+        method: "GET",
         path: "/tasks/{id}/training.h5ad",
         format: "h5ad",
         description: "The training download of a task with hidden test data (a simulator world drawn from the organiser secret, or a private dataset): the cells of the training conditions and the training controls, obs `perturbation`, uns `test_conditions` (the labels to predict); never a test cell. 404 for tasks with public test data.",
@@ -48,7 +60,7 @@ pub const ROUTES: &[Route] = &[
         method: "GET",
         path: "/submissions/{id}",
         format: "html",
-        description: "A model: its scores, the per-perturbation table and an SVG histogram (?view=public|private&metric=NAME).",
+        description: "A model: its scores overall and per subgroup, the per-perturbation table, an SVG histogram of one metric and an SVG scatter of its per-perturbation values against the best baseline (?view=public|private&metric=NAME).",
     },
     Route { method: "GET", path: "/submit", format: "html", description: "The submission form." },
     Route {
@@ -65,6 +77,12 @@ pub const ROUTES: &[Route] = &[
         path: "/api/tasks/{id}",
         format: "json",
         description: "JSON twin of /tasks/{id} (same query parameters).",
+    },
+    Route {
+        method: "GET",
+        path: "/api/tasks/{id}/rows/{row}",
+        format: "json",
+        description: "JSON twin of /tasks/{id}/rows/{row}.",
     },
     Route {
         method: "GET",
@@ -107,6 +125,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/", get(home_page))
         .route("/tasks/{id}", get(task_page))
         .route("/tasks/{id}/training.h5ad", get(training_download))
+        .route("/tasks/{id}/board.csv", get(board_csv))
+        .route("/tasks/{id}/rows/{row}", get(row_page))
+        .route("/api/tasks/{id}/rows/{row}", get(row_api))
         .route("/submissions/{id}", get(submission_page))
         .route("/submit", get(submit_page).post(submit_form).layer(DefaultBodyLimit::max(limit)))
         .route("/docs", get(docs_page))
@@ -463,7 +484,29 @@ fn submission_view(state: &AppState, id: i64, q: &SubQuery, bearer: Option<&str>
 #[template(path = "submission.html")]
 struct SubmissionPage {
     v: SubmissionView,
+    /// (metric, link) for the histogram and comparison's metric choice.
     metric_links: Vec<(String, String)>,
+    /// (view, link) for each view the visitor may see.
+    view_links: Vec<(String, String)>,
+}
+
+/// (label, href) links.
+type Links = Vec<(String, String)>;
+
+/// The metric and view links of a row page at `base` (a path without query); `extra` is
+/// appended to each (`&receipt=...`).
+fn row_links(base: &str, d: &views::RowDetail, extra: &str) -> (Links, Links) {
+    let metric_links = d
+        .metrics
+        .iter()
+        .map(|m| (m.name.clone(), format!("{base}?view={}&metric={}{extra}", d.view, m.name)))
+        .collect();
+    let view_links = View::ALL
+        .iter()
+        .filter(|w| w.visible(d.revealed))
+        .map(|w| (w.as_str().to_string(), format!("{base}?view={}{extra}", w.as_str())))
+        .collect();
+    (metric_links, view_links)
 }
 
 async fn submission_page(
@@ -476,12 +519,79 @@ async fn submission_page(
     // The receipt (hex) travels with the metric links, so the submitter keeps seeing the error.
     let receipt = q.receipt.filter(|r| r.bytes().all(|b| b.is_ascii_hexdigit())).map(|r| format!("&receipt={r}"));
     let receipt = receipt.unwrap_or_default();
-    let metric_links = v
-        .metrics
-        .iter()
-        .map(|m| (m.name.clone(), format!("/submissions/{id}?view={}&metric={}{receipt}", v.view, m.name)))
-        .collect();
-    Ok(SubmissionPage { v, metric_links })
+    let (metric_links, view_links) = row_links(&format!("/submissions/{id}"), &v.detail, &receipt);
+    Ok(SubmissionPage { v, metric_links, view_links })
+}
+
+// ---- reference row pages (baselines, reference model, ceiling)
+
+#[derive(Debug, Deserialize)]
+struct RowQuery {
+    view: Option<String>,
+    metric: Option<String>,
+}
+
+fn reference_row_view(state: &AppState, id: &str, row: &str, q: &RowQuery) -> Result<views::ReferenceRowView, Failure> {
+    let task = task_or_404(state, id)?;
+    views::reference_row(&state.db, task, row, parse_view(q.view.as_deref())?, q.metric.as_deref())
+        .map_err(Failure::internal)?
+        .map_err(|refusal| match refusal {
+            views::RowRefusal::Hidden(m) => Failure::new(StatusCode::FORBIDDEN, m),
+            views::RowRefusal::Missing(m) => Failure::new(StatusCode::NOT_FOUND, m),
+        })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "row.html")]
+struct RowPage {
+    v: views::ReferenceRowView,
+    metric_links: Vec<(String, String)>,
+    view_links: Vec<(String, String)>,
+}
+
+async fn row_page(
+    State(state): State<Arc<AppState>>,
+    Path((id, row)): Path<(String, String)>,
+    Query(q): Query<RowQuery>,
+) -> Result<RowPage, HtmlFailure> {
+    let v = reference_row_view(&state, &id, &row, &q)?;
+    let base = format!("/tasks/{}/rows/{}", v.task.id, views::path_segment(&v.name));
+    let (metric_links, view_links) = row_links(&base, &v.detail, "");
+    Ok(RowPage { v, metric_links, view_links })
+}
+
+async fn row_api(
+    State(state): State<Arc<AppState>>,
+    Path((id, row)): Path<(String, String)>,
+    Query(q): Query<RowQuery>,
+) -> Result<Json<views::ReferenceRowView>, JsonFailure> {
+    Ok(Json(reference_row_view(&state, &id, &row, &q)?))
+}
+
+// ---- CSV download of a board
+
+#[derive(Debug, Deserialize)]
+struct CsvQuery {
+    view: Option<String>,
+}
+
+async fn board_csv(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(q): Query<CsvQuery>,
+) -> Result<Response, HtmlFailure> {
+    let task = task_or_404(&state, &id)?;
+    let view = parse_view(q.view.as_deref())?;
+    let text = views::board_csv(&state.db, &task, view)
+        .map_err(Failure::internal)?
+        .map_err(|hidden| Failure::new(StatusCode::FORBIDDEN, hidden))?;
+    let shown = view.unwrap_or(View::default_for(task.revealed));
+    let disposition = format!("attachment; filename=\"{}-{}.csv\"", task.id, shown.as_str());
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)],
+        text,
+    )
+        .into_response())
 }
 
 async fn submission_api(

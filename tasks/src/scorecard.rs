@@ -59,6 +59,22 @@ pub struct AuditSection {
     /// What the audit could not do here (no shuffled probe with one test item, no ceiling, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The flags recomputed on each view of a leaderboard's keyed public/private split of the
+    /// test items (only in scorecards of `arena serve`'s scoring jobs, which the server gives its
+    /// split key): the public board shows the public view's flags, the private view's wait for
+    /// the reveal. `flags` above are over every test item.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub views: Vec<ViewFlags>,
+}
+
+/// The audit's flags on one view of a leaderboard's split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ViewFlags {
+    /// `public` or `private`.
+    pub view: String,
+    /// Test items in the view.
+    pub n_items: usize,
+    pub flags: Vec<ProbeFlag>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

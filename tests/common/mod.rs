@@ -49,9 +49,18 @@ fn newest_source_mtime() -> Option<SystemTime> {
     }
     let root = workspace_root();
     let mut newest = None;
-    for p in
-        ["arena/src", "arena/Cargo.toml", "tasks", "metrics/src", "metrics/Cargo.toml", "datasets.toml", "Cargo.lock"]
-    {
+    for p in [
+        "arena/src",
+        "arena/Cargo.toml",
+        "tasks",
+        "metrics/src",
+        "metrics/Cargo.toml",
+        "leaderboard/src",
+        "leaderboard/templates",
+        "leaderboard/Cargo.toml",
+        "datasets.toml",
+        "Cargo.lock",
+    ] {
         walk(&root.join(p), &mut newest);
     }
     newest
@@ -478,6 +487,7 @@ pub fn job_runner() -> arena::isolation::JobRunner {
         jobs_dir: std::env::temp_dir().join("arena-test-jobs"),
         allow_unsandboxed: false,
         worlds: Default::default(),
+        split_key: None,
     }
 }
 

@@ -38,7 +38,7 @@ use tasks::scorecard::{AuditSection, BootstrapSettings, ProbeFlag, ProbeScores, 
 use tasks::{Model, SplitRule, TaskError, TaskInstance};
 
 use crate::baselines;
-use crate::eval::score::{RowInput, score_row};
+use crate::eval::score::{RowInput, score_row, summarize};
 use crate::eval::{EvalOptions, families, toward_ceiling};
 
 pub const AUDIT_FORMAT: &str = "arena-audit-v1";
@@ -148,6 +148,7 @@ impl Audit {
             probes,
             flags: self.flags.clone(),
             notes: self.notes.clone(),
+            views: Vec::new(),
         }
     }
 }
@@ -445,69 +446,8 @@ pub fn audit_scored(
 
     // Flags.
     let primary = spec.metrics.first().cloned().unwrap_or_default();
+    let (best_baseline, flags) = flag_rows(&rows, &primary);
     let metric_list: Vec<(String, Better)> = rows[0].row.metrics.iter().map(|m| (m.metric.clone(), m.better)).collect();
-    let mut best_baseline = Vec::new();
-    let mut flags = Vec::new();
-    for (metric, higher) in &metric_list {
-        let best = rows
-            .iter()
-            .filter(|r| r.role == Role::Baseline)
-            .map(|r| (r.row.name.clone(), mean_of(&r.row, metric)))
-            .filter(|(_, v)| v.is_finite())
-            .reduce(|a, b| if better(b.1, a.1, *higher) { b } else { a });
-        let sub = mean_of(&rows[0].row, metric);
-        let best_ci = best.as_ref().and_then(|(name, _)| {
-            let row = &rows.iter().find(|r| r.role == Role::Baseline && &r.row.name == name)?.row;
-            Some((name.clone(), row.metric(metric)?.overall))
-        });
-        if let Some((name, value)) = &best {
-            best_baseline.push((metric.clone(), name.trim_start_matches("baseline: ").to_string(), *value));
-        }
-        for r in &rows {
-            let v = mean_of(&r.row, metric);
-            if !v.is_finite() {
-                continue;
-            }
-            let mut reasons = Vec::new();
-            match r.role {
-                Role::Probe => {
-                    if let Some((name, b)) = best.as_ref().filter(|(_, b)| better(v, *b, *higher)) {
-                        reasons.push(format!(
-                            "beats the best baseline, {} ({b:.3})",
-                            name.trim_start_matches("baseline: ")
-                        ));
-                    }
-                    if sub.is_finite() && at_least(v, sub, *higher) {
-                        reasons.push(format!("reaches the submission ({sub:.3})"));
-                    }
-                }
-                Role::DerivedProbe if sub.is_finite() && better(v, sub, *higher) => {
-                    reasons.push(format!("beats the unmodified submission ({sub:.3})"));
-                }
-                _ => {}
-            }
-            // The validity rule on the ranking metric: no probe beyond the best baseline's CI.
-            if matches!(r.role, Role::Probe | Role::DerivedProbe)
-                && *metric == primary
-                && let Some((name, ci)) = best_ci.as_ref().filter(|(_, ci)| beyond(v, ci, *higher))
-            {
-                reasons.push(format!(
-                    "beyond the best baseline's 95% CI, {} [{:.3}, {:.3}]",
-                    name.trim_start_matches("baseline: "),
-                    ci.lower,
-                    ci.upper
-                ));
-            }
-            if !reasons.is_empty() {
-                flags.push(ProbeFlag {
-                    metric: metric.clone(),
-                    probe: r.row.name.clone(),
-                    probe_value: v,
-                    reason: reasons.join("; "),
-                });
-            }
-        }
-    }
 
     // Systematic variation.
     let control_mean = instance.control_mean.as_slice().unwrap_or(&[]);
@@ -567,6 +507,136 @@ pub fn audit_scored(
         systematic,
         notes,
     })
+}
+
+/// The flags of scored audit rows (the rules in the module documentation) and, per metric, the
+/// best baseline with its mean. `primary` is the ranking metric.
+fn flag_rows(rows: &[AuditRow], primary: &str) -> (Vec<(String, String, f64)>, Vec<ProbeFlag>) {
+    let Some(first) = rows.first() else { return (Vec::new(), Vec::new()) };
+    let metric_list: Vec<(String, Better)> = first.row.metrics.iter().map(|m| (m.metric.clone(), m.better)).collect();
+    let mut best_baseline = Vec::new();
+    let mut flags = Vec::new();
+    for (metric, higher) in &metric_list {
+        let best = rows
+            .iter()
+            .filter(|r| r.role == Role::Baseline)
+            .map(|r| (r.row.name.clone(), mean_of(&r.row, metric)))
+            .filter(|(_, v)| v.is_finite())
+            .reduce(|a, b| if better(b.1, a.1, *higher) { b } else { a });
+        let sub = mean_of(&rows[0].row, metric);
+        let best_ci = best.as_ref().and_then(|(name, _)| {
+            let row = &rows.iter().find(|r| r.role == Role::Baseline && &r.row.name == name)?.row;
+            Some((name.clone(), row.metric(metric)?.overall))
+        });
+        if let Some((name, value)) = &best {
+            best_baseline.push((metric.clone(), name.trim_start_matches("baseline: ").to_string(), *value));
+        }
+        for r in rows {
+            let v = mean_of(&r.row, metric);
+            if !v.is_finite() {
+                continue;
+            }
+            let mut reasons = Vec::new();
+            match r.role {
+                Role::Probe => {
+                    if let Some((name, b)) = best.as_ref().filter(|(_, b)| better(v, *b, *higher)) {
+                        reasons.push(format!(
+                            "beats the best baseline, {} ({b:.3})",
+                            name.trim_start_matches("baseline: ")
+                        ));
+                    }
+                    if sub.is_finite() && at_least(v, sub, *higher) {
+                        reasons.push(format!("reaches the submission ({sub:.3})"));
+                    }
+                }
+                Role::DerivedProbe if sub.is_finite() && better(v, sub, *higher) => {
+                    reasons.push(format!("beats the unmodified submission ({sub:.3})"));
+                }
+                _ => {}
+            }
+            // The validity rule on the ranking metric: no probe beyond the best baseline's CI.
+            if matches!(r.role, Role::Probe | Role::DerivedProbe)
+                && *metric == primary
+                && let Some((name, ci)) = best_ci.as_ref().filter(|(_, ci)| beyond(v, ci, *higher))
+            {
+                reasons.push(format!(
+                    "beyond the best baseline's 95% CI, {} [{:.3}, {:.3}]",
+                    name.trim_start_matches("baseline: "),
+                    ci.lower,
+                    ci.upper
+                ));
+            }
+            if !reasons.is_empty() {
+                flags.push(ProbeFlag {
+                    metric: metric.clone(),
+                    probe: r.row.name.clone(),
+                    probe_value: v,
+                    reason: reasons.join("; "),
+                });
+            }
+        }
+    }
+    (best_baseline, flags)
+}
+
+/// A row restricted to the items `keep` accepts, every metric re-summarised over them
+/// ([`summarize`]: the same interval, without the control redraws of `pearson_delta`).
+fn restrict(row: &ScoreRow, keep: &dyn Fn(&str) -> bool, bootstrap: &BootstrapSettings) -> ScoreRow {
+    let items: Vec<&tasks::scorecard::PerturbationScore> =
+        row.per_perturbation.iter().filter(|p| keep(&p.perturbation)).collect();
+    let subgroups: Vec<tasks::Subgroup> = items.iter().map(|p| p.subgroup).collect();
+    let metrics = row
+        .metrics
+        .iter()
+        .enumerate()
+        .map(|(k, m)| {
+            let column: Vec<f64> =
+                items.iter().map(|p| p.values.get(k).copied().flatten().unwrap_or(f64::NAN)).collect();
+            // Every scorecard metric is catalogued (pinned by the families' tests); an unknown
+            // name keeps its direction and gets an unbounded interval.
+            let info = metrics::catalog::eval(&m.metric).copied().unwrap_or(metrics::MetricInfo {
+                better: Some(m.better),
+                interval: metrics::Bounds::Unbounded,
+                ..metrics::catalog::PEARSON_DELTA
+            });
+            tasks::scorecard::MetricSummary {
+                metric: m.metric.clone(),
+                ..summarize(&info, &column, &subgroups, bootstrap)
+            }
+        })
+        .collect();
+    ScoreRow {
+        name: row.name.clone(),
+        kind: row.kind,
+        model_sha256: row.model_sha256.clone(),
+        metrics,
+        per_perturbation: items.into_iter().cloned().collect(),
+    }
+}
+
+impl Audit {
+    /// The flags on a part of the test items ([`flags_on`]): how many items the part holds, and
+    /// its flags.
+    pub fn flags_on(&self, keep: &dyn Fn(&str) -> bool, bootstrap: &BootstrapSettings) -> (usize, Vec<ProbeFlag>) {
+        flags_on(&self.rows, &self.primary_metric, keep, bootstrap)
+    }
+}
+
+/// The flags of `rows` on a part of the test items: every row restricted to the items `keep`
+/// accepts and re-summarised, then the same rules. A leaderboard computes the flags of each view
+/// of its keyed public/private split this way, so that no public flag depends on a private item.
+pub fn flags_on(
+    rows: &[AuditRow],
+    primary: &str,
+    keep: &dyn Fn(&str) -> bool,
+    bootstrap: &BootstrapSettings,
+) -> (usize, Vec<ProbeFlag>) {
+    let rows: Vec<AuditRow> = rows
+        .iter()
+        .map(|r| AuditRow { role: r.role, description: r.description.clone(), row: restrict(&r.row, keep, bootstrap) })
+        .collect();
+    let n = rows.first().map_or(0, |r| r.row.per_perturbation.len());
+    (n, flag_rows(&rows, primary).1)
 }
 
 /// The audit as Markdown: the score table (⚠ marks a flagged value), the flags, the systematic
@@ -689,4 +759,70 @@ pub fn write(audit: &Audit, dir: &std::path::Path) -> anyhow::Result<std::path::
     std::io::Write::write_all(&mut tmp, &json).with_context(|| format!("writing {}", path.display()))?;
     tmp.persist(&path).with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tasks::scorecard::{MetricSummary, PerturbationScore};
+
+    /// A row on items pub0..pub9 and priv0..priv9 whose metric `m` is `public` on the first ten
+    /// and `private` on the rest.
+    fn row(name: &str, role: Role, public: f64, private: f64) -> AuditRow {
+        let items = (0..10).map(|i| (format!("pub{i}"), public)).chain((0..10).map(|i| (format!("priv{i}"), private)));
+        let per_perturbation = items
+            .map(|(label, v)| PerturbationScore {
+                perturbation: label,
+                subgroup: tasks::Subgroup::UnseenSingle,
+                n_truth: 5,
+                values: vec![Some(v + 0.001 * (name.len() % 3) as f64)],
+            })
+            .collect();
+        let nan = metrics::Interval { mean: f64::NAN, lower: f64::NAN, upper: f64::NAN, n: 0, n_undefined: 0 };
+        AuditRow {
+            role,
+            description: String::new(),
+            row: ScoreRow {
+                name: name.into(),
+                kind: tasks::ModelKind::Baseline,
+                model_sha256: String::new(),
+                metrics: vec![MetricSummary {
+                    metric: "m".into(),
+                    better: Better::Higher,
+                    overall: nan,
+                    by_subgroup: Vec::new(),
+                    toward_ceiling: None,
+                }],
+                per_perturbation,
+            },
+        }
+    }
+
+    #[test]
+    fn flags_on_a_part_of_the_items_depend_on_those_items_only() {
+        // The probe beats the baseline (and reaches the submission) on the private items only.
+        let rows = vec![
+            row("model", Role::Submission, 0.6, 0.6),
+            row("baseline: b", Role::Baseline, 0.5, 0.5),
+            row("probe: p", Role::Probe, 0.1, 0.9),
+        ];
+        let boot = BootstrapSettings { resamples: 200, level: 0.95, seed: 1 };
+        let public = |l: &str| l.starts_with("pub");
+        let private = |l: &str| l.starts_with("priv");
+        let (n, flags) = flags_on(&rows, "m", &public, &boot);
+        assert_eq!(n, 10);
+        assert!(flags.is_empty(), "on the public items the probe is far behind: {flags:?}");
+        let (n, flags) = flags_on(&rows, "m", &private, &boot);
+        assert_eq!(n, 10);
+        assert_eq!(flags.len(), 1, "{flags:?}");
+        assert_eq!((flags[0].probe.as_str(), flags[0].metric.as_str()), ("probe: p", "m"));
+        assert!((flags[0].probe_value - 0.9).abs() < 0.01, "{}", flags[0].probe_value);
+        assert!(
+            flags[0].reason.contains("beats the best baseline") && flags[0].reason.contains("reaches the submission")
+        );
+        // Over every item the probe's mean (0.5) ties the baseline and stays below the model.
+        let (n, flags) = flags_on(&rows, "m", &|_| true, &boot);
+        assert_eq!(n, 20);
+        assert!(flags.is_empty(), "{flags:?}");
+    }
 }

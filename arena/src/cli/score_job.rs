@@ -16,12 +16,13 @@ use tasks::scorecard::Scorecard;
 use tasks::{TaskInstance, embedded_specs};
 
 use crate::data::load::LoadOptions;
-use crate::eval::{EvalOptions, evaluate};
+use crate::eval::{EvalOptions, evaluate_with_views};
 use crate::isolation::sandbox::{self, Policy};
 use crate::isolation::worker::{JobOutcome, JobResult, RESULT_FILE};
 use crate::runners::onnx::{Device, OnnxModel, OnnxOptions};
 use crate::runners::predictions::Predictions;
 use crate::worlds::{TaskWorld, WorldFile};
+use leaderboard::split::{SplitKey, view_of};
 
 #[derive(Debug, clap::Args)]
 pub struct ScoreJobArgs {
@@ -38,6 +39,11 @@ pub struct ScoreJobArgs {
     /// a private dataset's path); without it the task's public dataset is scored.
     #[arg(long)]
     world: Option<PathBuf>,
+    /// A file holding the leaderboard's split key (64 hex digits), written by the server into the
+    /// job's folder: the audit's flags are then also computed on each view of the keyed
+    /// public/private split. Read and deleted before the sandbox is entered.
+    #[arg(long)]
+    split_key_file: Option<PathBuf>,
     /// The job's folder: the only place it may write; result.json goes there.
     #[arg(long)]
     out: PathBuf,
@@ -89,20 +95,56 @@ pub fn run(args: ScoreJobArgs) -> anyhow::Result<()> {
         }
         None => TaskWorld::Public,
     };
+    let split_key = args.split_key_file.as_deref().map(read_split_key).transpose()?;
     // Nothing the upload controls is opened, and no thread is started, before this line.
     let enforced = sandbox::enter(&policy(&args, &world)).context("entering the job sandbox")?;
     let outcome = if args.probe {
         JobOutcome::Rejected(probe(&args.probe_read, &args.probe_connect))
     } else {
-        match score(&args, &world) {
+        match score(&args, &world, split_key.as_ref()) {
             Ok(mut card) => {
                 world.scrub_card(&mut card);
                 JobOutcome::Scorecard(Box::new(card))
             }
-            Err(message) => JobOutcome::Rejected(world.scrub(&message)),
+            Err(message) => JobOutcome::Rejected(world.scrub(&for_the_web(&message))),
         }
     };
     write_result(&args.out, &JobResult { enforced, outcome })
+}
+
+/// The CLI's advice in a scoring message, reworded for someone who uploaded through the web:
+/// the upload form has no flags, so each "pass --FLAG" hint becomes what to change in the file,
+/// and the server's own limits are named as such.
+pub fn for_the_web(message: &str) -> String {
+    const HINTS: &[(&str, &str)] = &[
+        (
+            "— pass --perturbation-column",
+            "— the upload must name the obs column that labels each predicted cell `perturbation`",
+        ),
+        ("; try a smaller --batch-size)", "; this server's job memory limit is too small for it)"),
+        ("an earlier run exceeded --timeout", "an earlier batch ran past this server's inference time limit"),
+        ("inference ran past --timeout ", "inference ran past this server's inference time limit of "),
+        (
+            "(`arena tasks show TASK --test-items` lists them)",
+            "(the task's test perturbations are listed by `arena tasks show TASK --test-items`, and in uns \
+             `test_conditions` of a hidden task's training download)",
+        ),
+    ];
+    let mut out = message.to_string();
+    for (cli, web) in HINTS {
+        out = out.replace(cli, web);
+    }
+    // The gene list of an ONNX model: say where the task's genes are without a flag.
+    if let Some(at) = out.find("(`arena tasks show ")
+        && out[at..].contains(" --genes`)")
+    {
+        let end = at + out[at..].find(" --genes`)").unwrap_or(0) + " --genes`)".len();
+        out.replace_range(
+            at..end,
+            "(the task's genes are the var names of its dataset, or of a hidden task's training download)",
+        );
+    }
+    out
 }
 
 /// `PATH: denied (...)` or `PATH: read N bytes`, then `connect ADDR: ...`, one line each.
@@ -139,7 +181,7 @@ fn write_result(dir: &Path, result: &JobResult) -> anyhow::Result<()> {
 
 /// Scores the upload; `Err` is the message for its submitter (no server path: the upload is
 /// named "the uploaded file").
-fn score(args: &ScoreJobArgs, world: &TaskWorld) -> Result<Scorecard, String> {
+fn score(args: &ScoreJobArgs, world: &TaskWorld, split_key: Option<&SplitKey>) -> Result<Scorecard, String> {
     let (Some(task), Some(kind), Some(upload)) = (&args.task, &args.kind, &args.upload) else {
         return Err("score-job needs --task, --kind and --upload".into());
     };
@@ -173,5 +215,41 @@ fn score(args: &ScoreJobArgs, world: &TaskWorld) -> Result<Scorecard, String> {
     };
     let mut options = EvalOptions { data_dir: args.registry.data_dir.clone(), ..EvalOptions::default() };
     options.bootstrap.resamples = args.bootstrap;
-    evaluate(&instance, Some(model.as_ref()), &loaded.source, &options).map_err(|e| scrub(e.to_string()))
+    let view_of = |label: &str| split_key.map_or("public", |key| view_of(key, task, label).as_str());
+    let views: Option<crate::eval::ViewOf<'_>> = split_key.map(|_| &view_of as _);
+    evaluate_with_views(&instance, Some(model.as_ref()), &loaded.source, &options, views)
+        .map_err(|e| scrub(e.to_string()))
+}
+
+/// Reads the split key the server wrote for this job and deletes the file, so the upload's code
+/// never finds it in the job's folder.
+fn read_split_key(path: &Path) -> anyhow::Result<SplitKey> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading the split key {}", path.display()))?;
+    std::fs::remove_file(path).with_context(|| format!("removing the split key {}", path.display()))?;
+    SplitKey::from_hex(text.trim())
+        .ok_or_else(|| anyhow::anyhow!("{}: not a split key (64 hex digits)", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_for_web_uploads_name_no_cli_flag() {
+        let cli = [
+            "obs/perturbation: no such text column; obs has [condition, n] — pass --perturbation-column",
+            "ONNX Runtime could not allocate (a batch too large for this machine; try a smaller --batch-size): x",
+            "inference ran past --timeout 60s; stopped waiting",
+            "no cells for test perturbation 'G1'; predict every test perturbation (`arena tasks show TASK --test-items` lists them)",
+            "its genes do not match task 't': export the model over exactly the task's genes (`arena tasks show t --genes`)",
+        ];
+        for m in cli {
+            let web = for_the_web(m);
+            assert!(!web.contains(" --perturbation-column") && !web.contains("--batch-size"), "{web}");
+            assert!(!web.contains("--timeout") && !web.contains(" --genes"), "{web}");
+        }
+        assert!(for_the_web(cli[0]).contains("obs column that labels each predicted cell `perturbation`"));
+        assert!(for_the_web(cli[2]).contains("this server's inference time limit of 60s"));
+        assert_eq!(for_the_web("the file is empty"), "the file is empty");
+    }
 }

@@ -394,6 +394,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         jobs_dir: std::path::absolute(jobs_dir)?,
         allow_unsandboxed: args.unsafe_no_sandbox,
         worlds: BTreeMap::new(),
+        split_key: Some(db.split_key().map_err(anyhow::Error::msg)?),
     };
     check_job_reach(&runner, db.path(), &config.upload_dir, args.secret_file.as_deref())?;
     let prepared = serve_worlds::prepare(&db, &server_dir, &settings, &registry, &load, &options)?;

@@ -57,6 +57,22 @@ pub fn evaluate(
     dataset_source: &str,
     options: &EvalOptions,
 ) -> Result<Scorecard, TaskError> {
+    evaluate_with_views(instance, model, dataset_source, options, None)
+}
+
+/// Assigns each test item (by label) to a view of a leaderboard's split (`public`, `private`).
+pub type ViewOf<'a> = &'a dyn Fn(&str) -> &'static str;
+
+/// [`evaluate`]; with `views`, the audit's flags are also recomputed on each view's items
+/// ([`audit::Audit::flags_on`]) into the audit section's `views` (what `arena score-job` does
+/// with the leaderboard's keyed split).
+pub fn evaluate_with_views(
+    instance: &TaskInstance<'_>,
+    model: Option<&dyn Model>,
+    dataset_source: &str,
+    options: &EvalOptions,
+    views: Option<ViewOf<'_>>,
+) -> Result<Scorecard, TaskError> {
     let started = Instant::now();
     let started_utc = provenance::now_utc();
     let audited = audit::supports(&instance.spec.spec.split);
@@ -134,7 +150,15 @@ pub fn evaluate(
                 })
                 .collect();
             let scored = audit::Scored { model, row, outputs, baselines, ceiling };
-            Some(audit::audit_scored(instance, scored, options)?.section())
+            let audit = audit::audit_scored(instance, scored, options)?;
+            let mut section = audit.section();
+            if let Some(view_of) = views {
+                for view in ["public", "private"] {
+                    let (n_items, flags) = audit.flags_on(&|label| view_of(label) == view, &options.bootstrap);
+                    section.views.push(tasks::scorecard::ViewFlags { view: view.into(), n_items, flags });
+                }
+            }
+            Some(section)
         }
         _ => None,
     };

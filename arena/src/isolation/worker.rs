@@ -74,6 +74,9 @@ pub struct JobRunner {
     /// Per task, the world file of a hidden or private world ([`crate::worlds::WorldFile`]);
     /// tasks not listed are scored on their public dataset.
     pub worlds: std::collections::BTreeMap<String, PathBuf>,
+    /// The leaderboard's split key: each job gets it in a file of its folder (which it deletes
+    /// before scoring) and computes the audit's flags on the public and private views.
+    pub split_key: Option<leaderboard::split::SplitKey>,
 }
 
 impl JobRunner {
@@ -87,6 +90,12 @@ impl JobRunner {
             .tempdir_in(&self.jobs_dir)
             .map_err(|e| crashed(format!("creating a job folder: {e}")))?;
         let mut command = self.command(task, kind, upload, folder.path());
+        if let Some(key) = &self.split_key {
+            let path = folder.path().join("split-key");
+            write_private(&path, key.to_hex().as_bytes())
+                .map_err(|e| crashed(format!("writing the job's split key: {e}")))?;
+            command.arg("--split-key-file").arg(&path);
+        }
         self.limits.apply_to(&mut command);
         let mut child = command.spawn().map_err(|e| crashed(format!("starting {}: {e}", self.exe.display())))?;
         let mut stderr = child.stderr.take();
@@ -199,6 +208,14 @@ impl JobRunner {
             )),
         }
     }
+}
+
+/// Writes a file only its owner may read.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(bytes)
 }
 
 fn read_result(path: &Path) -> Option<JobResult> {

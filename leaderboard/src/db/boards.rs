@@ -5,6 +5,18 @@ use super::records::{SUBMISSION_COLUMNS, submission_from_row};
 use super::value::vals;
 use super::{Db, DbResult, SubmissionRow, now};
 
+/// The advisory lock of board writes on Postgres (SQLite's write lock serves on SQLite).
+const BOARD_LOCK: i64 = 0x0a7e_b0a7d;
+
+/// A stored board: its JSON, its rank inputs JSON (absent on boards written before they were
+/// stored) and its revision.
+#[derive(Debug, Clone)]
+pub struct BoardState {
+    pub board: String,
+    pub ranks: Option<String>,
+    pub revision: i64,
+}
+
 /// `submission_id` NULL (the task's reference rows) matches as 0, as in the unique index.
 const ROW_KEY: &str = "task_id = $1 AND COALESCE(submission_id, 0) = COALESCE(CAST($2 AS BIGINT), 0) AND view = $3";
 
@@ -65,16 +77,61 @@ impl Db {
         rows.into_iter().map(|mut r| r.int(0)).collect()
     }
 
+    /// Stores a board without rank inputs (the next [`crate::board::add_row`] then rebuilds it).
     pub fn set_board(&self, task_id: &str, view: &str, json: &str) -> DbResult<()> {
         self.backend.with(|s| {
             s.execute(
-                "INSERT INTO boards (task_id, view, json, updated) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT(task_id, view) DO UPDATE SET json=excluded.json, updated=excluded.updated",
+                "INSERT INTO boards (task_id, view, json, updated, ranks, revision) VALUES ($1, $2, $3, $4, NULL, 1)
+                 ON CONFLICT(task_id, view) DO UPDATE SET json=excluded.json, updated=excluded.updated,
+                 ranks=NULL, revision=boards.revision + 1",
                 vals![task_id, view, json, now()],
             )
         })?;
         self.bump();
         Ok(())
+    }
+
+    /// A task's stored board in `view` with its rank inputs and revision (each write adds 1).
+    pub fn board_state(&self, task_id: &str, view: &str) -> DbResult<Option<BoardState>> {
+        let row = self.backend.with(|s| {
+            s.query_opt(
+                "SELECT json, ranks, revision FROM boards WHERE task_id = $1 AND view = $2",
+                vals![task_id, view],
+            )
+        })?;
+        row.map(|mut r| Ok(BoardState { board: r.text(0)?, ranks: r.opt_text(1)?, revision: r.int(2)? })).transpose()
+    }
+
+    /// Stores a board and its rank inputs if the stored revision is still `expected` (`None`: no
+    /// board stored yet), in one exclusive transaction; `false` when another writer came first.
+    pub fn swap_board(
+        &self,
+        task_id: &str,
+        view: &str,
+        expected: Option<i64>,
+        json: &str,
+        ranks: &str,
+    ) -> DbResult<bool> {
+        let swapped = self.backend.exclusive_transaction(BOARD_LOCK, |s| {
+            let current = s
+                .query_opt("SELECT revision FROM boards WHERE task_id = $1 AND view = $2", vals![task_id, view])?
+                .map(|mut r| r.int(0))
+                .transpose()?;
+            if current != expected {
+                return Ok(false);
+            }
+            s.execute(
+                "INSERT INTO boards (task_id, view, json, updated, ranks, revision) VALUES ($1, $2, $3, $4, $5, 1)
+                 ON CONFLICT(task_id, view) DO UPDATE SET json=excluded.json, updated=excluded.updated,
+                 ranks=excluded.ranks, revision=boards.revision + 1",
+                vals![task_id, view, json, now(), ranks],
+            )?;
+            Ok(true)
+        })?;
+        if swapped {
+            self.bump();
+        }
+        Ok(swapped)
     }
 
     pub fn board(&self, task_id: &str, view: &str) -> DbResult<Option<String>> {

@@ -103,6 +103,13 @@ CREATE TABLE settings (
 );
 "#,
     ),
+    (
+        5,
+        r#"
+ALTER TABLE boards ADD COLUMN ranks TEXT;
+ALTER TABLE boards ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+"#,
+    ),
 ];
 
 /// A migration's SQL in `dialect`. Postgres: `id INTEGER PRIMARY KEY` becomes an identity

@@ -11,6 +11,7 @@
 //! task's ranked board per view, rebuilt at write time) and `schema_migrations`.
 
 mod boards;
+pub use boards::BoardState;
 mod jobs;
 mod migrations;
 mod pg;

@@ -261,12 +261,12 @@ fn a_revoked_token_no_longer_verifies() {
 #[test]
 fn sqlite_migrations_are_versioned_and_idempotent_and_wal_is_on() {
     let (db, dir) = temp_sqlite();
-    assert_eq!(db.schema_versions().unwrap(), vec![1, 2, 3, 4]);
+    assert_eq!(db.schema_versions().unwrap(), vec![1, 2, 3, 4, 5]);
     assert_eq!(db.journal_mode().unwrap().to_lowercase(), "wal");
     let path = db.path().unwrap().to_path_buf();
     drop(db);
     let again = Db::open(&path).unwrap();
-    assert_eq!(again.schema_versions().unwrap(), vec![1, 2, 3, 4]);
+    assert_eq!(again.schema_versions().unwrap(), vec![1, 2, 3, 4, 5]);
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -274,7 +274,7 @@ fn sqlite_migrations_are_versioned_and_idempotent_and_wal_is_on() {
 fn postgres_migrations_are_versioned_and_idempotent() {
     let schema = scratch();
     let db = connect(&schema);
-    assert_eq!(db.schema_versions().unwrap(), vec![1, 2, 3, 4]);
+    assert_eq!(db.schema_versions().unwrap(), vec![1, 2, 3, 4, 5]);
     assert!(db.path().is_none() && db.journal_mode().unwrap_err().contains("Postgres"));
     let tables = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = $1";
     assert_eq!(int_query(&db, tables, vals![schema.name()]), 9, "8 tables + schema_migrations in the scratch schema");
@@ -287,7 +287,7 @@ fn postgres_migrations_are_versioned_and_idempotent() {
     }
     drop(db);
     let again = connect(&schema);
-    assert_eq!(again.schema_versions().unwrap(), vec![1, 2, 3, 4]);
+    assert_eq!(again.schema_versions().unwrap(), vec![1, 2, 3, 4, 5]);
     assert_eq!(int_query(&again, "SELECT COUNT(*) FROM schema_migrations", vals![]), 4);
 }
 
