@@ -130,16 +130,7 @@ impl Case {
 }
 
 fn papalexi_case() -> Case {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/papalexi2021_thp1_eccite_rna.h5ad"));
-    let adata = common::read_h5ad(&path);
-    let labels: Vec<String> = adata
-        .obs
-        .column("target")
-        .and_then(|c| c.as_labels())
-        .expect("papalexi obs/target")
-        .into_iter()
-        .map(|l| l.expect("every cell has a target"))
-        .collect();
+    let (adata, labels) = common::papalexi();
     let x = arena::data::normalize_total_log1p(&adata.x, 1e4);
     // Subsample: at most 120 cells per perturbation, 500 controls (seeded).
     let mut rng = TestRng(7);

@@ -123,16 +123,7 @@ impl Case {
 }
 
 fn papalexi_counts_case() -> Case {
-    let path = common::data_dir().join("papalexi2021_thp1_eccite_rna.h5ad");
-    let adata = common::read_h5ad(&path);
-    let labels: Vec<String> = adata
-        .obs
-        .column("target")
-        .and_then(|c| c.as_labels())
-        .expect("papalexi obs/target")
-        .into_iter()
-        .map(|l| l.expect("every cell has a target"))
-        .collect();
+    let (adata, labels) = common::papalexi();
     let keep_labels = [
         "non-targeting",
         "IFNGR1",

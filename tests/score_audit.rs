@@ -8,7 +8,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::{Csv, TestRng, run, sparse_anndata, write_h5ad};
 
@@ -26,16 +26,7 @@ struct Halves {
 }
 
 fn halves() -> Halves {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/papalexi2021_thp1_eccite_rna.h5ad"));
-    let adata = common::read_h5ad(&path);
-    let labels: Vec<String> = adata
-        .obs
-        .column("target")
-        .and_then(|c| c.as_labels())
-        .expect("papalexi obs/target")
-        .into_iter()
-        .map(|l| l.expect("every cell has a target"))
-        .collect();
+    let (adata, labels) = common::papalexi();
     let x = arena::data::normalize_total_log1p(&adata.x, 1e4);
     let mut rng = TestRng(5);
     let mut order: Vec<usize> = (0..labels.len()).collect();

@@ -227,6 +227,20 @@ pub fn read_h5ad(path: &Path) -> AnnData {
     arena::data::read_h5ad(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
+/// Papalexi 2021 THP-1 ECCITE-seq RNA (../shared/data, raw UMIs) and each cell's `target` label.
+pub fn papalexi() -> (AnnData, Vec<String>) {
+    let adata = read_h5ad(&data_dir().join("papalexi2021_thp1_eccite_rna.h5ad"));
+    let labels: Vec<String> = adata
+        .obs
+        .column("target")
+        .and_then(|c| c.as_labels())
+        .expect("papalexi obs/target")
+        .into_iter()
+        .map(|l| l.expect("every cell has a target"))
+        .collect();
+    (adata, labels)
+}
+
 /// A matrix with every value stored (CSR with all entries; the root package has no ndarray).
 pub fn full_csr(x: Vec<Vec<f32>>, n_cols: usize) -> Matrix {
     let n_rows = x.len();

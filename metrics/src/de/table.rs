@@ -237,7 +237,7 @@ fn prepare_reference(cells: &Cells, cols: &GeneColumns, precision: MeanPrecision
 /// The first index at or after `from` whose value is not below `v` (`sorted[..from]` must all be
 /// below `v`): an exponential search from `from`, then a binary one, so placing a group's
 /// ascending values costs O(log gap) each instead of O(log n).
-fn lower_bound_from(sorted: &[f32], from: usize, v: f32) -> usize {
+pub(crate) fn lower_bound_from<T: PartialOrd + Copy>(sorted: &[T], from: usize, v: T) -> usize {
     let (mut lo, mut hi, mut step) = (from, from, 1);
     while hi < sorted.len() && sorted[hi] < v {
         lo = hi + 1;

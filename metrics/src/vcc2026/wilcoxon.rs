@@ -9,6 +9,7 @@
 use rayon::prelude::*;
 
 use super::{DE_TARGET_SUM, LFC_EPSILON, MIN_CONTROL_CPM};
+use crate::de::table::lower_bound_from;
 use crate::de::{CsrMatrix, benjamini_hochberg, mwu_from_rank_sum};
 
 /// One perturbation's rows of the table, aligned to [`DeTable::kept`].
@@ -117,19 +118,6 @@ fn runs(sorted: &[f64]) -> u128 {
         i = j;
     }
     t
-}
-
-/// The first index at or after `from` whose value is not below `v` (`sorted[..from]` all below
-/// `v`): an exponential then a binary search, O(log gap) per placed value.
-fn lower_bound_from(sorted: &[f64], from: usize, v: f64) -> usize {
-    let (mut lo, mut hi, mut step) = (from, from, 1);
-    while hi < sorted.len() && sorted[hi] < v {
-        lo = hi + 1;
-        hi += step;
-        step *= 2;
-    }
-    let hi = hi.min(sorted.len());
-    lo + sorted[lo..hi].partition_point(|&x| x < v)
 }
 
 /// Rank sum of the group and tie term of the pooled sample for one gene; both sides' values are
