@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bootstrap::{draw, unit_members};
 use crate::catalog::Better;
-use crate::ranking::{better, tie_groups, value_scale};
+use crate::ranking::{TIE_TOLERANCE, better, tie_groups, value_scale};
 use crate::rng::seeded;
 
 /// One model's rank on a board.
@@ -67,8 +67,40 @@ fn finite_mean(values: impl Iterator<Item = f64>) -> f64 {
 
 /// 1-based competition ranks of `means` ("1224": best first, means equal up to the tie tolerance
 /// share the better rank, NaN last): rank = 1 + the number of models better by more than the
-/// tolerance, so identical predictions never get different ranks.
+/// tolerance, so identical predictions never get different ranks. Sorting makes this
+/// O(n log n): a model is certainly better than model i when its oriented mean exceeds i's by more
+/// than twice the largest tolerance any pair can have, and only those inside that band are
+/// compared pair by pair ([`ranks_by_pairs`], the definition).
 fn ranks_of(means: &[f64], scales: &[f64], direction: Better) -> Vec<usize> {
+    if scales.iter().any(|s| !s.is_finite()) || means.iter().any(|m| m.is_infinite()) {
+        return ranks_by_pairs(means, scales, direction);
+    }
+    let finite: Vec<usize> = (0..means.len()).filter(|&j| !means[j].is_nan()).collect();
+    let mut oriented: Vec<f64> = finite.iter().map(|&j| direction.orient(means[j])).collect();
+    let mut by_oriented = finite.clone();
+    by_oriented.sort_by(|&a, &b| direction.orient(means[a]).total_cmp(&direction.orient(means[b])));
+    oriented.sort_by(f64::total_cmp);
+    let widest = finite.iter().map(|&j| means[j].abs().max(scales[j])).fold(0.0, f64::max);
+    (0..means.len())
+        .map(|i| {
+            if means[i].is_nan() {
+                return 1 + finite.len();
+            }
+            let o = direction.orient(means[i]);
+            let band = 2.0 * TIE_TOLERANCE * widest;
+            let above = oriented.partition_point(|&x| x <= o);
+            let beyond = oriented.partition_point(|&x| x <= o + band).max(above);
+            let in_band = by_oriented[above..beyond]
+                .iter()
+                .filter(|&&j| better(means[j], means[i], scales[i].max(scales[j]), direction))
+                .count();
+            1 + in_band + (oriented.len() - beyond)
+        })
+        .collect()
+}
+
+/// [`ranks_of`] by its definition, every pair compared: O(n²).
+fn ranks_by_pairs(means: &[f64], scales: &[f64], direction: Better) -> Vec<usize> {
     means
         .iter()
         .zip(scales)
@@ -186,5 +218,37 @@ mod tests {
         assert_eq!(group_label(0), "A");
         assert_eq!(group_label(25), "Z");
         assert_eq!(group_label(26), "AA");
+    }
+
+    /// The sorted ranks equal the pairwise definition, on means with exact ties, ties within the
+    /// tolerance, NaN, both directions and spread-out scales.
+    #[test]
+    fn sorted_ranks_equal_the_pairwise_definition() {
+        let mut state = 11u64;
+        let mut u = || {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for case in 0..300 {
+            let n = 1 + case % 40;
+            let mut means: Vec<f64> = (0..n).map(|_| (u() - 0.3) * 10f64.powi((case % 5) as i32 - 2)).collect();
+            for k in 0..n {
+                match (u() * 6.0) as usize {
+                    0 => means[k] = f64::NAN,
+                    1 if k > 0 => means[k] = means[k - 1],
+                    2 if k > 0 => means[k] = means[k - 1] * (1.0 + 3e-6 * (u() - 0.5)),
+                    3 if k > 0 => means[k] = means[k - 1] + 2e-5 * means[k - 1].abs(),
+                    _ => {}
+                }
+            }
+            let scales: Vec<f64> = (0..n).map(|_| u() * 10f64.powi((case % 3) as i32 - 1)).collect();
+            for direction in [Better::Higher, Better::Lower] {
+                assert_eq!(
+                    ranks_of(&means, &scales, direction),
+                    ranks_by_pairs(&means, &scales, direction),
+                    "case {case} {direction:?}: {means:?}"
+                );
+            }
+        }
     }
 }
