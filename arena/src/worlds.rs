@@ -136,11 +136,7 @@ impl TaskWorld {
                 if let Ok(entry) = registry.get(&key) {
                     options.perturbation_column = entry.perturbation_column.clone();
                     options.control_labels = entry.control_labels.clone();
-                    options.direction = match entry.direction {
-                        Some(registry::Direction::Activation) => Some(tasks::Direction::Activation),
-                        Some(registry::Direction::Knockdown) => Some(tasks::Direction::Knockdown),
-                        _ => None,
-                    };
+                    options.direction = entry.direction.and_then(registry::Perturbagen::genetic);
                 }
                 let path_text = path.display().to_string();
                 let mut loaded =

@@ -19,6 +19,22 @@ pub enum Direction {
 }
 
 impl Direction {
+    /// The spellings of the registry, the CLI and scorecards, in declaration order.
+    pub const NAMES: [&'static str; 2] = ["knockdown", "activation"];
+
+    /// The spelling of the registry, the CLI and scorecards.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Knockdown => "knockdown",
+            Direction::Activation => "activation",
+        }
+    }
+
+    /// Parses [`Direction::as_str`]'s spelling.
+    pub fn parse(s: &str) -> Option<Direction> {
+        [Direction::Knockdown, Direction::Activation].into_iter().find(|d| d.as_str() == s)
+    }
+
     pub fn sign(self) -> f32 {
         match self {
             Direction::Knockdown => -1.0,
@@ -123,6 +139,17 @@ mod tests {
 
     fn controls() -> Vec<String> {
         DEFAULT_CONTROL_LABELS.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// The spelling round-trips and matches serde's (scorecards and the registry share it).
+    #[test]
+    fn direction_spellings_round_trip() {
+        for name in Direction::NAMES {
+            let d = Direction::parse(name).unwrap();
+            assert_eq!(d.as_str(), name);
+            assert_eq!(serde_json::to_string(&d).unwrap(), format!("\"{name}\""));
+        }
+        assert_eq!(Direction::parse("drug"), None);
     }
 
     #[test]

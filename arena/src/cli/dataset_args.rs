@@ -2,8 +2,6 @@
 //! dataset a task runs on (`DatasetArgs`), and how to read a single-cell .h5ad (`ReadArgs`:
 //! perturbation column, control labels, direction, multi-guide cells; also `arena datasets --check`).
 
-use tasks::Direction;
-
 use crate::data::load::LoadOptions;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -27,8 +25,8 @@ pub struct ReadArgs {
     #[arg(long = "control-label", value_name = "LABEL")]
     pub control_labels: Vec<String>,
     /// For an .h5ad path: the perturbation direction of the screen.
-    #[arg(long, value_enum, default_value = "knockdown")]
-    direction: DirectionArg,
+    #[arg(long, default_value = "knockdown", value_parser = direction_parser())]
+    direction: tasks::Direction,
     /// High-MOI screens: the separator between the guide targets of a cell in its label (e.g. ';'
     /// for "GATA1;TAL1" or '_'); such a cell is the combination of its distinct non-control
     /// targets. Without it only '+' joins genes.
@@ -40,10 +38,11 @@ pub struct ReadArgs {
     pub max_targets: Option<usize>,
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum DirectionArg {
-    Knockdown,
-    Activation,
+/// `--direction`: one of [`tasks::Direction::NAMES`], listed in `--help`.
+fn direction_parser() -> impl clap::builder::TypedValueParser<Value = tasks::Direction> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(tasks::Direction::NAMES)
+        .try_map(|s| tasks::Direction::parse(&s).ok_or_else(|| format!("unknown direction '{s}'")))
 }
 
 impl DatasetArgs {
@@ -60,10 +59,7 @@ impl ReadArgs {
             data_dir,
             perturbation_column: self.perturbation_column.clone(),
             control_labels: self.control_labels.clone(),
-            direction: Some(match self.direction {
-                DirectionArg::Knockdown => Direction::Knockdown,
-                DirectionArg::Activation => Direction::Activation,
-            }),
+            direction: Some(self.direction),
             guides: crate::data::load::GuideRule {
                 separator: self.guide_separator.clone(),
                 max_targets: self.max_targets,

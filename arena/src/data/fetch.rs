@@ -303,7 +303,7 @@ fn download_one(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::registry::{Direction, Format, Modality, Observation};
+    use crate::data::registry::{Format, Modality, Observation, Perturbagen};
     use std::io::BufRead;
     use std::net::TcpListener;
     use std::thread::JoinHandle;
@@ -384,7 +384,7 @@ mod tests {
             observation: Observation::SingleCell,
             perturbation_column: Some("perturbation".into()),
             control_labels: vec!["control".into()],
-            direction: Some(Direction::Knockdown),
+            direction: Some(Perturbagen::Knockdown),
             licence: "CC0-1.0".into(),
             citation: "test fixture".into(),
             source: Source::Urls(urls),

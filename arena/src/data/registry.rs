@@ -61,15 +61,27 @@ pub enum Observation {
     Table,
 }
 
-/// The sign of the perturbations.
+/// What a dataset's perturbations are (the registry's `direction` field): a genetic perturbation
+/// with its sign ([`tasks::Direction`]), or a drug.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Direction {
+pub enum Perturbagen {
     /// Loss of function (CRISPRi, knockout, RNAi): −1 in the ONNX `perturbation` input.
     Knockdown,
     /// Gain of function (CRISPRa, overexpression): +1.
     Activation,
     /// Small-molecule treatment (no gene-level sign).
     Drug,
+}
+
+impl Perturbagen {
+    /// The sign of a genetic perturbation; `None` for drugs.
+    pub fn genetic(self) -> Option<tasks::Direction> {
+        match self {
+            Perturbagen::Knockdown => Some(tasks::Direction::Knockdown),
+            Perturbagen::Activation => Some(tasks::Direction::Activation),
+            Perturbagen::Drug => None,
+        }
+    }
 }
 
 macro_rules! string_enum {
@@ -111,7 +123,7 @@ string_enum!(Observation {
     Pseudobulk => "pseudobulk",
     Table => "table",
 });
-string_enum!(Direction {
+string_enum!(Perturbagen {
     Knockdown => "knockdown",
     Activation => "activation",
     Drug => "drug",
@@ -146,7 +158,7 @@ pub struct DatasetEntry {
     /// Labels of control rows in `perturbation_column` (may be empty, e.g. fold changes).
     pub control_labels: Vec<String>,
     /// Sign of the perturbations; `None` only for tables.
-    pub direction: Option<Direction>,
+    pub direction: Option<Perturbagen>,
     /// Licence of the data (SPDX-like).
     pub licence: String,
     /// Full reference with DOI.
@@ -410,7 +422,7 @@ fn validate(r: RawEntry, index: usize, origin: &Path) -> Result<DatasetEntry, Da
         Observation::NAMES,
     )?;
     let direction = match r.direction {
-        Some(d) => Some(closed(origin, &id, "direction", &d, Direction::parse, Direction::NAMES)?),
+        Some(d) => Some(closed(origin, &id, "direction", &d, Perturbagen::parse, Perturbagen::NAMES)?),
         None if observation == Observation::Table => None,
         None => {
             return Err(field_err(origin, &id, "direction", "missing (required unless observation = \"table\")"));
@@ -697,7 +709,7 @@ urls = ["https://example.org/files/a.h5ad?download=1"]
         let reg = parse(GOOD).expect("valid");
         let e = reg.get("a").expect("present");
         assert_eq!(e.modality, Modality::Rna);
-        assert_eq!(e.direction, Some(Direction::Knockdown));
+        assert_eq!(e.direction, Some(Perturbagen::Knockdown));
         assert!(!e.is_pinned());
         assert_eq!(e.file_name(), "a.h5ad");
     }

@@ -169,14 +169,11 @@ pub fn load_file_dataset(name: &str, registry: &Registry, options: &LoadOptions)
     } else {
         fetched_file(entry)?
     };
-    let direction = match entry.direction {
-        Some(registry::Direction::Activation) => Direction::Activation,
-        Some(registry::Direction::Knockdown) => Direction::Knockdown,
-        other => {
-            return Err(DataError::Other(format!(
-                "dataset '{name}' has direction {other:?}; the arena's tasks need a genetic knockdown or activation dataset"
-            )));
-        }
+    let Some(direction) = entry.direction.and_then(registry::Perturbagen::genetic) else {
+        return Err(DataError::Other(format!(
+            "dataset '{name}' has direction {:?}; the arena's tasks need a genetic knockdown or activation dataset",
+            entry.direction
+        )));
     };
     let dataset = match entry.format {
         Format::Npz => load_pseudobulk_npz(&path, &entry.id, &sha256, direction, &entry.npz_arrays())?,
