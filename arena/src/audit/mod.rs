@@ -749,15 +749,12 @@ fn markdown_table(out: &mut String, headers: &[String], body: &[Vec<String>]) {
     }
 }
 
-/// Writes `audit.json` into `dir` (atomically: a temporary file renamed into place).
-pub fn write(audit: &Audit, dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
-    use anyhow::Context;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+/// Writes `audit.json` into `dir` (atomically, through [`crate::data::output`]).
+pub fn write(audit: &Audit, dir: &std::path::Path) -> Result<std::path::PathBuf, crate::data::DataError> {
     let path = dir.join(AUDIT_FILE);
-    let json = serde_json::to_vec_pretty(audit)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("writing {}", path.display()))?;
-    std::io::Write::write_all(&mut tmp, &json).with_context(|| format!("writing {}", path.display()))?;
-    tmp.persist(&path).with_context(|| format!("writing {}", path.display()))?;
+    let json = serde_json::to_vec_pretty(audit)
+        .map_err(|e| crate::data::DataError::Other(format!("encoding {}: {e}", path.display())))?;
+    crate::data::output::write_atomic(&path, &json)?;
     Ok(path)
 }
 

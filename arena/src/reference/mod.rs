@@ -8,6 +8,35 @@ pub mod training;
 
 use std::path::PathBuf;
 
+use reference_model::{ReferenceError, WEIGHTS_FILE};
+
+/// Why [`load_for`] refused or failed to load weights for a task.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(
+        "no bundled reference weights for task '{task}' ({} is missing); train them with \
+         `arena train-reference --task {task} --out DIR` and pass --weights DIR/{WEIGHTS_FILE}",
+        path.display()
+    )]
+    NoBundledWeights { task: String, path: PathBuf },
+    #[error(
+        "{} was trained on another split of task '{task}' (split sha256 {trained_on}, this one {this}; seed \
+         {seed}): its test perturbations may be among the weights' training conditions. Score weights trained \
+         on this split (`arena train-reference --task {task} --split-seed {seed} --out DIR`, then --weights \
+         DIR/{WEIGHTS_FILE})",
+        path.display()
+    )]
+    OtherSplit { path: PathBuf, task: String, trained_on: String, this: String, seed: u64 },
+    #[error(
+        "{} was trained on {trained} proteins ({first}...), task '{task}' measures {measured} others; use weights \
+         trained for this task (`arena train-reference --task {task} --out DIR`, then --weights DIR/{WEIGHTS_FILE})",
+        path.display()
+    )]
+    OtherProteins { path: PathBuf, task: String, trained: usize, first: String, measured: usize },
+    #[error(transparent)]
+    Model(#[from] ReferenceError),
+}
+
 /// Directory of the bundled weights of a task: `reference-model/weights/<task-id>/`.
 pub fn bundled_dir(task: &str) -> PathBuf {
     let arena = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -24,49 +53,39 @@ pub fn bundled_weights(task: &str) -> PathBuf {
 pub fn load_for(
     instance: &tasks::TaskInstance<'_>,
     weights: Option<&std::path::Path>,
-) -> anyhow::Result<reference_model::ReferenceModel> {
+) -> Result<reference_model::ReferenceModel, LoadError> {
     let task = &instance.spec.spec.id;
     let path = match weights {
         Some(p) => p.to_path_buf(),
         None => {
-            let p = bundled_weights(task);
-            if !p.is_file() {
-                anyhow::bail!(
-                    "no bundled reference weights for task '{task}' ({} is missing); train them with \
-                     `arena train-reference --task {task} --out DIR` and pass --weights DIR/{}",
-                    p.display(),
-                    reference_model::WEIGHTS_FILE
-                );
+            let path = bundled_weights(task);
+            if !path.is_file() {
+                return Err(LoadError::NoBundledWeights { task: task.clone(), path });
             }
-            p
+            path
         }
     };
     let model = reference_model::ReferenceModel::load(&path)?;
     model.check_genes(&path, task, instance.dataset.genes.names())?;
     let trained_on = &model.config.provenance.split_sha256;
     if !trained_on.is_empty() && *trained_on != instance.split_sha256() {
-        anyhow::bail!(
-            "{} was trained on another split of task '{task}' (split sha256 {}, this one {}; seed {}): its test \
-             perturbations may be among the weights' training conditions. Score weights trained on this split \
-             (`arena train-reference --task {task} --split-seed {} --out DIR`, then --weights DIR/{})",
-            path.display(),
-            &trained_on[..trained_on.len().min(12)],
-            &instance.split_sha256()[..12],
-            instance.spec.spec.seed,
-            instance.spec.spec.seed,
-            reference_model::WEIGHTS_FILE
-        );
+        return Err(LoadError::OtherSplit {
+            path,
+            task: task.clone(),
+            trained_on: trained_on[..trained_on.len().min(12)].to_string(),
+            this: instance.split_sha256()[..12].to_string(),
+            seed: instance.spec.spec.seed,
+        });
     }
     let proteins = &model.config.proteins;
     if let Some(panel) = instance.dataset.protein.as_ref().filter(|p| !proteins.is_empty() && &p.names != proteins) {
-        anyhow::bail!(
-            "{} was trained on {} proteins ({}...), task '{task}' measures {} others; use weights trained for this task \
-             (`arena train-reference --task {task} --out DIR`, then --weights DIR/weights.safetensors)",
-            path.display(),
-            proteins.len(),
-            proteins.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
-            panel.names.len()
-        );
+        return Err(LoadError::OtherProteins {
+            path,
+            task: task.clone(),
+            trained: proteins.len(),
+            first: proteins.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
+            measured: panel.names.len(),
+        });
     }
     Ok(model)
 }
