@@ -183,8 +183,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         )?;
         out!("{}", crate::eval::split_seeds::render(&across, &card).trim_end());
         let path = args.out.join("split_seeds.json");
-        std::fs::write(&path, serde_json::to_string_pretty(&across)?)
-            .with_context(|| format!("writing {}", path.display()))?;
+        crate::data::output::write_atomic(&path, serde_json::to_string_pretty(&across)?.as_bytes())?;
         out!("\nwrote {}", path.display());
     }
     out!("\nwrote {} and {} ({:.1}s)", json.display(), parquet.display(), card.run.wall_seconds);

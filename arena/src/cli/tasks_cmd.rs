@@ -73,6 +73,8 @@ pub fn run(args: TasksArgs) -> anyhow::Result<()> {
                     tmp.persist_noclobber(&path).map_err(|e| {
                         anyhow::anyhow!("writing {}: {} (choose another --out or remove it)", path.display(), e.error)
                     })?;
+                    crate::data::output::set_readable(&path)
+                        .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
                     out!("wrote {}; run it with `arena eval --task-file {}`", path.display(), path.display());
                 }
             }
