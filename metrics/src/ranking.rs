@@ -4,6 +4,7 @@
 //! which two means are the same number (seeded ChaCha8 via `crate::rng`).
 
 use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::catalog::Better;
 use crate::rng::{index, seeded};
@@ -120,29 +121,52 @@ pub fn value_scale(v: &[f64]) -> f64 {
 /// resampling units (`units[i]` is item i's; see [`crate::bootstrap::studentized_mean_ci`]):
 /// t_obs = mean(d)/se(d), t*_b = (mean*_b − mean)/se*_b, p = (1 + #{|t*_b| ≥ |t_obs|})/(B + 1).
 /// Means equal up to [`TIE_TOLERANCE`] give p = 1; pairs with a non-finite value are skipped;
-/// no finite pair gives NaN.
+/// no finite pair gives NaN. When no replicate reaches t_obs the bootstrap says only that p is
+/// below 1/(B + 1); the tail beyond it is then Student's t with C − 1 degrees of freedom (C units
+/// with a finite pair), capped at 1/(B + 1), so that Holm over many rows (threshold 0.05/K, below
+/// 1/(B + 1) once K > 0.05·(B + 1)) can still reject. Where a replicate reaches t_obs the p-value is
+/// the bootstrap's alone.
 pub fn paired_p_value(a: &[f64], b: &[f64], units: &[usize], n_resamples: usize, seed: u64) -> f64 {
     let len = a.len().min(b.len()).min(units.len());
+    let members = crate::bootstrap::unit_members(&units[..len]);
+    paired_p_value_drawn(&a[..len], &b[..len], &members, &Draws::new(members.len(), n_resamples, seed))
+}
+
+/// The bootstrap's unit draws, made once and shared by every test on the same units (the same
+/// seed for every test: common random numbers), in the order [`paired_p_value`] draws them.
+struct Draws {
+    draws: Vec<Vec<usize>>,
+}
+
+impl Draws {
+    fn new(n_units: usize, n_resamples: usize, seed: u64) -> Draws {
+        let mut rng = seeded(seed);
+        Draws { draws: (0..n_resamples).map(|_| crate::bootstrap::draw(&mut rng, n_units)).collect() }
+    }
+}
+
+/// [`paired_p_value`] of `a` and `b` (the same length) over the unit `members`, with `draws` made
+/// for them.
+fn paired_p_value_drawn(a: &[f64], b: &[f64], members: &[Vec<usize>], draws: &Draws) -> f64 {
+    let len = a.len();
+    let n_resamples = draws.draws.len();
     let diffs: Vec<f64> =
         (0..len).map(|i| if a[i].is_finite() && b[i].is_finite() { a[i] - b[i] } else { f64::NAN }).collect();
-    let members = crate::bootstrap::unit_members(&units[..len]);
-    let Some((d, se)) = crate::bootstrap::unit_mean_se(&diffs, &members, 0..members.len()) else { return f64::NAN };
+    let Some((d, se)) = crate::bootstrap::unit_mean_se(&diffs, members, 0..members.len()) else { return f64::NAN };
     let mean = |v: &[f64]| {
-        let f: Vec<f64> = v[..len].iter().zip(&diffs).filter(|(_, d)| d.is_finite()).map(|(x, _)| *x).collect();
+        let f: Vec<f64> = v.iter().zip(&diffs).filter(|(_, d)| d.is_finite()).map(|(x, _)| *x).collect();
         f.iter().sum::<f64>() / f.len().max(1) as f64
     };
-    if exact_tie(mean(a), mean(b), value_scale(&a[..len]).max(value_scale(&b[..len]))) {
+    if exact_tie(mean(a), mean(b), value_scale(a).max(value_scale(b))) {
         return 1.0;
     }
     if se == 0.0 || n_resamples == 0 {
         return if d == 0.0 { 1.0 } else { 0.0 };
     }
     let t_obs = (d / se).abs();
-    let mut rng = seeded(seed);
     let mut extreme = 0usize;
-    for _ in 0..n_resamples {
-        let drawn = crate::bootstrap::draw(&mut rng, members.len());
-        let Some((m, s)) = crate::bootstrap::unit_mean_se(&diffs, &members, drawn.into_iter()) else { continue };
+    for drawn in &draws.draws {
+        let Some((m, s)) = crate::bootstrap::unit_mean_se(&diffs, members, drawn.iter().copied()) else { continue };
         let t = if s > 0.0 {
             ((m - d) / s).abs()
         } else if m == d {
@@ -154,7 +178,15 @@ pub fn paired_p_value(a: &[f64], b: &[f64], units: &[usize], n_resamples: usize,
             extreme += 1;
         }
     }
-    (1 + extreme) as f64 / (n_resamples + 1) as f64
+    let floor = 1.0 / (n_resamples + 1) as f64;
+    if extreme > 0 {
+        return (1 + extreme) as f64 / (n_resamples + 1) as f64;
+    }
+    let units_with_pairs = members.iter().filter(|m| m.iter().any(|&i| diffs[i].is_finite())).count();
+    match StudentsT::new(0.0, 1.0, units_with_pairs.saturating_sub(1) as f64) {
+        Ok(t) => (2.0 * t.sf(t_obs)).min(floor),
+        Err(_) => floor,
+    }
 }
 
 /// Leaderboard order and tie groups of several models.
@@ -215,6 +247,13 @@ pub fn tie_groups(
         }
     });
     let alpha = 1.0 - level;
+    // Every pair of models of equal length shares the units and so the draws.
+    let len = models.first().map_or(0, |m| m.len()).min(units.len());
+    let shared = models.iter().all(|m| m.len().min(units.len()) == len).then(|| {
+        let members = crate::bootstrap::unit_members(&units[..len]);
+        let draws = Draws::new(members.len(), n_resamples, seed);
+        (len, members, draws)
+    });
     let mut group = vec![usize::MAX; models.len()];
     let mut next = 0;
     for (pos, &leader) in order.iter().enumerate() {
@@ -229,7 +268,12 @@ pub fn tie_groups(
                 let p = if exact_tie(means[leader], means[m], scales[leader].max(scales[m])) {
                     1.0
                 } else {
-                    paired_p_value(models[leader], models[m], units, n_resamples, seed)
+                    match &shared {
+                        Some((len, members, draws)) => {
+                            paired_p_value_drawn(&models[leader][..*len], &models[m][..*len], members, draws)
+                        }
+                        None => paired_p_value(models[leader], models[m], units, n_resamples, seed),
+                    }
                 };
                 (m, p)
             })
@@ -312,5 +356,30 @@ mod tests {
         let g = tie_groups(&[&twin, &base, &worse], &units, Better::Higher, 500, 0.95, 0);
         assert_eq!(g.group, vec![0, 0, 1]);
         assert!(paired_p_value(&base, &worse, &units, 200, 0) < 0.01);
+    }
+
+    /// A clear leader among 120 rows: each pair's bootstrap p-value sits at its floor 1/(B + 1),
+    /// which Holm's first threshold 0.05/119 is below, so only the t tail beyond the bootstrap
+    /// lets the leader stand alone; 119 rows equal up to noise stay in one group below it.
+    #[test]
+    fn a_clear_leader_stands_alone_on_a_large_board() {
+        let units = crate::bootstrap::singleton_units(20);
+        let noise = |m: usize, i: usize| {
+            // splitmix64 of (row, item): independent uniform noise in ±0.1.
+            let mut z = ((m * 1_000 + i) as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            0.2 * ((z >> 11) as f64 / (1u64 << 53) as f64 - 0.5)
+        };
+        let leader: Vec<f64> = (0..20).map(|i| 1.0 + noise(0, i)).collect();
+        let others: Vec<Vec<f64>> = (1..120).map(|m| (0..20).map(|i| 0.5 + noise(m, i)).collect()).collect();
+        let mut models: Vec<&[f64]> = vec![&leader];
+        models.extend(others.iter().map(Vec::as_slice));
+        let p = paired_p_value(&leader, &others[0], &units, 200, 0);
+        assert!(p < 1e-10, "t tail beyond the bootstrap: {p}");
+        let g = tie_groups(&models, &units, Better::Higher, 200, 0.95, 0);
+        assert_eq!(g.group[0], 0);
+        assert!(g.group[1..].iter().all(|&k| k == 1), "{:?}", g.group);
     }
 }
