@@ -132,8 +132,9 @@ pub fn paired_p_value(a: &[f64], b: &[f64], units: &[usize], n_resamples: usize,
     paired_p_value_drawn(&a[..len], &b[..len], &members, &Draws::new(members.len(), n_resamples, seed))
 }
 
-/// The bootstrap's unit draws, made once and shared by every test on the same units (the same
-/// seed for every test: common random numbers), in the order [`paired_p_value`] draws them.
+/// The bootstrap's unit draws of one set of units, in the order [`paired_p_value`] draws them;
+/// [`tie_groups`] makes them once and shares them between its tests (the same seed for every
+/// test: common random numbers).
 struct Draws {
     draws: Vec<Vec<usize>>,
 }
@@ -247,13 +248,9 @@ pub fn tie_groups(
         }
     });
     let alpha = 1.0 - level;
-    // Every pair of models of equal length shares the units and so the draws.
-    let len = models.first().map_or(0, |m| m.len()).min(units.len());
-    let shared = models.iter().all(|m| m.len().min(units.len()) == len).then(|| {
-        let members = crate::bootstrap::unit_members(&units[..len]);
-        let draws = Draws::new(members.len(), n_resamples, seed);
-        (len, members, draws)
-    });
+    // Pairs of the same length share their units and so the draws: made once per length, on the
+    // first pair that needs them.
+    let mut prepared: std::collections::HashMap<usize, (Vec<Vec<usize>>, Draws)> = std::collections::HashMap::new();
     let mut group = vec![usize::MAX; models.len()];
     let mut next = 0;
     for (pos, &leader) in order.iter().enumerate() {
@@ -268,12 +265,13 @@ pub fn tie_groups(
                 let p = if exact_tie(means[leader], means[m], scales[leader].max(scales[m])) {
                     1.0
                 } else {
-                    match &shared {
-                        Some((len, members, draws)) => {
-                            paired_p_value_drawn(&models[leader][..*len], &models[m][..*len], members, draws)
-                        }
-                        None => paired_p_value(models[leader], models[m], units, n_resamples, seed),
-                    }
+                    let len = models[leader].len().min(models[m].len()).min(units.len());
+                    let (members, draws) = prepared.entry(len).or_insert_with(|| {
+                        let members = crate::bootstrap::unit_members(&units[..len]);
+                        let draws = Draws::new(members.len(), n_resamples, seed);
+                        (members, draws)
+                    });
+                    paired_p_value_drawn(&models[leader][..len], &models[m][..len], members, draws)
                 };
                 (m, p)
             })
