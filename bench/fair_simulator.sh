@@ -2,7 +2,7 @@
 # Fair combinatorial simulator: how much of the reference model's lead on sim-combinatorial comes
 # from its CollecTRI prior being the simulator's true network? Sweeps prior fidelity (the fraction
 # of CollecTRI's edges that are true with their sign: 1.0, 0.7, 0.4; drop/flip/add rates of
-# arena/src/simulator/prior_mismatch.rs) x cooperativity (0, 2, 4). Each cell simulates the
+# arena/sim/src/prior_mismatch.rs) x cooperativity (0, 2, 4). Each cell simulates the
 # sim-combinatorial design (CollecTRI genes, 150 doubles) with `arena simulate`, retrains the
 # reference model on the task's training split of that simulation (`arena train-reference`, the
 # models read the UNCHANGED CollecTRI table) and scores it beside every baseline of the task
@@ -141,11 +141,11 @@ with open(out, "w") as f:
         f"{os.cpu_count()} cores, binary `{arena}`, simulator seeds {seeds}, task sim-combinatorial (split seed: "
         "the spec's own unless the split column says otherwise), "
         f"{elapsed} s of runs in all. Fidelity = fraction of CollecTRI's edges among the simulated genes that are true "
-        "with their sign (drop/flip/add rates: arena/src/simulator/prior_mismatch.rs); the reference model always "
+        "with their sign (drop/flip/add rates: arena/sim/src/prior_mismatch.rs); the reference model always "
         "reads the unchanged CollecTRI table. Each cell retrains the reference on that simulation's training split "
         "and scores it beside the task's baselines "
         f"({', '.join(names)}) and the GRN-aware baseline grn-ridge, which reads the same CollecTRI table as the "
-        f"reference (arena/src/baselines/grn_ridge.rs). Mean over test perturbations of {METRIC} [95% bootstrap CI, 1000 resamples]; "
+        f"reference (arena/models/src/baselines/grn_ridge.rs). Mean over test perturbations of {METRIC} [95% bootstrap CI, 1000 resamples]; "
         "'best baseline' and 'vs best' include grn-ridge (above: the reference's lower bound is above the best baseline's upper bound); "
         "rank: the reference's rank among the model, the task's baselines (grn-ridge is scored in its own run) and the "
         "noise ceiling, with its paired-bootstrap interval and tie group.\n\n"

@@ -3,7 +3,7 @@
 //!
 //! `ceiling SEEDS CELLS`: for every simulator profile task and simulator seeds 0..SEEDS, the
 //! expected profile of each test item (the mean of CELLS fresh cells of the same world after the
-//! item's actions, `arena::simulator::oracle`) is scored against the test cells like a model, beside the
+//! item's actions, `arena_sim::oracle`) is scored against the test cells like a model, beside the
 //! ceiling's estimate and the old split-half value; the table gives their means and sds over seeds
 //! and the mean difference estimate − oracle with its standard error.
 //!
@@ -20,9 +20,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use arena::eval::ceiling;
-use arena::eval::score::{RowInput, score_row};
-use arena::simulator::{SimConfig, export::snapshot_dataset, oracle::expected_profile_parts, simulate};
+use arena_eval::ceiling;
+use arena_eval::score::{RowInput, score_row};
+use arena_sim::{SimConfig, export::snapshot_dataset, oracle::expected_profile_parts, simulate};
 use rayon::prelude::*;
 use tasks::scorecard::BootstrapSettings;
 use tasks::{ModelKind, TaskInstance, find_spec};
@@ -39,11 +39,11 @@ fn tasks() -> Vec<&'static str> {
 
 fn config(task: &str, seed: u64) -> SimConfig {
     let base = match task {
-        "sim-combinatorial" => arena::simulator::interactions::interactions_config(PathBuf::from(concat!(
+        "sim-combinatorial" => arena_sim::interactions::interactions_config(PathBuf::from(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../shared/data/collectri_tf_targets.csv"
         ))),
-        "sim-multi-step" => arena::simulator::many_sequences::many_sequences_config(),
+        "sim-multi-step" => arena_sim::many_sequences::many_sequences_config(),
         _ => SimConfig::default(),
     };
     SimConfig { seed, ..base }
@@ -181,8 +181,8 @@ fn pool_world(task: &str) -> PoolWorld {
         .baselines
         .iter()
         .map(|name| {
-            let model = arena::baselines::fit(name, &instance).expect("baseline");
-            (name.clone(), arena::eval::predict::predict_means(&instance, model.as_ref()).expect("predict").means)
+            let model = arena_models::baselines::fit(name, &instance).expect("baseline");
+            (name.clone(), arena_eval::predict::predict_means(&instance, model.as_ref()).expect("predict").means)
         })
         .collect();
     let (_, units) = headline_units(&instance);
@@ -236,7 +236,7 @@ fn score_replicate(task: &str, world: &PoolWorld, cell_seed: u64, resamples: usi
     let bootstrap = BootstrapSettings { resamples, level: 0.95, seed: cell_seed };
     let truths = instance.truth_means();
     let perturbed = instance.perturbed_gene_indices();
-    let controls = arena::eval::score::ControlReplicates::new(&instance, &bootstrap);
+    let controls = arena_eval::score::ControlReplicates::new(&instance, &bootstrap);
     let (headline, pool) = headline_units(&instance);
     let mut rng = metrics::rng::seeded(cell_seed ^ 0x5EED);
     let mut order: Vec<usize> = (0..pool.len()).collect();
@@ -415,7 +415,7 @@ fn pdiag(replicates: u64) {
                 let bootstrap = BootstrapSettings { resamples: 200, level: 0.95, seed: cell_seed };
                 let truths = instance.truth_means();
                 let perturbed = instance.perturbed_gene_indices();
-                let controls = arena::eval::score::ControlReplicates::new(&instance, &bootstrap).unwrap();
+                let controls = arena_eval::score::ControlReplicates::new(&instance, &bootstrap).unwrap();
                 let (_, pool) = headline_units(&instance);
                 let mut rng = metrics::rng::seeded(cell_seed ^ 0x5EED);
                 let mut order: Vec<usize> = (0..pool.len()).collect();
@@ -473,7 +473,7 @@ fn cdiag(task: &str, seed: u64, cells: usize) {
     let dataset = snapshot_dataset(&simulate(&config).expect("simulate")).expect("dataset");
     let instance = TaskInstance::build(find_spec(task, None).expect("spec"), &dataset).expect("instance");
     let actions: Vec<Vec<tasks::Perturbation>> = instance.eval_items().iter().map(|i| i.actions.clone()).collect();
-    let full = arena::simulator::oracle::expected_profiles(&config, &actions, cells).expect("oracle");
+    let full = arena_sim::oracle::expected_profiles(&config, &actions, cells).expect("oracle");
     let truths = instance.truth_means();
     let none = BootstrapSettings { resamples: 0, level: 0.95, seed: 0 };
     let input = RowInput {

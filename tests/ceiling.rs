@@ -6,8 +6,8 @@
 
 use std::collections::HashMap;
 
-use arena::eval::{EvalOptions, evaluate};
-use arena::simulator::{SimConfig, export::snapshot_dataset, oracle::expected_profiles, simulate};
+use arena_eval::{EvalOptions, evaluate};
+use arena_sim::{SimConfig, export::snapshot_dataset, oracle::expected_profiles, simulate};
 use ndarray::Array2;
 use tasks::scorecard::{BootstrapSettings, Scorecard};
 use tasks::{Model, ModelKind, QueryBatch, TaskError, TaskInstance, find_spec};
@@ -109,7 +109,7 @@ fn the_expected_profile_scores_within_the_ceiling_and_at_most_its_way() {
         card.rows.iter().filter(|r| r.kind != ModelKind::Ceiling).map(|r| r.name.as_str()).collect();
     assert_eq!(ranked, models);
     assert!(!ranked.contains(&"noise-ceiling"));
-    let text = arena::eval::report::render(&card);
+    let text = arena_eval::report::render(&card);
     let line = text.lines().find(|l| l.starts_with("| noise ceiling")).expect("a ceiling line");
     assert!(line.contains("reference, not ranked") && line.contains("no ceiling"), "{line}");
     assert!(text.contains("CIs: Student t interval on the metric's scale"), "{text}");
@@ -135,7 +135,7 @@ fn a_no_information_model_has_a_pearson_delta_ci_containing_0() {
 /// studentized interval over sequence units, not over steps.
 #[test]
 fn multi_step_cis_resample_sequences() {
-    let config = arena::simulator::many_sequences::many_sequences_config();
+    let config = arena_sim::many_sequences::many_sequences_config();
     let dataset = snapshot_dataset(&simulate(&config).unwrap()).unwrap();
     let instance = TaskInstance::build(find_spec("sim-multi-step", None).unwrap(), &dataset).unwrap();
     let mut options = options();
@@ -189,7 +189,7 @@ impl Model for Rounded {
 fn predictions_equal_up_to_rounding_share_rank_and_group() {
     let dataset = snapshot_dataset(&simulate(&SimConfig::default()).unwrap()).unwrap();
     let instance = TaskInstance::build(find_spec("sim-unseen-single", None).unwrap(), &dataset).unwrap();
-    let model = Rounded(arena::baselines::fit("additive", &instance).unwrap());
+    let model = Rounded(arena_models::baselines::fit("additive", &instance).unwrap());
     let card = evaluate(&instance, Some(&model), "test", &options()).unwrap();
     let rc = card.rank_confidence.as_ref().unwrap();
     let rank = |name: &str| rc.rows.iter().find(|(n, _)| n == name).map(|(_, r)| *r).unwrap();
@@ -211,9 +211,9 @@ fn split_seeds_report_mean_and_sd_across_splits_deterministically() {
     let mut options = options();
     options.bootstrap.resamples = 50;
     let card = evaluate(&instance, None, "test", &options).unwrap();
-    let across = arena::eval::split_seeds::across_splits(&spec, &dataset, None, 3, &options).unwrap();
+    let across = arena_eval::split_seeds::across_splits(&spec, &dataset, None, 3, &options).unwrap();
     assert_eq!(across.seeds, [spec.spec.seed, spec.spec.seed + 1, spec.spec.seed + 2]);
-    let again = arena::eval::split_seeds::across_splits(&spec, &dataset, None, 3, &options).unwrap();
+    let again = arena_eval::split_seeds::across_splits(&spec, &dataset, None, 3, &options).unwrap();
     assert_eq!(serde_json::to_string(&across).unwrap(), serde_json::to_string(&again).unwrap());
     let baselines: Vec<&str> =
         card.rows.iter().filter(|r| r.kind == ModelKind::Baseline).map(|r| r.name.as_str()).collect();
@@ -231,7 +231,7 @@ fn split_seeds_report_mean_and_sd_across_splits_deterministically() {
         let primary = row.metrics.iter().find(|m| m.0 == card.primary_metric).unwrap();
         assert!(primary.2 > 0.0, "{name}: no spread across splits {primary:?}");
     }
-    let text = arena::eval::split_seeds::render(&across, &card);
+    let text = arena_eval::split_seeds::render(&across, &card);
     assert!(text.contains("Across 3 splits"), "{text}");
     for name in &baselines {
         let line = text.lines().find(|l| l.starts_with(&format!("| {name} |"))).unwrap_or_else(|| panic!("{text}"));

@@ -28,7 +28,7 @@ fn assert_mentions(r: &Run, needles: &[&str]) {
     }
 }
 
-fn write(path: &Path, adata: &arena::data::AnnData) -> PathBuf {
+fn write(path: &Path, adata: &arena_data::AnnData) -> PathBuf {
     write_h5ad(path, adata);
     path.to_path_buf()
 }
@@ -81,7 +81,7 @@ fn h5ad_without_a_control_label() {
 fn dataset_with_nan_in_x() {
     let tmp = tempfile::tempdir().unwrap();
     let mut adata = small_counts_anndata("perturbation", "ctrl", &["GENE1", "GENE2", "GENE3", "GENE4"], 6, 8);
-    let arena::data::Matrix::Csr(m) = &mut adata.x else { panic!("expected CSR") };
+    let arena_data::Matrix::Csr(m) = &mut adata.x else { panic!("expected CSR") };
     // Row 3, gene 5 (all values are stored, 8 per row).
     m.data[3 * 8 + 5] = f32::NAN;
     let file = write(&tmp.path().join("nan.h5ad"), &adata);
@@ -90,7 +90,7 @@ fn dataset_with_nan_in_x() {
 }
 
 /// A predictions file for the default simulator task: one constant profile per listed label.
-fn predictions(task: &SimTask, labels: &[String], genes: &[String]) -> arena::data::AnnData {
+fn predictions(task: &SimTask, labels: &[String], genes: &[String]) -> arena_data::AnnData {
     let x = labels
         .iter()
         .enumerate()
@@ -128,7 +128,7 @@ fn predictions_with_inf_in_x() {
     let task = sim_task();
     let tmp = tempfile::tempdir().unwrap();
     let mut adata = predictions(&task, &task.test_labels, &task.genes);
-    let arena::data::Matrix::Csr(m) = &mut adata.x else { panic!("expected CSR") };
+    let arena_data::Matrix::Csr(m) = &mut adata.x else { panic!("expected CSR") };
     m.data[task.genes.len() + 7] = f32::INFINITY;
     let file = write(&tmp.path().join("pred.h5ad"), &adata);
     let r = eval_fails(tmp.path(), &data_dir(), &["--predictions", file.to_str().unwrap()]);
@@ -154,7 +154,7 @@ fn unknown_dataset_id() {
     let tmp = tempfile::tempdir().unwrap();
     let r = eval_fails(tmp.path(), &data_dir(), &["--dataset", "nope"]);
     assert_mentions(&r, &["'nope'", "known ids"]);
-    for entry in arena::data::Registry::embedded().unwrap().entries() {
+    for entry in arena_data::Registry::embedded().unwrap().entries() {
         assert_mentions(&r, &[&entry.id]);
     }
 }
@@ -175,12 +175,12 @@ fn readme_sha256() -> BTreeMap<String, String> {
 }
 
 fn local_entries() -> Vec<(String, String)> {
-    arena::data::Registry::embedded()
+    arena_data::Registry::embedded()
         .unwrap()
         .entries()
         .iter()
         .filter_map(|e| match &e.source {
-            arena::data::registry::Source::Local(name) => Some((e.id.clone(), name.clone())),
+            arena_data::registry::Source::Local(name) => Some((e.id.clone(), name.clone())),
             _ => None,
         })
         .collect()

@@ -5,7 +5,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use arena::data::{AnnData, Column};
+use arena_data::{AnnData, Column};
 use common::*;
 
 fn simulate(out: &Path, seed: u64) -> Run {
@@ -61,7 +61,7 @@ fn simulate_writes_a_complete_h5ad_deterministically() {
     assert_eq!(protein.shape().0, n);
     assert!(protein.shape().1 > 0);
     // X is log1p(normalize_total(counts)): non-negative and not integer counts.
-    assert!(!arena::data::looks_like_counts(&a.x), "X should be log-normalised");
+    assert!(!arena_data::looks_like_counts(&a.x), "X should be log-normalised");
 
     let same_bytes = std::fs::read(&a_path).unwrap() == std::fs::read(&b_path).unwrap();
     assert!(a == b, "the same seed gave different AnnData content (byte-identical files: {same_bytes})");
@@ -114,9 +114,9 @@ fn eval_of_a_simulated_file_leaves_out_step2_cells() {
         }
     }
     // In-process, the simulator's own snapshot dataset (what `arena eval` scores by default).
-    let config = arena::simulator::SimConfig { seed: 3, ..Default::default() };
-    let simulation = arena::simulator::simulate(&config).unwrap();
-    let snapshot = arena::simulator::export::snapshot_rows(&simulation).len();
+    let config = arena_sim::SimConfig { seed: 3, ..Default::default() };
+    let simulation = arena_sim::simulate(&config).unwrap();
+    let snapshot = arena_sim::export::snapshot_rows(&simulation).len();
 
     let out = tmp.path().join("out");
     run([

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use arena::eval::{EvalOptions, evaluate};
-use arena::simulator::{SimConfig, export::snapshot_dataset, simulate};
+use arena_eval::{EvalOptions, evaluate};
+use arena_sim::{SimConfig, export::snapshot_dataset, simulate};
 use ndarray::{Array2, Axis};
 use tasks::scorecard::{BootstrapSettings, ScoreRow};
 use tasks::splits::cross_modal::Coupling;

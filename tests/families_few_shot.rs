@@ -7,9 +7,9 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use arena::data::Registry;
-use arena::data::load::{LoadOptions, load_dataset};
-use arena::eval::{EvalOptions, evaluate};
+use arena_data::Registry;
+use arena_eval::{EvalOptions, evaluate};
+use arena_sim::load::{LoadOptions, load_dataset};
 use ndarray::Array2;
 use tasks::scorecard::{BootstrapSettings, ScoreRow};
 use tasks::splits::few_shot::{SHOTS, adaptation_set, adapted_instance};

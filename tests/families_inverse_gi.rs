@@ -6,9 +6,9 @@ mod common;
 
 use std::collections::HashMap;
 
-use arena::data::Registry;
-use arena::data::load::{LoadOptions, load_dataset};
-use arena::eval::families;
+use arena_data::Registry;
+use arena_eval::families;
+use arena_sim::load::{LoadOptions, load_dataset};
 use ndarray::Array2;
 use tasks::scorecard::BootstrapSettings;
 use tasks::{Dataset, Model, ModelKind, Perturbation, QueryBatch, TaskError, TaskInstance, find_spec};
@@ -62,8 +62,8 @@ fn settings() -> BootstrapSettings {
     BootstrapSettings { resamples: 100, level: 0.95, seed: 0 }
 }
 
-fn options() -> arena::eval::EvalOptions {
-    arena::eval::EvalOptions { bootstrap: settings(), ..Default::default() }
+fn options() -> arena_eval::EvalOptions {
+    arena_eval::EvalOptions { bootstrap: settings(), ..Default::default() }
 }
 
 #[test]
@@ -88,7 +88,7 @@ fn a_model_predicting_the_truth_ranks_every_target_first() {
         assert!(rows.iter().all(|r| !training.contains(r)), "{}", t.label);
     }
     // A constant prediction ties every candidate: the truth ranks last.
-    let control = arena::baselines::fit("control-mean", &instance).unwrap();
+    let control = arena_models::baselines::fit("control-mean", &instance).unwrap();
     let row = families::score_model(&instance, control.as_ref(), &options()).unwrap().row;
     assert_eq!(row.metric("normalized_rank").unwrap().overall.mean, 0.0);
 }

@@ -6,11 +6,11 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use arena::baselines;
-use arena::data::Registry;
-use arena::data::load::{LoadOptions, load_dataset};
-use arena::eval::{EvalOptions, evaluate};
-use arena::simulator::{SimConfig, export::snapshot_dataset, simulate};
+use arena_data::Registry;
+use arena_eval::{EvalOptions, evaluate};
+use arena_models::baselines;
+use arena_sim::load::{LoadOptions, load_dataset};
+use arena_sim::{SimConfig, export::snapshot_dataset, simulate};
 use ndarray::{Array1, Array2};
 use tasks::scorecard::{BootstrapSettings, ScoreRow, Scorecard};
 use tasks::{Dataset, Model, ModelKind, Perturbation, QueryBatch, Subgroup, TaskError, TaskInstance, find_spec};
@@ -164,8 +164,8 @@ fn stability_is_two_sided_collapse_and_doing_nothing_no_longer_win_and_real_cell
     assert_eq!(card.primary_metric, "trajectory_energy_t50");
     // The collapse: every cell at the training-control mean, whatever was asked.
     let collapse =
-        arena::audit::probes::Constant::new("collapse", instance.control_mean.as_slice().unwrap_or_default());
-    let collapsed = arena::eval::families::score_model(&instance, &collapse, &options()).unwrap().row;
+        arena_eval::audit::probes::Constant::new("collapse", instance.control_mean.as_slice().unwrap_or_default());
+    let collapsed = arena_eval::families::score_model(&instance, &collapse, &options()).unwrap().row;
     let mut rows = rows_by_name(&card);
     rows.insert("collapse".into(), collapsed);
     let gap = |n: &str| mean(&rows[n], "stability_gap_t50");
@@ -174,7 +174,7 @@ fn stability_is_two_sided_collapse_and_doing_nothing_no_longer_win_and_real_cell
     // Under the one-sided ratio the collapse sat closer to the manifold than real cells do, so it
     // "won"; two-sided it pays its missing dispersion (≥ 1) and is behind real cells and behind
     // doing nothing (control-mean returns the real start cells).
-    let manifold = arena::eval::families::stability::Manifold::new(&instance);
+    let manifold = arena_eval::families::stability::Manifold::new(&instance);
     let start = instance.start_states();
     let flat = ndarray::Array2::from_shape_fn(start.dim(), |(_, g)| instance.control_mean[g] as f32);
     let real_ratio: f64 = manifold.real_values().iter().map(|r| r.ratio).sum::<f64>() / items.len() as f64;

@@ -14,13 +14,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use arena::cli::serve::ArenaScorer;
-use arena::cli::serve_worlds::{self, WorldSettings};
-use arena::data::Registry;
-use arena::data::load::{LoadOptions, load_file_dataset};
-use arena::eval::EvalOptions;
-use arena::isolation::JobRunner;
-use arena::worlds::{Secret, TaskWorld, write_training_h5ad};
+use arena_data::Registry;
+use arena_eval::EvalOptions;
+use arena_serve::isolation::JobRunner;
+use arena_serve::prepare::{self, WorldSettings};
+use arena_serve::scorer::ArenaScorer;
+use arena_serve::worlds::{Secret, TaskWorld, write_training_h5ad};
+use arena_sim::load::{LoadOptions, load_file_dataset};
 use leaderboard::{AppState, Config, Db, Scorer};
 use tasks::TaskInstance;
 
@@ -130,7 +130,7 @@ fn start() -> Server {
     settings.validate().unwrap();
     let mut options = EvalOptions { data_dir: Some(common::data_dir()), ..EvalOptions::default() };
     options.bootstrap.resamples = 50;
-    let prepared = serve_worlds::prepare(&db, dir.path(), &settings, &registry(), &load_options(), &options).unwrap();
+    let prepared = prepare::prepare(&db, dir.path(), &settings, &registry(), &load_options(), &options).unwrap();
     assert_eq!(prepared.world_files.keys().collect::<Vec<_>>(), [PRIVATE_TASK, HIDDEN_TASK]);
     let runner = JobRunner { worlds: prepared.world_files, ..common::job_runner() };
     let scorer = ArenaScorer::new(runner);

@@ -16,9 +16,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arena::cli::serve::ArenaScorer;
-use arena::data::load::LoadOptions;
-use arena::eval::EvalOptions;
+use arena_eval::EvalOptions;
+use arena_serve::scorer::ArenaScorer;
+use arena_sim::load::LoadOptions;
 use leaderboard::db::scratch::ScratchSchema;
 use leaderboard::split::{View, view_of};
 use leaderboard::{AppState, Config, Db, RateLimit, Scorer, UploadKind};
@@ -664,7 +664,7 @@ fn the_demo_seeds_every_task_with_the_reference_model_baselines_and_the_ceiling(
     let mut options = EvalOptions::default();
     options.bootstrap.resamples = 20;
     let load = LoadOptions { data_dir: Some(common::data_dir()), ..LoadOptions::default() };
-    let n = arena::cli::serve::seed_demo(&db, &arena::data::Registry::embedded().unwrap(), &load, &options).unwrap();
+    let n = arena_serve::demo::seed_demo(&db, &arena_data::Registry::embedded().unwrap(), &load, &options).unwrap();
     let tasks = db.tasks().unwrap();
     assert_eq!(n, tasks.len());
     drop(db);
@@ -867,7 +867,7 @@ fn public_probe_flags_come_from_the_public_half_and_every_row_has_a_page_and_a_c
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("arena.sqlite")).unwrap();
     let key = db.split_key().unwrap();
-    let runner = arena::isolation::JobRunner { split_key: Some(key.clone()), ..common::job_runner() };
+    let runner = arena_serve::isolation::JobRunner { split_key: Some(key.clone()), ..common::job_runner() };
     let scorer = ArenaScorer::new(runner);
     assert_eq!(scorer.refusal(), None);
     let config = config(dir.path());

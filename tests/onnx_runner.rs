@@ -114,10 +114,10 @@ fn assert_rows_close(a: &Value, b: &Value, what: &str) {
 #[test]
 fn onnx_runtime_is_found() {
     // Fails (does not skip) with the runner's own message when ONNX Runtime is missing.
-    let path = arena::runners::onnx::runtime::library_path()
+    let path = arena_models::runners::onnx::runtime::library_path()
         .unwrap_or_else(|e| panic!("the ONNX runner tests need ONNX Runtime: {e}"));
     assert!(path.to_string_lossy().contains("libonnxruntime"), "{}", path.display());
-    arena::runners::onnx::runtime::runtime().unwrap_or_else(|e| panic!("loading ONNX Runtime: {e}"));
+    arena_models::runners::onnx::runtime::runtime().unwrap_or_else(|e| panic!("loading ONNX Runtime: {e}"));
 }
 
 /// The map of examples/linear.onnx, written from the documentation of scripts/make_examples.py.
@@ -180,13 +180,13 @@ fn linear_example_gives_the_independently_computed_scorecard() {
     assert!(rate[1].as_f64().unwrap() > 0.0);
 
     // The same scorecard computed in-process with the linear map in plain Rust.
-    use arena::simulator::{SimConfig, export::snapshot_dataset, simulate};
+    use arena_sim::{SimConfig, export::snapshot_dataset, simulate};
     let dataset = snapshot_dataset(&simulate(&SimConfig::default()).unwrap()).unwrap();
     let instance =
         TaskInstance::build(tasks::find_spec("unseen-single", Some("simulator")).unwrap(), &dataset).unwrap();
     let reference = LinearReference::new(dataset.genes.names());
     let expected =
-        arena::eval::evaluate(&instance, Some(&reference), "test", &arena::eval::EvalOptions::default()).unwrap();
+        arena_eval::evaluate(&instance, Some(&reference), "test", &arena_eval::EvalOptions::default()).unwrap();
     let expected = serde_json::to_value(&expected).unwrap();
     assert_rows_close(row(&card, "linear.onnx"), row(&expected, "linear.onnx"), "linear.onnx vs reference");
     // And the map is not trivial: it differs from control-mean.
@@ -246,7 +246,7 @@ fn contract_command_prints_the_contract_that_the_readme_shows() {
     assert!(
         readme.contains(r.stdout.trim()),
         "README.md's section \"Bring your own model (ONNX)\" differs from `arena contract` \
-         (arena/src/runners/onnx/CONTRACT.md); paste the file into the README"
+         (arena/models/src/runners/onnx/CONTRACT.md); paste the file into the README"
     );
 }
 

@@ -31,7 +31,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use arena::data::AnnData;
+use arena_data::AnnData;
 use common::{Csv, TestRng, csv_number, run_external, sparse_anndata, write_h5ad};
 
 /// Metrics of cell-eval's `full` profile that arena does not compute (see the module docs).
@@ -131,7 +131,7 @@ impl Case {
 
 fn papalexi_case() -> Case {
     let (adata, labels) = common::papalexi();
-    let x = arena::data::normalize_total_log1p(&adata.x, 1e4);
+    let x = arena_data::normalize_total_log1p(&adata.x, 1e4);
     // Subsample: at most 120 cells per perturbation, 500 controls (seeded).
     let mut rng = TestRng(7);
     let mut order: Vec<usize> = (0..labels.len()).collect();
@@ -156,7 +156,7 @@ fn papalexi_case() -> Case {
 }
 
 fn simulator_case() -> Case {
-    use arena::simulator::{SimConfig, simulate};
+    use arena_sim::{SimConfig, simulate};
     let config = SimConfig {
         seed: 3,
         n_genes: 120,
@@ -168,7 +168,7 @@ fn simulator_case() -> Case {
         ..SimConfig::default()
     };
     let sim = simulate(&config).expect("simulate");
-    let x = arena::data::normalize_total_log1p(&arena::data::Matrix::Dense(sim.counts.clone()), 1e4);
+    let x = arena_data::normalize_total_log1p(&arena_data::Matrix::Dense(sim.counts.clone()), 1e4);
     Case {
         genes: sim.genes.clone(),
         labels: sim.perturbation.iter().map(|p| p.label()).collect(),

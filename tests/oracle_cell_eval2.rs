@@ -7,7 +7,7 @@
 //!   gene, so their target is excluded; three do not), at most 100 cells each and 400 controls,
 //!   all 299 genes; the prediction is an imperfect count matrix (two perturbations swapped, cells
 //!   binomially thinned, sparse noise, fewer cells than the reference);
-//! - simulated counts (singles and doubles, `arena::simulator`) with a prediction built the same way;
+//! - simulated counts (singles and doubles, `arena_sim`) with a prediction built the same way;
 //! - the v1 preset: the Papalexi case normalised (normalize_total 1e4 + log1p), cell-eval2
 //!   `--preset v1` against `arena score --profile full --controls own` (the arena's v1, cell-eval
 //!   0.8.2). cell-eval2's v1 reproduces cell-eval 0.6.6 / pdex 0.1.27 (its
@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use arena::data::{AnnData, Column};
+use arena_data::{AnnData, Column};
 use common::{Csv, TestRng, csv_number, run_external, sparse_anndata, write_h5ad};
 
 fn venv_python() -> PathBuf {
@@ -175,7 +175,7 @@ fn papalexi_counts_case() -> Case {
 }
 
 fn simulator_counts_case(cells: usize) -> Case {
-    use arena::simulator::{SimConfig, simulate};
+    use arena_sim::{SimConfig, simulate};
     let config = SimConfig {
         seed: 3,
         n_genes: 150,
@@ -360,7 +360,7 @@ fn v1_preset_pseudobulk_metrics_agree_with_cell_eval2() {
     let case = papalexi_counts_case();
     let log1p = |rows: &[Vec<f32>]| -> Vec<Vec<f32>> {
         let m = common::csr_from_rows(rows, case.genes.len());
-        let x = arena::data::normalize_total_log1p(&m, 1e4);
+        let x = arena_data::normalize_total_log1p(&m, 1e4);
         (0..x.nrows()).map(|i| x.row(i).to_vec()).collect()
     };
     let dir = tempfile::tempdir().expect("tempdir");

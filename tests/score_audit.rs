@@ -27,7 +27,7 @@ struct Halves {
 
 fn halves() -> Halves {
     let (adata, labels) = common::papalexi();
-    let x = arena::data::normalize_total_log1p(&adata.x, 1e4);
+    let x = arena_data::normalize_total_log1p(&adata.x, 1e4);
     let mut rng = TestRng(5);
     let mut order: Vec<usize> = (0..labels.len()).collect();
     rng.shuffle(&mut order);

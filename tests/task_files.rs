@@ -409,11 +409,11 @@ fn public_task_on_fixture(id: &str, file_name: &str, task: &str, labels: &[Strin
     let n_cells = codes.len();
     let mut adata = anndata(x.clone(), "perturbation", &vec![String::new(); n_cells], &genes);
     adata.obs.columns = vec![
-        ("perturbation".into(), arena::data::Column::Categorical { codes, categories }),
-        ("nperts".into(), arena::data::Column::Int(nperts)),
+        ("perturbation".into(), arena_data::Column::Categorical { codes, categories }),
+        ("nperts".into(), arena_data::Column::Int(nperts)),
     ];
     let flat: Vec<f32> = x.into_iter().flatten().collect();
-    adata.x = arena::data::Matrix::Dense(ndarray::Array2::from_shape_vec((n_cells, n_genes), flat).unwrap());
+    adata.x = arena_data::Matrix::Dense(ndarray::Array2::from_shape_vec((n_cells, n_genes), flat).unwrap());
     let file = entry_dir.join(file_name);
     write_h5ad(&file, &adata);
     let sha = tasks::spec::sha256_hex(&std::fs::read(&file).unwrap());

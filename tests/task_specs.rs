@@ -6,10 +6,10 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use arena::baselines;
-use arena::data::Registry;
-use arena::data::load::{LoadOptions, load_dataset};
-use arena::eval::{EvalOptions, evaluate};
+use arena_data::Registry;
+use arena_eval::{EvalOptions, evaluate};
+use arena_models::baselines;
+use arena_sim::load::{LoadOptions, load_dataset};
 use tasks::{Dataset, SplitRule, Subgroup, TaskInstance, embedded_specs};
 
 fn load(key: &str) -> Dataset {

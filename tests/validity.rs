@@ -10,9 +10,9 @@ mod common;
 
 use std::path::Path;
 
-use arena::data::Registry;
-use arena::data::load::{LoadOptions, load_dataset};
-use arena::eval::{EvalOptions, evaluate};
+use arena_data::Registry;
+use arena_eval::{EvalOptions, evaluate};
+use arena_sim::load::{LoadOptions, load_dataset};
 use common::*;
 use ndarray::Array2;
 use serde_json::Value;
@@ -152,7 +152,7 @@ fn a_model_between_the_best_baseline_and_the_truth_lands_between_0_and_1() {
     let (oracle, _, _) = toward(1.0);
     assert!(oracle > 1.0 && oracle > between, "λ = 1: {oracle}");
     // The terminal table shows the fraction of every row.
-    let text = arena::eval::report::render(&card);
+    let text = arena_eval::report::render(&card);
     let line = text.lines().skip_while(|l| !l.starts_with("Toward the ceiling")).find(|l| l.contains("model: blend"));
     assert!(line.is_some_and(|l| l.contains(&format!("{between:.2}"))), "{text}");
 }
@@ -319,8 +319,8 @@ fn check_shuffled_pds_at_chance(key: &str, task: &str) {
     use metrics::pair::{BulkPair, ControlMode};
     let dataset = load(key);
     let instance = TaskInstance::build(find_spec(task, Some(key)).unwrap(), &dataset).unwrap();
-    let additive = arena::baselines::fit("additive", &instance).unwrap();
-    let audit = arena::audit::audit(&instance, additive.as_ref(), &options()).unwrap();
+    let additive = arena_models::baselines::fit("additive", &instance).unwrap();
+    let audit = arena_eval::audit::audit(&instance, additive.as_ref(), &options()).unwrap();
     let truths = instance.truth_means();
     let labels: Vec<String> = instance.eval_items().iter().map(|i| i.label.clone()).collect();
     let shuffled: Vec<Vec<f64>> =
@@ -348,12 +348,12 @@ fn shuffled_probe_is_at_chance_on_pds() {
 /// and `arena audit` do on single-step tasks) as from running the submission again.
 #[test]
 fn derived_probes_replayed_from_recorded_outputs_equal_a_rerun() {
-    use arena::audit::{Role, Scored, audit_scored, probes::Tape};
-    use arena::eval::families;
+    use arena_eval::audit::{Role, Scored, audit_scored, probes::Tape};
+    use arena_eval::families;
     let dataset = load(PAPALEXI);
     let instance = TaskInstance::build(find_spec("unseen-single", Some(PAPALEXI)).unwrap(), &dataset).unwrap();
     let options = options();
-    let linear = arena::baselines::fit("linear", &instance).unwrap();
+    let linear = arena_models::baselines::fit("linear", &instance).unwrap();
     let audit_with = |replay: bool| {
         let tape = Tape::record(linear.as_ref());
         let row = families::score_model(&instance, &tape, &options).unwrap().row;
@@ -365,7 +365,7 @@ fn derived_probes_replayed_from_recorded_outputs_equal_a_rerun() {
             .baselines
             .iter()
             .map(|b| {
-                let model = arena::baselines::fit(b, &instance).unwrap();
+                let model = arena_models::baselines::fit(b, &instance).unwrap();
                 families::score_model(&instance, model.as_ref(), &options).unwrap().row
             })
             .collect();
@@ -418,8 +418,8 @@ impl Model for KnockdownOnly {
 /// twin it still scores what it scored before (the exploit is visible there, not hidden).
 #[test]
 fn a_knockdown_only_model_does_not_beat_the_best_baseline() {
-    let sim = arena::simulator::simulate(&arena::simulator::SimConfig::default()).unwrap();
-    let dataset = arena::simulator::export::snapshot_dataset(&sim).unwrap();
+    let sim = arena_sim::simulate(&arena_sim::SimConfig::default()).unwrap();
+    let dataset = arena_sim::export::snapshot_dataset(&sim).unwrap();
     let instance = TaskInstance::build(find_spec("sim-unseen-single", None).unwrap(), &dataset).unwrap();
     let options = EvalOptions::default();
     let card = evaluate(&instance, None, "test", &options).unwrap();
@@ -434,7 +434,7 @@ fn a_knockdown_only_model_does_not_beat_the_best_baseline() {
         .unwrap();
     for c in [0.25f32, 0.5, 1.0, 2.0] {
         let model = KnockdownOnly { c, name: format!("knockdown-only c={c}") };
-        let row = arena::eval::families::score_model(&instance, &model, &options).unwrap().row;
+        let row = arena_eval::families::score_model(&instance, &model, &options).unwrap().row;
         let headline = row.metric(&primary).unwrap().overall.mean;
         assert!(
             headline <= best.1.upper,
@@ -459,7 +459,7 @@ fn a_knockdown_only_model_does_not_beat_the_best_baseline() {
 fn ridge_fits_targets_outside_the_panel_on_norman() {
     let dataset = load(NORMAN);
     let instance = TaskInstance::build(find_spec("combinatorial", Some(NORMAN)).unwrap(), &dataset).unwrap();
-    let ridge = arena::baselines::Ridge::fit(&instance);
+    let ridge = arena_models::baselines::Ridge::fit(&instance);
     let off_panel: Vec<&(tasks::Perturbation, ndarray::Array1<f64>)> = instance
         .train_means
         .iter()
@@ -486,8 +486,8 @@ fn ridge_fits_targets_outside_the_panel_on_norman() {
     assert!(fit < 0.8 * none, "ridge mse {fit} vs intercept {none}");
     assert!(mean_r > 0.5, "{correlations:?}");
     let score = |name: &str| {
-        let model = arena::baselines::fit(name, &instance).unwrap();
-        let row = arena::eval::families::score_model(&instance, model.as_ref(), &options()).unwrap().row;
+        let model = arena_models::baselines::fit(name, &instance).unwrap();
+        let row = arena_eval::families::score_model(&instance, model.as_ref(), &options()).unwrap().row;
         let m = row.metric("pearson_delta_pert").unwrap();
         m.by_subgroup.iter().find(|(g, _)| *g == tasks::Subgroup::ComboSeen2).map(|(_, ci)| ci.mean).unwrap()
     };
@@ -530,13 +530,11 @@ fn rule_is_kept_or_flagged(card: &tasks::scorecard::Scorecard) -> Vec<String> {
 #[test]
 fn every_family_carries_the_audit_and_the_validity_rule_is_kept_or_flagged() {
     let options = EvalOptions { data_dir: Some(data_dir()), ..EvalOptions::default() };
-    let simulator = arena::simulator::export::snapshot_dataset(
-        &arena::simulator::simulate(&arena::simulator::SimConfig::default()).unwrap(),
-    )
-    .unwrap();
+    let simulator =
+        arena_sim::export::snapshot_dataset(&arena_sim::simulate(&arena_sim::SimConfig::default()).unwrap()).unwrap();
     let two_contexts = {
-        let config = arena::simulator::contexts::two_context_config();
-        arena::simulator::contexts::two_context_dataset(&arena::simulator::simulate(&config).unwrap()).unwrap()
+        let config = arena_sim::contexts::two_context_config();
+        arena_sim::contexts::two_context_dataset(&arena_sim::simulate(&config).unwrap()).unwrap()
     };
     let norman = load(NORMAN);
     let all = PROFILE_PROBES;

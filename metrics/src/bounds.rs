@@ -6,8 +6,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Bounds {
@@ -30,12 +28,6 @@ impl Bounds {
             Bounds::NonNegative => (0.0, f64::INFINITY),
             Bounds::Unbounded => (f64::NEG_INFINITY, f64::INFINITY),
         }
-    }
-
-    /// The scale a scorecard metric's interval is computed on, from its catalog entry
-    /// ([`catalog::MetricInfo::interval`]); a name outside the catalog is unbounded.
-    pub fn of_metric(name: &str) -> Bounds {
-        catalog::eval(name).map_or(Bounds::Unbounded, |m| m.interval)
     }
 
     /// The map g onto the real line (±∞ at a closed end).

@@ -237,6 +237,33 @@ const fn score_err(name: &'static str, reference: &'static str, doc: &'static st
     entry(Scorer::Score, name, Kind::Error, Some(Better::Lower), NONNEG, Some(0.0), Bounds::Unbounded, reference, doc)
 }
 
+/// The family's metrics, beside the RNA profile metrics: `coherence_gap` = |coherence(predicted
+/// cells) − coherence(the item's real test cells)| (lower is better; 0 = real-cell coherence),
+/// and the protein profile metrics.
+pub const CROSS_MODAL_METRICS: [&MetricInfo; 3] = [&COHERENCE_GAP, &PROTEIN_PEARSON_DELTA, &PROTEIN_MSE];
+
+/// The family's metrics: `pearson_delta_pert_mean_k` (the mean of the curve over the shots k = 0, 1, 5, 20,
+/// which ranks), then the curve of `pearson_delta_pert` and of `mse`.
+pub const FEW_SHOT_METRICS: [&MetricInfo; 9] = [
+    &PEARSON_DELTA_PERT_MEAN_K,
+    &PEARSON_DELTA_PERT_K0,
+    &PEARSON_DELTA_PERT_K1,
+    &PEARSON_DELTA_PERT_K5,
+    &PEARSON_DELTA_PERT_K20,
+    &MSE_K0,
+    &MSE_K1,
+    &MSE_K5,
+    &MSE_K20,
+];
+
+impl Bounds {
+    /// The scale a scorecard metric's interval is computed on, from its catalog entry
+    /// ([`MetricInfo::interval`]); a name outside the catalog is unbounded.
+    pub fn of_metric(name: &str) -> Bounds {
+        eval(name).map_or(Bounds::Unbounded, |m| m.interval)
+    }
+}
+
 // ---- arena eval: the profile metrics (`crate::profile::Metric`) ----
 
 pub const PEARSON_DELTA: MetricInfo = eval_corr(

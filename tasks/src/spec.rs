@@ -104,8 +104,8 @@ impl SplitRule {
             SplitRule::GeneticInteractions { .. } => &metrics::interaction::GI_METRICS,
             SplitRule::OrderConsistency { .. } => &metrics::order::ORDER_METRICS,
             SplitRule::Stability { .. } => &metrics::manifold::STABILITY_METRICS,
-            SplitRule::CrossModal { .. } => &crate::splits::cross_modal::CROSS_MODAL_METRICS,
-            SplitRule::FewShot { .. } => &crate::splits::few_shot::FEW_SHOT_METRICS,
+            SplitRule::CrossModal { .. } => &metrics::catalog::CROSS_MODAL_METRICS,
+            SplitRule::FewShot { .. } => &metrics::catalog::FEW_SHOT_METRICS,
             _ => &[],
         }
     }

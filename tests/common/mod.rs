@@ -8,7 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::SystemTime;
 
-use arena::data::{AnnData, Column, Frame, Matrix, SparseMatrix};
+use arena_data::{AnnData, Column, Frame, Matrix, SparseMatrix};
 
 /// The workspace root (this package's manifest dir).
 pub fn workspace_root() -> PathBuf {
@@ -50,8 +50,7 @@ fn newest_source_mtime() -> Option<SystemTime> {
     let root = workspace_root();
     let mut newest = None;
     for p in [
-        "arena/src",
-        "arena/Cargo.toml",
+        "arena",
         "tasks",
         "metrics/src",
         "metrics/Cargo.toml",
@@ -215,16 +214,16 @@ fn hdf5_guard() -> MutexGuard<'static, ()> {
     HDF5_LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// `arena::data::write_h5ad`, serialised against child spawns (see [`HDF5_LOCK`]).
+/// `arena_data::write_h5ad`, serialised against child spawns (see [`HDF5_LOCK`]).
 pub fn write_h5ad(path: &Path, adata: &AnnData) {
     let _guard = hdf5_guard();
-    arena::data::write_h5ad(path, adata).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    arena_data::write_h5ad(path, adata).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
 }
 
-/// `arena::data::read_h5ad`, serialised against child spawns (see [`HDF5_LOCK`]).
+/// `arena_data::read_h5ad`, serialised against child spawns (see [`HDF5_LOCK`]).
 pub fn read_h5ad(path: &Path) -> AnnData {
     let _guard = hdf5_guard();
-    arena::data::read_h5ad(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+    arena_data::read_h5ad(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
 /// Papalexi 2021 THP-1 ECCITE-seq RNA (../shared/data, raw UMIs) and each cell's `target` label.
@@ -310,7 +309,7 @@ pub struct SimTask {
 /// Loads the default simulator dataset in-process and builds the `unseen-single` task on it,
 /// exactly as `arena eval` does.
 pub fn sim_task() -> SimTask {
-    use arena::simulator::{SimConfig, export::snapshot_dataset, simulate};
+    use arena_sim::{SimConfig, export::snapshot_dataset, simulate};
     let sim = simulate(&SimConfig::default()).expect("simulate");
     let dataset = snapshot_dataset(&sim).expect("snapshot dataset");
     let spec = tasks::find_spec("unseen-single", Some("simulator")).expect("spec");
@@ -488,16 +487,16 @@ pub fn start_serve(database: &str) -> (Killed, String) {
 
 /// The scoring-job runner of the leaderboard tests: this build's `arena`, the real data
 /// directory, 50 bootstrap resamples, the sandbox required, no hidden worlds.
-pub fn job_runner() -> arena::isolation::JobRunner {
-    arena::isolation::JobRunner {
+pub fn job_runner() -> arena_serve::isolation::JobRunner {
+    arena_serve::isolation::JobRunner {
         exe: arena_bin().to_path_buf(),
         registry: None,
         data_dir: Some(data_dir().canonicalize().unwrap()),
         cache_dir: None,
-        onnx_runtime: arena::runners::onnx::runtime::library_path().ok(),
+        onnx_runtime: arena_models::runners::onnx::runtime::library_path().ok(),
         bootstrap: 50,
         onnx_timeout: std::time::Duration::from_secs(60),
-        limits: arena::isolation::JobLimits::default(),
+        limits: arena_serve::isolation::JobLimits::default(),
         jobs_dir: std::env::temp_dir().join("arena-test-jobs"),
         allow_unsandboxed: false,
         worlds: Default::default(),

@@ -196,7 +196,7 @@ fn fail_exhausted(
     t_ms: i64,
     max_attempts: i64,
     reason: &str,
-) -> super::session::SqlResult<u64> {
+) -> super::error::SqlResult<u64> {
     let exhausted = format!("SELECT j.id FROM jobs j WHERE j.status = 'running' AND {EXPIRED} AND j.attempts >= $2");
     s.execute(
         &format!(

@@ -1,9 +1,11 @@
 //! The schema: versioned migrations, written once in SQLite's dialect and translated for
 //! Postgres ([`for_dialect`]), so both record the same versions in `schema_migrations`.
 
-use super::session::{Backend, Dialect, SqlError};
+use super::backend::{Backend, Dialect};
+use super::clock::now;
+use super::error::DbResult;
+use super::error::SqlError;
 use super::value::vals;
-use super::{DbResult, now};
 
 /// Migrations in order; `schema_migrations` records which ran. Never edit one that shipped:
 /// append a new one.

@@ -10,7 +10,10 @@
 //! scoring queue), `row_scores` (each scored row's summaries per leaderboard view), `boards` (each
 //! task's ranked board per view, rebuilt at write time) and `schema_migrations`.
 
+mod backend;
 mod boards;
+mod clock;
+mod error;
 pub use boards::BoardState;
 mod jobs;
 mod migrations;
@@ -32,27 +35,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
-use session::{Backend, Dialect};
+use backend::{Backend, Dialect};
 use value::vals;
 
 pub use url::{DatabaseUrl, parse_database_url};
 
-pub type DbResult<T> = Result<T, String>;
+pub use clock::{now, now_ms};
+pub use error::DbResult;
 
 /// The advisory lock (Postgres) under which the first server makes the split key.
 const SPLIT_KEY_LOCK: i64 = 0x0076_6361_5f6b_6579; // "vca_key"
-
-pub fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
-}
-
-/// Unix time in milliseconds (job leases and claim order).
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TaskRow {

@@ -19,7 +19,8 @@ use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, Config, NoTls, Statement};
 
 use super::DbResult;
-use super::session::{Session, SqlError, SqlResult};
+use super::error::{SqlError, SqlResult};
+use super::session::Session;
 use super::tls::{MakeRustls, client_config, split_tls_options};
 use super::value::{Row, Value};
 

@@ -1,6 +1,6 @@
 //! Queries on tasks, organiser tokens, submissions and task references.
 
-use super::session::SqlError;
+use super::error::SqlError;
 use super::value::{Row, vals};
 use super::{
     CompletedUpload, Db, DbResult, NewSubmission, Reservation, Reserved, SubmissionRow, TaskRow, TokenRow, now,

@@ -7,7 +7,8 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ToSql, ffi};
 
 use super::DbResult;
-use super::session::{Session, SqlError, SqlResult};
+use super::error::{SqlError, SqlResult};
+use super::session::Session;
 use super::value::{Row, Value};
 
 /// Opens (creating if needed) the database file and switches it to WAL.

@@ -13,19 +13,12 @@
 //! deterministically from the predicted RNA reaches coherence 1 and is as far off as a protein
 //! unrelated to the RNA.
 
-use metrics::catalog::{self, MetricInfo};
 use ndarray::Array2;
 
 use crate::dataset::{Dataset, mean_rows};
 use crate::error::TaskError;
 use crate::instance::TaskInstance;
 use crate::split::Split;
-
-/// The family's metrics, beside the RNA profile metrics: `coherence_gap` = |coherence(predicted
-/// cells) − coherence(the item's real test cells)| (lower is better; 0 = real-cell coherence),
-/// and the protein profile metrics.
-pub const CROSS_MODAL_METRICS: [&MetricInfo; 3] =
-    [&catalog::COHERENCE_GAP, &catalog::PROTEIN_PEARSON_DELTA, &catalog::PROTEIN_MSE];
 
 pub fn build(dataset: &Dataset, test_fraction: f64, control_test_fraction: f64, seed: u64) -> Result<Split, TaskError> {
     let has_protein = dataset.protein.as_ref().is_some_and(|p| !p.names.is_empty());

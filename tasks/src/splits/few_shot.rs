@@ -9,7 +9,6 @@
 
 use std::collections::BTreeSet;
 
-use metrics::catalog::{self, MetricInfo};
 use ndarray::Array1;
 
 use crate::dataset::{ConditionId, Dataset, mean_rows};
@@ -21,20 +20,6 @@ use crate::split::{ContextSplit, Split, Subgroup, TestCondition, split_controls}
 
 /// The shot counts every few-shot task reports.
 pub const SHOTS: [usize; 4] = [0, 1, 5, 20];
-
-/// The family's metrics: `pearson_delta_pert_mean_k` (the mean of the curve over [`SHOTS`],
-/// which ranks), then the curve of `pearson_delta_pert` and of `mse`.
-pub const FEW_SHOT_METRICS: [&MetricInfo; 9] = [
-    &catalog::PEARSON_DELTA_PERT_MEAN_K,
-    &catalog::PEARSON_DELTA_PERT_K0,
-    &catalog::PEARSON_DELTA_PERT_K1,
-    &catalog::PEARSON_DELTA_PERT_K5,
-    &catalog::PEARSON_DELTA_PERT_K20,
-    &catalog::MSE_K0,
-    &catalog::MSE_K1,
-    &catalog::MSE_K5,
-    &catalog::MSE_K20,
-];
 
 pub fn build(dataset: &Dataset, test_fraction: f64, control_test_fraction: f64, seed: u64) -> Result<Split, TaskError> {
     let impossible =

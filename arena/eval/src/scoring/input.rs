@@ -1,0 +1,256 @@
+//! Reads and validates the two inputs of `arena score` (real and predicted `.h5ad`), keeping X
+//! sparse (CSR) and grouping cells by perturbation. Refuses, naming the file and the field:
+//! different genes (or gene order), a missing perturbation column or control label, a real
+//! perturbation the prediction lacks (or one the real data lacks), a cell without a label,
+//! NaN/inf/negative values, and raw counts where log1p-normalised values are expected.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ndarray::Array2;
+
+use super::error::ScoreError;
+use metrics::de::CsrMatrix;
+
+use arena_data::{Matrix, SparseMatrix, read_h5ad};
+
+/// One input file: X as CSR (cells x genes) and the rows of each perturbation group.
+#[derive(Debug, Clone)]
+pub struct Side {
+    pub path: PathBuf,
+    /// X as CSR (cells x genes), in the layout `metrics::de` consumes.
+    pub x: CsrMatrix,
+    /// X was stored dense in the file (pdex then sums means in numpy's order, not scipy's).
+    pub dense_input: bool,
+    /// Rows of each perturbation, in the order of [`ScoreInput::perts`].
+    pub pert_rows: Vec<Vec<usize>>,
+    /// Rows of the control cells.
+    pub control_rows: Vec<usize>,
+}
+
+/// Both inputs, validated and aligned: same genes, same perturbations.
+#[derive(Debug, Clone)]
+pub struct ScoreInput {
+    pub genes: Vec<String>,
+    /// Perturbation labels, sorted by code point (as `numpy.unique`), control excluded.
+    pub perts: Vec<String>,
+    pub control: String,
+    pub pert_col: String,
+    pub real: Side,
+    pub pred: Side,
+}
+
+impl Side {
+    /// Mean over `rows` of every gene, accumulated in f64 (zeros of the sparse matrix included).
+    pub fn mean(&self, rows: &[usize]) -> Vec<f64> {
+        let mut sum = vec![0.0f64; self.x.n_cols];
+        for &r in rows {
+            let (lo, hi) = (self.x.indptr[r] as usize, self.x.indptr[r + 1] as usize);
+            for k in lo..hi {
+                sum[self.x.indices[k] as usize] += f64::from(self.x.data[k]);
+            }
+        }
+        let n = rows.len().max(1) as f64;
+        sum.iter_mut().for_each(|s| *s /= n);
+        sum
+    }
+
+    /// Dense copy of `rows` (len(rows) x genes), in the order given.
+    pub fn dense(&self, rows: &[usize]) -> Array2<f32> {
+        let mut out = Array2::<f32>::zeros((rows.len(), self.x.n_cols));
+        for (i, &r) in rows.iter().enumerate() {
+            let (lo, hi) = (self.x.indptr[r] as usize, self.x.indptr[r + 1] as usize);
+            let mut row = out.row_mut(i);
+            for k in lo..hi {
+                row[self.x.indices[k] as usize] += self.x.data[k];
+            }
+        }
+        out
+    }
+}
+
+/// Reads both files and checks they can be scored against each other.
+pub fn load(real: &Path, pred: &Path, pert_col: &str, control: &str) -> Result<ScoreInput, ScoreError> {
+    // Both files at once: HDF5 reads one at a time, the rest (page faults, checks) overlaps.
+    let (real_read, pred_read) = rayon::join(|| read_one(real, pert_col), || read_one(pred, pert_col));
+    let (real_genes, real_labels, real_x, real_dense) = real_read?;
+    let (pred_genes, pred_labels, pred_x, pred_dense) = pred_read?;
+    check_genes(real, &real_genes, pred, &pred_genes)?;
+
+    let real_groups = group(&real_labels);
+    let pred_groups = group(&pred_labels);
+    for (path, groups) in [(real, &real_groups), (pred, &pred_groups)] {
+        if !groups.contains_key(control) {
+            let known: Vec<&str> = groups.keys().take(20).map(String::as_str).collect();
+            return Err(ScoreError::field(
+                path,
+                format!("obs/{pert_col}"),
+                format!(
+                    "no cell has the control label '{control}' (labels include: {}); pass the control label with --control-pert",
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+    let missing: Vec<&str> = real_groups.keys().filter(|k| !pred_groups.contains_key(*k)).map(String::as_str).collect();
+    if !missing.is_empty() {
+        return Err(ScoreError::field(
+            pred,
+            format!("obs/{pert_col}"),
+            format!(
+                "{} perturbation(s) of the real data have no predicted cells: {}; predict every perturbation of {}",
+                missing.len(),
+                preview(&missing),
+                real.display()
+            ),
+        ));
+    }
+    let extra: Vec<&str> = pred_groups.keys().filter(|k| !real_groups.contains_key(*k)).map(String::as_str).collect();
+    if !extra.is_empty() {
+        return Err(ScoreError::field(
+            pred,
+            format!("obs/{pert_col}"),
+            format!(
+                "{} predicted perturbation(s) are not in the real data {}: {}; remove them (cell-eval refuses them too)",
+                extra.len(),
+                real.display(),
+                preview(&extra)
+            ),
+        ));
+    }
+    let perts: Vec<String> = real_groups.keys().filter(|k| k.as_str() != control).cloned().collect();
+    if perts.is_empty() {
+        return Err(ScoreError::field(
+            real,
+            format!("obs/{pert_col}"),
+            format!("only control cells ('{control}'); there is no perturbation to score"),
+        ));
+    }
+    let side = |path: &Path, x: SparseMatrix, dense_input: bool, mut groups: BTreeMap<String, Vec<usize>>| Side {
+        path: path.to_path_buf(),
+        x: CsrMatrix { n_rows: x.shape.0, n_cols: x.shape.1, indptr: x.indptr, indices: x.indices, data: x.data },
+        dense_input,
+        pert_rows: perts.iter().map(|p| groups.remove(p).unwrap_or_default()).collect(),
+        control_rows: groups.remove(control).unwrap_or_default(),
+    };
+    Ok(ScoreInput {
+        real: side(real, real_x, real_dense, real_groups),
+        pred: side(pred, pred_x, pred_dense, pred_groups),
+        genes: real_genes,
+        perts,
+        control: control.to_string(),
+        pert_col: pert_col.to_string(),
+    })
+}
+
+fn preview(items: &[&str]) -> String {
+    let mut s = items.iter().take(10).copied().collect::<Vec<_>>().join(", ");
+    if items.len() > 10 {
+        s.push_str(&format!(", … ({} more)", items.len() - 10));
+    }
+    s
+}
+
+/// Genes, per-cell labels and X (CSR) of one file.
+#[allow(clippy::type_complexity)]
+fn read_one(path: &Path, pert_col: &str) -> Result<(Vec<String>, Vec<String>, SparseMatrix, bool), ScoreError> {
+    let adata = read_h5ad(path)?;
+    let column = adata.obs.column(pert_col).ok_or_else(|| {
+        ScoreError::field(
+            path,
+            format!("obs/{pert_col}"),
+            format!(
+                "no such obs column (columns: {}); name the perturbation column with --pert-col",
+                adata.obs.column_names().join(", ")
+            ),
+        )
+    })?;
+    let labels = column.as_labels().ok_or_else(|| {
+        ScoreError::field(
+            path,
+            format!("obs/{pert_col}"),
+            "is numeric; expected perturbation labels (strings or categories)",
+        )
+    })?;
+    let labels = labels
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            l.filter(|s| !s.is_empty()).ok_or_else(|| {
+                ScoreError::field(
+                    path,
+                    format!("obs/{pert_col}"),
+                    format!("cell {i} ('{}') has no label; label every cell or drop it", adata.obs.index[i]),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let genes = adata.var.index.clone();
+    let dense = matches!(adata.x, Matrix::Dense(_));
+    let x = adata.x.into_csr();
+    check_values(path, &x)?;
+    Ok((genes, labels, x, dense))
+}
+
+fn check_genes(real: &Path, real_genes: &[String], pred: &Path, pred_genes: &[String]) -> Result<(), ScoreError> {
+    if real_genes == pred_genes {
+        return Ok(());
+    }
+    let reason = if real_genes.len() != pred_genes.len() {
+        format!("has {} genes but {} has {}", pred_genes.len(), real.display(), real_genes.len())
+    } else {
+        let i = real_genes.iter().zip(pred_genes).position(|(a, b)| a != b).unwrap_or(0);
+        let same_set = {
+            let (mut a, mut b) = (real_genes.to_vec(), pred_genes.to_vec());
+            a.sort();
+            b.sort();
+            a == b
+        };
+        format!(
+            "gene {i} is '{}' but '{}' in {}{}",
+            pred_genes[i],
+            real_genes[i],
+            real.display(),
+            if same_set { " (same genes, different order: reorder var to the real file's order)" } else { "" }
+        )
+    };
+    Err(ScoreError::field(
+        pred,
+        "var/_index",
+        format!("{reason}; the prediction must have the real data's genes in the same order"),
+    ))
+}
+
+/// Refuses NaN, ±inf and negative values, and integer-only data (raw counts).
+fn check_values(path: &Path, x: &SparseMatrix) -> Result<(), ScoreError> {
+    if let Some(k) = x.data.iter().position(|v| !v.is_finite() || *v < 0.0) {
+        let row = x.indptr.partition_point(|&p| p as usize <= k) - 1;
+        let col = x.indices[k];
+        return Err(ScoreError::field(
+            path,
+            "X",
+            format!(
+                "value {} at cell {row}, gene {col}; expected finite log1p-normalised expression (>= 0)",
+                x.data[k]
+            ),
+        ));
+    }
+    let any_positive = x.data.iter().any(|v| *v > 0.0);
+    if any_positive && x.data.iter().all(|v| v.fract() == 0.0) {
+        return Err(ScoreError::field(
+            path,
+            "X",
+            "holds only integers (raw counts?); expected log1p-normalised expression: run normalize_total(1e4) + log1p first",
+        ));
+    }
+    Ok(())
+}
+
+/// Rows of each label, labels sorted by code point.
+fn group(labels: &[String]) -> BTreeMap<String, Vec<usize>> {
+    let mut out: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, l) in labels.iter().enumerate() {
+        out.entry(l.clone()).or_default().push(i);
+    }
+    out
+}
