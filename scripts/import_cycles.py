@@ -15,6 +15,7 @@ def modpath(f, src):
     if parts[-1] in ('mod','lib','main'): parts = parts[:-1]
     return tuple(parts)
 def code(f):
+    """The file's code without comments and without its test module."""
     t = f.read_text()
     t = re.sub(r'//[^\n]*', '', t)
     t = re.sub(r'#\[cfg\(test\)\]\s*(pub\s+)?mod\s+\w+\s*;', '', t)
@@ -26,6 +27,7 @@ def norm(p):
     return re.sub(r'\s*(::|\{|\}|,)\s*', r'\1', p)
 
 def expand(path):
+    """A use path with braces -> one segment list per imported name."""
     if '{' not in path: return [[x.split(' as ')[0].strip() for x in path.split('::')]]
     pre, inner = path.split('{', 1)
     inner = inner[:inner.rfind('}')]
@@ -40,7 +42,8 @@ def expand(path):
         if not it or it == 'self': continue
         out += [pre.rstrip(':').split('::') + s for s in expand(it)]
     return out
-def check(src):
+def import_graph(src):
+    """File -> the files its code refers to (module paths as tuples; the crate root is ())."""
     files = {modpath(f, src): f for f in src.rglob('*.rs')}
     texts = {m: code(f) for m, f in files.items()}
     def start(m, segs):
@@ -63,7 +66,7 @@ def check(src):
         base, rest = start(m, segs)
         if base is None: return None
         target = base
-        for i, s in enumerate(rest):
+        for s in rest:
             if target + (s,) in files: target = target + (s,); continue
             if depth < 5 and s in reexp.get(target, {}):
                 return resolve(target, reexp[target][s], depth + 1)
@@ -78,6 +81,7 @@ def check(src):
                 if tgt is not None and tgt != m: graph[m].add(tgt)
     return graph
 def sccs(graph):
+    """Tarjan's strongly connected components of more than one file."""
     index, low, stack, on, out, n = {}, {}, [], set(), [], [0]
     def strong(v):
         index[v] = low[v] = n[0]; n[0] += 1; stack.append(v); on.add(v)
@@ -97,11 +101,11 @@ def sccs(graph):
 bad = 0
 for src in sys.argv[1:]:
     src = pathlib.Path(src)
-    g = sccs_in = check(src)
-    for c in sccs(g):
+    graph = import_graph(src)
+    for c in sccs(graph):
         bad += 1
         print(src, sorted('/'.join(x) or '<root>' for x in c))
         for a in c:
-            for b in sorted(g[a]):
+            for b in sorted(graph[a]):
                 if b in c: print('   ', '/'.join(a) or '<root>', '->', '/'.join(b) or '<root>')
 sys.exit(1 if bad else 0)

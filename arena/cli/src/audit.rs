@@ -79,7 +79,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
         },
         None => ModelSource::Baseline { name: &baseline, data_dir: args.registry.data_dir.as_deref() },
     };
-    let Some(submission) = source.open(&instance)? else { unreachable!("a submission is a baseline or predictions") };
+    let submission = source.open(&instance)?;
     let mut audit_options = EvalOptions { shuffle_seed: args.shuffle_seed, ..EvalOptions::default() };
     audit_options.bootstrap.resamples = args.bootstrap;
     let report = audit(&instance, submission.as_ref(), &audit_options)?;

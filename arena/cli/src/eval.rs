@@ -118,10 +118,10 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         anyhow::bail!("unknown baseline '{name}'; choose one of:\n{}", list.join("\n"));
     }
     let registry = args.registry.load()?;
+    let mut options = EvalOptions { data_dir: args.registry.data_dir.clone(), ..EvalOptions::default() };
+    options.bootstrap.resamples = args.bootstrap;
     if let Some(suite) = &args.suite {
         let load = LoadOptions { data_dir: args.registry.data_dir.clone(), ..LoadOptions::default() };
-        let mut options = EvalOptions { data_dir: args.registry.data_dir.clone(), ..EvalOptions::default() };
-        options.bootstrap.resamples = args.bootstrap;
         let started = std::time::Instant::now();
         let under_test = match (&args.baseline, args.reference) {
             (Some(b), _) => arena_eval::suite::SuiteModel::Baseline(b),
@@ -149,19 +149,17 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let (instance, loaded) = (session.instance()?, &session.loaded);
     let device = onnx.as_ref().map(|m| m.device().to_string());
     let source = match (onnx, &args.baseline, &args.predictions) {
-        (Some(model), _, _) => ModelSource::Onnx(Box::new(model)),
-        _ if args.reference => ModelSource::Reference { weights: args.weights.as_deref() },
-        (None, Some(name), _) => ModelSource::Baseline { name, data_dir: args.registry.data_dir.as_deref() },
-        (None, None, Some(path)) => ModelSource::Predictions {
+        (Some(model), _, _) => Some(ModelSource::Onnx(Box::new(model))),
+        _ if args.reference => Some(ModelSource::Reference { weights: args.weights.as_deref() }),
+        (None, Some(name), _) => Some(ModelSource::Baseline { name, data_dir: args.registry.data_dir.as_deref() }),
+        (None, None, Some(path)) => Some(ModelSource::Predictions {
             path,
             column: args.data.read.perturbation_column.as_deref(),
             control_labels: &args.data.read.control_labels,
-        },
-        (None, None, None) => ModelSource::None,
+        }),
+        (None, None, None) => None,
     };
-    let model = source.open(&instance)?;
-    let mut options = EvalOptions { data_dir: args.registry.data_dir.clone(), ..EvalOptions::default() };
-    options.bootstrap.resamples = args.bootstrap;
+    let model = source.map(|s| s.open(&instance)).transpose()?;
     let mut card = evaluate(&instance, model.as_deref(), &loaded.source, &options)?;
     card.run.device = device;
     out!("{}", report::render(&card).trim_end());

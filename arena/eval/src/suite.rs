@@ -66,11 +66,12 @@ pub fn run_suite(
         let id = spec.spec.id.clone();
         let instance = TaskInstance::build(spec, &loaded.dataset)?;
         let model = match under_test {
-            SuiteModel::None => ModelSource::None,
-            SuiteModel::Baseline(name) => ModelSource::Baseline { name, data_dir: None },
-            SuiteModel::Reference => ModelSource::Reference { weights: None },
+            SuiteModel::None => None,
+            SuiteModel::Baseline(name) => Some(ModelSource::Baseline { name, data_dir: None }),
+            SuiteModel::Reference => Some(ModelSource::Reference { weights: None }),
         }
-        .open(&instance)?;
+        .map(|source| source.open(&instance))
+        .transpose()?;
         let card = evaluate(&instance, model.as_deref(), &loaded.source, options)?;
         write::write_scorecard(&card, &instance.split_record(), &out.join(&id))
             .map_err(|e| SuiteError::Task { task: id.clone(), reason: format!("writing the scorecard: {e}") })?;

@@ -179,7 +179,7 @@ fn under_test(
             )));
         }
     };
-    let Some(model) = source.open(instance)? else { unreachable!("every source above opens a model") };
+    let model = source.open(instance)?;
     if model.fingerprint() != row.model_sha256 {
         return Err(VerifyError::Provenance(format!(
             "the model differs: the scorecard scored '{name}' with sha256 {}, the one given has {}; pass the file that \

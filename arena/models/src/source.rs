@@ -25,10 +25,8 @@ pub enum ModelError {
     Predictions(#[from] arena_data::DataError),
 }
 
-/// Which model a run scores beside the baselines.
+/// Which model a run scores beside the baselines (a run without one has no `ModelSource`).
 pub enum ModelSource<'a> {
-    /// None: the baselines and the ceiling only.
-    None,
     /// A baseline by name; `data_dir` is where a prior baseline reads its network (`--data-dir`).
     Baseline { name: &'a str, data_dir: Option<&'a Path> },
     /// The reference world model: `weights`, or the task's bundled weights.
@@ -40,10 +38,9 @@ pub enum ModelSource<'a> {
 }
 
 impl ModelSource<'_> {
-    /// The model, ready to predict on `instance`; `None` for [`ModelSource::None`].
-    pub fn open(self, instance: &TaskInstance<'_>) -> Result<Option<Box<dyn Model>>, ModelError> {
-        Ok(Some(match self {
-            ModelSource::None => return Ok(None),
+    /// The model, ready to predict on `instance`.
+    pub fn open(self, instance: &TaskInstance<'_>) -> Result<Box<dyn Model>, ModelError> {
+        Ok(match self {
             ModelSource::Baseline { name, data_dir } => baselines::fit_with_data(name, instance, data_dir)?,
             ModelSource::Reference { weights } => Box::new(reference::load_for(instance, weights)?),
             ModelSource::Onnx(mut model) => {
@@ -53,6 +50,6 @@ impl ModelSource<'_> {
             ModelSource::Predictions { path, column, control_labels } => {
                 Box::new(Predictions::for_task(path, instance, column, control_labels)?)
             }
-        }))
+        })
     }
 }

@@ -52,13 +52,22 @@ pub fn load_context_dataset(
     options: &LoadOptions,
 ) -> Option<Result<Loaded, DataError>> {
     let (base, column, value) = context_key(key)?;
-    Some((|| {
-        let loaded = load_file_dataset(base, registry, options)?;
-        let adata = read_h5ad(&registered_path(base, registry, options)?)?;
-        let labels = anndata_dataset::dataset_row_labels(&adata, column).map_err(DataError::Other)?;
-        let dataset = loaded.dataset.split_context(&labels, value).map_err(|e| DataError::Other(e.to_string()))?;
-        Ok(Loaded { dataset, source: format!("{}; obs {column} = {value} as the new context", loaded.source) })
-    })())
+    Some(load_context(base, column, value, registry, options))
+}
+
+/// Registered dataset `base` with the cells whose obs `column` is `value` as the new context.
+fn load_context(
+    base: &str,
+    column: &str,
+    value: &str,
+    registry: &Registry,
+    options: &LoadOptions,
+) -> Result<Loaded, DataError> {
+    let loaded = load_file_dataset(base, registry, options)?;
+    let adata = read_h5ad(&registered_path(base, registry, options)?)?;
+    let labels = anndata_dataset::dataset_row_labels(&adata, column).map_err(DataError::Other)?;
+    let dataset = loaded.dataset.split_context(&labels, value).map_err(|e| DataError::Other(e.to_string()))?;
+    Ok(Loaded { dataset, source: format!("{}; obs {column} = {value} as the new context", loaded.source) })
 }
 
 /// The verified local path of a registered `.h5ad` (or the path itself).
@@ -70,7 +79,8 @@ pub fn registered_path(name: &str, registry: &Registry, options: &LoadOptions) -
     verify_local(registry.get(name)?, &data_dir)?.into_result()
 }
 
-/// Loads a registered file or an `.h5ad` / `.npz` path (not the simulator: see [`load_dataset`]).
+/// Loads a registered file or an `.h5ad` / `.npz` path (not the simulator: see
+/// `arena_sim::load::load_dataset`).
 pub fn load_file_dataset(name: &str, registry: &Registry, options: &LoadOptions) -> Result<Loaded, DataError> {
     let as_path = Path::new(name);
     if name.ends_with(".npz") {

@@ -32,12 +32,12 @@ pub enum JobError {
     Setup(String),
     #[error("entering the job sandbox: {0}")]
     Sandbox(String),
-    #[error("writing {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Write(#[from] arena_data::DataError),
 }
 
 /// One job, as the server's command line describes it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug)]
 pub struct JobRequest {
     pub task: Option<String>,
     /// `predictions` (.h5ad) or `onnx`.
@@ -171,11 +171,8 @@ fn probe(paths: &[PathBuf], addresses: &[std::net::SocketAddr]) -> String {
 
 fn write_result(dir: &Path, result: &JobResult) -> Result<(), JobError> {
     let path = dir.join(RESULT_FILE);
-    let fail = |source: std::io::Error| JobError::Write { path: path.clone(), source };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
-    serde_json::to_writer(&mut tmp, result).map_err(|e| fail(e.into()))?;
-    tmp.persist(&path).map_err(|e| fail(e.error))?;
-    Ok(())
+    let json = serde_json::to_vec(result).map_err(|e| JobError::Setup(format!("encoding {}: {e}", path.display())))?;
+    Ok(arena_data::output::write_atomic(&path, &json)?)
 }
 
 /// Scores the upload; `Err` is the message for its submitter (no server path: the upload is
@@ -213,7 +210,8 @@ fn score(args: &JobRequest, world: &TaskWorld, split_key: Option<&SplitKey>) -> 
     options.bootstrap.resamples = args.bootstrap;
     let view_of = |label: &str| split_key.map_or("public", |key| view_of(key, task, label).as_str());
     let views: Option<arena_eval::ViewOf<'_>> = split_key.map(|_| &view_of as _);
-    evaluate_with_views(&instance, model.as_deref(), &loaded.source, &options, views).map_err(|e| scrub(e.to_string()))
+    evaluate_with_views(&instance, Some(model.as_ref()), &loaded.source, &options, views)
+        .map_err(|e| scrub(e.to_string()))
 }
 
 /// Reads the split key the server wrote for this job and deletes the file, so the upload's code
