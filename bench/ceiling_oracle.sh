@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Validation of the noise ceiling against known truth (issue 16): on every simulator profile task
+# Validation of the noise ceiling against known truth: on every simulator profile task
 # and SEEDS simulator seeds, the expected profile of each test item (the mean of CELLS fresh cells
 # of the same simulated world) is scored against the test cells like a model and compared with
 # the ceiling's estimate (and the old split-half value). Writes bench/results/ceiling_oracle.md.

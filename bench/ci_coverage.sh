@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Coverage of the scorecards' 95% CIs (issue 16). Per simulator profile task, one fixed world with
+# Coverage of the scorecards' 95% CIs. Per simulator profile task, one fixed world with
 # a pool of test perturbations; the baselines are fitted once and held fixed; each replicate
 # draws every cell fresh (SimConfig::cell_seed) and n test units at random from the pool, and
 # every interval method is checked against the true value (the pool's expected score, from

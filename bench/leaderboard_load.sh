@@ -10,7 +10,7 @@
 #      included);
 #   2. `wrk` against the task leaderboard page (HTML) and its JSON twin: requests/s and p99 latency.
 # The machine may be shared: the load average before and after is written with the results.
-# Targets (issue 7): >= 2,000 req/s and p99 < 50 ms on 2 cores. wrk runs on the same machine.
+# Targets: >= 2,000 req/s and p99 < 50 ms on 2 cores. wrk runs on the same machine.
 # Writes bench/results/leaderboard_load.md (SQLite) or leaderboard_load_postgres.md.
 #   Usage: bash bench/leaderboard_load.sh [SUBMISSIONS=1000] [SECONDS=20] [CONNECTIONS=64] [UPLOADS=100] [WORKERS=2]
 #   (ARENA_BIN=path skips the release build and uses that binary; ARENA_BENCH_POSTGRES=1 runs on a

@@ -1,6 +1,6 @@
 //! The web leaderboard in a real browser: `arena serve` on a loopback port with a fresh database,
-//! driven through headless Debian Chromium by chromedriver over the W3C WebDriver HTTP protocol
-//! (a small client over `ureq`). The test loads the leaderboard, submits examples/linear.onnx
+//! driven through headless Debian Chromium by chromedriver over the W3C WebDriver protocol (the
+//! `fantoccini` client). The test loads the leaderboard, submits examples/linear.onnx
 //! through the HTML form with an organiser token to the multi-step task, waits for the scoring
 //! job, and walks the views a submitter and an organiser use: the model ranked on the task page
 //! with a column per subgroup (step_1, step_2, ...), the forest plots, the CSV download, the
@@ -21,6 +21,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::elements::Element;
+use fantoccini::error::CmdError;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util_client::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
 /// The form's task: multi-step, whose board has a column per step subgroup.
@@ -28,9 +32,6 @@ const TASK: &str = "sim-multi-step";
 /// A combinatorial task (combo_seen0/1/2 columns), seeded with a published scorecard.
 const COMBO_TASK: &str = "sim-combinatorial";
 const MODEL_NAME: &str = "linear ONNX via browser";
-/// The W3C WebDriver key of an element reference.
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-
 fn tool(env: &str, default: &str, package: &str) -> PathBuf {
     let path = std::env::var_os(env).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(default));
     assert!(
@@ -46,10 +47,11 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// A WebDriver session on a chromedriver child process.
+/// A WebDriver session (the `fantoccini` client) on a chromedriver child process, driven
+/// synchronously through a single-threaded tokio runtime.
 struct Browser {
-    agent: ureq::Agent,
-    base: String,
+    runtime: tokio::runtime::Runtime,
+    client: Client,
     _driver: common::Killed,
 }
 
@@ -66,58 +68,45 @@ impl Browser {
                 .spawn()
                 .unwrap_or_else(|e| panic!("starting {}: {e}", chromedriver.display())),
         );
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(120)))
-            .build()
-            .new_agent();
         let root = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
-        while agent.get(format!("{root}/status")).call().is_err() {
+        while ureq::get(format!("{root}/status")).call().is_err() {
             assert!(started.elapsed() < Duration::from_secs(30), "chromedriver did not answer on {root} in 30 s");
             std::thread::sleep(Duration::from_millis(100));
         }
-        let caps = json!({"capabilities": {"alwaysMatch": {
+        let Value::Object(caps) = json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": chromium.display().to_string(),
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                          "--disable-dev-shm-usage", "--window-size=1400,1100"],
             },
-        }}});
-        let mut b = Browser { agent, base: root, _driver: driver };
-        let v = b.call("POST", "/session", Some(caps));
-        let id = v["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {v}")).to_string();
-        b.base = format!("{}/session/{id}", b.base);
-        b
+        }) else {
+            unreachable!("a JSON object literal")
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let client = runtime
+            .block_on(ClientBuilder::new(HttpConnector::new()).capabilities(caps).connect(&root))
+            .unwrap_or_else(|e| panic!("no WebDriver session on {root}: {e}"));
+        Browser { runtime, client, _driver: driver }
     }
 
-    /// One WebDriver command; panics with the driver's error message on failure. Returns `value`.
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}{path}", self.base);
-        let resp = match method {
-            "GET" => self.agent.get(&url).call(),
-            "DELETE" => self.agent.delete(&url).call(),
-            _ => self
-                .agent
-                .post(&url)
-                .header("content-type", "application/json")
-                .send(serde_json::to_vec(&body.unwrap_or(json!({}))).unwrap()),
-        };
-        let mut resp = resp.unwrap_or_else(|e| panic!("WebDriver {method} {path}: {e}"));
-        let status = resp.status();
-        let text = resp.body_mut().with_config().limit(64 << 20).read_to_string().unwrap();
-        let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("WebDriver {method} {path}: {e}: {text}"));
-        assert!(status.is_success(), "WebDriver {method} {path} failed ({status}): {}", v["value"]);
-        v["value"].clone()
+    /// Runs one WebDriver command; panics naming `what` with the driver's error.
+    fn run<T>(&self, what: &str, command: impl std::future::Future<Output = Result<T, CmdError>>) -> T {
+        self.runtime.block_on(command).unwrap_or_else(|e| panic!("WebDriver {what}: {e}"))
     }
 
     fn goto(&self, url: &str) {
-        self.call("POST", "/url", Some(json!({ "url": url })));
+        self.run("goto", self.client.goto(url));
     }
 
     fn url(&self) -> String {
-        self.call("GET", "/url", None).as_str().unwrap().to_string()
+        self.run("current url", self.client.current_url()).to_string()
+    }
+
+    /// Whether the current document has finished loading.
+    fn ready(&self) -> bool {
+        self.run("readyState", self.client.execute("return document.readyState", Vec::new())) == "complete"
     }
 
     /// Clicks `css`, then waits (up to 60 s) until the browser has navigated to a URL that
@@ -129,9 +118,7 @@ impl Browser {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let url = self.url();
-            let ready =
-                self.call("POST", "/execute/sync", Some(json!({"script": "return document.readyState", "args": []})));
-            if url != before && arrived(&url) && ready == "complete" {
+            if url != before && arrived(&url) && self.ready() {
                 return url;
             }
             assert!(
@@ -144,17 +131,15 @@ impl Browser {
     }
 
     fn source(&self) -> String {
-        self.call("GET", "/source", None).as_str().unwrap().to_string()
+        self.run("source", self.client.source())
     }
 
-    fn find(&self, css: &str) -> String {
-        let v = self.call("POST", "/element", Some(json!({"using": "css selector", "value": css})));
-        v[ELEMENT].as_str().unwrap_or_else(|| panic!("no element {css}: {v}")).to_string()
+    fn find(&self, css: &str) -> Element {
+        self.run(&format!("find {css}"), self.client.find(Locator::Css(css)))
     }
 
-    fn find_all(&self, css: &str) -> Vec<String> {
-        let v = self.call("POST", "/elements", Some(json!({"using": "css selector", "value": css})));
-        v.as_array().unwrap().iter().map(|e| e[ELEMENT].as_str().unwrap().to_string()).collect()
+    fn find_all(&self, css: &str) -> Vec<Element> {
+        self.run(&format!("find all {css}"), self.client.find_all(Locator::Css(css)))
     }
 
     /// The visible text of every element matching `css`.
@@ -162,17 +147,15 @@ impl Browser {
         self.find_all(css).iter().map(|e| self.text(e)).collect()
     }
 
-    fn attribute(&self, element: &str, name: &str) -> String {
-        self.call("GET", &format!("/element/{element}/attribute/{name}"), None).as_str().unwrap_or("").to_string()
+    fn attribute(&self, element: &Element, name: &str) -> String {
+        self.run(&format!("attribute {name}"), element.attr(name)).unwrap_or_default()
     }
 
     /// Loads `url` and waits until its document has finished loading.
     fn open(&self, url: &str) {
         self.goto(url);
         let deadline = Instant::now() + Duration::from_secs(60);
-        while self.call("POST", "/execute/sync", Some(json!({"script": "return document.readyState", "args": []})))
-            != "complete"
-        {
+        while !self.ready() {
             assert!(Instant::now() < deadline, "{url} did not finish loading in 60 s");
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -205,49 +188,29 @@ impl Browser {
         }
     }
 
-    fn text(&self, element: &str) -> String {
-        self.call("GET", &format!("/element/{element}/text"), None).as_str().unwrap().to_string()
+    fn text(&self, element: &Element) -> String {
+        self.run("text", element.text())
     }
 
     fn click(&self, css: &str) {
         let e = self.find(css);
-        self.call("POST", &format!("/element/{e}/click"), None);
+        self.run(&format!("click {css}"), e.click());
     }
 
     fn type_into(&self, css: &str, text: &str) {
         let e = self.find(css);
-        self.call("POST", &format!("/element/{e}/value"), Some(json!({ "text": text })));
+        self.run(&format!("type into {css}"), e.send_keys(text));
     }
 
     fn screenshot_png(&self) -> Vec<u8> {
-        base64_decode(self.call("GET", "/screenshot", None).as_str().unwrap())
+        self.run("screenshot", self.client.screenshot())
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        if self.base.contains("/session/") {
-            let _ = self.agent.delete(&self.base).call();
-        }
+        let _ = self.runtime.block_on(self.client.clone().close());
     }
-}
-
-fn base64_decode(s: &str) -> Vec<u8> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => panic!("not base64: {:?}", c as char),
-    };
-    let digits: Vec<u8> = s.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=').map(value).collect();
-    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
-    for chunk in digits.chunks(4) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &d)| acc | (d as u32) << (18 - 6 * i));
-        out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
-    }
-    out
 }
 
 fn submission_id(url: &str) -> Option<i64> {

@@ -183,8 +183,7 @@ impl Model for Rounded {
 }
 
 /// Predictions equal up to float rounding share the rank and the tie group of the original
-/// (the case: a file differing from the native additive baseline by ≤ 9e-8 was ranked
-/// apart from it).
+/// (e.g. a file differing from the native additive baseline by ≤ 9e-8).
 #[test]
 fn predictions_equal_up_to_rounding_share_rank_and_group() {
     let dataset = snapshot_dataset(&simulate(&SimConfig::default()).unwrap()).unwrap();

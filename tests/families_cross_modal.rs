@@ -1,4 +1,4 @@
-//! Cross-modal coherence (sim-cross-modal, issue 4 family 4), scored two-sided as the gap from the
+//! Cross-modal coherence (sim-cross-modal), scored two-sided as the gap from the
 //! real cells' coherence: real paired cells score best (below every baseline), a model that draws
 //! each modality from its correct marginal independently is off on one side, a protein derived
 //! deterministically from the predicted RNA (coherence 1) is off on the other side and scores worst,

@@ -1,4 +1,4 @@
-//! Few-shot / new context (sim-few-shot, issue 4 family 6): the split never lets a scored
+//! Few-shot / new context (sim-few-shot): the split never lets a scored
 //! perturbation or a new-context cell into training or into the shots, the shot sets are nested
 //! and seeded, a model's `adapt` hook receives exactly the k shots, and the curve over k moves
 //! only for a model that uses them.

@@ -125,11 +125,11 @@ fn the_training_exclusion_probe_lands_at_chance() {
 
 #[test]
 fn the_truth_reproduces_the_refitted_interactions_on_norman_doubles() {
-    let ds = load("norman2019-pseudobulk");
+    let ds = common::task_dataset("norman2019-genetic-interactions");
     let spec = find_spec("genetic-interactions", Some("norman2019-pseudobulk")).unwrap();
     let instance = TaskInstance::build(spec, &ds).unwrap();
-    let table = families::genetic_interactions::load_table(&instance, None).unwrap();
-    let items = families::genetic_interactions::gi_items(&instance, &table);
+    let table = families::genetic_interactions::table(&instance).unwrap();
+    let items = families::genetic_interactions::gi_items(&instance, table);
     assert!(items.len() >= 30, "{} scored doubles", items.len());
     let row = families::score_model(&instance, &Truth::new(&ds), &options()).unwrap().row;
     let mean = |m: &str| row.metric(m).unwrap_or_else(|| panic!("no {m}")).overall.mean;
@@ -168,6 +168,45 @@ fn cli_runs_inverse_design_on_the_simulator() {
     let linear = common::metric_mean(common::row(&card, "linear"), "normalized_rank");
     let control = common::metric_mean(common::row(&card, "control-mean"), "normalized_rank");
     assert!(linear > control, "linear {linear} vs control-mean {control}");
+}
+
+/// The GI fits are read when the dataset loads, through the registry and data folder the run was
+/// given: scoring reads no files, and without the table it refuses and says how to load it.
+#[test]
+fn the_gi_fits_load_with_the_dataset_through_the_given_registry() {
+    let spec = find_spec("genetic-interactions", Some("norman2019-pseudobulk")).unwrap();
+    let bare = load("norman2019-pseudobulk");
+    let instance = TaskInstance::build(spec.clone(), &bare).unwrap();
+    let err = families::score_model(&instance, &Truth::new(&bare), &options()).err().unwrap().to_string();
+    assert!(err.contains("norman2019-gi-fits") && err.contains("load_task_data"), "{err}");
+
+    // A user registry that replaces the table, in another data folder, is the one read.
+    let dir = tempfile::tempdir().unwrap();
+    let npz = "norman2019_k562_crispra_pseudobulk.npz";
+    std::os::unix::fs::symlink(common::data_dir().join(npz), dir.path().join(npz)).unwrap();
+    let csv = dir.path().join("my_fits.csv");
+    std::fs::write(&csv, "name,coef_first,coef_second\nAHR_FEV,3,4\n").unwrap();
+    let sha = arena_data::sha256_file(&csv).unwrap();
+    let user = dir.path().join("datasets.toml");
+    let embedded = include_str!("../datasets.toml");
+    let start = embedded.find("id = \"norman2019-gi-fits\"").unwrap();
+    let entry: String = embedded[start..]
+        .lines()
+        .take_while(|l| !l.trim().is_empty() && !l.starts_with('['))
+        .map(|l| match l.split_once(" = ") {
+            Some(("local", _)) => "local = \"my_fits.csv\"".to_string(),
+            Some(("sha256", _)) => format!("sha256 = \"{sha}\""),
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&user, format!("[[dataset]]\n{entry}\n")).unwrap();
+    let registry = Registry::with_user_file(Some(&user)).unwrap();
+    let options = LoadOptions { data_dir: Some(dir.path().to_path_buf()), ..LoadOptions::default() };
+    let loaded = arena_sim::load::load_task_data(&spec.spec.dataset, &spec.spec, &registry, &options).unwrap();
+    let table = loaded.dataset.interactions.as_ref().unwrap();
+    assert_eq!((table.id.as_str(), table.sha256.as_str(), table.fits.len()), ("norman2019-gi-fits", sha.as_str(), 1));
+    assert_eq!(table.fits[0].magnitude, 5.0);
 }
 
 #[test]

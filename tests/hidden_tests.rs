@@ -128,7 +128,7 @@ fn start() -> Server {
     let hidden = [HIDDEN_TASK.to_string()];
     let settings = WorldSettings { secret: Some(&secret), hidden_tasks: &hidden, private: &private };
     settings.validate().unwrap();
-    let mut options = EvalOptions { data_dir: Some(common::data_dir()), ..EvalOptions::default() };
+    let mut options = EvalOptions::default();
     options.bootstrap.resamples = 50;
     let prepared = prepare::prepare(&db, dir.path(), &settings, &registry(), &load_options(), &options).unwrap();
     assert_eq!(prepared.world_files.keys().collect::<Vec<_>>(), [PRIVATE_TASK, HIDDEN_TASK]);

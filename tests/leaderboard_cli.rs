@@ -100,8 +100,7 @@ fn the_same_commands_work_on_postgres() {
 }
 
 /// `arena serve --demo` answers at once: the home page shows the seeding notice while the demo's
-/// scorecards are computed in the background (it used to answer only once seeding was done,
-/// about 42 s after printing its address).
+/// scorecards are computed in the background (seeding takes about 42 s).
 #[test]
 fn serve_demo_answers_at_once_with_a_notice_while_it_seeds() {
     use std::io::{BufRead, BufReader};

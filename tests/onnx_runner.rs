@@ -1,4 +1,4 @@
-//! End-to-end tests of the ONNX runner (`arena eval MODEL.onnx`, issue 5): exact scores of the
+//! End-to-end tests of the ONNX runner (`arena eval MODEL.onnx`): exact scores of the
 //! example models through the full CLI path, the perturbed-mean export against the native
 //! baseline, and one deliberately broken model per validation error.
 //!

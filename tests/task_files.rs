@@ -331,9 +331,29 @@ fn the_public_scperturb_single_knockdown_task_files_run_on_a_fixture_in_the_file
         ("replogle2022-rpe1", "ReplogleWeissman2022_rpe1.h5ad"),
         ("adamson2016-upr", "AdamsonWeissman2016_GSM2406681_10X010.h5ad"),
     ] {
-        let card = public_task_on_fixture(id, file_name, &format!("{id}-unseen-single"), &singles);
+        let card = public_task_on_fixture(id, file_name, &format!("{id}-unseen-single"), &singles, Layout::ScPerturb);
         assert!(metric_mean(row(&card, "ridge"), "pearson_delta_pert").is_finite());
     }
+}
+
+/// The VCC 2025 training file's layout: obs `target_gene` (with `non-targeting`), `guide_id` and
+/// `batch`, all categorical; var gene symbols with an Ensembl `gene_id` column; raw counts in a
+/// CSR float32 X. Its task file reads it through the registry entry's column and control label.
+#[test]
+fn the_public_vcc2025_task_file_runs_on_a_fixture_in_the_training_file_layout() {
+    let singles: Vec<String> = (0..20).map(|g| format!("SYM{g}")).collect();
+    let card = public_task_on_fixture(
+        "vcc2025-h1-training",
+        "adata_Training.h5ad",
+        "vcc2025-h1-unseen-single",
+        &singles,
+        Layout::Vcc2025,
+    );
+    assert_eq!(
+        card["task"]["n_train_conditions"].as_u64().unwrap() + card["task"]["n_test_conditions"].as_u64().unwrap(),
+        20
+    );
+    assert!(metric_mean(row(&card, "ridge"), "pearson_delta_pert").is_finite());
 }
 
 #[test]
@@ -348,8 +368,13 @@ fn the_public_norman_single_cell_task_file_reads_scperturb_doubles_and_runs_the_
         }
     }
     let id = "norman2019-scperturb";
-    let card =
-        public_task_on_fixture(id, "NormanWeissman2019_filtered.h5ad", "norman2019-scperturb-combinatorial", &labels);
+    let card = public_task_on_fixture(
+        id,
+        "NormanWeissman2019_filtered.h5ad",
+        "norman2019-scperturb-combinatorial",
+        &labels,
+        Layout::ScPerturb,
+    );
     assert_eq!(card["task"]["family"], "combinatorial", "{}", card["task"]);
     let additive = row(&card, "additive");
     assert!(metric_mean(additive, "pearson_delta_pert").is_finite());
@@ -360,19 +385,38 @@ fn the_public_norman_single_cell_task_file_reads_scperturb_doubles_and_runs_the_
     assert!(!text.contains("SYM0_SYM"), "a '_' double was read as one gene: {text:.2000}");
 }
 
-/// Runs the public task file `tasks/public/{task}.toml` on a fixture in scPerturb's layout (obs
-/// `perturbation`, categorical: `labels` and `control`; `nperts`, int; gene symbols in var; raw
-/// counts in a dense float32 X). The fixture stands in the cache where `arena fetch {id}` puts the
-/// real file, registered by a user registry that copies the embedded entry but pins the fixture's
-/// checksum instead of the real file's md5. Returns the scorecard; also checks that without the
-/// download the error says what to run.
-fn public_task_on_fixture(id: &str, file_name: &str, task: &str, labels: &[String]) -> serde_json::Value {
+/// The file layout of a public dataset.
+#[derive(Clone, Copy)]
+enum Layout {
+    /// scPerturb: obs `perturbation`, categorical (`labels` and `control`), and `nperts`, int;
+    /// gene symbols in var; raw counts in a dense float32 X.
+    ScPerturb,
+    /// VCC 2025: obs `target_gene` (`labels` and `non-targeting`), `guide_id` (two guides per
+    /// target) and `batch`, all categorical; gene symbols in var with `gene_id`; CSR float32 counts.
+    Vcc2025,
+}
+
+/// Runs the public task file `tasks/public/{task}.toml` on a fixture in `layout`. The fixture
+/// stands in the cache where `arena fetch {id}` puts the real file, registered by a user registry
+/// that copies the embedded entry but pins the fixture's checksum instead of the real file's.
+/// Returns the scorecard; also checks that without the download the error says what to run.
+fn public_task_on_fixture(
+    id: &str,
+    file_name: &str,
+    task: &str,
+    labels: &[String],
+    layout: Layout,
+) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let entry_dir = dir.path().join("cache").join(id);
     std::fs::create_dir_all(&entry_dir).unwrap();
     let n_genes = 40;
     let genes: Vec<String> = (0..n_genes).map(|g| format!("SYM{g}")).collect();
-    let mut categories = vec!["control".to_string()];
+    let control = match layout {
+        Layout::ScPerturb => "control",
+        Layout::Vcc2025 => "non-targeting",
+    };
+    let mut categories = vec![control.to_string()];
     categories.extend(labels.iter().cloned());
     let mut codes = Vec::new();
     let mut rng = TestRng(3);
@@ -404,16 +448,38 @@ fn public_task_on_fixture(id: &str, file_name: &str, task: &str, labels: &[Strin
             );
         }
     }
-    let nperts: Vec<i64> =
-        codes.iter().map(|&c| if c == 0 { 0 } else { categories[c as usize].split('_').count() as i64 }).collect();
     let n_cells = codes.len();
     let mut adata = anndata(x.clone(), "perturbation", &vec![String::new(); n_cells], &genes);
-    adata.obs.columns = vec![
-        ("perturbation".into(), arena_data::Column::Categorical { codes, categories }),
-        ("nperts".into(), arena_data::Column::Int(nperts)),
-    ];
-    let flat: Vec<f32> = x.into_iter().flatten().collect();
-    adata.x = arena_data::Matrix::Dense(ndarray::Array2::from_shape_vec((n_cells, n_genes), flat).unwrap());
+    match layout {
+        Layout::ScPerturb => {
+            let nperts: Vec<i64> = codes
+                .iter()
+                .map(|&c| if c == 0 { 0 } else { categories[c as usize].split('_').count() as i64 })
+                .collect();
+            adata.obs.columns = vec![
+                ("perturbation".into(), arena_data::Column::Categorical { codes, categories }),
+                ("nperts".into(), arena_data::Column::Int(nperts)),
+            ];
+            let flat: Vec<f32> = x.into_iter().flatten().collect();
+            adata.x = arena_data::Matrix::Dense(ndarray::Array2::from_shape_vec((n_cells, n_genes), flat).unwrap());
+        }
+        Layout::Vcc2025 => {
+            let guides: Vec<String> =
+                categories.iter().flat_map(|c| [format!("{c}_guide1"), format!("{c}_guide2")]).collect();
+            let guide_codes = codes.iter().enumerate().map(|(i, &c)| 2 * c + (i % 2) as i32).collect();
+            let batches: Vec<String> = (0..4).map(|b| format!("Flex_{}_{:02}", 1 + b / 2, 1 + b % 2)).collect();
+            let batch_codes = (0..n_cells).map(|i| (i % 4) as i32).collect();
+            // The index is "cell barcode-batch".
+            adata.obs.index = (0..n_cells).map(|i| format!("BC{i:08}-{}", batches[i % 4])).collect();
+            adata.obs.columns = vec![
+                ("target_gene".into(), arena_data::Column::Categorical { codes, categories }),
+                ("guide_id".into(), arena_data::Column::Categorical { codes: guide_codes, categories: guides }),
+                ("batch".into(), arena_data::Column::Categorical { codes: batch_codes, categories: batches }),
+            ];
+            let gene_ids = (0..n_genes).map(|g| format!("ENSG{:011}", 1000 + g)).collect();
+            adata.var.columns = vec![("gene_id".into(), arena_data::Column::Strings(gene_ids))];
+        }
+    }
     let file = entry_dir.join(file_name);
     write_h5ad(&file, &adata);
     let sha = tasks::spec::sha256_hex(&std::fs::read(&file).unwrap());

@@ -87,7 +87,7 @@ fn every_spec_builds_without_leakage_and_rebuilds_identically() {
 #[test]
 fn every_baseline_runs_on_every_task() {
     for spec in embedded_specs().unwrap() {
-        let dataset = load(&spec.spec.dataset);
+        let dataset = common::task_dataset(&spec.spec.id);
         let instance = TaskInstance::build(spec.clone(), &dataset).unwrap();
         let options = EvalOptions {
             bootstrap: tasks::scorecard::BootstrapSettings { resamples: 50, level: 0.95, seed: 0 },

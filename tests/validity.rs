@@ -529,14 +529,14 @@ fn rule_is_kept_or_flagged(card: &tasks::scorecard::Scorecard) -> Vec<String> {
 /// and the validity rule is kept or its violation flagged on a task of each.
 #[test]
 fn every_family_carries_the_audit_and_the_validity_rule_is_kept_or_flagged() {
-    let options = EvalOptions { data_dir: Some(data_dir()), ..EvalOptions::default() };
+    let options = EvalOptions::default();
     let simulator =
         arena_sim::export::snapshot_dataset(&arena_sim::simulate(&arena_sim::SimConfig::default()).unwrap()).unwrap();
     let two_contexts = {
         let config = arena_sim::contexts::two_context_config();
         arena_sim::contexts::two_context_dataset(&arena_sim::simulate(&config).unwrap()).unwrap()
     };
-    let norman = load(NORMAN);
+    let norman = task_dataset("norman2019-genetic-interactions");
     let all = PROFILE_PROBES;
     let mut beyond = std::collections::BTreeMap::new();
     for (task, dataset) in [

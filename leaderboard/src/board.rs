@@ -12,12 +12,12 @@ use metrics::Better;
 use metrics::rank_confidence::{RankInterval, group_label, rank_intervals};
 use serde::{Deserialize, Serialize};
 
-use crate::card::{CardBootstrap, CardView, FlagView, IntervalView, PertView, RowView};
+use crate::card::{CardView, FlagView, IntervalView, PertView, RowView};
 use crate::db::Db;
 use crate::split::{SplitKey, View, view_of};
+use tasks::scorecard::BootstrapSettings;
 
 /// Bootstrap settings when a scorecard has none.
-const DEFAULT_BOOTSTRAP: CardBootstrap = CardBootstrap { resamples: 1000, level: 0.95, seed: 0 };
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MetricCol {
@@ -143,13 +143,8 @@ pub struct RowScores {
     pub flags: Vec<Flag>,
 }
 
-fn finite(v: f64) -> Option<f64> {
-    v.is_finite().then_some(v)
-}
-
-fn interval(values: &[f64], boot: &CardBootstrap) -> IntervalView {
-    let i = metrics::bootstrap_mean_ci(values, boot.resamples, boot.level, boot.seed);
-    IntervalView { mean: finite(i.mean), lower: finite(i.lower), upper: finite(i.upper), n: i.n }
+fn interval(values: &[f64], boot: &BootstrapSettings) -> IntervalView {
+    IntervalView::of(&metrics::bootstrap_mean_ci(values, boot.resamples, boot.level, boot.seed))
 }
 
 /// The items that count toward the headline: all but the first step of held-out sequences (a
@@ -164,7 +159,7 @@ fn row_scores(
     task: &str,
     row: &RowView,
     view: View,
-    boot: &CardBootstrap,
+    boot: &BootstrapSettings,
     flags: Vec<Flag>,
 ) -> RowScores {
     let kept: Vec<PertView> =
@@ -202,7 +197,7 @@ fn row_scores(
 pub struct ReferenceScores {
     pub source: String,
     pub primary_metric: String,
-    pub bootstrap: Option<CardBootstrap>,
+    pub bootstrap: Option<BootstrapSettings>,
     pub notes: Vec<String>,
     /// The task-level audit flags.
     pub flags: Vec<Flag>,
@@ -216,7 +211,7 @@ fn json<T: Serialize>(v: &T) -> Result<String, String> {
 /// Stores a scored submission's model row per view (call before [`rebuild`]).
 pub fn record_submission(db: &Db, submission_id: i64, card: &CardView) -> Result<(), String> {
     let Some(row) = card.model_row() else { return Ok(()) };
-    let boot = card.bootstrap.clone().unwrap_or(DEFAULT_BOOTSTRAP);
+    let boot = card.bootstrap.clone();
     let key = db.split_key()?;
     for view in View::ALL {
         let scores = row_scores(&key, &card.task.id, row, view, &boot, flags_for(card, view));
@@ -227,13 +222,13 @@ pub fn record_submission(db: &Db, submission_id: i64, card: &CardView) -> Result
 
 /// Stores a task's reference rows per view (call before [`rebuild`]).
 pub fn record_reference(db: &Db, card: &CardView, source: &str) -> Result<(), String> {
-    let boot = card.bootstrap.clone().unwrap_or(DEFAULT_BOOTSTRAP);
+    let boot = card.bootstrap.clone();
     let key = db.split_key()?;
     for view in View::ALL {
         let reference = ReferenceScores {
             source: source.to_string(),
             primary_metric: card.primary_metric.clone(),
-            bootstrap: card.bootstrap.clone(),
+            bootstrap: Some(card.bootstrap.clone()),
             notes: card.notes.clone(),
             flags: flags_for(card, view),
             rows: card
@@ -292,7 +287,7 @@ pub struct Board {
     pub metrics: Vec<MetricCol>,
     /// Test perturbations in this view.
     pub n_perturbations: usize,
-    pub bootstrap: Option<CardBootstrap>,
+    pub bootstrap: Option<BootstrapSettings>,
     pub reference_source: Option<String>,
     pub notes: Vec<String>,
     /// Models and baselines, best first by the primary metric's rank.
@@ -426,7 +421,7 @@ pub struct RankInputs {
     pub units: Vec<usize>,
     #[serde(rename = "higher_is_better")]
     pub better: Better,
-    pub bootstrap: CardBootstrap,
+    pub bootstrap: BootstrapSettings,
     pub keys: Vec<RowKey>,
     /// `columns[r][i]`: row `keys[r]`'s value on item `labels[i]` (`None`: undefined or absent).
     pub columns: Vec<Vec<Option<f64>>>,
@@ -670,7 +665,7 @@ fn assemble(
         subgroups.clear();
     }
     let direction = metrics.iter().find(|m| m.name == primary).map_or(Better::Higher, |m| m.better);
-    let boot = reference.and_then(|r| r.bootstrap.clone()).unwrap_or(DEFAULT_BOOTSTRAP);
+    let boot = reference.and_then(|r| r.bootstrap.clone()).unwrap_or_default();
     let views: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
     let ranks = rank_intervals(&views, &units, direction, boot.resamples, boot.level, boot.seed);
     let mut rank_of: HashMap<usize, RankInterval> = ranked.iter().copied().zip(ranks).collect();
@@ -786,16 +781,45 @@ mod tests {
             .enumerate()
             .map(|(i, l)| json!({"perturbation": l, "subgroup": "unseen_single", "n_truth": 5, "values": [f(i), 1.0 - f(i)]}))
             .collect();
+        let overall = json!({"mean": 0.0, "lower": 0.0, "upper": 0.0, "n": 40, "n_undefined": 0});
         json!({"name": name, "kind": kind, "model_sha256": "00", "per_perturbation": pp, "metrics": [
-            {"metric": "pearson", "higher_is_better": true, "overall": {"mean": 0.0, "lower": 0.0, "upper": 0.0, "n": 40}},
-            {"metric": "mae", "higher_is_better": false, "overall": {"mean": 0.0, "lower": 0.0, "upper": 0.0, "n": 40}},
+            {"metric": "pearson", "higher_is_better": true, "overall": overall, "by_subgroup": []},
+            {"metric": "mae", "higher_is_better": false, "overall": overall, "by_subgroup": []},
         ]})
     }
 
-    fn card(model: Option<&str>, rows: Vec<serde_json::Value>, flags: serde_json::Value) -> CardView {
-        let v = json!({"format": "arena-scorecard-v1", "task": {"id": TASK}, "model": model, "primary_metric": "pearson",
-            "bootstrap": {"resamples": 300, "level": 0.95, "seed": 3}, "rows": rows, "audit": {"flags": flags}});
-        CardView::parse(&v.to_string()).unwrap()
+    /// A scorecard's JSON, as `arena eval` writes it, and what the boards read of it.
+    struct TestCard {
+        json: String,
+        view: CardView,
+    }
+
+    impl std::ops::Deref for TestCard {
+        type Target = CardView;
+        fn deref(&self) -> &CardView {
+            &self.view
+        }
+    }
+
+    fn card(model: Option<&str>, rows: Vec<serde_json::Value>, flags: serde_json::Value) -> TestCard {
+        let n = labels().len();
+        let v = json!({
+            "format": "arena-scorecard-v1", "suite_version": "test",
+            "task": {"id": TASK, "family": "unseen-single", "version": 1, "spec_sha256": "", "seed": 0,
+                "split_sha256": "", "n_train_conditions": 0, "n_test_conditions": n},
+            "dataset": {"id": "test", "sha256": "", "source": "test", "n_rows": 0, "n_genes": 0,
+                "scale": "log-normalized", "observation": "single-cell"},
+            "model": model, "primary_metric": "pearson",
+            "bootstrap": {"resamples": 300, "level": 0.95, "seed": 3},
+            "hardware": {"cpu": "", "cores": 1, "os": "", "arch": ""},
+            "rows": rows, "notes": [],
+            "audit": {"submission": model.unwrap_or("mean"), "shuffle_seed": 0, "inflation": 2.0, "probes": [],
+                "flags": flags},
+            "run": {"started_utc": "", "wall_seconds": 0.0, "rows_per_second": []},
+        });
+        let json = v.to_string();
+        let view = CardView::parse(&json).unwrap();
+        TestCard { json, view }
     }
 
     fn wave(i: usize) -> f64 {
@@ -803,8 +827,8 @@ mod tests {
     }
 
     /// Stores a scored submission without building the boards.
-    fn insert(db: &Db, name: &str, c: &CardView) -> i64 {
-        let json = serde_json::to_string(c).unwrap();
+    fn insert(db: &Db, name: &str, c: &TestCard) -> i64 {
+        let json = &c.json;
         db.insert_submission(&NewSubmission {
             task_id: TASK,
             name,
@@ -812,7 +836,7 @@ mod tests {
             kind: "predictions",
             source: "server",
             token_id: None,
-            scorecard: Some(&json),
+            scorecard: Some(json),
             upload_name: None,
             upload_bytes: None,
             receipt_sha256: None,
@@ -820,7 +844,7 @@ mod tests {
         .unwrap()
     }
 
-    fn submit(db: &Db, name: &str, c: &CardView) -> i64 {
+    fn submit(db: &Db, name: &str, c: &TestCard) -> i64 {
         let id = insert(db, name, c);
         record_submission(db, id, c).unwrap();
         id
@@ -1074,11 +1098,30 @@ mod tests {
         std::fs::remove_dir_all(dir).ok();
     }
 
+    /// Stored and uploaded scorecards are read with the one scorecard schema: a card missing a
+    /// field the schema requires is refused, naming it; an undefined value (NaN, written `null`)
+    /// reads as undefined.
+    #[test]
+    fn scorecards_are_read_with_the_scorecard_schema() {
+        let c = card(Some("m"), vec![row("m", "predictions", |_| 0.5)], json!([]));
+        let mut v: serde_json::Value = serde_json::from_str(&c.json).unwrap();
+        v.as_object_mut().unwrap().remove("dataset");
+        let err = CardView::parse(&v.to_string()).unwrap_err();
+        assert!(err.contains("missing field `dataset`"), "{err}");
+        let mut v: serde_json::Value = serde_json::from_str(&c.json).unwrap();
+        v["rows"][0]["metrics"][0]["overall"]["mean"] = serde_json::Value::Null;
+        let view = CardView::parse(&v.to_string()).unwrap();
+        assert_eq!(view.rows[0].metrics[0].overall.mean, None);
+        assert_eq!(view.rows[0].kind, "predictions");
+        v["format"] = json!("other-v1");
+        assert!(CardView::parse(&v.to_string()).unwrap_err().contains("unknown scorecard format"));
+    }
+
     #[test]
     fn backfill_builds_the_views_of_a_database_scored_before_they_existed() {
         let (db, dir) = temp_db();
         let reference = card(None, vec![row("mean", "baseline", |i| 0.2 + wave(i))], json!([]));
-        db.set_reference(TASK, &serde_json::to_string(&reference).unwrap(), "server").unwrap();
+        db.set_reference(TASK, &reference.json, "server").unwrap();
         let model = card(Some("m"), vec![row("m", "predictions", |i| 0.5 + wave(i))], json!([]));
         let id = insert(&db, "m", &model);
         assert!(db.board(TASK, "public").unwrap().is_none());

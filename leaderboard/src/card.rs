@@ -1,56 +1,43 @@
-//! A lenient read-only view of stored scorecards (`tasks::scorecard::Scorecard` JSON). The web app
-//! never computes metrics: it only reads what `evaluate` wrote. Undefined values (NaN, written as
-//! JSON `null`) read as `None`.
+//! What the leaderboard reads of a scorecard. A stored scorecard is parsed with the one schema,
+//! `tasks::scorecard::Scorecard`, and turned into these display types (undefined values, NaN in
+//! the scorecard, become `None`). The web app never computes metrics: it only reads what
+//! `evaluate` wrote. [`IntervalView`] and [`PertView`] are also the cells of the stored boards.
 
-use metrics::Better;
 use metrics::rank_confidence::RankConfidence;
+use metrics::{Better, Interval};
 use serde::{Deserialize, Serialize};
+use tasks::scorecard::{BootstrapSettings, ProbeFlag, Scorecard};
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// A scorecard as the boards read it.
+#[derive(Debug, Clone)]
 pub struct CardView {
-    #[serde(default)]
-    pub format: String,
-    #[serde(default)]
     pub suite_version: String,
     pub task: CardTask,
-    #[serde(default)]
-    pub dataset: serde_json::Value,
-    #[serde(default)]
     pub model: Option<String>,
-    #[serde(default)]
     pub primary_metric: String,
-    #[serde(default)]
-    pub bootstrap: Option<CardBootstrap>,
-    #[serde(default)]
+    pub bootstrap: BootstrapSettings,
     pub rows: Vec<RowView>,
-    #[serde(default)]
     pub notes: Vec<String>,
     /// The rows' ranks within this scorecard (paired bootstrap over its perturbations).
-    #[serde(default)]
     pub rank_confidence: Option<RankConfidence>,
     /// The gaming-probe audit: which metrics a probe games on this task.
-    #[serde(default)]
     pub audit: Option<AuditView>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct AuditView {
     /// Over every test perturbation, private ones included.
-    #[serde(default)]
     pub flags: Vec<FlagView>,
     /// Recomputed per view of this server's split by the scoring job (absent in self-reported
-    /// scorecards and in those scored before it existed).
-    #[serde(default)]
+    /// scorecards).
     pub views: Vec<ViewFlagsView>,
 }
 
 /// The audit's flags on one view (`public`, `private`) of the server's split.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct ViewFlagsView {
     pub view: String,
-    #[serde(default)]
     pub n_items: usize,
-    #[serde(default)]
     pub flags: Vec<FlagView>,
 }
 
@@ -65,43 +52,29 @@ pub struct FlagView {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct CardTask {
     pub id: String,
-    #[serde(default)]
     pub spec_sha256: String,
-    #[serde(default)]
     pub n_test_conditions: usize,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CardBootstrap {
-    pub resamples: usize,
-    pub level: f64,
-    pub seed: u64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct RowView {
     pub name: String,
     /// `baseline`, `onnx`, `reference`, `predictions`, `ceiling`.
     pub kind: String,
-    #[serde(default)]
     pub model_sha256: String,
-    #[serde(default)]
     pub metrics: Vec<MetricView>,
-    #[serde(default)]
     pub per_perturbation: Vec<PertView>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct MetricView {
     pub metric: String,
-    #[serde(rename = "higher_is_better")]
     pub better: Better,
     pub overall: IntervalView,
     /// Fraction of the way from the best baseline (0) to the noise ceiling (1), when present.
-    #[serde(default)]
     pub toward_ceiling: Option<f64>,
 }
 
@@ -123,6 +96,25 @@ pub struct PertView {
     pub n_truth: usize,
     #[serde(default)]
     pub values: Vec<Option<f64>>,
+}
+
+impl IntervalView {
+    /// An interval with NaN bounds read as undefined.
+    pub fn of(i: &Interval) -> Self {
+        let finite = |v: f64| v.is_finite().then_some(v);
+        Self { mean: finite(i.mean), lower: finite(i.lower), upper: finite(i.upper), n: i.n }
+    }
+}
+
+impl FlagView {
+    fn of(f: &ProbeFlag) -> Self {
+        Self {
+            metric: f.metric.clone(),
+            probe: f.probe.clone(),
+            probe_value: f.probe_value.is_finite().then_some(f.probe_value),
+            reason: f.reason.clone(),
+        }
+    }
 }
 
 impl PertView {
@@ -165,14 +157,69 @@ impl RowView {
 }
 
 impl CardView {
+    /// Reads a stored or uploaded scorecard (JSON) through the scorecard schema.
     pub fn parse(json: &str) -> Result<Self, String> {
-        let card: CardView = serde_json::from_str(json).map_err(|e| format!("not an arena scorecard: {e}"))?;
-        if !card.format.is_empty() && !card.format.starts_with("arena-scorecard-") {
+        let card: Scorecard = serde_json::from_str(json).map_err(|e| format!("not an arena scorecard: {e}"))?;
+        if !card.format.starts_with("arena-scorecard-") {
             return Err(format!("unknown scorecard format '{}'", card.format));
         }
-        Ok(card)
+        Ok(Self::of(&card))
     }
 
+    /// The display view of a scorecard.
+    pub fn of(card: &Scorecard) -> Self {
+        let flags = |flags: &[ProbeFlag]| flags.iter().map(FlagView::of).collect::<Vec<_>>();
+        Self {
+            suite_version: card.suite_version.clone(),
+            task: CardTask {
+                id: card.task.id.clone(),
+                spec_sha256: card.task.spec_sha256.clone(),
+                n_test_conditions: card.task.n_test_conditions,
+            },
+            model: card.model.clone(),
+            primary_metric: card.primary_metric.clone(),
+            bootstrap: card.bootstrap.clone(),
+            rows: card
+                .rows
+                .iter()
+                .map(|r| RowView {
+                    name: r.name.clone(),
+                    kind: r.kind.as_str().to_string(),
+                    model_sha256: r.model_sha256.clone(),
+                    metrics: r
+                        .metrics
+                        .iter()
+                        .map(|m| MetricView {
+                            metric: m.metric.clone(),
+                            better: m.better,
+                            overall: IntervalView::of(&m.overall),
+                            toward_ceiling: m.toward_ceiling,
+                        })
+                        .collect(),
+                    per_perturbation: r
+                        .per_perturbation
+                        .iter()
+                        .map(|p| PertView {
+                            perturbation: p.perturbation.clone(),
+                            subgroup: serde_json::to_value(p.subgroup).unwrap_or_default(),
+                            n_truth: p.n_truth,
+                            values: p.values.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            notes: card.notes.clone(),
+            rank_confidence: card.rank_confidence.clone(),
+            audit: card.audit.as_ref().map(|a| AuditView {
+                flags: flags(&a.flags),
+                views: a
+                    .views
+                    .iter()
+                    .map(|v| ViewFlagsView { view: v.view.clone(), n_items: v.n_items, flags: flags(&v.flags) })
+                    .collect(),
+            }),
+        }
+    }
     /// The row of the model under evaluation (none in a baselines-only card).
     pub fn model_row(&self) -> Option<&RowView> {
         let model = self.model.as_deref()?;

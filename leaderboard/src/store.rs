@@ -32,7 +32,7 @@ pub fn store_reference(db: &Db, card: &Scorecard, source: &str) -> Result<(), St
         return Err(format!("unknown task '{}'", card.task.id));
     }
     db.set_reference(&card.task.id, &json, source)?;
-    board::record_reference(db, &card::CardView::parse(&json)?, source)?;
+    board::record_reference(db, &card::CardView::of(card), source)?;
     board::rebuild(db, &card.task.id)
 }
 

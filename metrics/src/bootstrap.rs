@@ -16,11 +16,19 @@ use crate::rng::{ChaCha8Rng, index, seeded};
 /// (undefined metric for that perturbation) are excluded and counted in `n_undefined`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Interval {
+    #[serde(deserialize_with = "nan_if_null")]
     pub mean: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub lower: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub upper: f64,
     pub n: usize,
     pub n_undefined: usize,
+}
+
+/// serde_json writes a NaN as `null`; an interval reads it back as NaN.
+pub fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(<Option<f64> as serde::Deserialize>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// Mean of the finite `values` with a percentile bootstrap CI: `n_resamples` resamples of the
@@ -486,6 +494,16 @@ mod tests {
         assert!(studentized_mean_ci(&[f64::NAN], &[0], 100, 0.95, 0).mean.is_nan());
         let flat = studentized_mean_ci(&[0.5; 6], &singleton_units(6), 100, 0.95, 0);
         assert_eq!((flat.lower, flat.upper), (0.5, 0.5));
+    }
+
+    #[test]
+    fn an_undefined_interval_survives_json() {
+        let undefined = bootstrap_mean_ci(&[f64::NAN], 100, 0.95, 0);
+        let json = serde_json::to_string(&undefined).unwrap();
+        assert!(json.contains("\"mean\":null"), "{json}");
+        let back: Interval = serde_json::from_str(&json).unwrap();
+        assert!(back.mean.is_nan() && back.lower.is_nan() && back.upper.is_nan());
+        assert_eq!(back.n_undefined, 1);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Distance to the real state manifold (multi-step stability, issue 4 family 3c).
+//! Distance to the real state manifold (the stability family).
 //!
 //! For a cell x and a reference set R of real cells (rows, same genes), the kNN distance is
 //!

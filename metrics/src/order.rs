@@ -1,4 +1,4 @@
-//! Order consistency of a world model on a pair of actions (multi-step family 3b): does applying
+//! Order consistency of a world model on a pair of actions (the order-consistency family): does applying
 //! a then b end where b then a ends?
 //!
 //! For a start profile x and the predicted profiles after both orders,

@@ -117,6 +117,9 @@ pub struct Dataset {
     /// The genes known to regulate other genes (the simulator's network sources), when known:
     /// scores are then also reported for regulator and non-regulator targets apart.
     pub regulators: Option<std::collections::BTreeSet<String>>,
+    /// Published genetic-interaction fits for its doubles, when a task on it scores against them
+    /// (attached by the loader from the table the task's spec names).
+    pub interactions: Option<crate::GiTable>,
 }
 
 impl Dataset {
@@ -180,6 +183,7 @@ impl Dataset {
             sequences: None,
             context: None,
             regulators: None,
+            interactions: None,
         })
     }
 

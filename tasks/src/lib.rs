@@ -7,6 +7,7 @@ pub mod dataset;
 pub mod error;
 pub mod gene;
 pub mod instance;
+pub mod interactions;
 pub mod model;
 pub mod perturbation;
 pub mod scorecard;
@@ -19,6 +20,7 @@ pub use dataset::{ConditionId, ContextObservations, Dataset, Observation, Protei
 pub use error::TaskError;
 pub use gene::{GeneIndex, GenePanel};
 pub use instance::{SplitRecord, TaskInstance};
+pub use interactions::{GiFit, GiTable};
 pub use model::{AdaptationExample, AdaptationSet, Model, ModelKind, QueryBatch};
 pub use perturbation::{DEFAULT_CONTROL_LABELS, Direction, Perturbation};
 pub use spec::{LoadedSpec, SplitRule, TaskSpec, embedded_specs, find_spec};

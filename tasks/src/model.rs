@@ -20,6 +20,19 @@ pub enum ModelKind {
     Ceiling,
 }
 
+impl ModelKind {
+    /// The scorecard spelling (`baseline`, `onnx`, `reference`, `predictions`, `ceiling`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelKind::Baseline => "baseline",
+            ModelKind::Onnx => "onnx",
+            ModelKind::Reference => "reference",
+            ModelKind::Predictions => "predictions",
+            ModelKind::Ceiling => "ceiling",
+        }
+    }
+}
+
 /// Start states and the perturbation applied to each (row i of `start` gets `perturbations[i]`).
 #[derive(Debug, Clone, Copy)]
 pub struct QueryBatch<'a> {

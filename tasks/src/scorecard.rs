@@ -88,6 +88,7 @@ pub struct ProbeScores {
 pub struct ProbeFlag {
     pub metric: String,
     pub probe: String,
+    #[serde(deserialize_with = "metrics::bootstrap::nan_if_null")]
     pub probe_value: f64,
     /// Why: `beats the best baseline, linear (0.420)`, `reaches the submission (0.410)`,
     /// `beats the unmodified submission (0.410)`; several joined by `; `.
@@ -122,6 +123,13 @@ pub struct BootstrapSettings {
     pub resamples: usize,
     pub level: f64,
     pub seed: u64,
+}
+
+impl Default for BootstrapSettings {
+    /// 1,000 resamples, 95% intervals, seed 0: what `arena eval` uses unless told otherwise.
+    fn default() -> Self {
+        Self { resamples: 1000, level: 0.95, seed: 0 }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -65,6 +65,18 @@ fn newest_source_mtime() -> Option<SystemTime> {
     newest
 }
 
+/// The dataset of embedded task `task`, loaded from the shared data with the side tables the task
+/// scores against (`arena_sim::load::load_task_data`).
+#[allow(dead_code)]
+pub fn task_dataset(task: &str) -> tasks::Dataset {
+    let spec = tasks::find_spec(task, None).unwrap_or_else(|e| panic!("task {task}: {e}"));
+    let registry = arena_data::Registry::embedded().unwrap();
+    let options = arena_sim::load::LoadOptions { data_dir: Some(data_dir()), ..Default::default() };
+    arena_sim::load::load_task_data(&spec.spec.dataset, &spec.spec, &registry, &options)
+        .unwrap_or_else(|e| panic!("loading {}: {e}", spec.spec.dataset))
+        .dataset
+}
+
 /// Path of the `arena` binary, built once per test process when missing or older than its sources.
 pub fn arena_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();

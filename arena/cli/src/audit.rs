@@ -4,14 +4,12 @@
 
 use std::path::PathBuf;
 
-use tasks::TaskInstance;
-
 use arena_eval::EvalOptions;
 use arena_eval::audit::{audit, render, supports, write};
-use arena_eval::session::TaskChoice;
+use arena_eval::session::{Session, TaskChoice};
 use arena_models::ModelSource;
 use arena_models::baselines;
-use arena_sim::load::{LoadOptions, load_dataset};
+use arena_sim::load::LoadOptions;
 
 #[derive(Debug, clap::Args)]
 pub struct AuditArgs {
@@ -69,8 +67,8 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
         direction: None,
         guides: Default::default(),
     };
-    let loaded = load_dataset(&key, &registry, &options)?;
-    let instance = TaskInstance::build(spec, &loaded.dataset)?;
+    let session = Session::load(spec, &key, &registry, &options)?;
+    let instance = session.instance()?;
     let source = match &args.predictions {
         Some(path) => ModelSource::Predictions {
             path,

@@ -118,7 +118,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         anyhow::bail!("unknown baseline '{name}'; choose one of:\n{}", list.join("\n"));
     }
     let registry = args.registry.load()?;
-    let mut options = EvalOptions { data_dir: args.registry.data_dir.clone(), ..EvalOptions::default() };
+    let mut options = EvalOptions::default();
     options.bootstrap.resamples = args.bootstrap;
     if let Some(suite) = &args.suite {
         let load = LoadOptions { data_dir: args.registry.data_dir.clone(), ..LoadOptions::default() };

@@ -185,7 +185,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     settings.validate()?;
     let registry = args.registry.load()?;
     let load = LoadOptions { data_dir: args.registry.data_dir.clone(), ..LoadOptions::default() };
-    let mut options = EvalOptions { data_dir: args.registry.data_dir.clone(), ..EvalOptions::default() };
+    let mut options = EvalOptions::default();
     options.bootstrap.resamples = args.bootstrap;
     // The demo's tasks still lacking reference rows: seeded in the background once serving.
     let demo_missing = if args.demo {

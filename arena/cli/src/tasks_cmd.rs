@@ -162,13 +162,13 @@ pub fn run(args: TasksArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The task's dataset, loaded from the registry.
+/// The task's dataset, loaded from the registry with the side tables the task scores against.
 fn load(
     spec: &tasks::LoadedSpec,
     registry: &super::dataset_args::RegistryArgs,
 ) -> anyhow::Result<arena_sim::load::Loaded> {
     let load = arena_sim::load::LoadOptions { data_dir: registry.data_dir.clone(), ..Default::default() };
-    Ok(arena_sim::load::load_dataset(&spec.spec.dataset, &registry.load()?, &load)?)
+    Ok(arena_sim::load::load_task_data(&spec.spec.dataset, &spec.spec, &registry.load()?, &load)?)
 }
 
 /// Builds the split on the task's dataset and prints its sizes.

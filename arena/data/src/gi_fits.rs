@@ -3,8 +3,9 @@
 //! `A_B` with the coefficients of `double ≈ c1·A + c2·B` and derived measures. Read through the
 //! registry with its sha256 verified; only the columns the arena scores are kept.
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+pub use tasks::{GiFit, GiTable};
 
 use super::registry::{Format, Modality, Registry};
 use super::{DataError, shared_data_dir, verify_local};
@@ -17,45 +18,6 @@ pub const GENE_ALIASES: &[(&str, &str)] =
 /// The symbol the Norman data use for a gene named in the fits table.
 pub fn data_symbol(gene: &str) -> &str {
     GENE_ALIASES.iter().find(|(new, _)| *new == gene).map(|(_, old)| *old).unwrap_or(gene)
-}
-
-/// One pair's published fit.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GiFit {
-    /// The table's name, e.g. `AHR_FEV`.
-    pub name: String,
-    /// The pair's genes in the data's symbols (aliases applied), in table order.
-    pub genes: [String; 2],
-    pub coef_first: f64,
-    pub coef_second: f64,
-    /// `coef_norm2` = √(c1² + c2²) when the column exists, else computed from the coefficients.
-    pub magnitude: f64,
-    /// Pearson correlation of the fit with the double (`corr_fit`), NaN when absent.
-    pub corr_fit: f64,
-}
-
-impl GiFit {
-    /// The unordered gene pair, for matching a `Perturbation`'s genes.
-    pub fn gene_set(&self) -> BTreeSet<&str> {
-        self.genes.iter().map(String::as_str).collect()
-    }
-}
-
-/// A verified, parsed fits table.
-#[derive(Debug, Clone)]
-pub struct GiTable {
-    pub id: String,
-    pub sha256: String,
-    pub path: PathBuf,
-    pub fits: Vec<GiFit>,
-}
-
-impl GiTable {
-    /// The fit of the pair with exactly these genes (either order).
-    pub fn find<'a>(&self, genes: impl IntoIterator<Item = &'a str>) -> Option<&GiFit> {
-        let wanted: BTreeSet<&str> = genes.into_iter().collect();
-        self.fits.iter().find(|f| f.gene_set() == wanted)
-    }
 }
 
 /// Loads registry entry `id` (a local CSV of modality `genetic-interactions`) from the shared
@@ -73,7 +35,7 @@ pub fn load_gi_fits(id: &str, registry: &Registry, data_dir: Option<&Path>) -> R
     let text =
         std::fs::read_to_string(&path).map_err(|e| DataError::Read { path: path.clone(), reason: e.to_string() })?;
     let fits = parse_gi_fits(&text, &path)?;
-    Ok(GiTable { id: id.to_string(), sha256: entry.sha256.clone().unwrap_or_default(), path, fits })
+    Ok(GiTable { id: id.to_string(), sha256: entry.sha256.clone().unwrap_or_default(), fits })
 }
 
 /// Parses the CSV text (header with at least `name`, `coef_first`, `coef_second`; optional
@@ -134,6 +96,7 @@ pub fn parse_gi_fits(text: &str, path: &Path) -> Result<Vec<GiFit>, DataError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     #[test]
     fn parses_pairs_applies_aliases_and_computes_missing_magnitude() {
@@ -143,7 +106,7 @@ mod tests {
         assert_eq!(fits[0].genes, ["AHR".to_string(), "FEV".to_string()]);
         assert!((fits[0].magnitude - (0.09f64 + 16.0).sqrt()).abs() < 1e-12);
         assert_eq!(fits[1].genes[0], "C3orf72");
-        let table = GiTable { id: "t".into(), sha256: String::new(), path: "t.csv".into(), fits };
+        let table = GiTable { id: "t".into(), sha256: String::new(), fits };
         assert_eq!(table.find(["FEV", "AHR"]).unwrap().name, "AHR_FEV");
         assert!(table.find(["FEV"]).is_none());
     }

@@ -1,5 +1,5 @@
-//! Reader for numpy `.npz` archives (a zip of `.npy` files, stored or deflate-compressed) with a
-//! small hand-written `.npy` header parser. Supports format versions 1.0/2.0/3.0, C order only, and
+//! Reader for numpy `.npz` archives (a zip of `.npy` files, stored or deflate-compressed; each
+//! member parsed by the `npyz` crate). Supports format versions 1.0/2.0/3.0, C order only, and
 //! the dtypes `<f4`, `<f8`, `<i4`, `<i8`, `|b1`, `<U{n}` (UTF-32LE) and `|S{n}` (bytes). Arrays of
 //! other dtypes are kept as "unsupported" so that the rest of the archive stays readable; asking
 //! for them gives an error naming the file, the key and the dtype found.
@@ -209,260 +209,48 @@ impl Npz {
     }
 }
 
-/// The parsed `.npy` header.
-#[derive(Debug, PartialEq)]
-struct NpyHeader {
-    descr: String,
-    fortran_order: bool,
-    shape: Vec<usize>,
-}
-
-/// Parses one `.npy` file held in memory.
+/// Parses one `.npy` file held in memory (header and data by `npyz`).
 fn parse_npy(bytes: &[u8]) -> Result<NpyArray, String> {
-    let (header, data_start) = split_header(bytes)?;
-    let header = parse_header_dict(&header)?;
-    if header.fortran_order {
+    let npy = npyz::NpyFile::new(bytes).map_err(|e| format!("not a valid .npy member: {e}"))?;
+    let descr = match npy.dtype() {
+        npyz::DType::Plain(ty) => ty.to_string(),
+        other => other.descr(),
+    };
+    let shape = npy
+        .shape()
+        .iter()
+        .map(|&d| usize::try_from(d).map_err(|_| format!("dimension {d} is too large")))
+        .collect::<Result<Vec<_>, _>>()?;
+    if npy.order() == npyz::Order::Fortran {
         return Err(format!(
-            "array is stored in Fortran order (dtype {}, shape {:?}); only C order is supported — \
-             re-save it with numpy.ascontiguousarray",
-            header.descr, header.shape
+            "array is stored in Fortran order (dtype {descr}, shape {shape:?}); only C order is supported — \
+             re-save it with numpy.ascontiguousarray"
         ));
     }
-    let count = header
-        .shape
-        .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .ok_or_else(|| format!("shape {:?} is too large", header.shape))?;
-    let data = decode_data(&header.descr, &bytes[data_start..], count)?;
-    Ok(NpyArray { descr: header.descr, shape: header.shape, data })
-}
-
-/// Checks the magic and version and returns the header text and the offset of the data.
-fn split_header(bytes: &[u8]) -> Result<(String, usize), String> {
-    const MAGIC: &[u8] = b"\x93NUMPY";
-    if bytes.len() < 10 || &bytes[..6] != MAGIC {
-        return Err("not a .npy array (missing \\x93NUMPY magic)".into());
-    }
-    let major = bytes[6];
-    let (len, start) = match major {
-        1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
-        2 | 3 => {
-            if bytes.len() < 12 {
-                return Err("truncated .npy header".into());
-            }
-            let len = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-            (usize::try_from(len).map_err(|e| e.to_string())?, 12)
-        }
-        v => {
-            return Err(format!(".npy format version {v}.{} is not supported (1, 2 or 3 expected)", bytes[7]));
-        }
-    };
-    let end = start + len;
-    let raw = bytes.get(start..end).ok_or("truncated .npy header")?;
-    let text = if major == 3 {
-        String::from_utf8(raw.to_vec()).map_err(|e| format!("header is not UTF-8: {e}"))?
-    } else {
-        raw.iter().map(|&b| char::from(b)).collect()
-    };
-    Ok((text, end))
-}
-
-/// Parses the Python dict literal of the header, e.g.
-/// `{'descr': '<f4', 'fortran_order': False, 'shape': (104, 2000), }`.
-fn parse_header_dict(text: &str) -> Result<NpyHeader, String> {
-    let mut p = Cursor { s: text.as_bytes(), i: 0 };
-    let (mut descr, mut fortran, mut shape) = (None, None, None);
-    p.expect(b'{')?;
-    loop {
-        p.skip_ws();
-        if p.eat(b'}') {
-            break;
-        }
-        let key = p.string()?;
-        p.expect(b':')?;
-        match key.as_str() {
-            "descr" => descr = Some(p.descr()?),
-            "fortran_order" => fortran = Some(p.boolean()?),
-            "shape" => shape = Some(p.tuple()?),
-            other => return Err(format!("unexpected header key '{other}'")),
-        }
-        p.skip_ws();
-        if !p.eat(b',') {
-            p.expect(b'}')?;
-            break;
-        }
-    }
-    Ok(NpyHeader {
-        descr: descr.ok_or("header lacks 'descr'")?,
-        fortran_order: fortran.ok_or("header lacks 'fortran_order'")?,
-        shape: shape.ok_or("header lacks 'shape'")?,
-    })
-}
-
-/// A tiny cursor over the header text.
-struct Cursor<'a> {
-    s: &'a [u8],
-    i: usize,
-}
-
-impl Cursor<'_> {
-    fn skip_ws(&mut self) {
-        while self.i < self.s.len() && self.s[self.i].is_ascii_whitespace() {
-            self.i += 1;
-        }
-    }
-
-    fn eat(&mut self, c: u8) -> bool {
-        self.skip_ws();
-        if self.s.get(self.i) == Some(&c) {
-            self.i += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    fn expect(&mut self, c: u8) -> Result<(), String> {
-        if self.eat(c) {
-            Ok(())
-        } else {
-            Err(format!("malformed .npy header: expected '{}' at byte {}", char::from(c), self.i))
-        }
-    }
-
-    /// A quoted string ('…' or "…"), without escapes.
-    fn string(&mut self) -> Result<String, String> {
-        self.skip_ws();
-        let quote = match self.s.get(self.i) {
-            Some(&q) if q == b'\'' || q == b'"' => q,
-            _ => {
-                return Err(format!("malformed .npy header: expected a string at byte {}", self.i));
-            }
-        };
-        let start = self.i + 1;
-        let len =
-            self.s[start..].iter().position(|&b| b == quote).ok_or("malformed .npy header: unterminated string")?;
-        self.i = start + len + 1;
-        Ok(String::from_utf8_lossy(&self.s[start..start + len]).into_owned())
-    }
-
-    /// The dtype: a plain string; structured dtypes (lists) are refused.
-    fn descr(&mut self) -> Result<String, String> {
-        self.skip_ws();
-        if self.s.get(self.i) == Some(&b'[') {
-            return Err("structured (record) dtypes are not supported".into());
-        }
-        self.string()
-    }
-
-    fn boolean(&mut self) -> Result<bool, String> {
-        self.skip_ws();
-        let rest = &self.s[self.i..];
-        if rest.starts_with(b"True") {
-            self.i += 4;
-            Ok(true)
-        } else if rest.starts_with(b"False") {
-            self.i += 5;
-            Ok(false)
-        } else {
-            Err(format!("malformed .npy header: expected True or False at byte {}", self.i))
-        }
-    }
-
-    /// A tuple of non-negative integers: `()`, `(5,)`, `(3, 4)`.
-    fn tuple(&mut self) -> Result<Vec<usize>, String> {
-        self.expect(b'(')?;
-        let mut dims = Vec::new();
-        loop {
-            self.skip_ws();
-            if self.eat(b')') {
-                return Ok(dims);
-            }
-            let start = self.i;
-            while self.i < self.s.len() && self.s[self.i].is_ascii_digit() {
-                self.i += 1;
-            }
-            let digits = std::str::from_utf8(&self.s[start..self.i]).map_err(|e| e.to_string())?;
-            let d =
-                digits.parse::<usize>().map_err(|_| format!("malformed .npy header: bad dimension at byte {start}"))?;
-            dims.push(d);
-            if !self.eat(b',') {
-                self.expect(b')')?;
-                return Ok(dims);
-            }
-        }
-    }
-}
-
-/// Decodes `count` elements of dtype `descr` from little-endian `raw` bytes.
-fn decode_data(descr: &str, raw: &[u8], count: usize) -> Result<NpyData, String> {
-    let data = match descr {
-        "<f4" => NpyData::F32(fixed::<4, _>(raw, count, f32::from_le_bytes)?),
-        "<f8" => NpyData::F64(fixed::<8, _>(raw, count, f64::from_le_bytes)?),
-        "<i4" => NpyData::I32(fixed::<4, _>(raw, count, i32::from_le_bytes)?),
-        "<i8" => NpyData::I64(fixed::<8, _>(raw, count, i64::from_le_bytes)?),
-        "|b1" => NpyData::Bool(fixed::<1, _>(raw, count, |b| b[0] != 0)?),
-        _ => {
-            if let Some(width) = descr.strip_prefix("<U").and_then(|w| w.parse::<usize>().ok()) {
-                NpyData::Str(utf32_strings(raw, count, width)?)
-            } else if let Some(width) = descr.strip_prefix("|S").and_then(|w| w.parse::<usize>().ok()) {
-                NpyData::Str(byte_strings(raw, count, width)?)
-            } else {
-                NpyData::Unsupported
-            }
-        }
-    };
-    Ok(data)
-}
-
-/// Decodes fixed-size elements of `N` bytes each.
-fn fixed<const N: usize, T>(raw: &[u8], count: usize, f: impl Fn([u8; N]) -> T) -> Result<Vec<T>, String> {
-    let needed = count.checked_mul(N).ok_or("array too large")?;
-    let raw = raw
-        .get(..needed)
-        .ok_or_else(|| format!("truncated data: {} bytes for {count} elements of {N} bytes", raw.len()))?;
-    Ok(raw
-        .chunks_exact(N)
-        .map(|c| {
-            let mut b = [0u8; N];
-            b.copy_from_slice(c);
-            f(b)
-        })
-        .collect())
-}
-
-/// Decodes `<U{width}`: UTF-32LE code points, NUL-padded.
-fn utf32_strings(raw: &[u8], count: usize, width: usize) -> Result<Vec<String>, String> {
-    let units = fixed::<4, _>(raw, count.checked_mul(width).ok_or("array too large")?, u32::from_le_bytes)?;
-    if width == 0 {
-        return Ok(vec![String::new(); count]);
-    }
-    units
-        .chunks_exact(width)
-        .map(|cps| {
-            let end = cps.iter().rposition(|&c| c != 0).map_or(0, |p| p + 1);
-            cps[..end]
+    let decode = |e: std::io::Error| format!("cannot decode its {descr} data: {e}");
+    let data = match descr.as_str() {
+        "<f4" => NpyData::F32(npy.into_vec().map_err(decode)?),
+        "<f8" => NpyData::F64(npy.into_vec().map_err(decode)?),
+        "<i4" => NpyData::I32(npy.into_vec().map_err(decode)?),
+        "<i8" => NpyData::I64(npy.into_vec().map_err(decode)?),
+        "|b1" => NpyData::Bool(npy.into_vec().map_err(decode)?),
+        d if d.starts_with("<U") => NpyData::Str(
+            npy.into_vec::<Vec<char>>()
+                .map_err(decode)?
+                .into_iter()
+                .map(|chars| chars.into_iter().collect::<String>().trim_end_matches('\0').to_string())
+                .collect(),
+        ),
+        d if d.starts_with("|S") => NpyData::Str(
+            npy.into_vec::<Vec<u8>>()
+                .map_err(decode)?
                 .iter()
-                .map(|&c| char::from_u32(c).ok_or_else(|| format!("invalid code point {c:#x} in <U{width} data")))
-                .collect()
-        })
-        .collect()
-}
-
-/// Decodes `|S{width}`: bytes (read as UTF-8, lossy), NUL-padded.
-fn byte_strings(raw: &[u8], count: usize, width: usize) -> Result<Vec<String>, String> {
-    let needed = count.checked_mul(width).ok_or("array too large")?;
-    let raw = raw.get(..needed).ok_or("truncated |S data")?;
-    if width == 0 {
-        return Ok(vec![String::new(); count]);
-    }
-    Ok(raw
-        .chunks_exact(width)
-        .map(|b| {
-            let end = b.iter().rposition(|&c| c != 0).map_or(0, |p| p + 1);
-            String::from_utf8_lossy(&b[..end]).into_owned()
-        })
-        .collect())
+                .map(|b| String::from_utf8_lossy(b).trim_end_matches('\0').to_string())
+                .collect(),
+        ),
+        _ => NpyData::Unsupported,
+    };
+    Ok(NpyArray { descr, shape, data })
 }
 
 #[cfg(test)]
@@ -580,10 +368,10 @@ mod tests {
 
     #[test]
     fn header_versions_and_shapes() {
-        let h = parse_header_dict("{'descr': '<i8', 'fortran_order': False, 'shape': (), }").expect("scalar");
-        assert!(h.shape.is_empty());
-        let h = parse_header_dict("{\"shape\": (5,), \"descr\": \"|b1\", \"fortran_order\": False}").expect("v");
-        assert_eq!(h.shape, vec![5]);
+        let scalar = npy("<i8", false, "()", &42i64.to_le_bytes());
+        let a = parse_npy(&scalar).expect("scalar");
+        assert!(a.shape.is_empty());
+        assert_eq!(a.data, NpyData::I64(vec![42]));
         // Version 2.0 header with a 4-byte length.
         let header = "{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }\n";
         let mut bytes = b"\x93NUMPY\x02\x00".to_vec();
@@ -592,5 +380,11 @@ mod tests {
         bytes.extend_from_slice(&42i64.to_le_bytes());
         let a = parse_npy(&bytes).expect("v2");
         assert_eq!(a.data, NpyData::I64(vec![42]));
+        // |S strings, NUL-padded.
+        let a = parse_npy(&npy("|S3", false, "(2,)", b"ab\0xyz")).expect("|S3");
+        assert_eq!(a.data, NpyData::Str(vec!["ab".into(), "xyz".into()]));
+        // Truncated data.
+        let err = parse_npy(&npy("<f4", false, "(3,)", &[0; 8])).expect_err("truncated");
+        assert!(err.contains("<f4"), "{err}");
     }
 }

@@ -9,7 +9,7 @@ use tasks::{LoadedSpec, TaskError, TaskInstance, find_spec, parse_task_file};
 
 use arena_data::{DataError, Registry};
 use arena_sim::export::SIMULATOR_ID;
-use arena_sim::load::{LoadOptions, Loaded, load_dataset};
+use arena_sim::load::{LoadOptions, Loaded, load_task_data};
 
 /// Directory of user task files searched when `--task` names no embedded task.
 pub const TASKS_DIR_ENV: &str = "ARENA_TASKS_DIR";
@@ -47,7 +47,13 @@ impl Session {
     /// Resolves the spec and loads its dataset.
     pub fn open(choice: &TaskChoice<'_>, registry: &Registry, options: &LoadOptions) -> Result<Self, SessionError> {
         let (spec, key) = resolve(choice, registry)?;
-        let loaded = load_dataset(&key, registry, options)?;
+        Self::load(spec, &key, registry, options)
+    }
+
+    /// Loads the dataset `key` for a resolved spec, with the side tables the spec scores against
+    /// (`arena_sim::load::load_task_data`).
+    pub fn load(spec: LoadedSpec, key: &str, registry: &Registry, options: &LoadOptions) -> Result<Self, SessionError> {
+        let loaded = load_task_data(key, &spec.spec, registry, options)?;
         Ok(Self { spec, loaded })
     }
 

@@ -10,7 +10,7 @@ use tasks::{LoadedSpec, TaskError, TaskInstance, embedded_specs};
 
 use arena_data::Registry;
 use arena_models::{ModelError, ModelSource};
-use arena_sim::load::{LoadOptions, Loaded, load_dataset};
+use arena_sim::load::{LoadOptions, Loaded, attach_task_tables, load_dataset};
 
 use crate::{EvalOptions, evaluate, write};
 
@@ -57,17 +57,21 @@ pub fn run_suite(
     let mut cards = Vec::new();
     for spec in specs {
         let key = spec.spec.dataset.clone();
-        if !datasets.contains_key(&key) {
-            let loaded = load_dataset(&key, registry, load)
-                .map_err(|e| SuiteError::Task { task: spec.spec.id.clone(), reason: e.to_string() })?;
-            datasets.insert(key.clone(), loaded);
-        }
-        let loaded = &datasets[&key];
+        let failed = |e: arena_data::DataError| SuiteError::Task { task: spec.spec.id.clone(), reason: e.to_string() };
+        // Each dataset is loaded once, for every task on it, with the side tables each task adds.
+        let loaded = match datasets.entry(key.clone()) {
+            std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::btree_map::Entry::Vacant(entry) => {
+                entry.insert(load_dataset(&key, registry, load).map_err(failed)?)
+            }
+        };
+        attach_task_tables(loaded, &spec.spec, registry, load).map_err(failed)?;
+        let loaded = &*loaded;
         let id = spec.spec.id.clone();
         let instance = TaskInstance::build(spec, &loaded.dataset)?;
         let model = match under_test {
             SuiteModel::None => None,
-            SuiteModel::Baseline(name) => Some(ModelSource::Baseline { name, data_dir: None }),
+            SuiteModel::Baseline(name) => Some(ModelSource::Baseline { name, data_dir: load.data_dir.as_deref() }),
             SuiteModel::Reference => Some(ModelSource::Reference { weights: None }),
         }
         .map(|source| source.open(&instance))

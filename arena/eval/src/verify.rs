@@ -11,9 +11,9 @@ use tasks::{ModelKind, TaskInstance, find_spec};
 use arena_data::Registry;
 use arena_models::runners::onnx::{OnnxModel, OnnxOptions};
 use arena_models::{ModelError, ModelSource};
-use arena_sim::load::{LoadOptions, load_dataset};
+use arena_sim::load::LoadOptions;
 
-use crate::session::{TASKS_DIR_ENV, TaskChoice};
+use crate::session::{Session, SessionError, TASKS_DIR_ENV, TaskChoice};
 use crate::{EvalOptions, evaluate};
 
 #[derive(Debug, thiserror::Error)]
@@ -101,12 +101,14 @@ pub fn recompute(card: &Scorecard, inputs: &Inputs<'_>, registry: &Registry) -> 
             crate::provenance::SUITE_VERSION
         )));
     }
-    let loaded = load_dataset(&key, registry, inputs.load).map_err(|e| {
-        VerifyError::Provenance(format!(
+    let session = Session::load(spec, &key, registry, inputs.load).map_err(|e| match e {
+        SessionError::Data(e) => VerifyError::Provenance(format!(
             "loading the scorecard's dataset '{}' (a scorecard of an .h5ad file needs it: --dataset PATH): {e}",
             card.dataset.id
-        ))
+        )),
+        other => other.into(),
     })?;
+    let loaded = &session.loaded;
     if loaded.dataset.sha256 != card.dataset.sha256 {
         return Err(VerifyError::Provenance(format!(
             "the dataset differs: the scorecard was computed on '{}' with sha256 {}, this one ({}) has {}; \
@@ -114,7 +116,7 @@ pub fn recompute(card: &Scorecard, inputs: &Inputs<'_>, registry: &Registry) -> 
             card.dataset.id, card.dataset.sha256, key, loaded.dataset.sha256
         )));
     }
-    let instance = TaskInstance::build(spec, &loaded.dataset)?;
+    let instance = session.instance()?;
     if instance.split_sha256() != card.task.split_sha256 {
         return Err(VerifyError::Provenance(format!(
             "the split differs from the scorecard's (sha256 {} here, {} in the file) although task and dataset match; \
@@ -125,11 +127,7 @@ pub fn recompute(card: &Scorecard, inputs: &Inputs<'_>, registry: &Registry) -> 
     }
 
     let model = under_test(inputs, card, &instance)?;
-    let options = EvalOptions {
-        bootstrap: card.bootstrap.clone(),
-        data_dir: inputs.load.data_dir.clone(),
-        ..EvalOptions::default()
-    };
+    let options = EvalOptions { bootstrap: card.bootstrap.clone(), ..EvalOptions::default() };
     let again = evaluate(&instance, model.as_deref(), &loaded.source, &options)?;
     // Through the same text and parser as the file, so that "bit-identical" compares what was written.
     let got: serde_json::Value = serde_json::from_slice(&serde_json::to_vec_pretty(&again)?)?;

@@ -25,7 +25,9 @@ use tasks::{LoadedSpec, TaskInstance};
 
 use arena_data::registry::{self, Registry};
 use arena_data::{AnnData, Column, Frame, Matrix, write_h5ad};
-use arena_sim::load::{LoadOptions, Loaded, is_simulator_key, load_dataset, load_dataset_seeded, load_file_dataset};
+use arena_sim::load::{
+    LoadOptions, Loaded, attach_task_tables, is_simulator_key, load_dataset, load_dataset_seeded, load_file_dataset,
+};
 
 /// Shortest accepted organiser secret, in characters (after trimming).
 pub const SECRET_MIN_CHARS: usize = 16;
@@ -124,7 +126,7 @@ impl TaskWorld {
     ) -> Result<(Loaded, LoadedSpec), String> {
         let mut spec = spec.clone();
         let key = spec.spec.dataset.clone();
-        let loaded = match self {
+        let mut loaded = match self {
             TaskWorld::Public => load_dataset(&key, registry, load).map_err(|e| e.to_string())?,
             TaskWorld::HiddenSimulator { world_seed, split_seed } => {
                 spec.spec.seed = *split_seed;
@@ -146,6 +148,7 @@ impl TaskWorld {
                 loaded
             }
         };
+        attach_task_tables(&mut loaded, &spec.spec, registry, load).map_err(|e| self.scrub(&e.to_string()))?;
         Ok((loaded, spec))
     }
 

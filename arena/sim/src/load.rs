@@ -6,6 +6,7 @@
 pub use arena_data::load::*;
 
 use arena_data::{DataError, Registry};
+use tasks::{SplitRule, TaskSpec};
 
 use crate::{SimConfig, contexts, export, interactions, many_sequences, simulate};
 
@@ -16,6 +17,37 @@ use crate::{SimConfig, contexts, export, interactions, many_sequences, simulate}
 /// to an `.h5ad`.
 pub fn load_dataset(key: &str, registry: &Registry, options: &LoadOptions) -> Result<Loaded, DataError> {
     load_dataset_seeded(key, registry, options, None)
+}
+
+/// [`load_dataset`] with the side tables `spec` scores against attached (see
+/// [`attach_task_tables`]): what every command that scores a task loads.
+pub fn load_task_data(
+    key: &str,
+    spec: &TaskSpec,
+    registry: &Registry,
+    options: &LoadOptions,
+) -> Result<Loaded, DataError> {
+    let mut loaded = load_dataset(key, registry, options)?;
+    attach_task_tables(&mut loaded, spec, registry, options)?;
+    Ok(loaded)
+}
+
+/// Reads the side tables `spec` names into the loaded dataset, so that scoring reads no files:
+/// the genetic-interaction fits of a genetic-interactions task (`gi_fits`, a registry id, read
+/// from `options.data_dir` with its sha256 verified). A table already attached is kept.
+pub fn attach_task_tables(
+    loaded: &mut Loaded,
+    spec: &TaskSpec,
+    registry: &Registry,
+    options: &LoadOptions,
+) -> Result<(), DataError> {
+    if let SplitRule::GeneticInteractions { gi_fits, .. } = &spec.split
+        && loaded.dataset.interactions.as_ref().is_none_or(|t| &t.id != gi_fits)
+    {
+        let table = arena_data::gi_fits::load_gi_fits(gi_fits, registry, options.data_dir.as_deref())?;
+        loaded.dataset.interactions = Some(table);
+    }
+    Ok(())
 }
 
 /// Whether `key` names one of the simulator's datasets (whose whole world a seed determines).

@@ -1,4 +1,4 @@
-//! The order-consistency split (multi-step family 3b): the GEARS simulation split of
+//! The order-consistency split (a multi-step family): the GEARS simulation split of
 //! `combinatorial` (same genes seen, same held-out doubles), but only the held-out doubles are
 //! scored, each twice: `a>b` (apply a, feed the prediction back, apply b) and `b>a`, both against
 //! the cells observed under the simultaneous double a+b.

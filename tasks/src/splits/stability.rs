@@ -1,4 +1,4 @@
-//! The stability split (multi-step family 3c): a seeded `test_fraction` of the singles is held out
+//! The stability split (a multi-step family): a seeded `test_fraction` of the singles is held out
 //! exactly as in `unseen-single`. Each held-out single, and the no-op (control) action, is applied
 //! repeatedly to the start cells for [`ROLLOUT_LENGTH`] steps, feeding each prediction back; the
 //! predicted cells must stay on the manifold of real one-step cells. [`manifold_rows`] decides,

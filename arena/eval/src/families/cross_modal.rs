@@ -1,4 +1,4 @@
-//! The cross-modal coherence family (issue 4, family 4): every held-out perturbation is applied to
+//! The cross-modal coherence family: every held-out perturbation is applied to
 //! the start cells, whose RNA and protein the model is given; it predicts both modalities. Scored
 //! per item: the RNA profile metrics (predicted vs observed mean), `protein_pearson_delta` and
 //! `protein_mse` on the protein means (deltas against the training-control protein mean), and

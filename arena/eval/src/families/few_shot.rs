@@ -1,4 +1,4 @@
-//! The few-shot / new-context family (issue 4, family 6): for every k in [`SHOTS`] the model is
+//! The few-shot / new-context family: for every k in [`SHOTS`] the model is
 //! adapted on the k-shot adaptation set of the new context ([`Model::adapt`]; a model that does not
 //! adapt answers unadapted) and predicts every held-out perturbation from the new context's start
 //! cells. Baselines are refitted at each k on the pooled training view

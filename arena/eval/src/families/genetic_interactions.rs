@@ -35,10 +35,7 @@ use metrics::interaction::{
 };
 
 use super::ScoredModel;
-use arena_data::Registry;
-use std::path::Path;
-
-use arena_data::gi_fits::{GiTable, load_gi_fits};
+use tasks::GiTable;
 
 /// A held-out double that has a published fit and both true singles.
 #[derive(Debug, Clone)]
@@ -56,18 +53,26 @@ pub struct GiItem {
     pub refit: f64,
 }
 
-/// Loads the spec's fits table through the registry (sha256 verified), from `data_dir` when given
-/// (`--data-dir`), else from the default data directory.
-pub fn load_table(instance: &TaskInstance<'_>, data_dir: Option<&Path>) -> Result<GiTable, TaskError> {
+/// The fits table the spec names, loaded with the dataset (`arena_sim::load::load_task_data`).
+pub fn table<'a>(instance: &TaskInstance<'a>) -> Result<&'a GiTable, TaskError> {
     let SplitRule::GeneticInteractions { gi_fits, .. } = &instance.spec.spec.split else {
         return Err(TaskError::InvalidSpec {
             source_name: instance.spec.source_name.clone(),
             reason: "not a genetic-interactions task".into(),
         });
     };
-    let err = |reason: String| TaskError::InvalidDataset { dataset: gi_fits.clone(), reason };
-    let registry = Registry::embedded().map_err(|e| err(e.to_string()))?;
-    load_gi_fits(gi_fits, &registry, data_dir).map_err(|e| err(e.to_string()))
+    match &instance.dataset.interactions {
+        Some(table) if &table.id == gi_fits => Ok(table),
+        other => Err(TaskError::InvalidDataset {
+            dataset: instance.dataset.id.clone(),
+            reason: format!(
+                "task '{}' scores against the genetic-interaction fits '{gi_fits}', but the dataset was loaded with {}; \
+                 load it with arena_sim::load::load_task_data",
+                instance.spec.spec.id,
+                other.as_ref().map_or("none".to_string(), |t| format!("'{}'", t.id))
+            ),
+        }),
+    }
 }
 
 /// Genes used in the regression: every gene of the panel that no perturbation targets.
@@ -248,25 +253,19 @@ pub fn score_model(
     instance: &TaskInstance<'_>,
     model: &dyn Model,
     bootstrap: &BootstrapSettings,
-    data_dir: Option<&Path>,
 ) -> Result<ScoredModel, TaskError> {
-    let table = load_table(instance, data_dir)?;
+    let table = table(instance)?;
     let (mut scored, means) = super::profile::score_with_means(instance, model, bootstrap)?;
-    let items = gi_items(instance, &table);
+    let items = gi_items(instance, table);
     append_gi_metrics(instance, &items, &means, &mut scored.row, bootstrap);
     Ok(scored)
 }
 
 /// The split-half ceiling with GI metrics where the data have cells; otherwise why not, with the
 /// agreement that re-fitting the TRUE double profiles reaches (the practical bound of `gi_*`).
-pub fn ceiling(
-    instance: &TaskInstance<'_>,
-    bootstrap: &BootstrapSettings,
-    seed: u64,
-    data_dir: Option<&Path>,
-) -> Result<ScoreRow, String> {
-    let table = load_table(instance, data_dir).map_err(|e| format!("no noise ceiling: {e}"))?;
-    let items = gi_items(instance, &table);
+pub fn ceiling(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings, seed: u64) -> Result<ScoreRow, String> {
+    let table = table(instance).map_err(|e| format!("no noise ceiling: {e}"))?;
+    let items = gi_items(instance, table);
     match super::profile::ceiling_with_means(instance, bootstrap, seed) {
         Ok((mut row, predictions)) => {
             append_gi_metrics(instance, &items, &predictions, &mut row, bootstrap);

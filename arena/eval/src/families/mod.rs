@@ -31,9 +31,7 @@ pub fn score_model(
             profile::score_model(instance, model, bootstrap)
         }
         SplitRule::InverseDesign { .. } => inverse_design::score_model(instance, model, bootstrap),
-        SplitRule::GeneticInteractions { .. } => {
-            genetic_interactions::score_model(instance, model, bootstrap, options.data_dir.as_deref())
-        }
+        SplitRule::GeneticInteractions { .. } => genetic_interactions::score_model(instance, model, bootstrap),
         SplitRule::OrderConsistency { .. } => order_consistency::score_model(instance, model, bootstrap),
         SplitRule::Stability { .. } => stability::score_model(instance, model, bootstrap),
         SplitRule::CrossModal { .. } => cross_modal::score_model(instance, model, bootstrap),
@@ -49,9 +47,7 @@ pub fn ceiling(instance: &TaskInstance<'_>, options: &EvalOptions) -> Result<Sco
             profile::ceiling(instance, bootstrap, seed)
         }
         SplitRule::InverseDesign { .. } => inverse_design::ceiling(instance, bootstrap, seed),
-        SplitRule::GeneticInteractions { .. } => {
-            genetic_interactions::ceiling(instance, bootstrap, seed, options.data_dir.as_deref())
-        }
+        SplitRule::GeneticInteractions { .. } => genetic_interactions::ceiling(instance, bootstrap, seed),
         SplitRule::OrderConsistency { .. } => order_consistency::ceiling(instance, bootstrap, seed),
         SplitRule::Stability { .. } => stability::ceiling(instance, bootstrap, seed),
         SplitRule::CrossModal { .. } => cross_modal::ceiling(instance, bootstrap, seed),

@@ -1,5 +1,5 @@
-//! Model runners: ways to get predictions from outside the arena behind `tasks::Model`
-//! (precomputed predictions files now; the ONNX runner joins here).
+//! Model runners: ways to get predictions from outside the arena behind `tasks::Model`: a
+//! precomputed predictions file, or an ONNX model run by ONNX Runtime.
 
 pub mod onnx;
 pub mod predictions;

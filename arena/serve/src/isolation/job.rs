@@ -206,7 +206,7 @@ fn score(args: &JobRequest, world: &TaskWorld, split_key: Option<&SplitKey>) -> 
         other => return Err(format!("unknown upload kind '{other}'")),
     };
     let model = source.open(&instance).map_err(|e| scrub(e.to_string()))?;
-    let mut options = EvalOptions { data_dir: args.data_dir.clone(), ..EvalOptions::default() };
+    let mut options = EvalOptions::default();
     options.bootstrap.resamples = args.bootstrap;
     let view_of = |label: &str| split_key.map_or("public", |key| view_of(key, task, label).as_str());
     let views: Option<arena_eval::ViewOf<'_>> = split_key.map(|_| &view_of as _);
