@@ -1,10 +1,11 @@
 //! Organiser tokens: `vca_<id>_<64 hex>`; only sha256(salt || secret) is stored, and the check
 //! compares hashes in constant time.
 
+use crate::db::LbError;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-pub fn random_bytes(n: usize) -> Result<Vec<u8>, String> {
+pub fn random_bytes(n: usize) -> Result<Vec<u8>, LbError> {
     let mut buf = vec![0u8; n];
     getrandom::fill(&mut buf).map_err(|e| format!("the system random source failed: {e}"))?;
     Ok(buf)
@@ -15,7 +16,7 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// `n` random bytes as lowercase hex (2n characters).
-pub fn random_hex(n: usize) -> Result<String, String> {
+pub fn random_hex(n: usize) -> Result<String, LbError> {
     Ok(hex(&random_bytes(n)?))
 }
 

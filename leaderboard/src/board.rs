@@ -6,6 +6,7 @@
 //! the noise ceiling, and the gaming-probe flags of the scorecards' audits. The handlers only read
 //! the stored results.
 
+use crate::db::LbError;
 use std::collections::HashMap;
 
 use metrics::Better;
@@ -204,12 +205,12 @@ pub struct ReferenceScores {
     pub rows: Vec<RowScores>,
 }
 
-fn json<T: Serialize>(v: &T) -> Result<String, String> {
-    serde_json::to_string(v).map_err(|e| e.to_string())
+fn json<T: Serialize>(v: &T) -> Result<String, LbError> {
+    Ok(serde_json::to_string(v).map_err(|e| e.to_string())?)
 }
 
 /// Stores a scored submission's model row per view (call before [`rebuild`]).
-pub fn record_submission(db: &Db, submission_id: i64, card: &CardView) -> Result<(), String> {
+pub fn record_submission(db: &Db, submission_id: i64, card: &CardView) -> Result<(), LbError> {
     let Some(row) = card.model_row() else { return Ok(()) };
     let boot = card.bootstrap.clone();
     let key = db.split_key()?;
@@ -221,7 +222,7 @@ pub fn record_submission(db: &Db, submission_id: i64, card: &CardView) -> Result
 }
 
 /// Stores a task's reference rows per view (call before [`rebuild`]).
-pub fn record_reference(db: &Db, card: &CardView, source: &str) -> Result<(), String> {
+pub fn record_reference(db: &Db, card: &CardView, source: &str) -> Result<(), LbError> {
     let boot = card.bootstrap.clone();
     let key = db.split_key()?;
     for view in View::ALL {
@@ -301,13 +302,13 @@ pub struct Board {
 }
 
 impl Board {
-    pub fn parse(json: &str) -> Result<Self, String> {
-        serde_json::from_str(json).map_err(|e| format!("stored board: {e}"))
+    pub fn parse(json: &str) -> Result<Self, LbError> {
+        serde_json::from_str(json).map_err(|e| LbError(format!("stored board: {e}")))
     }
 }
 
 /// Recomputes and stores both views of a task's board from the stored row scores.
-pub fn rebuild(db: &Db, task_id: &str) -> Result<(), String> {
+pub fn rebuild(db: &Db, task_id: &str) -> Result<(), LbError> {
     for view in View::ALL {
         store_with_retries(db, task_id, view, |_| compute(db, task_id, view))?;
     }
@@ -329,8 +330,8 @@ fn store_with_retries(
     db: &Db,
     task_id: &str,
     view: View,
-    mut make: impl FnMut(Option<(&str, &str)>) -> Result<(Board, RankInputs), String>,
-) -> Result<(), String> {
+    mut make: impl FnMut(Option<(&str, &str)>) -> Result<(Board, RankInputs), LbError>,
+) -> Result<(), LbError> {
     let _one_at_a_time = BOARD_WRITES.lock().unwrap_or_else(|p| p.into_inner());
     for _ in 0..WRITE_ATTEMPTS {
         let state = db.board_state(task_id, view.as_str())?;
@@ -341,11 +342,12 @@ fn store_with_retries(
             return Ok(());
         }
     }
-    Err(format!("the {} board of '{task_id}' kept changing under {WRITE_ATTEMPTS} writes; try again", view.as_str()))
+    Err(format!("the {} board of '{task_id}' kept changing under {WRITE_ATTEMPTS} writes; try again", view.as_str())
+        .into())
 }
 
 /// Every stored row of a task in one view, read and assembled into its board.
-fn compute(db: &Db, task_id: &str, view: View) -> Result<(Board, RankInputs), String> {
+fn compute(db: &Db, task_id: &str, view: View) -> Result<(Board, RankInputs), LbError> {
     let reference: Option<ReferenceScores> = match db.row_scores(task_id, None, view.as_str())? {
         Some(j) => Some(serde_json::from_str(&j).map_err(|e| format!("stored reference scores: {e}"))?),
         None => None,
@@ -373,7 +375,7 @@ fn compute(db: &Db, task_id: &str, view: View) -> Result<(Board, RankInputs), St
 /// from the stored rank inputs, without reading or reassembling the other rows. Falls back to
 /// [`rebuild`]'s full computation where the stored board cannot take the row as it is (no rank
 /// inputs stored yet, another metric list, a test item the board does not have).
-pub fn add_row(db: &Db, task_id: &str, submission_id: i64) -> Result<(), String> {
+pub fn add_row(db: &Db, task_id: &str, submission_id: i64) -> Result<(), LbError> {
     let s = db.submission(submission_id)?.ok_or_else(|| format!("no submission {submission_id}"))?;
     for view in View::ALL {
         let Some(j) = db.row_scores(task_id, Some(submission_id), view.as_str())? else { continue };
@@ -712,7 +714,7 @@ fn assemble(
 }
 
 /// Fills in view scores and boards missing from a database written before they existed.
-pub fn backfill(db: &Db) -> Result<usize, String> {
+pub fn backfill(db: &Db) -> Result<usize, LbError> {
     let mut tasks: Vec<String> = Vec::new();
     let ids = db.submissions_without_scores()?;
     for &id in &ids {

@@ -3,6 +3,7 @@
 //! the scorecard, become `None`). The web app never computes metrics: it only reads what
 //! `evaluate` wrote. [`IntervalView`] and [`PertView`] are also the cells of the stored boards.
 
+use crate::db::LbError;
 use metrics::rank_confidence::RankConfidence;
 use metrics::{Better, Interval};
 use serde::{Deserialize, Serialize};
@@ -158,10 +159,10 @@ impl RowView {
 
 impl CardView {
     /// Reads a stored or uploaded scorecard (JSON) through the scorecard schema.
-    pub fn parse(json: &str) -> Result<Self, String> {
+    pub fn parse(json: &str) -> Result<Self, LbError> {
         let card: Scorecard = serde_json::from_str(json).map_err(|e| format!("not an arena scorecard: {e}"))?;
         if !card.format.starts_with("arena-scorecard-") {
-            return Err(format!("unknown scorecard format '{}'", card.format));
+            return Err(format!("unknown scorecard format '{}'", card.format).into());
         }
         Ok(Self::of(&card))
     }

@@ -4,6 +4,7 @@
 //!
 //! [`Config::retention`]: crate::Config::retention
 
+use crate::db::LbError;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,7 +32,7 @@ pub fn start(state: Arc<AppState>) -> Option<tokio::task::JoinHandle<()>> {
 
 /// Deletes the kept uploads of submissions that failed more than the retention ago; returns how
 /// many. A file already gone counts as deleted.
-pub fn purge_failed_uploads(state: &AppState) -> Result<usize, String> {
+pub fn purge_failed_uploads(state: &AppState) -> Result<usize, LbError> {
     let Some(retention) = state.config.retention else { return Ok(0) };
     let before = crate::db::now() - i64::try_from(retention.as_secs()).unwrap_or(i64::MAX / 2);
     let mut purged = 0;
@@ -43,7 +44,7 @@ pub fn purge_failed_uploads(state: &AppState) -> Result<usize, String> {
         match std::fs::remove_file(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(format!("deleting the upload of submission {id} ({}): {e}", path.display())),
+            Err(e) => return Err(format!("deleting the upload of submission {id} ({}): {e}", path.display()).into()),
         }
         state.db.forget_upload(id)?;
         purged += 1;

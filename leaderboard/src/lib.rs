@@ -39,7 +39,7 @@ pub mod web;
 use std::sync::Arc;
 
 pub use config::{Config, RateLimit, Timeouts};
-pub use db::Db;
+pub use db::{Db, LbError};
 pub use scorer::{ScoreError, Scorer, UploadKind};
 pub use state::{AppState, remove_stale_parts};
 pub use store::{import_scorecard, publish_scorecard, store_reference, sync_tasks};

@@ -8,6 +8,7 @@
 //! it has attempts left, then marked failed with the reason: no upload can make the queue loop.
 //! Error texts are [`sanitize`]d before they are stored.
 
+use crate::db::LbError;
 use std::sync::Arc;
 
 use crate::{AppState, ScoreError, UploadKind};
@@ -74,7 +75,7 @@ async fn run(state: Arc<AppState>) {
 
 /// Scores the next job (see `db::jobs` for the order), if any; `Ok(true)` when one was
 /// processed.
-pub async fn run_one(state: &Arc<AppState>) -> Result<bool, String> {
+pub async fn run_one(state: &Arc<AppState>) -> Result<bool, LbError> {
     let (lease, max_attempts) = (state.config.lease, state.config.max_attempts);
     let Some(job) = state.db.claim_job(lease, max_attempts)? else {
         return Ok(false);

@@ -1,6 +1,7 @@
 //! The server's shared state ([`AppState`]: database, scorer, settings, page cache, notice) and
 //! the clean-up of uploads an interrupted server left half-written.
 
+use crate::db::LbError;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,7 +33,7 @@ impl AppState {
 }
 
 impl AppState {
-    pub fn new(db: Db, scorer: Arc<dyn Scorer>, config: Config) -> Result<Arc<Self>, String> {
+    pub fn new(db: Db, scorer: Arc<dyn Scorer>, config: Config) -> Result<Arc<Self>, LbError> {
         std::fs::create_dir_all(&config.upload_dir)
             .map_err(|e| format!("creating the upload directory {}: {e}", config.upload_dir.display()))?;
         let removed = remove_stale_parts(&config.upload_dir, Duration::from_secs(3600));

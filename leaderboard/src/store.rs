@@ -2,13 +2,14 @@
 //! rows scored on this server (`store_reference`), and scorecards computed elsewhere
 //! (`publish_scorecard`, `import_scorecard`).
 
+use crate::db::LbError;
 use tasks::scorecard::Scorecard;
 
 use crate::db::{self, Db};
 use crate::{board, card};
 
 /// Stores every embedded task spec in the `tasks` table (insert or update).
-pub fn sync_tasks(db: &Db) -> Result<usize, String> {
+pub fn sync_tasks(db: &Db) -> Result<usize, LbError> {
     let specs = tasks::embedded_specs().map_err(|e| e.to_string())?;
     for s in &specs {
         db.upsert_task(&db::TaskRow {
@@ -26,10 +27,10 @@ pub fn sync_tasks(db: &Db) -> Result<usize, String> {
 }
 
 /// Stores a scorecard computed on this server as its task's reference (baseline rows + ceiling).
-pub fn store_reference(db: &Db, card: &Scorecard, source: &str) -> Result<(), String> {
+pub fn store_reference(db: &Db, card: &Scorecard, source: &str) -> Result<(), LbError> {
     let json = serde_json::to_string(card).map_err(|e| e.to_string())?;
     if db.task(&card.task.id)?.is_none() {
-        return Err(format!("unknown task '{}'", card.task.id));
+        return Err(format!("unknown task '{}'", card.task.id).into());
     }
     db.set_reference(&card.task.id, &json, source)?;
     board::record_reference(db, &card::CardView::of(card), source)?;
@@ -38,7 +39,7 @@ pub fn store_reference(db: &Db, card: &Scorecard, source: &str) -> Result<(), St
 
 /// Imports a scorecard computed elsewhere (`arena publish`), marked self-reported, and rebuilds
 /// its task's board. Returns the submission id. The task must exist here with the same spec hash.
-pub fn publish_scorecard(db: &Db, json: &str, name: Option<&str>, description: &str) -> Result<i64, String> {
+pub fn publish_scorecard(db: &Db, json: &str, name: Option<&str>, description: &str) -> Result<i64, LbError> {
     let (id, task) = import_scorecard(db, json, name, description)?;
     board::rebuild(db, &task)?;
     Ok(id)
@@ -46,7 +47,7 @@ pub fn publish_scorecard(db: &Db, json: &str, name: Option<&str>, description: &
 
 /// [`publish_scorecard`] without the board rebuild (for importing many at once, then calling
 /// [`board::rebuild`] once per task). Returns the submission id and the task id.
-pub fn import_scorecard(db: &Db, json: &str, name: Option<&str>, description: &str) -> Result<(i64, String), String> {
+pub fn import_scorecard(db: &Db, json: &str, name: Option<&str>, description: &str) -> Result<(i64, String), LbError> {
     let card = card::CardView::parse(json)?;
     let task = db
         .task(&card.task.id)?
@@ -55,7 +56,8 @@ pub fn import_scorecard(db: &Db, json: &str, name: Option<&str>, description: &s
         return Err(format!(
             "the scorecard was computed with another version of task '{}' (spec sha256 {} here, {} in the file)",
             task.id, task.spec_sha256, card.task.spec_sha256
-        ));
+        )
+        .into());
     }
     let row = card.model_row().ok_or_else(|| {
         "the scorecard has no model row (a baselines-only run); publish a run with a model (`arena eval MODEL`, `--predictions`, `--baseline`)".to_string()

@@ -2,6 +2,7 @@
 //! stored boards and scorecards only (no metric is computed here; the plots in [`crate::plots`]
 //! only place stored values), plus the CSV download of a board.
 
+use crate::db::LbError;
 use serde::Serialize;
 
 use crate::board::{Board, BoardRow, Cell, Flag, MetricCol, ReferenceScores, RowScores, SubgroupCol, cell, fmt3};
@@ -122,7 +123,7 @@ fn lb_row(row: BoardRow, metrics: &[MetricCol], task: &str, view: View) -> LbRow
 /// The leaderboard of `task` in the requested view (an error message when that view is not
 /// revealed), read from the board stored at write time: filtered by kind (`all`, a model kind,
 /// or `self-reported`), sorted by a metric (default: the primary metric, best first), one page.
-pub fn leaderboard(db: &Db, task: TaskRow, q: &LbRequest<'_>) -> Result<Result<LeaderboardView, String>, String> {
+pub fn leaderboard(db: &Db, task: TaskRow, q: &LbRequest<'_>) -> Result<Result<LeaderboardView, String>, LbError> {
     let view = q.view.unwrap_or(View::default_for(task.revealed));
     if !view.visible(task.revealed) {
         return Ok(Err(format!(
@@ -265,14 +266,14 @@ pub struct SubmissionSummary {
 }
 
 /// A scored row's stored scores in the view a visitor sees by default.
-fn visible_scores(db: &Db, s: &SubmissionRow, view: View) -> Result<Option<RowScores>, String> {
+fn visible_scores(db: &Db, s: &SubmissionRow, view: View) -> Result<Option<RowScores>, LbError> {
     match db.row_scores(&s.task_id, Some(s.id), view.as_str())? {
-        Some(j) => serde_json::from_str(&j).map(Some).map_err(|e| format!("stored scores of {}: {e}", s.id)),
+        Some(j) => Ok(serde_json::from_str(&j).map(Some).map_err(|e| format!("stored scores of {}: {e}", s.id))?),
         None => Ok(None),
     }
 }
 
-pub fn summary(db: &Db, s: &SubmissionRow) -> Result<SubmissionSummary, String> {
+pub fn summary(db: &Db, s: &SubmissionRow) -> Result<SubmissionSummary, LbError> {
     let task = db.task(&s.task_id)?;
     let view = View::default_for(task.as_ref().is_some_and(|t| t.revealed));
     let primary = task.and_then(|t| t.metrics.first().cloned()).unwrap_or_default();
@@ -300,7 +301,7 @@ pub struct HomeView {
     pub queue_running: i64,
 }
 
-pub fn home(db: &Db) -> Result<HomeView, String> {
+pub fn home(db: &Db) -> Result<HomeView, LbError> {
     let (pending, running) = db.queue_depth()?;
     Ok(HomeView {
         tasks: db.tasks()?,
@@ -357,15 +358,16 @@ pub struct RowDetail {
 }
 
 /// The stored board of a task in one view, if built.
-fn stored_board(db: &Db, task: &str, view: View) -> Result<Option<Board>, String> {
+fn stored_board(db: &Db, task: &str, view: View) -> Result<Option<Board>, LbError> {
     db.board(task, view.as_str())?.map(|j| Board::parse(&j)).transpose()
 }
 
 /// The stored reference rows of a task in one view, if any.
-fn stored_reference(db: &Db, task: &str, view: View) -> Result<Option<ReferenceScores>, String> {
-    db.row_scores(task, None, view.as_str())?
+fn stored_reference(db: &Db, task: &str, view: View) -> Result<Option<ReferenceScores>, LbError> {
+    Ok(db
+        .row_scores(task, None, view.as_str())?
         .map(|j| serde_json::from_str(&j).map_err(|e| format!("stored reference scores: {e}")))
-        .transpose()
+        .transpose()?)
 }
 
 /// The name of a board row among the task's reference rows (boards stored before rows carried
@@ -402,7 +404,7 @@ fn row_detail(
     primary: Option<&str>,
     own_reference: Option<&str>,
     shown_name: &str,
-) -> Result<RowDetail, String> {
+) -> Result<RowDetail, LbError> {
     let board = stored_board(db, task, view)?;
     let on_board = board.as_ref().and_then(|b| b.rows.iter().chain(&b.ceiling).find(|r| on_board(r)));
     let metrics: Vec<MetricCol> =
@@ -533,7 +535,7 @@ pub fn submission(
     view: Option<View>,
     metric: Option<&str>,
     submitter: bool,
-) -> Result<Result<SubmissionView, String>, String> {
+) -> Result<Result<SubmissionView, String>, LbError> {
     let task = db.task(&s.task_id)?;
     let revealed = task.as_ref().is_some_and(|t| t.revealed);
     let view = view.unwrap_or(View::default_for(revealed));
@@ -618,7 +620,7 @@ pub fn reference_row(
     name: &str,
     view: Option<View>,
     metric: Option<&str>,
-) -> Result<Result<ReferenceRowView, RowRefusal>, String> {
+) -> Result<Result<ReferenceRowView, RowRefusal>, LbError> {
     let view = view.unwrap_or(View::default_for(task.revealed));
     if !view.visible(task.revealed) {
         return Ok(Err(RowRefusal::Hidden(format!(
@@ -687,7 +689,7 @@ pub fn path_segment(s: &str) -> String {
 /// A task's whole board in `view` (every row, the ceiling last) as CSV: one line per row with
 /// the board rank and its interval, the tie group, and per metric the mean, the CI bounds and the
 /// way to the ceiling, then the primary metric per subgroup; `Err` when the view is hidden.
-pub fn board_csv(db: &Db, task: &TaskRow, view: Option<View>) -> Result<Result<String, String>, String> {
+pub fn board_csv(db: &Db, task: &TaskRow, view: Option<View>) -> Result<Result<String, String>, LbError> {
     let view = view.unwrap_or(View::default_for(task.revealed));
     if !view.visible(task.revealed) {
         return Ok(Err(format!(
@@ -764,7 +766,7 @@ pub fn board_csv(db: &Db, task: &TaskRow, view: Option<View>) -> Result<Result<S
         w.write_record(&rec).map_err(err)?;
     }
     let bytes = w.into_inner().map_err(|e| format!("writing the CSV: {e}"))?;
-    String::from_utf8(bytes).map(Ok).map_err(|e| e.to_string())
+    Ok(String::from_utf8(bytes).map(Ok).map_err(|e| e.to_string())?)
 }
 
 fn error_for(s: &SubmissionRow, submitter: bool) -> Option<String> {

@@ -177,7 +177,7 @@ impl Failure {
     fn new(status: StatusCode, message: impl Into<String>) -> Self {
         Failure { status, message: message.into() }
     }
-    fn internal(message: String) -> Self {
+    fn internal<M: Into<String>>(message: M) -> Self {
         Failure::new(StatusCode::INTERNAL_SERVER_ERROR, message)
     }
 }
@@ -978,8 +978,8 @@ async fn accept_upload(
     let final_path = state.config.upload_dir.join(&upload_name);
     tokio::fs::rename(&part, &final_path).await.map_err(|e| Failure::internal(format!("storing the upload: {e}")))?;
     cleanup.0 = vec![final_path];
-    let mut slot = slot.ok_or_else(|| Failure::internal("an upload without a reservation".into()))?;
-    let id = slot.id.ok_or_else(|| Failure::internal("an upload without a reservation".into()))?;
+    let mut slot = slot.ok_or_else(|| Failure::internal("an upload without a reservation"))?;
+    let id = slot.id.ok_or_else(|| Failure::internal("an upload without a reservation"))?;
     state
         .db
         .complete_upload(

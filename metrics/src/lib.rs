@@ -5,6 +5,8 @@
 //!
 //! - `profile`, `centroid`: the arena's profile-level headline metrics (Systema, cell-eval);
 //! - `de`: differential expression exactly as cell-eval 0.8.2 / pdex 0.3.0, and the DE metrics;
+//! - `parity`: the kernels that must match a reference bit for bit (erfc, Mann–Whitney, BH, float
+//!   formatting), each with its oracle;
 //! - `pair`: cell-eval's pseudobulk and cell-level "anndata pair" metrics;
 //! - `gears`, `distributional`, `sparse_distance`: GEARS' Δ correlations and the energy distance;
 //! - `stamp`: STAMP's DEG identification, direction and magnitude scores of a group;
@@ -28,6 +30,7 @@ pub mod inverse;
 pub mod manifold;
 pub mod order;
 pub mod pair;
+pub mod parity;
 pub mod profile;
 pub mod rank_confidence;
 pub mod ranking;

@@ -19,7 +19,7 @@ pub struct Staged {
 
 /// Writes `path`'s content through `write` into a temporary file in `path`'s directory (created
 /// if missing). Nothing appears at `path` until [`commit`].
-pub fn stage(path: &Path, write: impl FnOnce(&mut File) -> Result<(), String>) -> Result<Staged, DataError> {
+pub fn stage(path: &Path, write: impl FnOnce(&mut File) -> std::io::Result<()>) -> Result<Staged, DataError> {
     let fail = |reason: String| DataError::Write { path: path.to_path_buf(), reason };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -29,7 +29,7 @@ pub fn stage(path: &Path, write: impl FnOnce(&mut File) -> Result<(), String>) -
         .map_err(|e| DataError::Write { path: dir.to_path_buf(), reason: format!("{e}; choose another directory") })?;
     let mut tmp =
         NamedTempFile::new_in(dir).map_err(|e| DataError::Write { path: dir.to_path_buf(), reason: e.to_string() })?;
-    write(tmp.as_file_mut()).map_err(fail)?;
+    write(tmp.as_file_mut()).map_err(|e| fail(e.to_string()))?;
     tmp.as_file_mut().flush().map_err(|e| fail(e.to_string()))?;
     set_readable(tmp.path()).map_err(|e| fail(format!("cannot set permissions: {e}")))?;
     Ok(Staged { tmp, path: path.to_path_buf() })
@@ -37,7 +37,7 @@ pub fn stage(path: &Path, write: impl FnOnce(&mut File) -> Result<(), String>) -
 
 /// Stages `bytes` as the content of `path`.
 pub fn stage_bytes(path: &Path, bytes: &[u8]) -> Result<Staged, DataError> {
-    stage(path, |f| f.write_all(bytes).map_err(|e| e.to_string()))
+    stage(path, |f| f.write_all(bytes))
 }
 
 /// Renames every staged file into place, in order; returns their paths.
@@ -57,10 +57,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
 }
 
 /// Writes `batch` as one Parquet file (arrow-rs's default writer properties).
-pub fn write_parquet(w: impl Write + Send, batch: &arrow_array::RecordBatch) -> Result<(), String> {
-    let mut writer = parquet::arrow::ArrowWriter::try_new(w, batch.schema(), None).map_err(|e| e.to_string())?;
-    writer.write(batch).map_err(|e| e.to_string())?;
-    writer.close().map_err(|e| e.to_string())?;
+pub fn write_parquet(w: impl Write + Send, batch: &arrow_array::RecordBatch) -> std::io::Result<()> {
+    let mut writer = parquet::arrow::ArrowWriter::try_new(w, batch.schema(), None).map_err(std::io::Error::other)?;
+    writer.write(batch).map_err(std::io::Error::other)?;
+    writer.close().map_err(std::io::Error::other)?;
     Ok(())
 }
 
@@ -88,7 +88,7 @@ mod tests {
         let (a, b) = (dir.path().join("sub/a.json"), dir.path().join("sub/b.txt"));
         let first = stage_bytes(&a, b"{}").unwrap();
         assert!(!a.exists(), "nothing is in place before commit");
-        assert!(stage(&b, |_| Err("the writer failed".into())).is_err());
+        assert!(stage(&b, |_| Err(std::io::Error::other("the writer failed"))).is_err());
         drop(first);
         assert_eq!(std::fs::read_dir(dir.path().join("sub")).unwrap().count(), 0, "no temporary file is left");
         let written = commit(vec![stage_bytes(&a, b"{}").unwrap(), stage_bytes(&b, b"x").unwrap()]).unwrap();

@@ -30,6 +30,23 @@ use tasks::{Observation, TaskInstance};
 /// The seed slot of an item's mae draws ([`split_seed`]; slot 0 is [`split_halves`]' split).
 const MAE_SEED_SLOT: usize = 5;
 
+/// Why a task, or one of its metrics, has no noise ceiling; the scorecard's notes show it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct NoCeiling(pub String);
+
+impl From<String> for NoCeiling {
+    fn from(reason: String) -> Self {
+        Self(reason)
+    }
+}
+
+impl From<&str> for NoCeiling {
+    fn from(reason: &str) -> Self {
+        Self(reason.to_string())
+    }
+}
+
 /// Half A's and half B's mean profile per test condition.
 pub type Halves = (Vec<Vec<f64>>, Vec<Vec<f64>>);
 
@@ -46,7 +63,7 @@ pub fn no_ceiling_reason(metric: Metric) -> Option<&'static str> {
 }
 
 /// The pseudobulk refusal, or the first item with fewer than two cells.
-fn check_cells(instance: &TaskInstance<'_>) -> Result<(), String> {
+fn check_cells(instance: &TaskInstance<'_>) -> Result<(), NoCeiling> {
     if instance.dataset.observation == Observation::Pseudobulk {
         return Err("no noise ceiling: the dataset is pseudobulk (one profile per condition), so there are no cells to split in halves".into());
     }
@@ -56,14 +73,15 @@ fn check_cells(instance: &TaskInstance<'_>) -> Result<(), String> {
                 "no noise ceiling: perturbation '{}' has {} cell(s); two halves need at least 2",
                 item.label,
                 item.rows.len()
-            ));
+            )
+            .into());
         }
     }
     Ok(())
 }
 
 /// (prediction, truth) profile pairs per test condition, or the reason there is no ceiling.
-pub fn split_halves(instance: &TaskInstance<'_>, seed: u64) -> Result<Halves, String> {
+pub fn split_halves(instance: &TaskInstance<'_>, seed: u64) -> Result<Halves, NoCeiling> {
     check_cells(instance)?;
     let mut predictions = Vec::new();
     let mut truths = Vec::new();
@@ -141,7 +159,7 @@ fn bootstrap_mae(truth: &ndarray::Array2<f32>, rows: &[usize], mean: &[f64], kee
 }
 
 /// A metric with its ceiling column, or the reason it has none.
-pub type MetricCeiling = (Metric, Result<CeilingColumn, String>);
+pub type MetricCeiling = (Metric, Result<CeilingColumn, NoCeiling>);
 
 /// One metric's ceiling per item.
 #[derive(Debug, Clone, PartialEq)]
@@ -162,7 +180,7 @@ pub fn profile_ceiling(
     instance: &TaskInstance<'_>,
     metrics: &[Metric],
     seed: u64,
-) -> Result<Vec<MetricCeiling>, String> {
+) -> Result<Vec<MetricCeiling>, NoCeiling> {
     check_cells(instance)?;
     let control = instance.control_mean.as_slice().unwrap_or(&[]);
     let perturbed = instance.perturbed_mean.as_slice().unwrap_or(&[]);
@@ -213,12 +231,12 @@ pub fn profile_ceiling(
             let plain = |j: usize| Ok(CeilingColumn { values: column(j), draw_sd: None });
             let with_sd = |j: usize, k: usize| Ok(CeilingColumn { values: column(j), draw_sd: Some(column(k)) });
             let values = match (m, no_ceiling_reason(m)) {
-                (_, Some(reason)) => Err(reason.to_string()),
+                (_, Some(reason)) => Err(reason.into()),
                 (Metric::PearsonDelta, _) => plain(0),
                 (Metric::PearsonDeltaPert, _) => plain(1),
                 (Metric::Mae, _) => with_sd(2, 4),
                 (Metric::Mse, _) => with_sd(3, 5),
-                (other, _) => Err(format!("no ceiling for {}: no estimator", other.name())),
+                (other, _) => Err(format!("no ceiling for {}: no estimator", other.name()).into()),
             };
             (m, values)
         })
@@ -278,7 +296,7 @@ mod tests {
         let ds = dataset(Observation::Pseudobulk, |_| 2);
         let inst = TaskInstance::build(spec(), &ds).unwrap();
         let err = split_halves(&inst, 0).unwrap_err();
-        assert!(err.contains("pseudobulk"), "{err}");
+        assert!(err.0.contains("pseudobulk"), "{err}");
     }
 
     #[test]
@@ -292,10 +310,10 @@ mod tests {
         let inst = TaskInstance::build(spec(), &ds).unwrap();
         assert_eq!(inst.test_conditions().iter().map(|t| t.label.clone()).collect::<Vec<_>>(), tests);
         let err = split_halves(&inst, 0).unwrap_err();
-        assert!(err.contains(&format!("'{}'", name(lonely))), "{err}");
-        assert!(err.contains("1 cell"), "{err}");
+        assert!(err.0.contains(&format!("'{}'", name(lonely))), "{err}");
+        assert!(err.0.contains("1 cell"), "{err}");
         for other in &tests[..tests.len() - 1] {
-            assert!(!err.contains(&format!("'{other}'")), "{err}");
+            assert!(!err.0.contains(&format!("'{other}'")), "{err}");
         }
     }
 
@@ -334,7 +352,7 @@ mod tests {
             let expected = if out.contains(&0) { 0.0 } else { s2 / CELLS as f64 / (N_GENES - out.len()) as f64 };
             assert!((value - expected).abs() < 1e-9, "{value} vs {expected} (genes left out: {out:?})");
         }
-        assert!(got[1].1.as_ref().unwrap_err().contains("centroid_accuracy"));
+        assert!(got[1].1.as_ref().unwrap_err().0.contains("centroid_accuracy"));
         // mae: the mean absolute deviation of a resampled mean, positive and below the root of mse.
         let mae = &got[2].1.as_ref().unwrap().values;
         for (&v, out) in mae.iter().zip(&excluded) {

@@ -91,7 +91,7 @@ pub fn evaluate_with_views(
             rows.push(row.clone());
             notes.extend(families::ceiling_notes(instance));
         }
-        Err(reason) => notes.push(reason.clone()),
+        Err(reason) => notes.push(reason.to_string()),
     }
     if matches!(instance.spec.spec.split, tasks::SplitRule::InverseDesign { .. }) {
         let probe =

@@ -25,7 +25,7 @@ pub fn write_scorecard(card: &Scorecard, split: &SplitRecord, dir: &Path) -> Res
     let split_path = dir.join(SPLIT_FILE);
     let json = serde_json::to_vec_pretty(card).map_err(|e| fail(&json_path, e.to_string()))?;
     let split_json = serde_json::to_vec_pretty(split).map_err(|e| fail(&split_path, e.to_string()))?;
-    let batch = per_perturbation_batch(card).map_err(|e| fail(&parquet_path, e))?;
+    let batch = per_perturbation_batch(card).map_err(|e| fail(&parquet_path, e.to_string()))?;
     output::commit(vec![
         output::stage_bytes(&split_path, &split_json)?,
         output::stage_bytes(&json_path, &json)?,
@@ -35,7 +35,7 @@ pub fn write_scorecard(card: &Scorecard, split: &SplitRecord, dir: &Path) -> Res
 }
 
 /// The long-format per-perturbation table.
-pub fn per_perturbation_batch(card: &Scorecard) -> Result<RecordBatch, String> {
+pub fn per_perturbation_batch(card: &Scorecard) -> Result<RecordBatch, arrow_schema::ArrowError> {
     // Every metric of any row, in order of first appearance (the ceiling row lacks the metrics it
     // has no estimator for: null there).
     let mut metric_names: Vec<String> = Vec::new();
@@ -47,8 +47,7 @@ pub fn per_perturbation_batch(card: &Scorecard) -> Result<RecordBatch, String> {
     let (mut row, mut kind, mut pert, mut subgroup, mut n_truth) = (vec![], vec![], vec![], vec![], vec![]);
     let mut values: Vec<Vec<Option<f64>>> = vec![Vec::new(); metric_names.len()];
     for r in &card.rows {
-        let kind_name =
-            serde_json::to_value(r.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let kind_name = r.kind.as_str().to_string();
         let columns: Vec<Option<usize>> =
             metric_names.iter().map(|name| r.metrics.iter().position(|m| &m.metric == name)).collect();
         for p in &r.per_perturbation {
@@ -80,5 +79,5 @@ pub fn per_perturbation_batch(card: &Scorecard) -> Result<RecordBatch, String> {
         fields.push(Field::new(name, DataType::Float64, true));
         columns.push(Arc::new(Float64Array::from(v)));
     }
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| e.to_string())
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
 }

@@ -10,8 +10,8 @@ pub const DEFAULT_DATABASE: &str = "sqlite:arena-leaderboard/arena.sqlite";
 
 /// Opens `url` (SQLite or Postgres), runs its migrations and stores the task specs.
 pub fn open_db(url: &str) -> Result<Db, ServeError> {
-    let url = leaderboard::db::parse_database_url(url).map_err(ServeError::Database)?;
-    let db = Db::connect(&url).map_err(|e| ServeError::Database(e.to_string()))?;
-    leaderboard::sync_tasks(&db).map_err(|e| ServeError::Database(e.to_string()))?;
+    let url = leaderboard::db::parse_database_url(url).map_err(ServeError::from)?;
+    let db = Db::connect(&url)?;
+    leaderboard::sync_tasks(&db)?;
     Ok(db)
 }

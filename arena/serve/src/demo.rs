@@ -35,7 +35,7 @@ pub fn seed_demo(db: &Db, registry: &Registry, load: &LoadOptions, options: &Eva
     };
     let cards = suite::run_suite("default", under_test, registry, load, options, tmp.path())?;
     for card in &cards {
-        leaderboard::store_reference(db, card, source).map_err(|e| ServeError::Database(e.to_string()))?;
+        leaderboard::store_reference(db, card, source)?;
     }
     Ok(cards.len())
 }

@@ -11,7 +11,7 @@ pub enum ServeError {
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("database: {0}")]
-    Database(String),
+    Database(#[from] leaderboard::LbError),
     #[error(transparent)]
     Task(#[from] tasks::TaskError),
     #[error(transparent)]

@@ -104,7 +104,8 @@ pub fn prepare(
         let instance = TaskInstance::build(spec, &loaded.dataset)
             .map_err(|e| ServeError::Setup(format!("task {id}: {}", world.scrub(&e.to_string()))))?;
         let training = absolute(&training_dir.join(format!("{id}.h5ad")))?;
-        let summary = write_training_h5ad(&instance, &training).map_err(|e| ServeError::Setup(world.scrub(&e)))?;
+        let summary =
+            write_training_h5ad(&instance, &training).map_err(|e| ServeError::Setup(world.scrub(&e.to_string())))?;
         let world_file = absolute(&worlds_dir.join(format!("{id}.json")))?;
         WorldFile { task: id.clone(), world: world.clone() }
             .write(&world_file)
@@ -113,8 +114,7 @@ pub fn prepare(
             ServeError::Setup(format!("task {id}: scoring the baselines: {}", world.scrub(&e.to_string())))
         })?;
         world.scrub_card(&mut card);
-        leaderboard::store_reference(db, &card, HIDDEN_REFERENCE_SOURCE)
-            .map_err(|e| ServeError::Database(e.to_string()))?;
+        leaderboard::store_reference(db, &card, HIDDEN_REFERENCE_SOURCE)?;
         let (kind, data) = match world {
             TaskWorld::PrivateDataset { .. } => ("private dataset", TestData::PrivateDataset { training }),
             _ => ("hidden simulator world", TestData::HiddenWorld { training }),

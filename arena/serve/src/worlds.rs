@@ -19,6 +19,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+use crate::error::ServeError;
 use sha2::{Digest, Sha256};
 use tasks::scorecard::Scorecard;
 use tasks::{LoadedSpec, TaskInstance};
@@ -45,23 +47,25 @@ impl fmt::Debug for Secret {
 
 impl Secret {
     /// A secret from its text (surrounding whitespace trimmed); at least [`SECRET_MIN_CHARS`].
-    pub fn new(text: &str) -> Result<Self, String> {
+    pub fn new(text: &str) -> Result<Self, ServeError> {
         let text = text.trim();
         if text.chars().count() < SECRET_MIN_CHARS {
-            return Err(format!(
+            return Err(ServeError::Setup(format!(
                 "the organiser secret has {} characters; use at least {SECRET_MIN_CHARS} random ones (e.g. `openssl rand -hex 32 > secret.txt`)",
                 text.chars().count()
-            ));
+            )));
         }
         Ok(Secret(text.to_string()))
     }
 
     /// Reads a secret file. Errors name the file, never its content.
-    pub fn read(path: &Path) -> Result<Self, String> {
+    pub fn read(path: &Path) -> Result<Self, ServeError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            format!("reading the secret file {}: {e}; pass --secret-file PATH of a text file", path.display())
+            ServeError::Setup({
+                format!("reading the secret file {}: {e}; pass --secret-file PATH of a text file", path.display())
+            })
         })?;
-        Secret::new(&text).map_err(|e| format!("{}: {e}", path.display()))
+        Secret::new(&text).map_err(|e| ServeError::Setup(format!("{}: {e}", path.display())))
     }
 
     /// The hidden world of `task`: its simulator seed and split seed, each the first 8 bytes of
@@ -123,14 +127,15 @@ impl TaskWorld {
         spec: &LoadedSpec,
         registry: &Registry,
         load: &LoadOptions,
-    ) -> Result<(Loaded, LoadedSpec), String> {
+    ) -> Result<(Loaded, LoadedSpec), ServeError> {
         let mut spec = spec.clone();
         let key = spec.spec.dataset.clone();
         let mut loaded = match self {
-            TaskWorld::Public => load_dataset(&key, registry, load).map_err(|e| e.to_string())?,
+            TaskWorld::Public => load_dataset(&key, registry, load).map_err(|e| ServeError::Setup(e.to_string()))?,
             TaskWorld::HiddenSimulator { world_seed, split_seed } => {
                 spec.spec.seed = *split_seed;
-                load_dataset_seeded(&key, registry, load, Some(*world_seed)).map_err(|e| self.scrub(&e.to_string()))?
+                load_dataset_seeded(&key, registry, load, Some(*world_seed))
+                    .map_err(|e| ServeError::Setup(self.scrub(&e.to_string())))?
             }
             TaskWorld::PrivateDataset { path } => {
                 let mut options = load.clone();
@@ -141,14 +146,15 @@ impl TaskWorld {
                     options.direction = entry.direction.and_then(registry::Perturbagen::genetic);
                 }
                 let path_text = path.display().to_string();
-                let mut loaded =
-                    load_file_dataset(&path_text, registry, &options).map_err(|e| self.scrub(&e.to_string()))?;
+                let mut loaded = load_file_dataset(&path_text, registry, &options)
+                    .map_err(|e| ServeError::Setup(self.scrub(&e.to_string())))?;
                 loaded.dataset.id = key.clone();
                 loaded.source = "a private dataset held by the organisers".into();
                 loaded
             }
         };
-        attach_task_tables(&mut loaded, &spec.spec, registry, load).map_err(|e| self.scrub(&e.to_string()))?;
+        attach_task_tables(&mut loaded, &spec.spec, registry, load)
+            .map_err(|e| ServeError::Setup(self.scrub(&e.to_string())))?;
         Ok((loaded, spec))
     }
 
@@ -194,14 +200,17 @@ pub struct WorldFile {
 }
 
 impl WorldFile {
-    pub fn write(&self, path: &Path) -> Result<(), String> {
-        let json = serde_json::to_vec(self).map_err(|e| e.to_string())?;
-        write_private(path, &json).map_err(|e| format!("writing the world file {}: {e}", path.display()))
+    pub fn write(&self, path: &Path) -> Result<(), ServeError> {
+        let json = serde_json::to_vec(self).map_err(|e| ServeError::Setup(e.to_string()))?;
+        write_private(path, &json)
+            .map_err(|e| ServeError::Setup(format!("writing the world file {}: {e}", path.display())))
     }
 
-    pub fn read(path: &Path) -> Result<Self, String> {
-        let bytes = std::fs::read(path).map_err(|e| format!("reading the world file {}: {e}", path.display()))?;
-        serde_json::from_slice(&bytes).map_err(|e| format!("the world file {} is not valid: {e}", path.display()))
+    pub fn read(path: &Path) -> Result<Self, ServeError> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| ServeError::Setup(format!("reading the world file {}: {e}", path.display())))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ServeError::Setup(format!("the world file {} is not valid: {e}", path.display())))
     }
 }
 
@@ -230,14 +239,17 @@ pub struct TrainingSummary {
 /// uns `protein_names`) when the dataset has proteins, and uns `train_conditions`,
 /// `test_conditions` (the labels to predict; no test cell), `task`. Test cells and held-out
 /// controls are never written.
-pub fn write_training_h5ad(instance: &TaskInstance<'_>, path: &Path) -> Result<TrainingSummary, String> {
+pub fn write_training_h5ad(instance: &TaskInstance<'_>, path: &Path) -> Result<TrainingSummary, ServeError> {
     let dataset = instance.dataset;
     let rows = instance.training_rows();
     let labels: Vec<String> = rows.iter().map(|&r| dataset.condition(dataset.row_conditions()[r]).label()).collect();
     let test_conditions: Vec<String> = instance.eval_items().into_iter().map(|i| i.label).collect();
     let test_set: BTreeSet<&str> = test_conditions.iter().map(String::as_str).collect();
     if let Some(leak) = labels.iter().find(|l| *l != "ctrl" && test_set.contains(l.as_str())) {
-        return Err(format!("the training rows of {} hold test condition '{leak}'", instance.spec.spec.id));
+        return Err(ServeError::Setup(format!(
+            "the training rows of {} hold test condition '{leak}'",
+            instance.spec.spec.id
+        )));
     }
     let categories: Vec<String> = labels.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
     let codes = labels.iter().map(|l| categories.binary_search(l).map_or(-1, |i| i as i32)).collect();
@@ -264,7 +276,8 @@ pub fn write_training_h5ad(instance: &TaskInstance<'_>, path: &Path) -> Result<T
         obsm,
         uns_strings,
     };
-    write_h5ad(path, &adata).map_err(|e| format!("writing the training download {}: {e}", path.display()))?;
+    write_h5ad(path, &adata)
+        .map_err(|e| ServeError::Setup(format!("writing the training download {}: {e}", path.display())))?;
     Ok(TrainingSummary {
         n_cells: rows.len(),
         n_control_cells: instance.split.control_train_rows.len(),
@@ -291,7 +304,7 @@ mod tests {
         assert_ne!(world_seed, split_seed);
         let shown = format!("{a:?} {:?}", a.world("sim-unseen-single"));
         assert!(!shown.contains("0123456789abcdef") && !shown.contains(&world_seed.to_string()), "{shown}");
-        assert!(Secret::new("short").unwrap_err().contains("at least 16"));
+        assert!(Secret::new("short").unwrap_err().to_string().contains("at least 16"));
     }
 
     #[test]

@@ -41,7 +41,7 @@ impl Backend {
             Backend::Sqlite(m) => f(&mut *lock(m)),
             Backend::Postgres(m) => f(&mut *lock(m)),
         };
-        result.map_err(String::from)
+        Ok(result.map_err(String::from)?)
     }
 
     /// Runs `f` inside one transaction: committed if it returns `Ok`, rolled back otherwise.

@@ -1,8 +1,52 @@
-//! The storage layer's errors: [`DbResult`] for the `Db` methods (a message), and [`SqlError`]
-//! for one statement, with unique-key violations told apart so callers can say what exists.
+//! The leaderboard's errors: [`LbError`] for the `Db` methods, the boards and the views (a
+//! message for the organiser's log or the web page), and [`SqlError`] for one statement, with
+//! unique-key violations told apart so callers can say what exists.
 
-/// The result of a `Db` method: a message on failure.
-pub type DbResult<T> = Result<T, String>;
+/// Why a storage, board or view operation failed; the message is shown as it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct LbError(pub String);
+
+impl std::ops::Deref for LbError {
+    type Target = str;
+    /// The message.
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for LbError {
+    fn from(m: String) -> LbError {
+        LbError(m)
+    }
+}
+
+impl From<&str> for LbError {
+    fn from(m: &str) -> LbError {
+        LbError(m.to_string())
+    }
+}
+
+impl From<SqlError> for LbError {
+    fn from(e: SqlError) -> LbError {
+        LbError(e.into())
+    }
+}
+
+impl From<LbError> for SqlError {
+    fn from(e: LbError) -> SqlError {
+        SqlError::Other(e.0)
+    }
+}
+
+impl From<LbError> for String {
+    fn from(e: LbError) -> String {
+        e.0
+    }
+}
+
+/// The result of a `Db` method.
+pub type DbResult<T> = Result<T, LbError>;
 
 /// A statement's failure: unique-key violations are told apart so callers can say what exists.
 #[derive(Debug)]

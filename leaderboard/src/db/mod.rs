@@ -41,7 +41,7 @@ use value::vals;
 pub use url::{DatabaseUrl, parse_database_url};
 
 pub use clock::{now, now_ms};
-pub use error::DbResult;
+pub use error::{DbResult, LbError};
 
 /// The advisory lock (Postgres) under which the first server makes the split key.
 const SPLIT_KEY_LOCK: i64 = 0x0076_6361_5f6b_6579; // "vca_key"

@@ -89,7 +89,7 @@ impl Db {
             .with(|s| s.execute("UPDATE tasks SET revealed = $2 WHERE id = $1", vals![task_id, revealed]))?;
         self.bump();
         if n == 0 {
-            return Err(format!("no task '{task_id}' (see `arena tasks`)"));
+            return Err(format!("no task '{task_id}' (see `arena tasks`)").into());
         }
         Ok(())
     }
@@ -159,7 +159,7 @@ impl Db {
             )?
             .int(0)?)
         })?;
-        u32::try_from(n).map_err(|e| format!("database: submission count {n}: {e}"))
+        Ok(u32::try_from(n).map_err(|e| format!("database: submission count {n}: {e}"))?)
     }
 
     // ---- upload reservations

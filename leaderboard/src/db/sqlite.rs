@@ -20,7 +20,7 @@ pub fn open(path: &Path) -> DbResult<Connection> {
     conn.set_prepared_statement_cache_capacity(64);
     let mode = Session::query_one(&mut conn, "PRAGMA journal_mode=WAL", vec![])?.text(0)?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(format!("database {}: could not switch to WAL (journal_mode is {mode})", path.display()));
+        return Err(format!("database {}: could not switch to WAL (journal_mode is {mode})", path.display()).into());
     }
     conn.batch("PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000; PRAGMA synchronous=NORMAL;")?;
     Ok(conn)

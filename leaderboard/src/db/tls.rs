@@ -52,7 +52,7 @@ pub fn split_tls_options(url: &str, shown: &str) -> DbResult<(String, TlsOptions
                     "disable" => SslMode::Disable,
                     "allow" | "prefer" => SslMode::Prefer,
                     "require" | "verify-ca" | "verify-full" => SslMode::Require,
-                    other => return Err(format!("--database {shown}: sslmode={other} is not one of {MODES}")),
+                    other => return Err(format!("--database {shown}: sslmode={other} is not one of {MODES}").into()),
                 }
             }
             "sslrootcert" => options.root_cert = Some(PathBuf::from(percent_decode(value))),
@@ -62,7 +62,8 @@ pub fn split_tls_options(url: &str, shown: &str) -> DbResult<(String, TlsOptions
     if options.root_cert.is_some() && options.mode == SslMode::Disable {
         return Err(format!(
             "--database {shown}: sslrootcert is set but TLS is not: add sslmode=verify-full (or require)"
-        ));
+        )
+        .into());
     }
     let url = if kept.is_empty() { base.to_string() } else { format!("{base}?{}", kept.join("&")) };
     Ok((url, options))
@@ -100,7 +101,7 @@ pub fn client_config(options: &TlsOptions) -> DbResult<Arc<rustls::ClientConfig>
                 .map_err(|e| format!("sslrootcert {}: not a readable PEM certificate file: {e}", path.display()))?;
             let (added, _) = roots.add_parsable_certificates(certs);
             if added == 0 {
-                return Err(format!("sslrootcert {}: no usable CA certificate in the file", path.display()));
+                return Err(format!("sslrootcert {}: no usable CA certificate in the file", path.display()).into());
             }
         }
     }

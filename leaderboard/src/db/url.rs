@@ -38,7 +38,7 @@ const ACCEPTED: &str = "sqlite:PATH (or a plain file path) or postgres://USER:PA
 pub fn parse_database_url(url: &str) -> DbResult<DatabaseUrl> {
     if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         if rest.is_empty() {
-            return Err(format!("--database {url}: expected sqlite:PATH"));
+            return Err(format!("--database {url}: expected sqlite:PATH").into());
         }
         return Ok(DatabaseUrl::Sqlite(PathBuf::from(rest)));
     }
@@ -46,7 +46,7 @@ pub fn parse_database_url(url: &str) -> DbResult<DatabaseUrl> {
         return Ok(DatabaseUrl::Postgres(url.to_string()));
     }
     if url.contains("://") {
-        return Err(format!("--database {}: unsupported scheme; use {ACCEPTED}", redact(url)));
+        return Err(format!("--database {}: unsupported scheme; use {ACCEPTED}", redact(url)).into());
     }
     Ok(DatabaseUrl::Sqlite(PathBuf::from(url)))
 }

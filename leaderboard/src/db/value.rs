@@ -86,11 +86,11 @@ pub struct Row(pub Vec<Value>);
 impl Row {
     fn take(&mut self, i: usize) -> DbResult<Value> {
         let n = self.0.len();
-        self.0.get_mut(i).map(std::mem::take).ok_or_else(|| format!("database: no column {i} in a row of {n}"))
+        Ok(self.0.get_mut(i).map(std::mem::take).ok_or_else(|| format!("database: no column {i} in a row of {n}"))?)
     }
 
     fn mismatch<T>(i: usize, want: &str, got: &Value) -> DbResult<T> {
-        Err(format!("database: column {i}: expected {want}, found {}", got.kind()))
+        Err(format!("database: column {i}: expected {want}, found {}", got.kind()).into())
     }
 
     pub fn opt_int(&mut self, i: usize) -> DbResult<Option<i64>> {
@@ -102,7 +102,7 @@ impl Row {
     }
 
     pub fn int(&mut self, i: usize) -> DbResult<i64> {
-        self.opt_int(i)?.ok_or_else(|| format!("database: column {i}: expected an integer, found NULL"))
+        Ok(self.opt_int(i)?.ok_or_else(|| format!("database: column {i}: expected an integer, found NULL"))?)
     }
 
     pub fn opt_text(&mut self, i: usize) -> DbResult<Option<String>> {
@@ -114,7 +114,7 @@ impl Row {
     }
 
     pub fn text(&mut self, i: usize) -> DbResult<String> {
-        self.opt_text(i)?.ok_or_else(|| format!("database: column {i}: expected text, found NULL"))
+        Ok(self.opt_text(i)?.ok_or_else(|| format!("database: column {i}: expected text, found NULL"))?)
     }
 
     pub fn blob(&mut self, i: usize) -> DbResult<Vec<u8>> {

@@ -12,6 +12,7 @@
 //! perturbation over the same genes in the same order (cell-eval joins on (target, feature) and
 //! breaks rank ties by the frame's row order, which for pdex frames is the gene order).
 
+use super::error::DeError;
 use super::table::GroupDe;
 
 /// The fixed cut-offs of `overlap_at_K` / `precision_at_K` (cell-eval registers 50, 100, 200, 500).
@@ -285,9 +286,9 @@ fn sign_eq(a: f32, b: f32) -> bool {
 ///   significant gene; 1.0 when there is none; NaN for one such perturbation or a constant side.
 ///
 /// Error when the lengths of `real` and `pred`, or a perturbation's gene counts, differ.
-pub fn compare_de(real: &[GroupDe], pred: &[GroupDe]) -> Result<DeComparison, String> {
+pub fn compare_de(real: &[GroupDe], pred: &[GroupDe]) -> Result<DeComparison, DeError> {
     if real.len() != pred.len() {
-        return Err(format!("{} real vs {} predicted perturbations", real.len(), pred.len()));
+        return Err(DeError::TableMismatch(format!("{} real vs {} predicted perturbations", real.len(), pred.len())));
     }
     let mut per = Vec::with_capacity(real.len());
     let (mut ns_real, mut ns_pred) = (Vec::new(), Vec::new());
@@ -295,7 +296,7 @@ pub fn compare_de(real: &[GroupDe], pred: &[GroupDe]) -> Result<DeComparison, St
     for (i, (r, p)) in real.iter().zip(pred).enumerate() {
         let n = r.fdr.len();
         if p.fdr.len() != n || r.log2_fold_change.len() != n || p.log2_fold_change.len() != n {
-            return Err(format!("perturbation {i}: real and predicted tables have different gene counts"));
+            return Err(DeError::TableMismatch(format!("perturbation {i}: different gene counts")));
         }
         let real_sig = significant_mask(&r.fdr);
         let pred_sig = significant_mask(&p.fdr);

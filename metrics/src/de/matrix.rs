@@ -6,6 +6,8 @@
 //! the float32 rounding of the pseudobulk means (numpy and scipy sum in different orders, see
 //! `table.rs`); the test statistics do not depend on it.
 
+use super::error::DeError;
+
 /// Dense cells × genes matrix, row-major: `data[row * n_cols + col]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DenseMatrix {
@@ -28,14 +30,14 @@ pub struct CsrMatrix {
 
 impl DenseMatrix {
     /// Checks `data.len() == n_rows · n_cols`.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), DeError> {
         if self.data.len() != self.n_rows * self.n_cols {
-            return Err(format!(
+            return Err(DeError::InvalidMatrix(format!(
                 "dense matrix: data has {} values, expected n_rows·n_cols = {}·{}",
                 self.data.len(),
                 self.n_rows,
                 self.n_cols
-            ));
+            )));
         }
         Ok(())
     }
@@ -44,26 +46,33 @@ impl DenseMatrix {
 impl CsrMatrix {
     /// Checks the CSR invariants: `indptr` has `n_rows + 1` non-decreasing entries from 0 to
     /// `nnz`, `indices.len() == data.len() == nnz`, every column id `< n_cols`.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), DeError> {
         if self.indptr.len() != self.n_rows + 1 {
-            return Err(format!(
+            return Err(DeError::InvalidMatrix(format!(
                 "csr matrix: indptr has {} entries, expected n_rows + 1 = {}",
                 self.indptr.len(),
                 self.n_rows + 1
-            ));
+            )));
         }
         let nnz = self.data.len();
         if self.indices.len() != nnz {
-            return Err(format!("csr matrix: {} indices but {} data values", self.indices.len(), nnz));
+            return Err(DeError::InvalidMatrix(format!(
+                "csr matrix: {} indices but {} data values",
+                self.indices.len(),
+                nnz
+            )));
         }
         if self.indptr[0] != 0
             || self.indptr[self.n_rows] as usize != nnz
             || self.indptr.windows(2).any(|w| w[0] > w[1])
         {
-            return Err("csr matrix: indptr must rise from 0 to nnz".to_string());
+            return Err(DeError::InvalidMatrix("csr matrix: indptr must rise from 0 to nnz".to_string()));
         }
         if let Some(&c) = self.indices.iter().find(|&&c| c as usize >= self.n_cols) {
-            return Err(format!("csr matrix: column index {c} out of range (n_cols = {})", self.n_cols));
+            return Err(DeError::InvalidMatrix(format!(
+                "csr matrix: column index {c} out of range (n_cols = {})",
+                self.n_cols
+            )));
         }
         Ok(())
     }
@@ -149,13 +158,13 @@ impl<'a> Cells<'a> {
     }
 
     /// Checks the underlying matrix and that every listed row exists.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), DeError> {
         self.validate_matrix()?;
         self.validate_rows()
     }
 
     /// Checks the underlying matrix only (a pass over all of it).
-    pub fn validate_matrix(&self) -> Result<(), String> {
+    pub fn validate_matrix(&self) -> Result<(), DeError> {
         match self {
             Cells::Dense(m) | Cells::DenseRows(m, _) => m.validate(),
             Cells::Csr(m) | Cells::CsrRows(m, _) => m.validate(),
@@ -163,14 +172,14 @@ impl<'a> Cells<'a> {
     }
 
     /// Checks that every listed row exists in the underlying matrix.
-    pub fn validate_rows(&self) -> Result<(), String> {
+    pub fn validate_rows(&self) -> Result<(), DeError> {
         let (n, rows) = match self {
             Cells::Dense(_) | Cells::Csr(_) => return Ok(()),
             Cells::DenseRows(m, r) => (m.n_rows, r),
             Cells::CsrRows(m, r) => (m.n_rows, r),
         };
         match rows.iter().find(|&&r| r >= n) {
-            Some(r) => Err(format!("row {r} out of range (matrix has {n} rows)")),
+            Some(r) => Err(DeError::InvalidMatrix(format!("row {r} out of range (matrix has {n} rows)"))),
             None => Ok(()),
         }
     }

@@ -8,14 +8,13 @@
 //! - `compare`: [`compare_de`], cell-eval's DE metrics of a prediction against the real DE.
 
 pub mod compare;
-pub mod erfc;
-pub mod fdr;
-pub mod mann_whitney;
+pub mod error;
 pub mod matrix;
 pub mod table;
 
+pub use crate::parity::fdr::benjamini_hochberg;
+pub use crate::parity::mann_whitney::{MwuResult, mann_whitney_u, mwu_from_rank_sum};
 pub use compare::{DeComparison, DePerturbationScores, FIXED_K, compare_de};
-pub use fdr::benjamini_hochberg;
-pub use mann_whitney::{MwuResult, mann_whitney_u, mwu_from_rank_sum};
+pub use error::DeError;
 pub use matrix::{Cells, CsrMatrix, DenseMatrix, GeneColumns};
-pub use table::{DeError, DeOptions, GroupDe, MeanPrecision, differential_expression};
+pub use table::{DeOptions, GroupDe, MeanPrecision, differential_expression};

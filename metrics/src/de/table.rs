@@ -14,9 +14,10 @@
 
 use rayon::prelude::*;
 
-use super::fdr::benjamini_hochberg;
-use super::mann_whitney::mwu_from_rank_sum;
+use super::error::DeError;
 use super::matrix::{Cells, GeneColumns};
+use crate::parity::fdr::benjamini_hochberg;
+use crate::parity::mann_whitney::mwu_from_rank_sum;
 
 /// Arithmetic precision of the pseudobulk means (the test statistics do not depend on it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -70,32 +71,6 @@ pub struct GroupDe {
     /// pdex `fdr`: Benjamini–Hochberg over this group's genes (see `fdr.rs`).
     pub fdr: Vec<f64>,
 }
-
-/// Why [`differential_expression`] refused its input.
-#[derive(Debug, Clone, PartialEq)]
-pub enum DeError {
-    /// A matrix or row list is malformed (message says what).
-    InvalidMatrix(String),
-    /// A group has a different number of genes than the reference.
-    GeneCountMismatch { group: usize, expected: usize, found: usize },
-    /// A group (or the reference) has no cells; pdex never forms such a group.
-    EmptyGroup { group: Option<usize> },
-}
-
-impl std::fmt::Display for DeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            DeError::InvalidMatrix(m) => write!(f, "invalid expression matrix: {m}"),
-            DeError::GeneCountMismatch { group, expected, found } => {
-                write!(f, "group {group} has {found} genes, the reference has {expected}")
-            }
-            DeError::EmptyGroup { group: Some(g) } => write!(f, "group {g} has no cells"),
-            DeError::EmptyGroup { group: None } => write!(f, "the reference has no cells"),
-        }
-    }
-}
-
-impl std::error::Error for DeError {}
 
 /// numpy's pairwise summation (`np.add.reduce` over a contiguous run), starting from zero:
 /// < 8 values sequentially, ≤ 128 with 8 interleaved accumulators, otherwise split in halves
@@ -369,10 +344,10 @@ pub fn differential_expression(
     let mut checked: Vec<*const ()> = Vec::new();
     let mut validate = |cells: &Cells| -> Result<(), DeError> {
         if !checked.contains(&cells.matrix_addr()) {
-            cells.validate_matrix().map_err(DeError::InvalidMatrix)?;
+            cells.validate_matrix()?;
             checked.push(cells.matrix_addr());
         }
-        cells.validate_rows().map_err(DeError::InvalidMatrix)
+        cells.validate_rows()
     };
     validate(reference)?;
     let n_genes = reference.n_cols();
@@ -397,9 +372,9 @@ pub fn differential_expression(
 
 #[cfg(test)]
 mod tests {
-    use super::super::mann_whitney::mann_whitney_u;
     use super::super::matrix::{CsrMatrix, DenseMatrix};
     use super::*;
+    use crate::parity::mann_whitney::mann_whitney_u;
 
     fn dense(rows: &[&[f32]]) -> DenseMatrix {
         DenseMatrix {

@@ -166,7 +166,7 @@ pub struct Scored<'a> {
     /// The rows of the spec's baselines, in spec order, named by the baseline.
     pub baselines: Vec<ScoreRow>,
     /// The noise-ceiling row, or why there is none.
-    pub ceiling: Result<ScoreRow, String>,
+    pub ceiling: Result<ScoreRow, crate::ceiling::NoCeiling>,
 }
 
 /// True for the families the audit supports: every family but inverse design, which ranks
@@ -433,7 +433,7 @@ pub fn audit_scored(
                 row,
             })
         }
-        Err(reason) => notes.push(reason),
+        Err(reason) => notes.push(reason.to_string()),
     }
 
     let anchors = rows

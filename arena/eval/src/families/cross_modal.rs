@@ -138,7 +138,11 @@ pub fn score_model(
 
 /// Real cells: half A of each item's cells (seeded) predicts half B's means; the coherence gap
 /// between the two halves.
-pub fn ceiling(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings, seed: u64) -> Result<ScoreRow, String> {
+pub fn ceiling(
+    instance: &TaskInstance<'_>,
+    bootstrap: &BootstrapSettings,
+    seed: u64,
+) -> Result<ScoreRow, crate::ceiling::NoCeiling> {
     let coupling = Coupling::fit(instance).map_err(|e| e.to_string())?;
     let protein = protein_values(instance).map_err(|e| e.to_string())?;
     let expression = instance.dataset.expression();
@@ -151,7 +155,8 @@ pub fn ceiling(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings, seed:
                 "no real-cell reference: '{}' has {} cells; at least 4 are needed",
                 item.label,
                 item.rows.len()
-            ));
+            )
+            .into());
         }
         let mut rows = item.rows.to_vec();
         metrics::rng::shuffle(&mut rows, &mut metrics::rng::seeded(seed.wrapping_add(k as u64)));

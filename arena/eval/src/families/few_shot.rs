@@ -82,7 +82,11 @@ pub fn score_model(
     Ok(ScoredModel { row, rows_per_second: rows / started.elapsed().as_secs_f64().max(1e-9) })
 }
 
-pub fn ceiling(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings, seed: u64) -> Result<ScoreRow, String> {
+pub fn ceiling(
+    instance: &TaskInstance<'_>,
+    bootstrap: &BootstrapSettings,
+    seed: u64,
+) -> Result<ScoreRow, crate::ceiling::NoCeiling> {
     let (predictions, truths) = halves::split_halves(instance, seed)?;
     let curve = vec![predictions; SHOTS.len()];
     let columns = score_curve(instance, &curve, &truths).map_err(|e| e.to_string())?;

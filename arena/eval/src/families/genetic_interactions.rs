@@ -263,7 +263,11 @@ pub fn score_model(
 
 /// The split-half ceiling with GI metrics where the data have cells; otherwise why not, with the
 /// agreement that re-fitting the TRUE double profiles reaches (the practical bound of `gi_*`).
-pub fn ceiling(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings, seed: u64) -> Result<ScoreRow, String> {
+pub fn ceiling(
+    instance: &TaskInstance<'_>,
+    bootstrap: &BootstrapSettings,
+    seed: u64,
+) -> Result<ScoreRow, crate::ceiling::NoCeiling> {
     let table = table(instance).map_err(|e| format!("no noise ceiling: {e}"))?;
     let items = gi_items(instance, table);
     match super::profile::ceiling_with_means(instance, bootstrap, seed) {
@@ -291,7 +295,7 @@ pub fn ceiling(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings, seed:
                 table.id,
                 acc("gi_class_balanced_accuracy"),
                 acc("gi_synergy_balanced_accuracy"),
-            ))
+            ).into())
         }
     }
 }

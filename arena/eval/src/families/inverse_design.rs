@@ -174,7 +174,11 @@ pub fn score_model(
     Ok(ScoredModel { row, rows_per_second })
 }
 
-pub fn ceiling(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings, seed: u64) -> Result<ScoreRow, String> {
+pub fn ceiling(
+    instance: &TaskInstance<'_>,
+    bootstrap: &BootstrapSettings,
+    seed: u64,
+) -> Result<ScoreRow, crate::ceiling::NoCeiling> {
     if instance.dataset.observation == Observation::Pseudobulk {
         return Err("no noise ceiling: the dataset is pseudobulk (one profile per condition), so there are no cells to split in halves".into());
     }
@@ -199,7 +203,7 @@ pub fn ceiling(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings, seed:
     let mut targets = Vec::with_capacity(positions.len());
     for (t, &i) in instance.test_conditions().iter().zip(&positions) {
         if halves_b[i].is_empty() {
-            return Err(format!("no noise ceiling: target '{}' has 1 cell; two halves need at least 2", t.label));
+            return Err(format!("no noise ceiling: target '{}' has 1 cell; two halves need at least 2", t.label).into());
         }
         targets.push(halves_b[i].clone());
     }

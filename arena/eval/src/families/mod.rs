@@ -40,7 +40,7 @@ pub fn score_model(
 }
 
 /// The noise-ceiling row, or why the task has none.
-pub fn ceiling(instance: &TaskInstance<'_>, options: &EvalOptions) -> Result<ScoreRow, String> {
+pub fn ceiling(instance: &TaskInstance<'_>, options: &EvalOptions) -> Result<ScoreRow, crate::ceiling::NoCeiling> {
     let (bootstrap, seed) = (&options.bootstrap, options.ceiling_seed);
     match instance.spec.spec.split {
         SplitRule::UnseenSingle { .. } | SplitRule::Combinatorial { .. } | SplitRule::MultiStep { .. } => {

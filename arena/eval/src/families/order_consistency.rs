@@ -25,7 +25,11 @@ pub fn score_model(
 
 /// The split-half ceiling of the profile metrics (single-cell data only); its order
 /// inconsistency compares the half-means drawn for the two orders (sampling noise only).
-pub fn ceiling(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings, seed: u64) -> Result<ScoreRow, String> {
+pub fn ceiling(
+    instance: &TaskInstance<'_>,
+    bootstrap: &BootstrapSettings,
+    seed: u64,
+) -> Result<ScoreRow, crate::ceiling::NoCeiling> {
     let (mut row, predictions) = super::profile::ceiling_with_means(instance, bootstrap, seed)?;
     add_order_metric(instance, &mut row, &predictions, bootstrap);
     Ok(row)

@@ -40,7 +40,11 @@ pub fn score_with_means(
     Ok((ScoredModel { row, rows_per_second: predicted.rows_per_second }, predicted.means))
 }
 
-pub fn ceiling(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings, seed: u64) -> Result<ScoreRow, String> {
+pub fn ceiling(
+    instance: &TaskInstance<'_>,
+    bootstrap: &BootstrapSettings,
+    seed: u64,
+) -> Result<ScoreRow, crate::ceiling::NoCeiling> {
     ceiling_with_means(instance, bootstrap, seed).map(|(row, _)| row)
 }
 
@@ -52,7 +56,7 @@ pub fn ceiling_with_means(
     instance: &TaskInstance<'_>,
     bootstrap: &BootstrapSettings,
     seed: u64,
-) -> Result<(ScoreRow, Vec<Vec<f64>>), String> {
+) -> Result<(ScoreRow, Vec<Vec<f64>>), crate::ceiling::NoCeiling> {
     let wanted = instance.spec.spec.metric_list();
     let estimates = ceiling::profile_ceiling(instance, &wanted, seed)?;
     let (predictions, _) = ceiling::split_halves(instance, seed)?;

@@ -196,7 +196,11 @@ pub fn score_model(
 /// Split-half agreement of real cells: half A of each item's held-out cells (seeded) scored
 /// against half B's values (and, on the simulator, half A against the true cells at t = 1, the
 /// only step real cells were observed at). The same at every t.
-pub fn ceiling(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings, seed: u64) -> Result<ScoreRow, String> {
+pub fn ceiling(
+    instance: &TaskInstance<'_>,
+    bootstrap: &BootstrapSettings,
+    seed: u64,
+) -> Result<ScoreRow, crate::ceiling::NoCeiling> {
     let manifold = Manifold::new(instance);
     let truth = true_trajectories(instance).map_err(|e| e.to_string())?;
     let n_steps = STABILITY_STEPS.len();
@@ -206,7 +210,8 @@ pub fn ceiling(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings, seed:
             return Err(format!(
                 "no real-cell reference: item {k} has {} held-out real cells; at least 4 are needed",
                 cells.nrows()
-            ));
+            )
+            .into());
         }
         let mut rows: Vec<usize> = (0..cells.nrows()).collect();
         metrics::rng::shuffle(&mut rows, &mut metrics::rng::seeded(seed.wrapping_add(k as u64)));

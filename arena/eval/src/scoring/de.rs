@@ -15,7 +15,8 @@ use rayon::prelude::*;
 use super::error::ScoreError;
 use super::input::Side;
 use super::progress::Progress;
-use super::table::{csv_str, plain_range, push_float, push_plain, push_sci};
+use super::table::csv_str;
+use metrics::parity::float_format::{plain_range, push_float, push_plain, push_sci};
 
 /// Groups per call when a dense input has to be densified group by group.
 const DENSE_CHUNK: usize = 32;
@@ -131,7 +132,7 @@ impl DeTable {
     }
 
     /// Writes the table as Parquet, one record batch per perturbation.
-    pub fn write_parquet(&self, perts: &[String], genes: &[String], file: impl Write + Send) -> Result<(), String> {
+    pub fn write_parquet(&self, perts: &[String], genes: &[String], file: impl Write + Send) -> std::io::Result<()> {
         let f = |n: &str| Field::new(n, DataType::Float64, true);
         let i = |n: &str| Field::new(n, DataType::Int64, false);
         let schema = Arc::new(Schema::new(vec![
@@ -147,7 +148,8 @@ impl DeTable {
             f("statistic"),
             f("fdr"),
         ]));
-        let mut writer = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None).map_err(|e| e.to_string())?;
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None).map_err(std::io::Error::other)?;
         let feature: ArrayRef = Arc::new(StringArray::from(genes.to_vec()));
         for (p, d) in perts.iter().zip(&self.groups) {
             let n = genes.len();
@@ -165,10 +167,10 @@ impl DeTable {
                 fl(&d.statistic),
                 fl(&d.fdr),
             ];
-            let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| e.to_string())?;
-            writer.write(&batch).map_err(|e| e.to_string())?;
+            let batch = RecordBatch::try_new(schema.clone(), columns).map_err(std::io::Error::other)?;
+            writer.write(&batch).map_err(std::io::Error::other)?;
         }
-        writer.close().map_err(|e| e.to_string())?;
+        writer.close().map_err(std::io::Error::other)?;
         Ok(())
     }
 }

@@ -16,8 +16,9 @@ use metrics::vcc2026::{
 };
 
 use super::error::ScoreError;
-use super::table::{csv_str, push_float};
+use super::table::csv_str;
 use super::vcc2026_input::{CountsFile, CountsInput, load_counts};
+use metrics::parity::float_format::push_float;
 
 /// What `arena score --profile vcc2026` needs to know.
 #[derive(Debug, Clone)]

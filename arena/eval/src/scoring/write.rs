@@ -14,10 +14,10 @@ use super::error::ScoreError;
 use arena_data::output::{self, Staged, write_parquet};
 
 /// Writes one output file into an open temporary file.
-type WriteJob<'a> = Box<dyn Fn(&mut File) -> Result<(), String> + Sync + 'a>;
+type WriteJob<'a> = Box<dyn Fn(&mut File) -> std::io::Result<()> + Sync + 'a>;
 
-fn write_text(file: &mut File, text: &str) -> Result<(), String> {
-    file.write_all(text.as_bytes()).map_err(|e| e.to_string())
+fn write_text(file: &mut File, text: &str) -> std::io::Result<()> {
+    file.write_all(text.as_bytes())
 }
 
 /// Writes every output file into `dir` (created if missing), all in parallel; returns the paths
@@ -26,7 +26,10 @@ pub fn write_outputs(out: &ScoreOutput, dir: &Path) -> Result<Vec<PathBuf>, Scor
     let mut jobs: Vec<(String, WriteJob)> = Vec::new();
     for (stem, table) in [("results", &out.results), ("agg_results", &out.agg)] {
         jobs.push((format!("{stem}.csv"), Box::new(move |file| write_text(file, &table.to_csv()))));
-        jobs.push((format!("{stem}.parquet"), Box::new(move |file| write_parquet(file, &table.to_batch()?))));
+        jobs.push((
+            format!("{stem}.parquet"),
+            Box::new(move |file| write_parquet(file, &table.to_batch().map_err(std::io::Error::other)?)),
+        ));
     }
     jobs.push(("audit.csv".into(), Box::new(|file| write_text(file, &out.audit.to_csv()))));
     jobs.push(("audit.json".into(), Box::new(|file| write_text(file, &out.audit.to_json()))));
@@ -36,8 +39,8 @@ pub fn write_outputs(out: &ScoreOutput, dir: &Path) -> Result<Vec<PathBuf>, Scor
             format!("{stem}.csv"),
             Box::new(move |file| {
                 let mut w = BufWriter::with_capacity(1 << 20, file);
-                de.write_csv(&out.perts, &out.genes, &mut w).map_err(|e| e.to_string())?;
-                w.into_inner().map(drop).map_err(|e| e.to_string())
+                de.write_csv(&out.perts, &out.genes, &mut w)?;
+                w.into_inner().map(drop).map_err(|e| e.into_error())
             }),
         ));
         jobs.push((format!("{stem}.parquet"), Box::new(move |file| de.write_parquet(&out.perts, &out.genes, file))));

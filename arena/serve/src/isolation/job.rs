@@ -85,7 +85,7 @@ pub fn run(args: &JobRequest) -> Result<(), JobError> {
     // The world file is the server's, not the submitter's: read before the sandbox.
     let world = match &args.world {
         Some(path) => {
-            let file = WorldFile::read(path).map_err(JobError::Setup)?;
+            let file = WorldFile::read(path).map_err(|e| JobError::Setup(e.to_string()))?;
             if args.task.as_deref().is_some_and(|t| t != file.task) {
                 return Err(JobError::Setup(format!("the world file {} is for task '{}'", path.display(), file.task)));
             }

@@ -9,6 +9,7 @@
 //! process died without a verdict — out of memory, out of CPU time, a crash in a native library:
 //! the queue may retry it a bounded number of times).
 
+use crate::error::ServeError;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -192,20 +193,20 @@ impl JobRunner {
 
     /// Runs a job that only enters the sandbox and reports what it enforced (`score-job
     /// --probe`), as `arena serve` does at startup before accepting uploads.
-    pub fn probe(&self) -> Result<Enforced, String> {
-        let folder = tempfile::tempdir().map_err(|e| format!("creating a probe folder: {e}"))?;
+    pub fn probe(&self) -> Result<Enforced, ServeError> {
+        let folder = tempfile::tempdir().map_err(|e| ServeError::Setup(format!("creating a probe folder: {e}")))?;
         let mut c = self.base_command(folder.path());
         c.args(["--probe", "--out"]).arg(folder.path());
         // The probe checks the sandbox, not the organiser's limits: the default limits suffice.
         JobLimits::default().apply_to(&mut c);
-        let out = c.output().map_err(|e| format!("starting {}: {e}", self.exe.display()))?;
+        let out = c.output().map_err(|e| ServeError::Setup(format!("starting {}: {e}", self.exe.display())))?;
         match read_result(&folder.path().join(RESULT_FILE)) {
             Some(r) if out.status.success() => Ok(r.enforced),
-            _ => Err(format!(
+            _ => Err(ServeError::Setup(format!(
                 "the sandbox probe {}: {}",
                 describe_exit(out.status),
                 String::from_utf8_lossy(&out.stderr).trim()
-            )),
+            ))),
         }
     }
 }
