@@ -4,7 +4,7 @@
 # draws every cell fresh (SimConfig::cell_seed) and n test units at random from the pool, and
 # every interval method is checked against the true value (the pool's expected score, from
 # TRUTH further fresh-cell datasets, pearson_delta against the population μ_ctrl).
-# Writes bench/results/ci_coverage.md.
+# Writes bench/results/ci_coverage.md (OUT=FILE writes FILE instead).
 #   bash bench/ci_coverage.sh [REPLICATES] [TRUTH] [RESAMPLES]   (defaults: 200, 200, 1000)
 # Environment: CARGO_PROFILE (default dev); TASKS=a,b limits the tasks (default: all three).
 set -euo pipefail
@@ -13,6 +13,7 @@ reps=${1:-200}
 truth=${2:-200}
 resamples=${3:-1000}
 profile=${CARGO_PROFILE:-dev}
+out=${OUT:-bench/results/ci_coverage.md}
 mkdir -p bench/results
 cargo build --profile "$profile" --example validity_sim >&2
 dir=$([ "$profile" = dev ] && echo debug || echo "$profile")
@@ -20,14 +21,14 @@ start=$(date +%s)
 table=$("target/$dir/examples/validity_sim" coverage "$reps" "$truth" "$resamples")
 took=$(( $(date +%s) - start ))
 {
-  echo "# Coverage of the 95% CIs on the simulator (\`${TASKS:+TASKS=$TASKS }bash bench/ci_coverage.sh $reps $truth $resamples\`)"
+  echo "# Coverage of the 95% CIs on the simulator (\`${TASKS:+TASKS=$TASKS }${OUT:+OUT=$OUT }bash bench/ci_coverage.sh $reps $truth $resamples\`)"
   echo
-  echo "Made by \`${TASKS:+TASKS=$TASKS }bash bench/ci_coverage.sh $reps $truth $resamples\` ($profile build, $(nproc) cores, ${took} s, $(date -u +%Y-%m-%d))."
+  echo "Made by \`${TASKS:+TASKS=$TASKS }${OUT:+OUT=$OUT }bash bench/ci_coverage.sh $reps $truth $resamples\` ($profile build, $(nproc) cores, ${took} s, load $(cut -d' ' -f1-3 /proc/loadavg) at the end, $(date -u +%Y-%m-%d))."
   echo "Methods, all over the same resampling units (perturbations; whole sequences on sim-multi-step) with"
   echo "the training controls redrawn for pearson_delta: \"Student t, metric's scale\" is what scorecards report"
   echo "(t interval on atanh / logit / log scale, bias-corrected by the control redraws); \"bootstrap-t\" on"
   echo "that scale and on the raw scale (the previous scorecard interval); BCa; percentile."
   echo
   echo "$table"
-} > bench/results/ci_coverage.md
-cat bench/results/ci_coverage.md
+} > "$out"
+cat "$out"
