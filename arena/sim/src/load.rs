@@ -1,7 +1,8 @@
 //! Loading any dataset by key: the simulator's datasets (the default `simulator` and its variants,
 //! each generated from its config's seed, or from a world seed that replaces it), else the file
 //! loaders of `arena_data::load` (registry ids, context keys, `.h5ad` and `.npz` paths), whose
-//! options and output types are re-exported here so that callers need one module.
+//! options and output types are re-exported here so that callers need one module; and a task's
+//! data ([`load_task_data`]): the dataset with the side tables its spec scores against.
 
 pub use arena_data::load::*;
 
