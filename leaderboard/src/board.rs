@@ -206,7 +206,7 @@ pub struct ReferenceScores {
 }
 
 fn json<T: Serialize>(v: &T) -> Result<String, LbError> {
-    Ok(serde_json::to_string(v).map_err(|e| e.to_string())?)
+    serde_json::to_string(v).map_err(|e| LbError(e.to_string()))
 }
 
 /// Stores a scored submission's model row per view (call before [`rebuild`]).

@@ -268,7 +268,7 @@ pub struct SubmissionSummary {
 /// A scored row's stored scores in the view a visitor sees by default.
 fn visible_scores(db: &Db, s: &SubmissionRow, view: View) -> Result<Option<RowScores>, LbError> {
     match db.row_scores(&s.task_id, Some(s.id), view.as_str())? {
-        Some(j) => Ok(serde_json::from_str(&j).map(Some).map_err(|e| format!("stored scores of {}: {e}", s.id))?),
+        Some(j) => serde_json::from_str(&j).map(Some).map_err(|e| LbError(format!("stored scores of {}: {e}", s.id))),
         None => Ok(None),
     }
 }
@@ -766,7 +766,7 @@ pub fn board_csv(db: &Db, task: &TaskRow, view: Option<View>) -> Result<Result<S
         w.write_record(&rec).map_err(err)?;
     }
     let bytes = w.into_inner().map_err(|e| format!("writing the CSV: {e}"))?;
-    Ok(String::from_utf8(bytes).map(Ok).map_err(|e| e.to_string())?)
+    String::from_utf8(bytes).map(Ok).map_err(|e| LbError(e.to_string()))
 }
 
 fn error_for(s: &SubmissionRow, submitter: bool) -> Option<String> {

@@ -93,3 +93,17 @@ pub trait Model: Send + Sync {
         Ok(None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ModelKind;
+
+    /// `as_str` is the spelling the scorecard's JSON uses (serde's kebab-case), for every kind.
+    #[test]
+    fn model_kind_names_match_the_scorecard_spelling() {
+        use ModelKind::*;
+        for kind in [Baseline, Onnx, Reference, Predictions, Ceiling] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str(), "{kind:?}");
+        }
+    }
+}

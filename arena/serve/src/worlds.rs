@@ -61,9 +61,10 @@ impl Secret {
     /// Reads a secret file. Errors name the file, never its content.
     pub fn read(path: &Path) -> Result<Self, ServeError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            ServeError::Setup({
-                format!("reading the secret file {}: {e}; pass --secret-file PATH of a text file", path.display())
-            })
+            ServeError::Setup(format!(
+                "reading the secret file {}: {e}; pass --secret-file PATH of a text file",
+                path.display()
+            ))
         })?;
         Secret::new(&text).map_err(|e| ServeError::Setup(format!("{}: {e}", path.display())))
     }

@@ -3,7 +3,7 @@
 
 use std::sync::{Mutex, MutexGuard};
 
-use super::error::{DbResult, SqlResult};
+use super::error::{DbResult, LbError, SqlResult};
 use super::session::Session;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +41,7 @@ impl Backend {
             Backend::Sqlite(m) => f(&mut *lock(m)),
             Backend::Postgres(m) => f(&mut *lock(m)),
         };
-        Ok(result.map_err(String::from)?)
+        result.map_err(LbError::from)
     }
 
     /// Runs `f` inside one transaction: committed if it returns `Ok`, rolled back otherwise.

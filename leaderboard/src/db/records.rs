@@ -1,6 +1,6 @@
 //! Queries on tasks, organiser tokens, submissions and task references.
 
-use super::error::SqlError;
+use super::error::{LbError, SqlError};
 use super::value::{Row, vals};
 use super::{
     CompletedUpload, Db, DbResult, NewSubmission, Reservation, Reserved, SubmissionRow, TaskRow, TokenRow, now,
@@ -159,7 +159,7 @@ impl Db {
             )?
             .int(0)?)
         })?;
-        Ok(u32::try_from(n).map_err(|e| format!("database: submission count {n}: {e}"))?)
+        u32::try_from(n).map_err(|e| LbError(format!("database: submission count {n}: {e}")))
     }
 
     // ---- upload reservations

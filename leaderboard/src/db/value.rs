@@ -2,6 +2,7 @@
 //! (built with [`vals!`]), a result row is a [`Row`] read with typed getters.
 
 use super::DbResult;
+use super::error::LbError;
 
 /// One bound parameter or result cell. Integers are 64-bit in both dialects (SQLite INTEGER,
 /// Postgres BIGINT; Postgres INT2/INT4/BOOL results are widened).
@@ -86,7 +87,7 @@ pub struct Row(pub Vec<Value>);
 impl Row {
     fn take(&mut self, i: usize) -> DbResult<Value> {
         let n = self.0.len();
-        Ok(self.0.get_mut(i).map(std::mem::take).ok_or_else(|| format!("database: no column {i} in a row of {n}"))?)
+        self.0.get_mut(i).map(std::mem::take).ok_or_else(|| LbError(format!("database: no column {i} in a row of {n}")))
     }
 
     fn mismatch<T>(i: usize, want: &str, got: &Value) -> DbResult<T> {
@@ -102,7 +103,7 @@ impl Row {
     }
 
     pub fn int(&mut self, i: usize) -> DbResult<i64> {
-        Ok(self.opt_int(i)?.ok_or_else(|| format!("database: column {i}: expected an integer, found NULL"))?)
+        self.opt_int(i)?.ok_or_else(|| LbError(format!("database: column {i}: expected an integer, found NULL")))
     }
 
     pub fn opt_text(&mut self, i: usize) -> DbResult<Option<String>> {
@@ -114,7 +115,7 @@ impl Row {
     }
 
     pub fn text(&mut self, i: usize) -> DbResult<String> {
-        Ok(self.opt_text(i)?.ok_or_else(|| format!("database: column {i}: expected text, found NULL"))?)
+        self.opt_text(i)?.ok_or_else(|| LbError(format!("database: column {i}: expected text, found NULL")))
     }
 
     pub fn blob(&mut self, i: usize) -> DbResult<Vec<u8>> {
