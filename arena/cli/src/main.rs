@@ -23,6 +23,7 @@ mod dataset_args;
 mod datasets;
 mod eval;
 mod fetch;
+mod merge;
 mod metrics_cmd;
 mod publish;
 mod score;
@@ -65,6 +66,9 @@ pub enum Command {
     /// Score precomputed predictions against real cells (the cell-eval workflow).
     #[command(long_about = score::LONG_ABOUT)]
     Score(score::ScoreArgs),
+    /// Combine the partials of `arena score --shard K/N` into the outputs of a single run.
+    #[command(long_about = merge::LONG_ABOUT)]
+    Merge(merge::MergeArgs),
     /// Run the mechanistic simulator and write an .h5ad (RNA, protein, perturbations, steps).
     Simulate(simulate::SimulateArgs),
     /// List the tasks, or explain one (`arena tasks show ID`).
@@ -96,6 +100,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Datasets(args) => datasets::run(args),
         Command::Fetch(args) => fetch::run(args),
         Command::Score(args) => score::run(args),
+        Command::Merge(args) => merge::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Tasks(args) => tasks_cmd::run(args),
         Command::Contract(args) => contract::run(args),

@@ -101,6 +101,12 @@ pub struct ScoreArgs {
     /// Print the wall time of each phase to stderr.
     #[arg(long)]
     timings: bool,
+    /// Score only shard K of N (e.g. 2/4): the perturbations, sorted, are cut into N contiguous
+    /// runs of near-equal size, and every shard reads all the control cells. --outdir then receives
+    /// a partial (partial.json + Parquet), not results: combine the N partials with `arena merge`,
+    /// which gives the same files, bit for bit, as the unsharded run. Not for --profile vcc2026.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<scoring::Shard>,
     /// Score every predicted cell (cell-eval's behaviour) instead of capping a group with more
     /// predicted than real cells to the real count; the audit still flags it.
     #[arg(long)]
@@ -131,6 +137,11 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
             standard == StandardArg::V2,
             "--profile vcc2026 is defined by the v2 standard (cell-eval2); drop --standard v1 or choose another profile"
         );
+        anyhow::ensure!(
+            args.shard.is_none(),
+            "--shard is not available for --profile vcc2026 yet (its anchor and pds_cosine need every perturbation \
+at once); score it in one run"
+        );
         return run_vcc2026(&args);
     }
     anyhow::ensure!(
@@ -156,9 +167,28 @@ cell-eval 0.8.2 (v1). See the README, section `arena score`, for what v2 covers"
         timings: args.timings,
         keep_all_cells: args.keep_all_cells,
     };
+    if let Some(shard) = args.shard {
+        let (manifest, _) = scoring::partial::score_shard_into(&opts, shard, &args.outdir)?;
+        let range = shard.range(manifest.run_perturbations.len());
+        out!(
+            "Scored shard {shard}: perturbations {}..={} of {} (profile {}); wrote the partial into {}",
+            range.start + 1,
+            range.end,
+            manifest.run_perturbations.len(),
+            opts.profile.name(),
+            args.outdir.display()
+        );
+        out!("Combine the {} partials with `arena merge --outdir DIR PARTIAL...`", shard.n());
+        return Ok(());
+    }
     let out = scoring::score(&opts)?;
-    let written = scoring::write::write_outputs(&out, &args.outdir)
-        .with_context(|| format!("writing the results into {}", args.outdir.display()))?;
+    report(&out, &opts, &args.outdir)
+}
+
+/// Writes the outputs of a finished run into `outdir` and prints the means and the audit.
+pub fn report(out: &scoring::ScoreOutput, opts: &ScoreOptions, outdir: &std::path::Path) -> anyhow::Result<()> {
+    let written = scoring::write::write_outputs(out, outdir)
+        .with_context(|| format!("writing the results into {}", outdir.display()))?;
     let means: Vec<String> = out
         .agg
         .columns
@@ -191,7 +221,7 @@ cell-eval 0.8.2 (v1). See the README, section `arena score`, for what v2 covers"
     }
     let names: Vec<String> =
         written.iter().filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).collect();
-    out!("wrote {} into {}", names.join(", "), args.outdir.display());
+    out!("wrote {} into {}", names.join(", "), outdir.display());
     Ok(())
 }
 

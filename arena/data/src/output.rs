@@ -1,7 +1,7 @@
 //! Output files, written one way for every output of the arena: each file is written to a
 //! temporary file in its final directory, given the usual mode 0644 (temporary files start 0600),
 //! and renamed into place only after every file of its set has been written, so a failure leaves
-//! neither a partial file nor half a set. Also the one Parquet writer of a record batch.
+//! neither a partial file nor half a set. Also the one Parquet writer of record batches.
 
 use std::fs::File;
 use std::io::Write;
@@ -60,6 +60,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
 pub fn write_parquet(w: impl Write + Send, batch: &arrow_array::RecordBatch) -> std::io::Result<()> {
     let mut writer = parquet::arrow::ArrowWriter::try_new(w, batch.schema(), None).map_err(std::io::Error::other)?;
     writer.write(batch).map_err(std::io::Error::other)?;
+    writer.close().map_err(std::io::Error::other)?;
+    Ok(())
+}
+
+/// Writes `batches` (one schema) as one Parquet file, each batch its own row group, so that
+/// only one batch is held at a time.
+pub fn write_parquet_groups(
+    w: impl Write + Send,
+    schema: arrow_schema::SchemaRef,
+    batches: impl Iterator<Item = std::io::Result<arrow_array::RecordBatch>>,
+) -> std::io::Result<()> {
+    let mut writer = parquet::arrow::ArrowWriter::try_new(w, schema, None).map_err(std::io::Error::other)?;
+    for batch in batches {
+        writer.write(&batch?).map_err(std::io::Error::other)?;
+        writer.flush().map_err(std::io::Error::other)?;
+    }
     writer.close().map_err(std::io::Error::other)?;
     Ok(())
 }

@@ -195,55 +195,110 @@ impl ScoreAudit {
     }
 }
 
-/// Audits every group of `input` (all predicted cells, before any cap); `capped` records the
-/// policy that [`cap_to_real`] applies afterwards.
-pub fn audit(input: &ScoreInput, capped: bool) -> ScoreAudit {
-    let mut pairs: Vec<(&str, &[usize], &[usize])> = input
-        .perts
-        .iter()
-        .zip(input.real.pert_rows.iter().zip(&input.pred.pert_rows))
-        .map(|(p, (r, q))| (p.as_str(), r.as_slice(), q.as_slice()))
-        .collect();
-    pairs.push((input.control.as_str(), &input.real.control_rows, &input.pred.control_rows));
-    let groups = pairs
-        .par_iter()
-        .map(|&(name, real_rows, pred_rows)| {
-            let real_var = total_variance(&input.real.x, real_rows);
-            let pred_var = total_variance(&input.pred.x, pred_rows);
-            let variance_ratio = if real_var > 0.0 && pred_rows.len() >= 2 { pred_var / real_var } else { f64::NAN };
-            let duplicated_pred = duplicates(&input.pred.x, pred_rows);
-            let duplicated_real = duplicates(&input.real.x, real_rows);
-            let frac = |d: usize, n: usize| if n == 0 { 0.0 } else { d as f64 / n as f64 };
-            let mut flags = Vec::new();
-            if variance_ratio > VARIANCE_RATIO_MAX {
-                flags.push(Flag::VarianceInflated);
-            }
-            if frac(duplicated_pred, pred_rows.len()) > frac(duplicated_real, real_rows.len()) + DUPLICATE_EXCESS_MAX {
-                flags.push(Flag::DuplicatedCells);
-            }
-            if pred_rows.len() > real_rows.len() {
-                flags.push(Flag::CellCountInflated);
-            }
-            if variance_ratio < CONSTANT_RATIO_MAX {
-                flags.push(Flag::ConstantCells);
-            }
-            GroupAudit {
-                group: name.to_string(),
-                n_real: real_rows.len(),
-                n_pred: pred_rows.len(),
-                n_scored: if capped { pred_rows.len().min(real_rows.len()) } else { pred_rows.len() },
-                duplicated_pred,
-                duplicated_real,
-                variance_ratio,
-                flags,
-            }
-        })
-        .collect();
-    ScoreAudit {
-        groups,
-        same_prediction_for_every_perturbation: same_means(&input.pred, &input.pred.pert_rows),
-        capped,
+impl GroupAudit {
+    /// A group's audit from its counts and variance ratio; the flags follow from them.
+    pub fn new(
+        group: String,
+        (n_real, n_pred): (usize, usize),
+        capped: bool,
+        (duplicated_pred, duplicated_real): (usize, usize),
+        variance_ratio: f64,
+    ) -> GroupAudit {
+        let frac = |d: usize, n: usize| if n == 0 { 0.0 } else { d as f64 / n as f64 };
+        let mut flags = Vec::new();
+        if variance_ratio > VARIANCE_RATIO_MAX {
+            flags.push(Flag::VarianceInflated);
+        }
+        if frac(duplicated_pred, n_pred) > frac(duplicated_real, n_real) + DUPLICATE_EXCESS_MAX {
+            flags.push(Flag::DuplicatedCells);
+        }
+        if n_pred > n_real {
+            flags.push(Flag::CellCountInflated);
+        }
+        if variance_ratio < CONSTANT_RATIO_MAX {
+            flags.push(Flag::ConstantCells);
+        }
+        GroupAudit {
+            group,
+            n_real,
+            n_pred,
+            n_scored: if capped { n_pred.min(n_real) } else { n_pred },
+            duplicated_pred,
+            duplicated_real,
+            variance_ratio,
+            flags,
+        }
     }
+}
+
+/// The elementwise range of the predicted perturbation means and the first one: all that the
+/// "same prediction for every perturbation" flag needs, and it combines over shards exactly
+/// (|x − first| is largest at the gene's minimum or maximum, in floating point too).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeanRange {
+    pub groups: usize,
+    pub first: Vec<f64>,
+    pub min: Vec<f64>,
+    pub max: Vec<f64>,
+}
+
+impl MeanRange {
+    /// The range of the means of `groups` of `side` (all cells, before any cap).
+    pub fn of(side: &Side, groups: &[Vec<usize>]) -> MeanRange {
+        let means: Vec<Vec<f64>> = groups.par_iter().map(|rows| side.mean(rows)).collect();
+        let mut range = MeanRange { groups: 0, first: Vec::new(), min: Vec::new(), max: Vec::new() };
+        for m in means {
+            range = range.then(MeanRange { groups: 1, min: m.clone(), max: m.clone(), first: m });
+        }
+        range
+    }
+
+    /// This range followed by `later` (groups in that order).
+    pub fn then(self, later: MeanRange) -> MeanRange {
+        if self.groups == 0 {
+            return later;
+        }
+        if later.groups == 0 {
+            return self;
+        }
+        let fold =
+            |a: Vec<f64>, b: &[f64], pick: fn(f64, f64) -> f64| a.iter().zip(b).map(|(&x, &y)| pick(x, y)).collect();
+        MeanRange {
+            groups: self.groups + later.groups,
+            min: fold(self.min, &later.min, f64::min),
+            max: fold(self.max, &later.max, f64::max),
+            first: self.first,
+        }
+    }
+
+    /// Every group's mean equals the first one's within [`SAME_MEAN_TOLERANCE`] (at least two
+    /// groups).
+    pub fn all_same(&self) -> bool {
+        if self.groups < 2 {
+            return false;
+        }
+        let scale = 1.0 + self.first.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let close = |a: f64, b: f64| (a - b).abs() <= SAME_MEAN_TOLERANCE * scale;
+        self.first.iter().zip(self.min.iter().zip(&self.max)).all(|(&f, (&lo, &hi))| close(lo, f) && close(hi, f))
+    }
+}
+
+/// The audit of every perturbation group of `input` (in order) and of the control group (all
+/// predicted cells, before any cap); `capped` records the policy that [`cap_to_real`] applies
+/// afterwards.
+pub fn audit_groups(input: &ScoreInput, capped: bool) -> (Vec<GroupAudit>, GroupAudit) {
+    let one = |name: &str, real_rows: &[usize], pred_rows: &[usize]| {
+        let real_var = total_variance(&input.real.x, real_rows);
+        let pred_var = total_variance(&input.pred.x, pred_rows);
+        let variance_ratio = if real_var > 0.0 && pred_rows.len() >= 2 { pred_var / real_var } else { f64::NAN };
+        let duplicated = (duplicates(&input.pred.x, pred_rows), duplicates(&input.real.x, real_rows));
+        GroupAudit::new(name.to_string(), (real_rows.len(), pred_rows.len()), capped, duplicated, variance_ratio)
+    };
+    let perts = (0..input.perts.len())
+        .into_par_iter()
+        .map(|i| one(&input.perts[i], &input.real.pert_rows[i], &input.pred.pert_rows[i]))
+        .collect();
+    (perts, one(&input.control, &input.real.control_rows, &input.pred.control_rows))
 }
 
 /// Keeps at most the real number of predicted cells in every group (the control group too):
@@ -299,16 +354,6 @@ fn duplicates(x: &CsrMatrix, rows: &[usize]) -> usize {
     dup
 }
 
-/// Whether every group's mean equals the first one's (at least two groups).
-fn same_means(side: &Side, groups: &[Vec<usize>]) -> bool {
-    if groups.len() < 2 {
-        return false;
-    }
-    let means: Vec<Vec<f64>> = groups.par_iter().map(|rows| side.mean(rows)).collect();
-    let scale = 1.0 + means[0].iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    means[1..].iter().all(|m| m.iter().zip(&means[0]).all(|(a, b)| (a - b).abs() <= SAME_MEAN_TOLERANCE * scale))
-}
-
 fn median(values: impl Iterator<Item = f64>) -> f64 {
     let mut v: Vec<f64> = values.filter(|x| x.is_finite()).collect();
     if v.is_empty() {
@@ -347,5 +392,37 @@ mod tests {
         assert_eq!(duplicates(&x, &[0, 1, 2, 3]), 2);
         assert_eq!(duplicates(&x, &[0, 1]), 0);
         assert_eq!(median([3.0, 1.0, f64::NAN, 2.0].into_iter()), 2.0);
+    }
+
+    #[test]
+    fn the_mean_range_joins_over_shards_and_flags_equal_means_only() {
+        let side = |rows: &[Vec<f32>]| Side {
+            path: "x.h5ad".into(),
+            x: csr(rows),
+            dense_input: false,
+            pert_rows: vec![],
+            control_rows: vec![],
+        };
+        let groups: Vec<Vec<usize>> = vec![vec![0, 1], vec![2], vec![3, 4], vec![5]];
+        let varied = side(&[
+            vec![1.0, 2.0],
+            vec![3.0, 0.0],
+            vec![2.0, 1.0],
+            vec![5.0, 0.0],
+            vec![0.0, 3.0],
+            vec![2.0, 1.0 + 1e-9],
+        ]);
+        let whole = MeanRange::of(&varied, &groups);
+        for cut in 0..=groups.len() {
+            let joined = MeanRange::of(&varied, &groups[..cut]).then(MeanRange::of(&varied, &groups[cut..]));
+            assert_eq!(joined, whole, "cut at {cut}");
+        }
+        assert_eq!(whole.first, vec![2.0, 1.0]);
+        assert_eq!(whole.max, vec![2.5, 1.5]);
+        assert!(!whole.all_same());
+        // Every group's mean is (2, 1) up to 1e-9: the same prediction, in any shard split.
+        assert!(MeanRange::of(&varied, &[vec![0, 1], vec![2], vec![5]]).all_same());
+        assert!(MeanRange::of(&varied, &[vec![2]]).then(MeanRange::of(&varied, &[vec![0, 1]])).all_same());
+        assert!(!MeanRange::of(&varied, &[vec![2]]).all_same(), "one group is not a flag");
     }
 }

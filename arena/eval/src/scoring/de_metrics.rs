@@ -7,19 +7,14 @@
 use metrics::de::{FIXED_K, compare_de};
 
 use super::de::DeTable;
-use super::input::ScoreInput;
 
 /// The DE metric columns named in `wanted`, as (name, per-perturbation values).
-pub fn de_metrics(
-    input: &ScoreInput,
-    real: &DeTable,
-    pred: &DeTable,
-    wanted: &[&str],
-) -> Vec<(String, Vec<Option<f64>>)> {
-    let n = input.perts.len();
+pub fn de_metrics(real: &DeTable, pred: &DeTable, wanted: &[&str]) -> Vec<(String, Vec<Option<f64>>)> {
+    let n = real.groups.len();
     let cmp = match compare_de(&real.groups, &pred.groups) {
         Ok(c) => c,
-        // Both tables come from the same validated input, so this cannot happen; report NaN.
+        // Both tables cover the same perturbations and genes (one validated input, or partials the
+        // merge checked), so this cannot happen; report NaN.
         Err(_) => return wanted.iter().map(|w| (w.to_string(), vec![Some(f64::NAN); n])).collect(),
     };
     let per = &cmp.per_perturbation;

@@ -13,6 +13,11 @@
 //! Before scoring, [`audit`] checks the predicted cells for the exploits of cell-level scoring
 //! (variance inflation, duplicated cells, more cells than real ones, constant and mean
 //! predictions) and, unless `keep_all_cells`, caps every predicted group to its real cell count.
+//!
+//! A run has two halves ([`parts`]): what each perturbation's cells give (DE tables, means,
+//! energy distances, audit), then the metrics over all perturbations. `--shard K/N` ([`shard`])
+//! computes the first half for a slice of the perturbations and writes it as a partial
+//! ([`partial`]); `arena merge` checks the partials and finishes the run with the same bits.
 
 pub mod audit;
 pub mod de;
@@ -20,8 +25,11 @@ pub mod de_metrics;
 pub mod error;
 pub mod input;
 pub mod pair;
+pub mod partial;
+pub mod parts;
 pub mod profile;
 pub mod progress;
+pub mod shard;
 pub mod stamp;
 pub mod systema;
 pub mod table;
@@ -33,7 +41,9 @@ use std::path::PathBuf;
 
 pub use error::ScoreError;
 pub use metrics::ControlMode;
+pub use parts::ScoreParts;
 pub use profile::Profile;
+pub use shard::Shard;
 pub use table::Table;
 
 /// Everything `arena score` needs to know.
@@ -66,82 +76,27 @@ pub struct ScoreOutput {
 
 /// Loads both files and computes every metric of the profile.
 pub fn score(opts: &ScoreOptions) -> Result<ScoreOutput, ScoreError> {
-    let profile = opts.profile;
-    if profile == Profile::Vcc2026 {
-        return Err(ScoreError::Invalid("the vcc2026 profile scores raw counts through scoring::vcc2026".into()));
-    }
-    let mode = opts.mode;
+    refuse_vcc2026(opts)?;
     let progress = progress::Progress::new(1, opts.timings);
-    progress.phase("read");
-    let mut input = input::load(&opts.real, &opts.pred, &opts.pert_col, &opts.control)?;
-    progress.phase("audit");
-    let audit = audit::audit(&input, !opts.keep_all_cells);
-    if !opts.keep_all_cells {
-        audit::cap_to_real(&mut input);
-    }
-    let n = input.perts.len() as u64;
-    let columns = profile.columns();
-    let edistance = columns.contains(&"pearson_edistance");
-    // pearson_edistance steps once per perturbation and side
-    let steps = n * (u64::from(profile.runs_de()) + u64::from(profile.runs_pred_de()) + 2 * u64::from(edistance));
-    progress.set_total(steps.max(1));
+    let (_, parts) = parts::compute(opts, None, &progress)?;
+    parts::finish(parts, opts, &progress)
+}
 
-    progress.phase("real DE");
-    let real_de = if profile.runs_de() { Some(de::run_de(&input.real, &input.real, &progress)?) } else { None };
-    progress.phase("predicted DE");
-    let pred_de = if profile.runs_pred_de() {
-        let reference = match mode {
-            ControlMode::OwnControls => &input.pred,
-            ControlMode::RealControls => &input.real,
-        };
-        Some(de::run_de(&input.pred, reference, &progress)?)
-    } else {
-        None
-    };
-
-    progress.phase("pseudobulk");
-    let bulk = pair::Bulk::compute(&input, mode == ControlMode::OwnControls);
-    let mut computed: Vec<(String, Vec<Option<f64>>)> = Vec::new();
-    let some = |v: Vec<f64>| v.into_iter().map(Some).collect::<Vec<_>>();
-
-    progress.phase("DE metrics");
-    if let (Some(r), Some(p)) = (&real_de, &pred_de) {
-        computed.extend(de_metrics::de_metrics(&input, r, p, &columns));
-    }
-    progress.phase("profile metrics");
-    for (name, v) in pair::bulk_metrics(&input, &bulk, mode, &columns) {
-        computed.push((name, some(v)));
-    }
-    if profile == Profile::Systema {
-        let r = real_de.as_ref().ok_or_else(|| ScoreError::Invalid("systema needs the real DE table".into()))?;
-        let top: Vec<Vec<usize>> =
-            r.groups.iter().map(|g| systema::top_de_genes(&g.p_value, &g.log2_fold_change, systema::TOP_DE)).collect();
-        for (name, v) in systema::systema_metrics(&bulk, &top) {
-            computed.push((name, some(v)));
-        }
-    }
-    if profile == Profile::Stamp {
-        let (r, p) = real_de
-            .as_ref()
-            .zip(pred_de.as_ref())
-            .ok_or_else(|| ScoreError::Invalid("stamp needs both DE tables".into()))?;
-        for (name, v) in stamp::stamp_metrics(r, p) {
-            computed.push((name, vec![Some(v); input.perts.len()]));
-        }
-    }
-    if edistance {
-        progress.phase("pearson_edistance");
-        let r = pair::pearson_edistance(&input, mode, &progress);
-        computed.push(("pearson_edistance".into(), vec![Some(r); input.perts.len()]));
-    }
+/// Every perturbation of the run and the parts of shard `shard`'s (written as a partial;
+/// `arena merge` finishes them).
+pub fn score_shard(opts: &ScoreOptions, shard: Shard) -> Result<(Vec<String>, ScoreParts), ScoreError> {
+    refuse_vcc2026(opts)?;
+    let progress = progress::Progress::new(1, opts.timings);
+    let computed = parts::compute(opts, Some(shard), &progress)?;
     progress.finish();
+    Ok(computed)
+}
 
-    let mut results = Table::new("perturbation", input.perts.clone());
-    for name in &columns {
-        if let Some((_, v)) = computed.iter().find(|(n, _)| n == name) {
-            results.push(name, v.clone());
+fn refuse_vcc2026(opts: &ScoreOptions) -> Result<(), ScoreError> {
+    match opts.profile {
+        Profile::Vcc2026 => {
+            Err(ScoreError::Invalid("the vcc2026 profile scores raw counts through scoring::vcc2026".into()))
         }
+        _ => Ok(()),
     }
-    let agg = results.describe();
-    Ok(ScoreOutput { results, agg, real_de, pred_de, perts: input.perts.clone(), genes: input.genes.clone(), audit })
 }

@@ -45,11 +45,17 @@ impl Bulk {
     }
 }
 
-/// The bulk pair metrics named in `wanted`, as (name, per-perturbation values).
-pub fn bulk_metrics(input: &ScoreInput, bulk: &Bulk, mode: ControlMode, wanted: &[&str]) -> Vec<(String, Vec<f64>)> {
+/// The bulk pair metrics named in `wanted`, as (name, per-perturbation values); `perts` and
+/// `genes` name the bulk's rows and columns (a perturbation's own gene is left out of PDS).
+pub fn bulk_metrics(
+    (perts, genes): (&[String], &[String]),
+    bulk: &Bulk,
+    mode: ControlMode,
+    wanted: &[&str],
+) -> Vec<(String, Vec<f64>)> {
     let p = bulk.pair();
-    let genes: Vec<&str> = input.genes.iter().map(String::as_str).collect();
-    let perts: Vec<&str> = input.perts.iter().map(String::as_str).collect();
+    let genes: Vec<&str> = genes.iter().map(String::as_str).collect();
+    let perts: Vec<&str> = perts.iter().map(String::as_str).collect();
     let exclude = pair::target_gene_indices(&perts, &genes);
     let mut out = Vec::new();
     for &name in wanted {
@@ -78,12 +84,12 @@ pub fn bulk_metrics(input: &ScoreInput, bulk: &Bulk, mode: ControlMode, wanted: 
 /// Cells per batch of perturbations in the cross distances (see [`mean_cross_by_perturbation`]).
 const BATCH_CELLS: usize = 1024;
 
-/// cell-eval's `pearson_edistance` (one value for the whole run), composed from
+/// The energy distances behind cell-eval's `pearson_edistance`, composed from
 /// `metrics::sparse_distance` as `metrics::pair::pearson_edistance` composes the dense functions,
 /// on the CSR cells directly: σ of each control set once, then for every perturbation
-/// E(real cells, real controls) and E(pred cells, controls chosen by `mode`), then Pearson r over
-/// perturbations (NaN unless every distance is finite).
-pub fn pearson_edistance(input: &ScoreInput, mode: ControlMode, progress: &Progress) -> f64 {
+/// E(real cells, real controls) and E(pred cells, controls chosen by `mode`), in `input.perts`
+/// order. Each perturbation's distances depend on its own cells and the controls only.
+pub fn energies(input: &ScoreInput, mode: ControlMode, progress: &Progress) -> Energies {
     // Which genes go dense: decided once, from the real controls, for every set.
     let split = GeneSplit::by_density(&input.real.x, &input.real.control_rows);
     let real_control = SparseCells::new(&input.real.x, &input.real.control_rows, &split);
@@ -111,9 +117,24 @@ pub fn pearson_edistance(input: &ScoreInput, mode: ControlMode, progress: &Progr
             .collect();
         cross.iter().zip(&within).map(|(c, w)| 2.0 * c - w - sigma).collect()
     };
-    let real = energy(&input.real, &real_control, sigma_real);
-    let pred = energy(&input.pred, pred_control, sigma_pred);
-    if real.iter().chain(&pred).all(|v| v.is_finite()) { pearson(&real, &pred) } else { f64::NAN }
+    Energies {
+        real: energy(&input.real, &real_control, sigma_real),
+        pred: energy(&input.pred, pred_control, sigma_pred),
+    }
+}
+
+/// Per perturbation, the energy distance of its real cells and of its predicted cells from the
+/// controls.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Energies {
+    pub real: Vec<f64>,
+    pub pred: Vec<f64>,
+}
+
+/// cell-eval's `pearson_edistance` (one value for the whole run): Pearson r over perturbations of
+/// the real and predicted energy distances (NaN unless every distance is finite).
+pub fn pearson_edistance(e: &Energies) -> f64 {
+    if e.real.iter().chain(&e.pred).all(|v| v.is_finite()) { pearson(&e.real, &e.pred) } else { f64::NAN }
 }
 
 /// Mean distance between the cells of each perturbation of `side` and `control` (cell-eval's

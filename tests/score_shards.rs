@@ -1,0 +1,154 @@
+//! `arena score --shard K/N` and `arena merge`: the merged outputs equal the unsharded run's, byte
+//! for byte, for every profile that spans perturbations and both control modes; the merge refuses
+//! partials that do not belong together (another input file, profile or shard count), a shard
+//! given twice and a missing shard, and then writes nothing.
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{TestRng, assert_no_output, run, sparse_anndata, write_h5ad};
+
+const GENES: usize = 40;
+const PERTS: usize = 14;
+
+/// log1p-like cells: 300 controls, and perturbation k (named after gene k, so PDS drops it) with
+/// 30 + 9k cells that raise gene k and lower gene k + 20. Group sizes differ so that the energy
+/// distances batch their cells differently in a shard and in the whole run. `extra` predicted
+/// cells are added to the first perturbation (the cap must act the same in every shard).
+fn write(path: &Path, seed: u64, ctrl_shift: f64, extra: usize) {
+    let genes: Vec<String> = (0..GENES).map(|g| format!("G{g}")).collect();
+    let mut rng = TestRng(seed);
+    let (mut rows, mut labels) = (Vec::new(), Vec::new());
+    let mut groups: Vec<(String, usize, Option<usize>)> = vec![("ctrl".into(), 300, None)];
+    groups.extend((0..PERTS).map(|k| (format!("G{k}"), 30 + 9 * k + if k == 0 { extra } else { 0 }, Some(k))));
+    for (label, n, k) in groups {
+        for _ in 0..n {
+            let row = (0..GENES)
+                .map(|g| {
+                    let mut v = 1.0 + 0.4 * rng.normal() + if k.is_none() { ctrl_shift } else { 0.0 };
+                    if Some(g) == k {
+                        v += 1.2;
+                    }
+                    if k.is_some_and(|k| g == k + 20) {
+                        v -= 0.7;
+                    }
+                    if rng.uniform() < 0.25 { 0.0 } else { v.max(0.0) as f32 }
+                })
+                .collect();
+            rows.push(row);
+            labels.push(label.clone());
+        }
+    }
+    write_h5ad(path, &sparse_anndata(&rows, "target", &labels, &genes));
+}
+
+fn files(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let (real, pred, other) = (dir.join("real.h5ad"), dir.join("pred.h5ad"), dir.join("other.h5ad"));
+    write(&real, 1, 0.0, 0);
+    write(&pred, 2, 0.3, 25);
+    write(&other, 3, 0.3, 25);
+    (real, pred, other)
+}
+
+fn score(real: &Path, pred: &Path, out: &Path, extra: &[&str]) -> common::Run {
+    let mut args = vec!["score", "--real", real.to_str().unwrap(), "--pred", pred.to_str().unwrap()];
+    args.extend(["--control-pert", "ctrl", "--outdir", out.to_str().unwrap()]);
+    args.extend(extra);
+    run(args)
+}
+
+fn merge(out: &Path, partials: &[PathBuf]) -> common::Run {
+    let mut args = vec!["merge".to_string(), "--outdir".into(), out.display().to_string()];
+    args.extend(partials.iter().map(|p| p.display().to_string()));
+    run(args)
+}
+
+/// The output files of a run folder, name → bytes.
+fn outputs(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn merged_shards_equal_the_single_run_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let (real, pred, _) = files(dir.path());
+    for (name, extra) in [
+        ("full-real", vec!["--profile", "full"]),
+        ("full-own", vec!["--profile", "full", "--controls", "own"]),
+        ("systema", vec!["--profile", "systema"]),
+        ("stamp", vec!["--profile", "stamp", "--keep-all-cells"]),
+    ] {
+        let single = dir.path().join(format!("{name}-single"));
+        score(&real, &pred, &single, &extra).ok();
+        let want = outputs(&single);
+        assert!(want.iter().any(|(f, _)| f == "results.csv") && want.len() >= 6, "{name}: {:?}", want.len());
+        for n in [1usize, 3, 5] {
+            let partials: Vec<PathBuf> = (1..=n).map(|k| dir.path().join(format!("{name}-{n}-part{k}"))).collect();
+            // Shards in reverse order: the merge orders them itself.
+            for (k, p) in partials.iter().enumerate().rev() {
+                let shard = format!("{}/{n}", k + 1);
+                let mut args = extra.clone();
+                args.extend(["--shard", &shard]);
+                let r = score(&real, &pred, p, &args).ok();
+                assert!(r.stdout.contains(&format!("Scored shard {shard}")), "{}", r.stdout);
+                assert!(p.join("partial.json").is_file() && !p.join("results.csv").exists());
+            }
+            let merged = dir.path().join(format!("{name}-{n}-merged"));
+            let r = merge(&merged, &partials).ok();
+            assert!(r.stdout.contains(&format!("Merged {n} partial(s)")), "{}", r.stdout);
+            let got = outputs(&merged);
+            assert_eq!(
+                got.iter().map(|f| &f.0).collect::<Vec<_>>(),
+                want.iter().map(|f| &f.0).collect::<Vec<_>>(),
+                "{name}, {n} shards: the same files"
+            );
+            for ((file, a), (_, b)) in got.iter().zip(&want) {
+                assert!(a == b, "{name}, {n} shards: {file} differs from the single run");
+            }
+        }
+    }
+}
+
+#[test]
+fn merge_refuses_partials_that_do_not_belong_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let (real, pred, other) = files(dir.path());
+    let part = |k: usize, n: usize, pred: &Path, extra: &[&str]| -> PathBuf {
+        let p =
+            dir.path().join(format!("p{k}of{n}-{}-{}", pred.file_stem().unwrap().to_string_lossy(), extra.join("")));
+        let shard = format!("{k}/{n}");
+        let mut args = extra.to_vec();
+        args.extend(["--shard", &shard]);
+        score(&real, pred, &p, &args).ok();
+        p
+    };
+    let (a, b, c) = (part(1, 3, &pred, &[]), part(2, 3, &pred, &[]), part(3, 3, &pred, &[]));
+    let out = dir.path().join("merged");
+    let refused = |partials: &[PathBuf], why: &str| {
+        let r = merge(&out, partials).failed();
+        assert!(r.stderr.contains(why), "expected '{why}' in:\n{}", r.stderr);
+        assert_no_output(&out);
+    };
+    refused(&[a.clone(), c.clone()], "missing shard(s) 2/3");
+    refused(&[a.clone(), b.clone(), b.clone(), c.clone()], "shard 2/3 is given twice");
+    refused(&[a.clone(), b.clone(), part(3, 3, &other, &[])], "pred.sha256");
+    refused(&[a.clone(), b.clone(), part(3, 3, &pred, &["--profile", "vcc"])], "profile");
+    refused(&[a.clone(), b.clone(), part(3, 3, &pred, &["--controls", "own"])], "controls");
+    refused(&[a.clone(), b.clone(), part(3, 4, &pred, &[])], "shard count N");
+    refused(&[a.clone(), dir.path().join("nothing-here")], "not a partial");
+    merge(&out, &[c, a, b]).ok();
+
+    // More shards than perturbations, and vcc2026, are refused by `arena score` itself.
+    let p = dir.path().join("too-many");
+    let r = score(&real, &pred, &p, &["--shard", &format!("1/{}", PERTS + 1)]).failed();
+    assert!(r.stderr.contains(&format!("only {PERTS} perturbation(s)")), "{}", r.stderr);
+    assert_no_output(&p);
+    let r = score(&real, &pred, &p, &["--shard", "0/2"]).failed();
+    assert!(r.stderr.contains("K must be in 1..=2"), "{}", r.stderr);
+}
