@@ -25,6 +25,13 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
+# The Slurm test (deploy/slurm/test-local.sh) runs a private one-node cluster: slurmctld, slurmd, munged.
+if ! command -v slurmctld >/dev/null 2>&1 && [ ! -x /usr/sbin/slurmctld ]; then
+  echo "setup: installing slurm-wlm and munge (apt)" >&2
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null
+fi
+
 # The Postgres storage tests (ARENA_TEST_POSTGRES) need a local server on 127.0.0.1:5432 with
 # role `arena` (password `arena`) owning database `arena_test`. No systemd: pg_ctlcluster starts it.
 if [ ! -d /usr/lib/postgresql ] || ! command -v pg_ctlcluster >/dev/null 2>&1; then

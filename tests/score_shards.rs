@@ -1,12 +1,15 @@
 //! `arena score --shard K/N` and `arena merge`: the merged outputs equal the unsharded run's, byte
 //! for byte, for every profile that spans perturbations and both control modes; the merge refuses
 //! partials that do not belong together (another input file, profile or shard count), a shard
-//! given twice and a missing shard, and then writes nothing.
+//! given twice and a missing shard, and then writes nothing. The Slurm path runs for real: a
+//! private one-node cluster (deploy/slurm/test-local.sh) runs the shards as a job array and the
+//! merge as a dependent job.
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
-use common::{TestRng, assert_no_output, run, sparse_anndata, write_h5ad};
+use common::{TestRng, arena_bin, assert_no_output, run, run_external, sparse_anndata, workspace_root, write_h5ad};
 
 const GENES: usize = 40;
 const PERTS: usize = 14;
@@ -151,4 +154,32 @@ fn merge_refuses_partials_that_do_not_belong_together() {
     assert_no_output(&p);
     let r = score(&real, &pred, &p, &["--shard", "0/2"]).failed();
     assert!(r.stderr.contains("K must be in 1..=2"), "{}", r.stderr);
+}
+
+/// deploy/slurm/submit.sh on a real Slurm (slurmctld, slurmd, munged from Debian's slurm-wlm and
+/// munge, which scripts/setup.sh installs): 4 array tasks, then the merge job, whose outputs the
+/// script compares with the unsharded run byte for byte. The daemons run as root (through
+/// `sudo -n` for another user).
+#[test]
+fn a_slurm_job_array_and_its_merge_equal_the_single_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (real, pred, _) = files(dir.path());
+    let root = run_external(Command::new("id").arg("-u")).stdout.trim() == "0";
+    let mut cmd = if root { Command::new("bash") } else { Command::new("sudo") };
+    if !root {
+        cmd.args(["-n", "--preserve-env=ARENA,PATH", "bash"]);
+    }
+    cmd.arg(workspace_root().join("deploy/slurm/test-local.sh"))
+        .args([&real, &pred])
+        .args(["--control-pert", "ctrl"])
+        .env("ARENA", arena_bin())
+        .env("PATH", format!("/usr/sbin:/sbin:{}", std::env::var("PATH").unwrap_or_default()));
+    let r = run_external(&mut cmd);
+    assert!(
+        r.success() && r.stderr.contains("PASS: 4 shards through Slurm"),
+        "the Slurm test failed (exit {:?}):\n{}\n{}",
+        r.code,
+        r.stdout,
+        r.stderr
+    );
 }

@@ -43,17 +43,17 @@ pub fn read_h5ad(path: &Path) -> Result<AnnData, DataError> {
 }
 
 /// Carries the file path into every error.
-struct Reader<'a> {
-    path: &'a Path,
+pub(super) struct Reader<'a> {
+    pub(super) path: &'a Path,
 }
 
 impl Reader<'_> {
-    fn err(&self, field: &str, reason: impl std::fmt::Display) -> DataError {
+    pub(super) fn err(&self, field: &str, reason: impl std::fmt::Display) -> DataError {
         DataError::Field { path: self.path.to_path_buf(), field: field.to_string(), reason: reason.to_string() }
     }
 
     /// Refuses HDF5 files whose root says they are something other than AnnData.
-    fn check_root(&self, file: &Group) -> Result<(), DataError> {
+    pub(super) fn check_root(&self, file: &Group) -> Result<(), DataError> {
         match attr_string(file, ENCODING_TYPE).map_err(|e| self.err("/", e))? {
             Some(enc) if enc != "anndata" => Err(DataError::Read {
                 path: self.path.to_path_buf(),
@@ -74,7 +74,7 @@ impl Reader<'_> {
 
     /// Reads the element `name` of `parent` as a matrix; `Ok(None)` when it is some other kind of
     /// element (a data frame, a 1-D array, …). `field` in errors is the element's full path.
-    fn read_matrix(&self, parent: &Group, name: &str) -> Result<Option<Matrix>, DataError> {
+    pub(super) fn read_matrix(&self, parent: &Group, name: &str) -> Result<Option<Matrix>, DataError> {
         let field = full_name(parent, name);
         match parent.loc_type_by_name(name).map_err(|e| self.err(&field, e))? {
             LocationType::Dataset => {
@@ -199,7 +199,7 @@ impl Reader<'_> {
     }
 
     /// The data frame `name` (`obs` or `var`); an absent one gives an index "0".."n-1".
-    fn read_frame(&self, file: &Group, name: &str, n: usize) -> Result<Frame, DataError> {
+    pub(super) fn read_frame(&self, file: &Group, name: &str, n: usize) -> Result<Frame, DataError> {
         if !file.link_exists(name) {
             let index = (0..n).map(|i| i.to_string()).collect();
             return Ok(Frame { index_name: DEFAULT_INDEX.into(), index, columns: Vec::new() });
@@ -379,7 +379,7 @@ fn read_indices(c: &Container, minor: usize) -> hdf5::Result<(Vec<u32>, bool)> {
 }
 
 /// Any integer array as i64 (u64 values above i64::MAX are refused).
-fn read_i64(c: &Container) -> hdf5::Result<Vec<i64>> {
+pub(super) fn read_i64(c: &Container) -> hdf5::Result<Vec<i64>> {
     match descriptor(c)? {
         TypeDescriptor::Unsigned(IntSize::U8) => c
             .read_raw::<u64>()?
@@ -451,7 +451,7 @@ fn read_labels(c: &Container) -> hdf5::Result<Vec<String>> {
 }
 
 /// A scalar string attribute; `None` when the attribute is absent.
-fn attr_string(loc: &Location, name: &str) -> hdf5::Result<Option<String>> {
+pub(super) fn attr_string(loc: &Location, name: &str) -> hdf5::Result<Option<String>> {
     if !loc.attr_names()?.iter().any(|a| a == name) {
         return Ok(None);
     }

@@ -12,7 +12,8 @@ use ndarray::Array2;
 use super::error::ScoreError;
 use metrics::de::CsrMatrix;
 
-use arena_data::{Matrix, SparseMatrix, read_h5ad};
+use super::shard::Shard;
+use arena_data::{SparseMatrix, XLayout, read_head, read_x_rows};
 
 /// One input file: X as CSR (cells x genes) and the rows of each perturbation group.
 #[derive(Debug, Clone)]
@@ -69,14 +70,21 @@ impl Side {
     }
 }
 
-/// Reads both files and checks they can be scored against each other.
-pub fn load(real: &Path, pred: &Path, pert_col: &str, control: &str) -> Result<ScoreInput, ScoreError> {
-    // Both files at once: HDF5 reads one at a time, the rest (page faults, checks) overlaps.
-    let (real_read, pred_read) = rayon::join(|| read_one(real, pert_col), || read_one(pred, pert_col));
-    let (real_genes, real_labels, real_x, real_dense) = real_read?;
-    let (pred_genes, pred_labels, pred_x, pred_dense) = pred_read?;
+/// Reads both files and checks they can be scored against each other; returns every
+/// perturbation of the run beside the input. With `shard`, only the cells of that shard's
+/// perturbations and the control cells are read (X in blocks, `arena_data::read_x_rows`), so
+/// memory follows the shard, not the files.
+pub fn load(
+    real: &Path,
+    pred: &Path,
+    pert_col: &str,
+    control: &str,
+    shard: Option<Shard>,
+) -> Result<(Vec<String>, ScoreInput), ScoreError> {
+    let (real_head, pred_head) = rayon::join(|| read_labels(real, pert_col), || read_labels(pred, pert_col));
+    let (real_genes, real_labels, real_dense) = real_head?;
+    let (pred_genes, pred_labels, pred_dense) = pred_head?;
     check_genes(real, &real_genes, pred, &pred_genes)?;
-
     let real_groups = group(&real_labels);
     let pred_groups = group(&pred_labels);
     for (path, groups) in [(real, &real_groups), (pred, &pred_groups)] {
@@ -126,21 +134,39 @@ pub fn load(real: &Path, pred: &Path, pert_col: &str, control: &str) -> Result<S
             format!("only control cells ('{control}'); there is no perturbation to score"),
         ));
     }
-    let side = |path: &Path, x: SparseMatrix, dense_input: bool, mut groups: BTreeMap<String, Vec<usize>>| Side {
-        path: path.to_path_buf(),
-        x: CsrMatrix { n_rows: x.shape.0, n_cols: x.shape.1, indptr: x.indptr, indices: x.indices, data: x.data },
-        dense_input,
-        pert_rows: perts.iter().map(|p| groups.remove(p).unwrap_or_default()).collect(),
-        control_rows: groups.remove(control).unwrap_or_default(),
+    let run_perts = perts.clone();
+    let perts = match shard {
+        Some(shard) => shard.of(&perts, real)?.to_vec(),
+        None => perts,
     };
-    Ok(ScoreInput {
-        real: side(real, real_x, real_dense, real_groups),
-        pred: side(pred, pred_x, pred_dense, pred_groups),
+    let side = |path: &Path, dense_input: bool, mut groups: BTreeMap<String, Vec<usize>>| -> Result<Side, ScoreError> {
+        let pert_rows: Vec<Vec<usize>> = perts.iter().map(|p| groups.remove(p).unwrap_or_default()).collect();
+        let control_rows = groups.remove(control).unwrap_or_default();
+        // The cells to read, in file order; each group's rows become positions among them.
+        let mut wanted: Vec<usize> = pert_rows.iter().flatten().chain(&control_rows).copied().collect();
+        wanted.sort_unstable();
+        let x = read_x_rows(path, &wanted)?;
+        check_values(path, &x, &wanted)?;
+        let at = |rows: Vec<usize>| rows.iter().map(|r| wanted.partition_point(|w| w < r)).collect::<Vec<_>>();
+        Ok(Side {
+            path: path.to_path_buf(),
+            x: CsrMatrix { n_rows: x.shape.0, n_cols: x.shape.1, indptr: x.indptr, indices: x.indices, data: x.data },
+            dense_input,
+            pert_rows: pert_rows.into_iter().map(at).collect(),
+            control_rows: at(control_rows),
+        })
+    };
+    let (real_side, pred_side) =
+        rayon::join(|| side(real, real_dense, real_groups), || side(pred, pred_dense, pred_groups));
+    let input = ScoreInput {
+        real: real_side?,
+        pred: pred_side?,
         genes: real_genes,
         perts,
         control: control.to_string(),
         pert_col: pert_col.to_string(),
-    })
+    };
+    Ok((run_perts, input))
 }
 
 fn preview(items: &[&str]) -> String {
@@ -151,10 +177,10 @@ fn preview(items: &[&str]) -> String {
     s
 }
 
-/// Genes, per-cell labels and X (CSR) of one file.
+/// Genes, per-cell labels and whether X is stored dense, without reading X.
 #[allow(clippy::type_complexity)]
-fn read_one(path: &Path, pert_col: &str) -> Result<(Vec<String>, Vec<String>, SparseMatrix, bool), ScoreError> {
-    let adata = read_h5ad(path)?;
+fn read_labels(path: &Path, pert_col: &str) -> Result<(Vec<String>, Vec<String>, bool), ScoreError> {
+    let adata = read_head(path)?;
     let column = adata.obs.column(pert_col).ok_or_else(|| {
         ScoreError::field(
             path,
@@ -185,11 +211,7 @@ fn read_one(path: &Path, pert_col: &str) -> Result<(Vec<String>, Vec<String>, Sp
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let genes = adata.var.index.clone();
-    let dense = matches!(adata.x, Matrix::Dense(_));
-    let x = adata.x.into_csr();
-    check_values(path, &x)?;
-    Ok((genes, labels, x, dense))
+    Ok((adata.var.index, labels, adata.layout == XLayout::Dense))
 }
 
 fn check_genes(real: &Path, real_genes: &[String], pred: &Path, pred_genes: &[String]) -> Result<(), ScoreError> {
@@ -221,10 +243,11 @@ fn check_genes(real: &Path, real_genes: &[String], pred: &Path, pred_genes: &[St
     ))
 }
 
-/// Refuses NaN, ±inf and negative values, and integer-only data (raw counts).
-fn check_values(path: &Path, x: &SparseMatrix) -> Result<(), ScoreError> {
+/// Refuses NaN, ±inf and negative values, and integer-only data (raw counts); `x` holds the
+/// file's cells `cells`.
+fn check_values(path: &Path, x: &SparseMatrix, cells: &[usize]) -> Result<(), ScoreError> {
     if let Some(k) = x.data.iter().position(|v| !v.is_finite() || *v < 0.0) {
-        let row = x.indptr.partition_point(|&p| p as usize <= k) - 1;
+        let row = cells[x.indptr.partition_point(|&p| p as usize <= k) - 1];
         let col = x.indices[k];
         return Err(ScoreError::field(
             path,

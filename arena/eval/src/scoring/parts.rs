@@ -97,11 +97,7 @@ pub fn compute(
 ) -> Result<(Vec<String>, ScoreParts), ScoreError> {
     let profile = opts.profile;
     progress.phase("read");
-    let mut input = input::load(&opts.real, &opts.pred, &opts.pert_col, &opts.control)?;
-    let run_perturbations = input.perts.clone();
-    if let Some(shard) = shard {
-        shard.restrict(&mut input)?;
-    }
+    let (run_perturbations, mut input) = input::load(&opts.real, &opts.pred, &opts.pert_col, &opts.control, shard)?;
     progress.phase("audit");
     let capped = !opts.keep_all_cells;
     let (audit, control_audit) = audit::audit_groups(&input, capped);

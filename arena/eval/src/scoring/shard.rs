@@ -1,15 +1,15 @@
 //! `arena score --shard K/N`: which perturbations shard K of N scores. The perturbations, in the
 //! run's order (sorted by code point), are cut into N contiguous runs whose sizes differ by at
-//! most one; every shard also reads all the control cells.
+//! most one; every shard also reads all the control cells, and only those cells and its own.
 
 use std::fmt;
 use std::ops::Range;
+use std::path::Path;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
 use super::error::ScoreError;
-use super::input::ScoreInput;
 
 /// Shard `k` of `n` (1 ≤ k ≤ n).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -40,22 +40,17 @@ impl Shard {
         total * (self.k - 1) / self.n..total * self.k / self.n
     }
 
-    /// Keeps only this shard's perturbations in `input` (the control cells stay).
-    pub fn restrict(self, input: &mut ScoreInput) -> Result<(), ScoreError> {
-        let total = input.perts.len();
+    /// This shard's perturbations among the run's `perts` (read from `source`).
+    pub fn of<'a>(self, perts: &'a [String], source: &Path) -> Result<&'a [String], ScoreError> {
+        let total = perts.len();
         if self.n > total {
             return Err(ScoreError::Invalid(format!(
                 "--shard {self}: {} has only {total} perturbation(s), fewer than the {} shards; use at most {total} shards",
-                input.real.path.display(),
+                source.display(),
                 self.n
             )));
         }
-        let range = self.range(total);
-        input.perts = input.perts[range.clone()].to_vec();
-        for side in [&mut input.real, &mut input.pred] {
-            side.pert_rows = side.pert_rows[range.clone()].to_vec();
-        }
-        Ok(())
+        Ok(&perts[self.range(total)])
     }
 }
 

@@ -1,0 +1,210 @@
+//! Reading part of an `.h5ad`: [`read_head`] reads the obs and var frames and X's shape and
+//! layout, and [`read_x_rows`] reads chosen rows of X as CSR, in blocks of at most
+//! [`BLOCK_VALUES`] stored values, so that memory holds the chosen rows plus one block, whatever
+//! the file's size. X may be CSR (a block is a hyperslab of `data` and `indices`; blocks without a
+//! chosen row are skipped, so cells grouped in the file cost only their own reads), dense (a block
+//! is a hyperslab of rows) or CSC (read whole: a column layout has no row blocks). Any float or
+//! integer dtype becomes f32, compressed or chunked storage included. Layers, obsm and uns are
+//! not read.
+
+use std::path::Path;
+
+use hdf5::{Group, LocationType};
+use ndarray::Array2;
+
+use super::ENCODING_TYPE;
+use super::read::{Reader, attr_string, read_i64};
+use crate::anndata::{Frame, SparseMatrix};
+use crate::error::DataError;
+
+/// Stored values per block of [`read_x_rows`] (64 MiB of f32 values plus as many indices).
+pub const BLOCK_VALUES: usize = 1 << 24;
+
+/// How X is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XLayout {
+    Dense,
+    Csr,
+    Csc,
+}
+
+/// The frames of an `.h5ad` and the shape and layout of its X.
+#[derive(Debug, Clone)]
+pub struct H5adHead {
+    pub obs: Frame,
+    pub var: Frame,
+    /// (cells, genes).
+    pub shape: (usize, usize),
+    pub layout: XLayout,
+}
+
+fn open(path: &Path) -> Result<(hdf5::File, Reader<'_>), DataError> {
+    if !path.exists() {
+        return Err(DataError::NotFound { path: path.to_path_buf() });
+    }
+    let file = hdf5::File::open(path).map_err(|e| DataError::Read {
+        path: path.to_path_buf(),
+        reason: format!("not an HDF5 file ({e}); expected an AnnData .h5ad written by anndata >= 0.8"),
+    })?;
+    let r = Reader { path };
+    r.check_root(&file)?;
+    // The walk refuses links to other files and virtual datasets; sizes are not limited, since
+    // only blocks of X are ever held.
+    super::safety::check(&file, None)
+        .map_err(|refusal| r.err(&refusal.field, format!("refused before reading: {}", refusal.reason)))?;
+    Ok((file, r))
+}
+
+/// X's layout and shape from its metadata.
+fn x_layout(r: &Reader<'_>, file: &Group) -> Result<(XLayout, (usize, usize)), DataError> {
+    let missing = || r.err("X", "missing; an AnnData .h5ad needs an expression matrix 'X' (is this an AnnData file?)");
+    if !file.link_exists("X") {
+        return Err(missing());
+    }
+    match file.loc_type_by_name("X").map_err(|e| r.err("X", e))? {
+        LocationType::Dataset => {
+            let ds = file.dataset("X").map_err(|e| r.err("X", e))?;
+            match ds.shape().as_slice() {
+                [n, g] => Ok((XLayout::Dense, (*n, *g))),
+                other => Err(r.err("X", format!("a dense X must be 2-D, found shape {other:?}"))),
+            }
+        }
+        LocationType::Group => {
+            let g = file.group("X").map_err(|e| r.err("X", e))?;
+            let enc = attr_string(&g, ENCODING_TYPE).map_err(|e| r.err("X", e))?;
+            let legacy = attr_string(&g, "h5sparse_format").map_err(|e| r.err("X", e))?;
+            let (layout, shape_attr) = match (enc.as_deref(), legacy.as_deref()) {
+                (Some("csr_matrix"), _) => (XLayout::Csr, "shape"),
+                (Some("csc_matrix"), _) => (XLayout::Csc, "shape"),
+                (None, Some("csr")) => (XLayout::Csr, "h5sparse_shape"),
+                (None, Some("csc")) => (XLayout::Csc, "h5sparse_shape"),
+                _ => return Err(r.err("X", "not a 2-D dense array or a csr/csc matrix")),
+            };
+            let shape = g
+                .attr(shape_attr)
+                .and_then(|a| a.read_raw::<i64>())
+                .map_err(|e| r.err("X", format!("sparse matrix without a readable '{shape_attr}' attribute: {e}")))?;
+            match shape.as_slice() {
+                [n, g] if *n >= 0 && *g >= 0 => Ok((layout, (*n as usize, *g as usize))),
+                other => Err(r.err("X", format!("shape attribute {other:?} is not two non-negative sizes"))),
+            }
+        }
+        _ => Err(missing()),
+    }
+}
+
+/// The obs and var frames and X's shape and layout; X itself is not read.
+pub fn read_head(path: &Path) -> Result<H5adHead, DataError> {
+    let (file, r) = open(path)?;
+    let (layout, shape) = x_layout(&r, &file)?;
+    let obs = r.read_frame(&file, "obs", shape.0)?;
+    let var = r.read_frame(&file, "var", shape.1)?;
+    Ok(H5adHead { obs, var, shape, layout })
+}
+
+/// Rows `rows` of X (strictly ascending cell indices) as a CSR matrix of `rows.len()` rows, in
+/// that order, with every stored value of those rows as the file holds it (a dense X keeps its
+/// non-zeros).
+pub fn read_x_rows(path: &Path, rows: &[usize]) -> Result<SparseMatrix, DataError> {
+    let (file, r) = open(path)?;
+    let (layout, (n_obs, n_vars)) = x_layout(&r, &file)?;
+    if let Some(w) = rows.windows(2).find(|w| w[0] >= w[1]) {
+        return Err(r.err("X", format!("rows must be strictly ascending, got {} then {}", w[0], w[1])));
+    }
+    if let Some(&last) = rows.last().filter(|&&l| l >= n_obs) {
+        return Err(r.err("X", format!("row {last} is beyond the {n_obs} cells")));
+    }
+    match layout {
+        XLayout::Csr => csr_rows(&r, &file, (n_obs, n_vars), rows),
+        XLayout::Dense => dense_rows(&r, &file, n_vars, rows),
+        XLayout::Csc => {
+            let x = r.read_matrix(&file, "X")?.ok_or_else(|| r.err("X", "not a csc matrix"))?.into_csr();
+            Ok(select(&x, rows))
+        }
+    }
+}
+
+/// The rows `rows` of an in-memory CSR matrix.
+fn select(x: &SparseMatrix, rows: &[usize]) -> SparseMatrix {
+    let mut out = SparseMatrix { shape: (rows.len(), x.shape.1), data: vec![], indices: vec![], indptr: vec![0] };
+    for &row in rows {
+        let (lo, hi) = (x.indptr[row] as usize, x.indptr[row + 1] as usize);
+        out.data.extend_from_slice(&x.data[lo..hi]);
+        out.indices.extend_from_slice(&x.indices[lo..hi]);
+        out.indptr.push(out.data.len() as u64);
+    }
+    out
+}
+
+fn csr_rows(
+    r: &Reader<'_>,
+    file: &Group,
+    (n_obs, n_vars): (usize, usize),
+    rows: &[usize],
+) -> Result<SparseMatrix, DataError> {
+    let g = file.group("X").map_err(|e| r.err("X", e))?;
+    let part = |n: &str| g.dataset(n).map_err(|e| r.err(&format!("X/{n}"), e));
+    let (data_ds, indices_ds) = (part("data")?, part("indices")?);
+    let indptr = read_i64(&*part("indptr")?).map_err(|e| r.err("X/indptr", e))?;
+    let nnz = data_ds.size();
+    let monotone = indptr.first() == Some(&0) && indptr.windows(2).all(|w| w[0] <= w[1]);
+    if indptr.len() != n_obs + 1 || !monotone || indptr.last().copied() != Some(nnz as i64) {
+        return Err(r.err("X/indptr", format!("must have {} entries rising from 0 to nnz = {nnz}", n_obs + 1)));
+    }
+    if indices_ds.size() != nnz {
+        return Err(r.err("X", format!("{} indices but {nnz} data values", indices_ds.size())));
+    }
+    let at = |row: usize| indptr[row] as usize;
+    let mut out = SparseMatrix { shape: (rows.len(), n_vars), data: vec![], indices: vec![], indptr: vec![0] };
+    let mut i = 0;
+    while i < rows.len() {
+        // A block: the chosen rows from rows[i] whose values end within BLOCK_VALUES of its start.
+        let start = at(rows[i]);
+        let mut j = i + 1;
+        while j < rows.len() && at(rows[j] + 1) - start <= BLOCK_VALUES {
+            j += 1;
+        }
+        let end = at(rows[j - 1] + 1);
+        let data = data_ds.read_slice_1d::<f32, _>(start..end).map_err(|e| r.err("X/data", e))?;
+        let indices = indices_ds.read_slice_1d::<i64, _>(start..end).map_err(|e| r.err("X/indices", e))?;
+        for &row in &rows[i..j] {
+            let (lo, hi) = (at(row) - start, at(row + 1) - start);
+            for k in lo..hi {
+                let col = indices[k];
+                if col < 0 || col as usize >= n_vars {
+                    return Err(r.err("X/indices", format!("index {col} of cell {row} is outside 0..{n_vars}")));
+                }
+                out.indices.push(col as u32);
+                out.data.push(data[k]);
+            }
+            out.indptr.push(out.data.len() as u64);
+        }
+        i = j;
+    }
+    Ok(out)
+}
+
+fn dense_rows(r: &Reader<'_>, file: &Group, n_vars: usize, rows: &[usize]) -> Result<SparseMatrix, DataError> {
+    let ds = file.dataset("X").map_err(|e| r.err("X", e))?;
+    let per_block = (BLOCK_VALUES / n_vars.max(1)).max(1);
+    let mut out = SparseMatrix { shape: (rows.len(), n_vars), data: vec![], indices: vec![], indptr: vec![0] };
+    let mut i = 0;
+    while i < rows.len() {
+        let first = rows[i];
+        let j = i + rows[i..].partition_point(|&row| row < first + per_block);
+        let last = rows[j - 1];
+        let selection = hdf5::Hyperslab::try_from(ndarray::s![first..last + 1, ..]).map_err(|e| r.err("X", e))?;
+        let block: Array2<f32> = ds.read_slice_2d(selection).map_err(|e| r.err("X", e))?;
+        for &row in &rows[i..j] {
+            for (col, &v) in block.row(row - first).iter().enumerate() {
+                if v != 0.0 {
+                    out.indices.push(col as u32);
+                    out.data.push(v);
+                }
+            }
+            out.indptr.push(out.data.len() as u64);
+        }
+        i = j;
+    }
+    Ok(out)
+}
