@@ -379,12 +379,17 @@ fn main() {
         Some("ceiling") => ceiling_table(arg(2, 20), arg(3, 2000) as usize),
         Some("coverage") => coverage_table(arg(2, 200), arg(3, 200), arg(4, 1000) as usize),
         Some("pdiag") => pdiag(arg(2, 20)),
+        Some("udiag") => udiag(
+            args.get(2).map_or("sim-unseen-single", String::as_str),
+            args.get(3).map_or("mse", String::as_str),
+            arg(4, 20),
+        ),
         Some("cdiag") => {
             cdiag(args.get(2).map_or("sim-unseen-single", String::as_str), arg(3, 0), arg(4, 2000) as usize)
         }
         _ => eprintln!(
             "usage: validity_sim ceiling [SEEDS] [CELLS] | coverage [REPLICATES] [TRUTH_REPLICATES] [RESAMPLES] | pdiag \
-             [REPLICATES] | cdiag [TASK] [SEED] [CELLS]"
+             [REPLICATES] | cdiag [TASK] [SEED] [CELLS] | udiag [TASK] [METRIC] [REPLICATES]"
         ),
     }
 }
@@ -495,5 +500,82 @@ fn cdiag(task: &str, seed: u64, cells: usize) {
             println!("{} n={} ceiling={:.4} oracle={:.4}", item.label, item.rows.len(), values.values[i], o);
         }
         println!("mean ceiling={:.4} oracle={:.4}", finite_mean(&values.values), oracle.metrics[k].overall.mean);
+    }
+}
+
+/// `udiag TASK METRIC REPLICATES`: per resampling unit of the coverage world's pool, the metric's
+/// mean over REPLICATES fresh-cell datasets, largest first, per baseline; then, for each n of
+/// [`SUBSETS`], the chance that n units drawn without replacement miss all of the largest t
+/// (hypergeometric), for the t whose units stand out. When a few units carry most of the mean, a
+/// draw without them has no sign of them, and no interval built from the draw covers the truth.
+fn udiag(task: &str, metric: &str, replicates: u64) {
+    let world = pool_world(task);
+    let per_rep: Vec<BTreeMap<String, Vec<f64>>> = (0..replicates)
+        .into_par_iter()
+        .map(|r| {
+            let dataset = fresh(&world.config, TRUTH_CELL_SEEDS + r);
+            let mut instance = instance_of(task, &dataset);
+            instance.control_mean = world.population_control.clone();
+            let truths = instance.truth_means();
+            let (_, units) = headline_units(&instance);
+            let none = BootstrapSettings { resamples: 0, level: 0.95, seed: 0 };
+            world
+                .predictions
+                .iter()
+                .map(|(name, predictions)| {
+                    let input = RowInput {
+                        name: name.clone(),
+                        kind: ModelKind::Baseline,
+                        model_sha256: String::new(),
+                        predictions,
+                        truths: &truths,
+                    };
+                    let row = score_row(&instance, input, &none);
+                    let k = row.metrics.iter().position(|m| m.metric == metric).expect("metric");
+                    let per_unit = units
+                        .iter()
+                        .map(|u| finite_mean(&u.iter().map(|&i| row.per_perturbation[i].values[k].unwrap_or(f64::NAN)).collect::<Vec<_>>()))
+                        .collect();
+                    (name.clone(), per_unit)
+                })
+                .collect()
+        })
+        .collect();
+    // Each unit's first item's label, and whether its target regulates other genes.
+    let dataset = fresh(&world.config, TRUTH_CELL_SEEDS);
+    let instance = instance_of(task, &dataset);
+    let (_, units) = headline_units(&instance);
+    let regulators = dataset.regulators.clone().unwrap_or_default();
+    let label = |u: usize| {
+        let item = &instance.eval_items()[units[u][0]];
+        let regulator = item.actions.iter().flat_map(|a| a.genes()).any(|g| regulators.contains(g));
+        format!("{}{}", item.label, if regulator { " (regulator)" } else { "" })
+    };
+    for (name, _) in &world.predictions {
+        let n_units = per_rep[0][name].len();
+        let mut unit_means: Vec<(usize, f64)> =
+            (0..n_units).map(|u| (u, finite_mean(&per_rep.iter().map(|r| r[name][u]).collect::<Vec<_>>()))).collect();
+        unit_means.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let total: f64 = unit_means.iter().map(|u| u.1).sum();
+        let mean = total / n_units as f64;
+        let values: Vec<String> = unit_means.iter().map(|u| format!("{:.4}", u.1)).collect();
+        println!("{task} {name} {metric}: pool mean {mean:.4}; per unit, largest first: {}", values.join(" "));
+        let top: Vec<String> = unit_means.iter().take(6).map(|u| label(u.0)).collect();
+        println!("  the 6 largest: {}", top.join(", "));
+        let all_regulators = (0..n_units).filter(|&u| label(u).ends_with("(regulator)")).count();
+        println!("  regulator targets in the pool: {all_regulators} of {n_units}");
+        let mut share = 0.0;
+        for (t, u) in unit_means.iter().take(6).enumerate() {
+            share += u.1 / total;
+            let miss: Vec<String> = SUBSETS
+                .iter()
+                .map(|&n| {
+                    // P(a draw of n of N misses t given units) = C(N − t, n) / C(N, n).
+                    let p = (0..n).map(|i| n_units.saturating_sub(t + 1 + i) as f64 / (n_units - i) as f64).product::<f64>();
+                    format!("n={n}: {p:.3}")
+                })
+                .collect();
+            println!("  the largest {} unit(s) hold {:.0}% of the sum; P(a draw misses them all): {}", t + 1, 100.0 * share, miss.join(", "));
+        }
     }
 }

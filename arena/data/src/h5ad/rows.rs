@@ -4,8 +4,8 @@
 //! the file's size. X may be CSR (a block is a hyperslab of `data` and `indices`; blocks without a
 //! chosen row are skipped, so cells grouped in the file cost only their own reads), dense (a block
 //! is a hyperslab of rows) or CSC (read whole: a column layout has no row blocks). Any float or
-//! integer dtype becomes f32, compressed or chunked storage included. Layers, obsm and uns are
-//! not read.
+//! integer dtype becomes f32, compressed or chunked storage included. Asked for every row, X is
+//! read whole, as [`read_h5ad`](super::read_h5ad) reads it. Layers, obsm and uns are not read.
 
 use std::path::Path;
 
@@ -113,6 +113,10 @@ pub fn read_x_rows(path: &Path, rows: &[usize]) -> Result<SparseMatrix, DataErro
     }
     if let Some(&last) = rows.last().filter(|&&l| l >= n_obs) {
         return Err(r.err("X", format!("row {last} is beyond the {n_obs} cells")));
+    }
+    // Every row: the whole matrix in one read per array (read_h5ad's path, no block copies).
+    if rows.len() == n_obs {
+        return Ok(r.read_matrix(&file, "X")?.ok_or_else(|| r.err("X", "not a matrix"))?.into_csr());
     }
     match layout {
         XLayout::Csr => csr_rows(&r, &file, (n_obs, n_vars), rows),
