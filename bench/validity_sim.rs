@@ -534,7 +534,13 @@ fn udiag(task: &str, metric: &str, replicates: u64) {
                     let k = row.metrics.iter().position(|m| m.metric == metric).expect("metric");
                     let per_unit = units
                         .iter()
-                        .map(|u| finite_mean(&u.iter().map(|&i| row.per_perturbation[i].values[k].unwrap_or(f64::NAN)).collect::<Vec<_>>()))
+                        .map(|u| {
+                            finite_mean(
+                                &u.iter()
+                                    .map(|&i| row.per_perturbation[i].values[k].unwrap_or(f64::NAN))
+                                    .collect::<Vec<_>>(),
+                            )
+                        })
                         .collect();
                     (name.clone(), per_unit)
                 })
@@ -571,11 +577,18 @@ fn udiag(task: &str, metric: &str, replicates: u64) {
                 .iter()
                 .map(|&n| {
                     // P(a draw of n of N misses t given units) = C(N − t, n) / C(N, n).
-                    let p = (0..n).map(|i| n_units.saturating_sub(t + 1 + i) as f64 / (n_units - i) as f64).product::<f64>();
+                    let p = (0..n)
+                        .map(|i| n_units.saturating_sub(t + 1 + i) as f64 / (n_units - i) as f64)
+                        .product::<f64>();
                     format!("n={n}: {p:.3}")
                 })
                 .collect();
-            println!("  the largest {} unit(s) hold {:.0}% of the sum; P(a draw misses them all): {}", t + 1, 100.0 * share, miss.join(", "));
+            println!(
+                "  the largest {} unit(s) hold {:.0}% of the sum; P(a draw misses them all): {}",
+                t + 1,
+                100.0 * share,
+                miss.join(", ")
+            );
         }
     }
 }

@@ -106,6 +106,12 @@ pub fn read_head(path: &Path) -> Result<H5adHead, DataError> {
 /// that order, with every stored value of those rows as the file holds it (a dense X keeps its
 /// non-zeros).
 pub fn read_x_rows(path: &Path, rows: &[usize]) -> Result<SparseMatrix, DataError> {
+    read_in_blocks(path, rows, BLOCK_VALUES)
+}
+
+/// [`read_x_rows`] with blocks of at most `block_values` stored values (a dense block: that many
+/// values' worth of rows, at least one).
+fn read_in_blocks(path: &Path, rows: &[usize], block_values: usize) -> Result<SparseMatrix, DataError> {
     let (file, r) = open(path)?;
     let (layout, (n_obs, n_vars)) = x_layout(&r, &file)?;
     if let Some(w) = rows.windows(2).find(|w| w[0] >= w[1]) {
@@ -119,8 +125,8 @@ pub fn read_x_rows(path: &Path, rows: &[usize]) -> Result<SparseMatrix, DataErro
         return Ok(r.read_matrix(&file, "X")?.ok_or_else(|| r.err("X", "not a matrix"))?.into_csr());
     }
     match layout {
-        XLayout::Csr => csr_rows(&r, &file, (n_obs, n_vars), rows),
-        XLayout::Dense => dense_rows(&r, &file, n_vars, rows),
+        XLayout::Csr => csr_rows(&r, &file, (n_obs, n_vars), rows, block_values),
+        XLayout::Dense => dense_rows(&r, &file, n_vars, rows, block_values),
         XLayout::Csc => {
             let x = r.read_matrix(&file, "X")?.ok_or_else(|| r.err("X", "not a csc matrix"))?.into_csr();
             Ok(select(&x, rows))
@@ -145,6 +151,7 @@ fn csr_rows(
     file: &Group,
     (n_obs, n_vars): (usize, usize),
     rows: &[usize],
+    block_values: usize,
 ) -> Result<SparseMatrix, DataError> {
     let g = file.group("X").map_err(|e| r.err("X", e))?;
     let part = |n: &str| g.dataset(n).map_err(|e| r.err(&format!("X/{n}"), e));
@@ -162,10 +169,10 @@ fn csr_rows(
     let mut out = SparseMatrix { shape: (rows.len(), n_vars), data: vec![], indices: vec![], indptr: vec![0] };
     let mut i = 0;
     while i < rows.len() {
-        // A block: the chosen rows from rows[i] whose values end within BLOCK_VALUES of its start.
+        // A block: the chosen rows from rows[i] whose values end within block_values of its start.
         let start = at(rows[i]);
         let mut j = i + 1;
-        while j < rows.len() && at(rows[j] + 1) - start <= BLOCK_VALUES {
+        while j < rows.len() && at(rows[j] + 1) - start <= block_values {
             j += 1;
         }
         let end = at(rows[j - 1] + 1);
@@ -188,9 +195,15 @@ fn csr_rows(
     Ok(out)
 }
 
-fn dense_rows(r: &Reader<'_>, file: &Group, n_vars: usize, rows: &[usize]) -> Result<SparseMatrix, DataError> {
+fn dense_rows(
+    r: &Reader<'_>,
+    file: &Group,
+    n_vars: usize,
+    rows: &[usize],
+    block_values: usize,
+) -> Result<SparseMatrix, DataError> {
     let ds = file.dataset("X").map_err(|e| r.err("X", e))?;
-    let per_block = (BLOCK_VALUES / n_vars.max(1)).max(1);
+    let per_block = (block_values / n_vars.max(1)).max(1);
     let mut out = SparseMatrix { shape: (rows.len(), n_vars), data: vec![], indices: vec![], indptr: vec![0] };
     let mut i = 0;
     while i < rows.len() {
@@ -211,4 +224,83 @@ fn dense_rows(r: &Reader<'_>, file: &Group, n_vars: usize, rows: &[usize]) -> Re
         i = j;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::anndata::{AnnData, Matrix};
+
+    /// 23 cells x 7 genes, about a third stored, rows 4 and 11 empty.
+    fn cells() -> ndarray::Array2<f32> {
+        ndarray::Array2::from_shape_fn((23, 7), |(i, j)| {
+            let v = ((i * 7 + j) * 2_654_435_761usize % 97) as f32;
+            if i == 4 || i == 11 || v > 33.0 { 0.0 } else { 1.0 + v / 8.0 }
+        })
+    }
+
+    fn write(dir: &Path, name: &str, x: Matrix) -> std::path::PathBuf {
+        let frame = |n: usize, p: &str| Frame {
+            index_name: "_index".into(),
+            index: (0..n).map(|i| format!("{p}{i}")).collect(),
+            columns: vec![],
+        };
+        let (n, g) = x.shape();
+        let adata =
+            AnnData { x, obs: frame(n, "c"), var: frame(g, "g"), layers: vec![], obsm: vec![], uns_strings: vec![] };
+        let path = dir.join(name);
+        crate::write_h5ad(&path, &adata).unwrap();
+        path
+    }
+
+    #[test]
+    fn chosen_rows_read_in_blocks_equal_the_whole_matrix_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let dense = cells();
+        let csr = SparseMatrix::csr_from_dense(dense.view());
+        let files = [
+            write(dir.path(), "csr.h5ad", Matrix::Csr(csr.clone())),
+            write(dir.path(), "dense.h5ad", Matrix::Dense(dense.clone())),
+            write(dir.path(), "csc.h5ad", Matrix::Csc(transposed(&csr))),
+        ];
+        let choices: [Vec<usize>; 6] =
+            [vec![], vec![0], vec![4, 11], vec![1, 2, 3, 9, 10, 22], (0..23).step_by(3).collect(), (0..23).collect()];
+        for path in &files {
+            let head = read_head(path).unwrap();
+            assert_eq!(head.shape, (23, 7));
+            assert_eq!(head.var.index[6], "g6");
+            for rows in &choices {
+                for block in [1, 3, 7, 16, BLOCK_VALUES] {
+                    let got = read_in_blocks(path, rows, block).unwrap();
+                    assert_eq!(got, select(&csr, rows), "{} rows {rows:?} block {block}", path.display());
+                }
+            }
+            let err = read_x_rows(path, &[3, 2]).unwrap_err().to_string();
+            assert!(err.contains("strictly ascending"), "{err}");
+            let err = read_x_rows(path, &[23]).unwrap_err().to_string();
+            assert!(err.contains("beyond the 23 cells"), "{err}");
+        }
+        let layouts: Vec<XLayout> = files.iter().map(|p| read_head(p).unwrap().layout).collect();
+        assert_eq!(layouts, [XLayout::Csr, XLayout::Dense, XLayout::Csc]);
+    }
+
+    /// The CSC form of a CSR matrix.
+    fn transposed(x: &SparseMatrix) -> SparseMatrix {
+        let (n, g) = x.shape;
+        let mut columns: Vec<Vec<(u32, f32)>> = vec![Vec::new(); g];
+        for row in 0..n {
+            for k in x.indptr[row] as usize..x.indptr[row + 1] as usize {
+                columns[x.indices[k] as usize].push((row as u32, x.data[k]));
+            }
+        }
+        let mut out = SparseMatrix { shape: (n, g), data: vec![], indices: vec![], indptr: vec![0] };
+        for column in columns {
+            for (row, v) in column {
+                out.indices.push(row);
+                out.data.push(v);
+            }
+            out.indptr.push(out.data.len() as u64);
+        }
+        out
+    }
 }
