@@ -1,5 +1,6 @@
 //! `arena score --shard K/N` and `arena merge`: the merged outputs equal the unsharded run's, byte
-//! for byte, for every profile that spans perturbations and both control modes; the merge refuses
+//! for byte, for every profile that spans perturbations and both control modes, and so do runs
+//! in batches (`--batch-cells`); the merge refuses
 //! partials that do not belong together (another input file, profile or shard count), a shard
 //! given twice and a missing shard, and then writes nothing. The Slurm path runs for real: a
 //! private one-node cluster (deploy/slurm/test-local.sh) runs the shards as a job array and the
@@ -91,6 +92,14 @@ fn merged_shards_equal_the_single_run_byte_for_byte() {
         score(&real, &pred, &single, &extra).ok();
         let want = outputs(&single);
         assert!(want.iter().any(|(f, _)| f == "results.csv") && want.len() >= 6, "{name}: {:?}", want.len());
+        // Batches of at most 150 or 400 cells (both files, controls not counted): 2 to 9 batches.
+        for batch in ["150", "400"] {
+            let batched = dir.path().join(format!("{name}-batch{batch}"));
+            let mut args = extra.clone();
+            args.extend(["--batch-cells", batch]);
+            score(&real, &pred, &batched, &args).ok();
+            assert!(outputs(&batched) == want, "{name}: --batch-cells {batch} changed an output");
+        }
         for n in [1usize, 3, 5] {
             let partials: Vec<PathBuf> = (1..=n).map(|k| dir.path().join(format!("{name}-{n}-part{k}"))).collect();
             // Shards in reverse order: the merge orders them itself.
@@ -98,6 +107,9 @@ fn merged_shards_equal_the_single_run_byte_for_byte() {
                 let shard = format!("{}/{n}", k + 1);
                 let mut args = extra.clone();
                 args.extend(["--shard", &shard]);
+                if k == 0 {
+                    args.extend(["--batch-cells", "200"]);
+                }
                 let r = score(&real, &pred, p, &args).ok();
                 assert!(r.stdout.contains(&format!("Scored shard {shard}")), "{}", r.stdout);
                 assert!(p.join("partial.json").is_file() && !p.join("results.csv").exists());

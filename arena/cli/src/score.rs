@@ -107,6 +107,13 @@ pub struct ScoreArgs {
     /// which gives the same files, bit for bit, as the unsharded run. Not for --profile vcc2026.
     #[arg(long, value_name = "K/N")]
     shard: Option<scoring::Shard>,
+    /// Read and score the perturbations in batches of at most N cells (both files together, the
+    /// controls not counted): memory then holds the control cells, one batch and the
+    /// per-perturbation results (DE tables, means) instead of every cell. The outputs are the same,
+    /// byte for byte; a CSR file whose cells are grouped by perturbation is read once, one in
+    /// another order once per batch. Default: every cell at once.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    batch_cells: Option<u64>,
     /// Score every predicted cell (cell-eval's behaviour) instead of capping a group with more
     /// predicted than real cells to the real count; the audit still flags it.
     #[arg(long)]
@@ -166,6 +173,7 @@ cell-eval 0.8.2 (v1). See the README, section `arena score`, for what v2 covers"
         },
         timings: args.timings,
         keep_all_cells: args.keep_all_cells,
+        batch_cells: args.batch_cells.map(|n| n as usize),
     };
     if let Some(shard) = args.shard {
         let (manifest, _) = scoring::partial::score_shard_into(&opts, shard, &args.outdir)?;

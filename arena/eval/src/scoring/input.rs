@@ -1,10 +1,13 @@
 //! Reads and validates the two inputs of `arena score` (real and predicted `.h5ad`), keeping X
-//! sparse (CSR) and grouping cells by perturbation. Refuses, naming the file and the field:
+//! sparse (CSR) and grouping cells by perturbation, in two steps: [`plan`] reads the labels and
+//! genes of both files and checks them, [`Plan::read`] reads X for the cells of some
+//! perturbations and the controls (a shard, a batch, or all). Refuses, naming the file and the field:
 //! different genes (or gene order), a missing perturbation column or control label, a real
 //! perturbation the prediction lacks (or one the real data lacks), a cell without a label,
 //! NaN/inf/negative values, and raw counts where log1p-normalised values are expected.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use ndarray::Array2;
@@ -12,7 +15,6 @@ use ndarray::Array2;
 use super::error::ScoreError;
 use metrics::de::CsrMatrix;
 
-use super::shard::Shard;
 use arena_data::{SparseMatrix, XLayout, read_head, read_x_rows};
 
 /// One input file: X as CSR (cells x genes) and the rows of each perturbation group.
@@ -70,17 +72,31 @@ impl Side {
     }
 }
 
-/// Reads both files and checks they can be scored against each other; returns every
-/// perturbation of the run beside the input. With `shard`, only the cells of that shard's
-/// perturbations and the control cells are read (X in blocks, `arena_data::read_x_rows`), so
-/// memory follows the shard, not the files.
-pub fn load(
-    real: &Path,
-    pred: &Path,
-    pert_col: &str,
-    control: &str,
-    shard: Option<Shard>,
-) -> Result<(Vec<String>, ScoreInput), ScoreError> {
+/// Both files, checked against each other before any of X is read: the genes, the run's
+/// perturbations and each file's cells per label. [`Plan::read`] then reads the cells of some
+/// perturbations and the controls.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub genes: Vec<String>,
+    /// Every perturbation of the run, sorted by code point (as `numpy.unique`), control excluded.
+    pub perts: Vec<String>,
+    pub control: String,
+    pub pert_col: String,
+    real: PlanSide,
+    pred: PlanSide,
+}
+
+/// One file of a [`Plan`].
+#[derive(Debug, Clone)]
+struct PlanSide {
+    path: PathBuf,
+    dense_input: bool,
+    /// Cells (file rows, ascending) of every label.
+    groups: BTreeMap<String, Vec<usize>>,
+}
+
+/// Reads the labels and genes of both files and checks they can be scored against each other.
+pub fn plan(real: &Path, pred: &Path, pert_col: &str, control: &str) -> Result<Plan, ScoreError> {
     let (real_head, pred_head) = rayon::join(|| read_labels(real, pert_col), || read_labels(pred, pert_col));
     let (real_genes, real_labels, real_dense) = real_head?;
     let (pred_genes, pred_labels, pred_dense) = pred_head?;
@@ -134,39 +150,77 @@ pub fn load(
             format!("only control cells ('{control}'); there is no perturbation to score"),
         ));
     }
-    let run_perts = perts.clone();
-    let perts = match shard {
-        Some(shard) => shard.of(&perts, real)?.to_vec(),
-        None => perts,
-    };
-    let side = |path: &Path, dense_input: bool, mut groups: BTreeMap<String, Vec<usize>>| -> Result<Side, ScoreError> {
-        let pert_rows: Vec<Vec<usize>> = perts.iter().map(|p| groups.remove(p).unwrap_or_default()).collect();
-        let control_rows = groups.remove(control).unwrap_or_default();
-        // The cells to read, in file order; each group's rows become positions among them.
-        let mut wanted: Vec<usize> = pert_rows.iter().flatten().chain(&control_rows).copied().collect();
-        wanted.sort_unstable();
-        let x = read_x_rows(path, &wanted)?;
-        check_values(path, &x, &wanted)?;
-        let at = |rows: Vec<usize>| rows.iter().map(|r| wanted.partition_point(|w| w < r)).collect::<Vec<_>>();
-        Ok(Side {
-            path: path.to_path_buf(),
-            x: CsrMatrix { n_rows: x.shape.0, n_cols: x.shape.1, indptr: x.indptr, indices: x.indices, data: x.data },
-            dense_input,
-            pert_rows: pert_rows.into_iter().map(at).collect(),
-            control_rows: at(control_rows),
-        })
-    };
-    let (real_side, pred_side) =
-        rayon::join(|| side(real, real_dense, real_groups), || side(pred, pred_dense, pred_groups));
-    let input = ScoreInput {
-        real: real_side?,
-        pred: pred_side?,
+    Ok(Plan {
         genes: real_genes,
         perts,
         control: control.to_string(),
         pert_col: pert_col.to_string(),
-    };
-    Ok((run_perts, input))
+        real: PlanSide { path: real.to_path_buf(), dense_input: real_dense, groups: real_groups },
+        pred: PlanSide { path: pred.to_path_buf(), dense_input: pred_dense, groups: pred_groups },
+    })
+}
+
+impl Plan {
+    /// Cells of the perturbations `range` in both files together.
+    pub fn cells(&self, range: Range<usize>) -> usize {
+        let count = |side: &PlanSide| self.perts[range.clone()].iter().map(|p| side.groups[p].len()).sum::<usize>();
+        count(&self.real) + count(&self.pred)
+    }
+
+    /// `range` cut into contiguous batches of at most `max_cells` cells ([`Plan::cells`]; a
+    /// perturbation with more is a batch of its own); one batch when `max_cells` is `None`.
+    pub fn batches(&self, range: Range<usize>, max_cells: Option<usize>) -> Vec<Range<usize>> {
+        let Some(max) = max_cells else { return vec![range] };
+        let mut out = Vec::new();
+        let mut start = range.start;
+        while start < range.end {
+            let mut end = start + 1;
+            while end < range.end && self.cells(start..end + 1) <= max {
+                end += 1;
+            }
+            out.push(start..end);
+            start = end;
+        }
+        out
+    }
+
+    /// The input of the perturbations `range` (and all control cells): X read for those cells
+    /// only, each group's rows renumbered among them.
+    pub fn read(&self, range: Range<usize>) -> Result<ScoreInput, ScoreError> {
+        let perts = self.perts[range].to_vec();
+        let side = |side: &PlanSide| -> Result<Side, ScoreError> {
+            let pert_rows: Vec<&Vec<usize>> = perts.iter().map(|p| &side.groups[p]).collect();
+            let control_rows = &side.groups[&self.control];
+            // The cells to read, in file order; each group's rows become positions among them.
+            let mut wanted: Vec<usize> = pert_rows.iter().copied().flatten().chain(control_rows).copied().collect();
+            wanted.sort_unstable();
+            let x = read_x_rows(&side.path, &wanted)?;
+            check_values(&side.path, &x, &wanted)?;
+            let at = |rows: &Vec<usize>| rows.iter().map(|r| wanted.partition_point(|w| w < r)).collect::<Vec<_>>();
+            Ok(Side {
+                path: side.path.clone(),
+                x: CsrMatrix {
+                    n_rows: x.shape.0,
+                    n_cols: x.shape.1,
+                    indptr: x.indptr,
+                    indices: x.indices,
+                    data: x.data,
+                },
+                dense_input: side.dense_input,
+                pert_rows: pert_rows.into_iter().map(at).collect(),
+                control_rows: at(control_rows),
+            })
+        };
+        let (real, pred) = rayon::join(|| side(&self.real), || side(&self.pred));
+        Ok(ScoreInput {
+            real: real?,
+            pred: pred?,
+            genes: self.genes.clone(),
+            perts,
+            control: self.control.clone(),
+            pert_col: self.pert_col.clone(),
+        })
+    }
 }
 
 fn preview(items: &[&str]) -> String {

@@ -60,6 +60,9 @@ pub struct ScoreOptions {
     /// Score every predicted cell, even where a group has more predicted than real cells
     /// (cell-eval's behaviour); by default such groups are capped to the real count.
     pub keep_all_cells: bool,
+    /// Read and score the perturbations in batches of at most this many cells (both files, the
+    /// controls not counted); `None`: all at once. The outputs do not depend on it.
+    pub batch_cells: Option<usize>,
 }
 
 /// The computed outputs (written by [`write::write_outputs`]).

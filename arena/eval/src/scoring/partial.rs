@@ -113,6 +113,7 @@ impl Manifest {
             mode,
             timings: false,
             keep_all_cells: self.keep_all_cells,
+            batch_cells: None,
         })
     }
 }

@@ -1,6 +1,6 @@
 //! The two halves of an `arena score` run. [`compute`] reads the inputs and works out, for every
-//! perturbation of a shard (all of them when unsharded), what needs its cells: the DE tables, the
-//! pseudobulk means, the energy distances and the audit of its predicted cells. [`finish`] turns
+//! perturbation of a shard (all of them when unsharded), batch by batch, what needs its cells: the
+//! DE tables, the pseudobulk means, the energy distances and the audit of its predicted cells. [`finish`] turns
 //! the parts of all perturbations into the metrics, several of which compare perturbations with
 //! each other (discrimination scores, de_spearman_sig, Systema's μ_pert, STAMP,
 //! pearson_edistance, the same-prediction flag). A single run is `finish(compute(all))`;
@@ -88,16 +88,46 @@ fn join_de(a: Option<DeTable>, b: Option<DeTable>) -> Result<Option<DeTable>, St
     }
 }
 
-/// Reads both inputs and computes the parts of `shard`'s perturbations (all when `None`);
-/// returns every perturbation of the run beside them.
+/// Reads both inputs and computes the parts of `shard`'s perturbations (all when `None`), in
+/// batches of at most `opts.batch_cells` cells; returns every perturbation of the run beside
+/// them. Batches join like shards, so the parts do not depend on the batch size.
 pub fn compute(
     opts: &ScoreOptions,
     shard: Option<Shard>,
     progress: &Progress,
 ) -> Result<(Vec<String>, ScoreParts), ScoreError> {
     let profile = opts.profile;
-    progress.phase("read");
-    let (run_perturbations, mut input) = input::load(&opts.real, &opts.pred, &opts.pert_col, &opts.control, shard)?;
+    progress.phase("read labels");
+    let plan = input::plan(&opts.real, &opts.pred, &opts.pert_col, &opts.control)?;
+    let range = match shard {
+        Some(shard) => shard.within(plan.perts.len(), &opts.real)?,
+        None => 0..plan.perts.len(),
+    };
+    let edistance = profile.columns().contains(&"pearson_edistance");
+    // pearson_edistance steps once per perturbation and side
+    let per_pert = u64::from(profile.runs_de()) + u64::from(profile.runs_pred_de()) + 2 * u64::from(edistance);
+    progress.set_total((range.len() as u64 * per_pert).max(1));
+    let mut joined: Option<ScoreParts> = None;
+    for batch in plan.batches(range, opts.batch_cells) {
+        progress.phase("read");
+        let parts = compute_batch(plan.read(batch)?, opts, edistance, progress)?;
+        joined = Some(match joined {
+            None => parts,
+            Some(before) => before.then(parts).map_err(ScoreError::Invalid)?,
+        });
+    }
+    let parts = joined.ok_or_else(|| ScoreError::Invalid("no perturbation to score".into()))?;
+    Ok((plan.perts, parts))
+}
+
+/// The parts of the perturbations of `input`.
+fn compute_batch(
+    mut input: input::ScoreInput,
+    opts: &ScoreOptions,
+    edistance: bool,
+    progress: &Progress,
+) -> Result<ScoreParts, ScoreError> {
+    let profile = opts.profile;
     progress.phase("audit");
     let capped = !opts.keep_all_cells;
     let (audit, control_audit) = audit::audit_groups(&input, capped);
@@ -105,12 +135,6 @@ pub fn compute(
     if capped {
         audit::cap_to_real(&mut input);
     }
-    let n = input.perts.len() as u64;
-    let edistance = profile.columns().contains(&"pearson_edistance");
-    // pearson_edistance steps once per perturbation and side
-    let steps = n * (u64::from(profile.runs_de()) + u64::from(profile.runs_pred_de()) + 2 * u64::from(edistance));
-    progress.set_total(steps.max(1));
-
     progress.phase("real DE");
     let real_de = if profile.runs_de() { Some(de::run_de(&input.real, &input.real, progress)?) } else { None };
     progress.phase("predicted DE");
@@ -131,7 +155,7 @@ pub fn compute(
     } else {
         None
     };
-    let parts = ScoreParts {
+    Ok(ScoreParts {
         genes: input.genes,
         perts: input.perts,
         control: input.control,
@@ -142,8 +166,7 @@ pub fn compute(
         audit,
         control_audit,
         pred_means,
-    };
-    Ok((run_perturbations, parts))
+    })
 }
 
 /// Every metric of `opts.profile` from the parts of all perturbations.

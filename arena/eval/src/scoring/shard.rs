@@ -40,9 +40,9 @@ impl Shard {
         total * (self.k - 1) / self.n..total * self.k / self.n
     }
 
-    /// This shard's perturbations among the run's `perts` (read from `source`).
-    pub fn of<'a>(self, perts: &'a [String], source: &Path) -> Result<&'a [String], ScoreError> {
-        let total = perts.len();
+    /// This shard's perturbations among the run's `total`, read from `source`; refuses more
+    /// shards than perturbations.
+    pub fn within(self, total: usize, source: &Path) -> Result<Range<usize>, ScoreError> {
         if self.n > total {
             return Err(ScoreError::Invalid(format!(
                 "--shard {self}: {} has only {total} perturbation(s), fewer than the {} shards; use at most {total} shards",
@@ -50,7 +50,7 @@ impl Shard {
                 self.n
             )));
         }
-        Ok(&perts[self.range(total)])
+        Ok(self.range(total))
     }
 }
 
