@@ -206,6 +206,23 @@ fn headline_units(instance: &TaskInstance<'_>) -> (Vec<usize>, Vec<Vec<usize>>) 
     (headline, units)
 }
 
+/// A baseline's scores on `instance` without intervals.
+fn baseline_row(
+    instance: &TaskInstance<'_>,
+    name: &str,
+    predictions: &[Vec<f64>],
+    truths: &[Vec<f64>],
+) -> tasks::scorecard::ScoreRow {
+    let input = RowInput {
+        name: name.to_string(),
+        kind: ModelKind::Baseline,
+        model_sha256: String::new(),
+        predictions,
+        truths,
+    };
+    score_row(instance, input, &BootstrapSettings { resamples: 0, level: 0.95, seed: 0 })
+}
+
 /// Per (baseline, metric, n units) of one replicate: the mean over the drawn items and its CIs by
 /// method (`METHODS` order).
 type Scored = BTreeMap<(String, String, usize), (f64, Vec<(f64, f64)>)>;
@@ -241,17 +258,9 @@ fn score_replicate(task: &str, world: &PoolWorld, cell_seed: u64, resamples: usi
     let mut rng = metrics::rng::seeded(cell_seed ^ 0x5EED);
     let mut order: Vec<usize> = (0..pool.len()).collect();
     metrics::rng::shuffle(&mut order, &mut rng);
-    let none = BootstrapSettings { resamples: 0, ..bootstrap };
     let mut out = Scored::new();
     for (name, predictions) in &world.predictions {
-        let input = RowInput {
-            name: name.clone(),
-            kind: ModelKind::Baseline,
-            model_sha256: String::new(),
-            predictions,
-            truths: &truths,
-        };
-        let row = score_row(&instance, input, &none);
+        let row = baseline_row(&instance, name, predictions, &truths);
         let redraws = controls.as_ref().map(|c| c.pearson_delta(predictions, &truths, &perturbed));
         let shared = controls.as_ref().map(|c| c.corrected_pearson_delta(predictions, &truths, &perturbed));
         for (k, m) in row.metrics.iter().enumerate() {
@@ -518,19 +527,11 @@ fn udiag(task: &str, metric: &str, replicates: u64) {
             instance.control_mean = world.population_control.clone();
             let truths = instance.truth_means();
             let (_, units) = headline_units(&instance);
-            let none = BootstrapSettings { resamples: 0, level: 0.95, seed: 0 };
             world
                 .predictions
                 .iter()
                 .map(|(name, predictions)| {
-                    let input = RowInput {
-                        name: name.clone(),
-                        kind: ModelKind::Baseline,
-                        model_sha256: String::new(),
-                        predictions,
-                        truths: &truths,
-                    };
-                    let row = score_row(&instance, input, &none);
+                    let row = baseline_row(&instance, name, predictions, &truths);
                     let k = row.metrics.iter().position(|m| m.metric == metric).expect("metric");
                     let per_unit = units
                         .iter()

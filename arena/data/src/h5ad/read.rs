@@ -21,6 +21,20 @@ use crate::error::DataError;
 /// not AnnData; [`DataError::Field`] naming the element (`X`, `obs/target`, …) that is missing or
 /// malformed.
 pub fn read_h5ad(path: &Path) -> Result<AnnData, DataError> {
+    let (file, r) = open(path, super::safety::memory_budget())?;
+    let x = r.read_x(&file)?;
+    let (n_obs, n_vars) = x.shape();
+    let obs = r.read_frame(&file, "obs", n_obs)?;
+    let var = r.read_frame(&file, "var", n_vars)?;
+    let layers = r.read_matrices(&file, "layers", true)?;
+    let obsm = r.read_matrices(&file, "obsm", false)?;
+    let uns_strings = r.read_uns_strings(&file)?;
+    Ok(AnnData { x, obs, var, layers, obsm, uns_strings })
+}
+
+/// Opens the AnnData at `path` after its root and the safety walk (links, virtual datasets, and
+/// declared sizes beyond `budget` bytes when given) pass.
+pub(super) fn open(path: &Path, budget: Option<u64>) -> Result<(hdf5::File, Reader<'_>), DataError> {
     if !path.exists() {
         return Err(DataError::NotFound { path: path.to_path_buf() });
     }
@@ -30,16 +44,9 @@ pub fn read_h5ad(path: &Path) -> Result<AnnData, DataError> {
     })?;
     let r = Reader { path };
     r.check_root(&file)?;
-    super::safety::check(&file, super::safety::memory_budget())
+    super::safety::check(&file, budget)
         .map_err(|refusal| r.err(&refusal.field, format!("refused before reading: {}", refusal.reason)))?;
-    let x = r.read_x(&file)?;
-    let (n_obs, n_vars) = x.shape();
-    let obs = r.read_frame(&file, "obs", n_obs)?;
-    let var = r.read_frame(&file, "var", n_vars)?;
-    let layers = r.read_matrices(&file, "layers", true)?;
-    let obsm = r.read_matrices(&file, "obsm", false)?;
-    let uns_strings = r.read_uns_strings(&file)?;
-    Ok(AnnData { x, obs, var, layers, obsm, uns_strings })
+    Ok((file, r))
 }
 
 /// Carries the file path into every error.

@@ -38,21 +38,10 @@ pub struct H5adHead {
     pub layout: XLayout,
 }
 
+/// Opens `path`. The safety walk refuses links to other files and virtual datasets; sizes are not
+/// limited, since only blocks of X are ever held.
 fn open(path: &Path) -> Result<(hdf5::File, Reader<'_>), DataError> {
-    if !path.exists() {
-        return Err(DataError::NotFound { path: path.to_path_buf() });
-    }
-    let file = hdf5::File::open(path).map_err(|e| DataError::Read {
-        path: path.to_path_buf(),
-        reason: format!("not an HDF5 file ({e}); expected an AnnData .h5ad written by anndata >= 0.8"),
-    })?;
-    let r = Reader { path };
-    r.check_root(&file)?;
-    // The walk refuses links to other files and virtual datasets; sizes are not limited, since
-    // only blocks of X are ever held.
-    super::safety::check(&file, None)
-        .map_err(|refusal| r.err(&refusal.field, format!("refused before reading: {}", refusal.reason)))?;
-    Ok((file, r))
+    super::read::open(path, None)
 }
 
 /// X's layout and shape from its metadata.
