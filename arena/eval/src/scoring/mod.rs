@@ -24,6 +24,7 @@ pub mod de;
 pub mod de_metrics;
 pub mod error;
 pub mod input;
+pub mod options;
 pub mod pair;
 pub mod partial;
 pub mod parts;
@@ -37,45 +38,13 @@ pub mod vcc2026;
 pub mod vcc2026_input;
 pub mod write;
 
-use std::path::PathBuf;
-
 pub use error::ScoreError;
 pub use metrics::ControlMode;
+pub use options::{ScoreOptions, ScoreOutput};
 pub use parts::ScoreParts;
 pub use profile::Profile;
 pub use shard::Shard;
 pub use table::Table;
-
-/// Everything `arena score` needs to know.
-#[derive(Debug, Clone)]
-pub struct ScoreOptions {
-    pub real: PathBuf,
-    pub pred: PathBuf,
-    pub control: String,
-    pub pert_col: String,
-    pub profile: Profile,
-    pub mode: ControlMode,
-    /// Print per-phase wall times to stderr.
-    pub timings: bool,
-    /// Score every predicted cell, even where a group has more predicted than real cells
-    /// (cell-eval's behaviour); by default such groups are capped to the real count.
-    pub keep_all_cells: bool,
-    /// Read and score the perturbations in batches of at most this many cells (both files, the
-    /// controls not counted); `None`: all at once. The outputs do not depend on it.
-    pub batch_cells: Option<usize>,
-}
-
-/// The computed outputs (written by [`write::write_outputs`]).
-pub struct ScoreOutput {
-    pub results: Table,
-    pub agg: Table,
-    pub real_de: Option<de::DeTable>,
-    pub pred_de: Option<de::DeTable>,
-    pub perts: Vec<String>,
-    pub genes: Vec<String>,
-    /// The score-side audit of the predicted cells (written as audit.csv and audit.json).
-    pub audit: audit::ScoreAudit,
-}
 
 /// Loads both files and computes every metric of the profile.
 pub fn score(opts: &ScoreOptions) -> Result<ScoreOutput, ScoreError> {
