@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use arena_eval::scoring::{self, partial};
+use arena_eval::scoring::partial;
 
 pub const LONG_ABOUT: &str = "Combine the partials of `arena score --shard K/N` into the outputs of the whole run: \
 results.csv, agg_results.csv, real_de.csv, pred_de.csv, their Parquet twins, audit.csv and audit.json, the same \
@@ -30,15 +30,7 @@ pub struct MergeArgs {
 }
 
 pub fn run(args: MergeArgs) -> anyhow::Result<()> {
-    // Every manifest first: a wrong or missing shard is refused before any table is read.
-    for dir in &args.partials {
-        partial::read_manifest(dir)?;
-    }
-    let partials = args.partials.iter().map(|dir| partial::read(dir)).collect::<Result<Vec<_>, _>>()?;
-    let shards = partials.len();
-    let (opts, parts) = partial::merge(partials)?;
-    let progress = scoring::progress::Progress::new(1, false);
-    let out = scoring::parts::finish(parts, &opts, &progress)?;
-    out!("Merged {shards} partial(s) of {} vs {}", opts.real.display(), opts.pred.display());
+    let (opts, out) = partial::merge(&args.partials)?;
+    out!("Merged {} partial(s) of {} vs {}", args.partials.len(), opts.real.display(), opts.pred.display());
     crate::score::report(&out, &opts, &args.outdir)
 }

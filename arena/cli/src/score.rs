@@ -197,35 +197,8 @@ cell-eval 0.8.2 (v1). See the README, section `arena score`, for what v2 covers"
 pub fn report(out: &scoring::ScoreOutput, opts: &ScoreOptions, outdir: &std::path::Path) -> anyhow::Result<()> {
     let written = scoring::write::write_outputs(out, outdir)
         .with_context(|| format!("writing the results into {}", outdir.display()))?;
-    let means: Vec<String> = out
-        .agg
-        .columns
-        .iter()
-        .map(|(name, v)| format!("{name} = {}", v[2].map_or("null".to_string(), |m| format!("{m:.4}"))))
-        .collect();
-    out!(
-        "Scored {} perturbations x {} genes (profile {}, {} controls); mean over perturbations:",
-        out.perts.len(),
-        out.genes.len(),
-        opts.profile.name(),
-        match opts.mode {
-            ControlMode::RealControls => "real",
-            ControlMode::OwnControls => "own (cell-eval)",
-        }
-    );
-    for m in means {
-        out!("  {m}");
-    }
-    let flags = out.audit.flag_lines();
-    if flags.is_empty() {
-        out!(
-            "Audit of the predicted cells: no flags (variance, duplicates, cell counts, constant or mean predictions)"
-        );
-    } else {
-        out!("Audit of the predicted cells ({} flag(s); per group in audit.csv):", flags.len());
-        for line in flags {
-            out!("  {line}");
-        }
+    for line in out.summary(opts) {
+        out!("{line}");
     }
     let names: Vec<String> =
         written.iter().filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).collect();

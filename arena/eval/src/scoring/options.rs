@@ -1,5 +1,6 @@
 //! What an `arena score` run is asked ([`ScoreOptions`]) and what it computes ([`ScoreOutput`],
-//! written by [`write::write_outputs`](super::write::write_outputs)).
+//! written by [`write::write_outputs`](super::write::write_outputs), summed up for the terminal by
+//! [`ScoreOutput::summary`]).
 
 use std::path::PathBuf;
 
@@ -39,4 +40,35 @@ pub struct ScoreOutput {
     pub genes: Vec<String>,
     /// The score-side audit of the predicted cells (written as audit.csv and audit.json).
     pub audit: ScoreAudit,
+}
+
+impl ScoreOutput {
+    /// What a run prints: its size and settings, each metric's mean over perturbations, and the
+    /// audit's flags.
+    pub fn summary(&self, opts: &ScoreOptions) -> Vec<String> {
+        let controls = match opts.mode {
+            ControlMode::RealControls => "real",
+            ControlMode::OwnControls => "own (cell-eval)",
+        };
+        let mut lines = vec![format!(
+            "Scored {} perturbations x {} genes (profile {}, {controls} controls); mean over perturbations:",
+            self.perts.len(),
+            self.genes.len(),
+            opts.profile.name(),
+        )];
+        for (name, v) in &self.agg.columns {
+            lines.push(format!("  {name} = {}", v[2].map_or("null".to_string(), |m| format!("{m:.4}"))));
+        }
+        let flags = self.audit.flag_lines();
+        if flags.is_empty() {
+            lines.push(
+                "Audit of the predicted cells: no flags (variance, duplicates, cell counts, constant or mean predictions)"
+                    .into(),
+            );
+        } else {
+            lines.push(format!("Audit of the predicted cells ({} flag(s); per group in audit.csv):", flags.len()));
+            lines.extend(flags.into_iter().map(|line| format!("  {line}")));
+        }
+        lines
+    }
 }

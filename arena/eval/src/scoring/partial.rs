@@ -23,14 +23,15 @@ use metrics::de::GroupDe;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::{Deserialize, Serialize};
 
-use super::ScoreOptions;
 use super::audit::{GroupAudit, MeanRange};
 use super::de::DeTable;
 use super::error::ScoreError;
 use super::pair::{Bulk, Energies};
 use super::parts::ScoreParts;
 use super::profile::Profile;
+use super::progress::Progress;
 use super::shard::Shard;
+use super::{ScoreOptions, ScoreOutput};
 use arena_data::output;
 
 /// The partial format this build writes and reads.
@@ -266,13 +267,6 @@ fn control_batch(parts: &ScoreParts) -> Result<RecordBatch, arrow_schema::ArrowE
     RecordBatch::try_from_iter(columns)
 }
 
-/// A partial read back: its folder, manifest and parts.
-pub struct Partial {
-    pub dir: PathBuf,
-    pub manifest: Manifest,
-    pub parts: ScoreParts,
-}
-
 /// Reads the manifest of the partial in `dir`.
 pub fn read_manifest(dir: &Path) -> Result<Manifest, ScoreError> {
     let path = dir.join(MANIFEST);
@@ -295,9 +289,8 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest, ScoreError> {
     Ok(manifest)
 }
 
-/// Reads the partial in `dir`.
-pub fn read(dir: &Path) -> Result<Partial, ScoreError> {
-    let manifest = read_manifest(dir)?;
+/// Reads the parts of the partial in `dir`, whose manifest is `manifest`.
+fn read_parts(dir: &Path, manifest: &Manifest) -> Result<ScoreParts, ScoreError> {
     let want = manifest.shard.range(manifest.run_perturbations.len());
     let perts_path = dir.join(PERTURBATIONS);
     let mut reader = Columns::open(&perts_path)?;
@@ -370,7 +363,7 @@ pub fn read(dir: &Path) -> Result<Partial, ScoreError> {
         control_audit,
         pred_means,
     };
-    Ok(Partial { dir: dir.to_path_buf(), manifest, parts })
+    Ok(parts)
 }
 
 /// Reads the batches of one Parquet file, naming it in every error.
@@ -495,28 +488,54 @@ impl Batch<'_> {
     }
 }
 
-/// Checks that `partials` are the N shards of one run (same inputs, options, arena and format;
-/// each shard once) and joins their parts in shard order; returns the run's options and parts.
-pub fn merge(mut partials: Vec<Partial>) -> Result<(ScoreOptions, ScoreParts), ScoreError> {
-    let Some(first) = partials.first() else {
+/// Checks that the partials in `dirs` are the N shards of one run (same inputs, options, arena
+/// and format; each shard once) from their manifests alone, then reads and joins their parts in
+/// shard order and finishes the run; returns the run's options and outputs.
+pub fn merge(dirs: &[PathBuf]) -> Result<(ScoreOptions, ScoreOutput), ScoreError> {
+    let mut partials =
+        dirs.iter().map(|d| Ok((d.clone(), read_manifest(d)?))).collect::<Result<Vec<_>, ScoreError>>()?;
+    check(&mut partials)?;
+    let opts = partials[0].1.options(&partials[0].0)?;
+    let mut joined: Option<ScoreParts> = None;
+    for (dir, manifest) in &partials {
+        let parts = read_parts(dir, manifest)?;
+        joined = Some(match joined {
+            None => parts,
+            Some(before) => before.then(parts).map_err(|why| {
+                ScoreError::Invalid(format!(
+                    "{} does not continue the shards before it: {why}; rerun it",
+                    dir.display()
+                ))
+            })?,
+        });
+    }
+    let parts = joined.ok_or_else(|| ScoreError::Invalid("no partials given".into()))?;
+    let out = super::parts::finish(parts, &opts, &Progress::new(1, false))?;
+    Ok((opts, out))
+}
+
+/// Refuses partials of different runs, arenas or formats, a shard given twice and a missing
+/// shard; sorts them by shard.
+fn check(partials: &mut [(PathBuf, Manifest)]) -> Result<(), ScoreError> {
+    let Some((first_dir, first)) = partials.first() else {
         return Err(ScoreError::Invalid(
             "no partials given; pass the folders written by `arena score --shard K/N`".into(),
         ));
     };
     let ours = crate::provenance::SUITE_VERSION;
-    if first.manifest.arena_version != ours {
+    if first.arena_version != ours {
         return Err(ScoreError::field(
-            &first.dir.join(MANIFEST),
+            &first_dir.join(MANIFEST),
             "arena_version",
             format!(
                 "written by arena {}, but this is arena {ours}; rerun the shards with this arena",
-                first.manifest.arena_version
+                first.arena_version
             ),
         ));
     }
-    let reference = first.manifest.identity();
-    for p in &partials[1..] {
-        for ((field, a), (_, b)) in reference.iter().zip(p.manifest.identity()) {
+    let reference = first.identity();
+    for (dir, manifest) in &partials[1..] {
+        for ((field, a), (_, b)) in reference.iter().zip(manifest.identity()) {
             if *a != b {
                 let shorten = |s: &str| {
                     if s.len() > 80 { format!("{}…", &s[..s.floor_char_boundary(80)]) } else { s.to_string() }
@@ -524,26 +543,26 @@ pub fn merge(mut partials: Vec<Partial>) -> Result<(ScoreOptions, ScoreParts), S
                 return Err(ScoreError::Invalid(format!(
                     "the partials are not from one run: {field} is {} in {} but {} in {}; rerun the shards with one command",
                     shorten(a),
-                    first.dir.display(),
+                    first_dir.display(),
                     shorten(&b),
-                    p.dir.display()
+                    dir.display()
                 )));
             }
         }
     }
-    partials.sort_by_key(|p| p.manifest.shard);
-    let n = partials[0].manifest.shard.n();
+    partials.sort_by_key(|p| p.1.shard);
+    let n = partials[0].1.shard.n();
     for w in partials.windows(2) {
-        if w[0].manifest.shard == w[1].manifest.shard {
+        if w[0].1.shard == w[1].1.shard {
             return Err(ScoreError::Invalid(format!(
                 "shard {} is given twice: {} and {}; pass each shard once",
-                w[0].manifest.shard,
-                w[0].dir.display(),
-                w[1].dir.display()
+                w[0].1.shard,
+                w[0].0.display(),
+                w[1].0.display()
             )));
         }
     }
-    let have: Vec<usize> = partials.iter().map(|p| p.manifest.shard.k()).collect();
+    let have: Vec<usize> = partials.iter().map(|p| p.1.shard.k()).collect();
     let missing: Vec<String> = (1..=n).filter(|k| !have.contains(k)).map(|k| format!("{k}/{n}")).collect();
     if !missing.is_empty() {
         return Err(ScoreError::Invalid(format!(
@@ -551,15 +570,7 @@ pub fn merge(mut partials: Vec<Partial>) -> Result<(ScoreOptions, ScoreParts), S
             missing.join(", ")
         )));
     }
-    let opts = partials[0].manifest.options(&partials[0].dir)?;
-    let mut partials = partials.into_iter();
-    let mut parts = partials.next().map(|p| p.parts).ok_or_else(|| ScoreError::Invalid("no partials given".into()))?;
-    for p in partials {
-        parts = parts.then(p.parts).map_err(|why| {
-            ScoreError::Invalid(format!("{} does not continue the shards before it: {why}; rerun it", p.dir.display()))
-        })?;
-    }
-    Ok((opts, parts))
+    Ok(())
 }
 
 /// Computes shard `shard` of the run `opts` and writes its partial into `dir`.
