@@ -108,6 +108,20 @@ impl Reader<'_> {
 
     /// A `csr_matrix`/`csc_matrix` group (or the older h5sparse layout); `None` for other groups.
     fn read_sparse(&self, g: &Group, field: &str) -> Result<Option<Matrix>, DataError> {
+        let Some((csr, shape)) = self.sparse_kind(g, field)? else { return Ok(None) };
+        let part = |n: &str| g.dataset(n).map_err(|e| self.err(&format!("{field}/{n}"), e));
+        let (major, minor) = if csr { shape } else { (shape.1, shape.0) };
+        let data = read_f32(&*part("data")?).map_err(|e| self.err(&format!("{field}/data"), e))?;
+        let indices = read_indices(&*part("indices")?, minor).map_err(|e| self.err(&format!("{field}/indices"), e))?;
+        let indptr = read_i64(&*part("indptr")?).map_err(|e| self.err(&format!("{field}/indptr"), e))?;
+        let m = self.checked_sparse(field, shape, (major, minor), data, indices, indptr)?;
+        Ok(Some(if csr { Matrix::Csr(m) } else { Matrix::Csc(m) }))
+    }
+
+    /// Whether the group `g` is a `csr_matrix` (true) or `csc_matrix` (false), in anndata's
+    /// encoding or the older h5sparse layout, and its shape from the attributes; `None` for other
+    /// groups.
+    pub(super) fn sparse_kind(&self, g: &Group, field: &str) -> Result<Option<(bool, (usize, usize))>, DataError> {
         let enc = attr_string(g, ENCODING_TYPE).map_err(|e| self.err(field, e))?;
         let legacy = attr_string(g, "h5sparse_format").map_err(|e| self.err(field, e))?;
         let (csr, shape_attr) = match (enc.as_deref(), legacy.as_deref()) {
@@ -121,23 +135,36 @@ impl Reader<'_> {
             .attr(shape_attr)
             .and_then(|a| a.read_raw::<i64>())
             .map_err(|e| self.err(field, format!("sparse matrix without a readable '{shape_attr}' attribute: {e}")))?;
-        let shape = match shape.as_slice() {
-            [r, c] if *r >= 0 && *c >= 0 => (*r as usize, *c as usize),
-            other => {
-                return Err(self.err(field, format!("shape attribute {other:?} is not two non-negative sizes")));
-            }
-        };
-        let part = |n: &str| g.dataset(n).map_err(|e| self.err(&format!("{field}/{n}"), e));
-        let (major, minor) = if csr { shape } else { (shape.1, shape.0) };
-        let data = read_f32(&*part("data")?).map_err(|e| self.err(&format!("{field}/data"), e))?;
-        let indices = read_indices(&*part("indices")?, minor).map_err(|e| self.err(&format!("{field}/indices"), e))?;
-        let indptr = read_i64(&*part("indptr")?).map_err(|e| self.err(&format!("{field}/indptr"), e))?;
-        let m = self.checked_sparse(field, shape, (major, minor), data, indices, indptr)?;
-        Ok(Some(if csr { Matrix::Csr(m) } else { Matrix::Csc(m) }))
+        match shape.as_slice() {
+            [r, c] if *r >= 0 && *c >= 0 => Ok(Some((csr, (*r as usize, *c as usize)))),
+            other => Err(self.err(field, format!("shape attribute {other:?} is not two non-negative sizes"))),
+        }
     }
 
     /// Validates and converts the three arrays of a compressed sparse matrix (`indices` as
     /// [`read_indices`] returns them).
+    /// Checks `indptr` (`major` + 1 entries rising from 0 to the number of stored values) and that
+    /// there are as many `indices` as `data` values.
+    pub(super) fn check_compressed(
+        &self,
+        field: &str,
+        indptr: &[i64],
+        major: usize,
+        (indices, data): (usize, usize),
+    ) -> Result<(), DataError> {
+        if indptr.len() != major + 1 {
+            return Err(self.err(field, format!("indptr has {} entries, expected {}", indptr.len(), major + 1)));
+        }
+        if indices != data {
+            return Err(self.err(field, format!("{indices} indices but {data} data values")));
+        }
+        let monotone = indptr.first() == Some(&0) && indptr.windows(2).all(|w| w[0] <= w[1]);
+        if !monotone || indptr.last().copied() != Some(data as i64) {
+            return Err(self.err(field, format!("indptr must rise from 0 to nnz = {data}")));
+        }
+        Ok(())
+    }
+
     fn checked_sparse(
         &self,
         field: &str,
@@ -147,16 +174,7 @@ impl Reader<'_> {
         (indices, indices_in_range): (Vec<u32>, bool),
         indptr: Vec<i64>,
     ) -> Result<SparseMatrix, DataError> {
-        if indptr.len() != major + 1 {
-            return Err(self.err(field, format!("indptr has {} entries, expected {}", indptr.len(), major + 1)));
-        }
-        if indices.len() != data.len() {
-            return Err(self.err(field, format!("{} indices but {} data values", indices.len(), data.len())));
-        }
-        let monotone = indptr.first() == Some(&0) && indptr.windows(2).all(|w| w[0] <= w[1]);
-        if !monotone || indptr.last().copied() != Some(data.len() as i64) {
-            return Err(self.err(field, format!("indptr must rise from 0 to nnz = {}", data.len())));
-        }
+        self.check_compressed(field, &indptr, major, (indices.len(), data.len()))?;
         if !indices_in_range {
             return Err(self.err(field, format!("an index is outside 0..{minor}")));
         }
@@ -458,7 +476,7 @@ fn read_labels(c: &Container) -> hdf5::Result<Vec<String>> {
 }
 
 /// A scalar string attribute; `None` when the attribute is absent.
-pub(super) fn attr_string(loc: &Location, name: &str) -> hdf5::Result<Option<String>> {
+fn attr_string(loc: &Location, name: &str) -> hdf5::Result<Option<String>> {
     if !loc.attr_names()?.iter().any(|a| a == name) {
         return Ok(None);
     }

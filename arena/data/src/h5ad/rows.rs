@@ -12,8 +12,7 @@ use std::path::Path;
 use hdf5::{Group, LocationType};
 use ndarray::Array2;
 
-use super::ENCODING_TYPE;
-use super::read::{Reader, attr_string, read_i64};
+use super::read::{Reader, read_i64};
 use crate::anndata::{Frame, SparseMatrix};
 use crate::error::DataError;
 
@@ -60,22 +59,10 @@ fn x_layout(r: &Reader<'_>, file: &Group) -> Result<(XLayout, (usize, usize)), D
         }
         LocationType::Group => {
             let g = file.group("X").map_err(|e| r.err("X", e))?;
-            let enc = attr_string(&g, ENCODING_TYPE).map_err(|e| r.err("X", e))?;
-            let legacy = attr_string(&g, "h5sparse_format").map_err(|e| r.err("X", e))?;
-            let (layout, shape_attr) = match (enc.as_deref(), legacy.as_deref()) {
-                (Some("csr_matrix"), _) => (XLayout::Csr, "shape"),
-                (Some("csc_matrix"), _) => (XLayout::Csc, "shape"),
-                (None, Some("csr")) => (XLayout::Csr, "h5sparse_shape"),
-                (None, Some("csc")) => (XLayout::Csc, "h5sparse_shape"),
-                _ => return Err(r.err("X", "not a 2-D dense array or a csr/csc matrix")),
-            };
-            let shape = g
-                .attr(shape_attr)
-                .and_then(|a| a.read_raw::<i64>())
-                .map_err(|e| r.err("X", format!("sparse matrix without a readable '{shape_attr}' attribute: {e}")))?;
-            match shape.as_slice() {
-                [n, g] if *n >= 0 && *g >= 0 => Ok((layout, (*n as usize, *g as usize))),
-                other => Err(r.err("X", format!("shape attribute {other:?} is not two non-negative sizes"))),
+            match r.sparse_kind(&g, "X")? {
+                Some((true, shape)) => Ok((XLayout::Csr, shape)),
+                Some((false, shape)) => Ok((XLayout::Csc, shape)),
+                None => Err(r.err("X", "not a 2-D dense array or a csr/csc matrix")),
             }
         }
         _ => Err(missing()),
@@ -146,14 +133,7 @@ fn csr_rows(
     let part = |n: &str| g.dataset(n).map_err(|e| r.err(&format!("X/{n}"), e));
     let (data_ds, indices_ds) = (part("data")?, part("indices")?);
     let indptr = read_i64(&*part("indptr")?).map_err(|e| r.err("X/indptr", e))?;
-    let nnz = data_ds.size();
-    let monotone = indptr.first() == Some(&0) && indptr.windows(2).all(|w| w[0] <= w[1]);
-    if indptr.len() != n_obs + 1 || !monotone || indptr.last().copied() != Some(nnz as i64) {
-        return Err(r.err("X/indptr", format!("must have {} entries rising from 0 to nnz = {nnz}", n_obs + 1)));
-    }
-    if indices_ds.size() != nnz {
-        return Err(r.err("X", format!("{} indices but {nnz} data values", indices_ds.size())));
-    }
+    r.check_compressed("X", &indptr, n_obs, (indices_ds.size(), data_ds.size()))?;
     let at = |row: usize| indptr[row] as usize;
     let mut out = SparseMatrix { shape: (rows.len(), n_vars), data: vec![], indices: vec![], indptr: vec![0] };
     let mut i = 0;
