@@ -9,8 +9,8 @@ mod rows;
 pub mod safety;
 mod write;
 
-pub use read::read_h5ad;
-pub use rows::{H5adHead, XLayout, read_head, read_x_rows};
+pub use read::{XLayout, read_h5ad};
+pub use rows::{H5adHead, read_head, read_x_rows};
 pub use write::write_h5ad;
 
 /// Attribute naming an element's encoding.

@@ -32,6 +32,17 @@ pub fn read_h5ad(path: &Path) -> Result<AnnData, DataError> {
     Ok(AnnData { x, obs, var, layers, obsm, uns_strings })
 }
 
+/// How X is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XLayout {
+    Dense,
+    Csr,
+    Csc,
+}
+
+/// A matrix's layout and its (rows, columns).
+pub(super) type LayoutShape = (XLayout, (usize, usize));
+
 /// Opens the AnnData at `path` after its root and the safety walk (links, virtual datasets, and
 /// declared sizes beyond `budget` bytes when given) pass.
 pub(super) fn open(path: &Path, budget: Option<u64>) -> Result<(hdf5::File, Reader<'_>), DataError> {
@@ -108,7 +119,8 @@ impl Reader<'_> {
 
     /// A `csr_matrix`/`csc_matrix` group (or the older h5sparse layout); `None` for other groups.
     fn read_sparse(&self, g: &Group, field: &str) -> Result<Option<Matrix>, DataError> {
-        let Some((csr, shape)) = self.sparse_kind(g, field)? else { return Ok(None) };
+        let Some((layout, shape)) = self.sparse_kind(g, field)? else { return Ok(None) };
+        let csr = layout == XLayout::Csr;
         let part = |n: &str| g.dataset(n).map_err(|e| self.err(&format!("{field}/{n}"), e));
         let (major, minor) = if csr { shape } else { (shape.1, shape.0) };
         let data = read_f32(&*part("data")?).map_err(|e| self.err(&format!("{field}/data"), e))?;
@@ -118,17 +130,16 @@ impl Reader<'_> {
         Ok(Some(if csr { Matrix::Csr(m) } else { Matrix::Csc(m) }))
     }
 
-    /// Whether the group `g` is a `csr_matrix` (true) or `csc_matrix` (false), in anndata's
-    /// encoding or the older h5sparse layout, and its shape from the attributes; `None` for other
-    /// groups.
-    pub(super) fn sparse_kind(&self, g: &Group, field: &str) -> Result<Option<(bool, (usize, usize))>, DataError> {
+    /// Whether the group `g` is a `csr_matrix` or a `csc_matrix`, in anndata's encoding or the
+    /// older h5sparse layout, and its shape from the attributes; `None` for other groups.
+    pub(super) fn sparse_kind(&self, g: &Group, field: &str) -> Result<Option<LayoutShape>, DataError> {
         let enc = attr_string(g, ENCODING_TYPE).map_err(|e| self.err(field, e))?;
         let legacy = attr_string(g, "h5sparse_format").map_err(|e| self.err(field, e))?;
         let (csr, shape_attr) = match (enc.as_deref(), legacy.as_deref()) {
-            (Some("csr_matrix"), _) => (true, "shape"),
-            (Some("csc_matrix"), _) => (false, "shape"),
-            (None, Some("csr")) => (true, "h5sparse_shape"),
-            (None, Some("csc")) => (false, "h5sparse_shape"),
+            (Some("csr_matrix"), _) => (XLayout::Csr, "shape"),
+            (Some("csc_matrix"), _) => (XLayout::Csc, "shape"),
+            (None, Some("csr")) => (XLayout::Csr, "h5sparse_shape"),
+            (None, Some("csc")) => (XLayout::Csc, "h5sparse_shape"),
             _ => return Ok(None),
         };
         let shape = g

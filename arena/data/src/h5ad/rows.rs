@@ -12,20 +12,12 @@ use std::path::Path;
 use hdf5::{Group, LocationType};
 use ndarray::Array2;
 
-use super::read::{Reader, read_i64};
+use super::read::{LayoutShape, Reader, XLayout, read_i64};
 use crate::anndata::{Frame, SparseMatrix};
 use crate::error::DataError;
 
 /// Stored values per block of [`read_x_rows`] (64 MiB of f32 values plus as many indices).
 pub const BLOCK_VALUES: usize = 1 << 24;
-
-/// How X is stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum XLayout {
-    Dense,
-    Csr,
-    Csc,
-}
 
 /// The frames of an `.h5ad` and the shape and layout of its X.
 #[derive(Debug, Clone)]
@@ -44,7 +36,7 @@ fn open(path: &Path) -> Result<(hdf5::File, Reader<'_>), DataError> {
 }
 
 /// X's layout and shape from its metadata.
-fn x_layout(r: &Reader<'_>, file: &Group) -> Result<(XLayout, (usize, usize)), DataError> {
+fn x_layout(r: &Reader<'_>, file: &Group) -> Result<LayoutShape, DataError> {
     let missing = || r.err("X", "missing; an AnnData .h5ad needs an expression matrix 'X' (is this an AnnData file?)");
     if !file.link_exists("X") {
         return Err(missing());
@@ -59,11 +51,7 @@ fn x_layout(r: &Reader<'_>, file: &Group) -> Result<(XLayout, (usize, usize)), D
         }
         LocationType::Group => {
             let g = file.group("X").map_err(|e| r.err("X", e))?;
-            match r.sparse_kind(&g, "X")? {
-                Some((true, shape)) => Ok((XLayout::Csr, shape)),
-                Some((false, shape)) => Ok((XLayout::Csc, shape)),
-                None => Err(r.err("X", "not a 2-D dense array or a csr/csc matrix")),
-            }
+            r.sparse_kind(&g, "X")?.ok_or_else(|| r.err("X", "not a 2-D dense array or a csr/csc matrix"))
         }
         _ => Err(missing()),
     }
