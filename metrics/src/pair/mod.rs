@@ -15,17 +15,20 @@ pub use bulk::{mae, mae_delta, mse, mse_delta, pearson_delta};
 pub use discrimination::{PdsDistance, TieBreak, discrimination_score, target_gene_indices};
 pub use edistance::{CellPair, EdistanceResult, pearson_edistance};
 
-/// Which control profile the prediction's Δ is taken against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Which control profile the prediction's Δ is taken against (spelled `real` and `own`, as
+/// `arena score --controls` spells them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum ControlMode {
     /// Arena default: Δ_pred = pred_pert − real_control. The submitter cannot move the reference,
     /// so a prediction earns a Δ score only through its perturbed profiles.
     #[default]
+    #[serde(rename = "real")]
     RealControls,
     /// cell-eval compatible: Δ_pred = pred_pert − pred_control, where pred_control is the mean of
     /// the control cells *in the prediction file* (`BulkArrays.perturbation_effect("pred")` uses
     /// `ctrl_pred`). A submitter can shift every Δ by editing its own control cells (e.g. a
     /// control row equal to the mean perturbation makes the systematic shift vanish from Δ).
+    #[serde(rename = "own")]
     OwnControls,
 }
 

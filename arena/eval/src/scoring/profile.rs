@@ -6,8 +6,9 @@
 
 use metrics::catalog::{self, MetricInfo};
 
-/// One `--profile`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// One `--profile` (serialised by its [`Profile::name`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Profile {
     /// Every cell-eval metric (except clustering_agreement, see the README).
     Full,

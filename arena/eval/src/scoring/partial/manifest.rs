@@ -30,9 +30,8 @@ pub struct Manifest {
     pub arena_version: String,
     pub real: InputFile,
     pub pred: InputFile,
-    pub profile: String,
-    /// "real" or "own".
-    pub controls: String,
+    pub profile: Profile,
+    pub controls: ControlMode,
     pub control: String,
     pub pert_col: String,
     pub keep_all_cells: bool,
@@ -65,31 +64,18 @@ impl Manifest {
     }
 
     /// The options of the run (paths as recorded in the manifest).
-    pub fn options(&self, dir: &Path) -> Result<ScoreOptions, ScoreError> {
-        let bad = |field: &str, value: &str| {
-            ScoreError::field(&dir.join(MANIFEST), field, format!("unknown value '{value}'; written by another arena?"))
-        };
-        let profile = <Profile as clap::ValueEnum>::value_variants()
-            .iter()
-            .copied()
-            .find(|p| p.name() == self.profile)
-            .ok_or_else(|| bad("profile", &self.profile))?;
-        let mode = match self.controls.as_str() {
-            "real" => ControlMode::RealControls,
-            "own" => ControlMode::OwnControls,
-            other => return Err(bad("controls", other)),
-        };
-        Ok(ScoreOptions {
+    pub fn options(&self) -> ScoreOptions {
+        ScoreOptions {
             real: self.real.path.clone(),
             pred: self.pred.path.clone(),
             control: self.control.clone(),
             pert_col: self.pert_col.clone(),
-            profile,
-            mode,
+            profile: self.profile,
+            mode: self.controls,
             timings: false,
             keep_all_cells: self.keep_all_cells,
             batch_cells: None,
-        })
+        }
     }
 }
 
@@ -110,11 +96,8 @@ pub fn manifest(
         arena_version: crate::provenance::SUITE_VERSION.into(),
         real: real?,
         pred: pred?,
-        profile: opts.profile.name().into(),
-        controls: match opts.mode {
-            ControlMode::RealControls => "real".into(),
-            ControlMode::OwnControls => "own".into(),
-        },
+        profile: opts.profile,
+        controls: opts.mode,
         control: opts.control.clone(),
         pert_col: opts.pert_col.clone(),
         keep_all_cells: opts.keep_all_cells,

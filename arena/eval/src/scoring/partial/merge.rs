@@ -17,7 +17,7 @@ pub fn merge(dirs: &[PathBuf]) -> Result<(ScoreOptions, ScoreOutput), ScoreError
     let mut partials =
         dirs.iter().map(|d| Ok((d.clone(), read_manifest(d)?))).collect::<Result<Vec<_>, ScoreError>>()?;
     check(&mut partials)?;
-    let opts = partials[0].1.options(&partials[0].0)?;
+    let opts = partials[0].1.options();
     let mut joined: Option<ScoreParts> = None;
     for (dir, manifest) in &partials {
         let parts = read_parts(dir, manifest)?;
