@@ -9,11 +9,12 @@
 # (default 200000); TIMEOUT seconds for the scoring run (default 3600).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 work=${1:-/tmp/arena-ccl1}
 profile=${PROFILE:-full}
 batch=${BATCH:-200000}
 [ -x /usr/bin/time ] || { echo "missing /usr/bin/time (apt-get install time)" >&2; exit 1; }
-if [ -n "${ARENA:-}" ]; then arena=$ARENA; else cargo build --release -p arena; arena=target/release/arena; fi
+arena=$(arena_binary)
 mkdir -p "$work" bench/results
 if [ ! -f "$work/real.h5ad" ] || [ ! -f "$work/pred.h5ad" ]; then
   .venv/bin/python bench/make_screen.py "$work" 5100 235 10000 2000 0.1 0 > "$work/shape.txt"
@@ -26,7 +27,7 @@ timeout "${TIMEOUT:-3600}" /usr/bin/time -v "$arena" score --real "$work/real.h5
   > "$work/score.out" 2> "$work/score.time" || status=$?
 took=$(( $(date +%s) - start ))
 wall=$(grep "Elapsed (wall clock)" "$work/score.time" | awk -F': ' '{print $2}' || true)
-peak=$(grep "Maximum resident set size" "$work/score.time" | awk -F': ' '{printf "%.0f", $2/1024}' || true)
+peak=$(rss "$work/score.time" || true)
 {
   echo "# \`arena score\` at CCL_1 scale (profile $profile, --batch-cells $batch)"
   echo

@@ -9,16 +9,15 @@
 # perturbation; BATCH (default 200000) cells per batch; PROFILE (default vcc: DE, mae, PDS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 work=${1:-/tmp/arena-rss}
 sizes=${SIZES:-300 1500 3000 6000 12000}
 batch=${BATCH:-200000}
 profile=${PROFILE:-vcc}
 [ -x /usr/bin/time ] || { echo "missing /usr/bin/time (apt-get install time)" >&2; exit 1; }
 [ -x .venv/bin/python ] || { echo "missing .venv: run bash scripts/python-env.sh" >&2; exit 1; }
-if [ -n "${ARENA:-}" ]; then arena=$ARENA; else cargo build --release -p arena; arena=target/release/arena; fi
+arena=$(arena_binary)
 mkdir -p "$work" bench/results
-wall() { grep "Elapsed (wall clock)" "$1" | awk -F': ' '{print $2}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }'; }
-rss() { grep "Maximum resident set size" "$1" | awk -F': ' '{printf "%.0f", $2/1024}'; }
 rows=()
 for per in $sizes; do
   echo "bench: $per cells per perturbation" >&2

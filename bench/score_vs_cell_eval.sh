@@ -11,6 +11,7 @@
 # how long to wait before each timed run for the 1-minute load average to drop below 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 work=${1:-/tmp/arena-bench}
 mkdir -p "$work" bench/results
 threads=$(nproc)
@@ -37,13 +38,6 @@ if [ ! -f "$work/real.h5ad" ] || [ ! -f "$work/pred.h5ad" ]; then
   rm -f "$work/sim.h5ad"
 fi
 
-load1() { awk '{print $1}' /proc/loadavg; }
-wait_quiet() { # waits up to QUIET_WAIT seconds for the 1-minute load average to drop below 1
-  local waited=0
-  while awk -v l="$(load1)" 'BEGIN{exit !(l >= 1)}' && [ "$waited" -lt "${QUIET_WAIT:-600}" ]; do
-    sleep 10; waited=$((waited + 10))
-  done
-}
 run_timed() { # name, command...: records wall/RSS and the load averages before and after
   local name=$1; shift
   wait_quiet
@@ -70,11 +64,6 @@ run_timed cell-eval2 .venv/bin/cell-eval2 run -ap "$work/pred.h5ad" -ar "$work/r
   > "$work/compare.txt" && agree=yes || agree=NO
 cat "$work/compare.txt" >&2
 
-wall() { # "Elapsed (wall clock) time (h:mm:ss or m:ss): 1:02.33" -> seconds
-  grep "Elapsed (wall clock)" "$1" | awk -F': ' '{print $2}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }'
-}
-rss() { grep "Maximum resident set size" "$1" | awk -F': ' '{printf "%.0f", $2/1024}'; }
-cpu() { grep -E "(User|System) time" "$1" | awk -F': ' '{s += $2} END {printf "%.1f", s}'; }
 ce_c=$(cpu "$work/cell-eval.time"); ar_c=$(cpu "$work/arena.time")
 cpu_ratio=$(awk -v a="$ce_c" -v b="$ar_c" 'BEGIN{printf "%.1f", a/b}')
 ce_s=$(wall "$work/cell-eval.time"); ar_s=$(wall "$work/arena.time")

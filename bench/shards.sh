@@ -10,15 +10,11 @@
 # QUIET_WAIT=seconds (default 600) to wait before each timed run for the load to drop below 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 work=${1:-/tmp/arena-bench}
 profile=${PROFILE:-full}
 [ -x /usr/bin/time ] || { echo "missing /usr/bin/time (apt-get install time)" >&2; exit 1; }
-if [ -n "${ARENA:-}" ]; then
-  arena=$ARENA
-else
-  cargo build --release -p arena
-  arena=target/release/arena
-fi
+arena=$(arena_binary)
 if [ ! -f "$work/real.h5ad" ] || [ ! -f "$work/pred.h5ad" ]; then
   echo "bench: $work/real.h5ad and pred.h5ad missing: run ARENA=$arena bash bench/score_vs_cell_eval.sh $work first" >&2
   exit 1
@@ -27,20 +23,11 @@ out=$work/shards
 rm -rf "$out" && mkdir -p "$out" bench/results
 args=(--real "$work/real.h5ad" --pred "$work/pred.h5ad" --control-pert ctrl --pert-col target --profile "$profile")
 
-load1() { awk '{print $1}' /proc/loadavg; }
-wait_quiet() {
-  local waited=0
-  while awk -v l="$(load1)" 'BEGIN{exit !(l >= 1)}' && [ "$waited" -lt "${QUIET_WAIT:-600}" ]; do
-    sleep 10; waited=$((waited + 10))
-  done
-}
 timed() { # name, command...: wall seconds and peak MiB into $out/name.time
   local name=$1; shift
   wait_quiet
   /usr/bin/time -v "$@" > "$out/$name.out" 2> "$out/$name.time" || { cat "$out/$name.time" >&2; exit 1; }
 }
-wall() { grep "Elapsed (wall clock)" "$1" | awk -F': ' '{print $2}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }'; }
-rss() { grep "Maximum resident set size" "$1" | awk -F': ' '{printf "%.0f", $2/1024}'; }
 
 echo "bench: unsharded" >&2
 timed single "$arena" score "${args[@]}" --outdir "$out/single"

@@ -10,6 +10,7 @@
 # Environment: ARENA=path/to/arena (default: build --release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 work=${1:-/tmp/arena-vcc2026-bench}
 perts=${2:-60}
 cells=${3:-100}
@@ -17,12 +18,7 @@ genes=${4:-2000}
 mkdir -p "$work" bench/results
 [ -x .venv/bin/cell-eval2 ] || { echo "missing .venv/bin/cell-eval2: run bash scripts/python-env.sh" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "missing /usr/bin/time (apt-get install time)" >&2; exit 1; }
-if [ -n "${ARENA:-}" ]; then
-  arena=$ARENA
-else
-  cargo build --release -p arena
-  arena=target/release/arena
-fi
+arena=$(arena_binary)
 
 # Raw counts: negative binomial cells around gene means drawn once; each perturbation knocks
 # down its own gene (named like it) and shifts 50 others; the prediction is an independent draw
@@ -64,9 +60,7 @@ ar_cmd="$arena score --profile vcc2026 --real $work/real.h5ad --pred $work/pred.
 ce_load=$(load); /usr/bin/time -v $ce_cmd > "$work/ce2.log" 2> "$work/ce2.time" || { tail "$work/ce2.time"; exit 1; }
 ar_load=$(load); /usr/bin/time -v $ar_cmd > "$work/arena.log" 2> "$work/arena.time"
 
-secs() { awk -F': ' '/Elapsed \(wall clock\)/{n=split($2,t,":"); s=0; for(i=1;i<=n;i++) s=s*60+t[i]; print s}' "$1"; }
-rss() { awk -F': ' '/Maximum resident/{printf "%.0f", $2/1024}' "$1"; }
-ce_s=$(secs "$work/ce2.time"); ar_s=$(secs "$work/arena.time")
+ce_s=$(wall "$work/ce2.time"); ar_s=$(wall "$work/arena.time")
 ce_m=$(rss "$work/ce2.time"); ar_m=$(rss "$work/arena.time")
 check=$(.venv/bin/python - "$work/ce2/results.csv" "$work/arena/results.csv" <<'PY'
 import sys, math, polars as pl
