@@ -40,6 +40,14 @@ pub struct ScoreParts {
 }
 
 impl ScoreParts {
+    /// `before` (when anything came before) followed by `next`, as [`ScoreParts::then`] joins them.
+    pub fn after(before: Option<ScoreParts>, next: ScoreParts) -> Result<ScoreParts, String> {
+        match before {
+            None => Ok(next),
+            Some(before) => before.then(next),
+        }
+    }
+
     /// These parts followed by `later`'s, the next perturbations of the same run. The control
     /// side (genes, label, control means, control audit) must be the same in both, bit for bit.
     pub fn then(mut self, later: ScoreParts) -> Result<ScoreParts, String> {
@@ -111,10 +119,7 @@ pub fn compute(
     for batch in plan.batches(range, opts.batch_cells) {
         progress.phase("read");
         let parts = compute_batch(plan.read(batch)?, opts, edistance, progress)?;
-        joined = Some(match joined {
-            None => parts,
-            Some(before) => before.then(parts).map_err(ScoreError::Invalid)?,
-        });
+        joined = Some(ScoreParts::after(joined, parts).map_err(ScoreError::Invalid)?);
     }
     let parts = joined.ok_or_else(|| ScoreError::Invalid("no perturbation to score".into()))?;
     Ok((plan.perts, parts))

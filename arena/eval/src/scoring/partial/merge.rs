@@ -21,15 +21,9 @@ pub fn merge(dirs: &[PathBuf]) -> Result<(ScoreOptions, ScoreOutput), ScoreError
     let mut joined: Option<ScoreParts> = None;
     for (dir, manifest) in &partials {
         let parts = read_parts(dir, manifest)?;
-        joined = Some(match joined {
-            None => parts,
-            Some(before) => before.then(parts).map_err(|why| {
-                ScoreError::Invalid(format!(
-                    "{} does not continue the shards before it: {why}; rerun it",
-                    dir.display()
-                ))
-            })?,
-        });
+        joined = Some(ScoreParts::after(joined, parts).map_err(|why| {
+            ScoreError::Invalid(format!("{} does not continue the shards before it: {why}; rerun it", dir.display()))
+        })?);
     }
     let parts = joined.ok_or_else(|| ScoreError::Invalid("no partials given".into()))?;
     let out = crate::scoring::parts::finish(parts, &opts, &Progress::new(1, false))?;
