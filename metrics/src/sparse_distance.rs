@@ -9,7 +9,9 @@
 //! dense and their part of x·y is a GEMM; the rest is sparse × sparse: one set is transposed into
 //! gene-major blocks of [`BLOCK`] cells, and each row x of the other set adds x_k·y_k for every
 //! rare gene k it stores into the dot products of the block's cells, so that work is
-//! proportional to the genes both cells express.
+//! proportional to the genes both cells express. The dot products of a chunk of rows with one
+//! block form a tile that is turned into distances at once, so no more than one tile of Gram
+//! values per thread is ever held.
 //!
 //! Precision: values are f32 as stored. The GEMM runs in f32 over blocks of [`GEMM_GENES`]
 //! genes (f32 products, f32 sums within a block: twice the f64 throughput), the blocks added in
@@ -24,16 +26,19 @@ use rayon::prelude::*;
 
 use crate::de::CsrMatrix;
 
-/// Rows of one set per parallel chunk of a distance sum: the other set is packed for the GEMM
-/// once per chunk, so the larger the cheaper, up to what the chunk's Gram rows cost in memory.
+/// Rows of one set per parallel chunk of a distance sum. A chunk's tile of Gram values is
+/// CHUNK × [`BLOCK`] f64 (4 MiB), reused for every block of the other set; 128 rows measured
+/// slower on the VCC-scale benchmark.
 const CHUNK: usize = 512;
 
 /// Dense genes per f32 GEMM; the blocks' products are added in f64.
 const GEMM_GENES: usize = 1024;
 
-/// Cells per gene-major block: a block's per-gene lists are what a row scans (128 and 256
-/// measured the same on the VCC-scale benchmark).
-const BLOCK: usize = 256;
+/// Cells per gene-major block: a block's per-gene lists are what a row scans, so longer lists
+/// cost less loop overhead per multiply-add. A power of two, so that a cell's slot in a tile row
+/// needs no bounds check. On 20,000 × 10,000 cells of 2,000 genes stored at 10% (all sparse),
+/// 1,024 took 0.7× the CPU time of 256; 2,048 and 4,096 were no faster.
+const BLOCK: usize = 1024;
 
 /// A gene stored in more than this fraction of the reference cells goes to the dense part: for
 /// two cells with densities p, q the sparse path costs ≈ p·q scattered multiply-adds per gene,
@@ -178,10 +183,11 @@ fn distance_sum(x: &SparseCells, y: &SparseCells, upper: bool) -> f64 {
 
 /// For every cell i of `x`, Σ_j √d²(x_i, y_j) over the cells j of `y` (only j > i when `upper`).
 /// Rows of `x` run in parallel chunks of at most [`CHUNK`], as even as possible (130 rows are one
-/// chunk, not 128 + 2: each chunk packs `y` for its GEMM); a chunk's Gram rows are the GEMM of
-/// the dense genes plus the sparse dot products, added block by block of `y` (each block meets
-/// every row of the chunk while in cache). Each row sum runs over j in order, so the result does
-/// not depend on the thread count.
+/// chunk, not 128 + 2). A chunk meets `y` one gene-major block at a time: the tile of Gram
+/// values (chunk rows × block cells) is the GEMM of the dense genes plus the sparse dot products,
+/// and each row's running sum then adds the tile's distances in order of j. Each row sum thus
+/// runs over j in order, whatever the tiling and thread count. With `upper`, blocks wholly at or
+/// below a chunk's diagonal are skipped.
 fn row_sums(x: &SparseCells, y: &SparseCells, upper: bool) -> Vec<f64> {
     let n = x.len();
     let chunks = n.div_ceil(CHUNK).max(1);
@@ -190,26 +196,40 @@ fn row_sums(x: &SparseCells, y: &SparseCells, upper: bool) -> Vec<f64> {
         .into_par_iter()
         .map(|c| {
             let (lo, hi) = (c * size, ((c + 1) * size).min(n));
-            let mut gram = dense_gram(x.dense.slice(s![lo..hi, ..]), y.dense.view());
+            let mut sums = vec![0.0f64; hi - lo];
+            let mut tile = Array2::<f64>::zeros((hi - lo, BLOCK));
+            let mut part = Array2::<f32>::zeros((hi - lo, BLOCK));
+            let x_dense = x.dense.slice(s![lo..hi, ..]);
             for block in &y.blocks {
-                for (i, mut g) in (lo..hi).zip(gram.outer_iter_mut()) {
-                    let g = &mut g.as_slice_mut().expect("row-major Gram")[block.first..block.first + block.len];
+                let end = block.first + block.len;
+                if upper && end <= lo + 1 {
+                    continue;
+                }
+                tile.fill(0.0);
+                let y_dense = y.dense.slice(s![block.first..end, ..]);
+                add_dense_gram(
+                    &mut tile.slice_mut(s![.., ..block.len]),
+                    x_dense,
+                    y_dense,
+                    part.slice_mut(s![.., ..block.len]),
+                );
+                for ((i, mut g), sum) in (lo..hi).zip(tile.outer_iter_mut()).zip(sums.iter_mut()) {
+                    let g: &mut [f64; BLOCK] =
+                        g.as_slice_mut().and_then(|g| g.try_into().ok()).expect("row-major tile of BLOCK cells");
                     for (k, v) in x.sparse_row(i) {
                         let (a, b) = (block.start[k] as usize, block.start[k + 1] as usize);
                         for (&c, &w) in block.cell[a..b].iter().zip(&block.value[a..b]) {
-                            g[c as usize] += v * f64::from(w);
+                            g[usize::from(c) % BLOCK] += v * f64::from(w);
                         }
+                    }
+                    let from = if upper { (i + 1).clamp(block.first, end) } else { block.first };
+                    let nx = x.norms[i];
+                    for (j, &gj) in (from..end).zip(&g[from - block.first..]) {
+                        *sum += (nx + y.norms[j] - 2.0 * gj).max(0.0).sqrt();
                     }
                 }
             }
-            (lo..hi)
-                .zip(gram.outer_iter())
-                .map(|(i, g)| {
-                    let from = if upper { i + 1 } else { 0 };
-                    let nx = x.norms[i];
-                    (from..y.len()).map(|j| (nx + y.norms[j] - 2.0 * g[j]).max(0.0).sqrt()).sum::<f64>()
-                })
-                .collect()
+            sums
         })
         .collect();
     per_chunk.concat()
@@ -226,16 +246,19 @@ pub fn cross_distance_row_sums(x: &SparseCells, y: &SparseCells) -> Vec<f64> {
     row_sums(x, y, false)
 }
 
-/// x·yᵀ of the dense genes: an f32 GEMM per [`GEMM_GENES`] genes, the blocks added in f64.
-fn dense_gram(x: ArrayView2<'_, f32>, y: ArrayView2<'_, f32>) -> Array2<f64> {
-    let mut gram = Array2::<f64>::zeros((x.nrows(), y.nrows()));
-    let mut part = Array2::<f32>::zeros((x.nrows(), y.nrows()));
+/// Adds x·yᵀ of the dense genes to `gram`: an f32 GEMM into `part` per [`GEMM_GENES`] genes,
+/// the blocks added in f64.
+fn add_dense_gram(
+    gram: &mut ndarray::ArrayViewMut2<'_, f64>,
+    x: ArrayView2<'_, f32>,
+    y: ArrayView2<'_, f32>,
+    mut part: ndarray::ArrayViewMut2<'_, f32>,
+) {
     for g0 in (0..x.ncols()).step_by(GEMM_GENES) {
         let g1 = (g0 + GEMM_GENES).min(x.ncols());
         general_mat_mul(1.0, &x.slice(s![.., g0..g1]), &y.slice(s![.., g0..g1]).t(), 0.0, &mut part);
         gram.zip_mut_with(&part, |g, &p| *g += f64::from(p));
     }
-    gram
 }
 
 /// Mean Euclidean distance over all n² ordered pairs of cells, diagonal zeros included
@@ -330,14 +353,15 @@ mod tests {
 
     #[test]
     fn matches_dense_path_across_blocks_splits_and_row_subsets() {
-        // 300 + 140 cells: several gene-major blocks and a partial last one; a row subset in a
+        // 300 + 2,100 cells: the second set has two gene-major blocks and a partial last one, and
+        // its pairwise sum runs in five row chunks that skip the blocks below them; a row subset in a
         // scrambled order. Values are f32-exact: with every gene sparse only the f64 summation
         // order differs from the dense path; dense genes add the f32 GEMM's rounding.
-        let (a, b) = (cells(300, 57, 1), cells(140, 57, 2));
+        let (a, b) = (cells(300, 57, 1), cells(2100, 57, 2));
         let (am, bm) = (csr(&a, true), csr(&b, false));
         let rows: Vec<usize> = (0..300).rev().filter(|r| r % 3 != 1).collect();
         let sub = a.select(ndarray::Axis(0), &rows);
-        let all_b: Vec<usize> = (0..140).collect();
+        let all_b: Vec<usize> = (0..2100).collect();
         let by_density = GeneSplit::by_density(&bm, &all_b);
         assert!(by_density.n_dense > 5 && by_density.n_dense < 52, "{}", by_density.n_dense);
         let sigma_dense = dense::mean_pairwise_distance(b.view());
@@ -349,7 +373,7 @@ mod tests {
             let head = cross_distance_row_sums(&set(&am, &rows[..70], &split), &ys);
             assert!(head.iter().zip(&sums).all(|(h, s)| (h - s).abs() <= 1e-12 * s));
             let head_rows = a.select(ndarray::Axis(0), &rows[..70]);
-            let head_mean = head.iter().sum::<f64>() / (70.0 * 140.0);
+            let head_mean = head.iter().sum::<f64>() / (70.0 * 2100.0);
             assert!(close(head_mean, dense::mean_cross_distance(head_rows.view(), b.view())));
             assert!(close(mean_pairwise_distance(&xs), dense::mean_pairwise_distance(sub.view())));
             assert!(close(mean_cross_distance(&xs, &ys), dense::mean_cross_distance(sub.view(), b.view())));
