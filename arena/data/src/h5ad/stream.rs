@@ -16,8 +16,9 @@ use super::write::{Annotations, H5, Writer, dict_group, set_encoding};
 use crate::anndata::SparseMatrix;
 use crate::error::DataError;
 
-/// Elements per chunk of the appended datasets (4 MiB of f32 / i32).
-const CHUNK: usize = 1 << 20;
+/// Elements per chunk of the appended datasets (1 MiB of f32 / i32: the last, partly filled chunk
+/// of each of the four datasets is what a streamed file has beyond a contiguous one).
+const CHUNK: usize = 1 << 18;
 /// Elements copied at a time when `indices` is widened to int64.
 const COPY: usize = 1 << 22;
 
