@@ -1,11 +1,14 @@
-//! `arena simulate`: run the mechanistic simulator and write an AnnData `.h5ad`.
+//! `arena simulate`: run the mechanistic simulator and write an AnnData `.h5ad`, a block of cells
+//! at a time (`arena_sim::stream`), with a progress bar over cells written.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use arena_data::write_h5ad;
-use arena_sim::{GrnSource, SimConfig, export, simulate};
+use arena_sim::stream::{DEFAULT_BLOCK_CELLS, simulate_to_h5ad};
+use arena_sim::{GrnSource, SimConfig};
 
 #[derive(Debug, clap::Args)]
 pub struct SimulateArgs {
@@ -47,17 +50,34 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let started = std::time::Instant::now();
-    let sim = simulate(&config)?;
-    write_h5ad(&args.out, &export::to_anndata(&sim))?;
+    let bar = progress_bar();
+    let written = simulate_to_h5ad(&config, &args.out, DEFAULT_BLOCK_CELLS, |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    });
+    bar.finish_and_clear();
+    let written = written?;
     eprintln!(
         "simulated {} cells x {} genes (+{} proteins) in {:.2}s, seed {}; sha256 of content {}",
-        sim.n_cells(),
-        sim.genes.len(),
-        sim.proteins.len(),
+        written.n_cells,
+        written.n_genes,
+        written.n_proteins,
         started.elapsed().as_secs_f64(),
         config.seed,
-        export::content_sha256(&sim)
+        written.sha256
     );
     out!("{}", args.out.display());
     Ok(())
+}
+
+/// Cells written, on stderr; hidden unless stderr is a terminal.
+fn progress_bar() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("simulate [{bar:40}] {pos}/{len} cells ({elapsed}<{eta})") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
 }

@@ -71,11 +71,19 @@ pub fn normalize_total_log1p_csr(s: &SparseMatrix, target_sum: f32) -> SparseMat
         rows.push(row);
         rest = tail;
     }
-    rows.into_par_iter().for_each(|row| {
-        let scale = row_scale(row.iter().map(|&x| f64::from(x)).sum(), target);
-        row.iter_mut().for_each(|x| *x = (f64::from(*x) * scale).ln_1p() as f32);
-    });
+    rows.into_par_iter().for_each(|row| normalize_row(row, target));
     SparseMatrix { shape: s.shape, data, indices: s.indices.clone(), indptr: s.indptr.clone() }
+}
+
+/// The stored values of one CSR row, normalised in place as [`normalize_total_log1p_csr`] does
+/// (same arithmetic, so the same bits): for writers that produce a CSR matrix a few rows at a time.
+pub fn normalize_total_log1p_row(row: &mut [f32], target_sum: f32) {
+    normalize_row(row, f64::from(target_sum));
+}
+
+fn normalize_row(row: &mut [f32], target: f64) {
+    let scale = row_scale(row.iter().map(|&x| f64::from(x)).sum(), target);
+    row.iter_mut().for_each(|x| *x = (f64::from(*x) * scale).ln_1p() as f32);
 }
 
 /// The factor scaling a row summing to `sum` to `target` (0 for an empty row).

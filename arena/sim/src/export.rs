@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use tasks::dataset::SequenceObservations;
 use tasks::{Dataset, GenePanel, Observation, ProteinPanel, Scale, TaskError};
 
-use super::Simulation;
+use super::{Grn, RowLabel, Simulation};
 use arena_data::{AnnData, Column, Frame, Matrix, SparseMatrix, normalize_total_log1p, normalize_total_log1p_csr};
 
 /// Registry-style id of the embedded simulator dataset.
@@ -21,19 +21,51 @@ pub const SIMULATOR_ID: &str = "simulator";
 /// sha256 over the simulation's observable content (genes, labels, counts), so a scorecard
 /// identifies exactly which simulated data it was computed on.
 pub fn content_sha256(sim: &Simulation) -> String {
-    let mut h = Sha256::new();
-    for g in &sim.genes {
-        h.update(g.as_bytes());
-        h.update([0]);
+    let mut h = ContentHash::new(&sim.genes, &sim.sequence);
+    h.counts(sim.counts.as_standard_layout().as_slice().unwrap_or_default());
+    h.finish(sim.protein_counts.iter().copied())
+}
+
+/// [`content_sha256`] fed a few rows at a time: the genes and sequence labels first, then the
+/// counts of every row in row order (dense, zeros included), then the protein counts.
+pub struct ContentHash(Sha256);
+
+impl ContentHash {
+    pub fn new(genes: &[String], sequence: &[String]) -> Self {
+        let mut h = Sha256::new();
+        for s in genes.iter().chain(sequence) {
+            h.update(s.as_bytes());
+            h.update([0]);
+        }
+        ContentHash(h)
     }
-    for s in &sim.sequence {
-        h.update(s.as_bytes());
-        h.update([0]);
+
+    /// Dense counts of whole rows, row after row.
+    pub fn counts(&mut self, values: &[f32]) {
+        for chunk in values.chunks(1 << 14) {
+            let bytes: Vec<u8> = chunk.iter().flat_map(|v| v.to_le_bytes()).collect();
+            self.0.update(&bytes);
+        }
     }
-    for v in sim.counts.iter().chain(sim.protein_counts.iter()) {
-        h.update(v.to_le_bytes());
+
+    /// One row of `n_genes` counts given sparse (the values at `indices`, 0 elsewhere); `buffer`
+    /// is scratch space reused between rows.
+    pub fn sparse_row(&mut self, n_genes: usize, indices: &[u32], values: &[f32], buffer: &mut Vec<u8>) {
+        buffer.clear();
+        buffer.resize(n_genes * 4, 0);
+        for (&j, v) in indices.iter().zip(values) {
+            buffer[j as usize * 4..j as usize * 4 + 4].copy_from_slice(&v.to_le_bytes());
+        }
+        self.0.update(&buffer[..]);
     }
-    hex::encode(h.finalize())
+
+    /// Adds the protein counts (cells x proteins, row-major) and returns the hex digest.
+    pub fn finish(mut self, protein_counts: impl Iterator<Item = f32>) -> String {
+        for v in protein_counts {
+            self.0.update(v.to_le_bytes());
+        }
+        hex::encode(self.0.finalize())
+    }
 }
 
 /// Rows observed after a single action from control (step ≤ 1, lineage observed once).
@@ -90,41 +122,65 @@ pub fn snapshot_dataset(sim: &Simulation) -> Result<Dataset, TaskError> {
     if sim.sequences.is_empty() { Ok(dataset) } else { dataset.with_sequences(sequence_observations(sim)) }
 }
 
-pub fn to_anndata(sim: &Simulation) -> AnnData {
+/// The `obs` frame of the rows `labels` (index `cell000000`..); a `context` column only for a
+/// two-context simulation.
+pub fn obs_frame(labels: &[RowLabel], two_contexts: bool) -> Frame {
     let categorical = |labels: Vec<String>| {
         let categories: Vec<String> = labels.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
         let codes = labels.iter().map(|l| categories.binary_search(l).map(|i| i as i32).unwrap_or(-1)).collect();
         Column::Categorical { codes, categories }
     };
-    let regulators: BTreeSet<&str> = sim.grn.regulators().iter().map(String::as_str).collect();
+    Frame {
+        index_name: "_index".into(),
+        index: (0..labels.len()).map(|i| format!("cell{i:06}")).collect(),
+        columns: vec![
+            ("perturbation".into(), categorical(labels.iter().map(|l| l.perturbation.label()).collect())),
+            ("sequence".into(), categorical(labels.iter().map(|l| l.sequence.clone()).collect())),
+            ("step".into(), Column::Int(labels.iter().map(|l| i64::from(l.step)).collect())),
+            ("trajectory".into(), Column::Int(labels.iter().map(|l| i64::from(l.trajectory)).collect())),
+        ]
+        .into_iter()
+        // Only a two-context simulation has a `context` column (A, B).
+        .chain(two_contexts.then(|| {
+            let names = labels.iter().map(|l| super::CONTEXT_NAMES[l.context as usize].to_string()).collect();
+            ("context".into(), categorical(names))
+        }))
+        .collect(),
+    }
+}
+
+/// The `var` frame: gene names and `is_regulator` (the gene has an edge out of it in `grn`).
+pub fn var_frame(genes: &[String], grn: &Grn) -> Frame {
+    let regulators: BTreeSet<&str> = grn.regulators().iter().map(String::as_str).collect();
+    Frame {
+        index_name: "_index".into(),
+        index: genes.to_vec(),
+        columns: vec![(
+            "is_regulator".into(),
+            Column::Bool(genes.iter().map(|g| regulators.contains(g.as_str())).collect()),
+        )],
+    }
+}
+
+/// The row labels of a simulation, as [`crate::Plan::labels`] gives them before simulating.
+fn labels(sim: &Simulation) -> Vec<RowLabel> {
+    (0..sim.n_cells())
+        .map(|r| RowLabel {
+            perturbation: sim.perturbation[r].clone(),
+            sequence: sim.sequence[r].clone(),
+            step: sim.step[r],
+            trajectory: sim.trajectory[r],
+            context: sim.context[r],
+        })
+        .collect()
+}
+
+pub fn to_anndata(sim: &Simulation) -> AnnData {
     let counts = SparseMatrix::csr_from_dense(sim.counts.view());
     AnnData {
         x: Matrix::Csr(normalize_total_log1p_csr(&counts, 1e4)),
-        obs: Frame {
-            index_name: "_index".into(),
-            index: (0..sim.n_cells()).map(|i| format!("cell{i:06}")).collect(),
-            columns: vec![
-                ("perturbation".into(), categorical(sim.perturbation.iter().map(|p| p.label()).collect())),
-                ("sequence".into(), categorical(sim.sequence.clone())),
-                ("step".into(), Column::Int(sim.step.iter().map(|&s| i64::from(s)).collect())),
-                ("trajectory".into(), Column::Int(sim.trajectory.iter().map(|&t| i64::from(t)).collect())),
-            ]
-            .into_iter()
-            // Only a two-context simulation has a `context` column (A, B).
-            .chain(sim.context_world.as_ref().map(|_| {
-                let names = sim.context.iter().map(|&c| super::CONTEXT_NAMES[c as usize].to_string()).collect();
-                ("context".into(), categorical(names))
-            }))
-            .collect(),
-        },
-        var: Frame {
-            index_name: "_index".into(),
-            index: sim.genes.clone(),
-            columns: vec![(
-                "is_regulator".into(),
-                Column::Bool(sim.genes.iter().map(|g| regulators.contains(g.as_str())).collect()),
-            )],
-        },
+        obs: obs_frame(&labels(sim), sim.context_world.is_some()),
+        var: var_frame(&sim.genes, &sim.grn),
         layers: vec![("counts".into(), Matrix::Csr(counts))],
         obsm: vec![("protein_counts".into(), Matrix::Dense(sim.protein_counts.clone()))],
         uns_strings: vec![("protein_names".into(), sim.proteins.clone())],

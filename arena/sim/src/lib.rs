@@ -2,8 +2,9 @@
 //! the embedded default dataset of `arena eval`): a sparse signed GRN (`grn.rs`), discrete-time
 //! mRNA dynamics under knockdown/activation (`dynamics.rs`), lagged proteins (`protein.rs`), both
 //! combined in `world.rs`, negative-binomial counts (`noise.rs`), deterministic random streams
-//! (`rng.rs`) and the settings (`config.rs`). This file owns [`simulate`], the experimental design
-//! (which conditions, how many cells) and the [`Simulation`] output.
+//! (`rng.rs`), the settings (`config.rs`) and the experimental design (`plan.rs`: which
+//! conditions, how many cells). This file owns [`simulate`] and the [`Simulation`] output (the
+//! whole dataset in memory); `stream.rs` writes the same dataset to an `.h5ad` a block at a time.
 //!
 //! Every observed cell is its own lineage with its own kinetic variation and library size: it
 //! starts at the common nominal steady state, runs `steps_to_steady` control steps, then its
@@ -27,9 +28,11 @@ pub mod load;
 pub mod many_sequences;
 pub mod noise;
 pub mod oracle;
+pub mod plan;
 pub mod prior_mismatch;
 pub mod protein;
 pub mod rng;
+pub mod stream;
 pub mod world;
 
 #[cfg(test)]
@@ -38,19 +41,15 @@ mod tests;
 use std::collections::BTreeMap;
 
 use ndarray::{Array1, Array2};
-use rand::RngExt;
-use rand::seq::SliceRandom;
-use rayon::prelude::*;
 use tasks::{Direction, Perturbation};
 
 pub use config::{GrnSource, SimConfig};
 pub use dynamics::{CellParams, Dynamics};
 pub use grn::{Edge, Grn};
+pub use plan::{Observation, Plan, RowLabel};
 pub use prior_mismatch::PriorMismatch;
 pub use protein::{ProteinModel, ProteinState};
 pub use world::{CellState, World};
-
-use rng::{Domain, stream};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
@@ -58,6 +57,9 @@ pub enum SimError {
     Config(String),
     #[error(transparent)]
     Network(#[from] arena_data::DataError),
+    /// Writing the output file failed (the error names it).
+    #[error(transparent)]
+    Output(arena_data::DataError),
     #[error("perturbation '{label}' targets genes not in the network: {}", genes.join(", "))]
     UnknownGenes { label: String, genes: Vec<String> },
 }
@@ -132,151 +134,13 @@ pub fn build_world(config: &SimConfig) -> Result<(Grn, World), SimError> {
     Ok((grn, world))
 }
 
-/// Chooses the single, double and sequence conditions (stream `Design`).
-fn design(config: &SimConfig, grn: &Grn) -> (Vec<Perturbation>, Vec<Perturbation>, Vec<Vec<Perturbation>>) {
-    let mut rng = stream(config.seed, Domain::Design, 0);
-    let r = grn.n_regulators;
-    let mut regs: Vec<usize> = (0..r).collect();
-    regs.shuffle(&mut rng);
-    let mut others: Vec<usize> = (r..grn.n_genes()).collect();
-    others.shuffle(&mut rng);
-    let n_reg = config.n_single_targets.min(r);
-    let targets: Vec<usize> = regs[..n_reg].iter().chain(&others[..config.n_single_targets - n_reg]).copied().collect();
-    let single = |i: usize| Perturbation::single(grn.genes[i].clone(), config.direction);
-    let singles: Vec<Perturbation> = targets.iter().map(|&i| single(i)).collect();
-
-    let mut pairs: Vec<(usize, usize)> = Vec::new();
-    for a in 0..targets.len() {
-        for b in a + 1..targets.len() {
-            if a < n_reg {
-                pairs.push((a, b));
-            }
-        }
-    }
-    pairs.shuffle(&mut rng);
-    let doubles = pairs[..config.n_doubles]
-        .iter()
-        .map(|&(a, b)| {
-            Perturbation::from_genes([
-                (grn.genes[targets[a]].clone(), config.direction),
-                (grn.genes[targets[b]].clone(), config.direction),
-            ])
-        })
-        .collect();
-
-    let mut ordered: Vec<(usize, usize)> = Vec::new();
-    for a in 0..n_reg {
-        for b in 0..targets.len() {
-            if a != b {
-                ordered.push((a, b));
-            }
-        }
-    }
-    ordered.shuffle(&mut rng);
-    // Sequence i has 2 + i mod (max − 1) actions: a distinct ordered pair, then further targets,
-    // each different from the action before it.
-    let lengths = config.max_sequence_length - 1;
-    let sequences = ordered[..config.n_sequences]
-        .iter()
-        .enumerate()
-        .map(|(i, &(a, b))| {
-            let mut actions = vec![a, b];
-            while actions.len() < 2 + i % lengths {
-                let last = actions[actions.len() - 1];
-                let next = (last + 1 + rng.random_range(0..targets.len() - 1)) % targets.len();
-                actions.push(next);
-            }
-            actions.into_iter().map(|k| singles[k].clone()).collect()
-        })
-        .collect();
-    (singles, doubles, sequences)
-}
-
-/// One lineage to simulate: its actions, observed after each (controls: one control action, step 0).
-struct Lineage {
-    actions: Vec<Perturbation>,
-    control: bool,
-    context: u32,
-}
-
-struct Observation {
-    counts: Vec<f32>,
-    protein_counts: Vec<f32>,
-    mrna: Vec<f64>,
-    protein: Vec<f64>,
-    perturbation: Perturbation,
-    sequence: String,
-    step: u32,
-    trajectory: u32,
-}
-
-fn run_lineage(world: &World, config: &SimConfig, lineage: &Lineage, id: usize) -> Vec<Observation> {
-    let mut rng = stream(config.cell_stream_seed(), Domain::Cell, id as u64);
-    let cell = world.dynamics.sample_cell(&mut rng, world.proteins.len());
-    let mut state = world.steady_state(&cell);
-    let mut out = Vec::with_capacity(lineage.actions.len());
-    for (k, action) in lineage.actions.iter().enumerate() {
-        world.act(&mut state, action, &cell);
-        let library = noise::library_size(&mut rng, config.mean_library_size, config.library_size_log_sd);
-        let counts = noise::rna_counts(&mut rng, &state.mrna, library, config.nb_dispersion);
-        let size_factor = library / config.mean_library_size;
-        let protein_counts =
-            noise::protein_counts(&mut rng, &state.protein.level, size_factor, config.protein_dispersion);
-        let (sequence, step) = if lineage.control {
-            ("ctrl".to_string(), 0)
-        } else {
-            (sequence_label(&lineage.actions[..=k]), k as u32 + 1)
-        };
-        out.push(Observation {
-            counts,
-            protein_counts,
-            mrna: state.mrna.clone(),
-            protein: state.protein.level.clone(),
-            perturbation: action.clone(),
-            sequence,
-            step,
-            trajectory: id as u32,
-        });
-    }
-    out
-}
+/// Rows simulated at a time by [`simulate`] (bounds the per-cell f64 states held at once).
+const BLOCK_CELLS: usize = 4096;
 
 /// Simulates the dataset of `config` (deterministic in `config`, whatever the thread count).
 pub fn simulate(config: &SimConfig) -> Result<Simulation, SimError> {
-    let (grn, world) = build_world(config)?;
-    let (singles, doubles, sequences) = design(config, &grn);
-    let cpc = config.cells_per_condition;
-    let mut lineages: Vec<Lineage> = Vec::new();
-    let control = |context| Lineage { actions: vec![Perturbation::control()], control: true, context };
-    lineages.extend((0..config.n_control_cells).map(|_| control(0)));
-    for p in singles.iter().chain(&doubles) {
-        lineages.extend((0..cpc).map(|_| Lineage { actions: vec![p.clone()], control: false, context: 0 }));
-    }
-    for actions in &sequences {
-        lineages.extend((0..cpc).map(|_| Lineage { actions: actions.clone(), control: false, context: 0 }));
-    }
-    // Context B's lineages come last, so context A's cells do not depend on whether B exists.
-    let context_world = (config.context_rewire_fraction > 0.0).then(|| world.second_context(&grn, config));
-    if context_world.is_some() {
-        lineages.extend((0..config.n_control_cells).map(|_| control(1)));
-        for p in &singles {
-            lineages.extend((0..cpc).map(|_| Lineage { actions: vec![p.clone()], control: false, context: 1 }));
-        }
-    }
-    let observations: Vec<Observation> = lineages
-        .par_iter()
-        .enumerate()
-        .flat_map_iter(|(id, lineage)| {
-            let w = match (&context_world, lineage.context) {
-                (Some((_, b)), 1) => b,
-                _ => &world,
-            };
-            run_lineage(w, config, lineage, id)
-        })
-        .collect();
-    let context: Vec<u32> = lineages.iter().flat_map(|l| std::iter::repeat_n(l.context, l.actions.len())).collect();
-
-    let (n, g, p) = (observations.len(), grn.n_genes(), world.proteins.len());
+    let plan = Plan::new(config)?;
+    let (n, g, p) = (plan.n_cells(), plan.grn.n_genes(), plan.world.proteins.len());
     let mut counts = Array2::<f32>::zeros((n, g));
     let mut protein_counts = Array2::<f32>::zeros((n, p));
     let mut true_expression = Array2::<f32>::zeros((n, g));
@@ -285,16 +149,23 @@ pub fn simulate(config: &SimConfig) -> Result<Simulation, SimError> {
     let mut sequence = Vec::with_capacity(n);
     let mut step = Vec::with_capacity(n);
     let mut trajectory = Vec::with_capacity(n);
-    for (i, o) in observations.into_iter().enumerate() {
-        counts.row_mut(i).assign(&Array1::from(o.counts));
-        protein_counts.row_mut(i).assign(&Array1::from(o.protein_counts));
-        true_expression.row_mut(i).iter_mut().zip(&o.mrna).for_each(|(d, s)| *d = *s as f32);
-        true_protein.row_mut(i).iter_mut().zip(&o.protein).for_each(|(d, s)| *d = *s as f32);
-        perturbation.push(o.perturbation);
-        sequence.push(o.sequence);
-        step.push(o.step);
-        trajectory.push(o.trajectory);
+    let mut context = Vec::with_capacity(n);
+    let mut i = 0;
+    for block in plan.blocks(BLOCK_CELLS) {
+        for o in plan.observe(block, |o| o) {
+            counts.row_mut(i).assign(&Array1::from(o.counts));
+            protein_counts.row_mut(i).assign(&Array1::from(o.protein_counts));
+            true_expression.row_mut(i).iter_mut().zip(&o.mrna).for_each(|(d, s)| *d = *s as f32);
+            true_protein.row_mut(i).iter_mut().zip(&o.protein).for_each(|(d, s)| *d = *s as f32);
+            perturbation.push(o.label.perturbation);
+            sequence.push(o.label.sequence);
+            step.push(o.label.step);
+            trajectory.push(o.label.trajectory);
+            context.push(o.label.context);
+            i += 1;
+        }
     }
+    let Plan { grn, world, singles, doubles, sequences, context_world, .. } = plan;
     Ok(Simulation {
         config: config.clone(),
         genes: grn.genes.clone(),

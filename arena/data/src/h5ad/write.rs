@@ -11,6 +11,7 @@ use std::str::FromStr;
 use hdf5::types::VarLenUnicode;
 use hdf5::{Group, H5Type, Location};
 use ndarray::Array2;
+use tempfile::TempPath;
 
 use super::{DEFAULT_INDEX, ENCODING_TYPE, ENCODING_VERSION};
 use crate::anndata::{AnnData, Column, Frame, Matrix, SparseMatrix};
@@ -24,34 +25,60 @@ use crate::error::DataError;
 pub fn write_h5ad(path: &Path, adata: &AnnData) -> Result<(), DataError> {
     let w = Writer { path };
     w.validate(adata)?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{file_name}."))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| w.io(format!("cannot create a temporary file in {}: {e}", dir.display())))?
-        .into_temp_path();
-    let file = hdf5::File::create(&tmp).map_err(|e| w.io(format!("cannot create HDF5 file: {e}")))?;
+    let (tmp, file) = w.create_beside()?;
     w.write_all(&file, adata)?;
-    file.close().map_err(|e| w.io(format!("cannot close HDF5 file: {e}")))?;
-    crate::output::set_readable(&tmp).map_err(|e| w.io(format!("cannot set permissions: {e}")))?;
-    tmp.persist(path).map_err(|e| w.io(format!("cannot move the finished file into place: {e}")))?;
-    Ok(())
+    w.persist(tmp, file)
+}
+
+/// The parts of an AnnData besides X and the layers (what a streamed file writes last).
+pub struct Annotations<'a> {
+    pub obs: &'a Frame,
+    pub var: &'a Frame,
+    pub obsm: &'a [(String, Matrix)],
+    pub uns_strings: &'a [(String, Vec<String>)],
+}
+
+impl<'a> Annotations<'a> {
+    pub fn of(a: &'a AnnData) -> Self {
+        Annotations { obs: &a.obs, var: &a.var, obsm: &a.obsm, uns_strings: &a.uns_strings }
+    }
 }
 
 /// Carries the target path into every error.
-struct Writer<'a> {
-    path: &'a Path,
+pub(super) struct Writer<'a> {
+    pub(super) path: &'a Path,
 }
 
-type H5<T> = hdf5::Result<T>;
+pub(super) type H5<T> = hdf5::Result<T>;
 
 impl Writer<'_> {
-    fn err(&self, field: &str, reason: impl std::fmt::Display) -> DataError {
+    /// A new HDF5 file under a temporary name in the target's folder (removed when dropped).
+    pub(super) fn create_beside(&self) -> Result<(TempPath, hdf5::File), DataError> {
+        let path = self.path;
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{file_name}."))
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|e| self.io(format!("cannot create a temporary file in {}: {e}", dir.display())))?
+            .into_temp_path();
+        let file = hdf5::File::create(&tmp).map_err(|e| self.io(format!("cannot create HDF5 file: {e}")))?;
+        Ok((tmp, file))
+    }
+
+    /// Closes the finished `file` and renames it from `tmp` to the target path.
+    pub(super) fn persist(&self, tmp: TempPath, file: hdf5::File) -> Result<(), DataError> {
+        file.close().map_err(|e| self.io(format!("cannot close HDF5 file: {e}")))?;
+        crate::output::set_readable(&tmp).map_err(|e| self.io(format!("cannot set permissions: {e}")))?;
+        tmp.persist(self.path).map_err(|e| self.io(format!("cannot move the finished file into place: {e}")))?;
+        Ok(())
+    }
+
+    pub(super) fn err(&self, field: &str, reason: impl std::fmt::Display) -> DataError {
         DataError::Field { path: self.path.to_path_buf(), field: field.to_string(), reason: reason.to_string() }
     }
 
@@ -60,22 +87,32 @@ impl Writer<'_> {
     }
 
     /// Runs `f`, turning an HDF5 error into a field error for `field`.
-    fn at<T>(&self, field: &str, f: impl FnOnce() -> H5<T>) -> Result<T, DataError> {
+    pub(super) fn at<T>(&self, field: &str, f: impl FnOnce() -> H5<T>) -> Result<T, DataError> {
         f().map_err(|e| self.err(field, format!("cannot write: {e}")))
     }
 
     fn write_all(&self, file: &Group, a: &AnnData) -> Result<(), DataError> {
         self.at("/", || set_encoding(file, "anndata", "0.1.0"))?;
         self.write_matrix(file, "X", &a.x)?;
-        self.write_frame(file, "obs", &a.obs, a.n_obs())?;
-        self.write_frame(file, "var", &a.var, a.n_vars())?;
         self.write_matrix_dict(file, "layers", &a.layers)?;
-        self.write_matrix_dict(file, "obsm", &a.obsm)?;
+        self.write_annotations(file, &Annotations::of(a), a.x.shape())
+    }
+
+    /// Everything but X and the layers: obs, var, obsm, the empty obsp/varm/varp and uns.
+    pub(super) fn write_annotations(
+        &self,
+        file: &Group,
+        a: &Annotations,
+        (n_obs, n_vars): (usize, usize),
+    ) -> Result<(), DataError> {
+        self.write_frame(file, "obs", a.obs, n_obs)?;
+        self.write_frame(file, "var", a.var, n_vars)?;
+        self.write_matrix_dict(file, "obsm", a.obsm)?;
         for empty in ["obsp", "varm", "varp"] {
             self.at(empty, || dict_group(file, empty).map(|_| ()))?;
         }
         let uns = self.at("uns", || dict_group(file, "uns"))?;
-        for (key, values) in &a.uns_strings {
+        for (key, values) in a.uns_strings {
             self.at(&format!("uns/{key}"), || write_strings(&uns, key, values))?;
         }
         Ok(())
@@ -124,8 +161,6 @@ impl Writer<'_> {
     fn validate(&self, a: &AnnData) -> Result<(), DataError> {
         let (n_obs, n_vars) = a.x.shape();
         self.check_matrix("X", &a.x)?;
-        self.check_frame("obs", &a.obs, n_obs)?;
-        self.check_frame("var", &a.var, n_vars)?;
         self.check_names("layers", a.layers.iter().map(|(k, _)| k.as_str()))?;
         for (key, m) in &a.layers {
             let field = format!("layers/{key}");
@@ -134,8 +169,19 @@ impl Writer<'_> {
                 return Err(self.err(&field, format!("shape {:?} differs from X {:?}", m.shape(), (n_obs, n_vars))));
             }
         }
+        self.validate_annotations(&Annotations::of(a), (n_obs, n_vars))
+    }
+
+    /// The checks of [`Writer::validate`] on everything but X and the layers.
+    pub(super) fn validate_annotations(
+        &self,
+        a: &Annotations,
+        (n_obs, n_vars): (usize, usize),
+    ) -> Result<(), DataError> {
+        self.check_frame("obs", a.obs, n_obs)?;
+        self.check_frame("var", a.var, n_vars)?;
         self.check_names("obsm", a.obsm.iter().map(|(k, _)| k.as_str()))?;
-        for (key, m) in &a.obsm {
+        for (key, m) in a.obsm {
             let field = format!("obsm/{key}");
             self.check_matrix(&field, m)?;
             if m.shape().0 != n_obs {
@@ -175,7 +221,7 @@ impl Writer<'_> {
     }
 
     /// Names must be non-empty, free of '/', and unique within their group.
-    fn check_names<'n>(&self, group: &str, names: impl Iterator<Item = &'n str>) -> Result<(), DataError> {
+    pub(super) fn check_names<'n>(&self, group: &str, names: impl Iterator<Item = &'n str>) -> Result<(), DataError> {
         let mut seen = HashSet::new();
         for n in names {
             if n.is_empty() || n.contains('/') {
@@ -194,6 +240,17 @@ impl Writer<'_> {
             Matrix::Csr(s) => (s, s.shape.0, s.shape.1),
             Matrix::Csc(s) => (s, s.shape.1, s.shape.0),
         };
+        self.check_sparse(field, s, major, minor)
+    }
+
+    /// A compressed matrix's structure: `major` rows (CSR) or columns (CSC) of `minor` entries.
+    pub(super) fn check_sparse(
+        &self,
+        field: &str,
+        s: &SparseMatrix,
+        major: usize,
+        minor: usize,
+    ) -> Result<(), DataError> {
         let nnz = s.data.len() as u64;
         let ok = s.indptr.len() == major + 1
             && s.indices.len() == s.data.len()
@@ -245,12 +302,12 @@ fn set_str_array<'s>(loc: &Location, name: &str, values: impl Iterator<Item = &'
     loc.new_attr_builder().with_data(values.as_slice()).create(name).map(|_| ())
 }
 
-fn set_encoding(loc: &Location, kind: &str, version: &str) -> H5<()> {
+pub(super) fn set_encoding(loc: &Location, kind: &str, version: &str) -> H5<()> {
     set_str(loc, ENCODING_TYPE, kind)?;
     set_str(loc, ENCODING_VERSION, version)
 }
 
-fn dict_group(parent: &Group, name: &str) -> H5<Group> {
+pub(super) fn dict_group(parent: &Group, name: &str) -> H5<Group> {
     let g = parent.create_group(name)?;
     set_encoding(&g, "dict", "0.1.0")?;
     Ok(g)
@@ -268,7 +325,7 @@ fn write_array<T: H5Type>(g: &Group, name: &str, data: &[T]) -> H5<()> {
 }
 
 /// A `string-array` of variable-length UTF-8 strings.
-fn write_strings(g: &Group, name: &str, values: &[String]) -> H5<()> {
+pub(super) fn write_strings(g: &Group, name: &str, values: &[String]) -> H5<()> {
     let v = values.iter().map(|s| vlu(s)).collect::<H5<Vec<_>>>()?;
     let ds = raw_array(g, name, &v)?;
     set_encoding(&ds, "string-array", "0.2.0")
