@@ -57,12 +57,14 @@ peak=$(rss "$work/score.time" || true)
   echo
   echo "| run | exit status | wall time | peak RSS (MiB) | goal |"
   echo "|---|---|---|---|---|"
-  echo "| \`arena score --profile $profile ${options[*]}\` | $status$([ "$status" = 124 ] && echo " (stopped at the timeout)") | ${wall:-${took} s} | ${peak:-?} | < 503 s, ≤ 8,192 MiB |"
+  echo "| \`arena score --profile $profile${options:+ ${options[*]}}\` | $status$([ "$status" = 124 ] && echo " (stopped at the timeout)") | ${wall:-${took} s} | ${peak:-?} | < 503 s, ≤ 8,192 MiB |"
   echo
-  echo '```'
-  grep "\[timings\]" "$work/score.time" | tail -25 || true
-  echo '```'
-  echo
+  if grep -q "\[timings\]" "$work/score.time"; then
+    echo '```'
+    grep "\[timings\]" "$work/score.time" | tail -25
+    echo '```'
+    echo
+  fi
   echo "Command: \`${ARENA:+ARENA=$ARENA }${PROFILE:+PROFILE=$PROFILE }bash bench/ccl1_scale.sh $base\`"
 } > "$result"
 cat "$result"
