@@ -1,11 +1,9 @@
 //! `arena simulate`: run the mechanistic simulator and write an AnnData `.h5ad`, a block of cells
 //! at a time (`arena_sim::stream`), with a progress bar over cells written.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use arena_sim::stream::{DEFAULT_BLOCK_CELLS, simulate_to_h5ad};
 use arena_sim::{GrnSource, SimConfig};
@@ -50,7 +48,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let started = std::time::Instant::now();
-    let bar = progress_bar();
+    let bar = arena_data::progress::stderr_bar(None, "simulate [{bar:40}] {pos}/{len} cells ({elapsed}<{eta})");
     let written = simulate_to_h5ad(&config, &args.out, DEFAULT_BLOCK_CELLS, |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
@@ -68,16 +66,4 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     );
     out!("{}", args.out.display());
     Ok(())
-}
-
-/// Cells written, on stderr; hidden unless stderr is a terminal.
-fn progress_bar() -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template("simulate [{bar:40}] {pos}/{len} cells ({elapsed}<{eta})") {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
 }

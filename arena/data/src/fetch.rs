@@ -3,11 +3,11 @@
 //! half-written or unverified is ever left in the cache (temp file + atomic rename).
 
 use std::fs;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use sha2::{Digest, Sha256};
 
 use super::error::DataError;
@@ -166,18 +166,15 @@ fn agent_for(url: &str, options: &FetchOptions) -> ureq::Agent {
 }
 
 fn progress_bar(len: Option<u64>, options: &FetchOptions, id: &str) -> ProgressBar {
-    if !options.progress || !std::io::stderr().is_terminal() {
+    if !options.progress {
         return ProgressBar::hidden();
     }
-    let pb = ProgressBar::with_draw_target(len, ProgressDrawTarget::stderr());
     let template = if len.is_some() {
         "{msg} [{wide_bar}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}"
     } else {
         "{msg} {spinner} {bytes} {binary_bytes_per_sec}"
     };
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        pb.set_style(style.progress_chars("=> "));
-    }
+    let pb = crate::progress::stderr_bar(len, template);
     pb.set_message(id.to_string());
     pb
 }

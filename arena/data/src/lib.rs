@@ -13,6 +13,7 @@ pub mod locate;
 pub mod normalize;
 pub mod npz;
 pub mod output;
+pub mod progress;
 pub mod registry;
 
 pub use anndata::{AnnData, Column, Frame, Matrix, SparseMatrix};

@@ -1,10 +1,9 @@
 //! Progress over perturbations on stderr (indicatif), drawn only when stderr is a terminal, plus
 //! optional per-phase timings (`arena score --timings`) for profiling.
 
-use std::io::IsTerminal;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 
 pub struct Progress {
     bar: ProgressBar,
@@ -17,15 +16,8 @@ impl Progress {
     /// A bar of `total` steps (hidden unless stderr is a terminal); `timings` prints each phase's
     /// wall time to stderr.
     pub fn new(total: u64, timings: bool) -> Self {
-        let bar = if std::io::stderr().is_terminal() {
-            let b = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-            if let Ok(style) = ProgressStyle::with_template("{msg:>18} [{bar:40}] {pos}/{len} perturbations ({eta})") {
-                b.set_style(style.progress_chars("=> "));
-            }
-            b
-        } else {
-            ProgressBar::hidden()
-        };
+        let bar =
+            arena_data::progress::stderr_bar(Some(total), "{msg:>18} [{bar:40}] {pos}/{len} perturbations ({eta})");
         let now = Instant::now();
         Progress { bar, timings, start: now, phase_start: std::sync::Mutex::new(now) }
     }

@@ -11,7 +11,7 @@ use metrics::de::CsrMatrix;
 use metrics::vcc2026::MAX_COUNTS_PER_CELL;
 
 use super::error::ScoreError;
-use arena_data::read_h5ad;
+use arena_data::{read_head, read_x_rows};
 
 /// One counts file: X as CSR, and the rows of every perturbation (panel order) and of the control.
 #[derive(Debug, Clone)]
@@ -42,14 +42,15 @@ struct Raw {
     x: CsrMatrix,
 }
 
+/// X (as CSR) and the obs and var frames of `path`; layers, obsm and uns are not read.
 fn read(path: &Path, pert_col: &str, split_col: Option<&str>) -> Result<Raw, ScoreError> {
-    let adata = read_h5ad(path)?;
+    let head = read_head(path)?;
     let labels_of = |col: &str| -> Result<Vec<String>, ScoreError> {
-        let column = adata.obs.column(col).ok_or_else(|| {
+        let column = head.obs.column(col).ok_or_else(|| {
             ScoreError::field(
                 path,
                 format!("obs/{col}"),
-                format!("no such obs column (columns: {})", adata.obs.column_names().join(", ")),
+                format!("no such obs column (columns: {})", head.obs.column_names().join(", ")),
             )
         })?;
         let labels = column.as_labels().ok_or_else(|| {
@@ -63,7 +64,7 @@ fn read(path: &Path, pert_col: &str, split_col: Option<&str>) -> Result<Raw, Sco
                     ScoreError::field(
                         path,
                         format!("obs/{col}"),
-                        format!("cell {i} ('{}') has no label; label every cell or drop it", adata.obs.index[i]),
+                        format!("cell {i} ('{}') has no label; label every cell or drop it", head.obs.index[i]),
                     )
                 })
             })
@@ -74,9 +75,9 @@ fn read(path: &Path, pert_col: &str, split_col: Option<&str>) -> Result<Raw, Sco
         Some(c) => labels_of(c)?,
         None => Vec::new(),
     };
-    let genes = adata.var.index.clone();
-    let cells = adata.obs.index.clone();
-    let m = adata.x.into_csr();
+    let all: Vec<usize> = (0..head.shape.0).collect();
+    let m = read_x_rows(path, &all)?;
+    let (genes, cells) = (head.var.index, head.obs.index);
     let x = CsrMatrix { n_rows: m.shape.0, n_cols: m.shape.1, indptr: m.indptr, indices: m.indices, data: m.data };
     Ok(Raw { genes, cells, labels, split, x })
 }
