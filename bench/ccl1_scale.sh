@@ -38,7 +38,7 @@ if [ ! -f "$work/real.h5ad" ] || [ ! -f "$work/pred.h5ad" ]; then
 fi
 rm -rf "$work/out"
 wait_quiet
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+load_before=$(load_averages)
 start=$(date +%s)
 status=0
 timeout "${TIMEOUT:-3600}" /usr/bin/time -v "$arena" score --real "$work/real.h5ad" --pred "$work/pred.h5ad" \
@@ -53,7 +53,7 @@ peak=$(rss "$work/score.time" || true)
   echo "Data: $(cat "$work/shape.txt"); files of $(du -m "$work/real.h5ad" | awk '{print $1}') MiB each"
   echo "(synthetic, bench/make_screen.py ${make[*]}: $values)."
   echo "Machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo); $(date -u '+%Y-%m-%d %H:%M UTC');"
-  echo "load average before: $load_before; at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "load average before: $load_before; at the end: $(load_averages)."
   echo
   echo "| run | exit status | wall time | peak RSS (MiB) | goal |"
   echo "|---|---|---|---|---|"

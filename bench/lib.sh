@@ -13,6 +13,9 @@ arena_binary() {
 
 load1() { awk '{print $1}' /proc/loadavg; }
 
+# The 1, 5 and 15-minute load averages, space-separated.
+load_averages() { cut -d' ' -f1-3 /proc/loadavg; }
+
 # Waits up to QUIET_WAIT seconds (default 600) for the 1-minute load average to drop below 1.
 wait_quiet() {
   local waited=0

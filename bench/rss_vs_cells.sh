@@ -38,7 +38,7 @@ done
   echo "Synthetic screens (bench/make_screen.py): 100 perturbations, 2,000 control cells, 2,000 genes, 10% of"
   echo "values stored, CSR float32, cells grouped by label; the prediction is the real data with 10%"
   echo "multiplicative noise. Batched: \`--batch-cells $batch\`. $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M UTC');"
-  echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "load average at the end: $(load_averages)."
   echo
   echo "| cells | one file | all at once: wall | peak RSS (MiB) | batched: wall | peak RSS (MiB) | same outputs, byte for byte |"
   echo "|---|---|---|---|---|---|---|"

@@ -41,9 +41,9 @@ fi
 run_timed() { # name, command...: records wall/RSS and the load averages before and after
   local name=$1; shift
   wait_quiet
-  cut -d' ' -f1-3 /proc/loadavg > "$work/$name.load"
+  load_averages > "$work/$name.load"
   /usr/bin/time -v "$@" > "$work/$name.out" 2> "$work/$name.time" || { cat "$work/$name.time" >&2; exit 1; }
-  cut -d' ' -f1-3 /proc/loadavg >> "$work/$name.load"
+  load_averages >> "$work/$name.load"
 }
 echo "bench: arena score --profile full --controls own" >&2
 rm -rf "$work/arena"

@@ -57,7 +57,7 @@ done
   echo "18,080 genes, CSR float32 log1p, two 1.15 GB files. Shards run one after another on this machine"
   echo "($(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)), each with every core;"
   echo "on a cluster they run side by side, so the wall time of the job is the slowest shard plus the merge."
-  echo "$(date -u '+%Y-%m-%d %H:%M UTC'); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'); load average at the end: $(load_averages)."
   echo
   echo "| shards N | slowest shard wall (s) | sum of shard walls (s) | largest shard peak RSS (MiB) | merge wall (s) / peak RSS | partials on disk | merged = unsharded, byte for byte |"
   echo "|---|---|---|---|---|---|---|"

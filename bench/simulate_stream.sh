@@ -22,7 +22,7 @@ rows=()
 for side in before after; do
   bin=$arena; [ "$side" = before ] && bin=$BEFORE
   wait_quiet
-  load=$(cut -d' ' -f1 /proc/loadavg)
+  load=$(load1)
   echo "bench: $side ($bin)" >&2
   /usr/bin/time -v "$bin" simulate --config "$config" --out "$work/$side.h5ad" > /dev/null 2> "$work/$side.time" \
     || { cat "$work/$side.time" >&2; exit 1; }
@@ -37,7 +37,7 @@ cmp -s "$work/before.sha" "$work/after.sha" && sha_same=yes || sha_same=NO
   echo "# \`arena simulate\`: in memory (before) and streamed (after)"
   echo
   echo "\`arena simulate --config $config\`: $(grep -o 'simulated [0-9]* cells x [0-9]* genes' "$work/after.time" | sed 's/simulated //')."
-  echo "$(nproc) cores; $(date -u '+%Y-%m-%d %H:%M UTC'); load average at the start of each run in the table, at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "$(nproc) cores; $(date -u '+%Y-%m-%d %H:%M UTC'); load average at the start of each run in the table, at the end: $(load_averages)."
   echo
   echo "| | wall | CPU (user + sys) | peak RSS (MiB) | file | load at start | content sha256 |"
   echo "|---|---|---|---|---|---|---|"

@@ -52,7 +52,7 @@ tot = np.asarray(real.X.sum(1)).ravel()
 print(f"{real.n_obs} cells x {G} genes, {P} perturbations x {C} cells + {4*C} controls, median {np.median(tot):.0f} UMI/cell, nnz {real.X.nnz}")
 PY
 dataset=$(.venv/bin/python -c "import anndata as ad, numpy as np; a=ad.read_h5ad('$work/real.h5ad'); print(f'{a.n_obs:,} cells x {a.n_vars:,} genes ({$perts} perturbations x {$cells} cells + {4*$cells} controls), median {np.median(np.asarray(a.X.sum(1)).ravel()):,.0f} UMI per cell')")
-load() { cut -d' ' -f1-3 /proc/loadavg | sed 's/ / \/ /g'; }
+load() { load_averages | sed 's/ / \/ /g'; }
 
 rm -rf "$work/ce2" "$work/arena"
 ce_cmd=".venv/bin/cell-eval2 run -ar $work/real.h5ad -ap $work/pred.h5ad --preset vcc2026 -o $work/ce2"
