@@ -1,11 +1,13 @@
 //! The in-memory dataset every task is built from: an observations x genes expression matrix on a
-//! known scale, each row labelled with a typed perturbation. Loaders (in `arena`) produce it;
-//! split builders and models consume it. Construction validates shape, labels and finiteness.
+//! known scale ([`Expression`]: dense, or CSR from a sparse file), each row labelled with a typed
+//! perturbation. Loaders (in `arena`) produce it; split builders and models consume it.
+//! Construction validates shape, labels and finiteness.
 
-use ndarray::{Array1, Array2, Axis};
+use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
 use crate::error::TaskError;
+pub use crate::expression::Expression;
 use crate::gene::GenePanel;
 use crate::perturbation::Perturbation;
 
@@ -49,7 +51,7 @@ pub struct ProteinPanel {
 #[derive(Debug, Clone)]
 pub struct SequenceObservations {
     /// Rows are cells, columns follow the dataset's genes, same scale as the dataset.
-    pub expression: Array2<f32>,
+    pub expression: Expression,
     /// The action sequences (each at least two actions).
     pub sequences: Vec<Vec<Perturbation>>,
     /// `rows[i][k]`: rows of `expression` observed after the first k+1 actions of sequence i.
@@ -73,7 +75,7 @@ pub struct ContextObservations {
     /// Name of this context (e.g. `B`, `rep_3`).
     pub name: String,
     /// Rows are cells, columns follow the dataset's genes, same scale as the dataset.
-    pub expression: Array2<f32>,
+    pub expression: Expression,
     /// The perturbation of each row (the control label for control cells).
     pub perturbations: Vec<Perturbation>,
 }
@@ -104,7 +106,7 @@ pub struct Dataset {
     pub scale: Scale,
     pub observation: Observation,
     /// Rows are observations, columns follow `genes`.
-    expression: Array2<f32>,
+    expression: Expression,
     /// Condition of each row.
     row_condition: Vec<ConditionId>,
     /// The distinct conditions, in first-seen order.
@@ -131,10 +133,11 @@ impl Dataset {
         genes: GenePanel,
         scale: Scale,
         observation: Observation,
-        expression: Array2<f32>,
+        expression: impl Into<Expression>,
         row_perturbations: Vec<Perturbation>,
     ) -> Result<Self, TaskError> {
         let id = id.into();
+        let expression = expression.into();
         let invalid = |reason: String| TaskError::InvalidDataset { dataset: id.clone(), reason };
         if expression.ncols() != genes.len() {
             return Err(invalid(format!(
@@ -153,7 +156,7 @@ impl Dataset {
         if expression.nrows() == 0 {
             return Err(invalid("it has no observations (0 rows)".into()));
         }
-        if let Some(((row, col), value)) = expression.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        if let Some((row, col, value)) = expression.first_non_finite() {
             return Err(invalid(format!(
                 "X[{row}, {col}] (gene '{}') is {value}; expression must be finite — remove or impute NaN/inf values",
                 genes.names()[col]
@@ -232,7 +235,7 @@ impl Dataset {
                 )));
             }
         }
-        if let Some(((row, col), value)) = seq.expression.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        if let Some((row, col, value)) = seq.expression.first_non_finite() {
             return Err(invalid(format!("sequence X[{row}, {col}] is {value}; expression must be finite")));
         }
         self.sequences = Some(seq);
@@ -258,7 +261,7 @@ impl Dataset {
                 context.perturbations.len()
             )));
         }
-        if let Some(((row, col), value)) = context.expression.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        if let Some((row, col, value)) = context.expression.first_non_finite() {
             return Err(invalid(format!(
                 "context '{}' X[{row}, {col}] is {value}; expression must be finite",
                 context.name
@@ -290,7 +293,7 @@ impl Dataset {
         let context = ContextObservations {
             training_context: training.into_iter().collect::<Vec<_>>().join("+"),
             name: new_context.to_string(),
-            expression: self.select_rows(&moved),
+            expression: self.expression.subset(&moved),
             perturbations: labels(&moved),
         };
         let dataset = Dataset::new(
@@ -299,13 +302,13 @@ impl Dataset {
             self.genes.clone(),
             self.scale,
             self.observation,
-            self.select_rows(&kept),
+            self.expression.subset(&kept),
             labels(&kept),
         )?;
         dataset.with_context(context)
     }
 
-    pub fn expression(&self) -> &Array2<f32> {
+    pub fn expression(&self) -> &Expression {
         &self.expression
     }
 
@@ -345,12 +348,12 @@ impl Dataset {
 
     /// Mean over the given rows (f64 accumulation).
     pub fn mean_of_rows(&self, rows: &[usize]) -> Array1<f64> {
-        mean_rows(&self.expression, rows)
+        self.expression.mean_of_rows(rows)
     }
 
-    /// Selects rows (keeps the gene panel and scale).
+    /// The given rows, dense (keeps the gene panel and scale).
     pub fn select_rows(&self, rows: &[usize]) -> Array2<f32> {
-        self.expression.select(Axis(0), rows)
+        self.expression.select(rows)
     }
 }
 
@@ -426,10 +429,10 @@ mod tests {
         let ctx: Vec<String> = ["r1", "r2", "r3", "r3"].iter().map(|s| s.to_string()).collect();
         let split = ds.clone().split_context(&ctx, "r3").unwrap();
         assert_eq!(split.n_rows(), 2);
-        assert_eq!(split.expression(), &array![[1.0, 2.0], [0.0, 2.0]]);
+        assert_eq!(split.expression(), &Expression::Dense(array![[1.0, 2.0], [0.0, 2.0]]));
         let c = split.context.as_ref().unwrap();
         assert_eq!((c.name.as_str(), c.training_context.as_str()), ("r3", "r1+r2"));
-        assert_eq!(c.expression, array![[3.0, 4.0], [5.0, 6.0]]);
+        assert_eq!(c.expression, Expression::Dense(array![[3.0, 4.0], [5.0, 6.0]]));
         assert_eq!(c.perturbations, vec![Perturbation::control(), Perturbation::single("A", kd)]);
         assert_eq!(c.control_rows(), vec![0]);
         assert!(ds.clone().split_context(&ctx, "r9").unwrap_err().to_string().contains("r9"));

@@ -6,8 +6,9 @@ use ndarray::{Array1, Array2};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::dataset::{Dataset, Scale, mean_rows};
+use crate::dataset::{Dataset, Scale};
 use crate::error::TaskError;
+use crate::expression::Expression;
 use crate::perturbation::Perturbation;
 use crate::spec::{LoadedSpec, SplitRule};
 use crate::split::{Split, Subgroup, TestCondition};
@@ -35,7 +36,7 @@ pub struct EvalItem<'a> {
     pub label: String,
     pub subgroup: Subgroup,
     pub actions: Vec<Perturbation>,
-    pub truth: &'a Array2<f32>,
+    pub truth: &'a Expression,
     pub rows: &'a [usize],
 }
 
@@ -157,13 +158,13 @@ impl<'d> TaskInstance<'d> {
     pub fn start_states(&self) -> Array2<f32> {
         match self.dataset.scale {
             Scale::LogFoldChange => Array2::zeros((1, self.dataset.genes.len())),
-            Scale::LogNormalized => self.scored_expression().select(ndarray::Axis(0), &self.start_rows),
+            Scale::LogNormalized => self.scored_expression().select(&self.start_rows),
         }
     }
 
     /// The matrix test items and start states index: the new context's cells on few-shot tasks,
     /// the dataset's rows otherwise.
-    fn scored_expression(&self) -> &Array2<f32> {
+    fn scored_expression(&self) -> &Expression {
         match (&self.split.context, &self.dataset.context) {
             (Some(_), Some(ctx)) => &ctx.expression,
             _ => self.dataset.expression(),
@@ -257,7 +258,7 @@ impl<'d> TaskInstance<'d> {
 
     /// True mean profile of every scored item (order of [`Self::eval_items`]).
     pub fn truth_means(&self) -> Vec<Vec<f64>> {
-        self.eval_items().iter().map(|item| mean_rows(item.truth, item.rows).to_vec()).collect()
+        self.eval_items().iter().map(|item| item.truth.mean_of_rows(item.rows).to_vec()).collect()
     }
 
     /// Rows of the training conditions and training controls: everything a model may fit on.

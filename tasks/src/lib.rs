@@ -5,6 +5,7 @@
 
 pub mod dataset;
 pub mod error;
+pub mod expression;
 pub mod gene;
 pub mod instance;
 pub mod interactions;
@@ -18,6 +19,7 @@ pub mod task_file;
 
 pub use dataset::{ConditionId, ContextObservations, Dataset, Observation, ProteinPanel, Scale};
 pub use error::TaskError;
+pub use expression::Expression;
 pub use gene::{GeneIndex, GenePanel};
 pub use instance::{SplitRecord, TaskInstance};
 pub use interactions::{GiFit, GiTable};

@@ -24,7 +24,6 @@
 //! item); pseudobulk data have no ceiling.
 
 use metrics::Metric;
-use tasks::dataset::mean_rows;
 use tasks::{Observation, TaskInstance};
 
 /// The seed slot of an item's mae draws ([`split_seed`]; slot 0 is [`split_halves`]' split).
@@ -87,8 +86,8 @@ pub fn split_halves(instance: &TaskInstance<'_>, seed: u64) -> Result<Halves, No
     let mut truths = Vec::new();
     for (k, item) in instance.eval_items().iter().enumerate() {
         let (a, b) = halve(item.rows, split_seed(seed, k, MAE_SEED_SLOT));
-        predictions.push(mean_rows(item.truth, &a).to_vec());
-        truths.push(mean_rows(item.truth, &b).to_vec());
+        predictions.push(item.truth.mean_of_rows(&a).to_vec());
+        truths.push(item.truth.mean_of_rows(&b).to_vec());
     }
     Ok((predictions, truths))
 }
@@ -137,8 +136,9 @@ pub const MAE_DRAWS: usize = 200;
 /// item's n cells with replacement [`MAE_DRAWS`] times: mean over draws of Σ_g |m*_g − m_g| / G,
 /// scaled by √(n/(n − 1)) (a resampled mean's spread is √((n − 1)/n) of the sampling spread). No
 /// normality is assumed, so sparse genes whose means are discrete and skewed are estimated right.
-fn bootstrap_mae(truth: &ndarray::Array2<f32>, rows: &[usize], mean: &[f64], keep: &[bool], seed: u64) -> (f64, f64) {
-    let n = rows.len();
+/// `cells` are the item's cells (rows).
+fn bootstrap_mae(cells: &ndarray::Array2<f32>, mean: &[f64], keep: &[bool], seed: u64) -> (f64, f64) {
+    let n = cells.nrows();
     let kept = keep.iter().filter(|&&k| k).count();
     let scale = (n as f64 / (n as f64 - 1.0)).sqrt() / kept.max(1) as f64;
     let mut rng = metrics::rng::seeded(seed);
@@ -147,7 +147,7 @@ fn bootstrap_mae(truth: &ndarray::Array2<f32>, rows: &[usize], mean: &[f64], kee
         .map(|_| {
             sum.iter_mut().for_each(|x| *x = 0.0);
             for i in metrics::bootstrap::draw(&mut rng, n) {
-                sum.iter_mut().zip(truth.row(rows[i])).for_each(|(s, &x)| *s += f64::from(x));
+                sum.iter_mut().zip(cells.row(i)).for_each(|(s, &x)| *s += f64::from(x));
             }
             sum.iter().zip(mean).zip(keep).filter(|(_, k)| **k).map(|((s, m), _)| (s / n as f64 - m).abs()).sum::<f64>()
                 * scale
@@ -193,13 +193,14 @@ pub fn profile_ceiling(
         .enumerate()
         .map(|(k, item)| {
             let n = item.rows.len() as f64;
-            let mean = mean_rows(item.truth, item.rows);
+            let cells = item.truth.select(item.rows);
+            let mean = item.truth.mean_of_rows(item.rows);
             let out = excluded.get(k).unwrap_or(&none);
             let keep: Vec<bool> = (0..mean.len()).map(|g| !out.contains(&g)).collect();
             let kept = keep.iter().filter(|&&k| k).count().max(1) as f64;
             let (mut ss, mut centred) = (vec![0.0; mean.len()], 0.0);
-            for &r in item.rows {
-                let dev: Vec<f64> = item.truth.row(r).iter().zip(mean.iter()).map(|(&x, m)| f64::from(x) - m).collect();
+            for cell in cells.rows() {
+                let dev: Vec<f64> = cell.iter().zip(mean.iter()).map(|(&x, m)| f64::from(x) - m).collect();
                 let cell_centre = dev.iter().zip(&keep).filter(|(_, k)| **k).map(|(d, _)| d).sum::<f64>() / kept;
                 for (g, d) in dev.iter().enumerate() {
                     ss[g] += d * d;
@@ -216,8 +217,7 @@ pub fn profile_ceiling(
             let genes = var_of_mean.len().max(1) as f64;
             let mse = var_of_mean.iter().sum::<f64>() / genes;
             let mse_sd = (2.0 * var_of_mean.iter().map(|v| v * v).sum::<f64>()).sqrt() / genes;
-            let (mae, mae_sd) =
-                bootstrap_mae(item.truth, item.rows, &mean.to_vec(), &keep, split_seed(seed, k, MAE_SEED_SLOT));
+            let (mae, mae_sd) = bootstrap_mae(&cells, &mean.to_vec(), &keep, split_seed(seed, k, MAE_SEED_SLOT));
             let mean = mean.to_vec();
             let (r_ctrl, r_pert) =
                 (reliability_index(&mean, control, &keep, noise), reliability_index(&mean, perturbed, &keep, noise));

@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use metrics::profile::delta_correlation_without;
 use metrics::reference_noise::corrected_delta_correlation;
 use metrics::{Metric, MetricInfo, ProfileReferences, score_profiles, scorecard_ci};
-use tasks::dataset::mean_rows;
 use tasks::scorecard::{BootstrapSettings, MetricSummary, PerturbationScore, ScoreRow};
 use tasks::{ModelKind, Scale, TaskInstance};
 
@@ -39,13 +38,13 @@ impl ControlReplicates {
             return None;
         }
         let x = instance.dataset.expression();
-        let control = mean_rows(x, rows).to_vec();
+        let control = x.mean_of_rows(rows).to_vec();
         let mut ss = vec![0.0; control.len()];
-        for &r in rows {
-            for ((s, &v), m) in ss.iter_mut().zip(x.row(r)).zip(&control) {
+        x.for_each_row(rows, |_, row| {
+            for ((s, &v), m) in ss.iter_mut().zip(row).zip(&control) {
                 *s += (f64::from(v) - m).powi(2);
             }
-        }
+        });
         let m = rows.len() as f64;
         let variance = ss.iter().map(|s| s / (m - 1.0) / m).collect();
         let mut rng = metrics::rng::seeded(bootstrap.seed ^ 0xC0_17_20_15);
@@ -53,7 +52,7 @@ impl ControlReplicates {
             .map(|_| {
                 let drawn: Vec<usize> =
                     metrics::bootstrap::draw(&mut rng, rows.len()).into_iter().map(|i| rows[i]).collect();
-                mean_rows(x, &drawn).to_vec()
+                x.mean_of_rows(&drawn).to_vec()
             })
             .collect();
         Some(Self { control, variance, means, cells: rows.len() })

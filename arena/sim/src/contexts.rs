@@ -39,7 +39,7 @@ pub fn two_context_dataset(sim: &Simulation) -> Result<Dataset, TaskError> {
     dataset.with_context(ContextObservations {
         training_context: CONTEXT_NAMES[0].into(),
         name: CONTEXT_NAMES[1].into(),
-        expression,
+        expression: expression.into(),
         perturbations: b.perturbation,
     })
 }

@@ -97,7 +97,7 @@ pub fn sequence_observations(sim: &Simulation) -> SequenceObservations {
         }
     }
     let expression = normalize_total_log1p(&Matrix::Dense(sim.counts.select(Axis(0), &rows)), 1e4);
-    SequenceObservations { expression, sequences: sim.sequences.clone(), rows: grouped }
+    SequenceObservations { expression: expression.into(), sequences: sim.sequences.clone(), rows: grouped }
 }
 
 pub fn snapshot_dataset(sim: &Simulation) -> Result<Dataset, TaskError> {

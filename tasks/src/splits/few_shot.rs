@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use ndarray::Array1;
 
-use crate::dataset::{ConditionId, Dataset, mean_rows};
+use crate::dataset::{ConditionId, Dataset};
 use crate::error::TaskError;
 use crate::instance::TaskInstance;
 use crate::model::{AdaptationExample, AdaptationSet};
@@ -114,13 +114,13 @@ pub fn adaptation_set<'a>(instance: &'a TaskInstance<'_>, k: usize) -> Result<Ad
         .map(|&c| {
             let perturbation = instance.dataset.condition(c).clone();
             let rows = context_rows(ctx, &perturbation);
-            AdaptationExample { cells: ctx.expression.select(ndarray::Axis(0), &rows), perturbation }
+            AdaptationExample { cells: ctx.expression.select(&rows), perturbation }
         })
         .collect();
     Ok(AdaptationSet {
         genes: &instance.dataset.genes,
         context: &ctx.name,
-        controls: ctx.expression.select(ndarray::Axis(0), &split.control_adapt_rows),
+        controls: ctx.expression.select(&split.control_adapt_rows),
         examples,
     })
 }
@@ -130,10 +130,10 @@ pub fn adaptation_set<'a>(instance: &'a TaskInstance<'_>, k: usize) -> Result<Ad
 /// for every k; scoring only — a model sees at most its k shots).
 pub fn context_references(instance: &TaskInstance<'_>) -> Result<(Array1<f64>, Array1<f64>), TaskError> {
     let (ctx, split) = context_parts(instance)?;
-    let control = mean_rows(&ctx.expression, &split.control_adapt_rows);
+    let control = ctx.expression.mean_of_rows(&split.control_adapt_rows);
     let mut perturbed = Array1::<f64>::zeros(control.len());
     for &c in &split.shot_order {
-        perturbed += &mean_rows(&ctx.expression, &context_rows(ctx, instance.dataset.condition(c)));
+        perturbed += &ctx.expression.mean_of_rows(&context_rows(ctx, instance.dataset.condition(c)));
     }
     perturbed /= split.shot_order.len().max(1) as f64;
     Ok((control, perturbed))
@@ -145,13 +145,13 @@ pub fn context_references(instance: &TaskInstance<'_>) -> Result<(Array1<f64>, A
 /// their unweighted mean. With k = 0 every effect (mean − μ_ctrl) equals the training context's.
 pub fn adapted_instance<'d>(instance: &TaskInstance<'d>, k: usize) -> Result<TaskInstance<'d>, TaskError> {
     let (ctx, split) = context_parts(instance)?;
-    let control = mean_rows(&ctx.expression, &split.control_adapt_rows);
+    let control = ctx.expression.mean_of_rows(&split.control_adapt_rows);
     let shift = &control - &instance.control_mean;
     let mut train_means: Vec<(Perturbation, Array1<f64>)> =
         instance.train_means.iter().map(|(p, m)| (p.clone(), m + &shift)).collect();
     for &c in &split.shot_order[..k.min(split.shot_order.len())] {
         let p = instance.dataset.condition(c).clone();
-        let mean = mean_rows(&ctx.expression, &context_rows(ctx, &p));
+        let mean = ctx.expression.mean_of_rows(&context_rows(ctx, &p));
         train_means.push((p, mean));
     }
     let mut perturbed_mean = Array1::<f64>::zeros(control.len());

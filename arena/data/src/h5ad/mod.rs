@@ -11,7 +11,7 @@ mod stream;
 mod write;
 
 pub use read::{XLayout, read_h5ad};
-pub use rows::{H5adHead, read_head, read_x_rows};
+pub use rows::{H5adHead, for_each_x_block, read_head, read_x, read_x_rows};
 pub use stream::H5adStream;
 pub use write::{Annotations, write_h5ad};
 

@@ -1,5 +1,6 @@
 //! Reading part of an `.h5ad`: [`read_head`] reads the obs and var frames and X's shape and
-//! layout, and [`read_x_rows`] reads chosen rows of X as CSR, in blocks of at most
+//! layout, [`read_x`] X as stored, [`for_each_x_block`] walks X in row blocks, and
+//! [`read_x_rows`] reads chosen rows of X as CSR, in blocks of at most
 //! [`BLOCK_VALUES`] stored values, so that memory holds the chosen rows plus one block, whatever
 //! the file's size. X may be CSR (a block is a hyperslab of `data` and `indices`; blocks without a
 //! chosen row are skipped, so cells grouped in the file cost only their own reads), dense (a block
@@ -13,7 +14,7 @@ use hdf5::{Group, LocationType};
 use ndarray::Array2;
 
 use super::read::{LayoutShape, Reader, XLayout, read_i64};
-use crate::anndata::{Frame, SparseMatrix};
+use crate::anndata::{Frame, Matrix, SparseMatrix};
 use crate::error::DataError;
 
 /// Stored values per block of [`read_x_rows`] (64 MiB of f32 values plus as many indices).
@@ -66,6 +67,13 @@ pub fn read_head(path: &Path) -> Result<H5adHead, DataError> {
     Ok(H5adHead { obs, var, shape, layout })
 }
 
+/// X as the file stores it (dense, CSR or CSC), whole; layers, obsm and uns are not read.
+pub fn read_x(path: &Path) -> Result<Matrix, DataError> {
+    let (file, r) = open(path)?;
+    x_layout(&r, &file)?;
+    r.read_matrix(&file, "X")?.ok_or_else(|| r.err("X", "not a 2-D dense array or a csr/csc matrix"))
+}
+
 /// Rows `rows` of X (strictly ascending cell indices) as a CSR matrix of `rows.len()` rows, in
 /// that order, with every stored value of those rows as the file holds it (a dense X keeps its
 /// non-zeros).
@@ -94,6 +102,62 @@ fn read_in_blocks(path: &Path, rows: &[usize], block_values: usize) -> Result<Sp
         XLayout::Csc => {
             let x = r.read_matrix(&file, "X")?.ok_or_else(|| r.err("X", "not a csc matrix"))?.into_csr();
             Ok(select(&x, rows))
+        }
+    }
+}
+
+/// Walks X from its first row to its last in blocks of at most `block_values` stored values (at
+/// least one row), calling `f(first_row, block)` with each block as CSR, so that memory holds one
+/// block. A CSC X has no row blocks and is read whole, as one block.
+pub fn for_each_x_block(
+    path: &Path,
+    block_values: usize,
+    mut f: impl FnMut(usize, SparseMatrix) -> Result<(), DataError>,
+) -> Result<(), DataError> {
+    let (file, r) = open(path)?;
+    let (layout, (n_obs, n_vars)) = x_layout(&r, &file)?;
+    match layout {
+        XLayout::Csc => f(0, r.read_matrix(&file, "X")?.ok_or_else(|| r.err("X", "not a csc matrix"))?.into_csr()),
+        XLayout::Dense => {
+            let ds = file.dataset("X").map_err(|e| r.err("X", e))?;
+            let per_block = (block_values / n_vars.max(1)).max(1);
+            for first in (0..n_obs).step_by(per_block) {
+                let last = (first + per_block).min(n_obs);
+                let selection = hdf5::Hyperslab::try_from(ndarray::s![first..last, ..]).map_err(|e| r.err("X", e))?;
+                let block: Array2<f32> = ds.read_slice_2d(selection).map_err(|e| r.err("X", e))?;
+                f(first, SparseMatrix::csr_from_dense(block.view()))?;
+            }
+            Ok(())
+        }
+        XLayout::Csr => {
+            let g = file.group("X").map_err(|e| r.err("X", e))?;
+            let part = |n: &str| g.dataset(n).map_err(|e| r.err(&format!("X/{n}"), e));
+            let (data_ds, indices_ds) = (part("data")?, part("indices")?);
+            let indptr = read_i64(&*part("indptr")?).map_err(|e| r.err("X/indptr", e))?;
+            r.check_compressed("X", &indptr, n_obs, (indices_ds.size(), data_ds.size()))?;
+            let at = |row: usize| indptr[row] as usize;
+            let mut first = 0;
+            while first < n_obs {
+                let mut end = first + 1;
+                while end < n_obs && at(end + 1) - at(first) <= block_values {
+                    end += 1;
+                }
+                let (start, stop) = (at(first), at(end));
+                let data = data_ds.read_slice_1d::<f32, _>(start..stop).map_err(|e| r.err("X/data", e))?.to_vec();
+                let raw = indices_ds.read_slice_1d::<i64, _>(start..stop).map_err(|e| r.err("X/indices", e))?;
+                let mut indices = Vec::with_capacity(raw.len());
+                for (k, &col) in raw.iter().enumerate() {
+                    if col < 0 || col as usize >= n_vars {
+                        let row = first + indptr[first..=end].partition_point(|&p| p as usize <= start + k) - 1;
+                        return Err(r.err("X/indices", format!("index {col} of cell {row} is outside 0..{n_vars}")));
+                    }
+                    indices.push(col as u32);
+                }
+                let indptr = (first..=end).map(|row| (at(row) - start) as u64).collect();
+                f(first, SparseMatrix { shape: (end - first, n_vars), data, indices, indptr })?;
+                first = end;
+            }
+            Ok(())
         }
     }
 }
@@ -186,7 +250,7 @@ fn dense_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::anndata::{AnnData, Matrix};
+    use crate::anndata::AnnData;
 
     /// 23 cells x 7 genes, about a third stored, rows 4 and 11 empty.
     fn cells() -> ndarray::Array2<f32> {
@@ -236,6 +300,24 @@ mod tests {
             assert!(err.contains("strictly ascending"), "{err}");
             let err = read_x_rows(path, &[23]).unwrap_err().to_string();
             assert!(err.contains("beyond the 23 cells"), "{err}");
+        }
+        for path in &files {
+            for block in [1, 3, 7, BLOCK_VALUES] {
+                let mut rows = SparseMatrix { shape: (0, 7), data: vec![], indices: vec![], indptr: vec![0] };
+                for_each_x_block(path, block, |first, b| {
+                    assert_eq!(first, rows.shape.0, "{}", path.display());
+                    for r in 0..b.shape.0 {
+                        let (lo, hi) = (b.indptr[r] as usize, b.indptr[r + 1] as usize);
+                        rows.data.extend_from_slice(&b.data[lo..hi]);
+                        rows.indices.extend_from_slice(&b.indices[lo..hi]);
+                        rows.indptr.push(rows.data.len() as u64);
+                    }
+                    rows.shape.0 += b.shape.0;
+                    Ok(())
+                })
+                .unwrap();
+                assert_eq!(Matrix::Csr(rows).to_dense(), dense, "{} block {block}", path.display());
+            }
         }
         let layouts: Vec<XLayout> = files.iter().map(|p| read_head(p).unwrap().layout).collect();
         assert_eq!(layouts, [XLayout::Csr, XLayout::Dense, XLayout::Csc]);

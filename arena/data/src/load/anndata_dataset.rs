@@ -1,13 +1,15 @@
-//! Turns an AnnData object into a `tasks::Dataset`: reads the perturbation column, parses labels,
-//! normalises counts (normalize_total 1e4 + log1p) when X holds counts, and refuses files whose
-//! labels, controls or values cannot make a valid dataset — naming the file and field. A file with
-//! one row per condition (a single control row included) is read as pseudobulk.
+//! Turns an `.h5ad` into a `tasks::Dataset`: reads the perturbation column, parses labels, then
+//! reads X alone (no layers, obsm or uns) and makes it the dataset's expression
+//! ([`expression_of`]: counts normalised, sparse kept sparse), and refuses files whose labels,
+//! controls or values cannot make a valid dataset — naming the file and field. A file with one
+//! row per condition (a single control row included) is read as pseudobulk.
 
 use std::path::Path;
 
 use tasks::{Dataset, Direction, GenePanel, Observation, Perturbation, Scale};
 
-use crate::{AnnData, Column, DataError, looks_like_counts, normalize_total_log1p};
+use super::expression::expression_of;
+use crate::{Column, DataError, Frame, H5adHead, read_x};
 
 /// What to read from the AnnData.
 #[derive(Debug, Clone)]
@@ -53,10 +55,10 @@ impl GuideRule {
 /// also hold multi-step lineages (obs `step` ≥ 2, linked by `trajectory`); those lineages belong
 /// to multi-step tasks and are left out here, whole, so their later steps never pose as one-step
 /// observations. Files without a `step` column keep every row.
-fn single_step_rows(adata: &AnnData) -> Vec<usize> {
-    let all: Vec<usize> = (0..adata.n_obs()).collect();
-    let Some(Column::Int(step)) = adata.obs.column("step") else { return all };
-    match adata.obs.column("trajectory") {
+fn single_step_rows(obs: &Frame) -> Vec<usize> {
+    let all: Vec<usize> = (0..obs.index.len()).collect();
+    let Some(Column::Int(step)) = obs.column("step") else { return all };
+    match obs.column("trajectory") {
         Some(Column::Int(trajectory)) => {
             let multi: std::collections::HashSet<i64> =
                 step.iter().zip(trajectory).filter(|(s, _)| **s >= 2).map(|(_, t)| *t).collect();
@@ -66,10 +68,10 @@ fn single_step_rows(adata: &AnnData) -> Vec<usize> {
     }
 }
 
-/// The obs column `column` as text, one entry per row of the dataset [`dataset_from_anndata`]
+/// The obs column `column` as text, one entry per row of the dataset [`dataset_from_h5ad`]
 /// builds (numbers printed), or why not.
-pub fn dataset_row_labels(adata: &AnnData, column: &str) -> Result<Vec<String>, String> {
-    let values: Vec<String> = match adata.obs.column(column) {
+pub fn dataset_row_labels(obs: &Frame, column: &str) -> Result<Vec<String>, String> {
+    let values: Vec<String> = match obs.column(column) {
         Some(Column::Int(v)) => v.iter().map(i64::to_string).collect(),
         Some(c) => c
             .as_labels()
@@ -77,29 +79,31 @@ pub fn dataset_row_labels(adata: &AnnData, column: &str) -> Result<Vec<String>, 
             .into_iter()
             .map(Option::unwrap_or_default)
             .collect(),
-        None => return Err(format!("no obs column '{column}'; obs has [{}]", adata.obs.column_names().join(", "))),
+        None => return Err(format!("no obs column '{column}'; obs has [{}]", obs.column_names().join(", "))),
     };
-    Ok(single_step_rows(adata).into_iter().map(|r| values[r].clone()).collect())
+    Ok(single_step_rows(obs).into_iter().map(|r| values[r].clone()).collect())
 }
 
-/// The dataset of `adata`, and how many cells `spec.guides.max_targets` left out.
-pub fn dataset_from_anndata(path: &Path, adata: &AnnData, spec: &AnnDataSpec) -> Result<(Dataset, usize), DataError> {
+/// The dataset of the `.h5ad` at `path` whose frames are `head`, and how many cells
+/// `spec.guides.max_targets` left out. X is read after the labels pass their checks.
+pub fn dataset_from_h5ad(path: &Path, head: &H5adHead, spec: &AnnDataSpec) -> Result<(Dataset, usize), DataError> {
+    let obs = &head.obs;
     let field =
         |field: &str, reason: String| DataError::Field { path: path.to_path_buf(), field: field.into(), reason };
     let obs_field = format!("obs/{}", spec.perturbation_column);
-    let column = adata.obs.column(&spec.perturbation_column).ok_or_else(|| {
+    let column = obs.column(&spec.perturbation_column).ok_or_else(|| {
         field(
             &obs_field,
             format!(
                 "no such column; obs has [{}] — pass the right --perturbation-column",
-                adata.obs.column_names().join(", ")
+                obs.column_names().join(", ")
             ),
         )
     })?;
     let labels = column.as_labels().ok_or_else(|| {
         field(&obs_field, "expected a categorical or string column of perturbation labels, found numbers".into())
     })?;
-    let rows = single_step_rows(adata);
+    let rows = single_step_rows(obs);
     let mut perturbations = Vec::with_capacity(rows.len());
     for &row in &rows {
         let label = &labels[row];
@@ -108,7 +112,7 @@ pub fn dataset_from_anndata(path: &Path, adata: &AnnData, spec: &AnnDataSpec) ->
                 &obs_field,
                 format!(
                     "row {row} (cell '{}') has no perturbation label; drop unlabelled cells first",
-                    adata.obs.index.get(row).map(String::as_str).unwrap_or("?")
+                    obs.index.get(row).map(String::as_str).unwrap_or("?")
                 ),
             )
         })?;
@@ -145,10 +149,9 @@ pub fn dataset_from_anndata(path: &Path, adata: &AnnData, spec: &AnnDataSpec) ->
         *counts.entry(p).or_default() += 1;
     }
     let observation = if counts.values().all(|&n| n == 1) { Observation::Pseudobulk } else { Observation::SingleCell };
-    let genes = GenePanel::new(adata.var.index.clone()).map_err(|e| field("var/_index", e.to_string()))?;
-    let expression =
-        if looks_like_counts(&adata.x) { normalize_total_log1p(&adata.x, 1e4) } else { adata.x.to_dense() };
-    let expression = if rows.len() == adata.n_obs() { expression } else { expression.select(ndarray::Axis(0), &rows) };
+    let genes = GenePanel::new(head.var.index.clone()).map_err(|e| field("var/_index", e.to_string()))?;
+    let every_row = rows.len() == head.shape.0;
+    let expression = expression_of(read_x(path)?, (!every_row).then_some(rows.as_slice()));
     let left_out = before - rows.len();
     Dataset::new(
         spec.id.clone(),

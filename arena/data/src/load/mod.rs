@@ -3,17 +3,18 @@
 //! read. The simulator's datasets are loaded by `arena_sim::load`, which falls back to these.
 
 mod anndata_dataset;
+mod expression;
 mod pseudobulk_npz;
 
 use std::path::{Path, PathBuf};
 
 use tasks::{Dataset, Direction};
 
-pub use anndata_dataset::{AnnDataSpec, GuideRule, dataset_from_anndata};
+pub use anndata_dataset::{AnnDataSpec, GuideRule, dataset_from_h5ad};
 pub use pseudobulk_npz::load_pseudobulk_npz;
 
 use super::registry::{self, Format, Registry};
-use super::{DataError, read_h5ad, sha256_file, shared_data_dir, verify_local};
+use super::{DataError, read_head, sha256_file, shared_data_dir, verify_local};
 
 /// How to read a dataset.
 #[derive(Debug, Clone, Default)]
@@ -64,8 +65,8 @@ fn load_context(
     options: &LoadOptions,
 ) -> Result<Loaded, DataError> {
     let loaded = load_file_dataset(base, registry, options)?;
-    let adata = read_h5ad(&registered_path(base, registry, options)?)?;
-    let labels = anndata_dataset::dataset_row_labels(&adata, column).map_err(DataError::Other)?;
+    let head = read_head(&registered_path(base, registry, options)?)?;
+    let labels = anndata_dataset::dataset_row_labels(&head.obs, column).map_err(DataError::Other)?;
     let dataset = loaded.dataset.split_context(&labels, value).map_err(|e| DataError::Other(e.to_string()))?;
     Ok(Loaded { dataset, source: format!("{}; obs {column} = {value} as the new context", loaded.source) })
 }
@@ -109,7 +110,7 @@ pub fn load_file_dataset(name: &str, registry: &Registry, options: &LoadOptions)
                 .perturbation_column
                 .clone()
                 .ok_or_else(|| DataError::Other(format!("registry entry '{name}' has no perturbation_column")))?;
-            let adata = read_h5ad(&path)?;
+            let head = read_head(&path)?;
             let mut guides = options.guides.clone();
             if guides.separator.is_none() {
                 guides.separator = entry.guide_separator.clone();
@@ -122,7 +123,7 @@ pub fn load_file_dataset(name: &str, registry: &Registry, options: &LoadOptions)
                 direction,
                 guides,
             };
-            let (dataset, left_out) = dataset_from_anndata(&path, &adata, &spec)?;
+            let (dataset, left_out) = dataset_from_h5ad(&path, &head, &spec)?;
             let source = format!("{} ({}){}", path.display(), entry.citation, left_out_note(left_out, &spec.guides));
             return Ok(Loaded { dataset, source });
         }
@@ -195,10 +196,10 @@ fn load_h5ad_path(path: &Path, options: &LoadOptions) -> Result<Loaded, DataErro
     if !path.exists() {
         return Err(DataError::NotFound { path: path.to_path_buf() });
     }
-    let adata = read_h5ad(path)?;
+    let head = read_head(path)?;
     let column = match &options.perturbation_column {
         Some(c) => c.clone(),
-        None => guess_perturbation_column(path, &adata)?,
+        None => guess_perturbation_column(path, &head.obs)?,
     };
     let control_labels = if options.control_labels.is_empty() {
         tasks::DEFAULT_CONTROL_LABELS.iter().map(|s| s.to_string()).collect()
@@ -213,7 +214,7 @@ fn load_h5ad_path(path: &Path, options: &LoadOptions) -> Result<Loaded, DataErro
         direction: options.direction.unwrap_or(Direction::Knockdown),
         guides: options.guides.clone(),
     };
-    let (dataset, left_out) = dataset_from_anndata(path, &adata, &spec)?;
+    let (dataset, left_out) = dataset_from_h5ad(path, &head, &spec)?;
     Ok(Loaded { dataset, source: format!("{}{}", path.display(), left_out_note(left_out, &options.guides)) })
 }
 
@@ -228,15 +229,15 @@ fn left_out_note(left_out: usize, guides: &GuideRule) -> String {
 /// The conventional perturbation columns, in the order they are tried.
 const PERTURBATION_COLUMNS: &[&str] = &["perturbation", "condition", "target", "target_gene", "gene", "guide_target"];
 
-fn guess_perturbation_column(path: &Path, adata: &super::AnnData) -> Result<String, DataError> {
-    PERTURBATION_COLUMNS.iter().find(|c| adata.obs.column(c).is_some()).map(|c| c.to_string()).ok_or_else(|| {
+fn guess_perturbation_column(path: &Path, obs: &super::Frame) -> Result<String, DataError> {
+    PERTURBATION_COLUMNS.iter().find(|c| obs.column(c).is_some()).map(|c| c.to_string()).ok_or_else(|| {
         DataError::Field {
             path: path.to_path_buf(),
             field: "obs".into(),
             reason: format!(
                 "no perturbation column found (tried {}); obs has columns [{}] — pass --perturbation-column NAME",
                 PERTURBATION_COLUMNS.join(", "),
-                adata.obs.column_names().join(", ")
+                obs.column_names().join(", ")
             ),
         }
     })

@@ -40,7 +40,7 @@ fn real_coherence(instance: &TaskInstance<'_>, coupling: &Coupling) -> Result<Ve
     Ok(instance
         .eval_items()
         .iter()
-        .map(|i| coupling.coherence(&expression.select(Axis(0), i.rows), &protein.select(Axis(0), i.rows)))
+        .map(|i| coupling.coherence(&expression.select(i.rows), &protein.select(Axis(0), i.rows)))
         .collect())
 }
 
@@ -161,14 +161,13 @@ pub fn ceiling(
         let mut rows = item.rows.to_vec();
         metrics::rng::shuffle(&mut rows, &mut metrics::rng::seeded(seed.wrapping_add(k as u64)));
         let (a, b) = rows.split_at(rows.len() / 2);
-        out.rna.push(mean_rows(expression, a).to_vec());
+        out.rna.push(expression.mean_of_rows(a).to_vec());
         if let Some(p) = out.protein.as_mut() {
             p.push(mean_rows(protein, a).to_vec());
         }
-        let half =
-            |rows: &[usize]| coupling.coherence(&expression.select(Axis(0), rows), &protein.select(Axis(0), rows));
+        let half = |rows: &[usize]| coupling.coherence(&expression.select(rows), &protein.select(Axis(0), rows));
         out.coherence.push((half(a) - half(b)).abs());
-        truth_rna.push(mean_rows(expression, b).to_vec());
+        truth_rna.push(expression.mean_of_rows(b).to_vec());
         truth_protein.push(mean_rows(protein, b).to_vec());
     }
     let name = ("real-held-out-cells".to_string(), ModelKind::Ceiling, String::new());

@@ -112,7 +112,7 @@ pub fn gi_items(instance: &TaskInstance<'_>, table: &GiTable) -> Vec<GiItem> {
         let dir = |g: &str| action.targets().find(|(x, _)| *x == g).map(|(_, d)| d);
         let (Some(da), Some(db)) = (dir(a), dir(b)) else { continue };
         let (Some(first), Some(second)) = (single_profile(a, da), single_profile(b, db)) else { continue };
-        let truth = tasks::dataset::mean_rows(item.truth, item.rows);
+        let truth = item.truth.mean_of_rows(item.rows);
         let double: Vec<f64> = genes.iter().map(|&g| truth[g] - instance.control_mean[g]).collect();
         let refit = fit_pair(&first, &second, &double).map_or(f64::NAN, |f| f.magnitude);
         items.push(GiItem {

@@ -23,7 +23,6 @@ use std::time::Instant;
 use metrics::MetricInfo;
 use metrics::inverse::{ScreenScore, score_screen};
 use ndarray::{Array2, Axis};
-use tasks::dataset::mean_rows;
 use tasks::scorecard::{BootstrapSettings, PerturbationScore, ScoreRow};
 use tasks::{ConditionId, Model, ModelKind, Observation, QueryBatch, TaskError, TaskInstance};
 
@@ -191,14 +190,14 @@ pub fn ceiling(
     for (k, &c) in library.iter().enumerate() {
         let mut rows = by_condition[c.get()].clone();
         if rows.len() < 2 {
-            halves_a.push(mean_rows(x, &rows).to_vec());
+            halves_a.push(x.mean_of_rows(&rows).to_vec());
             halves_b.push(Vec::new());
             continue;
         }
         metrics::rng::shuffle(&mut rows, &mut metrics::rng::seeded(seed.wrapping_add(k as u64)));
         let (a, b) = rows.split_at(rows.len() / 2);
-        halves_a.push(mean_rows(x, a).to_vec());
-        halves_b.push(mean_rows(x, b).to_vec());
+        halves_a.push(x.mean_of_rows(a).to_vec());
+        halves_b.push(x.mean_of_rows(b).to_vec());
     }
     let mut targets = Vec::with_capacity(positions.len());
     for (t, &i) in instance.test_conditions().iter().zip(&positions) {

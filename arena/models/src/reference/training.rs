@@ -149,7 +149,7 @@ fn training_sequences(instance: &TaskInstance<'_>) -> Vec<SequenceTarget> {
         .filter(|i| !instance.split.test_sequences.contains(i))
         .map(|i| SequenceTarget {
             actions: seq.sequences[i].clone(),
-            means: seq.rows[i].iter().map(|rows| mean_rows(&seq.expression, rows).mapv(|v| v as f32)).collect(),
+            means: seq.rows[i].iter().map(|rows| seq.expression.mean_of_rows(rows).mapv(|v| v as f32)).collect(),
         })
         .collect()
 }
