@@ -370,7 +370,14 @@ fn derived_probes_replayed_from_recorded_outputs_equal_a_rerun() {
             })
             .collect();
         let ceiling = families::ceiling(&instance, &options);
-        let scored = Scored { model: linear.as_ref(), row, outputs: outputs.filter(|_| replay), baselines, ceiling };
+        let scored = Scored {
+            model: linear.as_ref(),
+            row,
+            outputs: outputs.filter(|_| replay),
+            baselines,
+            ceiling,
+            derived: None,
+        };
         audit_scored(&instance, scored, &options).unwrap()
     };
     let (replayed, rerun) = (audit_with(true), audit_with(false));

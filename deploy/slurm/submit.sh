@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# deploy/slurm/submit.sh -- owns submitting a sharded `arena score` to Slurm: one job array that
-# scores shards 1..N (score-shards.sbatch) and one merge job (merge.sbatch) that starts only
-# after every array task succeeded (--dependency=afterok). Run with --help for the options.
+# deploy/slurm/submit.sh -- owns submitting a sharded `arena score` (or, with --eval, a sharded
+# `arena eval`) to Slurm: one job array that runs shards 1..N (score-shards.sbatch) and one merge
+# job (merge.sbatch) that starts only after every array task succeeded (--dependency=afterok).
+# Run with --help for the options.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -10,20 +11,27 @@ usage() {
   cat <<'USAGE'
 Usage: deploy/slurm/submit.sh --real REAL.h5ad --pred PRED.h5ad --shards N --work DIR --out DIR
                               [--profile PROFILE] [options] [-- extra `arena score` args]
+       deploy/slurm/submit.sh --eval --shards N --work DIR --out DIR [options] -- `arena eval` args
 
 Submits a Slurm job array of N tasks, task K running
     $ARENA score --real REAL --pred PRED [--profile P] [extra] --shard K/N --outdir DIR/shard-K
+  (with --eval: $ARENA eval [args] --shard K/N --out DIR/shard-K, e.g. args `model.onnx --task
+  combinatorial`: the model runs on shard K's test items)
 and a merge job, held until every task succeeded (--dependency=afterok), running
     $ARENA merge --outdir OUT DIR/shard-1 ... DIR/shard-N
 Prints the two job ids on stdout as ARRAY_JOB_ID=<id> and MERGE_JOB_ID=<id>.
 
 Required:
-  --real FILE        real cells (.h5ad), on a filesystem the compute nodes see
-  --pred FILE        predicted cells (.h5ad), likewise
+  --real FILE        real cells (.h5ad), on a filesystem the compute nodes see (not with --eval)
+  --pred FILE        predicted cells (.h5ad), likewise (not with --eval)
   --shards N         number of shards (array tasks)
   --work DIR         shared folder for the partials (DIR/shard-K) and job logs (DIR/logs)
-  --out DIR          folder for the merged outputs (results.csv, agg_results.csv, ...)
+  --out DIR          folder for the merged outputs (results.csv, ...; with --eval scorecard.json,
+                     per_perturbation.parquet, split.json)
 Optional:
+  --eval             shard `arena eval` instead of `arena score`; the arguments after -- choose
+                     the model and the task (relative paths resolve from this directory, where
+                     the jobs start)
   --profile P        `arena score --profile P` (default: arena's default profile)
   --array LIST       array tasks to (re)submit, default 1-N; e.g. `--array 3` reruns shard 3
                      only (the other partials in DIR are reused by the merge job)
@@ -47,7 +55,7 @@ die() { echo "submit: error: $*" >&2; exit 1; }
 need_arg() { [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value (see --help)"; }
 abspath() { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$PWD/$1" ;; esac; }
 
-real='' pred='' shards='' work='' out='' profile='' array='' max_parallel=''
+real='' pred='' shards='' work='' out='' profile='' array='' max_parallel='' command=score
 cpus='' mem='' time_limit='' merge_mem='' merge_time='' merge=true
 common=() extra=()
 while [ $# -gt 0 ]; do
@@ -55,6 +63,7 @@ while [ $# -gt 0 ]; do
     -h|--help) usage; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     --*=*) opt=${1%%=*}; val=${1#*=}; shift; set -- "$opt" "$val" "$@"; continue ;;
+    --eval) command=eval; shift ;;
     --real) need_arg "$@"; real=$2; shift 2 ;;
     --pred) need_arg "$@"; pred=$2; shift 2 ;;
     --shards) need_arg "$@"; shards=$2; shift 2 ;;
@@ -72,19 +81,23 @@ while [ $# -gt 0 ]; do
     --account) need_arg "$@"; common+=("--account=$2"); shift 2 ;;
     --sbatch-arg) need_arg "$@"; common+=("$2"); shift 2 ;;
     --no-merge) merge=false; shift ;;
-    *) die "unknown argument '$1' (extra arena score args go after --; see --help)" ;;
+    *) die "unknown argument '$1' (extra arena score or eval args go after --; see --help)" ;;
   esac
 done
 
-[ -n "$real" ] || die "--real is required (see --help)"
-[ -n "$pred" ] || die "--pred is required (see --help)"
+if [ "$command" = eval ]; then
+  [ -z "$real$pred$profile" ] || die "--real, --pred and --profile belong to arena score; --eval takes the arena eval arguments after --"
+else
+  [ -n "$real" ] || die "--real is required (see --help)"
+  [ -n "$pred" ] || die "--pred is required (see --help)"
+fi
 [ -n "$shards" ] || die "--shards is required (see --help)"
 [ -n "$work" ] || die "--work is required (see --help)"
 [ -n "$out" ] || { [ "$merge" = false ] || die "--out is required (see --help)"; }
 [[ $shards =~ ^[1-9][0-9]*$ ]] || die "--shards '$shards' is not a positive integer"
 [ -z "$max_parallel" ] || [[ $max_parallel =~ ^[1-9][0-9]*$ ]] || die "--max-parallel '$max_parallel' is not a positive integer"
-[ -f "$real" ] || die "--real $real: no such file"
-[ -f "$pred" ] || die "--pred $pred: no such file"
+[ "$command" = eval ] || [ -f "$real" ] || die "--real $real: no such file"
+[ "$command" = eval ] || [ -f "$pred" ] || die "--pred $pred: no such file"
 command -v sbatch >/dev/null 2>&1 || die "sbatch not found on PATH (is this a Slurm submit host?)"
 
 arena=${ARENA:-arena}
@@ -101,8 +114,11 @@ array=${array:-1-$shards}
 [ -z "$max_parallel" ] || array="$array%$max_parallel"
 
 export ARENA=$arena
-export ARENA_REAL; ARENA_REAL=$(abspath "$real")
-export ARENA_PRED; ARENA_PRED=$(abspath "$pred")
+export ARENA_COMMAND=$command
+if [ "$command" = score ]; then
+  export ARENA_REAL; ARENA_REAL=$(abspath "$real")
+  export ARENA_PRED; ARENA_PRED=$(abspath "$pred")
+fi
 export ARENA_WORK=$work
 export ARENA_SHARDS=$shards
 export ARENA_PROFILE=$profile

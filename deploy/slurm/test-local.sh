@@ -8,8 +8,11 @@
 # node (this host as `hostname -s`, CPUs/memory from `slurmd -C`), slurmctld and slurmd in the
 # foreground in the background, on free ports. It waits for the node to be idle, runs
 # submit.sh with 4 shards, waits for both jobs (`scontrol show job`), checks they COMPLETED, runs
-# the unsharded `$ARENA score` and compares every merged output file with it (cmp). Prints
-# PASS/FAIL and exits non-zero on any failure. The daemons and the temp dir are always removed.
+# the unsharded `$ARENA score` and compares every merged output file with it (cmp). Then the same
+# for `submit.sh --eval` (3 shards of `arena eval --baseline ridge` on the embedded simulator task):
+# per_perturbation.parquet and split.json byte for byte, scorecard.json without its `run` block
+# (timings). Prints PASS/FAIL and exits non-zero on any failure. The daemons and the temp dir are
+# always removed.
 # Needs only the Debian packages slurm-wlm and munge (no systemd). Tunables (environment):
 #   TEST_SHARDS (4), TEST_TIMEOUT (600 s for the jobs), TEST_MEM (256M per job), TEST_KEEP=1
 #   keeps the temp dir for inspection.
@@ -126,7 +129,7 @@ teardown() {
   fi
   if [ "${TEST_KEEP:-0}" = 1 ]; then say "kept $tmp (TEST_KEEP=1)"; else rm -rf -- "$tmp"; fi
   if [ "$rc" -eq 0 ]; then
-    say "PASS: $shards shards through Slurm, merged outputs identical to the unsharded run ($((SECONDS - t0))s)"
+    say "PASS: $shards shards through Slurm, merged outputs identical to the unsharded run, and 3 eval shards ($((SECONDS - t0))s)"
   else
     say "FAIL (exit $rc) after $((SECONDS - t0))s; daemons stopped, temp dir cleaned up"
   fi
@@ -254,28 +257,33 @@ merge_id=$(sed -n 's/^MERGE_JOB_ID=//p' <<<"$submit_out")
 say "submitted array job $array_id and merge job $merge_id"
 
 # --- wait for both jobs (scontrol show job; no accounting) ------------------------------------------
-deadline=$((SECONDS + job_timeout))
-while :; do
-  all=$( { job_states "$array_id"; job_states "$merge_id"; } )
-  [ -n "$all" ] || fail "scontrol show job knows neither job $array_id nor $merge_id"
-  active=$(awk -v t="$terminal" '$2 !~ t' <<<"$all")
-  [ -z "$active" ] && break
-  # A failed shard leaves the afterok merge job pending forever: stop waiting for it.
-  [ "$active" = "$merge_id PENDING DependencyNeverSatisfied" ] && break
-  [ "$SECONDS" -lt "$deadline" ] \
-    || { sed 's/^/test-local:   job /' <<<"$all" >&2; fail "jobs not finished after ${job_timeout}s (TEST_TIMEOUT); states above"; }
-  sleep 2
-done
-sed 's/^/test-local:   job /' <<<"$all" >&2
-bad=$(awk '$2 != "COMPLETED"' <<<"$all")
-if [ -n "$bad" ]; then
-  failed_tasks=$(awk -v m="$merge_id" '$1 != m { print $1 }' <<<"$bad" | tr '\n' ' ')
-  [ -z "$failed_tasks" ] || fail "shard task(s) ${failed_tasks}did not complete, so merge job $merge_id never ran (job logs below)"
-  fail "merge job $merge_id did not complete: $(grep "^$merge_id " <<<"$bad") (its log is below)"
-fi
-tasks=$(job_states "$array_id" | grep -c ' COMPLETED ' || true)
-[ "$tasks" -eq "$shards" ] || fail "expected $shards completed array tasks, saw $tasks"
-say "all $shards shard tasks and the merge job COMPLETED after $((SECONDS - t0))s"
+# Waits for $array_id and $merge_id and fails unless all $1 array tasks and the merge COMPLETED.
+wait_for_jobs() {
+  local n=$1 deadline all active bad failed_tasks tasks
+  deadline=$((SECONDS + job_timeout))
+  while :; do
+    all=$( { job_states "$array_id"; job_states "$merge_id"; } )
+    [ -n "$all" ] || fail "scontrol show job knows neither job $array_id nor $merge_id"
+    active=$(awk -v t="$terminal" '$2 !~ t' <<<"$all")
+    [ -z "$active" ] && break
+    # A failed shard leaves the afterok merge job pending forever: stop waiting for it.
+    [ "$active" = "$merge_id PENDING DependencyNeverSatisfied" ] && break
+    [ "$SECONDS" -lt "$deadline" ] \
+      || { sed 's/^/test-local:   job /' <<<"$all" >&2; fail "jobs not finished after ${job_timeout}s (TEST_TIMEOUT); states above"; }
+    sleep 2
+  done
+  sed 's/^/test-local:   job /' <<<"$all" >&2
+  bad=$(awk '$2 != "COMPLETED"' <<<"$all")
+  if [ -n "$bad" ]; then
+    failed_tasks=$(awk -v m="$merge_id" '$1 != m { print $1 }' <<<"$bad" | tr '\n' ' ')
+    [ -z "$failed_tasks" ] || fail "shard task(s) ${failed_tasks}did not complete, so merge job $merge_id never ran (job logs below)"
+    fail "merge job $merge_id did not complete: $(grep "^$merge_id " <<<"$bad") (its log is below)"
+  fi
+  tasks=$(job_states "$array_id" | grep -c ' COMPLETED ' || true)
+  [ "$tasks" -eq "$n" ] || fail "expected $n completed array tasks, saw $tasks"
+  say "all $n shard tasks and the merge job COMPLETED after $((SECONDS - t0))s"
+}
+wait_for_jobs "$shards"
 
 # --- unsharded reference run and byte comparison ------------------------------------------------------
 env "$mark" "$arena" score --real "$real" --pred "$pred" "${extra[@]}" --outdir "$tmp/single/out" \
@@ -291,3 +299,25 @@ while read -r f; do
 done <<<"$merged_files"
 [ ${#differ[@]} -eq 0 ] || fail "merged files differ from the unsharded run: ${differ[*]}"
 say "$(wc -l <<<"$merged_files") merged files byte-identical to the unsharded run: $(echo "$merged_files" | sed 's#^\./##' | tr '\n' ' ')"
+
+# --- the same through `submit.sh --eval`: 3 shards of arena eval, merged into a scorecard -----------
+eval_args=(--baseline ridge --bootstrap 50)
+submit_out=$(cd "$tmp" && env "$mark" ARENA="$arena" bash "$here/submit.sh" --eval \
+  --shards 3 --work "$tmp/eval-work" --out "$tmp/out/eval-merged" \
+  --cpus 1 --mem "$job_mem" --time 00:30:00 --merge-mem "$job_mem" --merge-time 00:30:00 \
+  -- "${eval_args[@]}") || fail "submit.sh --eval failed"
+array_id=$(sed -n 's/^ARRAY_JOB_ID=//p' <<<"$submit_out")
+merge_id=$(sed -n 's/^MERGE_JOB_ID=//p' <<<"$submit_out")
+[ -n "$array_id" ] && [ -n "$merge_id" ] || fail "submit.sh --eval did not print both job ids: $submit_out"
+say "submitted eval array job $array_id and merge job $merge_id"
+wait_for_jobs 3
+(cd "$tmp" && env "$mark" "$arena" eval "${eval_args[@]}" --out "$tmp/single/eval") >"$tmp/log/single-eval.out" 2>&1 \
+  || { tail -n 25 "$tmp/log/single-eval.out" >&2; fail "unsharded $arena eval failed"; }
+for f in per_perturbation.parquet split.json; do
+  cmp "$tmp/out/eval-merged/$f" "$tmp/single/eval/$f" >&2 || fail "merged eval $f differs from the unsharded run"
+done
+# The `run` block (timestamp, wall time, rows/s) is the scorecard's last field.
+without_run() { sed '/^  "run": {/,$d' "$1"; }
+cmp <(without_run "$tmp/out/eval-merged/scorecard.json") <(without_run "$tmp/single/eval/scorecard.json") >&2 \
+  || fail "merged eval scorecard.json differs from the unsharded run beyond its run block"
+say "merged eval scorecard (without its run block), per_perturbation.parquet and split.json identical to the unsharded run"

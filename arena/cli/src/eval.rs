@@ -1,17 +1,19 @@
 //! `arena eval`: load a dataset, build the task split, run the model under test (if any) and the
-//! baselines, print the scorecard table and write scorecard.json + per_perturbation.parquet.
+//! baselines, print the scorecard table and write scorecard.json + per_perturbation.parquet; with
+//! `--shard K/N`, run the model on a share of the test items into a partial (`eval_partial`).
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use arena_eval::session::{Session, TaskChoice};
-use arena_eval::{EvalOptions, evaluate, report, write};
+use arena_eval::{EvalOptions, eval_partial, evaluate, report, split_seeds, suite, write};
 use arena_models::ModelSource;
 use arena_models::baselines;
 use arena_models::runners::onnx::{Device, OnnxModel, OnnxOptions};
 use arena_sim::load::LoadOptions;
 
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("under_test").args(["model", "baseline", "predictions", "reference"]).multiple(true)))]
 pub struct EvalArgs {
     /// An ONNX model to score (the arena-onnx-v1 contract: `arena contract`).
     #[arg(value_name = "MODEL", conflicts_with_all = ["baseline", "predictions"])]
@@ -76,6 +78,11 @@ pub struct EvalArgs {
     split_seeds: Option<usize>,
     #[command(flatten)]
     registry: super::dataset_args::RegistryArgs,
+    /// Run the model under test on shard K of N of the test items only (cut in order into N runs of
+    /// near-equal size) and write its predicted means into --out as eval-partial.json, no scorecard;
+    /// `arena merge` scores the N partials (baselines, ceiling, audit) as one `arena eval` would.
+    #[arg(long, value_name = "K/N", requires = "under_test", conflicts_with_all = ["suite", "split_seeds"])]
+    shard: Option<arena_eval::Shard>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -120,23 +127,18 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let registry = args.registry.load()?;
     let mut options = EvalOptions::default();
     options.bootstrap.resamples = args.bootstrap;
-    if let Some(suite) = &args.suite {
+    if let Some(name) = &args.suite {
         let load = LoadOptions { data_dir: args.registry.data_dir.clone(), ..LoadOptions::default() };
         let started = std::time::Instant::now();
         let under_test = match (&args.baseline, args.reference) {
-            (Some(b), _) => arena_eval::suite::SuiteModel::Baseline(b),
-            (None, true) => arena_eval::suite::SuiteModel::Reference,
-            (None, false) => arena_eval::suite::SuiteModel::None,
+            (Some(b), _) => suite::SuiteModel::Baseline(b),
+            (None, true) => suite::SuiteModel::Reference,
+            (None, false) => suite::SuiteModel::None,
         };
-        let cards = arena_eval::suite::run_suite(suite, under_test, &registry, &load, &options, &args.out)?;
-        out!("{}", arena_eval::suite::render_summary(&cards).trim_end());
-        out!(
-            "
-{} tasks in {:.1}s; scorecards in {}/<task>/",
-            cards.len(),
-            started.elapsed().as_secs_f64(),
-            args.out.display()
-        );
+        let cards = suite::run_suite(name, under_test, &registry, &load, &options, &args.out)?;
+        out!("{}", suite::render_summary(&cards).trim_end());
+        let (n, seconds) = (cards.len(), started.elapsed().as_secs_f64());
+        out!("\n{n} tasks in {seconds:.1}s; scorecards in {}/<task>/", args.out.display());
         return Ok(());
     }
     let choice = TaskChoice {
@@ -145,9 +147,10 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         dataset: &args.data.dataset,
         split_seed: args.seed,
     };
-    let session = Session::open(&choice, &registry, &args.data.load_options(args.registry.data_dir.clone()))?;
+    let load = args.data.load_options(args.registry.data_dir.clone());
+    let session = Session::open(&choice, &registry, &load)?;
     let (instance, loaded) = (session.instance()?, &session.loaded);
-    let device = onnx.as_ref().map(|m| m.device().to_string());
+    let (device, batch_size) = (onnx.as_ref().map(|m| m.device().to_string()), onnx.as_ref().map(|m| m.batch_size()));
     let source = match (onnx, &args.baseline, &args.predictions) {
         (Some(model), _, _) => Some(ModelSource::Onnx(Box::new(model))),
         _ if args.reference => Some(ModelSource::Reference { weights: args.weights.as_deref() }),
@@ -160,23 +163,22 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         (None, None, None) => None,
     };
     let model = source.map(|s| s.open(&instance)).transpose()?;
+    if let (Some(shard), Some(model)) = (args.shard, &model) {
+        let reload = eval_partial::Reload::new(&choice, args.registry.registry.as_deref(), &load);
+        let run = eval_partial::ShardRun { shard, options: &options, reload, device, batch_size };
+        out!("{}", eval_partial::predict_shard_into(&instance, model.as_ref(), run, &args.out)?);
+        return Ok(());
+    }
     let mut card = evaluate(&instance, model.as_deref(), &loaded.source, &options)?;
     card.run.device = device;
     out!("{}", report::render(&card).trim_end());
     let (json, parquet) =
         write::write_scorecard(&card, &instance.split_record(), &args.out).with_context(|| "writing the scorecard")?;
     if let Some(n) = args.split_seeds {
-        if n < 2 {
-            anyhow::bail!("--split-seeds {n}: give at least 2 seeds (the spec's own split is one of them)");
-        }
-        let across = arena_eval::split_seeds::across_splits(
-            &instance.spec,
-            &loaded.dataset,
-            args.baseline.as_deref(),
-            n,
-            &options,
-        )?;
-        out!("{}", arena_eval::split_seeds::render(&across, &card).trim_end());
+        anyhow::ensure!(n >= 2, "--split-seeds {n}: give at least 2 seeds (the spec's own split is one of them)");
+        let across =
+            split_seeds::across_splits(&instance.spec, &loaded.dataset, args.baseline.as_deref(), n, &options)?;
+        out!("{}", split_seeds::render(&across, &card).trim_end());
         let path = args.out.join("split_seeds.json");
         arena_data::output::write_atomic(&path, serde_json::to_string_pretty(&across)?.as_bytes())?;
         out!("\nwrote {}", path.display());

@@ -66,7 +66,7 @@ pub enum Command {
     /// Score precomputed predictions against real cells (the cell-eval workflow).
     #[command(long_about = score::LONG_ABOUT)]
     Score(score::ScoreArgs),
-    /// Combine the partials of `arena score --shard K/N` into the outputs of a single run.
+    /// Combine the partials of `arena score --shard K/N` or `arena eval --shard K/N` into the outputs of a single run.
     #[command(long_about = merge::LONG_ABOUT)]
     Merge(merge::MergeArgs),
     /// Run the mechanistic simulator and write an .h5ad (RNA, protein, perturbations, steps).

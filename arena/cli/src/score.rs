@@ -177,16 +177,7 @@ cell-eval 0.8.2 (v1). See the README, section `arena score`, for what v2 covers"
     };
     if let Some(shard) = args.shard {
         let (manifest, _) = scoring::partial::score_shard_into(&opts, shard, &args.outdir)?;
-        let range = shard.range(manifest.run_perturbations.len());
-        out!(
-            "Scored shard {shard}: perturbations {}..={} of {} (profile {}); wrote the partial into {}",
-            range.start + 1,
-            range.end,
-            manifest.run_perturbations.len(),
-            opts.profile.name(),
-            args.outdir.display()
-        );
-        out!("Combine the {} partials with `arena merge --outdir DIR PARTIAL...`", shard.n());
+        out!("{}", scoring::partial::shard_summary(&manifest, &args.outdir));
         return Ok(());
     }
     let out = scoring::score(&opts)?;

@@ -5,19 +5,24 @@
 
 pub mod ceiling;
 pub mod compare;
+pub mod eval_partial;
 pub mod families;
 mod options;
 pub mod predict;
 pub mod provenance;
 pub mod report;
 pub mod score;
+pub mod shard;
 pub mod split_seeds;
+pub mod submission;
 pub mod suite;
 pub mod toward_ceiling;
 pub mod verify;
 pub mod write;
 
 pub use options::EvalOptions;
+pub use shard::Shard;
+pub use submission::Submission;
 
 use std::time::Instant;
 
@@ -56,31 +61,53 @@ pub fn evaluate_with_views(
     options: &EvalOptions,
     views: Option<ViewOf<'_>>,
 ) -> Result<Scorecard, TaskError> {
+    evaluate_submission(instance, model.map(Submission::Model), dataset_source, options, views)
+}
+
+/// [`evaluate_with_views`] of a model run here or of predicted means ([`Submission`]): the one
+/// implementation, so that the merged shards of `arena eval --shard` give the scorecard of a
+/// single run.
+pub fn evaluate_submission(
+    instance: &TaskInstance<'_>,
+    submission: Option<Submission<'_>>,
+    dataset_source: &str,
+    options: &EvalOptions,
+    views: Option<ViewOf<'_>>,
+) -> Result<Scorecard, TaskError> {
     let started = Instant::now();
     let started_utc = provenance::now_utc();
     let audited = audit::supports(&instance.spec.spec.split);
+    let model = submission.map(Submission::model);
     let mut rates = Vec::new();
-    let mut run = |m: &dyn Model, tape: Option<&audit::probes::Tape<'_>>| -> Result<ScoreRow, TaskError> {
+    let run = |m: &dyn Model, tape: Option<&audit::probes::Tape<'_>>| -> Result<(ScoreRow, f64), TaskError> {
         let scored = families::score_model(instance, m, options)?;
         // The tape's copying is not the model's time, so the model's cells/s leaves it out.
         let rate = tape.map_or(scored.rows_per_second, |t| t.rows_per_second_without_recording(scored.rows_per_second));
-        rates.push((m.name().to_string(), rate));
-        Ok(scored.row)
+        Ok((scored.row, rate))
     };
     // The model's outputs are recorded for the audit's derived probes.
-    let (model_row, outputs) = match model {
-        Some(m) if audited => {
-            let tape = audit::probes::Tape::record(m);
-            (Some(run(&tape, Some(&tape))?), tape.into_outputs())
+    let (model_row, outputs) = match (submission, model) {
+        (Some(Submission::Predicted(p)), _) => {
+            rates.push((p.model.name.clone(), p.rows_per_second));
+            (Some(p.row(instance, &options.bootstrap)), None)
         }
-        Some(m) => (Some(run(m, None)?), None),
-        None => (None, None),
+        (_, Some(m)) => {
+            let tape = audited.then(|| audit::probes::Tape::record(m));
+            let (row, rate) = match &tape {
+                Some(tape) => run(tape, Some(tape))?,
+                None => run(m, None)?,
+            };
+            rates.push((m.name().to_string(), rate));
+            (Some(row), tape.and_then(audit::probes::Tape::into_outputs))
+        }
+        (_, None) => (None, None),
     };
     let is_model = |name: &str| model.is_some_and(|m| m.kind() == ModelKind::Baseline && m.name() == name);
     let mut fitted = Vec::new();
     for name in instance.spec.spec.baselines.iter().filter(|n| !is_model(n)) {
         let baseline = baselines::fit(name, instance)?;
-        let row = run(baseline.as_ref(), None)?;
+        let (row, rate) = run(baseline.as_ref(), None)?;
+        rates.push((baseline.name().to_string(), rate));
         fitted.push((baseline, row));
     }
     let ceiling = families::ceiling(instance, options);
@@ -115,12 +142,17 @@ pub fn evaluate_with_views(
         spec.spec.metrics.first().cloned().unwrap_or_else(|| score::primary_metric(instance).name().to_string());
     let rank_confidence = audit::rank::rank_confidence(&rows, &primary_metric, &options.bootstrap);
     // The audit's submission: the model, or in a baselines-only run the best baseline.
-    let submission: Option<(&dyn Model, ScoreRow, _)> = match (model, &model_row) {
+    let audited_model: Option<(&dyn Model, ScoreRow, _)> = match (model, &model_row) {
         (Some(m), Some(row)) => Some((m, row.clone(), outputs)),
         _ => best_on(fitted.iter().map(|(_, row)| row), &primary_metric)
             .map(|k| (fitted[k].0.as_ref(), fitted[k].1.clone(), None)),
     };
-    let audit = match submission {
+    // Predicted means come with their derived probes' means (the outputs stayed in the shards).
+    let derived = match submission {
+        Some(Submission::Predicted(p)) => Some(p.derived_rows(instance, &options.bootstrap)),
+        _ => None,
+    };
+    let audit = match audited_model {
         Some((model, row, outputs)) if audited => {
             // The spec's baselines in spec order, the model's row standing in for itself.
             let baselines = spec
@@ -132,7 +164,7 @@ pub fn evaluate_with_views(
                     None => model_row.clone(),
                 })
                 .collect();
-            let scored = audit::Scored { model, row, outputs, baselines, ceiling };
+            let scored = audit::Scored { model, row, outputs, baselines, ceiling, derived };
             let audit = audit::audit_scored(instance, scored, options)?;
             let mut section = audit.section();
             if let Some(view_of) = views {

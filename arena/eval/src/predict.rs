@@ -1,16 +1,21 @@
 //! Runs a model on a task's test queries: each item's actions are applied in turn to the same
 //! start states (the model's output fed back as the next start state), and the final states are
-//! averaged into one profile per item. Reports throughput.
+//! averaged into one profile per item. Reports throughput. [`predict_means_of`] predicts a
+//! contiguous run of the items only (a shard of `arena eval --shard K/N`): each item's mean is
+//! the same, bit for bit, as in a run over all items, whenever the model answers each query row
+//! on its own (the calls group whole items, and a mean sums its item's rows in order).
 
+use std::ops::Range;
 use std::time::Instant;
 
 use ndarray::{Array1, Array2, ArrayView2, Axis, Zip, s};
 use tasks::{Model, QueryBatch, TaskError, TaskInstance};
 
-/// Predicted mean profile per scored item (order of `instance.eval_items()`), and rows
-/// predicted per second.
+/// Predicted mean profile per scored item (order of `instance.eval_items()`), the query rows
+/// the model answered, and rows predicted per second.
 pub struct Predicted {
     pub means: Vec<Vec<f64>>,
+    pub rows: usize,
     pub rows_per_second: f64,
 }
 
@@ -23,18 +28,39 @@ pub struct Predicted {
 const VALUES_PER_CALL: usize = 2_000_000;
 
 pub fn predict_means(instance: &TaskInstance<'_>, model: &dyn Model) -> Result<Predicted, TaskError> {
-    predict_means_in_calls_of(instance, model, VALUES_PER_CALL)
+    predict_means_in_calls_of(instance, model, None, VALUES_PER_CALL)
 }
 
-/// [`predict_means`] with calls of about `values_per_call` values.
+/// [`predict_means`] of the items `range` of `instance.eval_items()` only (their means, in order).
+pub fn predict_means_of(
+    instance: &TaskInstance<'_>,
+    model: &dyn Model,
+    range: Range<usize>,
+) -> Result<Predicted, TaskError> {
+    predict_means_in_calls_of(instance, model, Some(range), VALUES_PER_CALL)
+}
+
+/// [`predict_means`] of the items `range` (all when `None`) with calls of about `values_per_call`
+/// values.
 fn predict_means_in_calls_of(
     instance: &TaskInstance<'_>,
     model: &dyn Model,
+    range: Option<Range<usize>>,
     values_per_call: usize,
 ) -> Result<Predicted, TaskError> {
     let start = instance.start_states();
     let per_item = start.nrows();
-    let items = instance.eval_items();
+    let mut items = instance.eval_items();
+    if let Some(range) = range {
+        if range.end > items.len() || range.start > range.end {
+            return Err(TaskError::Model {
+                model: model.name().to_string(),
+                reason: format!("items {range:?} asked of a task with {} test items", items.len()),
+            });
+        }
+        items.truncate(range.end);
+        items.drain(..range.start);
+    }
     let items_per_call = (values_per_call / (per_item * start.ncols()).max(1)).clamp(1, items.len().max(1));
     // The start states stacked once per item of a call, built once: every call starts from a
     // prefix of it, and a step's output replaces it (it is never written to).
@@ -94,7 +120,7 @@ fn predict_means_in_calls_of(
         }
     }
     let seconds = started.elapsed().as_secs_f64().max(1e-9);
-    Ok(Predicted { means, rows_per_second: rows as f64 / seconds })
+    Ok(Predicted { means, rows, rows_per_second: rows as f64 / seconds })
 }
 
 /// Column means in f64, one pass over the rows.
@@ -261,7 +287,7 @@ mod tests {
             start.columns().into_iter().map(|c| c.iter().map(|&v| f64::from(v)).sum::<f64>() / 8.0).collect();
         assert_eq!(start.nrows(), 8);
         for values_per_call in [1, start.len() * 2, usize::MAX / 2] {
-            let predicted = predict_means_in_calls_of(&inst, &Shift { nan: None }, values_per_call).unwrap();
+            let predicted = predict_means_in_calls_of(&inst, &Shift { nan: None }, None, values_per_call).unwrap();
             assert_eq!(predicted.means.len(), items.len());
             for (item, mean) in items.iter().zip(&predicted.means) {
                 let shift = f64::from(shift_of(&item.actions[0]));
@@ -271,6 +297,26 @@ mod tests {
             }
             assert!(predicted.rows_per_second > 0.0);
         }
+    }
+
+    #[test]
+    fn runs_of_items_give_the_means_of_the_whole_run_bit_for_bit() {
+        let ds = instance_data();
+        let inst = TaskInstance::build(spec(), &ds).unwrap();
+        let n = inst.eval_items().len();
+        let whole = predict_means(&inst, &Shift { nan: None }).unwrap();
+        for values_per_call in [1, 80, usize::MAX / 2] {
+            let mut joined = Vec::new();
+            for range in [0..1, 1..n - 1, n - 1..n] {
+                let part = predict_means_in_calls_of(&inst, &Shift { nan: None }, Some(range.clone()), values_per_call);
+                let part = part.unwrap();
+                assert_eq!(part.rows, range.len() * inst.start_states().nrows());
+                joined.extend(part.means);
+            }
+            assert_eq!(joined, whole.means, "{values_per_call} values per call");
+        }
+        let err = predict_means_of(&inst, &Shift { nan: None }, n..n + 1).err().expect("out of range").to_string();
+        assert!(err.contains(&format!("{n} test items")), "{err}");
     }
 
     #[test]

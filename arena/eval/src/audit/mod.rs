@@ -167,6 +167,9 @@ pub struct Scored<'a> {
     pub baselines: Vec<ScoreRow>,
     /// The noise-ceiling row, or why there is none.
     pub ceiling: Result<ScoreRow, crate::ceiling::NoCeiling>,
+    /// The derived probes' rows, scored elsewhere ([`derived_probes`] in the shards of
+    /// `arena eval --shard`; `model` is then a stand-in that is never run); `None`: score them here.
+    pub derived: Option<Vec<ScoreRow>>,
 }
 
 /// True for the families the audit supports: every family but inverse design, which ranks
@@ -232,6 +235,7 @@ pub fn audit(instance: &TaskInstance<'_>, submission: &dyn Model, options: &Eval
         outputs: tape.into_outputs(),
         baselines,
         ceiling: families::ceiling(instance, options),
+        derived: None,
     };
     audit_scored(instance, scored, options)
 }
@@ -379,49 +383,25 @@ pub fn audit_scored(
         rows.push(AuditRow { role: Role::Probe, description: description.into(), row });
     }
 
-    // Probes derived from the submission: single-step items replay its recorded outputs (the
-    // same queries in the same order); multi-step rollouts (and stability's repeated actions) feed
-    // the manipulated states back, so they run the model.
+    // Probes derived from the submission: scored here, or given (predicted in the shards of
+    // `arena eval --shard`, which had the submission's outputs).
     if matches!(spec.split, SplitRule::FewShot { .. }) {
         notes.push(
             "no derived probes on few-shot tasks: they would manipulate the submission as adapted at every shot count, which the audit cannot rebuild".into(),
         );
     } else {
-        let block = instance.start_states().nrows();
-        let replayed = scored.outputs.as_deref().filter(|_| items.iter().all(|i| i.actions.len() == 1));
-        let replays = [(); 4].map(|_| replayed.map(|o| probes::Tape::replay(submission, o)));
-        let source = |k: usize| -> &dyn Model { replays[k].as_ref().map_or(submission, |r| r as &dyn Model) };
-        let inflated = probes::VarianceInflated {
-            inner: source(0),
-            factor: INFLATION,
-            block,
-            name: "probe: variance-inflated".into(),
+        let derived = match scored.derived {
+            Some(rows) => rows,
+            None => derived_probes(instance, &items, submission, scored.outputs.as_deref(), score)?,
         };
-        rows.push(AuditRow {
-            role: Role::DerivedProbe,
-            description: format!(
-                "the submission with each predicted cell's deviation from its predicted mean ×{INFLATION} (means unchanged)"
-            ),
-            row: score(&inflated)?,
-        });
+        for (row, description) in derived.into_iter().zip(derived_descriptions()) {
+            rows.push(AuditRow { role: Role::DerivedProbe, description, row });
+        }
+        let block = instance.start_states().nrows();
         if block < 2 {
             notes.push(format!(
                 "the variance-inflated probe is the submission itself here: {block} start state per item, so no cell-to-cell spread to inflate"
             ));
-        }
-        let log1p = probes::Log1p { inner: source(1), name: "probe: log1p".into() };
-        rows.push(AuditRow {
-            role: Role::DerivedProbe,
-            description: "log1p of the submission's output (sign-preserving for negative values)".into(),
-            row: score(&log1p)?,
-        });
-        for (k, factor) in [(2, 0.5), (3, 2.0)] {
-            let scaled = probes::Scaled { inner: source(k), factor, name: format!("probe: effect ×{factor}") };
-            rows.push(AuditRow {
-                role: Role::DerivedProbe,
-                description: format!("the submission's predicted change from each start cell ×{factor}"),
-                row: score(&scaled)?,
-            });
         }
     }
     match scored.ceiling {
@@ -507,6 +487,49 @@ pub fn audit_scored(
         systematic,
         notes,
     })
+}
+
+/// What `f` gives for each probe derived from `submission` on `items` (variance-inflated, log1p,
+/// effect ×0.5, effect ×2, in the order of [`derived_descriptions`]). Single-step items replay
+/// the submission's recorded `outputs` (the same queries in the same order, so no model call);
+/// multi-step rollouts (and stability's repeated actions) feed the manipulated states back, so
+/// they run the model. `arena eval --shard` calls it on its own items.
+pub fn derived_probes<R>(
+    instance: &TaskInstance<'_>,
+    items: &[tasks::instance::EvalItem<'_>],
+    submission: &dyn Model,
+    outputs: Option<&[Array2<f32>]>,
+    mut f: impl FnMut(&dyn Model) -> Result<R, TaskError>,
+) -> Result<Vec<R>, TaskError> {
+    let block = instance.start_states().nrows();
+    let replayed = outputs.filter(|_| items.iter().all(|i| i.actions.len() == 1));
+    let replays = [(); 4].map(|_| replayed.map(|o| probes::Tape::replay(submission, o)));
+    let source = |k: usize| -> &dyn Model { replays[k].as_ref().map_or(submission, |r| r as &dyn Model) };
+    let inflated = probes::VarianceInflated {
+        inner: source(0),
+        factor: INFLATION,
+        block,
+        name: "probe: variance-inflated".into(),
+    };
+    let log1p = probes::Log1p { inner: source(1), name: "probe: log1p".into() };
+    let [half, double] = [(2, 0.5), (3, 2.0)].map(|(k, factor)| probes::Scaled {
+        inner: source(k),
+        factor,
+        name: format!("probe: effect ×{factor}"),
+    });
+    Ok(vec![f(&inflated)?, f(&log1p)?, f(&half)?, f(&double)?])
+}
+
+/// The descriptions of the derived probes, in the order of [`derived_probes`].
+fn derived_descriptions() -> [String; 4] {
+    [
+        format!(
+            "the submission with each predicted cell's deviation from its predicted mean ×{INFLATION} (means unchanged)"
+        ),
+        "log1p of the submission's output (sign-preserving for negative values)".into(),
+        "the submission's predicted change from each start cell ×0.5".into(),
+        "the submission's predicted change from each start cell ×2".into(),
+    ]
 }
 
 /// The flags of scored audit rows (the rules in the module documentation) and, per metric, the

@@ -15,7 +15,7 @@
 //! predictions) and, unless `keep_all_cells`, caps every predicted group to its real cell count.
 //!
 //! A run has two halves ([`parts`]): what each perturbation's cells give (DE tables, means,
-//! energy distances, audit), then the metrics over all perturbations. `--shard K/N` ([`shard`])
+//! energy distances, audit), then the metrics over all perturbations. `--shard K/N` ([`crate::shard`])
 //! computes the first half for a slice of the perturbations and writes it as a partial
 //! ([`partial`]); `arena merge` checks the partials and finishes the run with the same bits.
 
@@ -30,7 +30,6 @@ pub mod partial;
 pub mod parts;
 pub mod profile;
 pub mod progress;
-pub mod shard;
 pub mod stamp;
 pub mod systema;
 pub mod table;
@@ -38,12 +37,12 @@ pub mod vcc2026;
 pub mod vcc2026_input;
 pub mod write;
 
+pub use crate::shard::Shard;
 pub use error::ScoreError;
 pub use metrics::ControlMode;
 pub use options::{ScoreOptions, ScoreOutput};
 pub use parts::ScoreParts;
 pub use profile::Profile;
-pub use shard::Shard;
 pub use table::Table;
 
 /// Loads both files and computes every metric of the profile.

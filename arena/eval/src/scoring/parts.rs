@@ -15,9 +15,9 @@ use super::error::ScoreError;
 use super::pair::{self, Bulk, Energies};
 use super::profile::Profile;
 use super::progress::Progress;
-use super::shard::Shard;
 use super::table::Table;
 use super::{ScoreOptions, ScoreOutput, de_metrics, input, stamp, systema};
+use crate::shard::Shard;
 
 /// What the cells of some perturbations (and the control cells) contribute to a run.
 pub struct ScoreParts {
@@ -108,7 +108,11 @@ pub fn compute(
     progress.phase("read labels");
     let plan = input::plan(&opts.real, &opts.pred, &opts.pert_col, &opts.control)?;
     let range = match shard {
-        Some(shard) => shard.within(plan.perts.len(), &opts.real)?,
+        Some(shard) => shard
+            .within(plan.perts.len(), || {
+                format!("{} has only {} perturbation(s)", opts.real.display(), plan.perts.len())
+            })
+            .map_err(ScoreError::Invalid)?,
         None => 0..plan.perts.len(),
     };
     let edistance = profile.columns().contains(&"pearson_edistance");

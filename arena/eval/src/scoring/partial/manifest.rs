@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::scoring::error::ScoreError;
 use crate::scoring::options::ScoreOptions;
 use crate::scoring::profile::Profile;
-use crate::scoring::shard::Shard;
+use crate::shard::Shard;
 
 /// The partial format this build writes and reads.
 pub const FORMAT: &str = "arena-score-partial/1";

@@ -9,6 +9,7 @@ use crate::scoring::error::ScoreError;
 use crate::scoring::options::{ScoreOptions, ScoreOutput};
 use crate::scoring::parts::ScoreParts;
 use crate::scoring::progress::Progress;
+use crate::shard::{PartialId, check_shards};
 
 /// Checks that the partials in `dirs` are the N shards of one run (same inputs, options, arena
 /// and format; each shard once) from their manifests alone, then reads and joins their parts in
@@ -33,58 +34,17 @@ pub fn merge(dirs: &[PathBuf]) -> Result<(ScoreOptions, ScoreOutput), ScoreError
 /// Refuses partials of different runs, arenas or formats, a shard given twice and a missing
 /// shard; sorts them by shard.
 fn check(partials: &mut [(PathBuf, Manifest)]) -> Result<(), ScoreError> {
-    let Some((first_dir, first)) = partials.first() else {
-        return Err(ScoreError::Invalid(
-            "no partials given; pass the folders written by `arena score --shard K/N`".into(),
-        ));
-    };
-    let ours = crate::provenance::SUITE_VERSION;
-    if first.arena_version != ours {
-        return Err(ScoreError::field(
-            &first_dir.join(MANIFEST),
-            "arena_version",
-            format!(
-                "written by arena {}, but this is arena {ours}; rerun the shards with this arena",
-                first.arena_version
-            ),
-        ));
-    }
-    let reference = first.identity();
-    for (dir, manifest) in &partials[1..] {
-        for ((field, a), (_, b)) in reference.iter().zip(manifest.identity()) {
-            if *a != b {
-                let shorten = |s: &str| {
-                    if s.len() > 80 { format!("{}…", &s[..s.floor_char_boundary(80)]) } else { s.to_string() }
-                };
-                return Err(ScoreError::Invalid(format!(
-                    "the partials are not from one run: {field} is {} in {} but {} in {}; rerun the shards with one command",
-                    shorten(a),
-                    first_dir.display(),
-                    shorten(&b),
-                    dir.display()
-                )));
-            }
-        }
-    }
+    let ids: Vec<PartialId<'_>> = partials
+        .iter()
+        .map(|(dir, m)| PartialId {
+            dir,
+            file: MANIFEST,
+            arena_version: &m.arena_version,
+            identity: m.identity(),
+            shard: m.shard,
+        })
+        .collect();
+    check_shards(&ids, "arena score").map_err(ScoreError::Invalid)?;
     partials.sort_by_key(|p| p.1.shard);
-    let n = partials[0].1.shard.n();
-    for w in partials.windows(2) {
-        if w[0].1.shard == w[1].1.shard {
-            return Err(ScoreError::Invalid(format!(
-                "shard {} is given twice: {} and {}; pass each shard once",
-                w[0].1.shard,
-                w[0].0.display(),
-                w[1].0.display()
-            )));
-        }
-    }
-    let have: Vec<usize> = partials.iter().map(|p| p.1.shard.k()).collect();
-    let missing: Vec<String> = (1..=n).filter(|k| !have.contains(k)).map(|k| format!("{k}/{n}")).collect();
-    if !missing.is_empty() {
-        return Err(ScoreError::Invalid(format!(
-            "missing shard(s) {} of {n}; run `arena score --shard K/{n}` for each and pass every folder",
-            missing.join(", ")
-        )));
-    }
     Ok(())
 }

@@ -29,7 +29,7 @@ use super::de::DeTable;
 use super::error::ScoreError;
 use super::pair::{Bulk, Energies};
 use super::parts::ScoreParts;
-use super::shard::Shard;
+use crate::shard::Shard;
 use arena_data::output;
 use columns::{Columns, ROWS_PER_GROUP, control_batch, perturbation_batch};
 pub use manifest::{FORMAT, InputFile, Manifest, manifest, read_manifest};
@@ -132,6 +132,21 @@ pub(super) fn read_parts(dir: &Path, manifest: &Manifest) -> Result<ScoreParts, 
         pred_means,
     };
     Ok(parts)
+}
+
+/// What `arena score --shard` prints once shard `manifest.shard`'s partial is in `dir`.
+pub fn shard_summary(manifest: &Manifest, dir: &Path) -> String {
+    let (shard, total) = (manifest.shard, manifest.run_perturbations.len());
+    let range = shard.range(total);
+    format!(
+        "Scored shard {shard}: perturbations {}..={} of {total} (profile {}); wrote the partial into {}\n\
+         Combine the {} partials with `arena merge --outdir DIR PARTIAL...`",
+        range.start + 1,
+        range.end,
+        manifest.profile.name(),
+        dir.display(),
+        shard.n()
+    )
 }
 
 /// Computes shard `shard` of the run `opts` and writes its partial into `dir`.
