@@ -1,5 +1,6 @@
 //! End-to-end tests of `arena eval`: the simulator default run, determinism, Norman 2019
-//! combinatorial, Papalexi 2021, and scoring a predictions file.
+//! combinatorial, Papalexi 2021, scoring a predictions file, and a sparse count file scoring
+//! exactly as its dense copy.
 
 mod common;
 
@@ -273,4 +274,77 @@ fn eval_predictions_of_the_truth_score_perfectly_and_ignore_controls() {
         model_rows[0], model_rows[1],
         "changing only the control rows of a predictions file changed the model's scores"
     );
+}
+
+/// scorecard.json without what names the file or times the run (`run`, the dataset's path and
+/// sha256, the split's sha256, which covers the dataset's, and the predictions file's sha256), as
+/// one line per leaf (`/rows/0/name = "control-mean"`).
+fn comparable(card: &Path) -> Vec<String> {
+    fn leaves(v: &Value, at: String, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => m.iter().for_each(|(k, v)| leaves(v, format!("{at}/{k}"), out)),
+            Value::Array(a) => a.iter().enumerate().for_each(|(i, v)| leaves(v, format!("{at}/{i}"), out)),
+            leaf => out.push(format!("{at} = {leaf}")),
+        }
+    }
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(card).unwrap()).unwrap();
+    let obj = v.as_object_mut().unwrap();
+    obj.remove("run");
+    let dataset = obj["dataset"].as_object_mut().unwrap();
+    dataset.remove("sha256");
+    dataset.remove("source");
+    obj["task"].as_object_mut().unwrap().remove("split_sha256");
+    let mut out = Vec::new();
+    leaves(&v, String::new(), &mut out);
+    out.retain(|leaf| !leaf.starts_with("/rows/0/model_sha256") && !leaf.starts_with("/model/sha256"));
+    out
+}
+
+#[test]
+fn a_sparse_count_file_scores_exactly_as_its_dense_copy() {
+    // 30 genes, 12 knockdowns of 40 cells and 200 controls; raw counts, about 20% stored.
+    let genes: Vec<String> = (0..30).map(|g| format!("G{g}")).collect();
+    let mut rng = TestRng(7);
+    let (mut rows, mut labels) = (Vec::new(), Vec::new());
+    for k in 0..13usize {
+        let (label, n) = if k == 12 { ("ctrl".to_string(), 200) } else { (format!("G{k}"), 40) };
+        for _ in 0..n {
+            let row: Vec<f32> = (0..30)
+                .map(|g| match (g == k, rng.uniform() < 0.2) {
+                    (false, true) => {
+                        (1.0 + 6.0 * rng.uniform()).floor() as f32 * if g == (k + 15) % 30 { 3.0 } else { 1.0 }
+                    }
+                    _ => 0.0,
+                })
+                .collect();
+            rows.push(row);
+            labels.push(label.clone());
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut cards = Vec::new();
+    for form in ["sparse", "dense"] {
+        std::fs::create_dir_all(dir.path().join(form)).unwrap();
+        let file = dir.path().join(form).join("screen.h5ad");
+        let mut adata = sparse_anndata(&rows, "perturbation", &labels, &genes);
+        if form == "dense" {
+            adata.x = arena_data::Matrix::Dense(adata.x.to_dense());
+        }
+        write_h5ad(&file, &adata);
+        for (run, extra) in [("baselines", vec![]), ("predictions", vec!["--predictions", file.to_str().unwrap()])] {
+            let out = dir.path().join(format!("{form}-{run}"));
+            let mut args = vec!["--dataset", file.to_str().unwrap(), "--bootstrap", "50"];
+            args.extend(extra);
+            eval(&out, &args).ok();
+            cards.push((format!("{form} {run}"), out));
+        }
+    }
+    for i in 0..2 {
+        let ((a_name, a), (b_name, b)) = (&cards[i], &cards[i + 2]);
+        let (x, y) = (comparable(&a.join("scorecard.json")), comparable(&b.join("scorecard.json")));
+        let differ: Vec<_> = x.iter().zip(&y).filter(|(p, q)| p != q).take(5).collect();
+        assert!(x.len() == y.len() && differ.is_empty(), "{a_name} vs {b_name}: {differ:?}");
+        let bytes = |d: &Path| std::fs::read(d.join("per_perturbation.parquet")).unwrap();
+        assert!(bytes(a) == bytes(b), "{a_name} vs {b_name}: per_perturbation.parquet differs");
+    }
 }

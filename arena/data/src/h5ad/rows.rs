@@ -67,9 +67,11 @@ pub fn read_head(path: &Path) -> Result<H5adHead, DataError> {
     Ok(H5adHead { obs, var, shape, layout })
 }
 
-/// X as the file stores it (dense, CSR or CSC), whole; layers, obsm and uns are not read.
+/// X as the file stores it (dense, CSR or CSC), whole; layers, obsm and uns are not read. As
+/// [`read_h5ad`](super::read_h5ad), it refuses a file declaring a dataset larger than this
+/// process's memory limit before reading any of it.
 pub fn read_x(path: &Path) -> Result<Matrix, DataError> {
-    let (file, r) = open(path)?;
+    let (file, r) = super::read::open(path, super::safety::memory_budget())?;
     x_layout(&r, &file)?;
     r.read_matrix(&file, "X")?.ok_or_else(|| r.err("X", "not a 2-D dense array or a csr/csc matrix"))
 }

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use tasks::{Dataset, Direction};
 
 pub use anndata_dataset::{AnnDataSpec, GuideRule, dataset_from_h5ad};
+pub use expression::expression_of;
 pub use pseudobulk_npz::load_pseudobulk_npz;
 
 use super::registry::{self, Format, Registry};

@@ -9,7 +9,8 @@ use std::path::Path;
 use ndarray::Array2;
 use tasks::{Direction, GenePanel, Model, ModelKind, Perturbation, QueryBatch, TaskError};
 
-use arena_data::{DataError, looks_like_counts, normalize_total_log1p, read_h5ad, sha256_file};
+use arena_data::load::expression_of;
+use arena_data::{DataError, read_head, read_x, sha256_file};
 
 pub struct Predictions {
     name: String,
@@ -30,7 +31,7 @@ impl Predictions {
     ) -> Result<Self, DataError> {
         let field =
             |field: &str, reason: String| DataError::Field { path: path.to_path_buf(), field: field.into(), reason };
-        let adata = read_h5ad(path)?;
+        let adata = read_head(path)?;
         let genes = GenePanel::new(adata.var.index.clone()).map_err(|e| field("var/_index", e.to_string()))?;
         let (missing, extra) = genes.diff(task_genes);
         if !missing.is_empty() || !extra.is_empty() {
@@ -57,15 +58,16 @@ impl Predictions {
                 ),
             )
         })?;
-        let x = if looks_like_counts(&adata.x) { normalize_total_log1p(&adata.x, 1e4) } else { adata.x.to_dense() };
-        if let Some(((r, c), v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        // Counts normalised; a sparse X stays sparse (the means add the same values either way).
+        let x = expression_of(read_x(path)?, None);
+        if let Some((r, c, v)) = x.first_non_finite() {
             return Err(field(
                 "X",
                 format!("X[{r}, {c}] (gene '{}') is {v}; predictions must be finite", genes.names()[c]),
             ));
         }
         let order: Vec<usize> = task_genes.names().iter().filter_map(|g| genes.index_of(g).map(|i| i.get())).collect();
-        let mut sums: HashMap<Perturbation, (Vec<f64>, usize)> = HashMap::new();
+        let mut rows: HashMap<Perturbation, Vec<usize>> = HashMap::new();
         for (row, label) in labels.iter().enumerate() {
             let label =
                 label.as_deref().ok_or_else(|| field(&obs_field, format!("row {row} has no perturbation label")))?;
@@ -74,13 +76,15 @@ impl Predictions {
             if p.is_control() {
                 continue;
             }
-            let entry = sums.entry(p).or_insert_with(|| (vec![0.0; order.len()], 0));
-            for (k, &g) in order.iter().enumerate() {
-                entry.0[k] += f64::from(x[[row, g]]);
-            }
-            entry.1 += 1;
+            rows.entry(p).or_default().push(row);
         }
-        let means = sums.into_iter().map(|(p, (s, n))| (p, s.into_iter().map(|v| v / n as f64).collect())).collect();
+        let means = rows
+            .into_iter()
+            .map(|(p, rows)| {
+                let mean = x.mean_of_rows(&rows);
+                (p, order.iter().map(|&g| mean[g]).collect())
+            })
+            .collect();
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "predictions".into());
         Ok(Self { name, sha256: sha256_file(path)?, means })
     }
