@@ -1,15 +1,16 @@
 """Writes a large synthetic screen for the scale benchmarks (bench/rss_vs_cells.sh, bench/ccl1_scale.sh):
 a real and a predicted .h5ad, CSR float32 X written block by block (h5py, never the whole matrix in
-memory), obs column `target` (categorical: `ctrl` and P0000..), cells grouped by label.
+memory), obs column `target` (categorical: `ctrl` and P0000..), cells grouped by label (or scattered: ORDER below).
 
-    python bench/make_screen.py OUTDIR PERTS CELLS_PER_PERT CONTROLS GENES DENSITY SEED [VALUES]
+    python bench/make_screen.py OUTDIR PERTS CELLS_PER_PERT CONTROLS GENES DENSITY SEED [VALUES] [ORDER]
 
 VALUES is `log1p` (default: log1p-like values; perturbation k raises genes 20k..20k+19 (mod GENES)
 by 0.6) or `counts` (raw UMI counts, integers >= 1 where stored: 1 + Poisson(Gamma(1.5, 2));
 perturbation k is labelled by its target gene G<k>, which it knocks out, and doubles genes
 20k..20k+19; needs PERTS <= GENES). The prediction is the real data with 10% multiplicative
-noise (rounded to integers for counts). Prints the shape, the number of stored values and, for
-counts, the median UMI per cell.
+noise (rounded to integers for counts). ORDER is `grouped` (default: cells grouped by label) or
+`scattered` (labels in a seeded random order through the file, as in screens written in capture
+order). Prints the shape, the number of stored values and, for counts, the median UMI per cell.
 """
 
 import sys
@@ -65,6 +66,8 @@ def main() -> None:
     # Counts: perturbation k is named by its target gene (the vcc2026 profile excludes it by name).
     label = (lambda k: f"G{k:05d}") if counts else (lambda k: f"P{k:04d}")
     labels = ["ctrl"] * controls + [label(k) for k in range(perts) for _ in range(per)]
+    if len(sys.argv) > 9 and sys.argv[9] == "scattered":
+        labels = [labels[i] for i in np.random.default_rng(seed + 1).permutation(len(labels))]
     n = len(labels)
     obs = pd.DataFrame({"target": pd.Categorical(labels)}, index=[f"c{i}" for i in range(n)])
     var = pd.DataFrame(index=[f"G{g:05d}" for g in range(genes)])

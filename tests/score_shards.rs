@@ -20,6 +20,12 @@ const PERTS: usize = 14;
 /// distances batch their cells differently in a shard and in the whole run. `extra` predicted
 /// cells are added to the first perturbation (the cap must act the same in every shard).
 fn write(path: &Path, seed: u64, ctrl_shift: f64, extra: usize) {
+    write_ordered(path, seed, ctrl_shift, extra, false);
+}
+
+/// [`write`], with the cells in label order or, `scattered`, spread through the file (cell i of
+/// the file is cell 7919·i mod n of the grouped order).
+fn write_ordered(path: &Path, seed: u64, ctrl_shift: f64, extra: usize, scattered: bool) {
     let genes: Vec<String> = (0..GENES).map(|g| format!("G{g}")).collect();
     let mut rng = TestRng(seed);
     let (mut rows, mut labels) = (Vec::new(), Vec::new());
@@ -27,7 +33,7 @@ fn write(path: &Path, seed: u64, ctrl_shift: f64, extra: usize) {
     groups.extend((0..PERTS).map(|k| (format!("G{k}"), 30 + 9 * k + if k == 0 { extra } else { 0 }, Some(k))));
     for (label, n, k) in groups {
         for _ in 0..n {
-            let row = (0..GENES)
+            let row: Vec<f32> = (0..GENES)
                 .map(|g| {
                     let mut v = 1.0 + 0.4 * rng.normal() + if k.is_none() { ctrl_shift } else { 0.0 };
                     if Some(g) == k {
@@ -42,6 +48,12 @@ fn write(path: &Path, seed: u64, ctrl_shift: f64, extra: usize) {
             rows.push(row);
             labels.push(label.clone());
         }
+    }
+    if scattered {
+        let n = rows.len();
+        let order: Vec<usize> = (0..n).map(|i| i * 7919 % n).collect();
+        rows = order.iter().map(|&i| rows[i].clone()).collect();
+        labels = order.iter().map(|&i| labels[i].clone()).collect();
     }
     write_h5ad(path, &sparse_anndata(&rows, "target", &labels, &genes));
 }
@@ -128,6 +140,58 @@ fn merged_shards_equal_the_single_run_byte_for_byte() {
             }
         }
     }
+}
+
+#[test]
+fn scattered_cells_are_grouped_once_into_a_store_that_later_batches_and_shards_reuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let (real, pred) = (dir.path().join("real.h5ad"), dir.path().join("pred.h5ad"));
+    write_ordered(&real, 1, 0.0, 0, true);
+    write_ordered(&pred, 2, 0.3, 25, true);
+    let cache = dir.path().join("cache");
+    let score_cached = |out: &Path, extra: &[&str]| {
+        let mut cmd = common::arena();
+        cmd.env("ARENA_CACHE_DIR", &cache).args(["score", "--real", real.to_str().unwrap()]);
+        cmd.args(["--pred", pred.to_str().unwrap(), "--control-pert", "ctrl", "--profile", "full"]);
+        cmd.args(["--outdir", out.to_str().unwrap()]).args(extra);
+        run_external(&mut cmd).ok()
+    };
+    let single = dir.path().join("single");
+    score_cached(&single, &[]);
+    let want = outputs(&single);
+    let stores = || -> Vec<(PathBuf, std::time::SystemTime)> {
+        let Ok(entries) = std::fs::read_dir(cache.join("grouped")) else { return Vec::new() };
+        let mut found: Vec<_> = entries
+            .flatten()
+            .map(|e| (e.path(), std::fs::metadata(e.path().join("cells.parquet")).unwrap().modified().unwrap()))
+            .collect();
+        found.sort();
+        found
+    };
+    assert!(stores().is_empty(), "one read of every cell needs no store");
+    let batched = dir.path().join("batched");
+    score_cached(&batched, &["--batch-cells", "150"]);
+    assert!(outputs(&batched) == want, "batches read through the store changed an output");
+    let built = stores();
+    assert_eq!(built.len(), 2, "a store for each file: {built:?}");
+    for (store, _) in &built {
+        let manifest: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(store.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(manifest["groups"].as_array().unwrap().len(), PERTS + 1, "{manifest}");
+        assert_eq!(manifest["column"], "target");
+    }
+    // Later runs reuse the stores: other batches, and shards merged.
+    let again = dir.path().join("again");
+    score_cached(&again, &["--batch-cells", "400"]);
+    assert!(outputs(&again) == want);
+    let partials: Vec<PathBuf> = (1..=3).map(|k| dir.path().join(format!("part{k}"))).collect();
+    for (k, p) in partials.iter().enumerate() {
+        score_cached(p, &["--shard", &format!("{}/3", k + 1)]);
+    }
+    let merged = dir.path().join("merged");
+    merge(&merged, &partials).ok();
+    assert!(outputs(&merged) == want, "shards read through the store changed an output");
+    assert_eq!(stores(), built, "the stores were rebuilt instead of reused");
 }
 
 #[test]

@@ -7,6 +7,7 @@ pub mod collectri;
 pub mod error;
 pub mod fetch;
 pub mod gi_fits;
+pub mod grouped;
 pub mod h5ad;
 pub mod load;
 pub mod locate;

@@ -15,7 +15,8 @@ use ndarray::Array2;
 use super::error::ScoreError;
 use metrics::de::CsrMatrix;
 
-use arena_data::{SparseMatrix, XLayout, read_head, read_x_rows};
+use arena_data::grouped::GroupedStore;
+use arena_data::{SparseMatrix, XLayout, read_head, read_x_rows, sha256_file};
 
 /// One input file: X as CSR (cells x genes) and the rows of each perturbation group.
 #[derive(Debug, Clone)]
@@ -93,6 +94,15 @@ struct PlanSide {
     dense_input: bool,
     /// Cells (file rows, ascending) of every label.
     groups: BTreeMap<String, Vec<usize>>,
+    /// The file's grouped store, when its cells are read through one ([`Plan::group_scattered`]).
+    store: Option<GroupedStore>,
+}
+
+impl PlanSide {
+    /// True when some label's cells are not one run of consecutive rows of the file.
+    fn scattered(&self) -> bool {
+        self.groups.values().any(|rows| rows.last().zip(rows.first()).is_some_and(|(l, f)| l - f + 1 != rows.len()))
+    }
 }
 
 /// Reads the labels and genes of both files and checks they can be scored against each other.
@@ -155,8 +165,8 @@ pub fn plan(real: &Path, pred: &Path, pert_col: &str, control: &str) -> Result<P
         perts,
         control: control.to_string(),
         pert_col: pert_col.to_string(),
-        real: PlanSide { path: real.to_path_buf(), dense_input: real_dense, groups: real_groups },
-        pred: PlanSide { path: pred.to_path_buf(), dense_input: pred_dense, groups: pred_groups },
+        real: PlanSide { path: real.to_path_buf(), dense_input: real_dense, groups: real_groups, store: None },
+        pred: PlanSide { path: pred.to_path_buf(), dense_input: pred_dense, groups: pred_groups, store: None },
     })
 }
 
@@ -184,6 +194,35 @@ impl Plan {
         out
     }
 
+    /// Reads each file whose cells are scattered (a label's cells not consecutive) through its
+    /// grouped store under `cache` (`arena_data::grouped`): the one there, or, with `build`, one
+    /// built now in a pass over the file. Batches and shards then read only their own labels'
+    /// row groups instead of the blocks of the file that hold their cells.
+    pub fn group_scattered(
+        &mut self,
+        cache: &Path,
+        build: bool,
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<(), ScoreError> {
+        for side in [&mut self.real, &mut self.pred] {
+            if !side.scattered() {
+                continue;
+            }
+            let mut labels = vec![String::new(); side.groups.values().map(Vec::len).sum()];
+            for (label, rows) in &side.groups {
+                rows.iter().for_each(|&r| labels[r].clone_from(label));
+            }
+            let sha256 = sha256_file(&side.path)?;
+            side.store = match build {
+                true => {
+                    Some(GroupedStore::open_or_build(&side.path, &sha256, &self.pert_col, &labels, cache, progress)?)
+                }
+                false => GroupedStore::open(&sha256, &self.pert_col, &labels, cache),
+            };
+        }
+        Ok(())
+    }
+
     /// The input of the perturbations `range` (and all control cells): X read for those cells
     /// only, each group's rows renumbered among them.
     pub fn read(&self, range: Range<usize>) -> Result<ScoreInput, ScoreError> {
@@ -194,7 +233,21 @@ impl Plan {
             // The cells to read, in file order; each group's rows become positions among them.
             let mut wanted: Vec<usize> = pert_rows.iter().copied().flatten().chain(control_rows).copied().collect();
             wanted.sort_unstable();
-            let x = read_x_rows(&side.path, &wanted)?;
+            let x = match &side.store {
+                None => read_x_rows(&side.path, &wanted)?,
+                Some(store) => {
+                    let labels: Vec<&str> = perts.iter().chain([&self.control]).map(String::as_str).collect();
+                    let (rows, x) = store.read(&labels)?;
+                    if rows != wanted {
+                        return Err(ScoreError::Invalid(format!(
+                            "the grouped store {} does not hold the cells of {} that these labels have; delete it",
+                            store.dir.display(),
+                            side.path.display()
+                        )));
+                    }
+                    x
+                }
+            };
             check_values(&side.path, &x, &wanted)?;
             let at = |rows: &Vec<usize>| rows.iter().map(|r| wanted.partition_point(|w| w < r)).collect::<Vec<_>>();
             Ok(Side {

@@ -106,7 +106,7 @@ pub fn compute(
 ) -> Result<(Vec<String>, ScoreParts), ScoreError> {
     let profile = opts.profile;
     progress.phase("read labels");
-    let plan = input::plan(&opts.real, &opts.pred, &opts.pert_col, &opts.control)?;
+    let mut plan = input::plan(&opts.real, &opts.pred, &opts.pert_col, &opts.control)?;
     let range = match shard {
         Some(shard) => shard
             .within(plan.perts.len(), || {
@@ -115,12 +115,19 @@ pub fn compute(
             .map_err(ScoreError::Invalid)?,
         None => 0..plan.perts.len(),
     };
+    let batches = plan.batches(range.clone(), opts.batch_cells);
+    // Files in any cell order: several batches group them once (or reuse the grouping); a
+    // shard, one read of its cells, reuses a grouping that exists.
+    if batches.len() > 1 || shard.is_some() {
+        progress.phase("group cells");
+        plan.group_scattered(&arena_data::cache_dir(None).join("grouped"), batches.len() > 1, &|_, _| {})?;
+    }
     let edistance = profile.columns().contains(&"pearson_edistance");
     // pearson_edistance steps once per perturbation and side
     let per_pert = u64::from(profile.runs_de()) + u64::from(profile.runs_pred_de()) + 2 * u64::from(edistance);
     progress.set_total((range.len() as u64 * per_pert).max(1));
     let mut joined: Option<ScoreParts> = None;
-    for batch in plan.batches(range, opts.batch_cells) {
+    for batch in batches {
         progress.phase("read");
         let parts = compute_batch(plan.read(batch)?, opts, edistance, progress)?;
         joined = Some(ScoreParts::after(joined, parts).map_err(ScoreError::Invalid)?);
