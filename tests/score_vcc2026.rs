@@ -1,5 +1,6 @@
 //! `arena score --profile vcc2026` end to end on small raw-count files (no Python): the outputs
-//! and their shapes, bit-for-bit determinism, the anchor (a repeat of the reference scores above
+//! and their shapes, bit-for-bit determinism, `--batch-cells` (byte for byte the unbatched
+//! outputs; refused with `--anchor`), the anchor (a repeat of the reference scores above
 //! the baseline on every member), the `--standard` rules, and the raw-count refusals (negative,
 //! non-integer, a cell above 10⁶ counts, other genes, other labels), each naming the file and
 //! the field and writing nothing.
@@ -98,6 +99,44 @@ fn writes_long_results_and_is_deterministic() {
     assert!(get("pds_cosine") > 0.9, "pds_cosine {}", get("pds_cosine"));
     assert!(get("expr_mse_unbiased_capped_norm") < 0.5, "norm {}", get("expr_mse_unbiased_capped_norm"));
     assert!((get("expr_real_mass_ratio") - 1.0).abs() < 1e-12);
+}
+
+/// `--batch-cells N` reads each file's control cells once and the perturbations in batches of at
+/// most N cells: the four outputs equal the unbatched run's byte for byte, with one batch per
+/// perturbation (N below any perturbation's 80 cells), batches of two perturbations, and one
+/// batch; the prediction's cells are shuffled so that every batch reads scattered rows. With
+/// `--anchor` it is refused, naming both flags, and nothing is written.
+#[test]
+fn batches_give_the_unbatched_outputs_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rows, labels, genes) = dataset(11);
+    let real = dir.path().join("real.h5ad");
+    write(&real, &rows, &labels, &genes);
+    let (prow, plab, _) = dataset(12);
+    let n = prow.len();
+    let order: Vec<usize> = {
+        let mut o: Vec<usize> = (0..n).collect();
+        o.sort_by_key(|&i| (i * 7919) % n);
+        o
+    };
+    let shuffled: Vec<Vec<f32>> = order.iter().map(|&i| prow[i].clone()).collect();
+    let shuffled_labels: Vec<String> = order.iter().map(|&i| plab[i].clone()).collect();
+    let pred = dir.path().join("pred.h5ad");
+    write(&pred, &shuffled, &shuffled_labels, &genes);
+    let all = dir.path().join("all");
+    score(&real, &pred, &all, &[]).ok();
+    for cells in ["1", "160", "1000000"] {
+        let out = dir.path().join(format!("batch{cells}"));
+        score(&real, &pred, &out, &["--batch-cells", cells]).ok();
+        for f in ["results.csv", "agg_results.csv", "real_de.csv", "pred_de.csv"] {
+            let (x, y) = (std::fs::read(all.join(f)).unwrap(), std::fs::read(out.join(f)).unwrap());
+            assert!(x == y, "{f} differs with --batch-cells {cells}");
+        }
+    }
+    let refused = dir.path().join("refused");
+    let r = score(&real, &pred, &refused, &["--batch-cells", "100", "--anchor"]).failed();
+    assert!(r.stderr.contains("--anchor") && r.stderr.contains("--batch-cells"), "{}", r.stderr);
+    common::assert_no_output(&refused);
 }
 
 #[test]

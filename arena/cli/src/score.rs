@@ -78,7 +78,7 @@ pub struct ScoreArgs {
     #[arg(long, value_enum)]
     standard: Option<StandardArg>,
     /// vcc2026: also compute the baseline b, the 5-split replicate anchor r and the scaled score
-    /// s = (u - b)/(r - b) (written to anchor.csv).
+    /// s = (u - b)/(r - b) (written to anchor.csv). Needs every cell at once: not with --batch-cells.
     #[arg(long)]
     anchor: bool,
     /// vcc2026 --anchor: seed of the replicate splits and of the baseline's emitted cells.
@@ -111,7 +111,8 @@ pub struct ScoreArgs {
     /// controls not counted): memory then holds the control cells, one batch and the
     /// per-perturbation results (DE tables, means) instead of every cell. The outputs are the same,
     /// byte for byte; a CSR file whose cells are grouped by perturbation is read once, one in
-    /// another order once per batch. Default: every cell at once.
+    /// another order once per batch. Default: every cell at once. --profile vcc2026 too (its control
+    /// cells read once, not per batch), but not with --anchor.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     batch_cells: Option<u64>,
     /// Score every predicted cell (cell-eval's behaviour) instead of capping a group with more
@@ -199,10 +200,6 @@ pub fn report(out: &scoring::ScoreOutput, opts: &ScoreOptions, outdir: &std::pat
 
 fn run_vcc2026(args: &ScoreArgs) -> anyhow::Result<()> {
     use arena_eval::scoring::vcc2026::{Vcc2026Options, score_vcc2026, write_vcc2026};
-    anyhow::ensure!(
-        args.anchor || (args.anchor_split_col.is_none() && args.anchor_baseline_out.is_none()),
-        "--anchor-split-col and --anchor-baseline-out belong to --anchor; pass --anchor too"
-    );
     let opts = Vcc2026Options {
         real: args.real.clone(),
         pred: args.pred.clone(),
@@ -212,6 +209,7 @@ fn run_vcc2026(args: &ScoreArgs) -> anyhow::Result<()> {
         anchor_seed: args.anchor_seed,
         anchor_split_col: args.anchor_split_col.clone(),
         baseline_out: args.anchor_baseline_out.clone(),
+        batch_cells: args.batch_cells.map(|n| n as usize),
     };
     let out = score_vcc2026(&opts)?;
     let written = write_vcc2026(&out, &args.outdir)

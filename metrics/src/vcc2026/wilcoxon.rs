@@ -149,60 +149,94 @@ fn rank_sum(grp: &[f64], grp_zeros: usize, r: &RefGene) -> (f64, f64) {
     (r1, tie as f64)
 }
 
+/// The control cells of a DE table, prepared once: the gene gate (mean CPM over the control
+/// cells above 5), their means and each tested gene's sorted log1p(CPM). A batch of groups is
+/// tested against it with [`Reference::test`]; the groups are independent of each other, so the
+/// table does not depend on how the groups are batched.
+pub struct Reference {
+    kept: Vec<usize>,
+    reference_mean: Vec<f64>,
+    refs: Vec<RefGene>,
+    n_ref: usize,
+}
+
+impl Reference {
+    /// The control cells `control` of `reference`. The gene gate reads the control cells alone.
+    pub fn of(reference: &CsrMatrix, control: &[usize]) -> Reference {
+        let ref_cols = Columns::of(reference, control);
+        let reference_mean_all: Vec<f64> = (0..reference.n_cols).map(|g| ref_cols.mean(g)).collect();
+        let kept: Vec<usize> = (0..reference.n_cols).filter(|&g| reference_mean_all[g] > MIN_CONTROL_CPM).collect();
+        let refs: Vec<RefGene> = kept
+            .par_iter()
+            .map(|&g| {
+                let sorted = sorted_log1p(ref_cols.column(g));
+                let zeros = control.len() - sorted.len();
+                let tie_term = tie_f(zeros as u128) + runs(&sorted);
+                RefGene { sorted, zeros, tie_term }
+            })
+            .collect();
+        let reference_mean: Vec<f64> = kept.iter().map(|&g| reference_mean_all[g]).collect();
+        Reference { kept, reference_mean, refs, n_ref: control.len() }
+    }
+
+    /// The table's rows of every group of `target` (rows `groups`), in order.
+    pub fn test(&self, target: &CsrMatrix, groups: &[Vec<usize>]) -> Vec<GroupTable> {
+        let n_ref = self.n_ref;
+        groups
+            .par_iter()
+            .map(|rows| {
+                let cols = Columns::of(target, rows);
+                let n = rows.len();
+                let per_gene: Vec<[f64; 3]> = self
+                    .kept
+                    .par_iter()
+                    .zip(&self.refs)
+                    .zip(&self.reference_mean)
+                    .with_min_len(64)
+                    .map(|((&g, r), &mr)| {
+                        let col = cols.column(g);
+                        let mt = col.iter().sum::<f64>() / n.max(1) as f64;
+                        let lfc = ((mt + LFC_EPSILON) / (mr + LFC_EPSILON)).log2();
+                        let sorted = sorted_log1p(col);
+                        let (r1, tie) = rank_sum(&sorted, n - sorted.len(), r);
+                        [mt, lfc, mwu_from_rank_sum(r1, n, n_ref, tie).p_value]
+                    })
+                    .collect();
+                let p_value: Vec<f64> = per_gene.iter().map(|v| v[2]).collect();
+                let log2_fold_change: Vec<f64> = per_gene.iter().map(|v| v[1]).collect();
+                let mut p_adj = benjamini_hochberg(&p_value);
+                for (q, l) in p_adj.iter_mut().zip(&log2_fold_change) {
+                    if l.is_nan() {
+                        *q = 1.0;
+                    }
+                }
+                GroupTable {
+                    n_cells: n,
+                    target_mean: per_gene.iter().map(|v| v[0]).collect(),
+                    log2_fold_change,
+                    p_value,
+                    p_adj,
+                }
+            })
+            .collect()
+    }
+
+    /// The table of `groups` (rows from [`Reference::test`], in the panel's order).
+    pub fn table(&self, groups: Vec<GroupTable>) -> DeTable {
+        DeTable {
+            kept: self.kept.clone(),
+            reference_mean: self.reference_mean.clone(),
+            reference_cells: self.n_ref,
+            groups,
+        }
+    }
+}
+
 /// The DE table of every group of `target` (rows `groups`) against the control cells `control`
 /// of `reference` (which may be the same matrix). The gene gate reads the control cells alone.
 pub fn wilcoxon_de(target: &CsrMatrix, groups: &[Vec<usize>], reference: &CsrMatrix, control: &[usize]) -> DeTable {
-    let ref_cols = Columns::of(reference, control);
-    let reference_mean_all: Vec<f64> = (0..reference.n_cols).map(|g| ref_cols.mean(g)).collect();
-    let kept: Vec<usize> = (0..reference.n_cols).filter(|&g| reference_mean_all[g] > MIN_CONTROL_CPM).collect();
-    let refs: Vec<RefGene> = kept
-        .par_iter()
-        .map(|&g| {
-            let sorted = sorted_log1p(ref_cols.column(g));
-            let zeros = control.len() - sorted.len();
-            let tie_term = tie_f(zeros as u128) + runs(&sorted);
-            RefGene { sorted, zeros, tie_term }
-        })
-        .collect();
-    let n_ref = control.len();
-    let reference_mean: Vec<f64> = kept.iter().map(|&g| reference_mean_all[g]).collect();
-    let groups_out: Vec<GroupTable> = groups
-        .par_iter()
-        .map(|rows| {
-            let cols = Columns::of(target, rows);
-            let n = rows.len();
-            let per_gene: Vec<[f64; 3]> = kept
-                .par_iter()
-                .zip(&refs)
-                .zip(&reference_mean)
-                .with_min_len(64)
-                .map(|((&g, r), &mr)| {
-                    let col = cols.column(g);
-                    let mt = col.iter().sum::<f64>() / n.max(1) as f64;
-                    let lfc = ((mt + LFC_EPSILON) / (mr + LFC_EPSILON)).log2();
-                    let sorted = sorted_log1p(col);
-                    let (r1, tie) = rank_sum(&sorted, n - sorted.len(), r);
-                    [mt, lfc, mwu_from_rank_sum(r1, n, n_ref, tie).p_value]
-                })
-                .collect();
-            let p_value: Vec<f64> = per_gene.iter().map(|v| v[2]).collect();
-            let log2_fold_change: Vec<f64> = per_gene.iter().map(|v| v[1]).collect();
-            let mut p_adj = benjamini_hochberg(&p_value);
-            for (q, l) in p_adj.iter_mut().zip(&log2_fold_change) {
-                if l.is_nan() {
-                    *q = 1.0;
-                }
-            }
-            GroupTable {
-                n_cells: n,
-                target_mean: per_gene.iter().map(|v| v[0]).collect(),
-                log2_fold_change,
-                p_value,
-                p_adj,
-            }
-        })
-        .collect();
-    DeTable { kept, reference_mean, reference_cells: n_ref, groups: groups_out }
+    let r = Reference::of(reference, control);
+    r.table(r.test(target, groups))
 }
 
 #[cfg(test)]

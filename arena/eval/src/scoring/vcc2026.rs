@@ -5,19 +5,22 @@
 //! perturbation, metric, value, as cell-eval2 writes it), agg_results.csv (wide: count,
 //! null_count, mean, std, min, max, median per member; the ratio of sums in the `mean` row of
 //! `expr_mse_unbiased_capped_norm`), real_de.csv and pred_de.csv (cell-eval2's `--write-degenes`
-//! columns), and with `--anchor` anchor.csv. No metric math lives here.
+//! columns), and with `--anchor` anchor.csv. With `--batch-cells N` ([`Vcc2026Options::batch_cells`])
+//! the control cells of each file are read once and the perturbations in batches of at most N
+//! cells (`metrics::vcc2026::score::Batched`), with the same outputs byte for byte; the anchor
+//! needs every cell of the reference at once and is refused with it. No metric math lives here.
 
 use std::path::{Path, PathBuf};
 
 use metrics::de::CsrMatrix;
-use metrics::vcc2026::score::{Vcc2026Scores, score};
+use metrics::vcc2026::score::{Batched, Vcc2026Scores, check_targets, score};
 use metrics::vcc2026::{
     ANCHOR_SPLITS, ControlSource, CountsSide, DIAGNOSTICS, SCORED, de_metrics, resolve_targets, scale,
 };
 
 use super::error::ScoreError;
 use super::table::csv_str;
-use super::vcc2026_input::{CountsFile, CountsInput, load_counts};
+use super::vcc2026_input::{CountsFile, CountsInput, load_counts, plan_counts};
 use metrics::parity::float_format::push_float;
 
 /// What `arena score --profile vcc2026` needs to know.
@@ -36,6 +39,9 @@ pub struct Vcc2026Options {
     pub anchor_split_col: Option<String>,
     /// Also write the baseline prediction (raw-count-scale cells, obs `pert_col`) to this .h5ad.
     pub baseline_out: Option<PathBuf>,
+    /// Read and score the perturbations in batches of at most this many cells (both files
+    /// together, the controls not counted); `None`: every cell at once. Not with `anchor`.
+    pub batch_cells: Option<usize>,
 }
 
 /// One member's anchor: the user's aggregate u, the baseline b, the replicate r (mean over
@@ -76,14 +82,58 @@ fn invalid(e: metrics::vcc2026::score::Vcc2026Error) -> ScoreError {
     ScoreError::Invalid(e.to_string())
 }
 
-/// Loads, validates and scores; with `anchor`, also the baseline and replicate anchor.
+/// Refuses the option combinations that do not go together.
+fn check_options(opts: &Vcc2026Options) -> Result<(), ScoreError> {
+    if !opts.anchor && (opts.anchor_split_col.is_some() || opts.baseline_out.is_some()) {
+        return Err(ScoreError::Invalid(
+            "--anchor-split-col and --anchor-baseline-out belong to --anchor; pass --anchor too".into(),
+        ));
+    }
+    if opts.anchor && opts.batch_cells.is_some() {
+        return Err(ScoreError::Invalid(
+            "--anchor cannot be combined with --batch-cells: the replicate anchor's split halves and the \
+mean-response baseline need every cell of --real at once; drop --batch-cells to compute the anchor, or drop --anchor \
+to score in batches"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Loads, validates and scores; with `anchor`, also the baseline and replicate anchor; with
+/// `batch_cells`, in batches ([`score_batches`]).
 pub fn score_vcc2026(opts: &Vcc2026Options) -> Result<Vcc2026Output, ScoreError> {
+    check_options(opts)?;
+    if let Some(max_cells) = opts.batch_cells {
+        return score_batches(opts, max_cells);
+    }
     let input = load_counts(&opts.real, &opts.pred, &opts.pert_col, &opts.control, opts.anchor_split_col.as_deref())?;
     let targets = resolve_targets(&input.perts, &input.genes);
     let scores =
         score(&side(&input.real), &side(&input.pred), &targets, &input.genes, ControlSource::Real).map_err(invalid)?;
     let anchor = if opts.anchor { Some(anchor(&input, &targets, &scores, opts)?) } else { None };
     Ok(Vcc2026Output { perts: input.perts, genes: input.genes, scores, anchor })
+}
+
+/// `--batch-cells`: reads the labels of both files, then the control cells of each file once
+/// (prepared for every perturbation's DE test and effect, then dropped), then the perturbations
+/// in batches of at most `max_cells` cells, keeping only each perturbation's bulks and DE rows;
+/// the members are computed from those at the end. Same numbers as the unbatched run, bit for bit.
+fn score_batches(opts: &Vcc2026Options, max_cells: usize) -> Result<Vcc2026Output, ScoreError> {
+    let plan = plan_counts(&opts.real, &opts.pred, &opts.pert_col, &opts.control)?;
+    let targets = resolve_targets(&plan.perts, &plan.genes);
+    check_targets(&targets).map_err(invalid)?;
+    let mut batched = {
+        let (real, pred) = plan.read_controls()?;
+        let all = |n: usize| (0..n).collect::<Vec<usize>>();
+        Batched::new(&real, &all(real.n_rows), &pred, &all(pred.n_rows))
+    };
+    for range in plan.batches(max_cells) {
+        let ((real_x, real_groups), (pred_x, pred_groups)) = plan.read_batch(range)?;
+        batched.add((&real_x, &real_groups), (&pred_x, &pred_groups));
+    }
+    let scores = batched.finish(&targets, &plan.genes).map_err(invalid)?;
+    Ok(Vcc2026Output { perts: plan.perts, genes: plan.genes, scores, anchor: None })
 }
 
 fn aggregate(s: &Vcc2026Scores, metric: &str) -> f64 {
@@ -381,11 +431,19 @@ pub fn anchor_csv(rows: &[AnchorRow]) -> String {
 }
 
 /// A DE table as CSV with cell-eval2's `--write-degenes` columns: target, feature,
-/// log2_fold_change, p_value, p_adj (tested genes only).
-pub fn de_csv(t: &metrics::vcc2026::wilcoxon::DeTable, perts: &[String], genes: &[String]) -> String {
-    let mut s = String::from("target,feature,log2_fold_change,p_value,p_adj\n");
+/// log2_fold_change, p_value, p_adj (tested genes only), into `w` a perturbation at a time (the
+/// whole text is never held).
+pub fn write_de_csv(
+    t: &metrics::vcc2026::wilcoxon::DeTable,
+    perts: &[String],
+    genes: &[String],
+    w: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    w.write_all(b"target,feature,log2_fold_change,p_value,p_adj\n")?;
     let genes_q: Vec<String> = t.kept.iter().map(|&g| csv_str(&genes[g])).collect();
+    let mut s = String::new();
     for (p, g) in perts.iter().zip(&t.groups) {
+        s.clear();
         let pq = csv_str(p);
         for (i, gene) in genes_q.iter().enumerate() {
             s.push_str(&pq);
@@ -397,25 +455,26 @@ pub fn de_csv(t: &metrics::vcc2026::wilcoxon::DeTable, perts: &[String], genes: 
             }
             s.push('\n');
         }
+        w.write_all(s.as_bytes())?;
     }
-    s
+    Ok(())
 }
 
 /// Writes results.csv, agg_results.csv, real_de.csv, pred_de.csv (and anchor.csv) into `dir`, as one
 /// set of `data::output` (all in place or none).
 pub fn write_vcc2026(out: &Vcc2026Output, dir: &Path) -> Result<Vec<PathBuf>, ScoreError> {
-    let mut files = vec![
-        ("results.csv", results_csv(out)),
-        ("agg_results.csv", agg_csv(out)),
-        ("real_de.csv", de_csv(&out.scores.real_de, &out.perts, &out.genes)),
-        ("pred_de.csv", de_csv(&out.scores.pred_de, &out.perts, &out.genes)),
-    ];
-    if let Some(a) = &out.anchor {
-        files.push(("anchor.csv", anchor_csv(a)));
+    let text = |name: &str, text: String| arena_data::output::stage_bytes(&dir.join(name), text.as_bytes());
+    let mut staged = vec![text("results.csv", results_csv(out))?, text("agg_results.csv", agg_csv(out))?];
+    // the DE tables are streamed into their files, a perturbation at a time
+    for (name, t) in [("real_de.csv", &out.scores.real_de), ("pred_de.csv", &out.scores.pred_de)] {
+        staged.push(arena_data::output::stage(&dir.join(name), |file| {
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+            write_de_csv(t, &out.perts, &out.genes, &mut w)?;
+            w.into_inner().map(drop).map_err(|e| e.into_error())
+        })?);
     }
-    let staged = files
-        .iter()
-        .map(|(name, text)| arena_data::output::stage_bytes(&dir.join(name), text.as_bytes()))
-        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(a) = &out.anchor {
+        staged.push(text("anchor.csv", anchor_csv(a))?);
+    }
     Ok(arena_data::output::commit(staged)?)
 }
