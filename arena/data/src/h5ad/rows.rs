@@ -132,11 +132,7 @@ pub fn for_each_x_block(
             Ok(())
         }
         XLayout::Csr => {
-            let g = file.group("X").map_err(|e| r.err("X", e))?;
-            let part = |n: &str| g.dataset(n).map_err(|e| r.err(&format!("X/{n}"), e));
-            let (data_ds, indices_ds) = (part("data")?, part("indices")?);
-            let indptr = read_i64(&*part("indptr")?).map_err(|e| r.err("X/indptr", e))?;
-            r.check_compressed("X", &indptr, n_obs, (indices_ds.size(), data_ds.size()))?;
+            let (data_ds, indices_ds, indptr) = csr_parts(&r, &file, n_obs)?;
             let at = |row: usize| indptr[row] as usize;
             let mut first = 0;
             while first < n_obs {
@@ -176,6 +172,20 @@ fn select(x: &SparseMatrix, rows: &[usize]) -> SparseMatrix {
     out
 }
 
+/// A CSR X's `data` and `indices` datasets and its row pointers, checked against each other.
+fn csr_parts(
+    r: &Reader<'_>,
+    file: &Group,
+    n_obs: usize,
+) -> Result<(hdf5::Dataset, hdf5::Dataset, Vec<i64>), DataError> {
+    let g = file.group("X").map_err(|e| r.err("X", e))?;
+    let part = |n: &str| g.dataset(n).map_err(|e| r.err(&format!("X/{n}"), e));
+    let (data_ds, indices_ds) = (part("data")?, part("indices")?);
+    let indptr = read_i64(&*part("indptr")?).map_err(|e| r.err("X/indptr", e))?;
+    r.check_compressed("X", &indptr, n_obs, (indices_ds.size(), data_ds.size()))?;
+    Ok((data_ds, indices_ds, indptr))
+}
+
 fn csr_rows(
     r: &Reader<'_>,
     file: &Group,
@@ -183,11 +193,7 @@ fn csr_rows(
     rows: &[usize],
     block_values: usize,
 ) -> Result<SparseMatrix, DataError> {
-    let g = file.group("X").map_err(|e| r.err("X", e))?;
-    let part = |n: &str| g.dataset(n).map_err(|e| r.err(&format!("X/{n}"), e));
-    let (data_ds, indices_ds) = (part("data")?, part("indices")?);
-    let indptr = read_i64(&*part("indptr")?).map_err(|e| r.err("X/indptr", e))?;
-    r.check_compressed("X", &indptr, n_obs, (indices_ds.size(), data_ds.size()))?;
+    let (data_ds, indices_ds, indptr) = csr_parts(r, file, n_obs)?;
     let at = |row: usize| indptr[row] as usize;
     let mut out = SparseMatrix { shape: (rows.len(), n_vars), data: vec![], indices: vec![], indptr: vec![0] };
     let mut i = 0;

@@ -31,6 +31,9 @@ impl Predictions {
     ) -> Result<Self, DataError> {
         let field =
             |field: &str, reason: String| DataError::Field { path: path.to_path_buf(), field: field.into(), reason };
+        // X first: its read refuses a file declaring more than the memory limit (an upload) before
+        // anything else of it is read.
+        let x = read_x(path)?;
         let adata = read_head(path)?;
         let genes = GenePanel::new(adata.var.index.clone()).map_err(|e| field("var/_index", e.to_string()))?;
         let (missing, extra) = genes.diff(task_genes);
@@ -59,7 +62,7 @@ impl Predictions {
             )
         })?;
         // Counts normalised; a sparse X stays sparse (the means add the same values either way).
-        let x = expression_of(read_x(path)?, None);
+        let x = expression_of(x, None);
         if let Some((r, c, v)) = x.first_non_finite() {
             return Err(field(
                 "X",
