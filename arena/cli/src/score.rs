@@ -110,9 +110,9 @@ pub struct ScoreArgs {
     /// Read and score the perturbations in batches of at most N cells (both files together, the
     /// controls not counted): memory then holds the control cells, one batch and the
     /// per-perturbation results (DE tables, means) instead of every cell. The outputs are the same,
-    /// byte for byte; a CSR file whose cells are grouped by perturbation is read once, one in
-    /// another order once per batch. Default: every cell at once. --profile vcc2026 too (its control
-    /// cells read once, not per batch), but not with --anchor.
+    /// byte for byte; a file whose cells are grouped by perturbation is read once, one in another
+    /// order is grouped once into a store in $ARENA_CACHE_DIR/grouped that later runs reuse. Default:
+    /// every cell at once. --profile vcc2026 too (controls read once), but not with --anchor.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     batch_cells: Option<u64>,
     /// Score every predicted cell (cell-eval's behaviour) instead of capping a group with more
