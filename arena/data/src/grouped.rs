@@ -217,17 +217,16 @@ impl GroupedStore {
     }
 
     /// The store of `source` (sha256 `sha256`) grouped by `labels` (one per cell, read from obs
-    /// `column`), under `cache`: the one there when its manifest matches, else built now.
-    /// `progress(cells_done, cells)` follows the pass over the source.
+    /// `column`), under `cache`: the one there when its manifest matches, else built now (a
+    /// progress bar on a terminal follows the pass over the source).
     pub fn open_or_build(
         source: &Path,
         sha256: &str,
         column: &str,
         labels: &[String],
         cache: &Path,
-        progress: &dyn Fn(usize, usize),
     ) -> Result<GroupedStore, DataError> {
-        Self::open_or_build_spilling_at(source, sha256, column, labels, cache, progress, SPILL_VALUES)
+        Self::open_or_build_spilling_at(source, sha256, column, labels, cache, SPILL_VALUES)
     }
 
     /// [`Self::open_or_build`], spilling runs at `spill_values` buffered values.
@@ -237,7 +236,6 @@ impl GroupedStore {
         column: &str,
         labels: &[String],
         cache: &Path,
-        progress: &dyn Fn(usize, usize),
         spill_values: usize,
     ) -> Result<GroupedStore, DataError> {
         let fail = |reason: String| DataError::Other(format!("grouped store of {}: {reason}", source.display()));
@@ -264,6 +262,11 @@ impl GroupedStore {
             runs.push((path, at));
             Ok::<(), DataError>(())
         };
+        let bar = crate::progress::stderr_bar(
+            Some(labels.len() as u64),
+            "grouping {msg} by label [{bar:30}] {pos}/{len} cells ({eta})",
+        );
+        bar.set_message(source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
         for_each_x_block(source, spill_values.div_ceil(4), |first, block| {
             n_vars = block.shape.1;
             for r in 0..block.shape.0 {
@@ -275,7 +278,7 @@ impl GroupedStore {
                 buffers[*label].push(row as u64, &block.indices[lo..hi], &block.data[lo..hi]);
                 buffered += hi - lo;
             }
-            progress(first + block.shape.0, labels.len());
+            bar.set_position((first + block.shape.0) as u64);
             if buffered >= spill_values {
                 spill(&mut buffers, &mut runs)?;
                 buffered = 0;
@@ -308,6 +311,7 @@ impl GroupedStore {
             });
         }
         writer.finish().map_err(writing)?;
+        bar.finish_and_clear();
         for (path, _) in &runs {
             std::fs::remove_file(path).ok();
         }
@@ -405,8 +409,7 @@ mod tests {
         for spill in [1, 7, 40, SPILL_VALUES] {
             let cache = dir.path().join(format!("cache-{spill}"));
             let store =
-                GroupedStore::open_or_build_spilling_at(&path, "abc123", "target", &labels, &cache, &|_, _| {}, spill)
-                    .unwrap();
+                GroupedStore::open_or_build_spilling_at(&path, "abc123", "target", &labels, &cache, spill).unwrap();
             let names: Vec<&str> = store.manifest.groups.iter().map(|g| g.label.as_str()).collect();
             assert_eq!(names, ["P0", "P1", "P2", "P3", "P4", "ctrl"]);
             assert_eq!(store.manifest.groups.iter().map(|g| g.cells).sum::<usize>(), 60);
@@ -427,9 +430,9 @@ mod tests {
         // Reused: a second open does not read the source (gone now).
         let cache = dir.path().join("cache-7");
         std::fs::remove_file(&path).unwrap();
-        let again = GroupedStore::open_or_build(&path, "abc123", "target", &labels, &cache, &|_, _| {}).unwrap();
+        let again = GroupedStore::open_or_build(&path, "abc123", "target", &labels, &cache).unwrap();
         assert_eq!(again.read(&["P2"]).unwrap().0, (0..60).filter(|&r| labels[r] == "P2").collect::<Vec<_>>());
         // Another source sha256 is not this store.
-        assert!(GroupedStore::open_or_build(&path, "def456", "target", &labels, &cache, &|_, _| {}).is_err());
+        assert!(GroupedStore::open_or_build(&path, "def456", "target", &labels, &cache).is_err());
     }
 }

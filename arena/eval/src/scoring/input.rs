@@ -198,12 +198,7 @@ impl Plan {
     /// grouped store under `cache` (`arena_data::grouped`): the one there, or, with `build`, one
     /// built now in a pass over the file. Batches and shards then read only their own labels'
     /// row groups instead of the blocks of the file that hold their cells.
-    pub fn group_scattered(
-        &mut self,
-        cache: &Path,
-        build: bool,
-        progress: &dyn Fn(usize, usize),
-    ) -> Result<(), ScoreError> {
+    pub fn group_scattered(&mut self, cache: &Path, build: bool) -> Result<(), ScoreError> {
         for side in [&mut self.real, &mut self.pred] {
             if !side.scattered() {
                 continue;
@@ -214,9 +209,7 @@ impl Plan {
             }
             let sha256 = sha256_file(&side.path)?;
             side.store = match build {
-                true => {
-                    Some(GroupedStore::open_or_build(&side.path, &sha256, &self.pert_col, &labels, cache, progress)?)
-                }
+                true => Some(GroupedStore::open_or_build(&side.path, &sha256, &self.pert_col, &labels, cache)?),
                 false => GroupedStore::open(&sha256, &self.pert_col, &labels, cache),
             };
         }

@@ -120,7 +120,7 @@ pub fn compute(
     // shard, one read of its cells, reuses a grouping that exists.
     if batches.len() > 1 || shard.is_some() {
         progress.phase("group cells");
-        plan.group_scattered(&arena_data::cache_dir(None).join("grouped"), batches.len() > 1, &|_, _| {})?;
+        plan.group_scattered(&arena_data::cache_dir(None).join("grouped"), batches.len() > 1)?;
     }
     let edistance = profile.columns().contains(&"pearson_edistance");
     // pearson_edistance steps once per perturbation and side
