@@ -49,15 +49,7 @@ impl Expression {
     pub fn select(&self, rows: &[usize]) -> Array2<f32> {
         match self {
             Expression::Dense(m) => m.select(Axis(0), rows),
-            Expression::Sparse(s) => {
-                let mut out = Array2::zeros((rows.len(), s.n_cols));
-                for (mut dst, &r) in out.rows_mut().into_iter().zip(rows) {
-                    for k in s.indptr[r] as usize..s.indptr[r + 1] as usize {
-                        dst[s.indices[k] as usize] = s.data[k];
-                    }
-                }
-                out
-            }
+            Expression::Sparse(s) => s.dense_rows(rows),
         }
     }
 
@@ -102,18 +94,7 @@ impl Expression {
     pub fn mean_of_rows(&self, rows: &[usize]) -> Array1<f64> {
         match self {
             Expression::Dense(m) => crate::dataset::mean_rows(m, rows),
-            Expression::Sparse(s) => {
-                let mut sum = Array1::<f64>::zeros(s.n_cols);
-                for &r in rows {
-                    for k in s.indptr[r] as usize..s.indptr[r + 1] as usize {
-                        sum[s.indices[k] as usize] += f64::from(s.data[k]);
-                    }
-                }
-                if !rows.is_empty() {
-                    sum /= rows.len() as f64;
-                }
-                sum
-            }
+            Expression::Sparse(s) => Array1::from(s.mean_of_rows(rows)),
         }
     }
 

@@ -93,6 +93,19 @@ impl Matrix {
 }
 
 impl SparseMatrix {
+    /// The rows `rows` of a CSR matrix, in that order.
+    pub fn select_rows(&self, rows: &[usize]) -> SparseMatrix {
+        let mut out =
+            SparseMatrix { shape: (rows.len(), self.shape.1), data: vec![], indices: vec![], indptr: vec![0] };
+        for &row in rows {
+            let (lo, hi) = (self.indptr[row] as usize, self.indptr[row + 1] as usize);
+            out.data.extend_from_slice(&self.data[lo..hi]);
+            out.indices.extend_from_slice(&self.indices[lo..hi]);
+            out.indptr.push(out.data.len() as u64);
+        }
+        out
+    }
+
     /// CSR form of a dense matrix (zeros dropped), rows compressed in parallel.
     pub fn csr_from_dense(a: ArrayView2<f32>) -> SparseMatrix {
         let (n, g) = a.dim();

@@ -351,21 +351,14 @@ impl GroupedStore {
         // Row groups are in label order; the caller wants source order.
         let mut order: Vec<usize> = (0..cells.rows.len()).collect();
         order.sort_unstable_by_key(|&i| cells.rows[i]);
-        let mut out = SparseMatrix {
-            shape: (order.len(), self.manifest.shape.1),
-            data: vec![],
-            indices: vec![],
-            indptr: vec![0],
+        let rows = order.iter().map(|&i| cells.rows[i] as usize).collect();
+        let x = SparseMatrix {
+            shape: (cells.rows.len(), self.manifest.shape.1),
+            data: cells.data,
+            indices: cells.indices,
+            indptr: cells.indptr,
         };
-        out.data.reserve(cells.data.len());
-        out.indices.reserve(cells.data.len());
-        for &i in &order {
-            let (lo, hi) = (cells.indptr[i] as usize, cells.indptr[i + 1] as usize);
-            out.data.extend_from_slice(&cells.data[lo..hi]);
-            out.indices.extend_from_slice(&cells.indices[lo..hi]);
-            out.indptr.push(out.data.len() as u64);
-        }
-        Ok((order.into_iter().map(|i| cells.rows[i] as usize).collect(), out))
+        Ok((rows, x.select_rows(&order)))
     }
 }
 

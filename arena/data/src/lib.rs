@@ -23,6 +23,9 @@ pub use fetch::{FetchOptions, cache_dir, fetch};
 pub use h5ad::{
     Annotations, H5adHead, H5adStream, XLayout, for_each_x_block, read_h5ad, read_head, read_x, read_x_rows, write_h5ad,
 };
-pub use normalize::{looks_like_counts, normalize_total_log1p, normalize_total_log1p_csr, normalize_total_log1p_row};
+pub use normalize::{
+    looks_like_counts, normalize_total_log1p, normalize_total_log1p_csr, normalize_total_log1p_row,
+    normalize_total_log1p_rows,
+};
 pub use npz::{Npz, read_npz};
 pub use registry::{DatasetEntry, LocalStatus, Registry, sha256_file, shared_data_dir, verify_local};

@@ -62,17 +62,23 @@ pub fn normalize_total_log1p(m: &Matrix, target_sum: f32) -> Array2<f32> {
 /// stay implicit, as scanpy keeps a sparse X sparse), rows in parallel. For counts (integers, so
 /// every row sum is exact in f64) the values equal the dense function's bit for bit.
 pub fn normalize_total_log1p_csr(s: &SparseMatrix, target_sum: f32) -> SparseMatrix {
-    let target = f64::from(target_sum);
     let mut data = s.data.clone();
-    let mut rows: Vec<&mut [f32]> = Vec::with_capacity(s.shape.0);
-    let mut rest = data.as_mut_slice();
-    for w in s.indptr.windows(2) {
+    normalize_total_log1p_rows(&s.indptr, &mut data, target_sum);
+    SparseMatrix { shape: s.shape, data, indices: s.indices.clone(), indptr: s.indptr.clone() }
+}
+
+/// The stored values of a CSR matrix (`data`, rows cut by `indptr`), normalised in place as
+/// [`normalize_total_log1p_csr`] does, rows in parallel.
+pub fn normalize_total_log1p_rows(indptr: &[u64], data: &mut [f32], target_sum: f32) {
+    let target = f64::from(target_sum);
+    let mut rows: Vec<&mut [f32]> = Vec::with_capacity(indptr.len().saturating_sub(1));
+    let mut rest = data;
+    for w in indptr.windows(2) {
         let (row, tail) = rest.split_at_mut((w[1] - w[0]) as usize);
         rows.push(row);
         rest = tail;
     }
     rows.into_par_iter().for_each(|row| normalize_row(row, target));
-    SparseMatrix { shape: s.shape, data, indices: s.indices.clone(), indptr: s.indptr.clone() }
 }
 
 /// The stored values of one CSR row, normalised in place as [`normalize_total_log1p_csr`] does

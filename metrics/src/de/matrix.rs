@@ -91,6 +91,31 @@ impl CsrMatrix {
         CsrMatrix { n_rows: rows.len(), n_cols: self.n_cols, indptr, indices, data }
     }
 
+    /// Mean over the given rows of every column, accumulated in f64 in row order (implicit zeros
+    /// add nothing, so the sums equal a dense matrix's bit for bit); zeros for no rows.
+    pub fn mean_of_rows(&self, rows: &[usize]) -> Vec<f64> {
+        let mut sum = vec![0.0f64; self.n_cols];
+        for &r in rows {
+            for k in self.indptr[r] as usize..self.indptr[r + 1] as usize {
+                sum[self.indices[k] as usize] += f64::from(self.data[k]);
+            }
+        }
+        let n = rows.len().max(1) as f64;
+        sum.iter_mut().for_each(|s| *s /= n);
+        sum
+    }
+
+    /// Dense copy of the given rows (len(rows) x n_cols), in that order.
+    pub fn dense_rows(&self, rows: &[usize]) -> ndarray::Array2<f32> {
+        let mut out = ndarray::Array2::<f32>::zeros((rows.len(), self.n_cols));
+        for (mut dst, &r) in out.rows_mut().into_iter().zip(rows) {
+            for k in self.indptr[r] as usize..self.indptr[r + 1] as usize {
+                dst[self.indices[k] as usize] += self.data[k];
+            }
+        }
+        out
+    }
+
     /// CSR form of a dense matrix (exact zeros dropped).
     pub fn from_dense(m: &DenseMatrix) -> CsrMatrix {
         let mut indptr = vec![0u64];

@@ -103,7 +103,7 @@ fn read_in_blocks(path: &Path, rows: &[usize], block_values: usize) -> Result<Sp
         XLayout::Dense => dense_rows(&r, &file, n_vars, rows, block_values),
         XLayout::Csc => {
             let x = r.read_matrix(&file, "X")?.ok_or_else(|| r.err("X", "not a csc matrix"))?.into_csr();
-            Ok(select(&x, rows))
+            Ok(x.select_rows(rows))
         }
     }
 }
@@ -158,18 +158,6 @@ pub fn for_each_x_block(
             Ok(())
         }
     }
-}
-
-/// The rows `rows` of an in-memory CSR matrix.
-fn select(x: &SparseMatrix, rows: &[usize]) -> SparseMatrix {
-    let mut out = SparseMatrix { shape: (rows.len(), x.shape.1), data: vec![], indices: vec![], indptr: vec![0] };
-    for &row in rows {
-        let (lo, hi) = (x.indptr[row] as usize, x.indptr[row + 1] as usize);
-        out.data.extend_from_slice(&x.data[lo..hi]);
-        out.indices.extend_from_slice(&x.indices[lo..hi]);
-        out.indptr.push(out.data.len() as u64);
-    }
-    out
 }
 
 /// A CSR X's `data` and `indices` datasets and its row pointers, checked against each other.
@@ -301,7 +289,7 @@ mod tests {
             for rows in &choices {
                 for block in [1, 3, 7, 16, BLOCK_VALUES] {
                     let got = read_in_blocks(path, rows, block).unwrap();
-                    assert_eq!(got, select(&csr, rows), "{} rows {rows:?} block {block}", path.display());
+                    assert_eq!(got, csr.select_rows(rows), "{} rows {rows:?} block {block}", path.display());
                 }
             }
             let err = read_x_rows(path, &[3, 2]).unwrap_err().to_string();

@@ -5,10 +5,9 @@
 //! the order a dense copy sums them, and a count row's sum is exact in f64 either way.
 
 use metrics::de::CsrMatrix;
-use rayon::prelude::*;
 use tasks::Expression;
 
-use crate::{Matrix, SparseMatrix, looks_like_counts, normalize_total_log1p, normalize_total_log1p_row};
+use crate::{Matrix, SparseMatrix, looks_like_counts, normalize_total_log1p, normalize_total_log1p_rows};
 
 /// The rows `rows` (in that order; `None`: every row) of `x`, normalised when `x` holds counts.
 pub fn expression_of(x: Matrix, rows: Option<&[usize]>) -> Expression {
@@ -30,7 +29,7 @@ pub fn expression_of(x: Matrix, rows: Option<&[usize]>) -> Expression {
             }
             sum_repeated_columns(&mut csr);
             if counts {
-                normalize_rows(&mut csr);
+                normalize_total_log1p_rows(&csr.indptr, &mut csr.data, 1e4);
             }
             let dense_bytes = csr.n_rows * csr.n_cols * 4;
             match csr.data.len() * 8 + csr.indptr.len() * 8 >= dense_bytes {
@@ -47,18 +46,6 @@ pub fn expression_of(x: Matrix, rows: Option<&[usize]>) -> Expression {
             }
         }
     }
-}
-
-/// normalize_total(1e4) + log1p of every row's stored values, rows in parallel.
-fn normalize_rows(csr: &mut CsrMatrix) {
-    let mut rows: Vec<&mut [f32]> = Vec::with_capacity(csr.n_rows);
-    let mut rest = csr.data.as_mut_slice();
-    for w in csr.indptr.windows(2) {
-        let (row, tail) = rest.split_at_mut((w[1] - w[0]) as usize);
-        rows.push(row);
-        rest = tail;
-    }
-    rows.into_par_iter().for_each(|row| normalize_total_log1p_row(row, 1e4));
 }
 
 /// Merges the entries of a row that share a column into the first of them (values added in

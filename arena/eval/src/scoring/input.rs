@@ -47,29 +47,12 @@ pub struct ScoreInput {
 impl Side {
     /// Mean over `rows` of every gene, accumulated in f64 (zeros of the sparse matrix included).
     pub fn mean(&self, rows: &[usize]) -> Vec<f64> {
-        let mut sum = vec![0.0f64; self.x.n_cols];
-        for &r in rows {
-            let (lo, hi) = (self.x.indptr[r] as usize, self.x.indptr[r + 1] as usize);
-            for k in lo..hi {
-                sum[self.x.indices[k] as usize] += f64::from(self.x.data[k]);
-            }
-        }
-        let n = rows.len().max(1) as f64;
-        sum.iter_mut().for_each(|s| *s /= n);
-        sum
+        self.x.mean_of_rows(rows)
     }
 
     /// Dense copy of `rows` (len(rows) x genes), in the order given.
     pub fn dense(&self, rows: &[usize]) -> Array2<f32> {
-        let mut out = Array2::<f32>::zeros((rows.len(), self.x.n_cols));
-        for (i, &r) in rows.iter().enumerate() {
-            let (lo, hi) = (self.x.indptr[r] as usize, self.x.indptr[r + 1] as usize);
-            let mut row = out.row_mut(i);
-            for k in lo..hi {
-                row[self.x.indices[k] as usize] += self.x.data[k];
-            }
-        }
-        out
+        self.x.dense_rows(rows)
     }
 }
 
@@ -180,18 +163,10 @@ impl Plan {
     /// `range` cut into contiguous batches of at most `max_cells` cells ([`Plan::cells`]; a
     /// perturbation with more is a batch of its own); one batch when `max_cells` is `None`.
     pub fn batches(&self, range: Range<usize>, max_cells: Option<usize>) -> Vec<Range<usize>> {
-        let Some(max) = max_cells else { return vec![range] };
-        let mut out = Vec::new();
-        let mut start = range.start;
-        while start < range.end {
-            let mut end = start + 1;
-            while end < range.end && self.cells(start..end + 1) <= max {
-                end += 1;
-            }
-            out.push(start..end);
-            start = end;
+        match max_cells {
+            Some(max) => batch_ranges(range, max, |i| self.cells(i..i + 1)),
+            None => vec![range],
         }
-        out
     }
 
     /// Reads each file whose cells are scattered (a label's cells not consecutive) through its
@@ -267,6 +242,23 @@ impl Plan {
             pert_col: self.pert_col.clone(),
         })
     }
+}
+
+/// `range` cut into contiguous runs whose `cells` (of each index) add up to at most `max_cells`;
+/// an index with more is a run of its own.
+pub fn batch_ranges(range: Range<usize>, max_cells: usize, cells: impl Fn(usize) -> usize) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = range.start;
+    while start < range.end {
+        let (mut end, mut total) = (start + 1, cells(start));
+        while end < range.end && total + cells(end) <= max_cells {
+            total += cells(end);
+            end += 1;
+        }
+        out.push(start..end);
+        start = end;
+    }
+    out
 }
 
 fn preview(items: &[&str]) -> String {

@@ -15,6 +15,7 @@ use metrics::de::CsrMatrix;
 use metrics::vcc2026::MAX_COUNTS_PER_CELL;
 
 use super::error::ScoreError;
+use super::input::batch_ranges;
 use arena_data::{read_head, read_x_rows};
 
 /// One counts file: X as CSR, and the rows of every perturbation (panel order) and of the control.
@@ -322,19 +323,7 @@ impl CountsPlan {
     /// The perturbations cut into contiguous batches of at most `max_cells` cells (both files
     /// together, the controls not counted; a perturbation with more is a batch of its own).
     pub fn batches(&self, max_cells: usize) -> Vec<Range<usize>> {
-        let cells = |i: usize| self.real.groups[i].len() + self.pred.groups[i].len();
-        let mut out = Vec::new();
-        let mut start = 0;
-        while start < self.perts.len() {
-            let (mut end, mut total) = (start + 1, cells(start));
-            while end < self.perts.len() && total + cells(end) <= max_cells {
-                total += cells(end);
-                end += 1;
-            }
-            out.push(start..end);
-            start = end;
-        }
-        out
+        batch_ranges(0..self.perts.len(), max_cells, |i| self.real.groups[i].len() + self.pred.groups[i].len())
     }
 
     /// The control cells of the real and of the predicted file (rows 0.. of each matrix).
