@@ -40,9 +40,11 @@ for per in $sizes; do
   shape=$(.venv/bin/python bench/make_screen.py "$work/data" 200 "$per" 2000 5000 0.1 0 counts)
   size=$(du -m "$work/data/real.h5ad" | awk '{print $1}')
   wait_quiet
+  loads=$(load_averages)
   run_eval "$arena" "$work/data/real.h5ad" "$work/new"
   if [ -n "$before" ]; then
     wait_quiet
+    loads="$loads; $(load_averages)"
     run_eval "$before" "$work/data/real.h5ad" "$work/old"
     same=yes
     cmp -s "$work/new/per_perturbation.parquet" "$work/old/per_perturbation.parquet" || same=NO
@@ -52,7 +54,7 @@ for per in $sizes; do
   else
     old="– | – |"; ratio="–"; same="–"
   fi
-  rows+=("| ${shape%%,*} | $size MiB | $(wall "$work/new.time") s | $(rss "$work/new.time") | $old $ratio | $same |")
+  rows+=("| ${shape%%,*} | $size MiB | $(wall "$work/new.time") s | $(rss "$work/new.time") | $old $ratio | $same | $loads |")
 done
 {
   echo "# Peak memory of \`arena eval\` on raw-count screens"
@@ -63,11 +65,11 @@ done
   echo "stored as raw counts, CSR. Before: \`${before:-none}\`. $(nproc) cores;"
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'); load average at the end: $(load_averages)."
   echo
-  echo "| cells | file | now: wall | peak RSS (MiB) | before: wall | peak RSS (MiB) | memory before / now | same scorecard and per-perturbation table |"
-  echo "|---|---|---|---|---|---|---|---|"
+  echo "| cells | file | now: wall | peak RSS (MiB) | before: wall | peak RSS (MiB) | memory before / now | same scorecard and per-perturbation table | load 1/5/15 before now; before |"
+  echo "|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
   echo
-  echo "Command: \`${BEFORE:+BEFORE=$BEFORE }${ARENA:+ARENA=$ARENA }${SIZES:+SIZES=\"$SIZES\" }bash bench/eval_memory.sh $work\`"
+  echo "Command: \`${QUIET_WAIT:+QUIET_WAIT=$QUIET_WAIT }${BEFORE:+BEFORE=$BEFORE }${ARENA:+ARENA=$ARENA }${SIZES:+SIZES=\"$SIZES\" }bash bench/eval_memory.sh $work\`"
 } > bench/results/eval_memory.md
 rm -rf "$work/data"
 cat bench/results/eval_memory.md

@@ -26,11 +26,12 @@ shape=$(.venv/bin/python bench/make_screen.py "$work/data" "$perts" "$per" 10000
 size=$(du -m "$work/data/real.h5ad" | awk '{print $1}')
 args=(score --real "$work/data/real.h5ad" --pred "$work/data/pred.h5ad" --control-pert ctrl --profile pds --batch-cells "$batch")
 
-run() { # NAME BINARY
+run() { # NAME BINARY LABEL
   wait_quiet
+  local before; before=$(load_averages)
   ARENA_CACHE_DIR="$work/cache" /usr/bin/time -v "$2" "${args[@]}" --outdir "$work/$1" > /dev/null 2> "$work/$1.time" \
     || { cat "$work/$1.time" >&2; exit 1; }
-  echo "| $3 | $(wall "$work/$1.time") s | $(cpu "$work/$1.time") s | $(rss "$work/$1.time") |"
+  echo "| $3 | $(wall "$work/$1.time") s | $(cpu "$work/$1.time") s | $(rss "$work/$1.time") | $before |"
 }
 rows=()
 rows+=("$(run before "$BEFORE" "read directly (before)")")
@@ -50,13 +51,13 @@ batches=$(awk -v n="$perts" -v p="$per" -v b="$batch" 'BEGIN{print int((2 * n * 
   echo "\`--profile pds --batch-cells $batch\`: about $batches batches, each with every control cell."
   echo "Before: \`$BEFORE\`. $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M UTC'); load average at the end: $(load_averages)."
   echo
-  echo "| run | wall | CPU | peak RSS (MiB) |"
-  echo "|---|---|---|---|"
+  echo "| run | wall | CPU | peak RSS (MiB) | load average 1/5/15 before |"
+  echo "|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
   echo
   echo "Same files from all three runs, byte for byte: $same. The two stores (real and predicted) take $store MiB."
   echo
-  echo "Command: \`BEFORE=$BEFORE ${ARENA:+ARENA=$ARENA }bash bench/grouped_store.sh $work\`"
+  echo "Command: \`BEFORE=$BEFORE ${ARENA:+ARENA=$ARENA }${PERTS:+PERTS=$PERTS }${PER:+PER=$PER }${BATCH:+BATCH=$BATCH }${QUIET_WAIT:+QUIET_WAIT=$QUIET_WAIT }bash bench/grouped_store.sh $work\`"
 } > bench/results/grouped_store.md
 rm -rf "$work/data" "$work/cache"
 cat bench/results/grouped_store.md

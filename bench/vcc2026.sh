@@ -91,10 +91,12 @@ PY
 build=$(case "$arena" in *release*) echo "release build";; *debug*) echo "dev-profile build (workspace crates at opt-level 1, slower than release)";; *) echo "binary $arena";; esac)
 ratio=$(awk -v a="$ce_s" -v b="$ar_s" 'BEGIN{printf "%.1f", a/b}')
 mratio=$(awk -v a="$ar_m" -v b="$ce_m" 'BEGIN{printf "%.2f", a/b}')
+args_note=""
+[ -z "${ARENA_ARGS:-}" ] || args_note="ARENA_ARGS=\"$ARENA_ARGS\" "
 cat > bench/results/vcc2026.md <<MD
 # \`arena score --profile vcc2026\` vs cell-eval2 0.20.0 (\`--preset vcc2026\`, CPU)
 
-Scale: $dataset; simulated raw counts (\`bash bench/vcc2026.sh $work $perts $cells $genes\`). Machine: $(nproc) cores, shared with other jobs (see the load averages). arena: $build. $(date -u '+%Y-%m-%d %H:%M UTC').
+Scale: $dataset; simulated raw counts (\`${args_note}bash bench/vcc2026.sh $work $perts $cells $genes\`). Machine: $(nproc) cores, shared with other jobs (see the load averages). arena: $build. $(date -u '+%Y-%m-%d %H:%M UTC').
 
 | command | wall time | peak RSS | load avg 1/5/15 before |
 |---|---|---|---|
