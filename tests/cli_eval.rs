@@ -300,9 +300,9 @@ fn comparable(card: &Path) -> Vec<String> {
     out
 }
 
-#[test]
-fn a_sparse_count_file_scores_exactly_as_its_dense_copy() {
-    // 30 genes, 12 knockdowns of 40 cells and 200 controls; raw counts, about 20% stored.
+/// 30 genes, 12 knockdowns of 40 cells and 200 controls (the last group); raw counts, about 20%
+/// stored. Returns (cells, labels, genes).
+fn count_screen() -> (Vec<Vec<f32>>, Vec<String>, Vec<String>) {
     let genes: Vec<String> = (0..30).map(|g| format!("G{g}")).collect();
     let mut rng = TestRng(7);
     let (mut rows, mut labels) = (Vec::new(), Vec::new());
@@ -321,6 +321,12 @@ fn a_sparse_count_file_scores_exactly_as_its_dense_copy() {
             labels.push(label.clone());
         }
     }
+    (rows, labels, genes)
+}
+
+#[test]
+fn a_sparse_count_file_scores_exactly_as_its_dense_copy() {
+    let (rows, labels, genes) = count_screen();
     let dir = tempfile::tempdir().unwrap();
     let mut cards = Vec::new();
     for form in ["sparse", "dense"] {
@@ -347,4 +353,53 @@ fn a_sparse_count_file_scores_exactly_as_its_dense_copy() {
         let bytes = |d: &Path| std::fs::read(d.join("per_perturbation.parquet")).unwrap();
         assert!(bytes(a) == bytes(b), "{a_name} vs {b_name}: per_perturbation.parquet differs");
     }
+}
+
+#[test]
+fn a_screen_read_group_by_group_scores_exactly_as_one_held_whole_and_holds_no_more_than_its_largest_groups() {
+    // The count screen with its cells shuffled, so that every group is scattered through the file.
+    let (rows, labels, genes) = count_screen();
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    let mut rng = TestRng(11);
+    for i in (1..order.len()).rev() {
+        order.swap(i, (rng.uniform() * (i + 1) as f64) as usize % (i + 1));
+    }
+    let rows: Vec<Vec<f32>> = order.iter().map(|&i| rows[i].clone()).collect();
+    let labels: Vec<String> = order.iter().map(|&i| labels[i].clone()).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("screen.h5ad");
+    write_h5ad(&file, &sparse_anndata(&rows, "perturbation", &labels, &genes));
+    let cache = dir.path().join("cache");
+    let file_arg = file.to_str().unwrap();
+    let whole = dir.path().join("whole");
+    eval(&whole, &["--dataset", file_arg, "--bootstrap", "50"]).ok();
+    // Twice: the first run groups the file into a store, the second reuses it.
+    for run in ["building", "reusing"] {
+        let out = dir.path().join(run);
+        let mut cmd = arena();
+        cmd.env("ARENA_CACHE_DIR", &cache).args(["eval", "--out", out.to_str().unwrap(), "--dataset", file_arg]);
+        cmd.args(["--bootstrap", "50", "--low-memory"]);
+        run_command(cmd).ok();
+        let (x, y) = (comparable(&whole.join("scorecard.json")), comparable(&out.join("scorecard.json")));
+        let differ: Vec<_> = x.iter().zip(&y).filter(|(p, q)| p != q).take(5).collect();
+        assert!(x.len() == y.len() && differ.is_empty(), "{run}: {differ:?}");
+        let bytes = |d: &Path| std::fs::read(d.join("per_perturbation.parquet")).unwrap();
+        assert!(bytes(&whole) == bytes(&out), "{run}: per_perturbation.parquet differs");
+        assert_eq!(std::fs::read_dir(cache.join("grouped")).unwrap().count(), 1, "{run}: one store in the cache");
+    }
+    // In the library: scoring every baseline holds at most the controls and two other groups.
+    let options = arena_sim::load::LoadOptions { grouped_cache: Some(cache.join("grouped")), ..Default::default() };
+    let choice =
+        arena_eval::session::TaskChoice { task: "unseen-single", task_file: None, dataset: file_arg, split_seed: None };
+    let session =
+        arena_eval::session::Session::open(&choice, &arena_data::Registry::embedded().unwrap(), &options).unwrap();
+    let instance = session.instance().unwrap();
+    let eval_options = arena_eval::EvalOptions {
+        bootstrap: tasks::scorecard::BootstrapSettings { resamples: 50, level: 0.95, seed: 0 },
+        ..Default::default()
+    };
+    arena_eval::evaluate(&instance, None, "test", &eval_options).unwrap();
+    let tasks::Expression::Stored(stored) = instance.dataset.expression() else { panic!("not read group by group") };
+    let peak = stored.0.peak_cells();
+    assert!(peak > 0 && peak <= 200 + 2 * 40, "held {peak} of {} cells at once", rows.len());
 }

@@ -19,7 +19,7 @@ pub mod task_file;
 
 pub use dataset::{ConditionId, ContextObservations, Dataset, Observation, ProteinPanel, Scale};
 pub use error::TaskError;
-pub use expression::Expression;
+pub use expression::{Expression, RowSource, StoredRows};
 pub use gene::{GeneIndex, GenePanel};
 pub use instance::{SplitRecord, TaskInstance};
 pub use interactions::{GiFit, GiTable};

@@ -156,7 +156,13 @@ where
     S: AsRef<std::ffi::OsStr>,
 {
     let mut cmd = arena();
-    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.args(args);
+    run_command(cmd)
+}
+
+/// Runs `cmd` (an [`arena`] command, e.g. with an environment of its own) and captures its output.
+pub fn run_command(mut cmd: Command) -> Run {
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let child = {
         // See HDF5_LOCK: no HDF5 file of this process may be open while a child is forked.
         let _guard = hdf5_guard();

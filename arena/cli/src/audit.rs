@@ -65,7 +65,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
         perturbation_column: args.perturbation_column.clone(),
         control_labels: args.control_labels.clone(),
         direction: None,
-        guides: Default::default(),
+        ..Default::default()
     };
     let session = Session::load(spec, &key, &registry, &options)?;
     let instance = session.instance()?;

@@ -39,6 +39,10 @@ pub struct ReadArgs {
     /// only; 2: up to doubles); the count left out is printed with the dataset's source.
     #[arg(long, value_name = "N")]
     pub max_targets: Option<usize>,
+    /// Screens larger than memory: read the cells one perturbation at a time from a store grouped once in
+    /// $ARENA_CACHE_DIR/grouped (memory: the largest groups and the controls); same results, bit for bit.
+    #[arg(long)]
+    pub low_memory: bool,
 }
 
 /// `--direction`: one of [`tasks::Direction::NAMES`], listed in `--help`.
@@ -46,13 +50,6 @@ fn direction_parser() -> impl clap::builder::TypedValueParser<Value = tasks::Dir
     use clap::builder::TypedValueParser;
     clap::builder::PossibleValuesParser::new(tasks::Direction::NAMES)
         .try_map(|s| tasks::Direction::parse(&s).ok_or_else(|| format!("unknown direction '{s}'")))
-}
-
-impl DatasetArgs {
-    /// How to load the dataset, the registered files read from `data_dir`.
-    pub fn load_options(&self, data_dir: Option<std::path::PathBuf>) -> LoadOptions {
-        self.read.load_options(data_dir)
-    }
 }
 
 impl ReadArgs {
@@ -67,6 +64,7 @@ impl ReadArgs {
                 separator: self.guide_separator.clone(),
                 max_targets: self.max_targets,
             },
+            grouped_cache: self.low_memory.then(|| arena_data::cache_dir(None).join("grouped")),
         }
     }
 }

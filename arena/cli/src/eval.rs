@@ -147,9 +147,12 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         dataset: &args.data.dataset,
         split_seed: args.seed,
     };
-    let load = args.data.load_options(args.registry.data_dir.clone());
+    let load = args.data.read.load_options(args.registry.data_dir.clone());
     let session = Session::open(&choice, &registry, &load)?;
     let (instance, loaded) = (session.instance()?, &session.loaded);
+    if args.data.read.low_memory && !matches!(loaded.dataset.expression(), tasks::Expression::Stored(_)) {
+        eprintln!("note: --low-memory reads .h5ad files group by group; {} is held in memory", loaded.source);
+    }
     let (device, batch_size) = (onnx.as_ref().map(|m| m.device().to_string()), onnx.as_ref().map(|m| m.batch_size()));
     let source = match (onnx, &args.baseline, &args.predictions) {
         (Some(model), _, _) => Some(ModelSource::Onnx(Box::new(model))),

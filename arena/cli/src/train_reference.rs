@@ -63,7 +63,7 @@ pub fn run(args: TrainReferenceArgs) -> anyhow::Result<()> {
         dataset: &args.data.dataset,
         split_seed: args.split_seed,
     };
-    let session = Session::open(&choice, &registry, &args.data.load_options(args.registry.data_dir.clone()))?;
+    let session = Session::open(&choice, &registry, &args.data.read.load_options(args.registry.data_dir.clone()))?;
     let (instance, loaded) = (session.instance()?, &session.loaded);
     let edges = collectri_edges(&registry, &args.registry)?;
     let started = Instant::now();

@@ -59,7 +59,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
         format!("{} is not an arena scorecard (format arena-scorecard-v1) or is damaged", path.display())
     })?;
     let registry = args.registry.load()?;
-    let load = args.data.load_options(args.registry.data_dir.clone());
+    let load = args.data.read.load_options(args.registry.data_dir.clone());
     let inputs = Inputs {
         dataset: &args.data.dataset,
         task_file: args.task_file.as_deref(),

@@ -77,6 +77,11 @@ impl CsrMatrix {
         Ok(())
     }
 
+    /// No rows, `n_cols` columns.
+    pub fn empty(n_cols: usize) -> CsrMatrix {
+        CsrMatrix { n_rows: 0, n_cols, indptr: vec![0], indices: Vec::new(), data: Vec::new() }
+    }
+
     /// The CSR matrix of the given rows, in the given order (like scipy's `X[rows]`).
     pub fn select_rows(&self, rows: &[usize]) -> CsrMatrix {
         let mut indptr = Vec::with_capacity(rows.len() + 1);

@@ -1,15 +1,18 @@
 //! Turns an `.h5ad` into a `tasks::Dataset`: reads the perturbation column, parses labels, then
 //! reads X alone (no layers, obsm or uns) and makes it the dataset's expression
-//! ([`expression_of`]: counts normalised, sparse kept sparse), and refuses files whose labels,
+//! ([`expression_of`]: counts normalised, sparse kept sparse), or, with a grouped cache, serves
+//! its rows from the file's grouped store ([`StoredGroups`]), and refuses files whose labels,
 //! controls or values cannot make a valid dataset — naming the file and field. A file with one
 //! row per condition (a single control row included) is read as pseudobulk.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use tasks::{Dataset, Direction, GenePanel, Observation, Perturbation, Scale};
+use tasks::{Dataset, Direction, Expression, GenePanel, Observation, Perturbation, Scale, StoredRows};
 
 use super::expression::expression_of;
-use crate::{Column, DataError, Frame, H5adHead, read_x};
+use super::stored::StoredGroups;
+use crate::{Column, DataError, Frame, H5adHead, read_x, sha256_file};
 
 /// What to read from the AnnData.
 #[derive(Debug, Clone)]
@@ -21,6 +24,9 @@ pub struct AnnDataSpec {
     pub direction: Direction,
     /// How a high-MOI screen labels a cell carrying guides for several genes.
     pub guides: GuideRule,
+    /// Serve the cells from the file's grouped store under this cache folder, a group at a
+    /// time, instead of reading X whole (`LoadOptions::grouped_cache`).
+    pub grouped_cache: Option<PathBuf>,
 }
 
 /// Cells of high-MOI screens (several guides per cell): with a `separator` (e.g. `;` or `_`) a
@@ -150,8 +156,22 @@ pub fn dataset_from_h5ad(path: &Path, head: &H5adHead, spec: &AnnDataSpec) -> Re
     }
     let observation = if counts.values().all(|&n| n == 1) { Observation::Pseudobulk } else { Observation::SingleCell };
     let genes = GenePanel::new(head.var.index.clone()).map_err(|e| field("var/_index", e.to_string()))?;
-    let every_row = rows.len() == head.shape.0;
-    let expression = expression_of(read_x(path)?, (!every_row).then_some(rows.as_slice()));
+    let expression = match &spec.grouped_cache {
+        Some(cache) => {
+            let text: Vec<String> = labels.into_iter().map(Option::unwrap_or_default).collect();
+            let controls: Vec<usize> = (0..rows.len()).filter(|&i| perturbations[i].is_control()).collect();
+            let sha256 = match spec.sha256.is_empty() {
+                true => sha256_file(path)?,
+                false => spec.sha256.clone(),
+            };
+            let stored = StoredGroups::open(path, &sha256, &spec.perturbation_column, &text, &rows, &controls, cache)?;
+            Expression::Stored(StoredRows(Arc::new(stored)))
+        }
+        None => {
+            let every_row = rows.len() == head.shape.0;
+            expression_of(read_x(path)?, (!every_row).then_some(rows.as_slice()))
+        }
+    };
     let left_out = before - rows.len();
     Dataset::new(
         spec.id.clone(),

@@ -50,7 +50,7 @@ pub fn expression_of(x: Matrix, rows: Option<&[usize]>) -> Expression {
 
 /// Merges the entries of a row that share a column into the first of them (values added in
 /// storage order, from zero, as a dense copy adds them); a matrix without repeats is untouched.
-fn sum_repeated_columns(csr: &mut CsrMatrix) {
+pub(super) fn sum_repeated_columns(csr: &mut CsrMatrix) {
     // seen[c]: 1 + the row that last stored column c.
     let mut seen = vec![0usize; csr.n_cols];
     let has_repeat = (0..csr.n_rows).any(|r| {

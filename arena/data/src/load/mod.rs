@@ -5,6 +5,7 @@
 mod anndata_dataset;
 mod expression;
 mod pseudobulk_npz;
+mod stored;
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +14,7 @@ use tasks::{Dataset, Direction};
 pub use anndata_dataset::{AnnDataSpec, GuideRule, dataset_from_h5ad};
 pub use expression::expression_of;
 pub use pseudobulk_npz::load_pseudobulk_npz;
+pub use stored::StoredGroups;
 
 use super::registry::{self, Format, Registry};
 use super::{DataError, read_head, sha256_file, shared_data_dir, verify_local};
@@ -30,6 +32,9 @@ pub struct LoadOptions {
     pub direction: Option<Direction>,
     /// For `.h5ad` data: how cells with guides for several genes are labelled (high-MOI screens).
     pub guides: GuideRule,
+    /// For `.h5ad` data: read the cells a perturbation group at a time from the file's grouped
+    /// store under this cache folder (built there once) instead of holding them all.
+    pub grouped_cache: Option<PathBuf>,
 }
 
 /// Dataset keys `ID@COLUMN=VALUE` load `ID` with the cells whose obs `COLUMN` is `VALUE` moved into
@@ -123,6 +128,7 @@ pub fn load_file_dataset(name: &str, registry: &Registry, options: &LoadOptions)
                 control_labels: entry.control_labels.clone(),
                 direction,
                 guides,
+                grouped_cache: options.grouped_cache.clone(),
             };
             let (dataset, left_out) = dataset_from_h5ad(&path, &head, &spec)?;
             let source = format!("{} ({}){}", path.display(), entry.citation, left_out_note(left_out, &spec.guides));
@@ -214,6 +220,7 @@ fn load_h5ad_path(path: &Path, options: &LoadOptions) -> Result<Loaded, DataErro
         control_labels,
         direction: options.direction.unwrap_or(Direction::Knockdown),
         guides: options.guides.clone(),
+        grouped_cache: options.grouped_cache.clone(),
     };
     let (dataset, left_out) = dataset_from_h5ad(path, &head, &spec)?;
     Ok(Loaded { dataset, source: format!("{}{}", path.display(), left_out_note(left_out, &options.guides)) })

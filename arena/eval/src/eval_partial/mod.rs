@@ -143,6 +143,9 @@ pub struct Reload {
     pub direction: Option<Direction>,
     pub guide_separator: Option<String>,
     pub max_targets: Option<usize>,
+    /// The shards read the cells group by group (`--low-memory`); the merge reloads them so.
+    #[serde(default)]
+    pub low_memory: bool,
 }
 
 impl Reload {
@@ -160,6 +163,7 @@ impl Reload {
             direction: load.direction,
             guide_separator: load.guides.separator.clone(),
             max_targets: load.guides.max_targets,
+            low_memory: load.grouped_cache.is_some(),
         }
     }
 
@@ -179,6 +183,7 @@ impl Reload {
             control_labels: self.control_labels.clone(),
             direction: self.direction,
             guides: GuideRule { separator: self.guide_separator.clone(), max_targets: self.max_targets },
+            grouped_cache: self.low_memory.then(|| arena_data::cache_dir(None).join("grouped")),
         }
     }
 }
