@@ -39,12 +39,16 @@ impl DeTable {
     }
 }
 
-/// Non-zero CPM values of a set of cells, gene-major (row order within a gene).
+/// Non-zero CPM values of a set of cells and their log1p, gene-major (row order within a gene).
 struct Columns {
     n_rows: usize,
     col_ptr: Vec<usize>,
     cpm: Vec<f64>,
+    log1p: Vec<f64>,
 }
+
+/// Counts below this are the most of a cell's values; each one's log1p(CPM) is computed once per cell.
+const MEMO_COUNTS: usize = 64;
 
 impl Columns {
     fn of(x: &CsrMatrix, rows: &[usize]) -> Columns {
@@ -62,6 +66,7 @@ impl Columns {
         let col_ptr = counts.clone();
         let mut pos = counts;
         let mut cpm = vec![0.0f64; col_ptr[x.n_cols]];
+        let mut log1p = vec![0.0f64; col_ptr[x.n_cols]];
         for &r in rows {
             let (lo, hi) = (x.indptr[r] as usize, x.indptr[r + 1] as usize);
             let total: f64 = x.data[lo..hi].iter().map(|&v| f64::from(v)).sum();
@@ -69,19 +74,40 @@ impl Columns {
             if scale == 0.0 {
                 scale = 1.0;
             }
+            // log1p(c / scale) of the small counts c of this cell, once each (the same value the
+            // call on each entry gives: same argument, same function).
+            let mut memo = [f64::NAN; MEMO_COUNTS];
             for k in lo..hi {
-                if x.data[k] != 0.0 {
+                let v = x.data[k];
+                if v != 0.0 {
                     let g = x.indices[k] as usize;
-                    cpm[pos[g]] = f64::from(x.data[k]) / scale;
+                    let c = f64::from(v) / scale;
+                    cpm[pos[g]] = c;
+                    let small = v as usize;
+                    log1p[pos[g]] = match small < MEMO_COUNTS && small as f32 == v {
+                        true if !memo[small].is_nan() => memo[small],
+                        true => {
+                            memo[small] = c.ln_1p();
+                            memo[small]
+                        }
+                        false => c.ln_1p(),
+                    };
                     pos[g] += 1;
                 }
             }
         }
-        Columns { n_rows: rows.len(), col_ptr, cpm }
+        Columns { n_rows: rows.len(), col_ptr, cpm, log1p }
     }
 
     fn column(&self, g: usize) -> &[f64] {
         &self.cpm[self.col_ptr[g]..self.col_ptr[g + 1]]
+    }
+
+    /// Gene `g`'s log1p(CPM) values, sorted.
+    fn sorted_log1p(&self, g: usize) -> Vec<f64> {
+        let mut v = self.log1p[self.col_ptr[g]..self.col_ptr[g + 1]].to_vec();
+        v.sort_unstable_by(|a, b| a.total_cmp(b));
+        v
     }
 
     fn mean(&self, g: usize) -> f64 {
@@ -98,12 +124,6 @@ struct RefGene {
     sorted: Vec<f64>,
     zeros: usize,
     tie_term: u128,
-}
-
-fn sorted_log1p(values: &[f64]) -> Vec<f64> {
-    let mut v: Vec<f64> = values.iter().map(|c| c.ln_1p()).collect();
-    v.sort_unstable_by(|a, b| a.total_cmp(b));
-    v
 }
 
 fn runs(sorted: &[f64]) -> u128 {
@@ -169,7 +189,7 @@ impl Reference {
         let refs: Vec<RefGene> = kept
             .par_iter()
             .map(|&g| {
-                let sorted = sorted_log1p(ref_cols.column(g));
+                let sorted = ref_cols.sorted_log1p(g);
                 let zeros = control.len() - sorted.len();
                 let tie_term = tie_f(zeros as u128) + runs(&sorted);
                 RefGene { sorted, zeros, tie_term }
@@ -197,7 +217,7 @@ impl Reference {
                         let col = cols.column(g);
                         let mt = col.iter().sum::<f64>() / n.max(1) as f64;
                         let lfc = ((mt + LFC_EPSILON) / (mr + LFC_EPSILON)).log2();
-                        let sorted = sorted_log1p(col);
+                        let sorted = cols.sorted_log1p(g);
                         let (r1, tie) = rank_sum(&sorted, n - sorted.len(), r);
                         [mt, lfc, mwu_from_rank_sum(r1, n, n_ref, tie).p_value]
                     })
