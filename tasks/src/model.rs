@@ -1,7 +1,7 @@
 //! The `Model` trait: one step of a world model, x' = M(x, a). Baselines, the ONNX runner and the
 //! reference model all implement it; task runners only ever talk to this trait.
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::error::TaskError;
@@ -69,6 +69,39 @@ pub struct AdaptationSet<'a> {
     pub context: &'a str,
     pub controls: Array2<f32>,
     pub examples: Vec<AdaptationExample>,
+}
+
+/// One shot as a one-step transition x → x' under a perturbation: what a model that reads its
+/// shots as data sees (the ONNX context inputs, the reference model's fine-tuning targets).
+#[derive(Debug, Clone)]
+pub struct Shot<'s> {
+    /// The state the shot was measured from: the mean of the new context's adaptation controls.
+    pub start: Array1<f32>,
+    pub perturbation: &'s Perturbation,
+    /// The measured perturbed state: the mean of the shot's cells.
+    pub next: Array1<f32>,
+}
+
+impl AdaptationSet<'_> {
+    /// Mean of the adaptation control cells (f64 accumulation), genes in the task's order.
+    pub fn control_mean(&self) -> Array1<f32> {
+        let rows: Vec<usize> = (0..self.controls.nrows()).collect();
+        crate::dataset::mean_rows(&self.controls, &rows).mapv(|v| v as f32)
+    }
+
+    /// The k shots as one-step transitions, in shot order (empty for k = 0): start = the
+    /// adaptation controls' mean, next = the mean of the shot's cells.
+    pub fn shots(&self) -> Vec<Shot<'_>> {
+        let start = self.control_mean();
+        self.examples
+            .iter()
+            .map(|e| {
+                let rows: Vec<usize> = (0..e.cells.nrows()).collect();
+                let next = crate::dataset::mean_rows(&e.cells, &rows).mapv(|v| v as f32);
+                Shot { start: start.clone(), perturbation: &e.perturbation, next }
+            })
+            .collect()
+    }
 }
 
 pub trait Model: Send + Sync {
