@@ -314,6 +314,12 @@ fn an_in_context_model_reads_its_shots_and_without_the_inputs_its_curve_is_flat(
     }
     // x + p·W with W the training effects is the additive baseline refitted at k = 0.
     assert!((pdp[0] - metric_mean(row(&with, "additive"), "pearson_delta_pert_k0")).abs() < 1e-4);
+    // With --timeout the session runs on a worker thread, which is fed the same shots.
+    let worker = dir.path().join("worker");
+    eval_model(&workspace_root().join("examples/in_context.onnx"), &worker, &["--timeout", "120", task[0], task[1]])
+        .ok();
+    let worker = read_scorecard(&worker);
+    assert_rows_close(row(&worker, "in_context.onnx"), row(&with, "in_context.onnx"), "worker vs direct");
 }
 
 #[test]

@@ -8,6 +8,9 @@ use tasks::{Perturbation, Shot};
 
 use super::signature;
 
+/// The (column, sign) entries of a perturbation on the model's perturbation axis, or why it has none.
+pub type Encode<'a> = dyn Fn(&Perturbation) -> Result<Vec<(usize, f32)>, String> + 'a;
+
 /// The context tensors of one adapted model (K rows each).
 #[derive(Debug, Clone)]
 pub struct ShotContext {
@@ -37,7 +40,7 @@ impl ShotContext {
         n_genes: usize,
         n_pert: usize,
         model_from_task: Option<&[usize]>,
-        encode: &dyn Fn(&Perturbation) -> Result<Vec<(usize, f32)>, String>,
+        encode: &Encode<'_>,
     ) -> Result<Self, String> {
         if let Some(s) = shots.iter().find(|s| s.start.len() != n_genes || s.next.len() != n_genes) {
             return Err(format!(
