@@ -240,8 +240,17 @@ fn committed_examples_match_the_script() {
 #[test]
 fn contract_command_prints_the_contract_that_the_readme_shows() {
     let r = run(["contract"]).ok();
-    for needle in ["arena-onnx-v1", "expression_next", "arena.perturbation_genes", "torch.onnx.export", "dynamic_axes"]
-    {
+    for needle in [
+        "arena-onnx-v1",
+        "expression_next",
+        "arena.perturbation_genes",
+        "torch.onnx.export",
+        "dynamic_axes",
+        "context_expression",
+        "context_perturbation",
+        "context_expression_next",
+        "K = 0",
+    ] {
         assert!(r.stdout.contains(needle), "`arena contract` lacks {needle}");
     }
     let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
