@@ -131,6 +131,31 @@ pub trait Model: Send + Sync {
 mod tests {
     use super::ModelKind;
 
+    /// A shot is (adaptation-control mean, its perturbation, the mean of its cells), in shot order.
+    #[test]
+    fn shots_are_one_step_transitions_from_the_control_mean() {
+        use super::{AdaptationExample, AdaptationSet};
+        use crate::{Direction, GenePanel, Perturbation};
+        use ndarray::array;
+        let genes = GenePanel::new(vec!["a".into(), "b".into()]).unwrap();
+        let kd = |g: &str| Perturbation::from_genes([(g.to_string(), Direction::Knockdown)]);
+        let set = AdaptationSet {
+            genes: &genes,
+            context: "B",
+            controls: array![[1.0, 2.0], [3.0, 4.0]],
+            examples: vec![
+                AdaptationExample { perturbation: kd("b"), cells: array![[2.0, 0.0], [2.0, 1.0], [2.0, 2.0]] },
+                AdaptationExample { perturbation: kd("a"), cells: array![[0.5, 3.0]] },
+            ],
+        };
+        let shots = set.shots();
+        assert_eq!(shots.len(), 2);
+        assert!(shots.iter().all(|s| s.start == array![2.0, 3.0]));
+        assert_eq!((shots[0].perturbation, &shots[0].next), (&kd("b"), &array![2.0, 1.0]));
+        assert_eq!((shots[1].perturbation, &shots[1].next), (&kd("a"), &array![0.5, 3.0]));
+        assert!(AdaptationSet { examples: Vec::new(), ..set }.shots().is_empty());
+    }
+
     /// `as_str` is the spelling the scorecard's JSON uses (serde's kebab-case), for every kind.
     #[test]
     fn model_kind_names_match_the_scorecard_spelling() {
