@@ -7,6 +7,18 @@
   examples/perturbed_mean.onnx  x' = x + δ, δ = μ_pert − μ_ctrl of task sim-unseen-single as fitted by
                                 the arena (`arena contract --task-json unseen-single`): the
                                 perturbed-mean baseline, reproducing its native scores
+  examples/in_context.onnx      an in-context model of sim-few-shot (the three context inputs, K
+                                shots): x' = x + α ⊙ (p·W). W (weights) holds the training context's
+                                single effects (`few_shot` of the task JSON: training mean − training
+                                control mean, row j = the single of gene j over its input sign). From
+                                the shots, per gene g: d_k = next_k − start_k (measured change),
+                                a_k = c_k·W (the change W expects), and
+                                α[g] = (Σ_k a_k[g]·d_k[g] + λ) / (Σ_k a_k[g]² + λ), λ = 1: a ridge fit
+                                of the new context's response to the trained one, shrunk to α = 1;
+                                with no shots (K = 0) α = 1 and it is the trained additive model
+  examples/in_context_without_context.onnx   the same graph and weights with the three context
+                                tensors replaced by empty (K = 0) constants: it declares no context
+                                inputs, is never fed shots, and is x' = x + p·W at every k
 
 Linear weights (n genes, m = n perturbation columns, seed s = 0), u(k) = ((k·2654435761 + s) mod 2³²) / 2³²:
   W[g, j] = 0.1 · (u(g·m + j) − 0.5),   b[g] = 0.02 · (u(n·m + g) − 0.5)       (float64, then float32)
@@ -136,6 +148,57 @@ def mlp(genes, hidden, seed=1):
     return model(nodes, ins, outs, inits, genes, doc=f"2-layer MLP, {n} genes, hidden {hidden}")
 
 
+# λ of in_context.onnx: the weight of the prior α = 1 against the shots.
+IN_CONTEXT_PRIOR = 1.0
+CONTEXT = ["context_expression", "context_perturbation", "context_expression_next"]
+
+
+def training_effects(genes, few_shot):
+    """W [n perturbation columns, n genes]: row j is the training context's effect of the single on
+    gene j divided by its input sign, so p·W is the effect of p (0 for genes without a single)."""
+    index = {g: i for i, g in enumerate(genes)}
+    w = np.zeros((len(genes), len(genes)), np.float64)
+    for gene, single in few_shot["single_effects"].items():
+        w[index[gene]] = np.asarray(single["effect"]) / single["sign"]
+    return w.astype(np.float32)
+
+
+def in_context(genes, few_shot, with_context=True):
+    """x' = x + α ⊙ (p·W) (module docstring); the perturbation axis is the gene axis."""
+    n = len(genes)
+    ins, outs = std_io(n, n)
+    ctx = [helper.make_tensor_value_info(name, FLOAT, ["shots", n]) for name in CONTEXT]
+    empty = [numpy_helper.from_array(np.zeros((0, n), np.float32), name) for name in CONTEXT]
+    inits = [
+        numpy_helper.from_array(training_effects(genes, few_shot), "W"),
+        numpy_helper.from_array(np.array([0], np.int64), "ax0"),
+        numpy_helper.from_array(np.array(IN_CONTEXT_PRIOR, np.float32), "prior"),
+    ]
+    nodes = [
+        # d = next − start: each shot's measured change; a = c·W: the change the weights expect [K, n]
+        helper.make_node("Sub", ["context_expression_next", "context_expression"], ["d"]),
+        helper.make_node("MatMul", ["context_perturbation", "W"], ["a"]),
+        # α = (Σ_k a·d + λ) / (Σ_k a·a + λ)  [1, n]: 1 without shots
+        helper.make_node("Mul", ["a", "d"], ["ad"]),
+        helper.make_node("ReduceSum", ["ad", "ax0"], ["ad_sum"], keepdims=1),
+        helper.make_node("Add", ["ad_sum", "prior"], ["num"]),
+        helper.make_node("Mul", ["a", "a"], ["aa"]),
+        helper.make_node("ReduceSum", ["aa", "ax0"], ["aa_sum"], keepdims=1),
+        helper.make_node("Add", ["aa_sum", "prior"], ["den"]),
+        helper.make_node("Div", ["num", "den"], ["alpha"]),
+        # x' = x + α ⊙ (p·W)
+        helper.make_node("MatMul", ["perturbation", "W"], ["effect"]),
+        helper.make_node("Mul", ["effect", "alpha"], ["calibrated"]),
+        helper.make_node("Add", ["expression", "calibrated"], ["expression_next"]),
+    ]
+    task = f"{few_shot['task']} (dataset sha256 {few_shot['dataset_sha256']})"
+    if with_context:
+        return model(nodes, ins + ctx, outs, inits, genes,
+                     doc=f"in-context: x' = x + α ⊙ (p·W), W the training effects of {task}, α fitted to the shots")
+    return model(nodes, ins, outs, inits + empty, genes,
+                 doc=f"in_context.onnx with empty constant shots (α = 1): x' = x + p·W, W of {task}")
+
+
 def broken(genes, out: Path):
     """One model per validation error of the runner (names are what the tests look for)."""
     n = len(genes)
@@ -171,6 +234,10 @@ def broken(genes, out: Path):
             helper.make_node("Div", ["expression", "den"], ["expression_next"]),
         ], ins, outs, [numpy_helper.from_array(np.array([1], np.int64), "ax1"),
                        numpy_helper.from_array(np.array(1.0, np.float32), "one")], genes),
+        # Declares one of the three context inputs only.
+        "partial_context": model(ident, ins + [io("context_expression", n, batch="shots")], outs, [], genes),
+        # A context input with a fixed shot axis (K = 5).
+        "fixed_shots": model(ident, ins + [io(name, n, batch=5) for name in CONTEXT], outs, [], genes),
         "unsupported_op": model([helper.make_node("ArenaNoSuchOp", ["expression"], ["expression_next"])], ins, outs,
                                 [], genes),
         # ConstantOfShape of [batch·2⁴⁰, n] floats (4 TiB per row of the batch), summed into the output.
@@ -280,6 +347,8 @@ def main():
     save(shift(genes, task["perturbed_mean_delta"],
                f"perturbed-mean baseline of {task['task']} (dataset {task['dataset']} sha256 {task['dataset_sha256']})"),
          out / "perturbed_mean.onnx")
+    save(in_context(genes, task["few_shot"]), out / "in_context.onnx")
+    save(in_context(genes, task["few_shot"], with_context=False), out / "in_context_without_context.onnx")
 
 
 if __name__ == "__main__":

@@ -216,7 +216,9 @@ fn identity_example_scores_like_control_mean() {
 
 #[test]
 fn committed_examples_match_the_script() {
-    for name in ["identity.onnx", "linear.onnx", "perturbed_mean.onnx"] {
+    for name in
+        ["identity.onnx", "linear.onnx", "perturbed_mean.onnx", "in_context.onnx", "in_context_without_context.onnx"]
+    {
         let committed = workspace_root().join("examples").join(name);
         let fresh = fresh_examples().join(name);
         let (c, f) = (std::fs::read(&committed).unwrap(), std::fs::read(&fresh).unwrap());
@@ -238,8 +240,17 @@ fn committed_examples_match_the_script() {
 #[test]
 fn contract_command_prints_the_contract_that_the_readme_shows() {
     let r = run(["contract"]).ok();
-    for needle in ["arena-onnx-v1", "expression_next", "arena.perturbation_genes", "torch.onnx.export", "dynamic_axes"]
-    {
+    for needle in [
+        "arena-onnx-v1",
+        "expression_next",
+        "arena.perturbation_genes",
+        "torch.onnx.export",
+        "dynamic_axes",
+        "context_expression",
+        "context_perturbation",
+        "context_expression_next",
+        "K = 0",
+    ] {
         assert!(r.stdout.contains(needle), "`arena contract` lacks {needle}");
     }
     let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
@@ -270,6 +281,54 @@ fn refuses_wrong_names_ranks_dtypes_and_dims() {
     refuses("wrong_dtype", &[], &["wrong_dtype.onnx", "float64", "float32"]);
     refuses("wrong_dims", &[], &["wrong_dims.onnx", "101 gene columns", "100 genes"]);
     refuses("wrong_perturbation_dims", &[], &["'perturbation' has 99 columns", "arena.perturbation_genes"]);
+    refuses(
+        "partial_context",
+        &[],
+        &["partial_context.onnx", "not 'context_perturbation', 'context_expression_next'", "all three"],
+    );
+    refuses("fixed_shots", &[], &["fixed_shots.onnx", "'context_expression' fixes its shot axis", "to 5", "dynamic"]);
+}
+
+/// The curve of `metric` (k = 0, 1, 5, 20) of a scorecard row.
+fn curve(row: &Value, metric: &str) -> Vec<f64> {
+    [0, 1, 5, 20].iter().map(|k| metric_mean(row, &format!("{metric}_k{k}"))).collect()
+}
+
+/// examples/in_context.onnx reads its shots through the context inputs: on sim-few-shot its
+/// curve rises with k on both metrics, and at k = 0 (no shots, K = 0 rows) it is exactly the
+/// trained additive model, like the same graph and weights without the context inputs, whose
+/// curve is flat (never adapted).
+#[test]
+fn an_in_context_model_reads_its_shots_and_without_the_inputs_its_curve_is_flat() {
+    let dir = tempfile::tempdir().unwrap();
+    let (with, without) = (dir.path().join("with"), dir.path().join("without"));
+    let task = ["--task", "sim-few-shot"];
+    eval_model(&workspace_root().join("examples/in_context.onnx"), &with, &task).ok();
+    eval_model(&workspace_root().join("examples/in_context_without_context.onnx"), &without, &task).ok();
+    let (with, without) = (read_scorecard(&with), read_scorecard(&without));
+    let (pdp, mse) =
+        (curve(row(&with, "in_context.onnx"), "pearson_delta_pert"), curve(row(&with, "in_context.onnx"), "mse"));
+    eprintln!("in_context.onnx: pearson_delta_pert {pdp:?}, mse {mse:?}");
+    // Measured 2026-12-04: pearson_delta_pert 0.4640, 0.4647, 0.4722, 0.4873; mse 0.0708, 0.0703, 0.0660, 0.0589.
+    assert!(pdp.windows(2).all(|w| w[1] > w[0]), "pearson_delta_pert must rise with every k: {pdp:?}");
+    assert!(pdp[3] > pdp[0] + 0.015, "{pdp:?}");
+    assert!(mse.windows(2).all(|w| w[1] < w[0]), "mse must fall with every k: {mse:?}");
+    assert!(mse[3] < 0.9 * mse[0], "{mse:?}");
+    // Without shots (K = 0) the model is x + p·W: the flat curve of the model without the inputs.
+    let flat = row(&without, "in_context_without_context.onnx");
+    for metric in ["pearson_delta_pert", "mse"] {
+        let c = curve(flat, metric);
+        assert!(c.iter().all(|v| *v == c[0]), "{metric} of the model without context inputs is not flat: {c:?}");
+        assert!((curve(row(&with, "in_context.onnx"), metric)[0] - c[0]).abs() < 1e-6, "{metric} at k = 0");
+    }
+    // x + p·W with W the training effects is the additive baseline refitted at k = 0.
+    assert!((pdp[0] - metric_mean(row(&with, "additive"), "pearson_delta_pert_k0")).abs() < 1e-4);
+    // With --timeout the session runs on a worker thread, which is fed the same shots.
+    let worker = dir.path().join("worker");
+    eval_model(&workspace_root().join("examples/in_context.onnx"), &worker, &["--timeout", "120", task[0], task[1]])
+        .ok();
+    let worker = read_scorecard(&worker);
+    assert_rows_close(row(&worker, "in_context.onnx"), row(&with, "in_context.onnx"), "worker vs direct");
 }
 
 #[test]

@@ -9,6 +9,7 @@
 //! The crate knows nothing of the arena's data layer: it takes plain inputs ([`TrainingSet`]:
 //! gene names, matrices, perturbations) and implements `tasks::Model`.
 
+mod adapt;
 mod config;
 mod data;
 mod error;
@@ -18,6 +19,7 @@ mod model;
 mod net;
 mod train;
 
+pub use adapt::AdaptConfig;
 pub use config::{ModelConfig, Provenance, TrainConfig, WEIGHTS_FORMAT};
 pub use data::{FeatureTable, SequenceTarget, TrainingSet};
 pub use error::ReferenceError;

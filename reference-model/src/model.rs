@@ -347,4 +347,11 @@ impl Model for ReferenceModel {
         let states = self.predict_query(batch)?;
         Ok(Some(states.slice(ndarray::s![.., self.config.genes.len()..]).to_owned()))
     }
+    /// A few seeded fine-tuning steps on the shots ([`crate::AdaptConfig`]); unadapted at k = 0.
+    fn adapt(&self, set: &tasks::AdaptationSet<'_>) -> Result<Option<Box<dyn Model>>, TaskError> {
+        let adapted = self
+            .adapt_to(set)
+            .map_err(|e| TaskError::Model { model: self.name.clone(), reason: format!("adapting: {e}") })?;
+        Ok(adapted.map(|m| Box::new(m) as Box<dyn Model>))
+    }
 }

@@ -260,3 +260,58 @@ fn a_model_without_proteins_writes_no_protein_fields_into_its_config() {
     let text = std::fs::read_to_string(config).unwrap();
     assert!(!text.contains("protein"), "{text}");
 }
+
+/// `fine_tune` adapts a copy on the shots: the same shots and seed give the same weights bit for
+/// bit, another seed others, the original is untouched, no shots change nothing, and the shots'
+/// own predictions move toward their (new-context) targets.
+#[test]
+fn fine_tuning_on_shots_is_seeded_leaves_the_original_and_fits_the_shots() {
+    use crate::AdaptConfig;
+    let model = train(4, 30);
+    let before = model.to_safetensors().unwrap();
+    let (starts, centre) = (set(&[0, 1]).starts, set(&[0, 1]).centre());
+    // The new context: every planted effect doubled.
+    let target = |j: usize| &centre + &(effect(j) * 2.0);
+    let shots: Vec<(Perturbation, Array1<f32>)> = [0usize, 3, 9].iter().map(|&j| (kd(&[j]), target(j))).collect();
+    let config = AdaptConfig { steps: 30, learning_rate: 3e-3, seed: 5 };
+    let a = model.fine_tune(&starts, &shots, &config).unwrap();
+    assert_eq!(
+        a.to_safetensors().unwrap(),
+        model.fine_tune(&starts, &shots, &config).unwrap().to_safetensors().unwrap()
+    );
+    let other = model.fine_tune(&starts, &shots, &AdaptConfig { seed: 6, ..config }).unwrap();
+    assert_ne!(a.to_safetensors().unwrap(), other.to_safetensors().unwrap());
+    assert_eq!(model.to_safetensors().unwrap(), before, "the original must not change");
+    assert_eq!(model.fine_tune(&starts, &[], &config).unwrap().to_safetensors().unwrap(), before);
+    let err = |m: &ReferenceModel| -> f32 {
+        [0usize, 3, 9]
+            .iter()
+            .map(|&j| predict(m, &kd(&[j])).iter().zip(&target(j)).map(|(p, t)| (p - t).powi(2)).sum::<f32>())
+            .sum()
+    };
+    assert!(err(&a) < 0.8 * err(&model), "adapted {} vs unadapted {}", err(&a), err(&model));
+}
+
+/// `Model::adapt` fine-tunes on the set's shots (start cells: its controls; targets: the shots'
+/// cell means) and does not adapt without shots.
+#[test]
+fn adapt_uses_the_shots_of_the_adaptation_set_and_not_k_0() {
+    use tasks::{AdaptationExample, AdaptationSet, GenePanel, Model};
+    let model = train(4, 30);
+    let panel = GenePanel::new((0..N).map(gene).collect()).unwrap();
+    let controls = set(&[0, 1]).starts;
+    let shifted = |j: usize| controls.mapv(|v| v) + &(effect(j) * 2.0);
+    let mut set = AdaptationSet { genes: &panel, context: "B", controls: controls.clone(), examples: Vec::new() };
+    assert!(model.adapt(&set).unwrap().is_none(), "k = 0 does not adapt");
+    set.examples =
+        [0usize, 3, 9].iter().map(|&j| AdaptationExample { perturbation: kd(&[j]), cells: shifted(j) }).collect();
+    let adapted = model.adapt(&set).unwrap().expect("adapted with shots");
+    assert_eq!(adapted.name(), model.name());
+    let again = model.adapt(&set).unwrap().unwrap();
+    assert_eq!(adapted.fingerprint(), again.fingerprint(), "adaptation is deterministic");
+    assert_ne!(adapted.fingerprint(), model.fingerprint());
+    let perts = vec![kd(&[3]); controls.nrows()];
+    let batch = tasks::QueryBatch::new(&panel, controls.view(), &perts);
+    assert_eq!(adapted.predict(&batch).unwrap(), again.predict(&batch).unwrap());
+    assert_ne!(adapted.predict(&batch).unwrap(), model.predict(&batch).unwrap());
+}

@@ -176,7 +176,7 @@ fn mean_error(pred: &Tensor, targets: &Tensor, b: usize) -> candle_core::Result<
     pred.reshape((rows / b, b, n))?.mean(1)?.sub(targets)?.sqr()?.mean_all()
 }
 
-fn condition_loss(
+pub(crate) fn condition_loss(
     model: &ReferenceModel,
     starts: &Array2<f32>,
     conditions: &[&(Perturbation, Array1<f32>)],

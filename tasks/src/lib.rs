@@ -23,7 +23,7 @@ pub use expression::{Expression, RowSource, StoredRows};
 pub use gene::{GeneIndex, GenePanel};
 pub use instance::{SplitRecord, TaskInstance};
 pub use interactions::{GiFit, GiTable};
-pub use model::{AdaptationExample, AdaptationSet, Model, ModelKind, QueryBatch};
+pub use model::{AdaptationExample, AdaptationSet, Model, ModelKind, QueryBatch, Shot};
 pub use perturbation::{DEFAULT_CONTROL_LABELS, Direction, Perturbation};
 pub use spec::{LoadedSpec, SplitRule, TaskSpec, embedded_specs, find_spec};
 pub use split::{Split, Subgroup, TestCondition, resampling_units};

@@ -1,7 +1,7 @@
 //! The `Model` trait: one step of a world model, x' = M(x, a). Baselines, the ONNX runner and the
 //! reference model all implement it; task runners only ever talk to this trait.
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::error::TaskError;
@@ -71,6 +71,39 @@ pub struct AdaptationSet<'a> {
     pub examples: Vec<AdaptationExample>,
 }
 
+/// One shot as a one-step transition x → x' under a perturbation: what a model that reads its
+/// shots as data sees (the ONNX context inputs, the reference model's fine-tuning targets).
+#[derive(Debug, Clone)]
+pub struct Shot<'s> {
+    /// The state the shot was measured from: the mean of the new context's adaptation controls.
+    pub start: Array1<f32>,
+    pub perturbation: &'s Perturbation,
+    /// The measured perturbed state: the mean of the shot's cells.
+    pub next: Array1<f32>,
+}
+
+impl AdaptationSet<'_> {
+    /// Mean of the adaptation control cells (f64 accumulation), genes in the task's order.
+    pub fn control_mean(&self) -> Array1<f32> {
+        let rows: Vec<usize> = (0..self.controls.nrows()).collect();
+        crate::dataset::mean_rows(&self.controls, &rows).mapv(|v| v as f32)
+    }
+
+    /// The k shots as one-step transitions, in shot order (empty for k = 0): start = the
+    /// adaptation controls' mean, next = the mean of the shot's cells.
+    pub fn shots(&self) -> Vec<Shot<'_>> {
+        let start = self.control_mean();
+        self.examples
+            .iter()
+            .map(|e| {
+                let rows: Vec<usize> = (0..e.cells.nrows()).collect();
+                let next = crate::dataset::mean_rows(&e.cells, &rows).mapv(|v| v as f32);
+                Shot { start: start.clone(), perturbation: &e.perturbation, next }
+            })
+            .collect()
+    }
+}
+
 pub trait Model: Send + Sync {
     /// Display name (e.g. `additive`, `my_model.onnx`).
     fn name(&self) -> &str;
@@ -97,6 +130,31 @@ pub trait Model: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::ModelKind;
+
+    /// A shot is (adaptation-control mean, its perturbation, the mean of its cells), in shot order.
+    #[test]
+    fn shots_are_one_step_transitions_from_the_control_mean() {
+        use super::{AdaptationExample, AdaptationSet};
+        use crate::{Direction, GenePanel, Perturbation};
+        use ndarray::array;
+        let genes = GenePanel::new(vec!["a".into(), "b".into()]).unwrap();
+        let kd = |g: &str| Perturbation::from_genes([(g.to_string(), Direction::Knockdown)]);
+        let set = AdaptationSet {
+            genes: &genes,
+            context: "B",
+            controls: array![[1.0, 2.0], [3.0, 4.0]],
+            examples: vec![
+                AdaptationExample { perturbation: kd("b"), cells: array![[2.0, 0.0], [2.0, 1.0], [2.0, 2.0]] },
+                AdaptationExample { perturbation: kd("a"), cells: array![[0.5, 3.0]] },
+            ],
+        };
+        let shots = set.shots();
+        assert_eq!(shots.len(), 2);
+        assert!(shots.iter().all(|s| s.start == array![2.0, 3.0]));
+        assert_eq!((shots[0].perturbation, &shots[0].next), (&kd("b"), &array![2.0, 1.0]));
+        assert_eq!((shots[1].perturbation, &shots[1].next), (&kd("a"), &array![0.5, 3.0]));
+        assert!(AdaptationSet { examples: Vec::new(), ..set }.shots().is_empty());
+    }
 
     /// `as_str` is the spelling the scorecard's JSON uses (serde's kebab-case), for every kind.
     #[test]

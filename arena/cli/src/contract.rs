@@ -1,13 +1,10 @@
 //! `arena contract`: prints the `arena-onnx-v1` model contract (Markdown, with a PyTorch export
 //! example). The hidden `--task-json TASK` prints what scripts/make_examples.py needs to build the
-//! example models for a simulator task: its genes, the perturbation targets and the fitted
-//! `perturbed-mean` shift δ.
+//! example models for a simulator task (`arena_eval::example_task`).
 
 use anyhow::Context;
-use tasks::{TaskInstance, find_spec};
 
 use arena_models::runners::onnx::{CONTRACT, CONTRACT_MD};
-use arena_sim::{SimConfig, export, simulate};
 
 #[derive(Debug, clap::Args)]
 pub struct ContractArgs {
@@ -26,25 +23,6 @@ pub fn run(args: ContractArgs) -> anyhow::Result<()> {
 }
 
 fn task_json(task: &str) -> anyhow::Result<String> {
-    let config = SimConfig::default();
-    let sim = simulate(&config)?;
-    let dataset = export::snapshot_dataset(&sim)?;
-    let spec = find_spec(task, Some(export::SIMULATOR_ID))?;
-    let instance = TaskInstance::build(spec, &dataset)?;
-    let delta: Vec<f64> = (&instance.perturbed_mean - &instance.control_mean).to_vec();
-    let mut targets: Vec<String> =
-        dataset.conditions().iter().flat_map(|p| p.genes().map(str::to_string).collect::<Vec<_>>()).collect();
-    targets.sort();
-    targets.dedup();
-    let json = serde_json::json!({
-        "contract": CONTRACT,
-        "task": instance.spec.spec.id,
-        "dataset": dataset.id,
-        "dataset_sha256": dataset.sha256,
-        "genes": dataset.genes.names(),
-        "perturbation_targets": targets,
-        // x' = x + δ with δ = μ_pert − μ_ctrl (arena/models/src/baselines/perturbed_mean.rs).
-        "perturbed_mean_delta": delta,
-    });
+    let json = arena_eval::example_task::example_task(task, CONTRACT)?;
     serde_json::to_string_pretty(&json).context("serialising the task JSON")
 }

@@ -6,6 +6,7 @@
 pub mod ceiling;
 pub mod compare;
 pub mod eval_partial;
+pub mod example_task;
 pub mod families;
 mod options;
 pub mod predict;

@@ -10,6 +10,7 @@
 //! terminate the run and returns an error: it never hangs). Loading runs one warm-up batch, so
 //! ONNX Runtime's first-run setup is not counted in the task's cells/s.
 
+mod context;
 mod error;
 pub mod external_data;
 pub mod runtime;
@@ -25,8 +26,9 @@ use std::time::{Duration, Instant};
 use ndarray::{Array2, ArrayView2, Axis, s};
 use ort::session::{RunOptions, Session};
 use ort::value::TensorRef;
-use tasks::{GenePanel, Model, ModelKind, Perturbation, QueryBatch, TaskError, TaskInstance};
+use tasks::{AdaptationSet, GenePanel, Model, ModelKind, Perturbation, QueryBatch, TaskError, TaskInstance};
 
+pub use context::ShotContext;
 pub use error::OnnxError;
 pub use signature::{CONTRACT, META_GENES, META_PERTURBATION_GENES, Signature};
 
@@ -66,6 +68,7 @@ struct Outputs {
 struct Job {
     expression: Array2<f32>,
     perturbation: Array2<f32>,
+    context: Option<Arc<ShotContext>>,
     reply: mpsc::Sender<Result<Outputs, String>>,
 }
 
@@ -90,6 +93,7 @@ struct Reorder {
 }
 
 /// What `bind` learned about the task.
+#[derive(Clone)]
 struct Binding {
     task: String,
     genes: GenePanel,
@@ -108,10 +112,14 @@ pub struct OnnxModel {
     timeout: Option<Duration>,
     progress: bool,
     device_label: String,
-    engine: Engine,
-    spent: Mutex<Duration>,
-    timed_out: AtomicBool,
+    /// Shared with the adapted copies of this model ([`Model::adapt`]).
+    engine: Arc<Engine>,
+    spent: Arc<Mutex<Duration>>,
+    timed_out: Arc<AtomicBool>,
     binding: Option<Binding>,
+    /// The shots fed to an in-context model on every run (K = 0 rows until adapted); `None` for
+    /// a model without the context inputs.
+    context: Option<Arc<ShotContext>>,
 }
 
 fn model_err(path: &Path, reason: impl Into<String>) -> OnnxError {
@@ -245,7 +253,8 @@ fn spawn_worker(mut session: Session, run_options: Arc<RunOptions>) -> Result<Wo
         .name("arena-onnx".into())
         .spawn(move || {
             for job in rx {
-                let result = run_batch(&mut session, &job.expression, &job.perturbation, &options);
+                let context = job.context.as_deref();
+                let result = run_batch(&mut session, &job.expression, &job.perturbation, context, &options);
                 // The caller may have stopped waiting (timeout); nothing to do then.
                 let _ = job.reply.send(result);
             }
@@ -258,10 +267,11 @@ fn run_batch(
     session: &mut Session,
     expression: &Array2<f32>,
     perturbation: &Array2<f32>,
+    context: Option<&ShotContext>,
     options: &RunOptions,
 ) -> Result<Outputs, String> {
     let mut owned = None;
-    run_views(session, expression.view(), perturbation.view(), options, &mut |x, p| {
+    run_views(session, expression.view(), perturbation.view(), context, options, &mut |x, p| {
         owned = Some(Outputs { expression: x.to_owned(), protein: p.map(|p| p.to_owned()) });
         Ok(())
     })?;
@@ -271,20 +281,25 @@ fn run_batch(
 /// Receives one batch's outputs (`expression_next`, `protein_next` if any).
 type Sink<'a> = dyn FnMut(ArrayView2<'_, f32>, Option<ArrayView2<'_, f32>>) -> Result<(), String> + 'a;
 
-/// Runs one batch and hands the outputs (ONNX Runtime's buffers, no copy) to `sink`.
+/// Runs one batch (with the shots of an in-context model) and hands the outputs (ONNX Runtime's
+/// buffers, no copy) to `sink`.
 fn run_views(
     session: &mut Session,
     expression: ArrayView2<'_, f32>,
     perturbation: ArrayView2<'_, f32>,
+    context: Option<&ShotContext>,
     options: &RunOptions,
     sink: &mut Sink<'_>,
 ) -> Result<(), String> {
     let e = TensorRef::from_array_view(expression).map_err(|e| e.to_string())?;
     let p = TensorRef::from_array_view(perturbation).map_err(|e| e.to_string())?;
     let has_protein = session.outputs().iter().any(|o| o.name() == signature::OUTPUT_PROTEIN);
-    let outputs = session
-        .run_with_options(ort::inputs![signature::INPUT_EXPRESSION => e, signature::INPUT_PERTURBATION => p], options)
-        .map_err(|e| explain_run_error(&e.to_string()))?;
+    let mut inputs = ort::inputs![signature::INPUT_EXPRESSION => e, signature::INPUT_PERTURBATION => p];
+    for (name, view) in context.map(ShotContext::inputs).into_iter().flatten() {
+        let tensor = TensorRef::from_array_view(view).map_err(|e| format!("input '{name}': {e}"))?;
+        inputs.push((name.into(), tensor.into()));
+    }
+    let outputs = session.run_with_options(inputs, options).map_err(|e| explain_run_error(&e.to_string()))?;
     let take = |name: &str| -> Result<ArrayView2<'_, f32>, String> {
         let value = outputs.get(name).ok_or_else(|| format!("the model returned no '{name}'"))?;
         let view = value.try_extract_array::<f32>().map_err(|e| format!("output '{name}': {e}"))?;
@@ -340,7 +355,7 @@ impl OnnxModel {
         };
         let axis = signature.perturbation_genes.as_ref().unwrap_or(&signature.genes);
         check_input_size(batch_size, signature.genes.len() + axis.len()).map_err(|r| model_err(path, r))?;
-        let perturbation_index = axis.iter().enumerate().map(|(i, g)| (g.clone(), i)).collect();
+        let perturbation_index: HashMap<String, usize> = axis.iter().enumerate().map(|(i, g)| (g.clone(), i)).collect();
         let run_options = Arc::new(RunOptions::new().map_err(|e| OnnxError::Runtime(e.to_string()))?);
         let name =
             path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
@@ -353,7 +368,8 @@ impl OnnxModel {
             let rows = signature.fixed_batch.unwrap_or(1);
             let e = Array2::<f32>::zeros((rows, signature.genes.len()));
             let p = Array2::<f32>::zeros((rows, n_pert));
-            run_batch(&mut session, &e, &p, &run_options).map_err(|r| model_err(path, r))?;
+            let context = signature.in_context.then(|| ShotContext::empty(signature.genes.len(), n_pert));
+            run_batch(&mut session, &e, &p, context.as_ref(), &run_options).map_err(|r| model_err(path, r))?;
             let on_gpu = session
                 .end_profiling()
                 .ok()
@@ -372,6 +388,8 @@ impl OnnxModel {
             Some(_) => Engine::Worker(spawn_worker(session, run_options)?),
             None => Engine::Direct { session: Mutex::new(session), run_options },
         };
+        let context =
+            signature.in_context.then(|| Arc::new(ShotContext::empty(signature.genes.len(), perturbation_index.len())));
         let model = Self {
             name,
             path: path.to_path_buf(),
@@ -382,10 +400,11 @@ impl OnnxModel {
             timeout: options.timeout,
             progress: options.progress,
             device_label,
-            engine,
-            spent: Mutex::new(Duration::ZERO),
-            timed_out: AtomicBool::new(false),
+            engine: Arc::new(engine),
+            spent: Arc::new(Mutex::new(Duration::ZERO)),
+            timed_out: Arc::new(AtomicBool::new(false)),
             binding: None,
+            context,
         };
         model.warm_up()?;
         Ok(model)
@@ -486,12 +505,52 @@ impl OnnxModel {
         Ok(())
     }
 
+    /// The (column, sign) entries of `p` on the model's perturbation axis (the signed multi-hot).
+    fn encode_targets(&self, p: &Perturbation) -> Result<Vec<(usize, f32)>, String> {
+        self.encode_check(p, self.task_name())?;
+        Ok(p.targets().filter_map(|(gene, d)| self.perturbation_index.get(gene).map(|&j| (j, d.sign()))).collect())
+    }
+
+    /// A copy of this model (sharing its session, timeout budget and task binding) that feeds
+    /// `set`'s shots as the context inputs on every run.
+    fn with_shots(&self, set: &AdaptationSet<'_>) -> Result<Self, TaskError> {
+        let fail = |reason: String| TaskError::Model { model: self.name.clone(), reason };
+        let binding = self
+            .binding
+            .as_ref()
+            .ok_or_else(|| fail("the ONNX model was not bound to a task (OnnxModel::bind) before adapting".into()))?;
+        if set.genes != &binding.genes {
+            return Err(fail(format!("adapted with a gene panel other than task '{}''s", binding.task)));
+        }
+        let order = binding.reorder.as_ref().map(|r| &r.model_from_task[..]);
+        let n = (self.signature.genes.len(), self.perturbation_index.len());
+        let context =
+            ShotContext::from_shots(&set.shots(), n.0, n.1, order, &|p| self.encode_targets(p)).map_err(fail)?;
+        Ok(Self {
+            name: self.name.clone(),
+            path: self.path.clone(),
+            sha256: self.sha256.clone(),
+            signature: self.signature.clone(),
+            perturbation_index: self.perturbation_index.clone(),
+            batch_size: self.batch_size,
+            timeout: self.timeout,
+            progress: false,
+            device_label: self.device_label.clone(),
+            engine: Arc::clone(&self.engine),
+            spent: Arc::clone(&self.spent),
+            timed_out: Arc::clone(&self.timed_out),
+            // The progress bar stays with the model it was drawn for.
+            binding: Some(Binding { progress: None, ..binding.clone() }),
+            context: Some(Arc::new(context)),
+        })
+    }
+
     /// Runs one batch on the worker, within the remaining timeout budget.
     fn run(&self, expression: Array2<f32>, perturbation: Array2<f32>) -> Result<Outputs, String> {
         if self.timed_out.load(Ordering::SeqCst) {
             return Err("an earlier run exceeded --timeout".into());
         }
-        let Engine::Worker(worker) = &self.engine else {
+        let Engine::Worker(worker) = self.engine.as_ref() else {
             return Err("internal: worker run without a worker".into());
         };
         let (reply, answer) = mpsc::channel();
@@ -500,7 +559,7 @@ impl OnnxModel {
             .jobs
             .lock()
             .map_err(|_| "the inference thread is gone".to_string())?
-            .send(Job { expression, perturbation, reply })
+            .send(Job { expression, perturbation, context: self.context.clone(), reply })
             .map_err(|_| "the inference thread is gone".to_string())?;
         let result = match self.timeout {
             None => answer.recv().map_err(|_| "the inference thread stopped".to_string())?,
@@ -539,10 +598,10 @@ impl OnnxModel {
         perturbation: ArrayView2<'_, f32>,
         sink: &mut Sink<'_>,
     ) -> Result<(), String> {
-        match &self.engine {
+        match self.engine.as_ref() {
             Engine::Direct { session, run_options } => {
                 let mut session = session.lock().map_err(|_| "an earlier run panicked".to_string())?;
-                run_views(&mut session, expression, perturbation, run_options, sink)
+                run_views(&mut session, expression, perturbation, self.context.as_deref(), run_options, sink)
             }
             Engine::Worker(_) => self
                 .run(expression.to_owned(), perturbation.to_owned())
@@ -731,6 +790,14 @@ impl Model for OnnxModel {
             return Ok(None);
         }
         self.predict_all(batch).map(|(_, p)| p)
+    }
+    /// An in-context model (the three context inputs) is adapted by feeding it the shots on every
+    /// later run; any other model does not adapt.
+    fn adapt(&self, set: &AdaptationSet<'_>) -> Result<Option<Box<dyn Model>>, TaskError> {
+        if !self.signature.in_context {
+            return Ok(None);
+        }
+        Ok(Some(Box::new(self.with_shots(set)?)))
     }
 }
 

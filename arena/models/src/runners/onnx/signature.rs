@@ -10,6 +10,12 @@ pub const CONTRACT: &str = "arena-onnx-v1";
 pub const INPUT_EXPRESSION: &str = "expression";
 pub const INPUT_PERTURBATION: &str = "perturbation";
 pub const OUTPUT_EXPRESSION: &str = "expression_next";
+/// The optional context inputs (all three or none): one row per shot, K rows (K dynamic, 0 with
+/// no shots). See CONTRACT.md, "In-context models".
+pub const INPUT_CONTEXT_EXPRESSION: &str = "context_expression";
+pub const INPUT_CONTEXT_PERTURBATION: &str = "context_perturbation";
+pub const INPUT_CONTEXT_NEXT: &str = "context_expression_next";
+pub const CONTEXT_INPUTS: [&str; 3] = [INPUT_CONTEXT_EXPRESSION, INPUT_CONTEXT_PERTURBATION, INPUT_CONTEXT_NEXT];
 pub const OUTPUT_PROTEIN: &str = "protein_next";
 pub const META_CONTRACT: &str = "arena.contract";
 pub const META_GENES: &str = "arena.genes";
@@ -26,6 +32,8 @@ pub struct Signature {
     pub fixed_batch: Option<usize>,
     /// The model has a `protein_next` output with this many proteins (-1 when dynamic).
     pub n_proteins: Option<i64>,
+    /// The model declares the three context inputs: the arena feeds it its shots.
+    pub in_context: bool,
 }
 
 /// One ONNX value declaration, for error messages: `float32 [-1, 100]`.
@@ -123,13 +131,26 @@ pub fn check(session: &Session) -> Result<Signature, String> {
             names(session.inputs())
         ));
     };
-    if let Some(extra) =
-        session.inputs().iter().find(|o| o.name() != INPUT_EXPRESSION && o.name() != INPUT_PERTURBATION)
-    {
+    let known = |name: &str| name == INPUT_EXPRESSION || name == INPUT_PERTURBATION || CONTEXT_INPUTS.contains(&name);
+    if let Some(extra) = session.inputs().iter().find(|o| !known(o.name())) {
         return Err(format!(
-            "has an extra input '{}' ({}); the contract feeds only '{INPUT_EXPRESSION}' and '{INPUT_PERTURBATION}'",
+            "has an extra input '{}' ({}); the contract feeds only '{INPUT_EXPRESSION}' and '{INPUT_PERTURBATION}' \
+             (and, for an in-context model, all three of '{}')",
             extra.name(),
-            describe(extra.dtype())
+            describe(extra.dtype()),
+            CONTEXT_INPUTS.join("', '")
+        ));
+    }
+    let context: Vec<_> = CONTEXT_INPUTS.iter().map(|name| find_input(name)).collect();
+    let in_context = context.iter().any(Option::is_some);
+    if in_context && context.iter().any(Option::is_none) {
+        let missing: Vec<&str> =
+            CONTEXT_INPUTS.iter().zip(&context).filter(|(_, o)| o.is_none()).map(|(n, _)| *n).collect();
+        return Err(format!(
+            "declares some context inputs but not '{}'; an in-context model declares all three of '{}' \
+             (float32 [K, n_genes], [K, n_pert], [K, n_genes], K dynamic), or none",
+            missing.join("', '"),
+            CONTEXT_INPUTS.join("', '")
         ));
     }
     let Some(next) = session.outputs().iter().find(|o| o.name() == OUTPUT_EXPRESSION) else {
@@ -169,6 +190,22 @@ pub fn check(session: &Session) -> Result<Signature, String> {
             ),
         });
     }
+    for (name, outlet) in CONTEXT_INPUTS.iter().zip(&context).filter_map(|(n, o)| o.map(|o| (n, o))) {
+        let (k, width) = matrix("input", name, outlet.dtype())?;
+        let expected = if *name == INPUT_CONTEXT_PERTURBATION { n_pert } else { n };
+        if width >= 0 && width != expected {
+            return Err(format!(
+                "'{name}' has {width} columns; expected [K, {expected}] (the width of '{}')",
+                if *name == INPUT_CONTEXT_PERTURBATION { INPUT_PERTURBATION } else { INPUT_EXPRESSION }
+            ));
+        }
+        if k >= 0 {
+            return Err(format!(
+                "'{name}' fixes its shot axis (dimension 0) to {k}; the number of shots K varies (0 with none), so \
+                 export it dynamic (dynamic_axes={{'{name}': {{0: \"shots\"}}}})"
+            ));
+        }
+    }
     // Batch axis: dynamic everywhere, or the same fixed size everywhere.
     let fixed: Vec<i64> = [eb, pb, ob].into_iter().filter(|b| *b >= 0).collect();
     let fixed_batch = match fixed.first() {
@@ -193,5 +230,5 @@ pub fn check(session: &Session) -> Result<Signature, String> {
             ));
         }
     };
-    Ok(Signature { genes, perturbation_genes, fixed_batch, n_proteins })
+    Ok(Signature { genes, perturbation_genes, fixed_batch, n_proteins, in_context })
 }
