@@ -114,6 +114,25 @@ fn weighted_value(
     }
 }
 
+/// Per-hit values whose mean over the hits is metric `name` (a scorecard's per-item values): hit
+/// i's share, H times its part of the total (for `enrichment_vs_baseline`, of the screen's hits
+/// over the guided screen's total).
+pub fn per_hit(name: &str, found: &[Option<usize>], guide: Option<&[Option<usize>]>, design: ScreenDesign) -> Vec<f64> {
+    let n_hits = found.len();
+    let one_hot = |i: usize| -> Vec<f64> { (0..n_hits).map(|j| if i == j { n_hits as f64 } else { 0.0 }).collect() };
+    let guide_hits = guide.map(|g| curve(g, design.rounds).last().copied().unwrap_or(0));
+    (0..n_hits)
+        .map(|i| match (name, guide_hits) {
+            ("enrichment_vs_baseline", Some(g)) if g > 0 => {
+                let found_i = found[i].is_some_and(|k| k <= design.rounds);
+                if found_i { n_hits as f64 / g as f64 } else { 0.0 }
+            }
+            ("enrichment_vs_baseline", _) => f64::NAN,
+            _ => weighted_value(name, found, guide, &one_hot(i), design),
+        })
+        .collect()
+}
+
 /// Every metric of `names` with its percentile bootstrap interval over the hits (see the module
 /// documentation): `resamples` replicates, seeded by `seed`, the (1 ± level)/2 quantiles.
 /// `n` counts the hits; an undefined value has a NaN interval.
@@ -189,6 +208,11 @@ mod tests {
         assert!(value("enrichment_vs_baseline", &found, Some(&[None; 5]), DESIGN).is_nan());
         assert!((value("recall_r2", &found, None, DESIGN) - 0.6).abs() < 1e-12);
         assert!(value("recall_r4", &found, None, DESIGN).is_nan(), "beyond the screen");
+        for name in ["discovery_auc", "enrichment_vs_random", "enrichment_vs_baseline", "recall_r2"] {
+            let values = per_hit(name, &found, Some(&guide), DESIGN);
+            let mean = values.iter().sum::<f64>() / values.len() as f64;
+            assert!((mean - value(name, &found, Some(&guide), DESIGN)).abs() < 1e-12, "{name}");
+        }
         let oracle = [Some(1), Some(1), Some(1), Some(1), Some(2)];
         assert_eq!(value("discovery_auc", &oracle, None, DESIGN), 1.0);
         assert!(value("discovery_auc", &[], None, DESIGN).is_nan());
