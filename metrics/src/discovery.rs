@@ -90,14 +90,16 @@ fn weighted_value(
         return f64::NAN;
     }
     let hits_by = |rounds: &[Option<usize>], r: usize| -> f64 {
-        rounds.iter().zip(weights).filter(|(f, _)| f.is_some_and(|k| k <= r)).map(|(_, w)| w).sum()
+        // From +0 (an empty f64 sum is −0).
+        rounds.iter().zip(weights).filter(|(f, _)| f.is_some_and(|k| k <= r)).fold(0.0, |s, (_, w)| s + w)
     };
     let last = design.rounds;
     match name {
         "discovery_auc" => {
             let area: f64 = (1..=last).map(|r| hits_by(found, r)).sum();
             let best: usize = oracle_curve(n_hits, design).iter().sum();
-            area / best as f64
+            // A replicate that draws an early hit twice can pass the oracle's area: capped at 1.
+            (area / best as f64).min(1.0)
         }
         "enrichment_vs_random" => {
             let expected = expected_random_curve(n_hits, design)[last - 1];

@@ -31,7 +31,8 @@ pub fn validate(spec: &TaskSpec) -> Result<(), String> {
     if !spec.baselines.contains(guide_baseline) {
         return Err(format!("`guide_baseline` '{guide_baseline}' must be one of the spec's `baselines`"));
     }
-    let beyond = |m: &&String| m.strip_prefix("recall_r").and_then(|r| r.parse::<usize>().ok()).is_some_and(|r| r > *rounds);
+    let beyond =
+        |m: &&String| m.strip_prefix("recall_r").and_then(|r| r.parse::<usize>().ok()).is_some_and(|r| r > *rounds);
     match spec.metrics.iter().find(beyond) {
         Some(m) => Err(format!("'{m}' names a round beyond the screen's {rounds}")),
         None => Ok(()),
@@ -172,7 +173,10 @@ mod tests {
         let distinct: BTreeSet<_> = (0..6).map(|seed| labels(&a, &build(&a, 0.5, 0.5, seed).unwrap())).collect();
         assert!(distinct.len() > 1, "the seed moves the split");
         for seed in 0..6 {
-            assert_eq!(labels(&a, &build(&a, 0.5, 0.5, seed).unwrap()), labels(&b, &build(&b, 0.5, 0.5, seed).unwrap()));
+            assert_eq!(
+                labels(&a, &build(&a, 0.5, 0.5, seed).unwrap()),
+                labels(&b, &build(&b, 0.5, 0.5, seed).unwrap())
+            );
         }
     }
 }

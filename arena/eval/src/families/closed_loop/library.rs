@@ -59,9 +59,15 @@ fn impossible(instance: &TaskInstance<'_>, reason: String) -> TaskError {
 }
 
 enum Lab {
-    Simulator { config: SimConfig, cells: usize, seed: u64 },
+    Simulator {
+        config: Box<SimConfig>,
+        cells: usize,
+        seed: u64,
+    },
     /// Each candidate's real rows (in `cells`).
-    Replay { cells: Vec<Array2<f32>> },
+    Replay {
+        cells: Vec<Array2<f32>>,
+    },
 }
 
 pub struct Library {
@@ -138,7 +144,11 @@ fn build(instance: &TaskInstance<'_>) -> Result<Library, TaskError> {
             let items: Vec<Vec<Perturbation>> = candidates.iter().map(|p| vec![p.clone()]).collect();
             let truths = oracle::expected_profiles(&config, &items, settings.truth_cells)
                 .map_err(|e| impossible(instance, format!("the simulator laboratory: {e}")))?;
-            let lab = Lab::Simulator { config, cells: settings.measured_cells, seed: instance.spec.spec.seed };
+            let lab = Lab::Simulator {
+                config: Box::new(config),
+                cells: settings.measured_cells,
+                seed: instance.spec.spec.seed,
+            };
             (candidates, truths, lab, settings.truth_cells)
         }
         None => {
@@ -155,8 +165,7 @@ fn build(instance: &TaskInstance<'_>) -> Result<Library, TaskError> {
         return Err(impossible(instance, format!("the library has {n} candidate(s); at least 2 are needed")));
     }
     let truths = without_genes_of(instance, candidates.iter(), &truths);
-    let control =
-        without_genes_of(instance, candidates.iter(), &[instance.control_mean.to_vec()]).swap_remove(0);
+    let control = without_genes_of(instance, candidates.iter(), &[instance.control_mean.to_vec()]).swap_remove(0);
     let goal = draw_goal(&truths, &control, instance.spec.spec.seed);
     let distance: Vec<f64> = truths.iter().map(|t| euclidean(t, &truths[goal])).collect();
     let mut order: Vec<usize> = (0..n).collect();
@@ -164,17 +173,7 @@ fn build(instance: &TaskInstance<'_>) -> Result<Library, TaskError> {
     let n_hits = ((n as f64 * settings.hit_fraction).round() as usize).clamp(1, n);
     order.truncate(n_hits);
     let design = ScreenDesign { n_candidates: n, batch: settings.batch, rounds: settings.design_rounds };
-    Ok(Library {
-        candidates,
-        truths,
-        control,
-        goal,
-        hits: order,
-        design,
-        truth_cells,
-        lab,
-        guide: Mutex::new(None),
-    })
+    Ok(Library { candidates, truths, control, goal, hits: order, design, truth_cells, lab, guide: Mutex::new(None) })
 }
 
 /// Every single and double of the singles' genes (each in the direction of its single in the

@@ -46,12 +46,16 @@ pub fn score_model(
     let screen = model_screen(instance, &lib, model, Rank::Goal)?;
     let found = screen.found(&lib);
     let guide = guide_found(instance, &lib)?;
-    let row = discovery_row(instance, &lib, (model.name(), model.kind(), model.fingerprint()), &found, &guide, bootstrap);
+    let row =
+        discovery_row(instance, &lib, (model.name(), model.kind(), model.fingerprint()), &found, &guide, bootstrap);
     Ok(ScoredModel { row, rows_per_second: screen.rows_per_second })
 }
 
 /// The oracle screen: it picks a hit whenever one is left.
-pub fn ceiling(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings) -> Result<ScoreRow, crate::ceiling::NoCeiling> {
+pub fn ceiling(
+    instance: &TaskInstance<'_>,
+    bootstrap: &BootstrapSettings,
+) -> Result<ScoreRow, crate::ceiling::NoCeiling> {
     let lib = library(instance).map_err(|e| e.to_string())?;
     let guide = guide_found(instance, &lib).map_err(|e| e.to_string())?;
     let found = fixed_screen(&lib, &oracle_order(&lib)).found(&lib);
@@ -75,7 +79,14 @@ pub fn probe_rows(instance: &TaskInstance<'_>, options: &EvalOptions) -> Result<
             format!("random screening: the library in a seeded random order (seed {seed}), B per round"),
         ),
         (
-            discovery_row(instance, &lib, ("probe: strongest-effects", kind, String::new()), &strongest.found(&lib), &guide, bootstrap),
+            discovery_row(
+                instance,
+                &lib,
+                ("probe: strongest-effects", kind, String::new()),
+                &strongest.found(&lib),
+                &guide,
+                bootstrap,
+            ),
             format!("picks the largest effects {name} predicts (distance to the control mean), ignoring the goal"),
         ),
     ])
@@ -89,7 +100,8 @@ pub fn audit_section(
     baselines: &[ScoreRow],
     options: &EvalOptions,
 ) -> Result<AuditSection, TaskError> {
-    let mut rows = vec![AuditRow { role: Role::Submission, description: "the model under audit".into(), row: submission.clone() }];
+    let mut rows =
+        vec![AuditRow { role: Role::Submission, description: "the model under audit".into(), row: submission.clone() }];
     for row in baselines {
         let mut row = row.clone();
         row.name = format!("baseline: {}", row.name);
@@ -106,7 +118,12 @@ pub fn audit_section(
         .map(|r| tasks::scorecard::ProbeScores {
             probe: r.row.name.clone(),
             description: r.description.clone(),
-            means: r.row.metrics.iter().map(|m| (m.metric.clone(), Some(m.overall.mean).filter(|v| v.is_finite()))).collect(),
+            means: r
+                .row
+                .metrics
+                .iter()
+                .map(|m| (m.metric.clone(), Some(m.overall.mean).filter(|v| v.is_finite())))
+                .collect(),
         })
         .collect();
     Ok(AuditSection {
@@ -144,7 +161,7 @@ pub fn notes(instance: &TaskInstance<'_>) -> Result<Vec<String>, TaskError> {
 pub fn resampling_note(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings) -> String {
     let hits = library(instance).map(|l| l.hits.len()).unwrap_or(0);
     format!(
-        "percentile bootstrap over the {hits} hits ({} resamples, seed {}): each replicate draws the hits with replacement and recomputes every metric; enrichment_vs_baseline resamples the guided screen's hits with the same draw (paired). The picks are not redrawn.",
+        "percentile bootstrap over the {hits} hits ({} resamples, seed {}): each replicate draws the hits with replacement and recomputes every metric; enrichment_vs_baseline resamples the guided screen's hits with the same draw (paired). The picks are not redrawn",
         bootstrap.resamples, bootstrap.seed
     )
 }

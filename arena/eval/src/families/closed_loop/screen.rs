@@ -63,7 +63,11 @@ pub fn oracle_order(library: &Library) -> Vec<usize> {
     order
 }
 
-fn predict(instance: &TaskInstance<'_>, library: &Library, model: &dyn Model) -> Result<(Vec<Vec<f64>>, f64), TaskError> {
+fn predict(
+    instance: &TaskInstance<'_>,
+    library: &Library,
+    model: &dyn Model,
+) -> Result<(Vec<Vec<f64>>, f64), TaskError> {
     let candidates: Vec<&tasks::Perturbation> = library.candidates.iter().collect();
     let (means, rate) = predict_perturbations(instance, model, &candidates)?;
     Ok((without_genes_of(instance, library.candidates.iter(), &means), rate))
