@@ -226,7 +226,7 @@ pub fn parse_spec(source_name: &str, text: &str) -> Result<LoadedSpec, TaskError
             vec![*test_fraction, *control_test_fraction]
         }
         SplitRule::ClosedLoop { train_gene_fraction, control_test_fraction, hit_fraction, .. } => {
-            crate::splits::closed_loop::validate(&spec).map_err(invalid)?;
+            validate_closed_loop(&spec).map_err(invalid)?;
             vec![*train_gene_fraction, *control_test_fraction, *hit_fraction]
         }
     };
@@ -237,6 +237,28 @@ pub fn parse_spec(source_name: &str, text: &str) -> Result<LoadedSpec, TaskError
         return Err(invalid("`max_start_cells` must be at least 1".into()));
     }
     Ok(LoadedSpec { spec, sha256: sha256_hex(text.as_bytes()), source_name: source_name.to_string() })
+}
+
+/// Checks a closed-loop spec's screen settings (the fractions are checked with every rule's).
+fn validate_closed_loop(spec: &TaskSpec) -> Result<(), String> {
+    let SplitRule::ClosedLoop { rounds, batch, guide_baseline, truth_cells, measured_cells, .. } = &spec.split else {
+        return Ok(());
+    };
+    let max = metrics::discovery::MAX_ROUNDS;
+    if !(1..=max).contains(rounds) || *batch == 0 || *truth_cells == 0 || *measured_cells == 0 {
+        return Err(format!(
+            "`rounds` must be in 1..={max}, and `batch`, `truth_cells` and `measured_cells` at least 1"
+        ));
+    }
+    if !spec.baselines.contains(guide_baseline) {
+        return Err(format!("`guide_baseline` '{guide_baseline}' must be one of the spec's `baselines`"));
+    }
+    let beyond =
+        |m: &&String| m.strip_prefix("recall_r").and_then(|r| r.parse::<usize>().ok()).is_some_and(|r| r > *rounds);
+    match spec.metrics.iter().find(beyond) {
+        Some(m) => Err(format!("'{m}' names a round beyond the screen's {rounds}")),
+        None => Ok(()),
+    }
 }
 
 /// The sha256 of `bytes` in lower-case hex (a spec's identity in scorecards).

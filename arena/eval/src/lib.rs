@@ -159,7 +159,7 @@ pub fn evaluate_submission(
     let audit = match audited_model {
         Some((_, row, _)) if closed_loop => {
             let baselines: Vec<ScoreRow> = fitted.iter().map(|(_, row)| row.clone()).collect();
-            Some(families::closed_loop::audit_section(instance, &row, &baselines, options)?)
+            Some(audit::closed_loop::section(instance, &row, &baselines, options)?)
         }
         Some((model, row, outputs)) if audited => {
             // The spec's baselines in spec order, the model's row standing in for itself.

@@ -14,30 +14,8 @@ use std::collections::BTreeSet;
 
 use crate::dataset::{ConditionId, Dataset};
 use crate::error::TaskError;
-use crate::spec::{SplitRule, TaskSpec};
+use crate::spec::SplitRule;
 use crate::split::{Split, Subgroup, TestCondition, split_controls};
-
-/// Checks a closed-loop spec's screen settings (the fractions are checked with every rule's).
-pub fn validate(spec: &TaskSpec) -> Result<(), String> {
-    let SplitRule::ClosedLoop { rounds, batch, guide_baseline, truth_cells, measured_cells, .. } = &spec.split else {
-        return Ok(());
-    };
-    let max = metrics::discovery::MAX_ROUNDS;
-    if !(1..=max).contains(rounds) || *batch == 0 || *truth_cells == 0 || *measured_cells == 0 {
-        return Err(format!(
-            "`rounds` must be in 1..={max}, and `batch`, `truth_cells` and `measured_cells` at least 1"
-        ));
-    }
-    if !spec.baselines.contains(guide_baseline) {
-        return Err(format!("`guide_baseline` '{guide_baseline}' must be one of the spec's `baselines`"));
-    }
-    let beyond =
-        |m: &&String| m.strip_prefix("recall_r").and_then(|r| r.parse::<usize>().ok()).is_some_and(|r| r > *rounds);
-    match spec.metrics.iter().find(beyond) {
-        Some(m) => Err(format!("'{m}' names a round beyond the screen's {rounds}")),
-        None => Ok(()),
-    }
-}
 
 /// One line on the split and the screen, for `arena tasks show`.
 pub fn describe(rule: &SplitRule) -> String {

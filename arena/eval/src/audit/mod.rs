@@ -28,6 +28,7 @@
 //!   flagged: the task's validity rule, reported rather than hidden;
 //! - the noise ceiling is a reference, never flagged.
 
+pub mod closed_loop;
 pub mod probes;
 pub mod rank;
 

@@ -6,7 +6,7 @@
 //! Every row screens the same library: the model under test and each baseline through the
 //! arena's model-based selection; the ceiling is the oracle screen (every hit first); the probes
 //! (random screening, seeded by the shuffle seed, and the guide baseline's strongest predicted
-//! effects) are in the scorecard's audit section ([`audit_section`]). `enrichment_vs_baseline` of
+//! effects, [`probe_rows`]) are in the scorecard's audit section (`audit::closed_loop`). `enrichment_vs_baseline` of
 //! every row is against the screen guided by the spec's `guide_baseline`. Items are the hits:
 //! each row's per-item values are each hit's share of the metric ([`metrics::discovery::per_hit`]),
 //! and its intervals a percentile bootstrap over the hits, paired with the guided screen.
@@ -15,12 +15,11 @@ pub mod library;
 pub mod screen;
 
 use metrics::discovery::{DISCOVERY_METRICS, ScreenDesign, expected_random_curve, oracle_curve};
-use tasks::scorecard::{AuditSection, BootstrapSettings, MetricSummary, PerturbationScore, ScoreRow};
+use tasks::scorecard::{BootstrapSettings, MetricSummary, PerturbationScore, ScoreRow};
 use tasks::{Model, ModelKind, Subgroup, TaskError, TaskInstance};
 
 use super::ScoredModel;
 use crate::EvalOptions;
-use crate::audit::{self, AuditRow, Role};
 use arena_models::baselines;
 pub use library::{Library, library};
 use screen::{Rank, fixed_screen, model_screen, oracle_order, random_order};
@@ -90,51 +89,6 @@ pub fn probe_rows(instance: &TaskInstance<'_>, options: &EvalOptions) -> Result<
             format!("picks the largest effects {name} predicts (distance to the control mean), ignoring the goal"),
         ),
     ])
-}
-
-/// The audit section of a closed-loop scorecard: the probes' means, and the audit's flags
-/// ([`audit::flag_rows`]) of the submission's row, the baselines' and the probes'.
-pub fn audit_section(
-    instance: &TaskInstance<'_>,
-    submission: &ScoreRow,
-    baselines: &[ScoreRow],
-    options: &EvalOptions,
-) -> Result<AuditSection, TaskError> {
-    let mut rows =
-        vec![AuditRow { role: Role::Submission, description: "the model under audit".into(), row: submission.clone() }];
-    for row in baselines {
-        let mut row = row.clone();
-        row.name = format!("baseline: {}", row.name);
-        rows.push(AuditRow { role: Role::Baseline, description: baselines::describe(&row.name[10..]).into(), row });
-    }
-    for (row, description) in probe_rows(instance, options)? {
-        rows.push(AuditRow { role: Role::Probe, description, row });
-    }
-    let primary = instance.spec.spec.metrics.first().cloned().unwrap_or_default();
-    let flags = audit::flag_rows(&rows, &primary).1;
-    let probes = rows
-        .iter()
-        .filter(|r| r.role == Role::Probe)
-        .map(|r| tasks::scorecard::ProbeScores {
-            probe: r.row.name.clone(),
-            description: r.description.clone(),
-            means: r
-                .row
-                .metrics
-                .iter()
-                .map(|m| (m.metric.clone(), Some(m.overall.mean).filter(|v| v.is_finite())))
-                .collect(),
-        })
-        .collect();
-    Ok(AuditSection {
-        submission: submission.name.clone(),
-        shuffle_seed: options.shuffle_seed,
-        inflation: audit::INFLATION,
-        probes,
-        flags,
-        notes: vec!["closed-loop tasks have no derived probes (the audit's inflation factor is unused)".into()],
-        views: Vec::new(),
-    })
 }
 
 /// The scorecard's notes: the library, the hits, the curves of the oracle and of random
