@@ -10,7 +10,8 @@ use arena_data::Registry;
 use arena_eval::families::closed_loop;
 use arena_models::ModelSource;
 use arena_sim::load::{LoadOptions, load_task_data};
-use tasks::scorecard::{Interval, Scorecard};
+use metrics::Interval;
+use tasks::scorecard::Scorecard;
 use tasks::{TaskInstance, find_spec};
 
 fn main() {
@@ -51,7 +52,10 @@ fn main() {
         .iter()
         .map(|(name, colour, dashed, y)| leaderboard::plots::LineInput { name, colour, dashed: *dashed, y })
         .collect();
-    let title = format!("sim-closed-loop: hits found ({h} hits, {} candidates, {} per round)", design.n_candidates, design.batch);
+    let title = format!(
+        "sim-closed-loop: hits found ({h} hits, {} candidates, {} per round)",
+        design.n_candidates, design.batch
+    );
     let chart = leaderboard::plots::lines(&title, "round", "hits found", &rounds, &inputs);
     let svg = leaderboard::plots::render_lines(&chart).expect("drawing the SVG");
     std::fs::write(&out, svg).unwrap_or_else(|e| panic!("{out}: {e}"));
@@ -62,10 +66,18 @@ fn ci(i: &Interval) -> String {
     format!("{:.2} [{:.2}, {:.2}]", i.mean, i.lower, i.upper)
 }
 
-fn print_table(card: &Scorecard, series: &[(&str, &str, bool, Vec<f64>)], random_probe: &[f64], options: &arena_eval::EvalOptions) {
+fn print_table(
+    card: &Scorecard,
+    series: &[(&str, &str, bool, Vec<f64>)],
+    random_probe: &[f64],
+    options: &arena_eval::EvalOptions,
+) {
     let rounds = series[0].3.len();
     let header: Vec<String> = (1..=rounds).map(|r| format!("round {r}")).collect();
-    println!("| screen | hits after {} | discovery_auc [95% CI] | enrichment_vs_random | enrichment_vs_baseline |", header.join(" | "));
+    println!(
+        "| screen | hits after {} | discovery_auc [95% CI] | enrichment_vs_random | enrichment_vs_baseline |",
+        header.join(" | ")
+    );
     println!("|---|{}---|---|---|", "---|".repeat(rounds));
     let row_of = |label: &str| -> Option<&tasks::scorecard::ScoreRow> {
         let name = match label {
@@ -79,8 +91,26 @@ fn print_table(card: &Scorecard, series: &[(&str, &str, bool, Vec<f64>)], random
     let mut lines: Vec<(String, Vec<f64>)> = series.iter().map(|(n, _, _, y)| (n.to_string(), y.clone())).collect();
     lines.insert(5, (format!("random (seed {})", options.shuffle_seed), random_probe.to_vec()));
     for (name, y) in lines {
-        let cells: Vec<String> = y.iter().map(|v| if (v - v.round()).abs() < 1e-9 { format!("{v:.0}") } else { format!("{v:.2}") }).collect();
-        let metric = |m: &str| row_of(&name).and_then(|r| r.metric(m)).map_or("—".to_string(), |s| ci(&s.overall));
+        let cells: Vec<String> = y
+            .iter()
+            .map(|v| if (v - v.round()).abs() < 1e-9 { format!("{v:.0}") } else { format!("{v:.2}") })
+            .collect();
+        // Probes carry means only (the audit section keeps no intervals).
+        let probe = card.audit.as_ref().and_then(|a| {
+            let key = if name == "strongest effects" {
+                "probe: strongest-effects".to_string()
+            } else {
+                name.replace("random (seed ", "probe: random-screen").replace(')', "")
+            };
+            a.probes.iter().find(|p| key.starts_with(&p.probe))
+        });
+        let metric = |m: &str| match (row_of(&name).and_then(|r| r.metric(m)), probe) {
+            (Some(s), _) => ci(&s.overall),
+            (None, Some(p)) => {
+                p.means.iter().find(|(k, _)| k == m).and_then(|(_, v)| *v).map_or("—".into(), |v| format!("{v:.2}"))
+            }
+            _ => "—".to_string(),
+        };
         println!(
             "| {name} | {} | {} | {} | {} |",
             cells.join(" | "),
