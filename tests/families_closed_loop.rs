@@ -192,6 +192,21 @@ fn the_norman_replay_screens_the_held_out_conditions() {
     assert!(mean(&row, "discovery_auc").is_finite());
 }
 
+/// A simulator world of another seed (a leaderboard's hidden world keeps the id `simulator`) is
+/// not the world the default configuration simulates: its held-out conditions are replayed.
+#[test]
+fn a_world_of_another_seed_is_replayed_not_simulated_from_the_default_world() {
+    let registry = Registry::embedded().unwrap();
+    let hidden =
+        arena_sim::load::load_dataset_seeded("simulator", &registry, &LoadOptions::default(), Some(7)).unwrap().dataset;
+    assert_eq!(hidden.id, "simulator");
+    let instance = TaskInstance::build(parse_spec("small.toml", SMALL).unwrap(), &hidden).unwrap();
+    let lib = closed_loop::library(&instance).unwrap();
+    let held_out: Vec<String> = instance.test_conditions().iter().map(|t| t.label.clone()).collect();
+    assert_eq!(lib.candidates.iter().map(|c| c.label()).collect::<Vec<_>>(), held_out);
+    assert_eq!(lib.measure(&[0]).unwrap()[0].cells.nrows(), instance.test_rows[0].len(), "the real cells");
+}
+
 #[test]
 fn cli_lists_and_runs_sim_closed_loop() {
     let ids = common::run(["tasks", "--ids"]).ok();

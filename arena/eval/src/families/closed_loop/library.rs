@@ -1,12 +1,13 @@
 //! The closed-loop laboratory: the candidate library, each candidate's truth, the hidden goal
 //! state and the hits, and the measurement of picks ([`Library::measure`]).
 //!
-//! - On an embedded simulator dataset ([`oracle::config_of`]) the library is every single and
+//! - On an embedded simulator dataset ([`oracle::config_of`], when the dataset holds exactly the
+//!   conditions that configuration designs) the library is every single and
 //!   double of the singles' genes ([`tasks::splits::closed_loop::library_genes`]) that is not a
 //!   training condition; a candidate's truth is the mean of `truth_cells` fresh simulated cells
 //!   ([`oracle::expected_profiles`]) and a pick is measured as `measured_cells` other fresh cells
 //!   ([`oracle::lab_cells`], keyed by the candidate's library index and the task seed).
-//! - On any other dataset (a replay) the library is the split's held-out conditions; a
+//! - On any other dataset (a replay; a simulator world of another seed too) the library is the split's held-out conditions; a
 //!   candidate's truth is the mean of its real cells, and its measurement those cells.
 //!
 //! Profiles are compared over the genes no candidate perturbs ([`without_genes_of`]). The goal is
@@ -138,7 +139,7 @@ pub fn library(instance: &TaskInstance<'_>) -> Result<Arc<Library>, TaskError> {
 fn build(instance: &TaskInstance<'_>) -> Result<Library, TaskError> {
     let settings = settings(instance)?;
     let ds = instance.dataset;
-    let (candidates, truths, lab, truth_cells) = match oracle::config_of(&ds.id) {
+    let (candidates, truths, lab, truth_cells) = match oracle::config_of(&ds.id).filter(|c| same_design(c, ds)) {
         Some(config) => {
             let candidates = simulator_candidates(instance);
             let items: Vec<Vec<Perturbation>> = candidates.iter().map(|p| vec![p.clone()]).collect();
@@ -174,6 +175,20 @@ fn build(instance: &TaskInstance<'_>) -> Result<Library, TaskError> {
     order.truncate(n_hits);
     let design = ScreenDesign { n_candidates: n, batch: settings.batch, rounds: settings.design_rounds };
     Ok(Library { candidates, truths, control, goal, hits: order, design, truth_cells, lab, guide: Mutex::new(None) })
+}
+
+/// Whether `dataset` holds exactly the singles and doubles `config` designs: a world of another
+/// seed (a leaderboard's hidden world keeps the dataset id) designs others, and is replayed
+/// rather than simulated from the wrong world.
+fn same_design(config: &SimConfig, dataset: &tasks::Dataset) -> bool {
+    let Ok(plan) = arena_sim::Plan::new(config) else { return false };
+    let mut designed: Vec<String> = plan.singles.iter().chain(&plan.doubles).map(Perturbation::label).collect();
+    let mut held: Vec<String> =
+        dataset.conditions().iter().filter(|p| !p.is_control()).map(Perturbation::label).collect();
+    designed.sort();
+    held.sort();
+    held.dedup();
+    designed == held
 }
 
 /// Every single and double of the singles' genes (each in the direction of its single in the
