@@ -114,7 +114,7 @@ fn bundled_weights_exist_for_the_default_tasks_are_small_and_record_their_comman
     // Tasks with the same training view train to the same bytes, which git stores once.
     let mut distinct = std::collections::BTreeMap::new();
     let tasks = default_tasks();
-    assert_eq!(tasks.len(), 13);
+    assert_eq!(tasks.len(), 15);
     for task in &tasks {
         let task = task.as_str();
         let weights = bundled(task).join("weights.safetensors");

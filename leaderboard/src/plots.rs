@@ -1,6 +1,7 @@
 //! SVG geometry of the pages' plots, drawn by the templates as inline SVG with labelled axes: the
 //! histogram of one metric over a row's perturbations, the forest plot of a metric's CIs across a
-//! board's rows, and the per-perturbation scatter of a row against the best baseline. Everything
+//! board's rows, the per-perturbation scatter of a row against the best baseline, and line charts
+//! (the closed-loop discovery curves of the README, drawn by [`render_lines`]). Everything
 //! here places stored values (means, CI bounds, per-perturbation values) on a canvas and counts
 //! them into bins; no metric is computed.
 
@@ -338,6 +339,118 @@ pub fn scatter(metric: &str, row: &str, baseline: &str, pairs: &[(String, Option
     }
 }
 
+// ---- line chart (closed-loop discovery curves)
+
+/// One series of a line chart: its name, colour, its points' pixels as an SVG `points` list,
+/// each point with its value, and where its label sits (right of its last point).
+#[derive(Debug, Clone, Serialize)]
+pub struct Series {
+    pub name: String,
+    pub colour: String,
+    pub dashed: bool,
+    pub points: String,
+    pub dots: Vec<Point>,
+    pub label_x: f64,
+    pub label_y: f64,
+}
+
+/// Series over a shared x axis (e.g. hits found after each round).
+#[derive(Debug, Clone, Serialize)]
+pub struct Lines {
+    pub title: String,
+    pub frame: Frame,
+    pub series: Vec<Series>,
+}
+
+/// One input series: name, colour, dashed, and y per x (`x[i]`, `y[i]`).
+pub struct LineInput<'a> {
+    pub name: &'a str,
+    pub colour: &'a str,
+    pub dashed: bool,
+    pub y: &'a [f64],
+}
+
+/// A line chart of `series` over `x` (integer ticks at every x), y from 0 to the largest value.
+pub fn lines(title: &str, x_title: &str, y_title: &str, x: &[f64], series: &[LineInput<'_>]) -> Lines {
+    let (width, height, left, right, top, bottom) = (640.0, 300.0, 60.0, 470.0, 16.0, 240.0);
+    let x_lo = x.iter().copied().fold(f64::INFINITY, f64::min);
+    let x_hi = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let xs = Scale::new(x_lo, x_hi, left, right);
+    let y_hi = series.iter().flat_map(|s| s.y.iter().copied()).filter(|v| v.is_finite()).fold(0.0, f64::max);
+    // Four ticks of a round step (1, 2 or 5 × 10^k) from 0 past the largest value.
+    let raw = (y_hi / 4.0).max(1e-9);
+    let magnitude = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * magnitude).find(|&s| s >= raw).unwrap_or(raw);
+    let ys = Scale::new(0.0, step * 4.0, bottom, top);
+    let y_ticks =
+        (0..=4).map(|k| Tick { pos: ys.at(step * k as f64), label: format!("{}", step * k as f64) }).collect();
+    let mut label_ys: Vec<f64> = Vec::new();
+    let out = series
+        .iter()
+        .map(|s| {
+            let pts: Vec<(f64, f64, f64)> =
+                x.iter().zip(s.y).filter(|(_, y)| y.is_finite()).map(|(&xv, &yv)| (xs.at(xv), ys.at(yv), yv)).collect();
+            let points = pts.iter().map(|(a, b, _)| format!("{a},{b}")).collect::<Vec<_>>().join(" ");
+            let dots = pts
+                .iter()
+                .zip(x)
+                .map(|(&(px_, py, v), xv)| Point {
+                    x: px_,
+                    y: py,
+                    title: format!("{}: {} after {xv}", s.name, tick_label(v)),
+                })
+                .collect();
+            // Labels right of the last point, pushed apart by 13 px.
+            let mut label_y = pts.last().map_or(bottom, |p| p.1) + 4.0;
+            while label_ys.iter().any(|&l| (l - label_y).abs() < 13.0) {
+                label_y += 13.0;
+            }
+            label_ys.push(label_y);
+            Series {
+                name: s.name.to_string(),
+                colour: s.colour.to_string(),
+                dashed: s.dashed,
+                points,
+                dots,
+                label_x: px(right + 8.0),
+                label_y: px(label_y),
+            }
+        })
+        .collect();
+    let x_ticks = x.iter().map(|&v| Tick { pos: xs.at(v), label: format!("{v}") }).collect();
+    Lines {
+        title: title.to_string(),
+        frame: Frame {
+            width,
+            height,
+            left,
+            right,
+            top,
+            bottom,
+            x_title: x_title.to_string(),
+            y_title: y_title.to_string(),
+            x_ticks,
+            y_ticks,
+            x_title_x: px((left + right) / 2.0),
+            x_title_y: height - 22.0,
+            y_title_x: 16.0,
+            y_title_y: px((top + bottom) / 2.0),
+        },
+        series: out,
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "lines.svg")]
+struct LinesSvg<'a> {
+    l: &'a Lines,
+}
+
+/// A line chart as a standalone SVG document (the template the pages' plots share their axes with).
+pub fn render_lines(l: &Lines) -> Result<String, askama::Error> {
+    askama::Template::render(&LinesSvg { l })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,5 +506,36 @@ mod tests {
         assert!(s.points[0].y < line_y(s.points[0].x), "P1: the row is higher, above the line");
         assert!(s.points[1].y > line_y(s.points[1].x), "P2: the baseline is higher, below it");
         assert!(s.frame.x_title.contains("baseline: mean") && s.frame.y_title.contains("model"));
+    }
+
+    #[test]
+    fn line_charts_place_each_value_and_draw_every_series() {
+        let x = [1.0, 2.0, 3.0];
+        let (a, b) = ([0.0, 10.0, 40.0], [2.0, 2.0, 2.0]);
+        let inputs = [
+            LineInput { name: "a", colour: "#000", dashed: false, y: &a },
+            LineInput { name: "b", colour: "#111", dashed: true, y: &b },
+        ];
+        let chart = lines("t", "round", "hits", &x, &inputs);
+        let f = &chart.frame;
+        // 0 sits on the x axis, 40 (the top tick, step 10) on the top edge; x spans the frame.
+        assert_eq!(
+            chart.series[0].points,
+            format!(
+                "{},{} {},{} {},{}",
+                f.left,
+                f.bottom,
+                (f.left + f.right) / 2.0,
+                (f.bottom - (f.bottom - f.top) / 4.0),
+                f.right,
+                f.top
+            )
+        );
+        assert_eq!(f.y_ticks.iter().map(|t| t.label.as_str()).collect::<Vec<_>>(), ["0", "10", "20", "30", "40"]);
+        assert!((chart.series[0].label_y - chart.series[1].label_y).abs() >= 13.0, "labels apart");
+        let svg = render_lines(&chart).unwrap();
+        assert_eq!(svg.matches("<polyline").count(), 2);
+        assert_eq!(svg.matches("stroke-dasharray").count(), 1);
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
     }
 }

@@ -415,6 +415,49 @@ pub const RANK: MetricInfo = entry(
     "1-based pessimistic rank of the true perturbation among the candidates (1 + #others at distance ≤ the truth's).",
 );
 
+// ---- arena eval: closed-loop family (`crate::discovery`) ----
+
+pub const DISCOVERY_AUC: MetricInfo = eval_frac(
+    "discovery_auc",
+    Kind::Retrieval,
+    Bounds::Unbounded,
+    ARENA,
+    "Area under the closed-loop discovery curve (hits found after each round) over the oracle's, Σ_r hits_r / Σ_r min(H, picks_r); 1 = a hit picked whenever one was left.",
+);
+pub const ENRICHMENT_VS_RANDOM: MetricInfo = entry(
+    Scorer::Eval,
+    "enrichment_vs_random",
+    Kind::Retrieval,
+    Some(Better::Higher),
+    NONNEG,
+    None,
+    Bounds::Unbounded,
+    ARENA,
+    "Hits found by the closed-loop screen over random screening's hypergeometric expectation P·H/N (P picks, H hits, N candidates); random = 1 in expectation.",
+);
+pub const ENRICHMENT_VS_BASELINE: MetricInfo = entry(
+    Scorer::Eval,
+    "enrichment_vs_baseline",
+    Kind::Retrieval,
+    Some(Better::Higher),
+    NONNEG,
+    None,
+    Bounds::Unbounded,
+    ARENA,
+    "Hits found by the closed-loop screen over the hits of the task's baseline-guided screen (undefined when that found none).",
+);
+const fn recall(name: &'static str, doc: &'static str) -> MetricInfo {
+    entry(Scorer::Eval, name, Kind::Retrieval, Some(Better::Higher), UNIT, None, Bounds::Unbounded, ARENA, doc)
+}
+pub const RECALL_R1: MetricInfo = recall("recall_r1", "Fraction of the closed-loop task's hits found after round 1.");
+pub const RECALL_R2: MetricInfo = recall("recall_r2", "Fraction of the closed-loop task's hits found after round 2.");
+pub const RECALL_R3: MetricInfo = recall("recall_r3", "Fraction of the closed-loop task's hits found after round 3.");
+pub const RECALL_R4: MetricInfo = recall("recall_r4", "Fraction of the closed-loop task's hits found after round 4.");
+pub const RECALL_R5: MetricInfo = recall("recall_r5", "Fraction of the closed-loop task's hits found after round 5.");
+pub const RECALL_R6: MetricInfo = recall("recall_r6", "Fraction of the closed-loop task's hits found after round 6.");
+pub const RECALL_R7: MetricInfo = recall("recall_r7", "Fraction of the closed-loop task's hits found after round 7.");
+pub const RECALL_R8: MetricInfo = recall("recall_r8", "Fraction of the closed-loop task's hits found after round 8.");
+
 // ---- arena eval: genetic-interaction family ----
 
 pub const GI_MAGNITUDE_SPEARMAN: MetricInfo = entry(
@@ -783,6 +826,17 @@ pub const CATALOG: &[MetricInfo] = &[
     HIT_AT_10,
     ENRICHMENT_AT_10,
     RANK,
+    DISCOVERY_AUC,
+    ENRICHMENT_VS_RANDOM,
+    ENRICHMENT_VS_BASELINE,
+    RECALL_R1,
+    RECALL_R2,
+    RECALL_R3,
+    RECALL_R4,
+    RECALL_R5,
+    RECALL_R6,
+    RECALL_R7,
+    RECALL_R8,
     GI_MAGNITUDE_SPEARMAN,
     GI_CLASS_BALANCED_ACCURACY,
     GI_SYNERGY_BALANCED_ACCURACY,

@@ -10,6 +10,7 @@
 //! - `pair`: cell-eval's pseudobulk and cell-level "anndata pair" metrics;
 //! - `gears`, `distributional`, `sparse_distance`: GEARS' Δ correlations and the energy distance;
 //! - `stamp`: STAMP's DEG identification, direction and magnitude scores of a group;
+//! - `inverse`, `discovery`: screen ranking (inverse design) and closed-loop discovery curves;
 //! - `bootstrap`, `ranking`: CIs and paired-bootstrap tie groups;
 //! - `catalog`: every metric the arena prints, with its direction ([`Better`]), range and reference;
 //! - `toward_ceiling`: a score as the fraction of the way from the best baseline to the ceiling;
@@ -22,6 +23,7 @@ pub mod catalog;
 pub mod centroid;
 pub mod correlation;
 pub mod de;
+pub mod discovery;
 pub mod distance;
 pub mod distributional;
 pub mod gears;

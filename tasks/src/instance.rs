@@ -89,6 +89,9 @@ impl<'d> TaskInstance<'d> {
             SplitRule::FewShot { test_fraction, control_test_fraction } => {
                 splits::few_shot::build(dataset, test_fraction, control_test_fraction, seed)?
             }
+            SplitRule::ClosedLoop { train_gene_fraction, control_test_fraction, .. } => {
+                splits::closed_loop::build(dataset, train_gene_fraction, control_test_fraction, seed)?
+            }
         };
         let impossible = |reason: String| TaskError::SplitImpossible {
             task: spec.spec.id.clone(),

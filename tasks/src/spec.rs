@@ -22,6 +22,8 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("sim-cross-modal.toml", include_str!("../specs/sim-cross-modal.toml")),
     ("sim-few-shot.toml", include_str!("../specs/sim-few-shot.toml")),
     ("papalexi2021-few-shot.toml", include_str!("../specs/papalexi2021-few-shot.toml")),
+    ("sim-closed-loop.toml", include_str!("../specs/sim-closed-loop.toml")),
+    ("norman2019-closed-loop.toml", include_str!("../specs/norman2019-closed-loop.toml")),
 ];
 
 /// How test conditions are chosen.
@@ -93,6 +95,23 @@ pub enum SplitRule {
         test_fraction: f64,
         control_test_fraction: f64,
     },
+    /// Closed-loop design (`splits::closed_loop`): a seeded `train_gene_fraction` of the singles'
+    /// genes trains; the model's predictions guide a screen of the untested candidates, `batch`
+    /// picks per round for `rounds` rounds, each round's measured cells handed back to the model
+    /// (`Model::adapt`) before the next. The hits are the `hit_fraction` of the library closest to
+    /// a hidden goal state; `guide_baseline` (one of the spec's baselines) guides the screen that
+    /// `enrichment_vs_baseline` compares with. On the simulator, each candidate's truth is the mean
+    /// of `truth_cells` fresh cells and a pick is measured as `measured_cells` other fresh cells.
+    ClosedLoop {
+        train_gene_fraction: f64,
+        control_test_fraction: f64,
+        rounds: usize,
+        batch: usize,
+        hit_fraction: f64,
+        guide_baseline: String,
+        truth_cells: usize,
+        measured_cells: usize,
+    },
 }
 
 impl SplitRule {
@@ -106,6 +125,7 @@ impl SplitRule {
             SplitRule::Stability { .. } => &metrics::manifold::STABILITY_METRICS,
             SplitRule::CrossModal { .. } => &metrics::catalog::CROSS_MODAL_METRICS,
             SplitRule::FewShot { .. } => &metrics::catalog::FEW_SHOT_METRICS,
+            SplitRule::ClosedLoop { .. } => &metrics::discovery::DISCOVERY_METRICS,
             _ => &[],
         }
     }
@@ -155,9 +175,9 @@ pub fn parse_spec(source_name: &str, text: &str) -> Result<LoadedSpec, TaskError
     }
     for m in &spec.metrics {
         let family_metric = spec.split.family_metrics().iter().any(|f| f.name == m);
-        if matches!(spec.split, SplitRule::InverseDesign { .. }) && !family_metric {
+        if matches!(spec.split, SplitRule::InverseDesign { .. } | SplitRule::ClosedLoop { .. }) && !family_metric {
             let known: Vec<&str> = spec.split.family_metrics().iter().map(|f| f.name).collect();
-            return Err(invalid(format!("unknown inverse-design metric '{m}'; known: {}", known.join(", "))));
+            return Err(invalid(format!("unknown {} metric '{m}'; known: {}", spec.task, known.join(", "))));
         }
         if Metric::from_name(m).is_none() && !family_metric {
             let known: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
@@ -205,6 +225,10 @@ pub fn parse_spec(source_name: &str, text: &str) -> Result<LoadedSpec, TaskError
             }
             vec![*test_fraction, *control_test_fraction]
         }
+        SplitRule::ClosedLoop { train_gene_fraction, control_test_fraction, hit_fraction, .. } => {
+            validate_closed_loop(&spec).map_err(invalid)?;
+            vec![*train_gene_fraction, *control_test_fraction, *hit_fraction]
+        }
     };
     if !fractions.into_iter().all(fraction_ok) {
         return Err(invalid("every fraction in [split] must be strictly between 0 and 1".into()));
@@ -213,6 +237,28 @@ pub fn parse_spec(source_name: &str, text: &str) -> Result<LoadedSpec, TaskError
         return Err(invalid("`max_start_cells` must be at least 1".into()));
     }
     Ok(LoadedSpec { spec, sha256: sha256_hex(text.as_bytes()), source_name: source_name.to_string() })
+}
+
+/// Checks a closed-loop spec's screen settings (the fractions are checked with every rule's).
+fn validate_closed_loop(spec: &TaskSpec) -> Result<(), String> {
+    let SplitRule::ClosedLoop { rounds, batch, guide_baseline, truth_cells, measured_cells, .. } = &spec.split else {
+        return Ok(());
+    };
+    let max = metrics::discovery::MAX_ROUNDS;
+    if !(1..=max).contains(rounds) || *batch == 0 || *truth_cells == 0 || *measured_cells == 0 {
+        return Err(format!(
+            "`rounds` must be in 1..={max}, and `batch`, `truth_cells` and `measured_cells` at least 1"
+        ));
+    }
+    if !spec.baselines.contains(guide_baseline) {
+        return Err(format!("`guide_baseline` '{guide_baseline}' must be one of the spec's `baselines`"));
+    }
+    let beyond =
+        |m: &&String| m.strip_prefix("recall_r").and_then(|r| r.parse::<usize>().ok()).is_some_and(|r| r > *rounds);
+    match spec.metrics.iter().find(beyond) {
+        Some(m) => Err(format!("'{m}' names a round beyond the screen's {rounds}")),
+        None => Ok(()),
+    }
 }
 
 /// The sha256 of `bytes` in lower-case hex (a spec's identity in scorecards).

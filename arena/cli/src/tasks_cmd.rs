@@ -145,6 +145,9 @@ pub fn run(args: TasksArgs) -> anyhow::Result<()> {
                     test_fraction * 100.0,
                     tasks::splits::few_shot::SHOTS
                 ),
+                SplitRule::ClosedLoop { .. } => {
+                    out!("split:     {}", tasks::splits::closed_loop::describe(&spec.split))
+                }
             }
             out!("metrics:   {} (ranked by {})", spec.metrics.join(", "), spec.metrics[0]);
             out!("baselines: {}", spec.baselines.join(", "));

@@ -135,6 +135,10 @@ pub fn evaluate_submission(
             ));
         }
     }
+    let closed_loop = matches!(instance.spec.spec.split, tasks::SplitRule::ClosedLoop { .. });
+    if closed_loop {
+        notes.extend(families::closed_loop::notes(instance)?);
+    }
     toward_ceiling::annotate_rows(&mut rows);
     let spec = &instance.spec;
     let dataset = instance.dataset;
@@ -154,6 +158,10 @@ pub fn evaluate_submission(
         _ => None,
     };
     let audit = match audited_model {
+        Some((_, row, _)) if closed_loop => {
+            let baselines: Vec<ScoreRow> = fitted.iter().map(|(_, row)| row.clone()).collect();
+            Some(audit::closed_loop::section(instance, &row, &baselines, options)?)
+        }
         Some((model, row, outputs)) if audited => {
             // The spec's baselines in spec order, the model's row standing in for itself.
             let baselines = spec
@@ -203,7 +211,10 @@ pub fn evaluate_submission(
         model: model.map(|m| m.name().to_string()),
         primary_metric,
         bootstrap: options.bootstrap.clone(),
-        resampling: Some(score::resampling_note(instance, &options.bootstrap)),
+        resampling: Some(match closed_loop {
+            true => families::closed_loop::resampling_note(instance, &options.bootstrap),
+            false => score::resampling_note(instance, &options.bootstrap),
+        }),
         hardware: provenance::hardware(),
         rows,
         notes,

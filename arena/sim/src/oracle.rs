@@ -2,7 +2,8 @@
 //! fresh cells of the same simulated world (same network and kinetics) observed after the item's
 //! actions ([`expected_profiles`]), an estimate of the population mean that the noise ceiling
 //! claims to score. The fresh cells draw their random streams after every lineage of the dataset's
-//! own simulation, so the oracle knows nothing of the test cells' noise. Used by the ceiling's
+//! own simulation, so the oracle knows nothing of the test cells' noise. [`lab_cells`] are the
+//! closed-loop laboratory's measurements (the same fresh cells, from their own streams). Used by the ceiling's
 //! validation (`tests/ceiling.rs`, `bench/validity_sim.rs`). [`expected_trajectory`] is the same
 //! along a rollout (one action repeated), the truth the stability family scores rollouts against;
 //! [`config_of`] names the configuration behind an embedded simulator dataset id.
@@ -12,7 +13,9 @@ use rayon::prelude::*;
 use tasks::Perturbation;
 
 use super::rng::{Domain, stream};
-use super::{SimConfig, SimError, build_world, noise};
+use rand_chacha::ChaCha8Rng;
+
+use super::{SimConfig, SimError, World, build_world, noise};
 use arena_data::{Matrix, normalize_total_log1p};
 
 /// Lineages `config` simulates (controls, conditions, sequences, context B): every random
@@ -57,20 +60,10 @@ pub fn expected_profile_parts(
                 .into_par_iter()
                 .map(|c| {
                     let mut rng = stream(config.cell_stream_seed(), Domain::Cell, first + (j * total + c) as u64);
-                    let cell = world.dynamics.sample_cell(&mut rng, world.proteins.len());
-                    let mut state = world.steady_state(&cell);
-                    for action in actions {
-                        world.act(&mut state, action, &cell);
-                    }
-                    let library = noise::library_size(&mut rng, config.mean_library_size, config.library_size_log_sd);
-                    noise::rna_counts(&mut rng, &state.mrna, library, config.nb_dispersion)
+                    cell_counts(&world, config, actions, &mut rng)
                 })
                 .collect();
-            let genes = counts.first().map_or(0, Vec::len);
-            let flat: Vec<f32> = counts.into_iter().flatten().collect();
-            let matrix = Array2::from_shape_vec((total, genes), flat)
-                .map_err(|e| SimError::Config(format!("oracle counts: {e}")))?;
-            let normalized = normalize_total_log1p(&Matrix::Dense(matrix), 1e4);
+            let normalized = normalized(counts)?;
             Ok((0..parts)
                 .map(|k| {
                     let rows: Vec<usize> = (k * cells..(k + 1) * cells).collect();
@@ -80,6 +73,55 @@ pub fn expected_profile_parts(
         })
         .collect::<Result<_, SimError>>()?;
     Ok((0..parts).map(|k| per_item.iter().map(|p| p[k].clone()).collect()).collect())
+}
+
+/// One fresh cell's UMI counts: a cell drawn from `rng`, its actions applied in turn from the
+/// control steady state, observed after the last.
+fn cell_counts(world: &World, config: &SimConfig, actions: &[Perturbation], rng: &mut ChaCha8Rng) -> Vec<f32> {
+    let cell = world.dynamics.sample_cell(rng, world.proteins.len());
+    let mut state = world.steady_state(&cell);
+    for action in actions {
+        world.act(&mut state, action, &cell);
+    }
+    let library = noise::library_size(rng, config.mean_library_size, config.library_size_log_sd);
+    noise::rna_counts(rng, &state.mrna, library, config.nb_dispersion)
+}
+
+/// Cells' counts (one row each) log-normalised as the dataset's cells (total 1e4, log1p).
+fn normalized(counts: Vec<Vec<f32>>) -> Result<Array2<f32>, SimError> {
+    let (rows, genes) = (counts.len(), counts.first().map_or(0, Vec::len));
+    let flat: Vec<f32> = counts.into_iter().flatten().collect();
+    let matrix =
+        Array2::from_shape_vec((rows, genes), flat).map_err(|e| SimError::Config(format!("oracle counts: {e}")))?;
+    Ok(normalize_total_log1p(&Matrix::Dense(matrix), 1e4))
+}
+
+/// The closed-loop laboratory's measurement of each item `(key, actions)`: `cells` fresh
+/// log-normalised cells observed after its actions, in the world of `config`. Cell c of the item
+/// keyed k draws from stream (cell seed, [`Domain::Lab`], `lab_seed`·2³² + k·cells + c):
+/// independent of the dataset's cells and of [`expected_profiles`]' for the same items, and the
+/// same whenever, and beside whatever else, item k is measured.
+pub fn lab_cells(
+    config: &SimConfig,
+    items: &[(u64, Vec<Perturbation>)],
+    cells: usize,
+    lab_seed: u64,
+) -> Result<Vec<Array2<f32>>, SimError> {
+    let (_, world) = build_world(config)?;
+    let first = lab_seed.wrapping_shl(32);
+    items
+        .iter()
+        .map(|(key, actions)| {
+            let counts: Vec<Vec<f32>> = (0..cells)
+                .into_par_iter()
+                .map(|c| {
+                    let index = first.wrapping_add(key.wrapping_mul(cells as u64)).wrapping_add(c as u64);
+                    cell_counts(&world, config, actions, &mut stream(config.cell_stream_seed(), Domain::Lab, index))
+                })
+                .collect();
+            normalized(counts)
+        })
+        .collect()
 }
 
 /// The configuration of an embedded simulator dataset (`simulator`, `simulator-many-sequences`),

@@ -13,6 +13,8 @@ pub enum Domain {
     Kinetics = 2,
     Design = 3,
     Cell = 4,
+    /// Cells the closed-loop laboratory measures for a pick (`oracle::lab_cells`).
+    Lab = 5,
 }
 
 /// SplitMix64 finalizer: a bijective, well-mixing function of a u64.

@@ -1,5 +1,6 @@
 //! Deterministic split builders, one file per rule.
 
+pub mod closed_loop;
 pub mod combinatorial;
 pub mod cross_modal;
 pub mod few_shot;

@@ -28,6 +28,7 @@
 //!   flagged: the task's validity rule, reported rather than hidden;
 //! - the noise ceiling is a reference, never flagged.
 
+pub mod closed_loop;
 pub mod probes;
 pub mod rank;
 
@@ -174,9 +175,10 @@ pub struct Scored<'a> {
 
 /// True for the families the audit supports: every family but inverse design, which ranks
 /// candidates rather than predicting cells and has its own probe (training-exclusion, in the
-/// notes of its scorecards).
+/// notes of its scorecards), and closed-loop design, whose screens have their own probes
+/// (`families::closed_loop::audit_section`).
 pub fn supports(rule: &SplitRule) -> bool {
-    !matches!(rule, SplitRule::InverseDesign { .. })
+    !matches!(rule, SplitRule::InverseDesign { .. } | SplitRule::ClosedLoop { .. })
 }
 
 /// True for the families scored by the profile metrics alone (their oracle probes are scored
@@ -248,7 +250,7 @@ fn check_supported(instance: &TaskInstance<'_>, submission: &str) -> Result<(), 
     Err(TaskError::Model {
         model: submission.to_string(),
         reason: format!(
-            "`arena audit` supports every family but inverse design (its scorecards carry the training-exclusion probe instead); task '{}' is a '{}' task",
+            "`arena audit` supports every family but inverse design and closed-loop design (their scorecards carry their own probes); task '{}' is a '{}' task",
             spec.id, spec.task
         ),
     })
@@ -534,7 +536,7 @@ fn derived_descriptions() -> [String; 4] {
 
 /// The flags of scored audit rows (the rules in the module documentation) and, per metric, the
 /// best baseline with its mean. `primary` is the ranking metric.
-fn flag_rows(rows: &[AuditRow], primary: &str) -> (Vec<(String, String, f64)>, Vec<ProbeFlag>) {
+pub(crate) fn flag_rows(rows: &[AuditRow], primary: &str) -> (Vec<(String, String, f64)>, Vec<ProbeFlag>) {
     let Some(first) = rows.first() else { return (Vec::new(), Vec::new()) };
     let metric_list: Vec<(String, Better)> = first.row.metrics.iter().map(|m| (m.metric.clone(), m.better)).collect();
     let mut best_baseline = Vec::new();

@@ -24,7 +24,7 @@ use metrics::MetricInfo;
 use metrics::inverse::{ScreenScore, score_screen};
 use ndarray::{Array2, Axis};
 use tasks::scorecard::{BootstrapSettings, PerturbationScore, ScoreRow};
-use tasks::{ConditionId, Model, ModelKind, Observation, QueryBatch, TaskError, TaskInstance};
+use tasks::{ConditionId, Model, ModelKind, Observation, Perturbation, QueryBatch, TaskError, TaskInstance};
 
 use super::ScoredModel;
 
@@ -88,11 +88,21 @@ pub fn predict_candidates(
     model: &dyn Model,
     library: &[ConditionId],
 ) -> Result<(Vec<Vec<f64>>, f64), TaskError> {
+    let perturbations: Vec<&Perturbation> = library.iter().map(|&c| instance.dataset.condition(c)).collect();
+    predict_perturbations(instance, model, &perturbations)
+}
+
+/// Mean predicted profile of each perturbation from the task's start states (one query of all
+/// start states per perturbation), and rows per second.
+pub fn predict_perturbations(
+    instance: &TaskInstance<'_>,
+    model: &dyn Model,
+    library: &[&Perturbation],
+) -> Result<(Vec<Vec<f64>>, f64), TaskError> {
     let start = instance.start_states();
     let started = Instant::now();
     let mut means = Vec::with_capacity(library.len());
-    for &c in library {
-        let perturbation = instance.dataset.condition(c);
+    for &perturbation in library {
         let perturbations = vec![perturbation.clone(); start.nrows()];
         let batch = QueryBatch::new(&instance.dataset.genes, start.view(), &perturbations);
         let out: Array2<f32> = model.predict(&batch)?;
@@ -145,11 +155,17 @@ pub fn without_perturbed_genes(
     library: &[ConditionId],
     profiles: &[Vec<f64>],
 ) -> Vec<Vec<f64>> {
+    without_genes_of(instance, library.iter().map(|&c| instance.dataset.condition(c)), profiles)
+}
+
+/// [`without_perturbed_genes`] of a library of perturbations.
+pub fn without_genes_of<'p>(
+    instance: &TaskInstance<'_>,
+    library: impl Iterator<Item = &'p Perturbation>,
+    profiles: &[Vec<f64>],
+) -> Vec<Vec<f64>> {
     let perturbed: std::collections::BTreeSet<usize> = library
-        .iter()
-        .flat_map(|&c| {
-            instance.dataset.condition(c).genes().filter_map(|g| instance.dataset.genes.index_of(g)).collect::<Vec<_>>()
-        })
+        .flat_map(|p| p.genes().filter_map(|g| instance.dataset.genes.index_of(g)).collect::<Vec<_>>())
         .map(|i| i.get())
         .collect();
     profiles

@@ -4,6 +4,7 @@
 //! population with the observed cells" (unseen-single, combinatorial, multi-step); a family
 //! with its own query pattern or metrics adds a file here and a branch below.
 
+pub mod closed_loop;
 pub mod cross_modal;
 pub mod few_shot;
 pub mod genetic_interactions;
@@ -36,6 +37,7 @@ pub fn score_model(
         SplitRule::Stability { .. } => stability::score_model(instance, model, bootstrap),
         SplitRule::CrossModal { .. } => cross_modal::score_model(instance, model, bootstrap),
         SplitRule::FewShot { .. } => few_shot::score_model(instance, model, bootstrap),
+        SplitRule::ClosedLoop { .. } => closed_loop::score_model(instance, model, bootstrap),
     }
 }
 
@@ -52,6 +54,7 @@ pub fn ceiling(instance: &TaskInstance<'_>, options: &EvalOptions) -> Result<Sco
         SplitRule::Stability { .. } => stability::ceiling(instance, bootstrap, seed),
         SplitRule::CrossModal { .. } => cross_modal::ceiling(instance, bootstrap, seed),
         SplitRule::FewShot { .. } => few_shot::ceiling(instance, bootstrap, seed),
+        SplitRule::ClosedLoop { .. } => closed_loop::ceiling(instance, bootstrap),
     }
 }
 
