@@ -25,8 +25,14 @@ pub fn bulk_lognorm(sums: &[f64], target_sum: f64) -> Vec<f64> {
 }
 
 /// The group's bulk, and its delete-one jackknife correction C (`moments.jackknife_correction`):
-/// 0 for fewer than two cells or no counts; the per-gene variance is taken of the deviations from
-/// the full bulk (exact under the shift), and the sum is clamped at 0.
+/// 0 for fewer than two cells or no counts; the per-gene variance is taken of the deviations
+/// d_ig = v_ig − b_g from the full bulk (exact under the shift), and the sum is clamped at 0.
+///
+/// A cell with no count of gene g has d_ig = log1p(w_g ε_i) (w_g = u_g/(1+u_g), u_g = TS·P_g/S,
+/// ε_i = ℓ_i/(S − ℓ_i)), so the zeros' share of Σ_i d and Σ_i d² is a power series in w_g over
+/// the power sums of ε (see [`ZeroSeries`]): the group costs one log1p per stored count, not one
+/// per cell and gene. A group whose largest ε exceeds [`ZeroSeries::MAX_EPS`] (a handful of cells,
+/// or one cell holding every count) takes the direct sum over every cell and gene.
 pub fn bulk_and_jackknife(x: &CsrMatrix, rows: &[usize], target_sum: f64) -> (Vec<f64>, f64) {
     let sums = group_sums(x, rows);
     let bulk = bulk_lognorm(&sums, target_sum);
@@ -35,10 +41,47 @@ pub fn bulk_and_jackknife(x: &CsrMatrix, rows: &[usize], target_sum: f64) -> (Ve
     if n < 2 || total <= 0.0 {
         return (bulk, 0.0);
     }
+    let libs: Vec<f64> = rows.iter().map(|&r| row_total(x, r)).collect();
+    let (s1, s2) = match ZeroSeries::new(&libs, total) {
+        Some(series) => deviation_sums_sparse(x, rows, &libs, &sums, &bulk, total, target_sum, &series),
+        None => deviation_sums_dense(x, rows, &sums, &bulk, total, target_sum),
+    };
+    let nf = n as f64;
+    let q: f64 = (0..x.n_cols).map(|j| s2[j] - s1[j] * s1[j] / nf).sum();
+    (bulk, ((nf - 1.0) / nf * q).max(0.0))
+}
+
+fn row_total(x: &CsrMatrix, r: usize) -> f64 {
+    x.data[x.indptr[r] as usize..x.indptr[r + 1] as usize].iter().map(|&v| f64::from(v)).sum()
+}
+
+/// Cells per parallel block; the blocks' partial sums are added in block order, so the result
+/// does not depend on the thread count.
+const BLOCK: usize = 64;
+
+/// Adds per-block partial (Σ d, Σ d²) vectors in block order.
+fn add_partials(partials: Vec<(Vec<f64>, Vec<f64>)>, g: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut s1 = vec![0.0f64; g];
+    let mut s2 = vec![0.0f64; g];
+    for (a, b) in &partials {
+        for j in 0..g {
+            s1[j] += a[j];
+            s2[j] += b[j];
+        }
+    }
+    (s1, s2)
+}
+
+/// Per-gene Σ_i d and Σ_i d² over every cell and gene: one log1p per cell and gene.
+fn deviation_sums_dense(
+    x: &CsrMatrix,
+    rows: &[usize],
+    sums: &[f64],
+    bulk: &[f64],
+    total: f64,
+    target_sum: f64,
+) -> (Vec<f64>, Vec<f64>) {
     let g = x.n_cols;
-    // Per-gene Σ_i d and Σ_i d² over the cells, computed in cell blocks in parallel and added in
-    // block order (the result does not depend on the thread count).
-    const BLOCK: usize = 64;
     let partials: Vec<(Vec<f64>, Vec<f64>)> = rows
         .par_chunks(BLOCK)
         .map(|block| {
@@ -67,17 +110,131 @@ pub fn bulk_and_jackknife(x: &CsrMatrix, rows: &[usize], target_sum: f64) -> (Ve
             (s1, s2)
         })
         .collect();
-    let mut s1 = vec![0.0f64; g];
-    let mut s2 = vec![0.0f64; g];
-    for (a, b) in &partials {
-        for j in 0..g {
-            s1[j] += a[j];
-            s2[j] += b[j];
-        }
+    add_partials(partials, g)
+}
+
+/// The zeros' share by series: every cell is first counted as a zero of every gene (the series
+/// over all cells), then each stored count replaces its cell's zero term by its exact deviation.
+#[allow(clippy::too_many_arguments)]
+fn deviation_sums_sparse(
+    x: &CsrMatrix,
+    rows: &[usize],
+    libs: &[f64],
+    sums: &[f64],
+    bulk: &[f64],
+    total: f64,
+    target_sum: f64,
+    series: &ZeroSeries,
+) -> (Vec<f64>, Vec<f64>) {
+    let g = x.n_cols;
+    let w: Vec<f64> = sums
+        .iter()
+        .map(|&p| {
+            let u = target_sum * p / total;
+            u / (1.0 + u)
+        })
+        .collect();
+    let starts: Vec<usize> = (0..rows.len()).step_by(BLOCK).collect();
+    let partials: Vec<(Vec<f64>, Vec<f64>)> = starts
+        .par_iter()
+        .map(|&start| {
+            let mut s1 = vec![0.0f64; g];
+            let mut s2 = vec![0.0f64; g];
+            for (&r, &lib) in rows[start..].iter().zip(&libs[start..]).take(BLOCK) {
+                let rem = total - lib;
+                let eps = lib / rem;
+                for k in x.indptr[r] as usize..x.indptr[r + 1] as usize {
+                    let j = x.indices[k] as usize;
+                    let d = (target_sum * (sums[j] - f64::from(x.data[k])) / rem).ln_1p() - bulk[j];
+                    let zero = series.log1p(w[j] * eps);
+                    s1[j] += d - zero;
+                    s2[j] += d * d - zero * zero;
+                }
+            }
+            (s1, s2)
+        })
+        .collect();
+    let (mut s1, mut s2) = add_partials(partials, g);
+    for j in 0..g {
+        let (z1, z2) = series.sums(w[j]);
+        s1[j] += z1;
+        s2[j] += z2;
     }
-    let nf = n as f64;
-    let q: f64 = (0..g).map(|j| s2[j] - s1[j] * s1[j] / nf).sum();
-    (bulk, ((nf - 1.0) / nf * q).max(0.0))
+    (s1, s2)
+}
+
+/// Σ_i log1p(w ε_i) and Σ_i log1p(w ε_i)² over a group's cells as power series in w (0 ≤ w < 1)
+/// over the power sums E_m = Σ_i ε_i^m: log1p(t) = Σ_k c_k t^k with c_k = (−1)^(k+1)/k, and
+/// log1p(t)² = Σ_m g_m t^m with g_m = Σ_(k+l=m) c_k c_l. With every ε ≤ MAX_EPS the terms
+/// left out are below 1e-17 of the leading one.
+struct ZeroSeries {
+    /// Terms of log1p kept (its square keeps 2·terms).
+    terms: usize,
+    /// E_m for m = 1..=2·terms (index m − 1).
+    power_sums: Vec<f64>,
+}
+
+impl ZeroSeries {
+    const MAX_EPS: f64 = 0.05;
+
+    /// `None` when a cell holds every count or an ε exceeds [`Self::MAX_EPS`].
+    fn new(libs: &[f64], total: f64) -> Option<Self> {
+        let mut eps_max = 0.0f64;
+        for &lib in libs {
+            let rem = total - lib;
+            if rem <= 0.0 {
+                return None;
+            }
+            eps_max = eps_max.max(lib / rem);
+        }
+        if eps_max > Self::MAX_EPS {
+            return None;
+        }
+        // Smallest K with eps_max^(K+1)/(K+1) < 1e-17 (K = 12 at MAX_EPS).
+        let mut terms = 1;
+        while terms < 12 && eps_max.powi(terms as i32 + 1) / (terms as f64 + 1.0) >= 1e-17 {
+            terms += 1;
+        }
+        let mut power_sums = vec![0.0f64; 2 * terms];
+        for &lib in libs {
+            let eps = lib / (total - lib);
+            let mut p = 1.0;
+            for e in &mut power_sums {
+                p *= eps;
+                *e += p;
+            }
+        }
+        Some(Self { terms, power_sums })
+    }
+
+    fn c(k: usize) -> f64 {
+        if k % 2 == 1 { 1.0 / k as f64 } else { -1.0 / k as f64 }
+    }
+
+    /// log1p(t) for 0 ≤ t ≤ MAX_EPS by its series (Horner).
+    fn log1p(&self, t: f64) -> f64 {
+        let mut acc = 0.0;
+        for k in (1..=self.terms).rev() {
+            acc = acc * t + Self::c(k);
+        }
+        acc * t
+    }
+
+    /// (Σ_i log1p(w ε_i), Σ_i log1p(w ε_i)²).
+    fn sums(&self, w: f64) -> (f64, f64) {
+        let (mut z1, mut z2) = (0.0, 0.0);
+        let mut wm = 1.0;
+        for m in 1..=2 * self.terms {
+            wm *= w;
+            let e = self.power_sums[m - 1];
+            if m <= self.terms {
+                z1 += Self::c(m) * wm * e;
+            }
+            let g: f64 = (1..m).map(|k| Self::c(k) * Self::c(m - k)).sum();
+            z2 += g * wm * e;
+        }
+        (z1, z2)
+    }
 }
 
 #[cfg(test)]
@@ -124,5 +281,42 @@ mod tests {
         assert!((c - want).abs() < 1e-12, "{c} vs {want}");
         let (_, one) = bulk_and_jackknife(&x, &[0], 1000.0);
         assert_eq!(one, 0.0);
+    }
+
+    /// On groups large enough for the series (every cell under 5% of the counts), the sparse sums
+    /// agree with the direct sum over every cell and gene to rounding.
+    #[test]
+    fn the_zero_series_equals_the_direct_sum() {
+        use rand::RngExt;
+        let mut rng = crate::rng::seeded(7);
+        for (n, genes, density) in [(40usize, 30usize, 0.3f64), (200, 50, 0.05), (400, 20, 0.9)] {
+            let rows: Vec<Vec<f32>> = (0..n)
+                .map(|_| {
+                    (0..genes)
+                        .map(|_| {
+                            let u: f64 = rng.random();
+                            let c: f64 = rng.random();
+                            if u < density { (1.0 + 30.0 * c * c).floor() as f32 } else { 0.0 }
+                        })
+                        .collect()
+                })
+                .collect();
+            let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
+            let x = csr(&refs);
+            let all: Vec<usize> = (0..n).collect();
+            let sums = group_sums(&x, &all);
+            let bulk = bulk_lognorm(&sums, 1e6);
+            let total: f64 = sums.iter().sum();
+            let libs: Vec<f64> = all.iter().map(|&r| row_total(&x, r)).collect();
+            let series = ZeroSeries::new(&libs, total).expect("every cell under 5% of the counts");
+            let (a1, a2) = deviation_sums_sparse(&x, &all, &libs, &sums, &bulk, total, 1e6, &series);
+            let (b1, b2) = deviation_sums_dense(&x, &all, &sums, &bulk, total, 1e6);
+            for j in 0..genes {
+                assert!((a1[j] - b1[j]).abs() < 1e-12 * (1.0 + b1[j].abs()), "gene {j}: {} vs {}", a1[j], b1[j]);
+                assert!((a2[j] - b2[j]).abs() < 1e-12 * (1.0 + b2[j].abs()), "gene {j}: {} vs {}", a2[j], b2[j]);
+            }
+        }
+        // Two cells: an ε above the bound sends the group to the direct sum.
+        assert!(ZeroSeries::new(&[3.0, 5.0], 8.0).is_none());
     }
 }
