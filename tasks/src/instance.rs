@@ -92,6 +92,15 @@ impl<'d> TaskInstance<'d> {
             SplitRule::ClosedLoop { train_gene_fraction, control_test_fraction, .. } => {
                 splits::closed_loop::build(dataset, train_gene_fraction, control_test_fraction, seed)?
             }
+            SplitRule::UnseenDose { control_test_fraction } => {
+                splits::dose::build(dataset, splits::dose::HoldOut::Doses, control_test_fraction, seed)?
+            }
+            SplitRule::UnseenCompound { test_fraction, control_test_fraction } => splits::dose::build(
+                dataset,
+                splits::dose::HoldOut::Compounds { test_fraction },
+                control_test_fraction,
+                seed,
+            )?,
         };
         let impossible = |reason: String| TaskError::SplitImpossible {
             task: spec.spec.id.clone(),
