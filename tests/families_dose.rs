@@ -1,5 +1,5 @@
-//! The dose family end to end: the simulator's drug mode under `sim-dose` (unseen doses) and
-//! `sim-dose-unseen-compound`, scored with the baselines, the audit's probes and the ceiling; the
+//! The dose family end to end: the simulator's drug mode under `sim-dose` (unseen doses),
+//! `sim-dose-unseen-compound` and `sim-dose-unseen-context`, scored with the baselines, the audit's probes and the ceiling; the
 //! reference model refusing compounds with a clear message; and the public sci-Plex 3 task file
 //! run on a fixture in the scPerturb file's layout, placed where `arena fetch sciplex3` puts it.
 
@@ -90,6 +90,33 @@ fn sim_dose_unseen_compound_holds_out_whole_compounds() {
     // (dose-blind, 0.5); ridge's intercept is dose-blind too.
     assert_eq!(mean_of(&card, "additive", "dose_monotonicity"), 0.5);
     assert!(mean_of(&card, "noise-ceiling", "dose_monotonicity") > 0.5);
+}
+
+#[test]
+fn sim_dose_unseen_context_scores_context_b_zero_shot_against_its_own_references() {
+    let ds = load("simulator-drugs");
+    let instance = TaskInstance::build(find_spec("sim-dose-unseen-context", None).unwrap(), &ds).unwrap();
+    // Every compound at every dose trains in A and is held out in B.
+    assert_eq!((instance.split.test.len(), instance.split.train.len()), (16 * 7, 16 * 7));
+    assert!(instance.split.test.iter().all(|t| t.subgroup == Subgroup::NewContext));
+    let ctx = ds.context.as_ref().unwrap();
+    let cs = instance.split.context.as_ref().unwrap();
+    assert!(cs.shot_order.is_empty(), "zero-shot: no example of B");
+    assert!(cs.control_adapt_rows.iter().all(|r| !cs.control_test_rows.contains(r)));
+    // μ_ctrl is B's reference controls' mean; the start cells are B's other controls; the truth is
+    // B's cells of each condition.
+    let b_mean = ctx.expression.mean_of_rows(&cs.control_adapt_rows);
+    assert!(instance.control_mean.iter().zip(b_mean.iter()).all(|(a, b)| (a - b).abs() < 1e-12));
+    assert!(instance.start_rows.iter().all(|r| cs.control_test_rows.contains(r)));
+    for (t, rows) in instance.split.test.iter().zip(&instance.test_rows) {
+        assert_eq!(rows.len(), 30, "{}", t.label);
+        assert!(rows.iter().all(|&r| ctx.perturbations[r] == *ds.condition(t.condition)), "{}", t.label);
+    }
+    let card = evaluate(&instance, None, "test", &options()).unwrap();
+    let blind = mean_of(&card, "perturbed-mean", "pearson_delta_per_dose");
+    let additive = mean_of(&card, "additive", "pearson_delta_per_dose");
+    let ceiling = mean_of(&card, "noise-ceiling", "pearson_delta_per_dose");
+    assert!(blind < additive && additive < ceiling, "perturbed-mean {blind}, additive {additive}, ceiling {ceiling}");
 }
 
 #[test]

@@ -26,6 +26,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("norman2019-closed-loop.toml", include_str!("../specs/norman2019-closed-loop.toml")),
     ("sim-dose.toml", include_str!("../specs/sim-dose.toml")),
     ("sim-dose-unseen-compound.toml", include_str!("../specs/sim-dose-unseen-compound.toml")),
+    ("sim-dose-unseen-context.toml", include_str!("../specs/sim-dose-unseen-context.toml")),
 ];
 
 /// How test conditions are chosen.
@@ -127,9 +128,25 @@ pub enum SplitRule {
         test_fraction: f64,
         control_test_fraction: f64,
     },
+    /// Unseen cell context (`splits::dose`): every compound-at-dose of the training context trains;
+    /// the same conditions in the dataset's second context are held out (subgroup `new_context`),
+    /// predicted from that context's control cells (a `control_test_fraction` of them; the others
+    /// give its μ_ctrl) with no example of it (zero-shot). Scored like `unseen-dose`, against the
+    /// new context's references.
+    UnseenContext {
+        control_test_fraction: f64,
+    },
 }
 
 impl SplitRule {
+    /// Whether the rule is one of the dose family's (actions are compounds at doses).
+    pub fn is_dose(&self) -> bool {
+        matches!(
+            self,
+            SplitRule::UnseenDose { .. } | SplitRule::UnseenCompound { .. } | SplitRule::UnseenContext { .. }
+        )
+    }
+
     /// The metrics of a family with its own metrics, beside the profile metrics; empty for the
     /// profile families.
     pub fn family_metrics(&self) -> &'static [&'static MetricInfo] {
@@ -141,7 +158,9 @@ impl SplitRule {
             SplitRule::CrossModal { .. } => &metrics::catalog::CROSS_MODAL_METRICS,
             SplitRule::FewShot { .. } => &metrics::catalog::FEW_SHOT_METRICS,
             SplitRule::ClosedLoop { .. } => &metrics::discovery::DISCOVERY_METRICS,
-            SplitRule::UnseenDose { .. } | SplitRule::UnseenCompound { .. } => &metrics::dose::DOSE_METRICS,
+            SplitRule::UnseenDose { .. } | SplitRule::UnseenCompound { .. } | SplitRule::UnseenContext { .. } => {
+                &metrics::dose::DOSE_METRICS
+            }
             _ => &[],
         }
     }
@@ -245,7 +264,9 @@ pub fn parse_spec(source_name: &str, text: &str) -> Result<LoadedSpec, TaskError
             validate_closed_loop(&spec).map_err(invalid)?;
             vec![*train_gene_fraction, *control_test_fraction, *hit_fraction]
         }
-        SplitRule::UnseenDose { control_test_fraction } => vec![*control_test_fraction],
+        SplitRule::UnseenDose { control_test_fraction } | SplitRule::UnseenContext { control_test_fraction } => {
+            vec![*control_test_fraction]
+        }
         SplitRule::UnseenCompound { test_fraction, control_test_fraction } => {
             vec![*test_fraction, *control_test_fraction]
         }

@@ -148,7 +148,7 @@ pub fn run(args: TasksArgs) -> anyhow::Result<()> {
                 SplitRule::ClosedLoop { .. } => {
                     out!("split:     {}", tasks::splits::closed_loop::describe(&spec.split))
                 }
-                SplitRule::UnseenDose { .. } | SplitRule::UnseenCompound { .. } => {
+                SplitRule::UnseenDose { .. } | SplitRule::UnseenCompound { .. } | SplitRule::UnseenContext { .. } => {
                     out!("split:     {}", tasks::splits::dose::describe(&spec.split))
                 }
             }

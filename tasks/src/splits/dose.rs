@@ -9,6 +9,11 @@
 //! - Unseen compounds: the compounds are shuffled from the seed and a `test_fraction` of them (at
 //!   least one, never all) are held out at every dose (subgroup `unseen_compound`).
 //!
+//! - Unseen context ([`build_unseen_context`]): every compound-at-dose of the training context
+//!   trains; those of the dataset's second context (`dataset.context`) that the training context
+//!   also has are held out (subgroup `new_context`), zero-shot: no cell of that context trains.
+//!   Its control cells are split into reference controls (its μ_ctrl) and start states.
+//!
 //! Control cells are split as in every task ([`split_controls`]); held-out items are sorted by
 //! compound, then dose.
 
@@ -33,6 +38,7 @@ pub enum HoldOut {
 pub fn describe(rule: &SplitRule) -> String {
     match rule {
         SplitRule::UnseenDose { .. } => "unseen doses (interpolation): of each compound's sorted doses, those at odd positions below its highest are held out; the others train".into(),
+        SplitRule::UnseenContext { .. } => "unseen cell context (zero-shot): every compound-at-dose of the training context trains; the same conditions in the second context are held out, predicted from its control cells and scored against its references".into(),
         SplitRule::UnseenCompound { test_fraction, .. } => format!(
             "unseen compounds: {:.0}% of the compounds held out at every dose; the others train at every dose",
             test_fraction * 100.0
@@ -111,6 +117,65 @@ pub fn build(dataset: &Dataset, hold_out: HoldOut, control_test_fraction: f64, s
         controls,
         Vec::new(),
     ))
+}
+
+/// The unseen-context split (see the module docs).
+pub fn build_unseen_context(dataset: &Dataset, control_test_fraction: f64, seed: u64) -> Result<Split, TaskError> {
+    let impossible = |reason: String| TaskError::SplitImpossible {
+        task: "unseen-context".into(),
+        dataset: dataset.id.clone(),
+        reason,
+    };
+    let Some(ctx) = &dataset.context else {
+        return Err(impossible("it has no second context (use `simulator-drugs`)".into()));
+    };
+    let mut train: Vec<(String, ConditionId)> = Vec::new();
+    for (i, p) in dataset.conditions().iter().enumerate() {
+        if p.single_compound().is_some() {
+            train.push((p.label(), ConditionId(i as u32)));
+        }
+    }
+    train.sort();
+    let in_context: BTreeSet<&crate::perturbation::Perturbation> =
+        ctx.perturbations.iter().filter(|p| p.single_compound().is_some()).collect();
+    let mut test: Vec<((String, Dose), TestCondition)> = in_context
+        .into_iter()
+        .filter_map(|p| {
+            let (c, d) = p.single_compound()?;
+            let id = dataset.condition_id(p)?;
+            Some((
+                (c.to_string(), d),
+                TestCondition { condition: id, label: p.label(), subgroup: Subgroup::NewContext },
+            ))
+        })
+        .collect();
+    test.sort_by(|a, b| a.0.cmp(&b.0));
+    if test.is_empty() || train.is_empty() {
+        return Err(impossible(format!("context '{}' shares no compound-at-dose with the training context", ctx.name)));
+    }
+    let mut controls = ctx.control_rows();
+    if controls.len() < 2 {
+        return Err(impossible(format!("context '{}' needs at least 2 control cells", ctx.name)));
+    }
+    metrics::rng::shuffle(&mut controls, &mut metrics::rng::seeded(seed ^ 0xC0_47_03));
+    let n_start = ((controls.len() as f64 * control_test_fraction).round() as usize).clamp(1, controls.len() - 1);
+    let mut start = controls.split_off(controls.len() - n_start);
+    controls.sort_unstable();
+    start.sort_unstable();
+    let (control_train_rows, control_test_rows) = split_controls(dataset, control_test_fraction, seed);
+    Ok(Split {
+        train: train.into_iter().map(|(_, c)| c).collect(),
+        test: test.into_iter().map(|(_, t)| t).collect(),
+        control_train_rows,
+        control_test_rows,
+        train_genes: Vec::new(),
+        test_sequences: Vec::new(),
+        context: Some(crate::split::ContextSplit {
+            shot_order: Vec::new(),
+            control_adapt_rows: controls,
+            control_test_rows: start,
+        }),
+    })
 }
 
 #[cfg(test)]

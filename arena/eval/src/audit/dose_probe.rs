@@ -1,11 +1,12 @@
 //! The dose family's own probe, `probe: nearest seen dose`: each held-out compound-at-dose is
 //! answered with the observed training mean of the same compound at its nearest training dose (in
-//! log10(1 + dose/nM)), a compound never trained with μ_pert. It asks whether a task that claims to
+//! log10(1 + dose/nM)), a compound never trained with μ_pert (on an unseen context: the training
+//! context's mean at the same dose, shifted to the new context's control mean). It asks whether a task that claims to
 //! test dose interpolation is won by ignoring the dose: a model should beat it on
 //! `pearson_delta_per_dose`, and it earns nothing on `dose_monotonicity` beyond what the training
 //! doses' order gives.
 
-use tasks::{SplitRule, TaskInstance};
+use tasks::TaskInstance;
 
 use super::probes::Lookup;
 
@@ -15,7 +16,7 @@ pub const DESCRIPTION: &str =
 
 /// The probe, on dose tasks (`None` on every other family).
 pub fn nearest_dose(instance: &TaskInstance<'_>) -> Option<Lookup> {
-    if !matches!(instance.spec.spec.split, SplitRule::UnseenDose { .. } | SplitRule::UnseenCompound { .. }) {
+    if !instance.spec.spec.split.is_dose() {
         return None;
     }
     let trained: Vec<(&str, f64, &ndarray::Array1<f64>)> = instance

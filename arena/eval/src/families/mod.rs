@@ -39,7 +39,7 @@ pub fn score_model(
         SplitRule::CrossModal { .. } => cross_modal::score_model(instance, model, bootstrap),
         SplitRule::FewShot { .. } => few_shot::score_model(instance, model, bootstrap),
         SplitRule::ClosedLoop { .. } => closed_loop::score_model(instance, model, bootstrap),
-        SplitRule::UnseenDose { .. } | SplitRule::UnseenCompound { .. } => {
+        SplitRule::UnseenDose { .. } | SplitRule::UnseenCompound { .. } | SplitRule::UnseenContext { .. } => {
             dose::score_model(instance, model, bootstrap)
         }
     }
@@ -59,7 +59,9 @@ pub fn ceiling(instance: &TaskInstance<'_>, options: &EvalOptions) -> Result<Sco
         SplitRule::CrossModal { .. } => cross_modal::ceiling(instance, bootstrap, seed),
         SplitRule::FewShot { .. } => few_shot::ceiling(instance, bootstrap, seed),
         SplitRule::ClosedLoop { .. } => closed_loop::ceiling(instance, bootstrap),
-        SplitRule::UnseenDose { .. } | SplitRule::UnseenCompound { .. } => dose::ceiling(instance, bootstrap, seed),
+        SplitRule::UnseenDose { .. } | SplitRule::UnseenCompound { .. } | SplitRule::UnseenContext { .. } => {
+            dose::ceiling(instance, bootstrap, seed)
+        }
     }
 }
 
@@ -72,7 +74,7 @@ pub fn ceiling_notes(instance: &TaskInstance<'_>) -> Vec<String> {
         | SplitRule::MultiStep { .. }
         | SplitRule::GeneticInteractions { .. }
         | SplitRule::OrderConsistency { .. } => profile::ceiling_notes(instance),
-        SplitRule::UnseenDose { .. } | SplitRule::UnseenCompound { .. } => {
+        SplitRule::UnseenDose { .. } | SplitRule::UnseenCompound { .. } | SplitRule::UnseenContext { .. } => {
             let mut notes = profile::ceiling_notes(instance);
             notes.push(dose::ceiling_note());
             notes

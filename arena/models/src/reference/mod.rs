@@ -48,7 +48,7 @@ pub enum LoadError {
 /// Whether the reference model can be trained and scored on a task: every family whose actions
 /// are genes; not the dose families (compounds at doses).
 pub fn supports(rule: &tasks::SplitRule) -> bool {
-    !matches!(rule, tasks::SplitRule::UnseenDose { .. } | tasks::SplitRule::UnseenCompound { .. })
+    !rule.is_dose()
 }
 
 /// [`supports`] as an error naming the task.
