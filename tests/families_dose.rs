@@ -279,3 +279,38 @@ fn the_sciplex3_task_file_runs_on_a_fixture_in_the_registered_layout() {
     let r = run_external(&mut cmd).failed();
     assert!(r.stderr.contains("arena fetch sciplex3"), "{}", r.stderr);
 }
+
+/// A predictions file labels compounds as `name@dose` (the label every scorecard and split file
+/// writes): the true means of the held-out items, submitted that way, score a perfect 1 on both
+/// dose metrics.
+#[test]
+fn a_predictions_file_with_compound_labels_scores_the_truth_perfectly() {
+    let ds = load("simulator-drugs");
+    let instance = TaskInstance::build(find_spec("sim-dose", None).unwrap(), &ds).unwrap();
+    let labels: Vec<String> = instance.eval_items().iter().map(|i| i.label.clone()).collect();
+    assert!(labels.iter().all(|l| l.contains('@') && l.ends_with("nM")), "{labels:?}");
+    let x: Vec<Vec<f32>> = instance.truth_means().iter().map(|m| m.iter().map(|&v| v as f32).collect()).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("preds.h5ad");
+    write_h5ad(&file, &anndata(x, "perturbation", &labels, ds.genes.names()));
+    let out = dir.path().join("out");
+    run([
+        "eval",
+        "--task",
+        "sim-dose",
+        "--predictions",
+        file.to_str().unwrap(),
+        "--bootstrap",
+        "50",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .ok();
+    let card = read_scorecard(&out);
+    let submitted =
+        card["rows"].as_array().unwrap().iter().find(|r| r["kind"] == "predictions").expect("predictions row");
+    for m in ["pearson_delta_per_dose", "dose_monotonicity"] {
+        let v = metric_mean(submitted, m);
+        assert!((v - 1.0).abs() < 1e-6, "{m} = {v}");
+    }
+}
