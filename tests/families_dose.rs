@@ -314,3 +314,40 @@ fn a_predictions_file_with_compound_labels_scores_the_truth_perfectly() {
         assert!((v - 1.0).abs() < 1e-6, "{m} = {v}");
     }
 }
+
+/// `arena serve --hidden-task sim-dose`: the secret's world is another drug world (other targets
+/// and doses' responses, same design), and its training download holds the training doses'
+/// cells only, labelled `name@dose` so that they parse back to compounds at doses.
+#[test]
+fn a_hidden_drug_world_differs_from_the_public_one_and_its_download_holds_no_test_dose() {
+    use arena_serve::worlds::{Secret, write_training_h5ad};
+    let registry = Registry::embedded().unwrap();
+    let options = LoadOptions { data_dir: Some(data_dir()), ..LoadOptions::default() };
+    let spec = find_spec("sim-dose", None).unwrap();
+    let public = load("simulator-drugs");
+    let world = Secret::new("organiser-secret-7c1e9a4b2d6f80e3").unwrap().world("sim-dose");
+    let (loaded, hidden_spec) = world.load(&spec, &registry, &options).unwrap();
+    assert_ne!(loaded.dataset.sha256, public.sha256, "the hidden world is another simulation");
+    let hidden = TaskInstance::build(hidden_spec, &loaded.dataset).unwrap();
+    let public_instance = TaskInstance::build(spec, &public).unwrap();
+    let differs = hidden
+        .truth_means()
+        .iter()
+        .zip(public_instance.truth_means())
+        .any(|(h, p)| h.iter().zip(&p).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) > 1e-3);
+    assert!(differs, "the hidden truths equal the public ones");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("training.h5ad");
+    write_training_h5ad(&hidden, &path).unwrap();
+    let adata = read_h5ad(&path);
+    let obs: Vec<String> =
+        adata.obs.column("perturbation").and_then(|c| c.as_labels()).unwrap().into_iter().map(Option::unwrap).collect();
+    let tested: BTreeSet<String> = hidden.eval_items().into_iter().map(|i| i.label).collect();
+    assert!(obs.iter().all(|l| !tested.contains(l)), "a held-out dose's cell is in the download");
+    let controls: Vec<String> = tasks::DEFAULT_CONTROL_LABELS.iter().map(|s| s.to_string()).collect();
+    for label in obs.iter().filter(|l| *l != "ctrl") {
+        let p = tasks::Perturbation::parse(label, &controls, tasks::Direction::Knockdown).unwrap();
+        let (_, dose) = p.single_compound().unwrap_or_else(|| panic!("{label} is not a compound at a dose"));
+        assert!([3.0, 30.0, 300.0, 3000.0].contains(&dose.as_nanomolar()), "{label}");
+    }
+}
