@@ -1,6 +1,6 @@
 //! The dose family end to end: the simulator's drug mode under `sim-dose` (unseen doses),
 //! `sim-dose-unseen-compound` and `sim-dose-unseen-context`, scored with the baselines, the audit's probes and the ceiling; the
-//! reference model refusing compounds with a clear message; and the public sci-Plex 3 task file
+//! reference model refusing compounds with a clear message; and the public sci-Plex 3 task files
 //! run on a fixture in the scPerturb file's layout, placed where `arena fetch sciplex3` puts it.
 
 mod common;
@@ -267,6 +267,33 @@ fn the_sciplex3_task_file_runs_on_a_fixture_in_the_registered_layout() {
     let additive = metric_mean(row(&card, "additive"), "pearson_delta_per_dose");
     let blind = metric_mean(row(&card, "perturbed-mean"), "pearson_delta_per_dose");
     assert!(additive > blind, "additive {additive} vs perturbed-mean {blind}");
+    // The unseen-compound file on the same download: one of the 4 compounds, at all 4 doses.
+    let compound_file = workspace_root().join("tasks/public/sciplex3-unseen-compound.toml");
+    let out = dir.path().join("compound");
+    let mut cmd = arena();
+    cmd.env("ARENA_CACHE_DIR", dir.path().join("cache")).args([
+        "eval",
+        "--task-file",
+        compound_file.to_str().unwrap(),
+        "--registry",
+        registry_file.to_str().unwrap(),
+        "--bootstrap",
+        "50",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    run_external(&mut cmd).ok();
+    let split: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("split.json")).unwrap()).unwrap();
+    let tested: Vec<&str> = split["test"].as_array().unwrap().iter().map(|t| t["label"].as_str().unwrap()).collect();
+    assert_eq!(tested.len(), 4, "{tested:?}");
+    let held_out = tested[0].split('@').next().unwrap();
+    assert!(
+        compounds.contains(&held_out) && tested.iter().all(|t| t.starts_with(&format!("{held_out}@"))),
+        "{tested:?}"
+    );
+    let card = read_scorecard(&out);
+    assert!(metric_mean(row(&card, "noise-ceiling"), "dose_monotonicity").is_finite());
     // Without the download the error says what to run.
     let mut cmd = arena();
     cmd.env("ARENA_CACHE_DIR", dir.path().join("empty")).args([
