@@ -69,7 +69,7 @@ def io(name, n, batch="batch", elem=FLOAT, rank2=True):
 
 
 def model(nodes, inputs, outputs, initializers, genes, pert_genes=None, contract=CONTRACT, name="arena-example",
-          doc=""):
+          doc="", compounds=None):
     graph = helper.make_graph(nodes, name, inputs, outputs, initializer=initializers)
     m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="arena make_examples.py")
     m.ir_version = 8
@@ -81,6 +81,8 @@ def model(nodes, inputs, outputs, initializers, genes, pert_genes=None, contract
         meta["arena.genes"] = "\n".join(genes)
     if pert_genes is not None:
         meta["arena.perturbation_genes"] = "\n".join(pert_genes)
+    if compounds is not None:
+        meta["arena.perturbation_compounds"] = "\n".join(compounds)
     for k, v in meta.items():
         e = m.metadata_props.add()
         e.key, e.value = k, v
@@ -105,6 +107,19 @@ def identity(genes, pert_genes=None):
     # The perturbation input is declared (the contract feeds it) but unused.
     return model([helper.make_node("Identity", ["expression"], ["expression_next"])], ins, outs, [], genes, pert_genes,
                  doc="x' = x")
+
+
+def dose_shift(genes, compounds):
+    """x' = x + sum(p) on every gene: over the gene axis and the compound columns (fed
+    log10(1 + dose/1 nM)), so a compound at dose d adds log10(1 + d/nM) to every gene."""
+    n, m = len(genes), len(genes) + len(compounds)
+    ins, outs = std_io(n, m)
+    nodes = [
+        helper.make_node("ReduceSum", ["perturbation", "axes"], ["s"], keepdims=1),
+        helper.make_node("Add", ["expression", "s"], ["expression_next"]),
+    ]
+    inits = [numpy_helper.from_array(np.asarray([1], dtype=np.int64), "axes")]
+    return model(nodes, ins, outs, inits, genes, compounds=compounds, doc="x' = x + sum(perturbation)")
 
 
 def linear(genes):
@@ -324,7 +339,16 @@ def main():
     ap.add_argument("--hidden", type=int, default=512)
     ap.add_argument("--genes", metavar="FILE", help="gene names, one per line (--identity, --mlp)")
     ap.add_argument("--perturbation-genes", metavar="FILE", help="perturbation axis genes, one per line (--identity)")
+    ap.add_argument("--dose-shift", metavar="OUT",
+                    help="write x' = x + sum(perturbation) over --genes and --compounds to OUT (compound columns)")
+    ap.add_argument("--compounds", metavar="FILE", help="compound names, one per line (--dose-shift)")
     args = ap.parse_args()
+
+    if args.dose_shift:
+        if not (args.genes and args.compounds):
+            ap.error("--dose-shift needs --genes FILE and --compounds FILE")
+        save(dose_shift(read_lines(args.genes), read_lines(args.compounds)), Path(args.dose_shift))
+        return
 
     if args.identity or args.mlp:
         if not args.genes:

@@ -434,3 +434,54 @@ fn unmeasured_perturbation_genes_need_the_perturbation_axis_metadata() {
     let card = read_scorecard(&out);
     assert_rows_close(row(&card, "axis.onnx"), row(&card, "control-mean"), "identity with its own axis");
 }
+
+/// Compounds reach an ONNX model as log10(1 + dose/1 nM) in the columns its
+/// `arena.perturbation_compounds` declares, after the gene axis; a model without that key is
+/// refused on a dose task, naming a compound and the key.
+#[test]
+fn compounds_are_fed_as_the_transformed_dose_in_their_declared_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = arena_data::Registry::embedded().unwrap();
+    let load = arena_sim::load::LoadOptions::default();
+    let ds = arena_sim::load::load_dataset("simulator-drugs", &registry, &load).unwrap().dataset;
+    let genes = ds.genes.names().to_vec();
+    let compounds: Vec<String> = tasks::splits::dose::compound_doses(&ds).into_keys().collect();
+    let (g, c) = (dir.path().join("genes.txt"), dir.path().join("compounds.txt"));
+    std::fs::write(&g, genes.join("\n")).unwrap();
+    std::fs::write(&c, compounds.join("\n")).unwrap();
+    let (plain, dosed) = (dir.path().join("plain.onnx"), dir.path().join("dose_shift.onnx"));
+    let (g, c) = (g.display().to_string(), c.display().to_string());
+    make_examples(&["--identity", &plain.display().to_string(), "--genes", &g]);
+    make_examples(&["--dose-shift", &dosed.display().to_string(), "--genes", &g, "--compounds", &c]);
+
+    let r = eval_model(&plain, &dir.path().join("plain"), &["--task", "sim-dose"]).failed();
+    for f in ["cmpd", "arena.perturbation_compounds", "log10(1 + dose/1 nM)", "sim-dose"] {
+        assert!(r.stderr.contains(f), "stderr lacks {f:?}:\n{}", r.stderr);
+    }
+
+    // x' = x + sum(perturbation): every gene moves by exactly log10(1 + dose/nM).
+    let spec = tasks::find_spec("sim-dose", None).unwrap();
+    let instance = TaskInstance::build(spec, &ds).unwrap();
+    let options = arena_models::runners::onnx::OnnxOptions::default();
+    let mut model = arena_models::runners::onnx::OnnxModel::load(&dosed, &options).unwrap();
+    assert_eq!(model.signature().n_pert(), genes.len() + compounds.len());
+    model.bind(&instance).unwrap();
+    let start = instance.start_states().slice(ndarray::s![..3, ..]).to_owned();
+    let dose = |nm: f64| tasks::Dose::nanomolar(nm).unwrap();
+    let perts = vec![
+        tasks::Perturbation::compound(compounds[0].clone(), dose(99.0)),
+        tasks::Perturbation::compound(compounds[1].clone(), dose(9.0)),
+        tasks::Perturbation::control(),
+    ];
+    let out = model.predict(&QueryBatch::new(&ds.genes, start.view(), &perts)).unwrap();
+    for (row, shift) in [(0, 2.0), (1, 1.0), (2, 0.0)] {
+        for k in 0..genes.len() {
+            let d = f64::from(out[[row, k]]) - f64::from(start[[row, k]]);
+            assert!((d - shift).abs() < 1e-5, "row {row} gene {k}: {d} vs {shift}");
+        }
+    }
+    // And the whole task runs through `arena eval`.
+    eval_model(&dosed, &dir.path().join("dosed"), &["--task", "sim-dose"]).ok();
+    let card = read_scorecard(&dir.path().join("dosed"));
+    assert!(metric_mean(row(&card, "dose_shift.onnx"), "pearson_delta_per_dose").is_finite());
+}

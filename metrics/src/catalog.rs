@@ -486,6 +486,22 @@ pub const GI_SYNERGY_BALANCED_ACCURACY: MetricInfo = eval_frac(
     "Balanced accuracy of synergy versus not-synergy of each test double.",
 );
 
+// ---- arena eval: dose family (`crate::dose`) ----
+
+pub const PEARSON_DELTA_PER_DOSE: MetricInfo = eval_corr(
+    "pearson_delta_per_dose",
+    Bounds::Unbounded,
+    ARENA,
+    "Per held-out dose level, the mean over compounds of the Pearson r of predicted vs observed Δ (each against the training-control mean, all genes); then the mean over dose levels (each level weighs the same).",
+);
+pub const DOSE_MONOTONICITY: MetricInfo = eval_frac(
+    "dose_monotonicity",
+    Kind::Accuracy,
+    Bounds::Unbounded,
+    ARENA,
+    "Per compound, over its 20 most responsive genes and every pair of its scored doses, the fraction whose predicted change between the two doses has the observed sign (a predicted tie counts ½, so a constant prediction scores 0.5); mean over compounds.",
+);
+
 // ---- arena eval: order-consistency family ----
 
 pub const ORDER_INCONSISTENCY: MetricInfo = entry(
@@ -840,6 +856,8 @@ pub const CATALOG: &[MetricInfo] = &[
     GI_MAGNITUDE_SPEARMAN,
     GI_CLASS_BALANCED_ACCURACY,
     GI_SYNERGY_BALANCED_ACCURACY,
+    PEARSON_DELTA_PER_DOSE,
+    DOSE_MONOTONICITY,
     ORDER_INCONSISTENCY,
     STABILITY_GAP_T1,
     STABILITY_GAP_T2,

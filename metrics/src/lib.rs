@@ -10,6 +10,7 @@
 //! - `pair`: cell-eval's pseudobulk and cell-level "anndata pair" metrics;
 //! - `gears`, `distributional`, `sparse_distance`: GEARS' Δ correlations and the energy distance;
 //! - `stamp`: STAMP's DEG identification, direction and magnitude scores of a group;
+//! - `dose`: Hill dose responses, per-dose PearsonΔ and dose-response monotonicity;
 //! - `inverse`, `discovery`: screen ranking (inverse design) and closed-loop discovery curves;
 //! - `bootstrap`, `ranking`: CIs and paired-bootstrap tie groups;
 //! - `catalog`: every metric the arena prints, with its direction ([`Better`]), range and reference;
@@ -26,6 +27,7 @@ pub mod de;
 pub mod discovery;
 pub mod distance;
 pub mod distributional;
+pub mod dose;
 pub mod gears;
 pub mod interaction;
 pub mod inverse;

@@ -92,6 +92,18 @@ impl<'d> TaskInstance<'d> {
             SplitRule::ClosedLoop { train_gene_fraction, control_test_fraction, .. } => {
                 splits::closed_loop::build(dataset, train_gene_fraction, control_test_fraction, seed)?
             }
+            SplitRule::UnseenDose { control_test_fraction } => {
+                splits::dose::build(dataset, splits::dose::HoldOut::Doses, control_test_fraction, seed)?
+            }
+            SplitRule::UnseenContext { control_test_fraction } => {
+                splits::dose::build_unseen_context(dataset, control_test_fraction, seed)?
+            }
+            SplitRule::UnseenCompound { test_fraction, control_test_fraction } => splits::dose::build(
+                dataset,
+                splits::dose::HoldOut::Compounds { test_fraction },
+                control_test_fraction,
+                seed,
+            )?,
         };
         let impossible = |reason: String| TaskError::SplitImpossible {
             task: spec.spec.id.clone(),
@@ -149,7 +161,14 @@ impl<'d> TaskInstance<'d> {
         metrics::rng::shuffle(&mut start_rows, &mut metrics::rng::seeded(seed ^ 0x57A27));
         start_rows.truncate(spec.spec.max_start_cells);
         start_rows.sort_unstable();
-        Ok(Self { spec, dataset, split, control_mean, train_means, perturbed_mean, test_rows, start_rows })
+        let zero_shot = matches!(spec.spec.split, SplitRule::UnseenContext { .. });
+        let instance = Self { spec, dataset, split, control_mean, train_means, perturbed_mean, test_rows, start_rows };
+        // An unseen context is scored against its own references: the training effects shifted to
+        // its control mean (the few-shot view after 0 shots).
+        if zero_shot {
+            return splits::few_shot::adapted_instance(&instance, 0);
+        }
+        Ok(instance)
     }
 
     pub fn test_conditions(&self) -> &[TestCondition] {

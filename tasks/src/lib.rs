@@ -4,6 +4,7 @@
 //! No file or network I/O beyond the specs embedded at compile time.
 
 pub mod dataset;
+pub mod dose;
 pub mod error;
 pub mod expression;
 pub mod gene;
@@ -18,6 +19,7 @@ pub mod splits;
 pub mod task_file;
 
 pub use dataset::{ConditionId, ContextObservations, Dataset, Observation, ProteinPanel, Scale};
+pub use dose::{Dose, DoseUnit};
 pub use error::TaskError;
 pub use expression::{Expression, RowSource, StoredRows};
 pub use gene::{GeneIndex, GenePanel};

@@ -1,11 +1,14 @@
-//! Typed perturbations: a set of genes, each knocked down or activated, parsed from the labels
-//! the field uses (`A+B`, `ctrl+A`, `A+ctrl`, `non-targeting`, `ctrl`).
+//! Typed perturbations: a set of named actions, parsed from the labels the field uses (`A+B`,
+//! `ctrl+A`, `A+ctrl`, `non-targeting`, `ctrl`). An action is a gene knocked down or activated
+//! (its strength is the sign of its [`Direction`], ±1) or a compound at a [`Dose`] (label
+//! `name@100nM`); a gene cannot carry a dose, nor a compound a direction.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::dose::Dose;
 use crate::error::TaskError;
 
 /// What an action does to one gene. Encoded as −1 / +1 in the ONNX multi-hot input.
@@ -43,12 +46,18 @@ impl Direction {
     }
 }
 
-/// A perturbation: the set of genes it targets, each with its direction. The empty set is the
-/// control condition, so "control with genes" cannot be represented.
+/// A perturbation: the genes it targets, each with its direction, and the compounds it applies,
+/// each at its dose. No action at all is the control condition, so "control with genes" cannot be
+/// represented.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
 pub struct Perturbation {
     targets: BTreeMap<String, Direction>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    compounds: BTreeMap<String, Dose>,
 }
+
+/// What separates a compound from its dose in a label (`dexamethasone@100nM`).
+pub const DOSE_SEPARATOR: char = '@';
 
 /// The labels that mean "no perturbation", case-insensitive.
 pub const DEFAULT_CONTROL_LABELS: &[&str] = &["ctrl", "control", "non-targeting", "nt", "nontargeting"];
@@ -63,12 +72,18 @@ impl Perturbation {
     }
 
     pub fn from_genes(genes: impl IntoIterator<Item = (String, Direction)>) -> Self {
-        Self { targets: genes.into_iter().collect() }
+        Self { targets: genes.into_iter().collect(), compounds: BTreeMap::new() }
+    }
+
+    /// One compound at one dose.
+    pub fn compound(name: impl Into<String>, dose: Dose) -> Self {
+        Self { targets: BTreeMap::new(), compounds: [(name.into(), dose)].into_iter().collect() }
     }
 
     /// Parses a label of the field. `+` joins genes of a combination; any part equal to one of
     /// `control_labels` (case-insensitive) is dropped, so `ctrl+A` is the single `A` and `ctrl`
-    /// is the control. Every gene gets `direction` (a dataset is CRISPRa or CRISPRi as a whole).
+    /// is the control. Every gene gets `direction` (a dataset is CRISPRa or CRISPRi as a whole); a
+    /// part `NAME@DOSE` (e.g. `dexamethasone@100nM`, see [`Dose::parse`]) is a compound.
     pub fn parse(label: &str, control_labels: &[String], direction: Direction) -> Result<Self, TaskError> {
         let trimmed = label.trim();
         if trimmed.is_empty() {
@@ -79,6 +94,7 @@ impl Perturbation {
             return Ok(Self::control());
         }
         let mut targets = BTreeMap::new();
+        let mut compounds = BTreeMap::new();
         for part in trimmed.split('+').map(str::trim) {
             if part.is_empty() {
                 return Err(TaskError::BadLabel {
@@ -89,23 +105,52 @@ impl Perturbation {
             if is_control(part) {
                 continue;
             }
-            if targets.insert(part.to_string(), direction).is_some() {
+            if let Some((name, dose)) = part.rsplit_once(DOSE_SEPARATOR) {
+                let bad = |reason: String| TaskError::BadLabel { label: label.to_string(), reason };
+                let name = name.trim();
+                let dose = Dose::parse(dose).ok_or_else(|| {
+                    bad(format!("'{part}' has no valid dose after '@' (expected e.g. 'drug@100nM', a dose > 0)"))
+                })?;
+                if name.is_empty() || targets.contains_key(name) || compounds.insert(name.to_string(), dose).is_some() {
+                    return Err(bad(format!("compound '{name}' is empty or appears twice")));
+                }
+                continue;
+            }
+            if compounds.contains_key(part) || targets.insert(part.to_string(), direction).is_some() {
                 return Err(TaskError::BadLabel {
                     label: label.to_string(),
                     reason: format!("gene '{part}' appears twice"),
                 });
             }
         }
-        Ok(Self { targets })
+        Ok(Self { targets, compounds })
     }
 
     pub fn is_control(&self) -> bool {
-        self.targets.is_empty()
+        self.targets.is_empty() && self.compounds.is_empty()
     }
 
-    /// Number of genes targeted: 0 control, 1 single, 2 double, ...
+    /// Number of actions (genes targeted and compounds applied): 0 control, 1 single, 2 double, ...
     pub fn order(&self) -> usize {
-        self.targets.len()
+        self.targets.len() + self.compounds.len()
+    }
+
+    /// The compounds applied, each with its dose, by name.
+    pub fn compounds(&self) -> impl Iterator<Item = (&str, Dose)> {
+        self.compounds.iter().map(|(c, d)| (c.as_str(), *d))
+    }
+
+    /// The compound and its dose when this is exactly one compound (no gene).
+    pub fn single_compound(&self) -> Option<(&str, Dose)> {
+        match (self.targets.len(), self.compounds.len()) {
+            (0, 1) => self.compounds().next(),
+            _ => None,
+        }
+    }
+
+    /// Whether any action is a compound.
+    pub fn has_compounds(&self) -> bool {
+        !self.compounds.is_empty()
     }
 
     pub fn genes(&self) -> impl Iterator<Item = &str> {
@@ -118,12 +163,18 @@ impl Perturbation {
 
     /// The singles this combination is made of (itself when it is a single).
     pub fn components(&self) -> Vec<Perturbation> {
-        self.targets.iter().map(|(g, d)| Perturbation::single(g.clone(), *d)).collect()
+        let genes = self.targets.iter().map(|(g, d)| Perturbation::single(g.clone(), *d));
+        genes.chain(self.compounds.iter().map(|(c, d)| Perturbation::compound(c.clone(), *d))).collect()
     }
 
-    /// The canonical label: genes sorted and joined by `+`, `ctrl` for the control.
+    /// The canonical label: genes sorted and joined by `+` (then the compounds as `name@dose`),
+    /// `ctrl` for the control.
     pub fn label(&self) -> String {
-        if self.is_control() { "ctrl".to_string() } else { self.targets.keys().cloned().collect::<Vec<_>>().join("+") }
+        if self.is_control() {
+            return "ctrl".to_string();
+        }
+        let genes = self.targets.keys().cloned();
+        genes.chain(self.compounds.iter().map(|(c, d)| format!("{c}{DOSE_SEPARATOR}{d}"))).collect::<Vec<_>>().join("+")
     }
 }
 
@@ -175,5 +226,32 @@ mod tests {
         assert!(Perturbation::parse("", &c, d).is_err());
         assert!(Perturbation::parse("A++B", &c, d).unwrap_err().to_string().contains("empty gene"));
         assert!(Perturbation::parse("A+A", &c, d).unwrap_err().to_string().contains("twice"));
+        for bad in ["dex@", "dex@0nM", "dex@-1nM", "dex@10", "@10nM", "dex@1nM+dex@2nM", "A+A@1nM"] {
+            assert!(Perturbation::parse(bad, &c, d).is_err(), "{bad}");
+        }
+    }
+
+    /// A compound carries a dose and no direction; its label round-trips; genes are unchanged.
+    #[test]
+    fn compounds_carry_doses_and_their_labels_round_trip() {
+        let c = controls();
+        let kd = Direction::Knockdown;
+        let dose = |nm: f64| Dose::nanomolar(nm).unwrap();
+        let p = Perturbation::parse("dexamethasone@0.1uM", &c, kd).unwrap();
+        assert_eq!(p, Perturbation::compound("dexamethasone", dose(100.0)));
+        assert_eq!(p.label(), "dexamethasone@100nM");
+        assert_eq!(Perturbation::parse(&p.label(), &c, kd).unwrap(), p);
+        assert_eq!((p.order(), p.genes().count(), p.is_control()), (1, 0, false));
+        assert_eq!(p.single_compound(), Some(("dexamethasone", dose(100.0))));
+        assert_ne!(p, Perturbation::compound("dexamethasone", dose(1000.0)));
+        let mixed = Perturbation::parse("ctrl+KLF1+dex@10nM", &c, kd).unwrap();
+        assert_eq!((mixed.order(), mixed.label().as_str()), (2, "KLF1+dex@10nM"));
+        assert_eq!(mixed.components().len(), 2);
+        assert_eq!(mixed.single_compound(), None);
+        // A gene-only perturbation serialises as before (no `compounds` key).
+        let gene = Perturbation::single("KLF1", kd);
+        assert_eq!(serde_json::to_string(&gene).unwrap(), r#"{"targets":{"KLF1":"knockdown"}}"#);
+        let back: Perturbation = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+        assert_eq!(back, p);
     }
 }

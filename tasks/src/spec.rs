@@ -24,6 +24,9 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("papalexi2021-few-shot.toml", include_str!("../specs/papalexi2021-few-shot.toml")),
     ("sim-closed-loop.toml", include_str!("../specs/sim-closed-loop.toml")),
     ("norman2019-closed-loop.toml", include_str!("../specs/norman2019-closed-loop.toml")),
+    ("sim-dose.toml", include_str!("../specs/sim-dose.toml")),
+    ("sim-dose-unseen-compound.toml", include_str!("../specs/sim-dose-unseen-compound.toml")),
+    ("sim-dose-unseen-context.toml", include_str!("../specs/sim-dose-unseen-context.toml")),
 ];
 
 /// How test conditions are chosen.
@@ -112,9 +115,38 @@ pub enum SplitRule {
         truth_cells: usize,
         measured_cells: usize,
     },
+    /// Unseen doses (`splits::dose`, interpolation): of every compound's sorted dose levels, those
+    /// at odd positions below its highest are held out (4 levels: the 2nd; 7 levels: the 2nd, 4th
+    /// and 6th); every other dose trains. Scored by the dose family (profile metrics plus
+    /// per-dose PearsonΔ and dose-response monotonicity).
+    UnseenDose {
+        control_test_fraction: f64,
+    },
+    /// Unseen compounds (`splits::dose`): a seeded `test_fraction` of the compounds is held out at
+    /// every dose; the others train at every dose. Scored like `unseen-dose`.
+    UnseenCompound {
+        test_fraction: f64,
+        control_test_fraction: f64,
+    },
+    /// Unseen cell context (`splits::dose`): every compound-at-dose of the training context trains;
+    /// the same conditions in the dataset's second context are held out (subgroup `new_context`),
+    /// predicted from that context's control cells (a `control_test_fraction` of them; the others
+    /// give its μ_ctrl) with no example of it (zero-shot). Scored like `unseen-dose`, against the
+    /// new context's references.
+    UnseenContext {
+        control_test_fraction: f64,
+    },
 }
 
 impl SplitRule {
+    /// Whether the rule is one of the dose family's (actions are compounds at doses).
+    pub fn is_dose(&self) -> bool {
+        matches!(
+            self,
+            SplitRule::UnseenDose { .. } | SplitRule::UnseenCompound { .. } | SplitRule::UnseenContext { .. }
+        )
+    }
+
     /// The metrics of a family with its own metrics, beside the profile metrics; empty for the
     /// profile families.
     pub fn family_metrics(&self) -> &'static [&'static MetricInfo] {
@@ -126,6 +158,9 @@ impl SplitRule {
             SplitRule::CrossModal { .. } => &metrics::catalog::CROSS_MODAL_METRICS,
             SplitRule::FewShot { .. } => &metrics::catalog::FEW_SHOT_METRICS,
             SplitRule::ClosedLoop { .. } => &metrics::discovery::DISCOVERY_METRICS,
+            SplitRule::UnseenDose { .. } | SplitRule::UnseenCompound { .. } | SplitRule::UnseenContext { .. } => {
+                &metrics::dose::DOSE_METRICS
+            }
             _ => &[],
         }
     }
@@ -228,6 +263,12 @@ pub fn parse_spec(source_name: &str, text: &str) -> Result<LoadedSpec, TaskError
         SplitRule::ClosedLoop { train_gene_fraction, control_test_fraction, hit_fraction, .. } => {
             validate_closed_loop(&spec).map_err(invalid)?;
             vec![*train_gene_fraction, *control_test_fraction, *hit_fraction]
+        }
+        SplitRule::UnseenDose { control_test_fraction } | SplitRule::UnseenContext { control_test_fraction } => {
+            vec![*control_test_fraction]
+        }
+        SplitRule::UnseenCompound { test_fraction, control_test_fraction } => {
+            vec![*test_fraction, *control_test_fraction]
         }
     };
     if !fractions.into_iter().all(fraction_ok) {

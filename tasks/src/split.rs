@@ -24,6 +24,10 @@ pub enum Subgroup {
     NoOp,
     /// A perturbation seen in the training context, scored in a context never trained on.
     NewContext,
+    /// A compound at a dose never seen in training (its other doses trained).
+    UnseenDose,
+    /// A compound never seen in training, at any dose.
+    UnseenCompound,
     /// Items perturbing at least one gene that regulates others (a cross-cutting report group of
     /// datasets that know their regulators, such as the simulator's; never an item's own subgroup).
     RegulatorTarget,
@@ -48,6 +52,8 @@ impl Subgroup {
             Subgroup::Step(k) => format!("step_{k}"),
             Subgroup::NoOp => "no_op".into(),
             Subgroup::NewContext => "new_context".into(),
+            Subgroup::UnseenDose => "unseen_dose".into(),
+            Subgroup::UnseenCompound => "unseen_compound".into(),
             Subgroup::RegulatorTarget => "regulator_target".into(),
             Subgroup::NonRegulatorTarget => "non_regulator_target".into(),
         }

@@ -86,14 +86,16 @@ pub fn run(args: DatasetsArgs) -> anyhow::Result<()> {
          - {}: {} action sequences instead of 20 (sim-multi-step)\n\
          - {}: the CollecTRI network with cooperating regulators and {} doubles (sim-combinatorial v2)\n\
          - {}: the same with a true network that only partly matches CollecTRI (fidelity {}; sim-combinatorial v3)\n\
-         - {}: a second, rewired context with its own controls and singles (sim-few-shot)",
+         - {}: a second, rewired context with its own controls and singles (sim-few-shot)\n\
+         - {}: drug mode, compounds with Hill dose responses at 7 doses, contexts A and B (sim-dose, sim-dose-unseen-compound)",
         many_sequences::MANY_SEQUENCES_ID,
         many_sequences::N_SEQUENCES,
         interactions::INTERACTIONS_ID,
         interactions::N_DOUBLES,
         interactions::FAIR_INTERACTIONS_ID,
         interactions::FAIR_FIDELITY,
-        contexts::TWO_CONTEXT_ID
+        contexts::TWO_CONTEXT_ID,
+        arena_sim::drugs::DRUGS_ID
     );
     if problems > 0 {
         anyhow::bail!(

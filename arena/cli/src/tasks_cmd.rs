@@ -148,6 +148,9 @@ pub fn run(args: TasksArgs) -> anyhow::Result<()> {
                 SplitRule::ClosedLoop { .. } => {
                     out!("split:     {}", tasks::splits::closed_loop::describe(&spec.split))
                 }
+                SplitRule::UnseenDose { .. } | SplitRule::UnseenCompound { .. } | SplitRule::UnseenContext { .. } => {
+                    out!("split:     {}", tasks::splits::dose::describe(&spec.split))
+                }
             }
             out!("metrics:   {} (ranked by {})", spec.metrics.join(", "), spec.metrics[0]);
             out!("baselines: {}", spec.baselines.join(", "));

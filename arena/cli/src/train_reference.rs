@@ -65,6 +65,7 @@ pub fn run(args: TrainReferenceArgs) -> anyhow::Result<()> {
     };
     let session = Session::open(&choice, &registry, &args.data.read.load_options(args.registry.data_dir.clone()))?;
     let (instance, loaded) = (session.instance()?, &session.loaded);
+    arena_models::reference::check_supported(&instance)?;
     let edges = collectri_edges(&registry, &args.registry)?;
     let started = Instant::now();
     let prepared = training::prepare(&instance, edges.as_ref(), args.seed);

@@ -33,11 +33,16 @@ impl ControlReplicates {
     /// `None` where μ_ctrl is not estimated from cells (log-fold-change data), from fewer than two
     /// cells, or no resampling is asked for.
     pub fn new(instance: &TaskInstance<'_>, bootstrap: &BootstrapSettings) -> Option<Self> {
-        let rows = &instance.split.control_train_rows;
+        // μ_ctrl of an unseen-context task is the new context's reference controls' mean.
+        let (x, rows) = match (&instance.spec.spec.split, &instance.split.context, &instance.dataset.context) {
+            (tasks::SplitRule::UnseenContext { .. }, Some(split), Some(ctx)) => {
+                (&ctx.expression, &split.control_adapt_rows)
+            }
+            _ => (instance.dataset.expression(), &instance.split.control_train_rows),
+        };
         if instance.dataset.scale != Scale::LogNormalized || rows.len() < 2 || bootstrap.resamples == 0 {
             return None;
         }
-        let x = instance.dataset.expression();
         let control = x.mean_of_rows(rows).to_vec();
         let mut ss = vec![0.0; control.len()];
         x.for_each_row(rows, |_, row| {
@@ -146,7 +151,7 @@ pub fn resampling_note(instance: &TaskInstance<'_>, bootstrap: &BootstrapSetting
              correction; it assumes the predictions do not reuse those cells), widened by its spread over {} redraws of \
              the training control cells behind μ_ctrl; the scored mean keeps the shared noise's inflation and can lie \
              above the interval",
-            instance.split.control_train_rows.len(),
+            c.cells,
             c.means.len()
         ),
         None => "; μ_ctrl is not resampled (no control cells: log-fold-change data)".into(),

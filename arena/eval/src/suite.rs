@@ -72,6 +72,10 @@ pub fn run_suite(
         let model = match under_test {
             SuiteModel::None => None,
             SuiteModel::Baseline(name) => Some(ModelSource::Baseline { name, data_dir: load.data_dir.as_deref() }),
+            SuiteModel::Reference if !arena_models::reference::supports(&instance.spec.spec.split) => {
+                eprintln!("{id}: the reference model does not model compounds; baselines and ceiling only");
+                None
+            }
             SuiteModel::Reference => Some(ModelSource::Reference { weights: None }),
         }
         .map(|source| source.open(&instance))

@@ -20,6 +20,7 @@ pub fn seed_demo(db: &Db, registry: &Registry, load: &LoadOptions, options: &Eva
     let tmp = tempfile::tempdir().map_err(|e| ServeError::io(&std::env::temp_dir(), e))?;
     let missing: Vec<String> = tasks::embedded_specs()?
         .into_iter()
+        .filter(|s| arena_models::reference::supports(&s.spec.split))
         .map(|s| s.spec.id)
         .filter(|t| !arena_models::reference::bundled_weights(t).is_file())
         .collect();

@@ -3,8 +3,9 @@
 //! mRNA dynamics under knockdown/activation (`dynamics.rs`), lagged proteins (`protein.rs`), both
 //! combined in `world.rs`, negative-binomial counts (`noise.rs`), deterministic random streams
 //! (`rng.rs`), the settings (`config.rs`) and the experimental design (`plan.rs`: which
-//! conditions, how many cells). This file owns [`simulate`] and the [`Simulation`] output (the
-//! whole dataset in memory); `stream.rs` writes the same dataset to an `.h5ad` a block at a time.
+//! conditions, how many cells); `drugs.rs` is the drug mode (compounds at doses, Hill
+//! responses). This file owns [`simulate`] and the [`Simulation`] output (the whole dataset in
+//! memory); `stream.rs` writes the same dataset to an `.h5ad` a block at a time.
 //!
 //! Every observed cell is its own lineage with its own kinetic variation and library size: it
 //! starts at the common nominal steady state, runs `steps_to_steady` control steps, then its
@@ -20,6 +21,7 @@
 
 pub mod config;
 pub mod contexts;
+pub mod drugs;
 pub mod dynamics;
 pub mod export;
 pub mod grn;

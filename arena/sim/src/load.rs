@@ -9,10 +9,10 @@ pub use arena_data::load::*;
 use arena_data::{DataError, Registry};
 use tasks::{SplitRule, TaskSpec};
 
-use crate::{SimConfig, contexts, export, interactions, many_sequences, simulate};
+use crate::{SimConfig, contexts, drugs, export, interactions, many_sequences, simulate};
 
 /// Loads any dataset by key: `simulator` (the embedded default, generated from seed 0) or one of
-/// its variants (`simulator-two-contexts`, `simulator-many-sequences`, `simulator-interactions`
+/// its variants (`simulator-two-contexts`, `simulator-drugs`, `simulator-many-sequences`, `simulator-interactions`
 /// and `simulator-interactions-fair-v1`: those read the registered CollecTRI table), a registry
 /// id, or a path
 /// to an `.h5ad`.
@@ -56,6 +56,7 @@ pub fn is_simulator_key(key: &str) -> bool {
     [
         export::SIMULATOR_ID,
         contexts::TWO_CONTEXT_ID,
+        drugs::DRUGS_ID,
         many_sequences::MANY_SEQUENCES_ID,
         interactions::INTERACTIONS_ID,
         interactions::FAIR_INTERACTIONS_ID,
@@ -94,6 +95,21 @@ pub fn load_dataset_seeded(
         let source = format!(
             "arena simulator, default config with context B (rewired {}), {}",
             config.context_rewire_fraction,
+            seed_text(config.seed)
+        );
+        return Ok(Loaded { dataset, source });
+    }
+    if key == drugs::DRUGS_ID {
+        let config = reseed(SimConfig::default());
+        let design = drugs::DrugDesign::default();
+        let sim = drugs::simulate_drugs(&config, &design).map_err(|e| DataError::Other(format!("simulator: {e}")))?;
+        let dataset = drugs::drug_dataset(&sim).map_err(|e| DataError::Other(format!("simulator: {e}")))?;
+        let source = format!(
+            "arena simulator, drug mode: {} compounds at {} doses ({}–{} nM) in contexts A and B, default network, {}",
+            design.n_compounds,
+            design.doses_nm.len(),
+            design.doses_nm[0],
+            design.doses_nm[design.doses_nm.len() - 1],
             seed_text(config.seed)
         );
         return Ok(Loaded { dataset, source });

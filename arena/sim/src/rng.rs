@@ -15,6 +15,8 @@ pub enum Domain {
     Cell = 4,
     /// Cells the closed-loop laboratory measures for a pick (`oracle::lab_cells`).
     Lab = 5,
+    /// The drug mode's compounds and cells (`drugs.rs`).
+    Drug = 6,
 }
 
 /// SplitMix64 finalizer: a bijective, well-mixing function of a u64.

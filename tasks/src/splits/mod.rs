@@ -3,6 +3,7 @@
 pub mod closed_loop;
 pub mod combinatorial;
 pub mod cross_modal;
+pub mod dose;
 pub mod few_shot;
 pub mod inverse_design;
 pub mod multi_step;

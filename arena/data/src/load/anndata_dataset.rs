@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use tasks::{Dataset, Direction, Expression, GenePanel, Observation, Perturbation, Scale, StoredRows};
 
+use super::drug_labels::{DrugColumns, column_text, drug_perturbations};
 use super::expression::expression_of;
 use super::stored::StoredGroups;
 use crate::{Column, DataError, Frame, H5adHead, read_x, sha256_file};
@@ -27,6 +28,11 @@ pub struct AnnDataSpec {
     /// Serve the cells from the file's grouped store under this cache folder, a group at a
     /// time, instead of reading X whole (`LoadOptions::grouped_cache`).
     pub grouped_cache: Option<PathBuf>,
+    /// A drug screen: the perturbation column names compounds, these obs columns their doses
+    /// (`direction` is then unused).
+    pub drug: Option<DrugColumns>,
+    /// Read only the cells whose obs column (first) has this value (second).
+    pub row_filter: Option<(String, String)>,
 }
 
 /// Cells of high-MOI screens (several guides per cell): with a `separator` (e.g. `;` or `_`) a
@@ -109,9 +115,20 @@ pub fn dataset_from_h5ad(path: &Path, head: &H5adHead, spec: &AnnDataSpec) -> Re
     let labels = column.as_labels().ok_or_else(|| {
         field(&obs_field, "expected a categorical or string column of perturbation labels, found numbers".into())
     })?;
-    let rows = single_step_rows(obs);
+    let mut rows = single_step_rows(obs);
+    if let Some((column, value)) = &spec.row_filter {
+        let text = column_text(obs, column).map_err(|e| field(&format!("obs/{column}"), e))?;
+        rows.retain(|&r| text[r] == *value);
+        if rows.is_empty() {
+            return Err(field(&format!("obs/{column}"), format!("no cell has the value '{value}'")));
+        }
+    }
     let mut perturbations = Vec::with_capacity(rows.len());
-    for &row in &rows {
+    if let Some(columns) = &spec.drug {
+        perturbations =
+            drug_perturbations(obs, &labels, &rows, &spec.control_labels, columns).map_err(|e| field(&obs_field, e))?;
+    }
+    for &row in rows.iter().filter(|_| spec.drug.is_none()) {
         let label = &labels[row];
         let label = label.as_deref().filter(|l| !l.trim().is_empty()).ok_or_else(|| {
             field(
@@ -127,7 +144,6 @@ pub fn dataset_from_h5ad(path: &Path, head: &H5adHead, spec: &AnnDataSpec) -> Re
             .map_err(|e| field(&obs_field, format!("row {row}: {e}")))?;
         perturbations.push(p);
     }
-    let mut rows = rows;
     let before = rows.len();
     if let Some(max) = spec.guides.max_targets {
         let keep: Vec<bool> = perturbations.iter().map(|p| p.order() <= max).collect();
@@ -156,7 +172,8 @@ pub fn dataset_from_h5ad(path: &Path, head: &H5adHead, spec: &AnnDataSpec) -> Re
     }
     let observation = if counts.values().all(|&n| n == 1) { Observation::Pseudobulk } else { Observation::SingleCell };
     let genes = GenePanel::new(head.var.index.clone()).map_err(|e| field("var/_index", e.to_string()))?;
-    let expression = match &spec.grouped_cache {
+    // The grouped store groups by the label column alone, which does not tell a drug's doses apart.
+    let expression = match spec.grouped_cache.as_ref().filter(|_| spec.drug.is_none()) {
         Some(cache) => {
             let text: Vec<String> = labels.into_iter().map(Option::unwrap_or_default).collect();
             let controls: Vec<usize> = (0..rows.len()).filter(|&i| perturbations[i].is_control()).collect();

@@ -3,6 +3,7 @@
 //! read. The simulator's datasets are loaded by `arena_sim::load`, which falls back to these.
 
 mod anndata_dataset;
+mod drug_labels;
 mod expression;
 mod pseudobulk_npz;
 mod stored;
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use tasks::{Dataset, Direction};
 
 pub use anndata_dataset::{AnnDataSpec, GuideRule, dataset_from_h5ad};
+pub use drug_labels::{DOSE_COLUMN, DOSE_UNIT_COLUMN, DrugColumns, subset_key};
 pub use expression::expression_of;
 pub use pseudobulk_npz::load_pseudobulk_npz;
 pub use stored::StoredGroups;
@@ -89,6 +91,24 @@ pub fn registered_path(name: &str, registry: &Registry, options: &LoadOptions) -
 /// Loads a registered file or an `.h5ad` / `.npz` path (not the simulator: see
 /// `arena_sim::load::load_dataset`).
 pub fn load_file_dataset(name: &str, registry: &Registry, options: &LoadOptions) -> Result<Loaded, DataError> {
+    load_registered(name, registry, options, None)
+}
+
+/// [`load_file_dataset`] of `name`, or of `ID` for a subset key `ID[COLUMN=VALUE]` with only the
+/// cells whose obs `COLUMN` is `VALUE` (`.h5ad` data).
+fn load_registered(
+    name: &str,
+    registry: &Registry,
+    options: &LoadOptions,
+    row_filter: Option<(String, String)>,
+) -> Result<Loaded, DataError> {
+    if let Some((base, column, value)) = subset_key(name).filter(|_| row_filter.is_none()) {
+        let filter = Some((column.to_string(), value.to_string()));
+        let mut loaded = load_registered(base, registry, options, filter)?;
+        loaded.dataset.id = name.to_string();
+        loaded.source = format!("{}; only the cells with obs {column} = {value}", loaded.source);
+        return Ok(loaded);
+    }
     let as_path = Path::new(name);
     if name.ends_with(".npz") {
         return load_npz_path(as_path, options);
@@ -103,11 +123,16 @@ pub fn load_file_dataset(name: &str, registry: &Registry, options: &LoadOptions)
     } else {
         fetched_file(entry)?
     };
-    let Some(direction) = entry.direction.and_then(registry::Perturbagen::genetic) else {
-        return Err(DataError::Other(format!(
-            "dataset '{name}' has direction {:?}; the arena's tasks need a genetic knockdown or activation dataset",
-            entry.direction
-        )));
+    let drug = (entry.direction == Some(registry::Perturbagen::Drug)).then(DrugColumns::default);
+    let direction = match entry.direction.and_then(registry::Perturbagen::genetic) {
+        Some(d) => d,
+        None if drug.is_some() && entry.format == Format::H5ad => Direction::Knockdown,
+        None => {
+            return Err(DataError::Other(format!(
+                "dataset '{name}' has direction {:?}; the arena reads genetic knockdown or activation data, and drug                  screens as .h5ad in scPerturb's layout",
+                entry.direction
+            )));
+        }
     };
     let dataset = match entry.format {
         Format::Npz => load_pseudobulk_npz(&path, &entry.id, &sha256, direction, &entry.npz_arrays())?,
@@ -129,6 +154,8 @@ pub fn load_file_dataset(name: &str, registry: &Registry, options: &LoadOptions)
                 direction,
                 guides,
                 grouped_cache: options.grouped_cache.clone(),
+                drug,
+                row_filter,
             };
             let (dataset, left_out) = dataset_from_h5ad(&path, &head, &spec)?;
             let source = format!("{} ({}){}", path.display(), entry.citation, left_out_note(left_out, &spec.guides));
@@ -221,6 +248,8 @@ fn load_h5ad_path(path: &Path, options: &LoadOptions) -> Result<Loaded, DataErro
         direction: options.direction.unwrap_or(Direction::Knockdown),
         guides: options.guides.clone(),
         grouped_cache: options.grouped_cache.clone(),
+        drug: None,
+        row_filter: None,
     };
     let (dataset, left_out) = dataset_from_h5ad(path, &head, &spec)?;
     Ok(Loaded { dataset, source: format!("{}{}", path.display(), left_out_note(left_out, &options.guides)) })

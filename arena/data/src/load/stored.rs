@@ -246,6 +246,8 @@ mod tests {
             direction: Direction::Knockdown,
             guides: Default::default(),
             grouped_cache: cache.map(Path::to_path_buf),
+            drug: None,
+            row_filter: None,
         };
         dataset_from_h5ad(path, &read_head(path)?, &spec).map(|(d, _)| d)
     }

@@ -29,6 +29,7 @@
 //! - the noise ceiling is a reference, never flagged.
 
 pub mod closed_loop;
+pub mod dose_probe;
 pub mod probes;
 pub mod rank;
 
@@ -383,6 +384,10 @@ pub fn audit_scored(
             score(&lookup)?
         };
         rows.push(AuditRow { role: Role::Probe, description: description.into(), row });
+    }
+
+    if let Some(probe) = dose_probe::nearest_dose(instance) {
+        rows.push(AuditRow { role: Role::Probe, description: dose_probe::DESCRIPTION.into(), row: score(&probe)? });
     }
 
     // Probes derived from the submission: scored here, or given (predicted in the shards of

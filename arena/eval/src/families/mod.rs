@@ -6,6 +6,7 @@
 
 pub mod closed_loop;
 pub mod cross_modal;
+pub mod dose;
 pub mod few_shot;
 pub mod genetic_interactions;
 pub mod inverse_design;
@@ -38,6 +39,9 @@ pub fn score_model(
         SplitRule::CrossModal { .. } => cross_modal::score_model(instance, model, bootstrap),
         SplitRule::FewShot { .. } => few_shot::score_model(instance, model, bootstrap),
         SplitRule::ClosedLoop { .. } => closed_loop::score_model(instance, model, bootstrap),
+        SplitRule::UnseenDose { .. } | SplitRule::UnseenCompound { .. } | SplitRule::UnseenContext { .. } => {
+            dose::score_model(instance, model, bootstrap)
+        }
     }
 }
 
@@ -55,6 +59,9 @@ pub fn ceiling(instance: &TaskInstance<'_>, options: &EvalOptions) -> Result<Sco
         SplitRule::CrossModal { .. } => cross_modal::ceiling(instance, bootstrap, seed),
         SplitRule::FewShot { .. } => few_shot::ceiling(instance, bootstrap, seed),
         SplitRule::ClosedLoop { .. } => closed_loop::ceiling(instance, bootstrap),
+        SplitRule::UnseenDose { .. } | SplitRule::UnseenCompound { .. } | SplitRule::UnseenContext { .. } => {
+            dose::ceiling(instance, bootstrap, seed)
+        }
     }
 }
 
@@ -67,6 +74,11 @@ pub fn ceiling_notes(instance: &TaskInstance<'_>) -> Vec<String> {
         | SplitRule::MultiStep { .. }
         | SplitRule::GeneticInteractions { .. }
         | SplitRule::OrderConsistency { .. } => profile::ceiling_notes(instance),
+        SplitRule::UnseenDose { .. } | SplitRule::UnseenCompound { .. } | SplitRule::UnseenContext { .. } => {
+            let mut notes = profile::ceiling_notes(instance);
+            notes.push(dose::ceiling_note());
+            notes
+        }
         SplitRule::Stability { .. } => vec![stability::reference_note(instance)],
         SplitRule::CrossModal { .. } => cross_modal::reference_note(instance).into_iter().collect(),
         _ => Vec::new(),

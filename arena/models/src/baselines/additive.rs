@@ -1,6 +1,10 @@
 //! `additive`: x' = x + Σ_g Δ_g over the perturbation's genes, Δ_g = (training single of g) − μ_ctrl;
 //! a gene without a training single contributes the mean perturbation effect μ_pert − μ_ctrl.
 //! For combinations this is the classic "no interaction" expectation (GEARS, Norman 2019).
+//! A compound at dose d contributes its training effect at d, or, at a dose it was not trained at,
+//! the effects of its neighbouring training doses interpolated linearly in t = log10(1 + d/1 nM)
+//! (below its lowest training dose towards no effect at t = 0; above its highest, the highest's);
+//! a compound never trained contributes μ_pert − μ_ctrl.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +13,8 @@ use tasks::{Model, ModelKind, QueryBatch, TaskError, TaskInstance};
 
 pub struct Additive {
     single_deltas: BTreeMap<String, Vec<f64>>,
+    /// Per compound, its training effects by transformed dose t, ascending.
+    compound_deltas: BTreeMap<String, Vec<(f64, Vec<f64>)>>,
     fallback: Vec<f64>,
 }
 
@@ -20,7 +26,15 @@ impl Additive {
             .filter(|(p, _)| p.order() == 1)
             .filter_map(|(p, m)| p.genes().next().map(|g| (g.to_string(), (m - &instance.control_mean).to_vec())))
             .collect();
-        Self { single_deltas, fallback: (&instance.perturbed_mean - &instance.control_mean).to_vec() }
+        let mut compound_deltas: BTreeMap<String, Vec<(f64, Vec<f64>)>> = BTreeMap::new();
+        for (p, m) in &instance.train_means {
+            if let Some((c, dose)) = p.single_compound() {
+                let delta = (m - &instance.control_mean).to_vec();
+                compound_deltas.entry(c.to_string()).or_default().push((dose.transformed(), delta));
+            }
+        }
+        compound_deltas.values_mut().for_each(|v| v.sort_by(|a, b| a.0.total_cmp(&b.0)));
+        Self { single_deltas, compound_deltas, fallback: (&instance.perturbed_mean - &instance.control_mean).to_vec() }
     }
 
     fn delta(&self, p: &tasks::Perturbation) -> Vec<f64> {
@@ -29,8 +43,30 @@ impl Additive {
             let d = self.single_deltas.get(gene).unwrap_or(&self.fallback);
             total.iter_mut().zip(d).for_each(|(t, x)| *t += x);
         }
+        for (compound, dose) in p.compounds() {
+            let d = match self.compound_deltas.get(compound) {
+                Some(curve) => interpolate(curve, dose.transformed()),
+                None => self.fallback.clone(),
+            };
+            total.iter_mut().zip(&d).for_each(|(t, x)| *t += x);
+        }
         total
     }
+}
+
+/// The effect at transformed dose `t` of a compound's training `curve` (ascending in t, not
+/// empty): linear between the neighbouring training doses, from (0, no effect) below the lowest,
+/// the highest's effect above it.
+fn interpolate(curve: &[(f64, Vec<f64>)], t: f64) -> Vec<f64> {
+    let upper = curve.iter().position(|(u, _)| *u >= t);
+    let (lo, hi) = match upper {
+        None => return curve[curve.len() - 1].1.clone(),
+        Some(0) => ((0.0, None), &curve[0]),
+        Some(i) => ((curve[i - 1].0, Some(&curve[i - 1].1)), &curve[i]),
+    };
+    let ((t0, y0), (t1, y1)) = (lo, hi);
+    let w = if *t1 > t0 { (t - t0) / (t1 - t0) } else { 1.0 };
+    y1.iter().enumerate().map(|(g, b)| y0.map_or(0.0, |a| a[g]) * (1.0 - w) + b * w).collect()
 }
 
 impl Model for Additive {
@@ -43,7 +79,14 @@ impl Model for Additive {
     fn fingerprint(&self) -> String {
         let mut params: Vec<&[f64]> = vec![&self.fallback];
         params.extend(self.single_deltas.values().map(Vec::as_slice));
-        super::fingerprint("additive/v1", &params)
+        if self.compound_deltas.is_empty() {
+            return super::fingerprint("additive/v1", &params);
+        }
+        let doses: Vec<f64> = self.compound_deltas.values().flatten().map(|(t, _)| *t).collect();
+        params.push(&doses);
+        params.extend(self.compound_deltas.values().flatten().map(|(_, d)| d.as_slice()));
+        let names: String = self.compound_deltas.keys().map(|c| format!("{c};")).collect();
+        super::fingerprint(&format!("additive/v1:{names}"), &params)
     }
     fn predict(&self, batch: &QueryBatch<'_>) -> Result<Array2<f32>, TaskError> {
         super::shift::apply_shift(batch, |p| Ok(self.delta(p)))
@@ -156,6 +199,28 @@ mod tests {
         // A gene outside the panel also falls back.
         let both_unknown: Vec<f64> = fallback.iter().map(|f| 2.0 * f).collect();
         assert_shift(&predict(&model, &ds, &start, &pert(&["ZZZ", &unseen])), &start, &both_unknown, "ZZZ+unseen");
+    }
+
+    /// Between two training doses the effect is interpolated in log10(1 + dose/nM); below the
+    /// lowest towards no effect; above the highest, the highest's; an untrained compound falls back.
+    #[test]
+    fn compound_doses_interpolate_in_the_transformed_dose() {
+        let curve = vec![(1.0, vec![2.0, -2.0]), (3.0, vec![6.0, 0.0])];
+        assert_eq!(interpolate(&curve, 2.0), vec![4.0, -1.0]);
+        assert_eq!(interpolate(&curve, 1.0), vec![2.0, -2.0]);
+        assert_eq!(interpolate(&curve, 0.5), vec![1.0, -1.0]);
+        assert_eq!(interpolate(&curve, 5.0), vec![6.0, 0.0]);
+        let dose = |nm: f64| tasks::Dose::nanomolar(nm).unwrap();
+        let t = |nm: f64| dose(nm).transformed();
+        let model = Additive {
+            single_deltas: BTreeMap::new(),
+            compound_deltas: [("dex".to_string(), vec![(t(9.0), vec![1.0]), (t(999.0), vec![3.0])])].into(),
+            fallback: vec![0.25],
+        };
+        // t(99) = 2 lies halfway between t(9) = 1 and t(999) = 3.
+        let mid = model.delta(&Perturbation::compound("dex", dose(99.0)));
+        assert!((mid[0] - 2.0).abs() < 1e-9, "{mid:?}");
+        assert_eq!(model.delta(&Perturbation::compound("other", dose(99.0))), vec![0.25]);
     }
 
     #[test]

@@ -62,10 +62,12 @@ pub fn describe(name: &str) -> &'static str {
     match name {
         "control-mean" => "predicts no change: x' = x",
         "perturbed-mean" => "adds the mean training perturbation effect, whatever the perturbation",
-        "additive" => "adds the training single effects of each gene (perturbed mean for unseen genes)",
+        "additive" => {
+            "adds the training single effects of each gene (perturbed mean for unseen genes); a compound adds its training effect at the dose, interpolated in log10(1 + dose/nM) between its training doses"
+        }
         "linear" => "Ahlmann-Eltze linear model on PCA gene embeddings of the training effects",
         "ridge" => {
-            "ridge regression of the training effects on the perturbation indicator (off-panel targets included, combinations as sums, λ by leave-one-out)"
+            "ridge regression of the training effects on the perturbation indicator (off-panel targets included, combinations as sums, compounds valued log10(1 + dose/nM), λ by leave-one-out)"
         }
         "control-mean+target" => {
             "no change, except each perturbed gene moves by its own (or the typical) training change"

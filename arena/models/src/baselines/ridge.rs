@@ -6,7 +6,9 @@
 //! (centroid − μ_ctrl, conditions x genes), X̃ and Ỹ centred on their means x̄ and ȳ:
 //!   α = (X̃X̃ᵀ + λI)⁻¹ Ỹ   (the dual solution; W = X̃ᵀα),
 //!   prediction: x' = x + ȳ + (X̃ (x(a) − x̄))ᵀ α,
-//! so a perturbation of genes never perturbed in training predicts the intercept. λ minimises
+//! so a perturbation of genes never perturbed in training predicts the intercept. A compound has
+//! one column too (after the genes'), valued t = log10(1 + dose/1 nM) (`tasks::Dose::transformed`):
+//! its effect is fitted as linear in the transformed dose. λ minimises
 //! the exact leave-one-condition-out squared error over a grid (closed form: with hat matrix
 //! H = 1/n + X̃(X̃ᵀX̃ + λI)⁻¹X̃ᵀ, the held-out residual of row i is e_i / (1 − H_ii)).
 
@@ -23,6 +25,8 @@ const RIDGE_GRID: [f64; 13] = [1e-3, 3.16e-3, 1e-2, 3.16e-2, 1e-1, 3.16e-1, 1.0,
 pub struct Ridge {
     /// Column of each (gene, direction) of the perturbation axis.
     axis: BTreeMap<(String, Direction), usize>,
+    /// Column of each compound (after the gene columns).
+    compound_axis: BTreeMap<String, usize>,
     /// X̃: the centred training design, conditions x axis.
     design: Array2<f64>,
     /// x̄: the design's column means.
@@ -59,19 +63,27 @@ impl Ridge {
         for (k, v) in axis.values_mut().enumerate() {
             *v = k;
         }
+        let compound_names: std::collections::BTreeSet<&str> =
+            conditions.iter().flat_map(|p| p.compounds().map(|(c, _)| c)).collect();
+        let compound_axis: BTreeMap<String, usize> =
+            compound_names.into_iter().enumerate().map(|(k, c)| (c.to_string(), axis.len() + k)).collect();
+        let width = axis.len() + compound_axis.len();
         let n = conditions.len();
-        let mut x = Array2::<f64>::zeros((n, axis.len()));
+        let mut x = Array2::<f64>::zeros((n, width));
         for (i, p) in conditions.iter().enumerate() {
             for (g, d) in p.targets() {
                 x[[i, axis[&(g.to_string(), d)]]] = 1.0;
             }
+            for (c, dose) in p.compounds() {
+                x[[i, compound_axis[c]]] = dose.transformed();
+            }
         }
-        let design_mean = x.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(axis.len()));
+        let design_mean = x.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(width));
         let offset = y.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(n_genes));
         let design = &x - &design_mean.view().insert_axis(Axis(0));
         let centred = &y - &offset.view().insert_axis(Axis(0));
         let (lambda, alpha) = fit_dual(&design, &centred);
-        Self { axis, design, design_mean, alpha, offset, lambda }
+        Self { axis, compound_axis, design, design_mean, alpha, offset, lambda }
     }
 
     /// The λ leave-one-out chose.
@@ -85,6 +97,11 @@ impl Ridge {
         for (g, d) in p.targets() {
             if let Some(&k) = self.axis.get(&(g.to_string(), d)) {
                 x[k] += 1.0;
+            }
+        }
+        for (c, dose) in p.compounds() {
+            if let Some(&k) = self.compound_axis.get(c) {
+                x[k] += dose.transformed();
             }
         }
         let kernel = self.design.dot(&x);
@@ -135,7 +152,8 @@ impl Model for Ridge {
     fn fingerprint(&self) -> String {
         let alpha: Vec<f64> = self.alpha.iter().copied().collect();
         let design: Vec<f64> = self.design.iter().copied().collect();
-        let names: String = self.axis.keys().map(|(g, d)| format!("{g}:{d:?};")).collect();
+        let mut names: String = self.axis.keys().map(|(g, d)| format!("{g}:{d:?};")).collect();
+        names.extend(self.compound_axis.keys().map(|c| format!("{c}@;")));
         super::fingerprint(
             &format!("ridge/v1:{names}"),
             &[&alpha, &design, self.offset.as_slice().unwrap_or(&[]), &[self.lambda]],
@@ -224,5 +242,43 @@ mod tests {
             assert!((f64::from(out[[0, k]]) - f64::from(start[[0, k]]) - e).abs() < 1e-5);
         }
         assert!(model.lambda() > 0.0);
+    }
+
+    /// A compound's column holds log10(1 + dose/nM): effects linear in it are recovered, and an
+    /// unseen middle dose is interpolated.
+    #[test]
+    fn compound_effects_are_linear_in_the_transformed_dose() {
+        let dose = |nm: f64| tasks::Dose::nanomolar(nm).unwrap();
+        let slope = |c: usize| [0.2 * (c as f64 + 1.0), -0.1 * c as f64, 0.05];
+        let mut labels = Vec::new();
+        let mut rows: Vec<f32> = Vec::new();
+        for c in 0..3 {
+            for nm in [9.0, 99.0, 999.0, 9999.0] {
+                let t = dose(nm).transformed();
+                for _ in 0..2 {
+                    labels.push(Perturbation::compound(format!("c{c}"), dose(nm)));
+                    rows.extend(slope(c).iter().map(|s| (1.0 + s * t) as f32));
+                }
+            }
+            labels.push(Perturbation::control());
+            rows.extend([1.0f32; 3]);
+            labels.push(Perturbation::control());
+            rows.extend([1.0f32; 3]);
+        }
+        let x = Array2::from_shape_vec((labels.len(), 3), rows).unwrap();
+        let panel = GenePanel::new(vec!["G0".into(), "G1".into(), "G2".into()]).unwrap();
+        let ds = Dataset::new("d", "", panel, Scale::LogNormalized, Observation::SingleCell, x, labels).unwrap();
+        let spec =
+            tasks::spec::toy_spec("rule = \"unseen-dose\"\ncontrol_test_fraction = 0.5", 0, &["mse"], &["ridge"]);
+        let inst = TaskInstance::build(spec, &ds).unwrap();
+        assert_eq!(inst.test_conditions().len(), 3, "99 nM of each compound is held out");
+        let model = Ridge::fit(&inst);
+        for c in 0..3 {
+            // t(99 nM) = 2: the effect is 2 · slope, up to the ridge's shrinkage.
+            let got = model.effect(&Perturbation::compound(format!("c{c}"), dose(99.0)));
+            for (g, s) in got.iter().zip(slope(c)) {
+                assert!((g - 2.0 * s).abs() < 0.05, "c{c}: {got:?} (λ {})", model.lambda());
+            }
+        }
     }
 }

@@ -35,8 +35,28 @@ pub enum LoadError {
         path.display()
     )]
     OtherProteins { path: PathBuf, task: String, trained: usize, first: String, measured: usize },
+    #[error(
+        "the reference model reads gene actions only (its per-gene features); task '{task}' acts with compounds at \
+         doses, which it does not model yet. Score the task's baselines (`arena eval --task {task}`) or your own \
+         model (ONNX compounds: `arena contract`)"
+    )]
+    Unsupported { task: String },
     #[error(transparent)]
     Model(#[from] ReferenceError),
+}
+
+/// Whether the reference model can be trained and scored on a task: every family whose actions
+/// are genes; not the dose families (compounds at doses).
+pub fn supports(rule: &tasks::SplitRule) -> bool {
+    !rule.is_dose()
+}
+
+/// [`supports`] as an error naming the task.
+pub fn check_supported(instance: &tasks::TaskInstance<'_>) -> Result<(), LoadError> {
+    match supports(&instance.spec.spec.split) {
+        true => Ok(()),
+        false => Err(LoadError::Unsupported { task: instance.spec.spec.id.clone() }),
+    }
 }
 
 /// The environment variable naming the folder of bundled weights (one sub-folder per task).
@@ -71,6 +91,7 @@ pub fn load_for(
     instance: &tasks::TaskInstance<'_>,
     weights: Option<&std::path::Path>,
 ) -> Result<reference_model::ReferenceModel, LoadError> {
+    check_supported(instance)?;
     let task = &instance.spec.spec.id;
     let path = match weights {
         Some(p) => p.to_path_buf(),

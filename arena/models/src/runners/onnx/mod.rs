@@ -30,7 +30,7 @@ use tasks::{AdaptationSet, GenePanel, Model, ModelKind, Perturbation, QueryBatch
 
 pub use context::ShotContext;
 pub use error::OnnxError;
-pub use signature::{CONTRACT, META_GENES, META_PERTURBATION_GENES, Signature};
+pub use signature::{CONTRACT, META_GENES, META_PERTURBATION_COMPOUNDS, META_PERTURBATION_GENES, Signature};
 
 /// The contract text (`arena contract`, README section "Bring your own model (ONNX)").
 pub const CONTRACT_MD: &str = include_str!("CONTRACT.md");
@@ -108,6 +108,8 @@ pub struct OnnxModel {
     signature: Signature,
     /// Index of each gene of the perturbation axis.
     perturbation_index: HashMap<String, usize>,
+    /// Column of each compound (after the gene axis; `arena.perturbation_compounds`).
+    compound_index: HashMap<String, usize>,
     batch_size: usize,
     timeout: Option<Duration>,
     progress: bool,
@@ -354,8 +356,10 @@ impl OnnxModel {
             (None, None) => DEFAULT_BATCH_SIZE,
         };
         let axis = signature.perturbation_genes.as_ref().unwrap_or(&signature.genes);
-        check_input_size(batch_size, signature.genes.len() + axis.len()).map_err(|r| model_err(path, r))?;
+        check_input_size(batch_size, signature.genes.len() + signature.n_pert()).map_err(|r| model_err(path, r))?;
         let perturbation_index: HashMap<String, usize> = axis.iter().enumerate().map(|(i, g)| (g.clone(), i)).collect();
+        let compound_index: HashMap<String, usize> =
+            signature.perturbation_compounds.iter().enumerate().map(|(i, c)| (c.clone(), axis.len() + i)).collect();
         let run_options = Arc::new(RunOptions::new().map_err(|e| OnnxError::Runtime(e.to_string()))?);
         let name =
             path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
@@ -364,7 +368,7 @@ impl OnnxModel {
         if device_label == "cuda" {
             // Registering CUDA where no GPU can be used falls back to the CPU silently: run one row
             // with profiling on and look at where the nodes ran.
-            let n_pert = signature.perturbation_genes.as_ref().map_or(signature.genes.len(), Vec::len);
+            let n_pert = signature.n_pert();
             let rows = signature.fixed_batch.unwrap_or(1);
             let e = Array2::<f32>::zeros((rows, signature.genes.len()));
             let p = Array2::<f32>::zeros((rows, n_pert));
@@ -389,12 +393,13 @@ impl OnnxModel {
             None => Engine::Direct { session: Mutex::new(session), run_options },
         };
         let context =
-            signature.in_context.then(|| Arc::new(ShotContext::empty(signature.genes.len(), perturbation_index.len())));
+            signature.in_context.then(|| Arc::new(ShotContext::empty(signature.genes.len(), signature.n_pert())));
         let model = Self {
             name,
             path: path.to_path_buf(),
             sha256: tasks::spec::sha256_hex(&bytes),
             perturbation_index,
+            compound_index,
             signature,
             batch_size,
             timeout: options.timeout,
@@ -483,8 +488,18 @@ impl OnnxModel {
         Ok(())
     }
 
-    /// Refuses a perturbation of a gene outside the model's perturbation axis.
+    /// Refuses a perturbation of a gene outside the model's perturbation axis, or of a compound
+    /// the model does not declare.
     fn encode_check(&self, p: &Perturbation, task: &str) -> Result<(), String> {
+        if let Some((compound, _)) = p.compounds().find(|(c, _)| !self.compound_index.contains_key(*c)) {
+            return Err(format!(
+                "task '{task}' asks for perturbation '{p}', but compound '{compound}' is not among the model's \
+                 '{META_PERTURBATION_COMPOUNDS}' ({} compounds); list the compounds the model takes newline-joined in \
+                 '{META_PERTURBATION_COMPOUNDS}', one 'perturbation' column each after the gene axis, fed \
+                 log10(1 + dose/1 nM)",
+                self.compound_index.len()
+            ));
+        }
         for gene in p.genes() {
             if !self.perturbation_index.contains_key(gene) {
                 return Err(match &self.signature.perturbation_genes {
@@ -508,7 +523,10 @@ impl OnnxModel {
     /// The (column, sign) entries of `p` on the model's perturbation axis (the signed multi-hot).
     fn encode_targets(&self, p: &Perturbation) -> Result<Vec<(usize, f32)>, String> {
         self.encode_check(p, self.task_name())?;
-        Ok(p.targets().filter_map(|(gene, d)| self.perturbation_index.get(gene).map(|&j| (j, d.sign()))).collect())
+        let genes = p.targets().filter_map(|(gene, d)| self.perturbation_index.get(gene).map(|&j| (j, d.sign())));
+        let compounds =
+            p.compounds().filter_map(|(c, dose)| self.compound_index.get(c).map(|&j| (j, dose.transformed() as f32)));
+        Ok(genes.chain(compounds).collect())
     }
 
     /// A copy of this model (sharing its session, timeout budget and task binding) that feeds
@@ -523,7 +541,7 @@ impl OnnxModel {
             return Err(fail(format!("adapted with a gene panel other than task '{}''s", binding.task)));
         }
         let order = binding.reorder.as_ref().map(|r| &r.model_from_task[..]);
-        let n = (self.signature.genes.len(), self.perturbation_index.len());
+        let n = (self.signature.genes.len(), self.signature.n_pert());
         let context =
             ShotContext::from_shots(&set.shots(), n.0, n.1, order, &|p| self.encode_targets(p)).map_err(fail)?;
         Ok(Self {
@@ -532,6 +550,7 @@ impl OnnxModel {
             sha256: self.sha256.clone(),
             signature: self.signature.clone(),
             perturbation_index: self.perturbation_index.clone(),
+            compound_index: self.compound_index.clone(),
             batch_size: self.batch_size,
             timeout: self.timeout,
             progress: false,
@@ -615,7 +634,7 @@ impl OnnxModel {
     fn warm_up(&self) -> Result<(), OnnxError> {
         let rows = self.signature.fixed_batch.unwrap_or(self.batch_size);
         let e = Array2::<f32>::zeros((rows, self.signature.genes.len()));
-        let p = Array2::<f32>::zeros((rows, self.perturbation_index.len()));
+        let p = Array2::<f32>::zeros((rows, self.signature.n_pert()));
         self.execute(e.view(), p.view(), &mut |_, _| Ok(())).map_err(|reason| model_err(&self.path, reason))
     }
 
@@ -638,7 +657,7 @@ impl OnnxModel {
         // One perturbation tensor for every batch: each batch sets its rows' entries and clears
         // them after its run.
         let max_rows = self.signature.fixed_batch.unwrap_or_else(|| self.batch_size.min(n));
-        let mut perturbation = Array2::<f32>::zeros((max_rows, self.perturbation_index.len()));
+        let mut perturbation = Array2::<f32>::zeros((max_rows, self.signature.n_pert()));
         let mut set: Vec<(usize, usize)> = Vec::new();
         let mut lo = 0;
         while lo < n {
@@ -651,6 +670,13 @@ impl OnnxModel {
                         unreachable!("encode_check refuses a gene outside the axis");
                     };
                     perturbation[[i, j]] = direction.sign();
+                    set.push((i, j));
+                }
+                for (compound, dose) in p.compounds() {
+                    let Some(&j) = self.compound_index.get(compound) else {
+                        return Err(fail(self.encode_check(p, self.task_name()).err().unwrap_or_default()));
+                    };
+                    perturbation[[i, j]] = dose.transformed() as f32;
                     set.push((i, j));
                 }
             }

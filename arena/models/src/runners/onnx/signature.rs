@@ -20,6 +20,9 @@ pub const OUTPUT_PROTEIN: &str = "protein_next";
 pub const META_CONTRACT: &str = "arena.contract";
 pub const META_GENES: &str = "arena.genes";
 pub const META_PERTURBATION_GENES: &str = "arena.perturbation_genes";
+/// Optional: compounds the model takes, newline-joined; each is one more `perturbation` column
+/// after the gene axis, fed log10(1 + dose / 1 nM) (`tasks::Dose::transformed`), 0 when absent.
+pub const META_PERTURBATION_COMPOUNDS: &str = "arena.perturbation_compounds";
 
 /// What the runner learned from a model that passed the checks.
 #[derive(Debug, Clone)]
@@ -28,12 +31,21 @@ pub struct Signature {
     pub genes: Vec<String>,
     /// `arena.perturbation_genes`, or `None` when the perturbation axis is the gene axis.
     pub perturbation_genes: Option<Vec<String>>,
+    /// `arena.perturbation_compounds` (empty when absent): the columns after the gene axis.
+    pub perturbation_compounds: Vec<String>,
     /// The batch size fixed in the graph, `None` when the batch axis is dynamic.
     pub fixed_batch: Option<usize>,
     /// The model has a `protein_next` output with this many proteins (-1 when dynamic).
     pub n_proteins: Option<i64>,
     /// The model declares the three context inputs: the arena feeds it its shots.
     pub in_context: bool,
+}
+
+impl Signature {
+    /// Width of the `perturbation` input: the gene axis, then the compounds.
+    pub fn n_pert(&self) -> usize {
+        self.perturbation_genes.as_ref().map_or(self.genes.len(), Vec::len) + self.perturbation_compounds.len()
+    }
 }
 
 /// One ONNX value declaration, for error messages: `float32 [-1, 100]`.
@@ -118,6 +130,11 @@ pub fn check(session: &Session) -> Result<Signature, String> {
     };
     let perturbation_genes =
         meta.custom(META_PERTURBATION_GENES).map(|v| gene_list(META_PERTURBATION_GENES, &v)).transpose()?;
+    let perturbation_compounds = meta
+        .custom(META_PERTURBATION_COMPOUNDS)
+        .map(|v| gene_list(META_PERTURBATION_COMPOUNDS, &v))
+        .transpose()?
+        .unwrap_or_default();
     drop(meta);
 
     let names = |outlets: &[ort::value::Outlet]| {
@@ -176,7 +193,15 @@ pub fn check(session: &Session) -> Result<Signature, String> {
             ));
         }
     }
-    let n_pert = perturbation_genes.as_ref().map_or(n, |p| p.len() as i64);
+    let n_pert = perturbation_genes.as_ref().map_or(n, |p| p.len() as i64) + perturbation_compounds.len() as i64;
+    if pg >= 0 && pg != n_pert && !perturbation_compounds.is_empty() {
+        return Err(format!(
+            "'{INPUT_PERTURBATION}' has {pg} columns; expected [batch, {n_pert}]: the gene axis ('{}') then the {} \
+             compounds of '{META_PERTURBATION_COMPOUNDS}'",
+            if perturbation_genes.is_some() { META_PERTURBATION_GENES } else { META_GENES },
+            perturbation_compounds.len()
+        ));
+    }
     if pg >= 0 && pg != n_pert {
         return Err(match &perturbation_genes {
             Some(_) => format!(
@@ -230,5 +255,5 @@ pub fn check(session: &Session) -> Result<Signature, String> {
             ));
         }
     };
-    Ok(Signature { genes, perturbation_genes, fixed_batch, n_proteins, in_context })
+    Ok(Signature { genes, perturbation_genes, perturbation_compounds, fixed_batch, n_proteins, in_context })
 }
