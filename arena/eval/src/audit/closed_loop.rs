@@ -30,20 +30,7 @@ pub fn section(
     }
     let primary = instance.spec.spec.metrics.first().cloned().unwrap_or_default();
     let flags = super::flag_rows(&rows, &primary).1;
-    let probes = rows
-        .iter()
-        .filter(|r| r.role == Role::Probe)
-        .map(|r| tasks::scorecard::ProbeScores {
-            probe: r.row.name.clone(),
-            description: r.description.clone(),
-            means: r
-                .row
-                .metrics
-                .iter()
-                .map(|m| (m.metric.clone(), Some(m.overall.mean).filter(|v| v.is_finite())))
-                .collect(),
-        })
-        .collect();
+    let probes = rows.iter().filter(|r| r.role == Role::Probe).map(AuditRow::probe_scores).collect();
     Ok(AuditSection {
         submission: submission.name.clone(),
         shuffle_seed: options.shuffle_seed,

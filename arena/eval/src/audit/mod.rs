@@ -71,6 +71,22 @@ pub struct AuditRow {
     pub row: ScoreRow,
 }
 
+impl AuditRow {
+    /// What a scorecard keeps of a probe's row: its means (non-finite ones as missing).
+    pub fn probe_scores(&self) -> ProbeScores {
+        ProbeScores {
+            probe: self.row.name.clone(),
+            description: self.description.clone(),
+            means: self
+                .row
+                .metrics
+                .iter()
+                .map(|m| (m.metric.clone(), Some(m.overall.mean).filter(|v| v.is_finite())))
+                .collect(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct EarnedByConstant {
     pub metric: String,
@@ -132,16 +148,7 @@ impl Audit {
             .rows
             .iter()
             .filter(|r| matches!(r.role, Role::Probe | Role::DerivedProbe))
-            .map(|r| ProbeScores {
-                probe: r.row.name.clone(),
-                description: r.description.clone(),
-                means: r
-                    .row
-                    .metrics
-                    .iter()
-                    .map(|m| (m.metric.clone(), Some(m.overall.mean).filter(|v| v.is_finite())))
-                    .collect(),
-            })
+            .map(AuditRow::probe_scores)
             .collect();
         AuditSection {
             submission: self.submission.clone(),
