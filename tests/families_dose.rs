@@ -216,38 +216,32 @@ fn the_sciplex3_task_file_runs_on_a_fixture_in_the_registered_layout() {
     let compounds = ["Dexamethasone", "SAHA", "Nutlin-3a", "BMS-345541"];
     let file = entry_dir.join("SrivatsanTrapnell2020_sciplex3.h5ad");
     write_h5ad(&file, &sciplex3_fixture(&compounds, 6));
-    let sha = tasks::spec::sha256_hex(&std::fs::read(&file).unwrap());
     // A user registry: the embedded entry with the fixture's checksum pinned instead of the real md5.
-    let embedded = std::fs::read_to_string(workspace_root().join("datasets.toml")).unwrap();
-    let start = embedded.find("id = \"sciplex3\"").unwrap();
-    let end = start + embedded[start..].find("\n[[dataset]]").unwrap_or(embedded.len() - start);
-    let entry: String = embedded[start..end]
-        .lines()
-        .filter(|l| !l.starts_with("md5") && !l.starts_with('#'))
-        .map(|l| format!("{l}\n"))
-        .collect();
     let registry_file = dir.path().join("fixture.toml");
-    std::fs::write(&registry_file, format!("[[dataset]]\n{entry}sha256 = \"{sha}\"\n")).unwrap();
+    let sha = pinned_registry(&registry_file, "sciplex3", &file);
+    let eval_task_file = |task_file: &std::path::Path, out: &std::path::Path| {
+        let mut cmd = arena();
+        cmd.env("ARENA_CACHE_DIR", dir.path().join("cache")).args([
+            "eval",
+            "--task-file",
+            task_file.to_str().unwrap(),
+            "--registry",
+            registry_file.to_str().unwrap(),
+            "--bootstrap",
+            "50",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        run_external(&mut cmd).ok()
+    };
 
     // The loader reads the A549 cells only, each treated cell as its compound at its dose.
     let task_file = workspace_root().join("tasks/public/sciplex3-dose.toml");
     let spec = arena_eval::session::read_task_file(&task_file).unwrap();
     assert_eq!(spec.spec.dataset, "sciplex3[cell_line=A549]");
     assert!(matches!(spec.spec.split, tasks::SplitRule::UnseenDose { .. }));
-    let mut cmd = arena();
     let out = dir.path().join("out");
-    cmd.env("ARENA_CACHE_DIR", dir.path().join("cache")).args([
-        "eval",
-        "--task-file",
-        task_file.to_str().unwrap(),
-        "--registry",
-        registry_file.to_str().unwrap(),
-        "--bootstrap",
-        "50",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let r = run_external(&mut cmd).ok();
+    let r = eval_task_file(&task_file, &out);
     assert!(r.stdout.contains("sciplex3-dose"), "{}", r.stdout);
     let card = read_scorecard(&out);
     assert_eq!(card["dataset"]["id"], "sciplex3[cell_line=A549]");
@@ -270,19 +264,7 @@ fn the_sciplex3_task_file_runs_on_a_fixture_in_the_registered_layout() {
     // The unseen-compound file on the same download: one of the 4 compounds, at all 4 doses.
     let compound_file = workspace_root().join("tasks/public/sciplex3-unseen-compound.toml");
     let out = dir.path().join("compound");
-    let mut cmd = arena();
-    cmd.env("ARENA_CACHE_DIR", dir.path().join("cache")).args([
-        "eval",
-        "--task-file",
-        compound_file.to_str().unwrap(),
-        "--registry",
-        registry_file.to_str().unwrap(),
-        "--bootstrap",
-        "50",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    run_external(&mut cmd).ok();
+    eval_task_file(&compound_file, &out);
     let split: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("split.json")).unwrap()).unwrap();
     let tested: Vec<&str> = split["test"].as_array().unwrap().iter().map(|t| t["label"].as_str().unwrap()).collect();

@@ -482,17 +482,8 @@ fn public_task_on_fixture(
     }
     let file = entry_dir.join(file_name);
     write_h5ad(&file, &adata);
-    let sha = tasks::spec::sha256_hex(&std::fs::read(&file).unwrap());
     let registry = dir.path().join("fixture.toml");
-    let embedded = std::fs::read_to_string(workspace_root().join("datasets.toml")).unwrap();
-    let start = embedded.find(&format!("id = \"{id}\"")).unwrap();
-    let end = start + embedded[start..].find("\n[[dataset]]").unwrap_or(embedded.len() - start);
-    let entry: String = embedded[start..end]
-        .lines()
-        .filter(|l| !l.starts_with("md5") && !l.starts_with('#'))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    std::fs::write(&registry, format!("[[dataset]]\n{entry}sha256 = \"{sha}\"\n")).unwrap();
+    let sha = pinned_registry(&registry, id, &file);
     let task_file = workspace_root().join(format!("tasks/public/{task}.toml"));
     let out = dir.path().join("out");
     let mut cmd = arena();

@@ -233,6 +233,22 @@ fn hdf5_guard() -> MutexGuard<'static, ()> {
 }
 
 /// `arena_data::write_h5ad`, serialised against child spawns (see [`HDF5_LOCK`]).
+/// A user registry at `registry` holding the embedded `datasets.toml` entry `id` with the checksum
+/// of the fixture `file` pinned in place of the real download's md5; returns the fixture's sha256.
+pub fn pinned_registry(registry: &Path, id: &str, file: &Path) -> String {
+    let sha = tasks::spec::sha256_hex(&std::fs::read(file).unwrap());
+    let embedded = std::fs::read_to_string(workspace_root().join("datasets.toml")).unwrap();
+    let start = embedded.find(&format!("id = \"{id}\"")).unwrap();
+    let end = start + embedded[start..].find("\n[[dataset]]").unwrap_or(embedded.len() - start);
+    let entry: String = embedded[start..end]
+        .lines()
+        .filter(|l| !l.starts_with("md5") && !l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(registry, format!("[[dataset]]\n{entry}sha256 = \"{sha}\"\n")).unwrap();
+    sha
+}
+
 pub fn write_h5ad(path: &Path, adata: &AnnData) {
     let _guard = hdf5_guard();
     arena_data::write_h5ad(path, adata).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
