@@ -22,9 +22,10 @@ took=$(( $(date +%s) - start ))
   echo
   echo "Made by \`${TASKS:+TASKS=$TASKS }bash bench/ceiling_oracle.sh $seeds $cells\` ($profile build, $(nproc) cores, ${took} s, $(date -u +%Y-%m-%d))."
   echo "The oracle is each test item's expected profile; the ceiling estimate is what \`arena eval\` reports"
-  echo "(Spearman–Brown-corrected split-half correlations over 5 splits, the variance of the mean for mse,"
-  echo "the resampled absolute error of the mean for mae); \"old split-half\" is the previous ceiling (half A scored"
-  echo "against half B). An unbiased estimate has |estimate − oracle| within about 2 se."
+  echo "(the index of reliability √(1 − N/V) for correlations, the variance of the mean for mse, the resampled"
+  echo "absolute error of the mean for mae); \"old split-half\" is the first ceiling (half A scored against half B)."
+  echo "Oracle and estimate are both the scorecard's overall mean: over the headline items (on sim-multi-step, the"
+  echo "steps after the first). An unbiased estimate has |estimate − oracle| within about 2 se."
   echo
   echo "$table"
 } > bench/results/ceiling_oracle.md

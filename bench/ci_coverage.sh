@@ -6,7 +6,9 @@
 # TRUTH further fresh-cell datasets, pearson_delta against the population μ_ctrl).
 # Writes bench/results/ci_coverage.md (OUT=FILE writes FILE instead).
 #   bash bench/ci_coverage.sh [REPLICATES] [TRUTH] [RESAMPLES]   (defaults: 200, 200, 1000)
-# Environment: CARGO_PROFILE (default dev); TASKS=a,b limits the tasks (default: all three).
+# Environment: CARGO_PROFILE (default dev); TASKS=a,b limits the tasks (default: sim-unseen-single,
+# sim-unseen-single@design — a pool with the task's own regulator share —, sim-combinatorial,
+# sim-multi-step).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 reps=${1:-200}

@@ -158,8 +158,9 @@ pub fn resampling_note(instance: &TaskInstance<'_>, bootstrap: &BootstrapSetting
     };
     let small = match n_units < FULL_COVERAGE_UNITS {
         true => format!(
-            "; with {n_units} units (< {FULL_COVERAGE_UNITS}) a 95% interval covers less: measured on the simulator {} \
-             (bench/results/ci_coverage_200.md)",
+            "; with {n_units} units (< {FULL_COVERAGE_UNITS}) a 95% interval can cover less: measured on the simulator, \
+             on a pool of sim-unseen-single's own design at least 0.955 from n = 8, but where a few units carry most of \
+             an error metric's mean {} (bench/results/ci_coverage_unseen_single.md, ci_coverage_200.md)",
             SMALL_N_COVERAGE.iter().map(|(n, c)| format!("{c} at n = {n}")).collect::<Vec<_>>().join(", ")
         ),
         false => String::new(),
@@ -174,7 +175,9 @@ pub fn resampling_note(instance: &TaskInstance<'_>, bootstrap: &BootstrapSetting
 
 /// Resampling units below which a scorecard states the coverage measured at its size: the 95%
 /// interval covered at least 0.915 from 20 units on every simulator profile task, but as little
-/// as 0.885 at 12 (bench/results/ci_coverage_200.md, 200 replicates).
+/// as 0.885 at 12 on a pool whose error is carried by 4 of 30 units (bench/results/ci_coverage_200.md,
+/// 200 replicates); on a pool of sim-unseen-single's own design, at least 0.955 from 8
+/// (bench/results/ci_coverage_unseen_single.md).
 pub const FULL_COVERAGE_UNITS: usize = 20;
 
 /// The lowest coverage of the scorecard's 95% interval measured at small n on the simulator
