@@ -9,9 +9,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{self, Better, MetricInfo};
-use crate::centroid::centroid_accuracy;
+use crate::centroid::centroid_accuracy_skipping;
 use crate::correlation::pearson;
-use crate::distance::{euclidean, mae, mse};
+use crate::distance::{mae, mse};
 
 /// The profile metrics: the headline ones (each item's perturbed genes left out) and their
 /// `*_with_target` twins over every gene.
@@ -118,7 +118,7 @@ pub fn score_profiles(
 ) -> ProfileScores {
     let none: Vec<usize> = Vec::new();
     let excluded = |i: usize| perturbed.get(i).unwrap_or(&none);
-    let centroid = centroid_accuracy_without(pred, truth, perturbed);
+    let centroid = centroid_accuracy_skipping(pred, truth, perturbed);
     let values = pred
         .par_iter()
         .zip(truth.par_iter())
@@ -157,28 +157,6 @@ fn kept_genes(n: usize, excluded: &[usize]) -> Vec<usize> {
 
 fn select(v: &[f64], keep: &[usize]) -> Vec<f64> {
     keep.iter().filter_map(|&g| v.get(g).copied()).collect()
-}
-
-/// Centroid accuracy where item i's distances (to its own truth and to every other truth) leave
-/// out the genes item i perturbs; with nothing excluded it is [`centroid_accuracy`].
-fn centroid_accuracy_without(pred: &[Vec<f64>], truth: &[Vec<f64>], perturbed: &[Vec<usize>]) -> Vec<f64> {
-    if perturbed.iter().all(Vec::is_empty) {
-        return centroid_accuracy(pred, truth);
-    }
-    let n = pred.len().min(truth.len());
-    if n < 2 {
-        return vec![f64::NAN; pred.len()];
-    }
-    (0..n)
-        .into_par_iter()
-        .map(|i| {
-            let keep = kept_genes(pred[i].len(), perturbed.get(i).map_or(&[][..], Vec::as_slice));
-            let p = select(&pred[i], &keep);
-            let own = euclidean(&p, &select(&truth[i], &keep));
-            let farther = (0..n).filter(|&j| j != i && euclidean(&p, &select(&truth[j], &keep)) > own).count();
-            farther as f64 / (n - 1) as f64
-        })
-        .collect()
 }
 
 /// r(p − ref, t − ref). A prediction whose delta is constant (it predicts no specific change,

@@ -104,12 +104,26 @@ pub fn evaluate_submission(
         (_, None) => (None, None),
     };
     let is_model = |name: &str| model.is_some_and(|m| m.kind() == ModelKind::Baseline && m.name() == name);
-    let mut fitted = Vec::new();
+    let spec = &instance.spec;
+    // The spec's first metric (family metrics such as `normalized_rank` are not `metrics::Metric`s).
+    let primary_metric =
+        spec.spec.metrics.first().cloned().unwrap_or_else(|| score::primary_metric(instance).name().to_string());
+    // Each baseline's name and row. A fitted baseline holds its training effects (conditions x
+    // genes), so only the best one so far on the primary metric stays fitted (the audit's
+    // submission in a baselines-only run); the others are dropped once scored.
+    let mut fitted: Vec<(String, ScoreRow)> = Vec::new();
+    let mut best: Option<(f64, usize, Box<dyn Model>)> = None;
     for name in instance.spec.spec.baselines.iter().filter(|n| !is_model(n)) {
         let baseline = baselines::fit(name, instance)?;
         let (row, rate) = run(baseline.as_ref(), None)?;
-        rates.push((baseline.name().to_string(), rate));
-        fitted.push((baseline, row));
+        let name = baseline.name().to_string();
+        rates.push((name.clone(), rate));
+        if let Some(v) = oriented_mean(&row, &primary_metric)
+            && best.as_ref().is_none_or(|(b, _, _)| v > *b)
+        {
+            best = Some((v, fitted.len(), baseline));
+        }
+        fitted.push((name, row));
     }
     let ceiling = families::ceiling(instance, options);
     let mut rows: Vec<ScoreRow> = model_row.iter().cloned().chain(fitted.iter().map(|(_, row)| row.clone())).collect();
@@ -140,17 +154,12 @@ pub fn evaluate_submission(
         notes.extend(families::closed_loop::notes(instance)?);
     }
     toward_ceiling::annotate_rows(&mut rows);
-    let spec = &instance.spec;
     let dataset = instance.dataset;
-    // The spec's first metric (family metrics such as `normalized_rank` are not `metrics::Metric`s).
-    let primary_metric =
-        spec.spec.metrics.first().cloned().unwrap_or_else(|| score::primary_metric(instance).name().to_string());
     let rank_confidence = audit::rank::rank_confidence(&rows, &primary_metric, &options.bootstrap);
     // The audit's submission: the model, or in a baselines-only run the best baseline.
     let audited_model: Option<(&dyn Model, ScoreRow, _)> = match (model, &model_row) {
         (Some(m), Some(row)) => Some((m, row.clone(), outputs)),
-        _ => best_on(fitted.iter().map(|(_, row)| row), &primary_metric)
-            .map(|k| (fitted[k].0.as_ref(), fitted[k].1.clone(), None)),
+        _ => best.as_ref().map(|(_, k, baseline)| (baseline.as_ref(), fitted[*k].1.clone(), None)),
     };
     // Predicted means come with their derived probes' means (the outputs stayed in the shards).
     let derived = match submission {
@@ -168,7 +177,7 @@ pub fn evaluate_submission(
                 .spec
                 .baselines
                 .iter()
-                .filter_map(|name| match fitted.iter().find(|(b, _)| b.name() == name) {
+                .filter_map(|name| match fitted.iter().find(|(b, _)| b == name) {
                     Some((_, row)) => Some(row.clone()),
                     None => model_row.clone(),
                 })
@@ -229,15 +238,9 @@ pub fn evaluate_submission(
     })
 }
 
-/// Index of the row with the best overall mean on `metric` (the first among equals).
-fn best_on<'a>(rows: impl Iterator<Item = &'a ScoreRow>, metric: &str) -> Option<usize> {
-    let mut best: Option<(usize, f64)> = None;
-    for (i, row) in rows.enumerate() {
-        let Some(m) = row.metric(metric).filter(|m| m.overall.mean.is_finite()) else { continue };
-        let v = m.better.orient(m.overall.mean);
-        if best.is_none_or(|(_, b)| v > b) {
-            best = Some((i, v));
-        }
-    }
-    best.map(|(i, _)| i)
+/// A row's overall mean on `metric`, oriented so that larger is better (`None` when not finite).
+/// The best baseline is the first of the largest.
+fn oriented_mean(row: &ScoreRow, metric: &str) -> Option<f64> {
+    let m = row.metric(metric).filter(|m| m.overall.mean.is_finite())?;
+    Some(m.better.orient(m.overall.mean))
 }

@@ -82,6 +82,9 @@ impl Ridge {
         let offset = y.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(n_genes));
         let design = &x - &design_mean.view().insert_axis(Axis(0));
         let centred = &y - &offset.view().insert_axis(Axis(0));
+        // The effects are only needed centred: free them before the fit's own matrices.
+        drop(y);
+        drop(x);
         let (lambda, alpha) = fit_dual(&design, &centred);
         Self { axis, compound_axis, design, design_mean, alpha, offset, lambda }
     }
