@@ -172,6 +172,8 @@ struct ZeroSeries {
     terms: usize,
     /// E_m for m = 1..=2·terms (index m − 1).
     power_sums: Vec<f64>,
+    /// g_m for m = 1..=2·terms (index m − 1), computed once per group.
+    square_coefficients: Vec<f64>,
 }
 
 impl ZeroSeries {
@@ -204,18 +206,31 @@ impl ZeroSeries {
                 *e += p;
             }
         }
-        Some(Self { terms, power_sums })
+        let square_coefficients =
+            (1..=2 * terms).map(|m| (1..m).map(|k| Self::c(k) * Self::c(m - k)).sum::<f64>()).collect();
+        Some(Self { terms, power_sums, square_coefficients })
     }
 
-    fn c(k: usize) -> f64 {
+    const fn c(k: usize) -> f64 {
         if k % 2 == 1 { 1.0 / k as f64 } else { -1.0 / k as f64 }
     }
 
-    /// log1p(t) for 0 ≤ t ≤ MAX_EPS by its series (Horner).
+    /// c_1..=c_12, computed once (the same divisions [`Self::c`] makes on every call).
+    const C: [f64; 12] = {
+        let mut c = [0.0; 12];
+        let mut k = 0;
+        while k < 12 {
+            c[k] = Self::c(k + 1);
+            k += 1;
+        }
+        c
+    };
+
+    /// log1p(t) for 0 ≤ t ≤ MAX_EPS by its series (Horner over [`Self::C`], the c_k of [`Self::c`]).
     fn log1p(&self, t: f64) -> f64 {
         let mut acc = 0.0;
-        for k in (1..=self.terms).rev() {
-            acc = acc * t + Self::c(k);
+        for &c in Self::C[..self.terms].iter().rev() {
+            acc = acc * t + c;
         }
         acc * t
     }
@@ -228,10 +243,9 @@ impl ZeroSeries {
             wm *= w;
             let e = self.power_sums[m - 1];
             if m <= self.terms {
-                z1 += Self::c(m) * wm * e;
+                z1 += Self::C[m - 1] * wm * e;
             }
-            let g: f64 = (1..m).map(|k| Self::c(k) * Self::c(m - k)).sum();
-            z2 += g * wm * e;
+            z2 += self.square_coefficients[m - 1] * wm * e;
         }
         (z1, z2)
     }

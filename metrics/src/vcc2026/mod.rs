@@ -1,8 +1,9 @@
 //! The VCC 2026 standard of cell-eval2 0.20.0 (its `vcc2026` profile under the v2 conventions),
 //! as pure math over raw-count matrices: the per-cell CPM Wilcoxon DE table with the 5-CPM
-//! control-only gene gate and per-perturbation BH (`wilcoxon`), the group-sum bulks and their
-//! delete-one jackknife (`bulk`), the six scored metrics and the four expression diagnostics
-//! (`expression`, `de_metrics`), and the replicate-anchor scale s = (u − b)/(r − b) (`scale`).
+//! control-only gene gate and per-perturbation BH (`wilcoxon`, its rank sums in `ranks`), the
+//! group-sum bulks and their delete-one jackknife (`bulk`), the six scored metrics and the four
+//! expression diagnostics (`expression`, `de_metrics`), and the replicate-anchor scale
+//! s = (u − b)/(r − b) (`scale`).
 //!
 //! Reference: cell-eval2 0.20.0 (PyPI), `docs/vcc2026_metrics/vcc2026-metrics.md` of
 //! ArcInstitute/cell-eval2, code `de_compute.py`, `moments.py`, `metrics/{delta,discrimination,
@@ -11,6 +12,7 @@
 pub mod bulk;
 pub mod de_metrics;
 pub mod expression;
+pub mod ranks;
 pub mod scale;
 pub mod score;
 pub mod wilcoxon;

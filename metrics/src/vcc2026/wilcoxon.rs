@@ -3,13 +3,14 @@
 //! is tested only if its mean CPM over the reference's control cells exceeds 5 (one gene set for
 //! every perturbation); per gene a two-sided Mann–Whitney U test of log1p(CPM) of the group
 //! against the control cells (pdex / numba-mwu: average ranks, tie and continuity correction,
-//! normal approximation, [`mwu_from_rank_sum`]); log2 fold change log2((m_t + ε)/(m_c + ε)) of
+//! normal approximation, [`mwu_from_rank_sum`]; the ranks from `ranks.rs`, which ranks the CPM
+//! values and takes their log1p only where that could change a rank); log2 fold change log2((m_t + ε)/(m_c + ε)) of
 //! the arithmetic mean CPMs; Benjamini–Hochberg over the tested genes of each perturbation.
 
 use rayon::prelude::*;
 
+use super::ranks::{RankScratch, RefGene, rank_sum};
 use super::{DE_TARGET_SUM, LFC_EPSILON, MIN_CONTROL_CPM};
-use crate::de::table::lower_bound_from;
 use crate::de::{CsrMatrix, benjamini_hochberg, mwu_from_rank_sum};
 
 /// One perturbation's rows of the table, aligned to [`DeTable::kept`].
@@ -39,20 +40,28 @@ impl DeTable {
     }
 }
 
-/// Non-zero CPM values of a set of cells and their log1p, gene-major (row order within a gene).
+/// Non-zero CPM values of a set of cells, gene-major (row order within a gene); refilled in
+/// place for each group ([`Columns::fill`]), so its buffers are allocated once per thread.
+#[derive(Default)]
 struct Columns {
     n_rows: usize,
     col_ptr: Vec<usize>,
+    pos: Vec<usize>,
     cpm: Vec<f64>,
-    log1p: Vec<f64>,
 }
-
-/// Counts below this are the most of a cell's values; each one's log1p(CPM) is computed once per cell.
-const MEMO_COUNTS: usize = 64;
 
 impl Columns {
     fn of(x: &CsrMatrix, rows: &[usize]) -> Columns {
-        let mut counts = vec![0usize; x.n_cols + 1];
+        let mut c = Columns::default();
+        c.fill(x, rows);
+        c
+    }
+
+    /// The columns of rows `rows` of `x`.
+    fn fill(&mut self, x: &CsrMatrix, rows: &[usize]) {
+        let counts = &mut self.col_ptr;
+        counts.clear();
+        counts.resize(x.n_cols + 1, 0);
         for &r in rows {
             for k in x.indptr[r] as usize..x.indptr[r + 1] as usize {
                 if x.data[k] != 0.0 {
@@ -63,10 +72,12 @@ impl Columns {
         for g in 0..x.n_cols {
             counts[g + 1] += counts[g];
         }
-        let col_ptr = counts.clone();
-        let mut pos = counts;
-        let mut cpm = vec![0.0f64; col_ptr[x.n_cols]];
-        let mut log1p = vec![0.0f64; col_ptr[x.n_cols]];
+        self.pos.clear();
+        self.pos.extend_from_slice(&self.col_ptr);
+        let pos = &mut self.pos;
+        let cpm = &mut self.cpm;
+        cpm.clear();
+        cpm.resize(self.col_ptr[x.n_cols], 0.0);
         for &r in rows {
             let (lo, hi) = (x.indptr[r] as usize, x.indptr[r + 1] as usize);
             let total: f64 = x.data[lo..hi].iter().map(|&v| f64::from(v)).sum();
@@ -74,40 +85,20 @@ impl Columns {
             if scale == 0.0 {
                 scale = 1.0;
             }
-            // log1p(c / scale) of the small counts c of this cell, once each (the same value the
-            // call on each entry gives: same argument, same function).
-            let mut memo = [f64::NAN; MEMO_COUNTS];
             for k in lo..hi {
                 let v = x.data[k];
                 if v != 0.0 {
                     let g = x.indices[k] as usize;
-                    let c = f64::from(v) / scale;
-                    cpm[pos[g]] = c;
-                    let small = v as usize;
-                    log1p[pos[g]] = match small < MEMO_COUNTS && small as f32 == v {
-                        true if !memo[small].is_nan() => memo[small],
-                        true => {
-                            memo[small] = c.ln_1p();
-                            memo[small]
-                        }
-                        false => c.ln_1p(),
-                    };
+                    cpm[pos[g]] = f64::from(v) / scale;
                     pos[g] += 1;
                 }
             }
         }
-        Columns { n_rows: rows.len(), col_ptr, cpm, log1p }
+        self.n_rows = rows.len();
     }
 
     fn column(&self, g: usize) -> &[f64] {
         &self.cpm[self.col_ptr[g]..self.col_ptr[g + 1]]
-    }
-
-    /// Gene `g`'s log1p(CPM) values, sorted.
-    fn sorted_log1p(&self, g: usize) -> Vec<f64> {
-        let mut v = self.log1p[self.col_ptr[g]..self.col_ptr[g + 1]].to_vec();
-        v.sort_unstable_by(|a, b| a.total_cmp(b));
-        v
     }
 
     fn mean(&self, g: usize) -> f64 {
@@ -115,62 +106,15 @@ impl Columns {
     }
 }
 
-fn tie_f(t: u128) -> u128 {
-    t * t * t - t
-}
-
-/// The control cells of one gene, prepared once: sorted log1p(CPM) of the non-zero cells.
-struct RefGene {
-    sorted: Vec<f64>,
-    zeros: usize,
-    tie_term: u128,
-}
-
-fn runs(sorted: &[f64]) -> u128 {
-    let mut t = 0u128;
-    let mut i = 0;
-    while i < sorted.len() {
-        let mut j = i + 1;
-        while j < sorted.len() && sorted[j] == sorted[i] {
-            j += 1;
-        }
-        t += tie_f((j - i) as u128);
-        i = j;
-    }
-    t
-}
-
-/// Rank sum of the group and tie term of the pooled sample for one gene; both sides' values are
-/// positive and sorted, zeros counted apart as one tie block of rank (zeros + 1)/2.
-fn rank_sum(grp: &[f64], grp_zeros: usize, r: &RefGene) -> (f64, f64) {
-    let zeros = grp_zeros + r.zeros;
-    let mut r1 = grp_zeros as f64 * (zeros + 1) as f64 / 2.0;
-    let mut tie = r.tie_term - tie_f(r.zeros as u128) + tie_f(zeros as u128);
-    let mut done = 0usize;
-    let mut i = 0;
-    while i < grp.len() {
-        let v = grp[i];
-        let mut j = i + 1;
-        while j < grp.len() && grp[j] == v {
-            j += 1;
-        }
-        let lo = lower_bound_from(&r.sorted, done, v);
-        let mut hi = lo;
-        while hi < r.sorted.len() && r.sorted[hi] == v {
-            hi += 1;
-        }
-        done = hi;
-        let (t_c, t_g) = (hi - lo, j - i);
-        let less = zeros + lo + i;
-        r1 += t_g as f64 * (less as f64 + (t_c + t_g + 1) as f64 / 2.0);
-        tie = tie - tie_f(t_c as u128) + tie_f((t_c + t_g) as u128);
-        i = j;
-    }
-    (r1, tie as f64)
+/// One thread's buffers: a group's columns, and one gene's values being ranked.
+#[derive(Default)]
+struct Scratch {
+    cols: Columns,
+    ranks: RankScratch,
 }
 
 /// The control cells of a DE table, prepared once: the gene gate (mean CPM over the control
-/// cells above 5), their means and each tested gene's sorted log1p(CPM). A batch of groups is
+/// cells above 5), their means and each tested gene's sorted CPM and log1p(CPM) ([`RefGene`]). A batch of groups is
 /// tested against it with [`Reference::test`]; the groups are independent of each other, so the
 /// table does not depend on how the groups are batched.
 pub struct Reference {
@@ -186,59 +130,41 @@ impl Reference {
         let ref_cols = Columns::of(reference, control);
         let reference_mean_all: Vec<f64> = (0..reference.n_cols).map(|g| ref_cols.mean(g)).collect();
         let kept: Vec<usize> = (0..reference.n_cols).filter(|&g| reference_mean_all[g] > MIN_CONTROL_CPM).collect();
-        let refs: Vec<RefGene> = kept
-            .par_iter()
-            .map(|&g| {
-                let sorted = ref_cols.sorted_log1p(g);
-                let zeros = control.len() - sorted.len();
-                let tie_term = tie_f(zeros as u128) + runs(&sorted);
-                RefGene { sorted, zeros, tie_term }
-            })
-            .collect();
+        let refs: Vec<RefGene> = kept.par_iter().map(|&g| RefGene::of(ref_cols.column(g), control.len())).collect();
         let reference_mean: Vec<f64> = kept.iter().map(|&g| reference_mean_all[g]).collect();
         Reference { kept, reference_mean, refs, n_ref: control.len() }
     }
 
     /// The table's rows of every group of `target` (rows `groups`), in order.
     pub fn test(&self, target: &CsrMatrix, groups: &[Vec<usize>]) -> Vec<GroupTable> {
-        let n_ref = self.n_ref;
-        groups
-            .par_iter()
-            .map(|rows| {
-                let cols = Columns::of(target, rows);
-                let n = rows.len();
-                let per_gene: Vec<[f64; 3]> = self
-                    .kept
-                    .par_iter()
-                    .zip(&self.refs)
-                    .zip(&self.reference_mean)
-                    .with_min_len(64)
-                    .map(|((&g, r), &mr)| {
-                        let col = cols.column(g);
-                        let mt = col.iter().sum::<f64>() / n.max(1) as f64;
-                        let lfc = ((mt + LFC_EPSILON) / (mr + LFC_EPSILON)).log2();
-                        let sorted = cols.sorted_log1p(g);
-                        let (r1, tie) = rank_sum(&sorted, n - sorted.len(), r);
-                        [mt, lfc, mwu_from_rank_sum(r1, n, n_ref, tie).p_value]
-                    })
-                    .collect();
-                let p_value: Vec<f64> = per_gene.iter().map(|v| v[2]).collect();
-                let log2_fold_change: Vec<f64> = per_gene.iter().map(|v| v[1]).collect();
-                let mut p_adj = benjamini_hochberg(&p_value);
-                for (q, l) in p_adj.iter_mut().zip(&log2_fold_change) {
-                    if l.is_nan() {
-                        *q = 1.0;
-                    }
-                }
-                GroupTable {
-                    n_cells: n,
-                    target_mean: per_gene.iter().map(|v| v[0]).collect(),
-                    log2_fold_change,
-                    p_value,
-                    p_adj,
-                }
-            })
-            .collect()
+        groups.par_iter().map_init(Scratch::default, |scratch, rows| self.test_group(target, rows, scratch)).collect()
+    }
+
+    /// One group's rows: per tested gene the mean CPM, the fold change and the p-value, then BH.
+    fn test_group(&self, target: &CsrMatrix, rows: &[usize], scratch: &mut Scratch) -> GroupTable {
+        let Scratch { cols, ranks } = scratch;
+        cols.fill(target, rows);
+        let n = rows.len();
+        let k = self.kept.len();
+        let (mut target_mean, mut log2_fold_change, mut p_value) =
+            (Vec::with_capacity(k), Vec::with_capacity(k), Vec::with_capacity(k));
+        for ((&g, r), &mr) in self.kept.iter().zip(&self.refs).zip(&self.reference_mean) {
+            let col = cols.column(g);
+            let mt = col.iter().sum::<f64>() / n.max(1) as f64;
+            target_mean.push(mt);
+            log2_fold_change.push(((mt + LFC_EPSILON) / (mr + LFC_EPSILON)).log2());
+            ranks.values.clear();
+            ranks.values.extend(col.iter().map(|c| c.to_bits()));
+            let (r1, tie) = rank_sum(ranks, n - col.len(), r);
+            p_value.push(mwu_from_rank_sum(r1, n, self.n_ref, tie).p_value);
+        }
+        let mut p_adj = benjamini_hochberg(&p_value);
+        for (q, l) in p_adj.iter_mut().zip(&log2_fold_change) {
+            if l.is_nan() {
+                *q = 1.0;
+            }
+        }
+        GroupTable { n_cells: n, target_mean, log2_fold_change, p_value, p_adj }
     }
 
     /// The table of `groups` (rows from [`Reference::test`], in the panel's order).

@@ -254,8 +254,12 @@ pub fn load_counts(
 ) -> Result<CountsInput, ScoreError> {
     let (r, p) = rayon::join(|| read(real, pert_col, split_col), || read(pred, pert_col, None));
     let (r, p) = (r?, p?);
-    check_counts(real, &r.x, None, &r.cells, &r.genes)?;
-    check_counts(pred, &p.x, None, &p.cells, &p.genes)?;
+    let (real_ok, pred_ok) = rayon::join(
+        || check_counts(real, &r.x, None, &r.cells, &r.genes),
+        || check_counts(pred, &p.x, None, &p.cells, &p.genes),
+    );
+    real_ok?;
+    pred_ok?;
     let (perts, rg, pg) = align((real, &r), (pred, &p), pert_col, control)?;
     let file = |path: &Path, raw: Raw, groups: BTreeMap<String, Vec<usize>>| {
         let (groups, control) = split_groups(&perts, control, groups);
