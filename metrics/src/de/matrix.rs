@@ -44,6 +44,11 @@ impl DenseMatrix {
 }
 
 impl CsrMatrix {
+    /// The sum of row `r`'s stored values (a cell's total count), in storage order.
+    pub fn row_total(&self, r: usize) -> f64 {
+        self.data[self.indptr[r] as usize..self.indptr[r + 1] as usize].iter().map(|&v| f64::from(v)).sum()
+    }
+
     /// Checks the CSR invariants: `indptr` has `n_rows + 1` non-decreasing entries from 0 to
     /// `nnz`, `indices.len() == data.len() == nnz`, every column id `< n_cols`.
     pub fn validate(&self) -> Result<(), DeError> {

@@ -41,7 +41,7 @@ pub fn bulk_and_jackknife(x: &CsrMatrix, rows: &[usize], target_sum: f64) -> (Ve
     if n < 2 || total <= 0.0 {
         return (bulk, 0.0);
     }
-    let libs: Vec<f64> = rows.iter().map(|&r| row_total(x, r)).collect();
+    let libs: Vec<f64> = rows.iter().map(|&r| x.row_total(r)).collect();
     let (s1, s2) = match ZeroSeries::new(&libs, total) {
         Some(series) => deviation_sums_sparse(x, rows, &libs, &sums, &bulk, total, target_sum, &series),
         None => deviation_sums_dense(x, rows, &sums, &bulk, total, target_sum),
@@ -49,10 +49,6 @@ pub fn bulk_and_jackknife(x: &CsrMatrix, rows: &[usize], target_sum: f64) -> (Ve
     let nf = n as f64;
     let q: f64 = (0..x.n_cols).map(|j| s2[j] - s1[j] * s1[j] / nf).sum();
     (bulk, ((nf - 1.0) / nf * q).max(0.0))
-}
-
-fn row_total(x: &CsrMatrix, r: usize) -> f64 {
-    x.data[x.indptr[r] as usize..x.indptr[r + 1] as usize].iter().map(|&v| f64::from(v)).sum()
 }
 
 /// Cells per parallel block; the blocks' partial sums are added in block order, so the result
@@ -194,7 +190,7 @@ impl ZeroSeries {
         }
         // Smallest K with eps_max^(K+1)/(K+1) < 1e-17 (K = 12 at MAX_EPS).
         let mut terms = 1;
-        while terms < 12 && eps_max.powi(terms as i32 + 1) / (terms as f64 + 1.0) >= 1e-17 {
+        while terms < Self::C.len() && eps_max.powi(terms as i32 + 1) / (terms as f64 + 1.0) >= 1e-17 {
             terms += 1;
         }
         let mut power_sums = vec![0.0f64; 2 * terms];
@@ -321,7 +317,7 @@ mod tests {
             let sums = group_sums(&x, &all);
             let bulk = bulk_lognorm(&sums, 1e6);
             let total: f64 = sums.iter().sum();
-            let libs: Vec<f64> = all.iter().map(|&r| row_total(&x, r)).collect();
+            let libs: Vec<f64> = all.iter().map(|&r| x.row_total(r)).collect();
             let series = ZeroSeries::new(&libs, total).expect("every cell under 5% of the counts");
             let (a1, a2) = deviation_sums_sparse(&x, &all, &libs, &sums, &bulk, total, 1e6, &series);
             let (b1, b2) = deviation_sums_dense(&x, &all, &sums, &bulk, total, 1e6);

@@ -80,8 +80,7 @@ impl Columns {
         cpm.resize(self.col_ptr[x.n_cols], 0.0);
         for &r in rows {
             let (lo, hi) = (x.indptr[r] as usize, x.indptr[r + 1] as usize);
-            let total: f64 = x.data[lo..hi].iter().map(|&v| f64::from(v)).sum();
-            let mut scale = total / DE_TARGET_SUM;
+            let mut scale = x.row_total(r) / DE_TARGET_SUM;
             if scale == 0.0 {
                 scale = 1.0;
             }
