@@ -45,7 +45,7 @@ pub fn centroid_accuracy_skipping(pred: &[Vec<f64>], truth: &[Vec<f64>], exclude
 
 /// ‖p − t‖ over the genes not in `excluded`: the same sum, in the same order, as [`euclidean`]
 /// of the two profiles with those genes removed.
-pub fn distance_skipping(p: &[f64], t: &[f64], excluded: &[usize]) -> f64 {
+fn distance_skipping(p: &[f64], t: &[f64], excluded: &[usize]) -> f64 {
     if excluded.is_empty() {
         return euclidean(p, t);
     }
@@ -62,7 +62,7 @@ pub fn distance_skipping(p: &[f64], t: &[f64], excluded: &[usize]) -> f64 {
 /// as [`distance_skipping`] and stops once its partial sum's square root is above `own`: every
 /// term is ≥ 0, so the rounded partial sums never decrease and neither does their square root,
 /// so the full distance would be above `own` too.
-pub fn farther_than(p: &[f64], t: &[f64], excluded: &[usize], own: f64) -> bool {
+fn farther_than(p: &[f64], t: &[f64], excluded: &[usize], own: f64) -> bool {
     let mut sum = -0.0f64;
     let mut next_check = CHECK_EVERY;
     for (g, (x, y)) in p.iter().zip(t).enumerate() {
@@ -106,13 +106,9 @@ mod tests {
     /// (profiles long enough to pass several checks, with ties and near-ties).
     #[test]
     fn the_early_exit_gives_the_comparisons_of_the_full_distances() {
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
+        use rand::RngExt;
+        let mut rng = crate::rng::seeded(0x9E37);
+        let mut next = || rng.random::<f64>();
         let genes = 1_000;
         let truth: Vec<Vec<f64>> = (0..12).map(|_| (0..genes).map(|_| next()).collect()).collect();
         let mut pred: Vec<Vec<f64>> =

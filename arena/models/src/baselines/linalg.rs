@@ -172,13 +172,8 @@ mod tests {
 
     #[test]
     fn eigen_gives_the_bits_of_the_indexed_jacobi() {
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
+        let mut rng = metrics::rng::seeded(0x2545);
+        let mut next = || metrics::rng::index(&mut rng, 1 << 53) as f64 / (1u64 << 53) as f64 - 0.5;
         for (rows, cols) in [(37, 23), (20, 60), (1, 1)] {
             let x = Array2::from_shape_fn((rows, cols), |_| next());
             // A Gram matrix (as the baselines decompose) and one in column-major memory.
