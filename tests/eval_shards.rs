@@ -167,8 +167,7 @@ fn merge_refuses_eval_partials_that_do_not_belong_together() {
         .map(|(k, src)| {
             let dst = dir.path().join(format!("edited-{k}"));
             std::fs::create_dir_all(&dst).unwrap();
-            let mut json: Value =
-                serde_json::from_str(&std::fs::read_to_string(src.join("eval-partial.json")).unwrap()).unwrap();
+            let mut json: Value = common::read_json(src, "eval-partial.json");
             json["dataset"]["sha256"] = "0".repeat(64).into();
             std::fs::write(dst.join("eval-partial.json"), serde_json::to_string(&json).unwrap()).unwrap();
             dst

@@ -248,8 +248,7 @@ fn the_sciplex3_task_file_runs_on_a_fixture_in_the_registered_layout() {
     assert_eq!(card["dataset"]["sha256"], sha.as_str());
     // 40 controls and 4 compounds x 4 doses x 6 cells of A549 only.
     assert_eq!(card["dataset"]["n_rows"], 40 + 4 * 4 * 6, "{}", card["dataset"]);
-    let split: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("split.json")).unwrap()).unwrap();
+    let split: serde_json::Value = common::read_json(&out, "split.json");
     let tested: BTreeSet<&str> =
         split["test"].as_array().unwrap().iter().map(|t| t["label"].as_str().unwrap()).collect();
     let expected: BTreeSet<String> = compounds.iter().map(|c| format!("{c}@100nM")).collect();
@@ -265,8 +264,7 @@ fn the_sciplex3_task_file_runs_on_a_fixture_in_the_registered_layout() {
     let compound_file = workspace_root().join("tasks/public/sciplex3-unseen-compound.toml");
     let out = dir.path().join("compound");
     eval_task_file(&compound_file, &out);
-    let split: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("split.json")).unwrap()).unwrap();
+    let split: serde_json::Value = common::read_json(&out, "split.json");
     let tested: Vec<&str> = split["test"].as_array().unwrap().iter().map(|t| t["label"].as_str().unwrap()).collect();
     assert_eq!(tested.len(), 4, "{tested:?}");
     let held_out = tested[0].split('@').next().unwrap();

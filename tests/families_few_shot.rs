@@ -213,8 +213,7 @@ fn cli_runs_the_new_families_by_spec_id_and_explains_them() {
         (Some("sim-few-shot"), Some("simulator-two-contexts"))
     );
     assert!(common::metric_mean(common::row(&card, "additive"), "pearson_delta_pert_k0") > 0.3);
-    let split: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("split.json")).unwrap()).unwrap();
+    let split: serde_json::Value = common::read_json(&out, "split.json");
     assert_eq!(split["context"]["shot_order"].as_array().map(Vec::len), Some(20));
 
     let out = dir.path().join("cm");

@@ -48,8 +48,7 @@ fn an_installed_binary_scores_from_the_root_directory() {
     // The main job on the embedded default data: no files from the checkout.
     let eval = run_from_root(&bin, &["eval", "--bootstrap", "50", "--out", out], &[]);
     assert!(eval.status.success(), "{}", text(&eval));
-    let card: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("scorecard.json")).unwrap()).unwrap();
+    let card: serde_json::Value = common::read_scorecard(&out_dir);
     assert_eq!(card["task"]["id"], "sim-unseen-single");
     assert!(card["rows"].as_array().is_some_and(|r| r.len() > 3), "{card}");
 
@@ -78,8 +77,7 @@ fn an_installed_binary_scores_from_the_root_directory() {
     }
     let reference = run_from_root(&bin, &["eval", "--reference", "--bootstrap", "50", "--out", out], &[]);
     assert!(reference.status.success(), "{}", text(&reference));
-    let card: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("scorecard.json")).unwrap()).unwrap();
+    let card: serde_json::Value = common::read_scorecard(&out_dir);
     assert_eq!(card["model"], "reference");
 
     // A real dataset through ARENA_DATA_DIR, from the root directory.

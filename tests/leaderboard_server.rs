@@ -658,7 +658,6 @@ fn published_scorecards_are_marked_self_reported_and_escaped() {
 
 #[test]
 fn the_demo_seeds_every_task_with_the_reference_model_baselines_and_the_ceiling() {
-    // (the reference model where it applies: not on the dose tasks)
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("arena.sqlite")).unwrap();
     leaderboard::sync_tasks(&db).unwrap();
@@ -809,8 +808,7 @@ fn an_onnx_upload_is_scored_by_the_same_code_as_arena_eval() {
         common::data_dir().to_str().unwrap(),
     ])
     .ok();
-    let cli: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("scorecard.json")).unwrap()).unwrap();
+    let cli: serde_json::Value = common::read_scorecard(&out);
     let stored: serde_json::Value =
         serde_json::from_str(&s.state.db.submission(id).unwrap().unwrap().scorecard.unwrap()).unwrap();
     let model_row = |card: &serde_json::Value| {
@@ -1175,8 +1173,7 @@ fn a_scoring_job_can_read_neither_the_database_nor_other_uploads_nor_reach_the_n
     }
     args.extend(["--probe-connect".into(), address.into()]);
     common::run(args).ok();
-    let result: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(job.path().join("result.json")).unwrap()).unwrap();
+    let result: serde_json::Value = common::read_json(job.path(), "result.json");
     let lines = result["outcome"]["rejected"].as_str().unwrap();
     let line = |p: &Path| lines.lines().find(|l| l.starts_with(&p.display().to_string())).unwrap().to_string();
     assert!(line(&database).contains("denied"), "{lines}");

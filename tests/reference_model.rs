@@ -30,7 +30,7 @@ fn bundled(task: &str) -> PathBuf {
 }
 
 fn bundled_config(task: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(bundled(task).join("config.json")).unwrap()).unwrap()
+    common::read_json(&bundled(task), "config.json")
 }
 
 /// (mean, lower, upper, higher is better) of `metric` in `row`, overall or in `subgroup`.
@@ -217,7 +217,7 @@ fn training_is_deterministic_and_records_the_split_of_the_scorecard() {
     let (a, b) = (train("a"), train("b"));
     let bytes = |d: &Path| std::fs::read(d.join("weights.safetensors")).unwrap();
     assert_eq!(bytes(&a), bytes(&b), "same seed must give identical weights");
-    let config: Value = serde_json::from_str(&std::fs::read_to_string(a.join("config.json")).unwrap()).unwrap();
+    let config: Value = common::read_json(&a, "config.json");
     assert_eq!(config["train"]["seed"], 5);
     assert_eq!(config["train"]["max_epochs"], 3);
     assert!(!config["provenance"]["validation_conditions"].as_array().unwrap().is_empty());
@@ -261,7 +261,7 @@ fn train_reference_takes_the_dataset_options_of_arena_eval() {
     let mut args = vec!["train-reference", "--epochs", "2", "--out", &out_s, "--data-dir", &data];
     args.extend(task);
     run(&args).ok();
-    let config: Value = serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    let config: Value = common::read_json(&out, "config.json");
     let command = config["provenance"]["command"].as_str().unwrap();
     assert!(command.contains(&format!("--dataset {h5ad_s}")), "{command}");
     let eval_dir = dir.path().join("eval");

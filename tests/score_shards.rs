@@ -175,8 +175,7 @@ fn scattered_cells_are_grouped_once_into_a_store_that_later_batches_and_shards_r
     let built = stores();
     assert_eq!(built.len(), 2, "a store for each file: {built:?}");
     for (store, _) in &built {
-        let manifest: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(store.join("manifest.json")).unwrap()).unwrap();
+        let manifest: serde_json::Value = common::read_json(store, "manifest.json");
         assert_eq!(manifest["groups"].as_array().unwrap().len(), PERTS + 1, "{manifest}");
         assert_eq!(manifest["column"], "target");
     }

@@ -217,7 +217,7 @@ fn audit_cli(out: &Path, extra: &[&str]) -> Value {
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
     run(&args).ok();
-    serde_json::from_str(&std::fs::read_to_string(out.join("audit.json")).unwrap()).unwrap()
+    common::read_json(out, "audit.json")
 }
 
 #[test]

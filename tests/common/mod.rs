@@ -178,7 +178,12 @@ pub fn run_command(mut cmd: Command) -> Run {
 
 /// Reads and parses `dir/scorecard.json`.
 pub fn read_scorecard(dir: &Path) -> serde_json::Value {
-    let path = dir.join("scorecard.json");
+    read_json(dir, "scorecard.json")
+}
+
+/// Reads and parses the JSON file `dir/name` (a run's split.json, audit.json, a manifest, ...).
+pub fn read_json(dir: &Path, name: &str) -> serde_json::Value {
+    let path = dir.join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
