@@ -15,8 +15,13 @@
 //! per-item value over TRUTH_SEEDS further datasets (seeds 5000..), a test set that many times
 //! larger.
 //!
+//! `summary TABLE.md...`: those tables pooled and tested against the 0.93 target (`summary.rs`).
+//!
 //! `pdiag` and `cdiag`: the diagnostics behind the readings of those tables (pearson_delta's
 //! parts in the coverage worlds; the ceiling per test item of one seed).
+
+#[path = "validity_sim/summary.rs"]
+mod summary;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -345,20 +350,20 @@ fn score_replicate(task: &str, world: &PoolWorld, cell_seed: u64, resamples: usi
     out
 }
 
-fn coverage_table(replicates: u64, truth_replicates: u64, resamples: usize) {
+fn coverage_table(replicates: u64, truth_replicates: u64, resamples: usize, first: u64) {
     print!("| task | n units (pool) | baseline | metric | true value |");
     for m in METHODS {
         print!(" coverage, {m} |");
     }
-    println!(" mean width, Student t | out of range, raw scale |");
-    println!("|---|---|---|---|---|{}---|---|", "---|".repeat(METHODS.len()));
+    println!(" mean width, Student t | out of range, raw scale | {COVERED_COLUMN} |");
+    println!("|---|---|---|---|---|{}---|---|---|", "---|".repeat(METHODS.len()));
     for task in tasks() {
         let world = pool_world(task);
         let truth_runs: Vec<Scored> = (0..truth_replicates)
             .into_par_iter()
             .map(|r| score_replicate(task, &world, TRUTH_CELL_SEEDS + r, 0))
             .collect();
-        let reps: Vec<Scored> = (0..replicates)
+        let reps: Vec<Scored> = (first..first + replicates)
             .into_par_iter()
             .map(|r| score_replicate(task, &world, REPLICATE_CELL_SEEDS + r, resamples))
             .collect();
@@ -381,17 +386,17 @@ fn coverage_table(replicates: u64, truth_replicates: u64, resamples: usize) {
                 outside += usize::from(cis[2].0 < lo || cis[2].1 > hi);
             }
             print!("| {task} | {} ({}) | {} | {} | {truth:.4} |", key.2, world.pool_units, key.0, key.1);
-            for (c, k) in covered {
+            for &(c, k) in &covered {
                 match k > 0.0 {
                     true => print!(" {:.3} |", c / k),
                     false => print!(" – |"),
                 }
             }
-            println!(" {:.4} | {outside} |", width.0 / width.1);
+            println!(" {:.4} | {outside} | {}/{} |", width.0 / width.1, covered[0].0, covered[0].1);
         }
     }
     println!(
-        "\n{replicates} replicates per task in one fixed world per task (simulator seed {WORLD_SEED}: network and kinetics of the \
+        "\n{replicates} replicates per task (cell seeds {REPLICATE_CELL_SEEDS} + {first}..) in one fixed world per task (simulator seed {WORLD_SEED}: network and kinetics of the \
          task's profile, with a larger design so that the test split is a pool of units; n_single_targets = n_genes, \
          n_doubles = 240, n_sequences = 240; sim-unseen-single@design keeps the task's design, 40 singles of which half \
          regulate, and holds out {:.0}% of them). Baselines fitted once on the world's own dataset, predictions and μ_pert (the world's, as scorecards hold it fixed) \
@@ -403,11 +408,16 @@ fn coverage_table(replicates: u64, truth_replicates: u64, resamples: usize) {
          fresh datasets), i.e. the expected score of these predictions on a test perturbation drawn from the pool. \
          Drawing n of N without replacement narrows the sampling spread by √((N − n)/(N − 1)), so coverage at n close to \
          N reads high. A coverage's Monte Carlo se is ≈ {:.3} at 0.95. \"out of range, raw scale\": replicates whose \
-         previous (raw-scale) interval left the metric's range.",
+         previous (raw-scale) interval left the metric's range; \"{COVERED_COLUMN}\": the replicates whose Student t \
+         interval covers the true value, out of those with a finite interval (`validity_sim summary` pools these counts).",
         100.0 * DESIGN_POOL_TEST_FRACTION,
         (0.95f64 * 0.05 / replicates as f64).sqrt()
     );
 }
+
+/// The last column of the coverage table: the Student t interval's covering replicates out of
+/// those with a finite interval, the counts `summary` pools.
+const COVERED_COLUMN: &str = "covered, Student t";
 
 const CONTROL_CELL_SEEDS: u64 = 500_000;
 const REPLICATE_CELL_SEEDS: u64 = 1_000;
@@ -418,7 +428,8 @@ fn main() {
     let arg = |i: usize, default: u64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
     match args.get(1).map(String::as_str) {
         Some("ceiling") => ceiling_table(arg(2, 20), arg(3, 2000) as usize),
-        Some("coverage") => coverage_table(arg(2, 200), arg(3, 200), arg(4, 1000) as usize),
+        Some("coverage") => coverage_table(arg(2, 200), arg(3, 200), arg(4, 1000) as usize, arg(5, 0)),
+        Some("summary") => summary::summary(&args[2..]),
         Some("pdiag") => pdiag(arg(2, 20)),
         Some("udiag") => udiag(
             args.get(2).map_or("sim-unseen-single", String::as_str),
@@ -429,7 +440,7 @@ fn main() {
             cdiag(args.get(2).map_or("sim-unseen-single", String::as_str), arg(3, 0), arg(4, 2000) as usize)
         }
         _ => eprintln!(
-            "usage: validity_sim ceiling [SEEDS] [CELLS] | coverage [REPLICATES] [TRUTH_REPLICATES] [RESAMPLES] | pdiag \
+            "usage: validity_sim ceiling [SEEDS] [CELLS] | coverage [REPLICATES] [TRUTH_REPLICATES] [RESAMPLES] [FIRST] | summary COVERAGE_TABLE.md... | pdiag \
              [REPLICATES] | cdiag [TASK] [SEED] [CELLS] | udiag [TASK] [METRIC] [REPLICATES]"
         ),
     }

@@ -218,6 +218,22 @@ pub(crate) fn better(a: f64, b: f64, scale: f64, direction: Better) -> bool {
     }
 }
 
+/// Holm's step-down test of the hypotheses with p-values `p` at family-wise error `alpha`: the
+/// k-th smallest p-value (0-based) is rejected at alpha/(K − k) while every smaller one was
+/// rejected. A NaN p-value counts as rejected and does not stop the others (it sorts last).
+/// Returns, in the order of `p`, whether each hypothesis is rejected.
+pub fn holm_rejections(p: &[f64], alpha: f64) -> Vec<bool> {
+    let mut order: Vec<usize> = (0..p.len()).collect();
+    order.sort_by(|&x, &y| p[x].total_cmp(&p[y]));
+    let mut rejected = vec![false; p.len()];
+    let mut rejecting = true;
+    for (k, &i) in order.iter().enumerate() {
+        rejecting = rejecting && (p[i].is_nan() || p[i] <= alpha / (p.len() - k) as f64);
+        rejected[i] = rejecting || p[i].is_nan();
+    }
+    rejected
+}
+
 /// Tie groups with multiplicity control, from the top: the best not-yet-grouped model leads a
 /// new group; every other ungrouped model is tested against it ([`paired_p_value`], two-sided,
 /// the same `seed` for every test: common random numbers) and the p-values are Holm-adjusted
@@ -258,7 +274,7 @@ pub fn tie_groups(
             continue;
         }
         group[leader] = next;
-        let mut tests: Vec<(usize, f64)> = order[pos + 1..]
+        let tests: Vec<(usize, f64)> = order[pos + 1..]
             .iter()
             .filter(|&&m| group[m] == usize::MAX)
             .map(|&m| {
@@ -276,14 +292,10 @@ pub fn tie_groups(
                 (m, p)
             })
             .collect();
-        // Holm: the k-th smallest p-value (0-based) is rejected at alpha/(K − k) while every
-        // smaller one was rejected; NaN (nothing paired) is always "different".
-        tests.sort_by(|x, y| x.1.total_cmp(&y.1));
-        let k_total = tests.len();
-        let mut rejecting = true;
-        for (k, &(m, p)) in tests.iter().enumerate() {
-            rejecting = rejecting && (p.is_nan() || p <= alpha / (k_total - k) as f64);
-            if !rejecting && !p.is_nan() {
+        // NaN (nothing paired) is always "different".
+        let p: Vec<f64> = tests.iter().map(|t| t.1).collect();
+        for (&(m, _), rejected) in tests.iter().zip(holm_rejections(&p, alpha)) {
+            if !rejected {
                 group[m] = next;
             }
         }
@@ -295,6 +307,16 @@ pub fn tie_groups(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Holm at 0.05 over five: 0.01 ≤ 0.05/5 and 0.012 ≤ 0.05/4 are rejected; 0.03 > 0.05/3
+    /// stops the steps, so 0.04 is kept though below 0.05/2; NaN is rejected wherever it sits.
+    #[test]
+    fn holm_steps_down_and_stops_at_the_first_kept() {
+        let rejected = holm_rejections(&[0.04, 0.01, f64::NAN, 0.03, 0.012], 0.05);
+        assert_eq!(rejected, vec![false, true, true, false, true]);
+        assert_eq!(holm_rejections(&[0.2, 0.3], 0.05), vec![false, false]);
+        assert!(holm_rejections(&[], 0.05).is_empty());
+    }
 
     #[test]
     fn clear_winner_and_seeded() {
