@@ -190,13 +190,15 @@ impl Model for Ridge {
         ModelKind::Baseline
     }
     fn fingerprint(&self) -> String {
-        let alpha: Vec<f64> = self.alpha.iter().copied().collect();
-        let design: Vec<f64> = self.design.iter().copied().collect();
+        // Borrowed in their (standard) layout, the values in the order `iter` gives, not copied:
+        // α is conditions x genes.
+        let (alpha, design) = (self.alpha.as_standard_layout(), self.design.as_standard_layout());
+        let (alpha, design) = (alpha.as_slice().unwrap_or(&[]), design.as_slice().unwrap_or(&[]));
         let mut names: String = self.axis.keys().map(|(g, d)| format!("{g}:{d:?};")).collect();
         names.extend(self.compound_axis.keys().map(|c| format!("{c}@;")));
         super::fingerprint(
             &format!("ridge/v1:{names}"),
-            &[&alpha, &design, self.offset.as_slice().unwrap_or(&[]), &[self.lambda]],
+            &[alpha, design, self.offset.as_slice().unwrap_or(&[]), &[self.lambda]],
         )
     }
     fn predict(&self, batch: &QueryBatch<'_>) -> Result<Array2<f32>, TaskError> {
