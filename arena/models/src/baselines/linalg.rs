@@ -34,65 +34,78 @@ pub(crate) fn symmetric_eigen(matrix: &Array2<f64>) -> (Array1<f64>, Array2<f64>
 }
 
 /// Householder reduction (tred2): on return `d` is the tridiagonal's diagonal, `e[1..]` its
-/// subdiagonal, and `w` (= Vᵀ) the accumulated orthogonal transformation.
+/// subdiagonal, and `w` (= Vᵀ; V[a][b] is `w[b * n + a]`) the accumulated orthogonal
+/// transformation.
 fn tridiagonalize(n: usize, w: &mut [f64], d: &mut [f64], e: &mut [f64]) {
-    // V[a][b] is w[b * n + a].
     for j in 0..n {
         d[j] = w[j * n + (n - 1)];
     }
     for i in (1..n).rev() {
         let scale: f64 = d[..i].iter().map(|v| v.abs()).sum();
-        let mut h = 0.0;
-        if scale == 0.0 {
+        d[i] = if scale == 0.0 {
             e[i] = d[i - 1];
             for j in 0..i {
                 d[j] = w[j * n + (i - 1)];
                 w[j * n + i] = 0.0;
                 w[i * n + j] = 0.0;
             }
+            0.0
         } else {
-            for v in &mut d[..i] {
-                *v /= scale;
-                h += *v * *v;
-            }
-            let mut f = d[i - 1];
-            let mut g = if f > 0.0 { -h.sqrt() } else { h.sqrt() };
-            e[i] = scale * g;
-            h -= f * g;
-            d[i - 1] = f - g;
-            e[..i].fill(0.0);
-            for j in 0..i {
-                f = d[j];
-                w[i * n + j] = f;
-                let row = &w[j * n..j * n + i];
-                g = e[j] + row[j] * f;
-                for k in (j + 1)..i {
-                    g += row[k] * d[k];
-                    e[k] += row[k] * f;
-                }
-                e[j] = g;
-            }
-            f = 0.0;
-            for j in 0..i {
-                e[j] /= h;
-                f += e[j] * d[j];
-            }
-            let hh = f / (h + h);
-            for j in 0..i {
-                e[j] -= hh * d[j];
-            }
-            for j in 0..i {
-                let (f, g) = (d[j], e[j]);
-                let row = &mut w[j * n..j * n + i];
-                for k in j..i {
-                    row[k] -= f * e[k] + g * d[k];
-                }
-                d[j] = row[i - 1];
-                w[j * n + i] = 0.0;
-            }
-        }
-        d[i] = h;
+            householder_step(n, i, scale, w, d, e)
+        };
     }
+    accumulate_householder(n, w, d, e);
+}
+
+/// One Householder reflection of tred2, annihilating row i left of the subdiagonal; returns h
+/// (the reflection's scale, kept in `d[i]` for the accumulation).
+fn householder_step(n: usize, i: usize, scale: f64, w: &mut [f64], d: &mut [f64], e: &mut [f64]) -> f64 {
+    let mut h = 0.0;
+    for v in &mut d[..i] {
+        *v /= scale;
+        h += *v * *v;
+    }
+    let mut f = d[i - 1];
+    let mut g = if f > 0.0 { -h.sqrt() } else { h.sqrt() };
+    e[i] = scale * g;
+    h -= f * g;
+    d[i - 1] = f - g;
+    e[..i].fill(0.0);
+    for j in 0..i {
+        f = d[j];
+        w[i * n + j] = f;
+        let row = &w[j * n..j * n + i];
+        g = e[j] + row[j] * f;
+        for k in (j + 1)..i {
+            g += row[k] * d[k];
+            e[k] += row[k] * f;
+        }
+        e[j] = g;
+    }
+    f = 0.0;
+    for j in 0..i {
+        e[j] /= h;
+        f += e[j] * d[j];
+    }
+    let hh = f / (h + h);
+    for j in 0..i {
+        e[j] -= hh * d[j];
+    }
+    for j in 0..i {
+        let (f, g) = (d[j], e[j]);
+        let row = &mut w[j * n..j * n + i];
+        for k in j..i {
+            row[k] -= f * e[k] + g * d[k];
+        }
+        d[j] = row[i - 1];
+        w[j * n + i] = 0.0;
+    }
+    h
+}
+
+/// tred2's last stage: the reflections (vectors in `w`, scales in `d`) multiplied into the
+/// orthogonal transformation, and the diagonal moved into `d`.
+fn accumulate_householder(n: usize, w: &mut [f64], d: &mut [f64], e: &mut [f64]) {
     for i in 0..(n - 1) {
         w[i * n + (n - 1)] = w[i * n + i];
         w[i * n + i] = 1.0;
@@ -139,47 +152,7 @@ fn tridiagonal_ql(n: usize, w: &mut [f64], d: &mut [f64], e: &mut [f64]) {
         }
         if m > l {
             for _iteration in 0..MAX_QL_ITERATIONS {
-                let mut g = d[l];
-                let mut p = (d[l + 1] - g) / (2.0 * e[l]);
-                let mut r = p.hypot(1.0);
-                if p < 0.0 {
-                    r = -r;
-                }
-                d[l] = e[l] / (p + r);
-                d[l + 1] = e[l] * (p + r);
-                let dl1 = d[l + 1];
-                let mut h = g - d[l];
-                for v in &mut d[(l + 2)..n] {
-                    *v -= h;
-                }
-                f += h;
-                p = d[m];
-                let (mut c, mut c2, mut c3) = (1.0f64, 1.0f64, 1.0f64);
-                let el1 = e[l + 1];
-                let (mut s, mut s2) = (0.0f64, 0.0f64);
-                for i in (l..m).rev() {
-                    c3 = c2;
-                    c2 = c;
-                    s2 = s;
-                    g = c * e[i];
-                    h = c * p;
-                    r = p.hypot(e[i]);
-                    e[i + 1] = s * r;
-                    s = e[i] / r;
-                    c = p / r;
-                    p = c * d[i] - s * g;
-                    d[i + 1] = h + s * (c * g + s * d[i]);
-                    let (head, tail) = w.split_at_mut((i + 1) * n);
-                    let (vi, vi1) = (&mut head[i * n..], &mut tail[..n]);
-                    for (a, b) in vi.iter_mut().zip(vi1.iter_mut()) {
-                        let hk = *b;
-                        *b = s * *a + c * hk;
-                        *a = c * *a - s * hk;
-                    }
-                }
-                p = -s * s2 * c3 * el1 * e[l] / dl1;
-                e[l] = s * p;
-                d[l] = c * p;
+                f += ql_step(n, l, m, w, d, e);
                 if e[l].abs() <= eps * tst1 {
                     break;
                 }
@@ -188,6 +161,52 @@ fn tridiagonal_ql(n: usize, w: &mut [f64], d: &mut [f64], e: &mut [f64]) {
         d[l] += f;
         e[l] = 0.0;
     }
+}
+
+/// One implicit QL step with shift on the unreduced block l..=m of the tridiagonal, the plane
+/// rotations applied to rows of `w`; returns the shift (tql2 adds it back to the eigenvalue).
+fn ql_step(n: usize, l: usize, m: usize, w: &mut [f64], d: &mut [f64], e: &mut [f64]) -> f64 {
+    let mut g = d[l];
+    let mut p = (d[l + 1] - g) / (2.0 * e[l]);
+    let mut r = p.hypot(1.0);
+    if p < 0.0 {
+        r = -r;
+    }
+    d[l] = e[l] / (p + r);
+    d[l + 1] = e[l] * (p + r);
+    let dl1 = d[l + 1];
+    let shift = g - d[l];
+    for v in &mut d[(l + 2)..n] {
+        *v -= shift;
+    }
+    p = d[m];
+    let (mut c, mut c2, mut c3) = (1.0f64, 1.0f64, 1.0f64);
+    let el1 = e[l + 1];
+    let (mut s, mut s2) = (0.0f64, 0.0f64);
+    for i in (l..m).rev() {
+        c3 = c2;
+        c2 = c;
+        s2 = s;
+        g = c * e[i];
+        let h = c * p;
+        r = p.hypot(e[i]);
+        e[i + 1] = s * r;
+        s = e[i] / r;
+        c = p / r;
+        p = c * d[i] - s * g;
+        d[i + 1] = h + s * (c * g + s * d[i]);
+        let (head, tail) = w.split_at_mut((i + 1) * n);
+        let (vi, vi1) = (&mut head[i * n..], &mut tail[..n]);
+        for (a, b) in vi.iter_mut().zip(vi1.iter_mut()) {
+            let hk = *b;
+            *b = s * *a + c * hk;
+            *a = c * *a - s * hk;
+        }
+    }
+    p = -s * s2 * c3 * el1 * e[l] / dl1;
+    e[l] = s * p;
+    d[l] = c * p;
+    shift
 }
 
 /// Solves A X = B for symmetric positive definite A (Cholesky). Returns None if A is not SPD.
