@@ -38,14 +38,16 @@ impl Linear {
     pub fn fit(instance: &TaskInstance<'_>, rank: usize, ridge: f64) -> Self {
         let genes = instance.dataset.genes.clone();
         let n_genes = genes.len();
-        let effects: Vec<Array1<f64>> = instance.train_means.iter().map(|(_, m)| m - &instance.control_mean).collect();
-        let n_pert = effects.len();
+        let n_pert = instance.train_means.len();
+        // The effects, one column per training perturbation, centred in place: the fit holds one
+        // genes x perturbations matrix beside the task's centroids.
         let mut y = Array2::<f64>::zeros((n_genes, n_pert));
-        for (j, e) in effects.iter().enumerate() {
-            y.column_mut(j).assign(e);
+        for (j, (_, m)) in instance.train_means.iter().enumerate() {
+            y.column_mut(j).assign(&(m - &instance.control_mean));
         }
         let offset = y.mean_axis(Axis(1)).unwrap_or_else(|| Array1::zeros(n_genes));
-        let centred = &y - &offset.view().insert_axis(Axis(1));
+        let mut centred = y;
+        centred -= &offset.view().insert_axis(Axis(1));
         // Left singular vectors via the eigen decomposition of the small P x P Gram matrix.
         let (values, vectors) = symmetric_eigen(&centred.t().dot(&centred));
         let k = rank
@@ -148,10 +150,11 @@ impl Model for Linear {
         ModelKind::Baseline
     }
     fn fingerprint(&self) -> String {
-        let map = self.effect_map.iter().copied().collect::<Vec<_>>();
+        let map = self.effect_map.as_standard_layout();
+        let map = map.as_slice().unwrap_or(&[]);
         let off_panel: Vec<f64> = self.off_panel.values().flat_map(|v| v.iter().copied()).collect();
         let names: String = self.off_panel.keys().map(|g| format!("{g};")).collect();
-        super::fingerprint(&format!("linear/v2:{names}"), &[self.offset.as_slice().unwrap_or(&[]), &map, &off_panel])
+        super::fingerprint(&format!("linear/v2:{names}"), &[self.offset.as_slice().unwrap_or(&[]), map, &off_panel])
     }
     fn predict(&self, batch: &QueryBatch<'_>) -> Result<Array2<f32>, TaskError> {
         super::shift::apply_shift(batch, |p| Ok((&self.offset + &self.effect_map.dot(&self.embed(p))).to_vec()))
