@@ -133,7 +133,9 @@ pub fn rank_sum(scratch: &mut RankScratch, grp_zeros: usize, r: &RefGene<'_>) ->
     }
     let mut logs: Vec<f64> = grp.iter().map(|&b| f64::from_bits(b).ln_1p()).collect();
     logs.sort_unstable_by(f64::total_cmp);
-    merge(&logs, grp_zeros, r.log1p, r, lows, count_below, |_, _| false).unwrap_or((f64::NAN, f64::NAN))
+    // log1p of positive finite CPMs on both sides is positive and finite: totally ordered
+    let count = if positive && r.cpm.is_some() { count_below_split } else { count_below };
+    merge(&logs, grp_zeros, r.log1p, r, lows, count, |_, _| false).unwrap_or((f64::NAN, f64::NAN))
 }
 
 /// `lows[i]` = the number of control values below `grp[i]`, both sorted: one pass over both
@@ -168,7 +170,8 @@ fn merge_from<T: PartialOrd + Copy>(
     }
 }
 
-/// [`count_below`] for totally ordered values (the f64 bits of positive CPMs), as two merges
+/// [`count_below`] for totally ordered values (no NaN: the f64 bits of positive CPMs, their
+/// log1p), as two merges
 /// run in one loop: the control values split at their middle value c, the group at the first
 /// value above c (no control value from c on is below a lower-half group value, every one
 /// before c is below each upper-half value). Each merge step waits on the previous step's
@@ -176,7 +179,7 @@ fn merge_from<T: PartialOrd + Copy>(
 /// microbenchmark on 600 control and 150 group cells per gene). The split point is searched
 /// among the group values, which are in cache (a binary search over the control values, read
 /// once per group, measured slower than the single merge).
-fn count_below_split(grp: &[u64], sorted: &[u64], lows: &mut Vec<usize>) {
+fn count_below_split<T: PartialOrd + Copy>(grp: &[T], sorted: &[T], lows: &mut Vec<usize>) {
     lows.clear();
     lows.resize(grp.len(), 0);
     if grp.len() < 8 || sorted.len() < 8 {
@@ -357,6 +360,9 @@ mod tests {
             let want: Vec<usize> = grp.iter().map(|&v| ctrl.iter().filter(|&&c| c < v).count()).collect();
             assert_eq!(lows, want, "round {round}");
             assert_eq!(split, want, "round {round}");
+            let as_f64 = |v: &[u64]| v.iter().map(|&x| x as f64 / 7.0).collect::<Vec<f64>>();
+            count_below_split(&as_f64(&grp), &as_f64(&ctrl), &mut split);
+            assert_eq!(split, want, "round {round} (f64)");
         }
     }
 
