@@ -19,7 +19,27 @@ pub fn push_float(out: &mut String, v: f64) {
     } else if v.is_infinite() {
         out.push_str(if v > 0.0 { "inf" } else { "-inf" });
     } else if !push_half_integer(out, v) {
-        if plain_range(v) { push_plain(out, v) } else { push_sci(out, v) }
+        push_shortest(out, v);
+    }
+}
+
+/// Appends finite `v` by ryu, as polars does: the shortest round-trip digits (the closest of
+/// them), laid out as [`push_plain`] and [`push_sci`] lay them out (no exponent exactly in
+/// [`plain_range`], `.0` after an integer), except that ryu writes a positive exponent without
+/// its `+`. Where two shortest decimals are equally close (`v` exactly halfway, as
+/// 1149636667324797.25), ryu and polars take the even last digit and Rust's `write!` the upper
+/// one; elsewhere the two agree (`ryu_prints_what_the_float_formatter_prints`). About three
+/// times faster than `write!` (grisu) on the DE tables' p-values.
+fn push_shortest(out: &mut String, v: f64) {
+    let mut buffer = ryu::Buffer::new();
+    let s = buffer.format_finite(v);
+    match s.find('e') {
+        Some(e) if !s[e + 1..].starts_with('-') => {
+            out.push_str(&s[..=e]);
+            out.push('+');
+            out.push_str(&s[e + 1..]);
+        }
+        _ => out.push_str(s),
     }
 }
 
@@ -138,5 +158,58 @@ mod tests {
             (fmt_float(1234.5), fmt_float(-0.5), fmt_float(39.0)),
             ("1234.5".into(), "-0.5".into(), "39.0".into())
         );
+    }
+
+    /// ryu's layout and digits equal `write!`'s ([`push_plain`] / [`push_sci`]) on random bit
+    /// patterns (every magnitude), on floats of f32 values, on p-value-like and count-like values
+    /// and at the exponent boundaries, except at exact ties, where ryu keeps the even digit as
+    /// polars 2.1 does (its outputs for the two tie cases below were read off `write_csv`).
+    #[test]
+    fn ryu_prints_what_the_float_formatter_prints() {
+        let mut values = vec![0.0, -0.0, 1e-5, 1e16, 5e-324, f64::MAX, f64::MIN_POSITIVE, 0.1, 1.0 / 3.0];
+        for b in [1e-5f64, 1e16, 1e-4, 1e15] {
+            values.extend([b.next_down(), b.next_up(), -b, -b.next_down()]);
+        }
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..300_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = f64::from_bits(x);
+            let unit = (x >> 11) as f64 / (1u64 << 53) as f64;
+            values.extend([v, f64::from(v as f32)].into_iter().filter(|v| v.is_finite()));
+            values.extend([unit, unit.powi(8), (unit * 1e6).ln_1p(), -(unit * 40.0).log2(), unit * 1e17]);
+        }
+        for v in values {
+            let mut want = String::new();
+            if plain_range(v) {
+                push_plain(&mut want, v)
+            } else {
+                push_sci(&mut want, v)
+            }
+            let mut got = String::new();
+            push_shortest(&mut got, v);
+            if got != want {
+                assert!(is_tie(v, &got), "{v:e}: ryu {got}, write! {want}");
+            }
+        }
+        for (v, polars) in
+            [(-4_598_546_669_299_189.0 / 4.0, "-1149636667324797.2"), (65537.0 / 131_072.0, "0.5000076293945312")]
+        {
+            assert_eq!(fmt_float(v), polars);
+            assert!(is_tie(v, polars));
+        }
+    }
+
+    /// Whether `v` lies exactly halfway between `printed` (its shortest digits, last one even)
+    /// and the next decimal of as many digits: its exact expansion is those digits and a 5.
+    fn is_tie(v: f64, printed: &str) -> bool {
+        let mantissa = printed.split('e').next().unwrap_or_default();
+        let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+        let digits = digits.trim_start_matches('0');
+        let last_even = digits.bytes().last().is_some_and(|d| (d - b'0').is_multiple_of(2));
+        let exact = format!("{:.*e}", digits.len() + 20, v.abs());
+        let exact: String = exact.split('e').next().unwrap_or_default().chars().filter(char::is_ascii_digit).collect();
+        last_even && exact[digits.len()..].trim_end_matches('0') == "5"
     }
 }

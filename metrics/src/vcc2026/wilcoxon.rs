@@ -9,7 +9,7 @@
 
 use rayon::prelude::*;
 
-use super::ranks::{RankScratch, RefGene, rank_sum};
+use super::ranks::{RankScratch, RefGenes, rank_sum};
 use super::{DE_TARGET_SUM, LFC_EPSILON, MIN_CONTROL_CPM};
 use crate::de::{CsrMatrix, benjamini_hochberg, mwu_from_rank_sum};
 
@@ -113,13 +113,13 @@ struct Scratch {
 }
 
 /// The control cells of a DE table, prepared once: the gene gate (mean CPM over the control
-/// cells above 5), their means and each tested gene's sorted CPM and log1p(CPM) ([`RefGene`]). A batch of groups is
+/// cells above 5), their means and each tested gene's sorted CPM and log1p(CPM) ([`RefGenes`]). A batch of groups is
 /// tested against it with [`Reference::test`]; the groups are independent of each other, so the
 /// table does not depend on how the groups are batched.
 pub struct Reference {
     kept: Vec<usize>,
     reference_mean: Vec<f64>,
-    refs: Vec<RefGene>,
+    refs: RefGenes,
     n_ref: usize,
 }
 
@@ -129,7 +129,8 @@ impl Reference {
         let ref_cols = Columns::of(reference, control);
         let reference_mean_all: Vec<f64> = (0..reference.n_cols).map(|g| ref_cols.mean(g)).collect();
         let kept: Vec<usize> = (0..reference.n_cols).filter(|&g| reference_mean_all[g] > MIN_CONTROL_CPM).collect();
-        let refs: Vec<RefGene> = kept.par_iter().map(|&g| RefGene::of(ref_cols.column(g), control.len())).collect();
+        let columns: Vec<&[f64]> = kept.iter().map(|&g| ref_cols.column(g)).collect();
+        let refs = RefGenes::of(&columns, control.len());
         let reference_mean: Vec<f64> = kept.iter().map(|&g| reference_mean_all[g]).collect();
         Reference { kept, reference_mean, refs, n_ref: control.len() }
     }
@@ -147,14 +148,14 @@ impl Reference {
         let k = self.kept.len();
         let (mut target_mean, mut log2_fold_change, mut p_value) =
             (Vec::with_capacity(k), Vec::with_capacity(k), Vec::with_capacity(k));
-        for ((&g, r), &mr) in self.kept.iter().zip(&self.refs).zip(&self.reference_mean) {
+        for (k, (&g, &mr)) in self.kept.iter().zip(&self.reference_mean).enumerate() {
             let col = cols.column(g);
             let mt = col.iter().sum::<f64>() / n.max(1) as f64;
             target_mean.push(mt);
             log2_fold_change.push(((mt + LFC_EPSILON) / (mr + LFC_EPSILON)).log2());
             ranks.values.clear();
             ranks.values.extend(col.iter().map(|c| c.to_bits()));
-            let (r1, tie) = rank_sum(ranks, n - col.len(), r);
+            let (r1, tie) = rank_sum(ranks, n - col.len(), &self.refs.gene(k));
             p_value.push(mwu_from_rank_sum(r1, n, self.n_ref, tie).p_value);
         }
         let mut p_adj = benjamini_hochberg(&p_value);
