@@ -379,40 +379,6 @@ mod tests {
         assert!((values.sum() - 12.0).abs() < 1e-10);
     }
 
-    /// Times the eigensolver against the Jacobi on the centred kernel of n distinct singles (the
-    /// ridge kernel of an unseen-single task) and on a random Gram matrix of rank n/2. Run by
-    /// hand, it asserts nothing about time:
-    ///   cargo test -p arena-models --lib eigen_timing -- --ignored --nocapture
-    /// EIGEN_TIMING_N="500 1000 2000" sets the sizes; EIGEN_TIMING_JACOBI_MAX (default 1000) the
-    /// largest n the Jacobi is timed at.
-    #[test]
-    #[ignore]
-    fn eigen_timing() {
-        let sizes = std::env::var("EIGEN_TIMING_N").unwrap_or_else(|_| "500 1000 2000".into());
-        let jacobi_max: usize =
-            std::env::var("EIGEN_TIMING_JACOBI_MAX").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
-        let mut next = uniform(7);
-        for n in sizes.split_whitespace().filter_map(|s| s.parse::<usize>().ok()) {
-            let singles = Array2::<f64>::eye(n) - &Array2::from_elem((n, n), 1.0 / n as f64);
-            let x = Array2::from_shape_fn((n, n / 2), |_| next());
-            for (name, m) in [("I - J/n", singles), ("gram", x.dot(&x.t()))] {
-                let start = std::time::Instant::now();
-                let (values, _) = symmetric_eigen(&m);
-                let fast = start.elapsed().as_secs_f64();
-                let jacobi = (n <= jacobi_max).then(|| {
-                    let start = std::time::Instant::now();
-                    let (want, _) = jacobi_eigen(&m);
-                    let gap = values.iter().zip(&want).fold(0.0f64, |a, (x, y)| a.max((x - y).abs()));
-                    format!("{:.2} s (eigenvalues within {gap:.1e})", start.elapsed().as_secs_f64())
-                });
-                println!(
-                    "n {n} {name}: tridiagonal QL {fast:.2} s, Jacobi {}",
-                    jacobi.unwrap_or_else(|| "not run".into())
-                );
-            }
-        }
-    }
-
     #[test]
     fn cholesky_solves_and_refuses_non_spd() {
         let a = array![[4.0, 2.0], [2.0, 3.0]];
