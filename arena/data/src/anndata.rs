@@ -93,10 +93,18 @@ impl Matrix {
 }
 
 impl SparseMatrix {
+    /// An empty CSR matrix of `shape` to be filled row by row (`indptr` = `[0]`), with room for
+    /// its `shape.0` rows and `nnz` stored values, so that filling it never reallocates.
+    pub fn csr_with_capacity(shape: (usize, usize), nnz: usize) -> SparseMatrix {
+        let mut indptr = Vec::with_capacity(shape.0 + 1);
+        indptr.push(0);
+        SparseMatrix { shape, data: Vec::with_capacity(nnz), indices: Vec::with_capacity(nnz), indptr }
+    }
+
     /// The rows `rows` of a CSR matrix, in that order.
     pub fn select_rows(&self, rows: &[usize]) -> SparseMatrix {
-        let mut out =
-            SparseMatrix { shape: (rows.len(), self.shape.1), data: vec![], indices: vec![], indptr: vec![0] };
+        let nnz = rows.iter().map(|&row| (self.indptr[row + 1] - self.indptr[row]) as usize).sum();
+        let mut out = SparseMatrix::csr_with_capacity((rows.len(), self.shape.1), nnz);
         for &row in rows {
             let (lo, hi) = (self.indptr[row] as usize, self.indptr[row + 1] as usize);
             out.data.extend_from_slice(&self.data[lo..hi]);
@@ -127,13 +135,7 @@ impl SparseMatrix {
             })
             .collect();
         let nnz = blocks.iter().map(|b| b.0.len()).sum();
-        let mut out = SparseMatrix {
-            shape: (n, g),
-            data: Vec::with_capacity(nnz),
-            indices: Vec::with_capacity(nnz),
-            indptr: Vec::with_capacity(n + 1),
-        };
-        out.indptr.push(0);
+        let mut out = SparseMatrix::csr_with_capacity((n, g), nnz);
         for (data, indices, lens) in blocks {
             out.data.extend_from_slice(&data);
             out.indices.extend_from_slice(&indices);

@@ -74,13 +74,7 @@ pub fn simulate_to_h5ad(
     for block in plan.blocks(block_cells.max(1)) {
         let cells = plan.observe(block, sparse);
         let nnz = cells.iter().map(|c| c.indices.len()).sum();
-        let mut counts = SparseMatrix {
-            shape: (cells.len(), g),
-            data: Vec::with_capacity(nnz),
-            indices: Vec::with_capacity(nnz),
-            indptr: Vec::with_capacity(cells.len() + 1),
-        };
-        counts.indptr.push(0);
+        let mut counts = SparseMatrix::csr_with_capacity((cells.len(), g), nnz);
         let mut normalized = Vec::with_capacity(nnz);
         for c in cells {
             hash.sparse_row(g, &c.indices, &c.counts, &mut row_bytes);

@@ -186,13 +186,7 @@ fn csr_rows(
     // The chosen rows' stored values, known from indptr: the output is allocated once (no
     // doubling and copying as it grows).
     let total: usize = rows.iter().map(|&row| at(row + 1).saturating_sub(at(row))).sum();
-    let mut out = SparseMatrix {
-        shape: (rows.len(), n_vars),
-        data: Vec::with_capacity(total),
-        indices: Vec::with_capacity(total),
-        indptr: Vec::with_capacity(rows.len() + 1),
-    };
-    out.indptr.push(0);
+    let mut out = SparseMatrix::csr_with_capacity((rows.len(), n_vars), total);
     let mut i = 0;
     while i < rows.len() {
         // A block: the chosen rows from rows[i] whose values end within block_values of its start.
