@@ -92,6 +92,19 @@ pub fn push_sci(out: &mut String, v: impl std::fmt::LowerExp) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::RngExt;
+
+    /// `v` laid out by [`push_plain`] / [`push_sci`] (Rust's `write!` digits), the reference the
+    /// faster paths are checked against.
+    fn by_write(v: f64) -> String {
+        let mut out = String::new();
+        if plain_range(v) {
+            push_plain(&mut out, v)
+        } else {
+            push_sci(&mut out, v)
+        }
+        out
+    }
 
     #[test]
     fn floats_print_like_polars() {
@@ -123,11 +136,9 @@ mod tests {
         for b in [1e-5f64, 1e16] {
             values.extend([b.next_down(), b.next_up(), -b, -b.next_down()]);
         }
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rng = crate::rng::seeded(0x9e37);
         for _ in 0..20_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x: u64 = rng.random();
             let v = f64::from_bits(x);
             values.extend([v, f64::from(v as f32)].into_iter().filter(|v| v.is_finite()));
             // magnitudes around the two boundaries
@@ -146,13 +157,7 @@ mod tests {
         for _ in 0..20_000 {
             x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
             let v = (x >> (11 + x % 40)) as f64 / 2.0 * if x.is_multiple_of(3) { -1.0 } else { 1.0 };
-            let mut want = String::new();
-            if plain_range(v) {
-                push_plain(&mut want, v)
-            } else {
-                push_sci(&mut want, v)
-            }
-            assert_eq!(fmt_float(v), want, "{v:e}");
+            assert_eq!(fmt_float(v), by_write(v), "{v:e}");
         }
         assert_eq!(
             (fmt_float(1234.5), fmt_float(-0.5), fmt_float(39.0)),
@@ -170,23 +175,16 @@ mod tests {
         for b in [1e-5f64, 1e16, 1e-4, 1e15] {
             values.extend([b.next_down(), b.next_up(), -b, -b.next_down()]);
         }
-        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut rng = crate::rng::seeded(0x2545);
         for _ in 0..300_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x: u64 = rng.random();
             let v = f64::from_bits(x);
             let unit = (x >> 11) as f64 / (1u64 << 53) as f64;
             values.extend([v, f64::from(v as f32)].into_iter().filter(|v| v.is_finite()));
             values.extend([unit, unit.powi(8), (unit * 1e6).ln_1p(), -(unit * 40.0).log2(), unit * 1e17]);
         }
         for v in values {
-            let mut want = String::new();
-            if plain_range(v) {
-                push_plain(&mut want, v)
-            } else {
-                push_sci(&mut want, v)
-            }
+            let want = by_write(v);
             let mut got = String::new();
             push_shortest(&mut got, v);
             if got != want {
