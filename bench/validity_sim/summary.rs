@@ -41,7 +41,7 @@ fn read_table(path: &str, pooled: &mut Pooled) -> Result<(), String> {
     let counts = column(super::COVERED_COLUMN);
     let replicates: Option<u64> = text
         .lines()
-        .find_map(|l| l.split(" replicates per task").next().filter(|_| l.contains(" replicates per task")))
+        .find_map(|l| l.split_once(" replicates per task").map(|(head, _)| head))
         .and_then(|l| l.split_whitespace().last())
         .and_then(|n| n.parse().ok());
     let rows = lines.iter().enumerate().skip(start + 2).take_while(|(_, l)| l.starts_with('|'));
